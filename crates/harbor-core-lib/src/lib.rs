@@ -1,0 +1,21 @@
+//! The Harbor-rs domain core.
+//!
+//! Pure rules (digests, names, manifests) and the [`Registry`] service that implements
+//! every OCI distribution operation on top of two ports, [`ports::BlobStore`] and
+//! [`ports::MetadataStore`]. No HTTP, SQL or object-storage code lives here: adapters
+//! come from `harbor-storage`, the HTTP shell from `harbor-server`.
+
+#![warn(missing_docs)]
+
+pub mod digest;
+pub mod error;
+pub mod manifest;
+pub mod model;
+pub mod names;
+pub mod ports;
+pub mod registry;
+
+pub use digest::{Algorithm, Digest, Hasher};
+pub use error::{Error, OciCode, Result};
+pub use names::{Reference, RepositoryName, Tag};
+pub use registry::{Registry, RegistryConfig};

@@ -1,0 +1,181 @@
+//! Records the registry keeps about blobs, uploads and manifests.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::digest::Digest;
+use crate::error::Error;
+use crate::names::RepositoryName;
+
+/// Milliseconds since the Unix epoch, the timestamp unit of every record.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The identifier of a blob upload session: 1 to 64 characters of `[A-Za-z0-9_-]`,
+/// so it is always safe inside a URL and a storage path.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct UploadId(String);
+
+impl UploadId {
+    /// A new random id.
+    pub fn generate() -> Self {
+        UploadId(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    /// Validates an id taken from a URL.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(UploadId(s.to_owned()))
+        } else {
+            Err(Error::BlobUploadUnknown)
+        }
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UploadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for UploadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A blob upload in progress, as persisted in the metadata store.
+#[derive(Clone, Debug)]
+pub struct UploadSession {
+    /// The session id.
+    pub id: UploadId,
+    /// The repository the blob is being pushed to.
+    pub repository: RepositoryName,
+    /// Bytes received so far.
+    pub offset: u64,
+    /// Saved hasher state covering the first `offset` bytes ([`crate::digest::Hasher::save`]).
+    pub hash_state: Vec<u8>,
+    /// Opaque state of the blob store's staging area (e.g. multipart part ids).
+    pub store_state: String,
+    /// Creation time (ms since epoch).
+    pub created_at: i64,
+    /// Last update time (ms since epoch).
+    pub updated_at: i64,
+}
+
+/// A short exclusive claim on an upload session by one request.
+#[derive(Clone, Debug)]
+pub struct Lease {
+    /// Random token identifying the holder.
+    pub token: String,
+    /// Claim time (ms since epoch).
+    pub now: i64,
+    /// Expiry (ms since epoch); an expired lease may be taken over.
+    pub until: i64,
+}
+
+/// Outcome of trying to claim an upload session.
+#[derive(Debug)]
+pub enum Claim {
+    /// The session is ours until the lease expires.
+    Claimed(UploadSession),
+    /// No such session in this repository.
+    Unknown,
+    /// Another request holds an unexpired lease.
+    Busy,
+    /// The session's offset differs from the one expected.
+    OffsetMismatch(u64),
+}
+
+/// A committed blob.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobInfo {
+    /// Its digest.
+    pub digest: Digest,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// A manifest ready to be recorded.
+#[derive(Clone, Debug)]
+pub struct NewManifest {
+    /// Digest of `content`.
+    pub digest: Digest,
+    /// Effective media type.
+    pub media_type: String,
+    /// `artifactType` (or the config media type for image manifests).
+    pub artifact_type: Option<String>,
+    /// Digest of the `subject` manifest.
+    pub subject: Option<Digest>,
+    /// Top-level annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// The manifest bytes exactly as pushed.
+    pub content: Bytes,
+    /// Blobs that must already be linked to the repository (config and distributable layers).
+    pub blobs: Vec<Digest>,
+    /// Manifests that must already exist in the repository (index children).
+    pub manifests: Vec<Digest>,
+}
+
+/// A stored manifest.
+#[derive(Clone, Debug)]
+pub struct StoredManifest {
+    /// Its digest.
+    pub digest: Digest,
+    /// The media type it was pushed with.
+    pub media_type: String,
+    /// The bytes exactly as pushed.
+    pub content: Bytes,
+}
+
+/// A manifest that names another as its `subject`, as listed by the referrers API.
+#[derive(Clone, Debug, Serialize)]
+pub struct Referrer {
+    /// Media type of the referrer.
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    /// Digest of the referrer.
+    pub digest: Digest,
+    /// Size of the referrer manifest.
+    pub size: u64,
+    /// Its artifact type.
+    #[serde(rename = "artifactType", skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// Its annotations.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_ids_are_path_safe() {
+        assert!(UploadId::parse(UploadId::generate().as_str()).is_ok());
+        assert!(UploadId::parse("0b6f5e8a-1c2d-4e5f-8a9b-0c1d2e3f4a5b").is_ok());
+        for bad in ["", "../x", "a/b", "a.b", "x%2f", &"a".repeat(65)] {
+            assert!(
+                matches!(UploadId::parse(bad), Err(Error::BlobUploadUnknown)),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Manifest push, pull and delete.
+
+use bytes::Bytes;
+
+use super::Registry;
+use crate::digest::{Algorithm, Digest};
+use crate::error::{Error, Result};
+use crate::manifest;
+use crate::model::{NewManifest, StoredManifest};
+use crate::names::{Reference, RepositoryName, Tag};
+
+/// What a manifest push recorded.
+#[derive(Clone, Debug)]
+pub struct PushedManifest {
+    /// The manifest's digest.
+    pub digest: Digest,
+    /// Its subject, if it has one (answered as `OCI-Subject`).
+    pub subject: Option<Digest>,
+    /// The tags now pointing at it.
+    pub tags: Vec<Tag>,
+}
+
+impl Registry {
+    /// Pushes a manifest under a tag or digest reference, plus any extra `tags`
+    /// (`PUT /manifests/<digest>?tag=...`). The bytes are stored verbatim.
+    pub async fn put_manifest(
+        &self,
+        repo: &RepositoryName,
+        reference: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+        extra_tags: &[String],
+    ) -> Result<PushedManifest> {
+        let reference = Reference::parse(reference)?;
+        let mut tags = extra_tags
+            .iter()
+            .map(|t| Tag::parse(t))
+            .collect::<Result<Vec<_>>>()?;
+        if body.len() > self.config.max_manifest_bytes {
+            return Err(Error::ManifestTooLarge {
+                limit: self.config.max_manifest_bytes,
+            });
+        }
+        let parsed = manifest::parse(content_type, &body)?;
+        let digest = match &reference {
+            Reference::Digest(expected) => {
+                let actual = Digest::of(expected.algorithm(), &body);
+                if &actual != expected {
+                    return Err(Error::DigestMismatch {
+                        expected: expected.clone(),
+                        actual,
+                    });
+                }
+                actual
+            }
+            Reference::Tag(tag) => {
+                tags.insert(0, tag.clone());
+                Digest::of(Algorithm::Sha256, &body)
+            }
+        };
+        tags.sort();
+        tags.dedup();
+        let mut blobs: Vec<Digest> = parsed
+            .blobs
+            .iter()
+            .filter(|b| b.distributable)
+            .map(|b| b.descriptor.digest.clone())
+            .collect();
+        blobs.sort();
+        blobs.dedup();
+        let mut manifests: Vec<Digest> =
+            parsed.manifests.iter().map(|m| m.digest.clone()).collect();
+        manifests.sort();
+        manifests.dedup();
+        let subject = parsed.subject.map(|s| s.digest);
+        let record = NewManifest {
+            digest: digest.clone(),
+            media_type: parsed.media_type,
+            artifact_type: parsed.artifact_type,
+            subject: subject.clone(),
+            annotations: parsed.annotations,
+            content: body,
+            blobs,
+            manifests,
+        };
+        self.meta.put_manifest(repo, &record, &tags).await?;
+        Ok(PushedManifest {
+            digest,
+            subject,
+            tags,
+        })
+    }
+
+    /// Fetches a manifest by tag or digest.
+    pub async fn get_manifest(
+        &self,
+        repo: &RepositoryName,
+        reference: &str,
+    ) -> Result<StoredManifest> {
+        let reference = Reference::parse(reference)?;
+        self.meta
+            .manifest(repo, &reference)
+            .await?
+            .ok_or_else(|| Error::ManifestUnknown(format!("{repo}:{reference}")))
+    }
+
+    /// Deletes a manifest by digest (with all its tags) or only a tag.
+    pub async fn delete_manifest(&self, repo: &RepositoryName, reference: &str) -> Result<()> {
+        let reference = Reference::parse(reference)?;
+        let existed = match &reference {
+            Reference::Digest(d) => self.meta.delete_manifest(repo, d).await?,
+            Reference::Tag(t) => self.meta.delete_tag(repo, t).await?,
+        };
+        if existed {
+            Ok(())
+        } else {
+            Err(Error::ManifestUnknown(format!("{repo}:{reference}")))
+        }
+    }
+}

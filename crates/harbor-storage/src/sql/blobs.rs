@@ -1,0 +1,109 @@
+//! Blob records and their links to repositories.
+
+use harbor_core::model::now_ms;
+use harbor_core::{Digest, RepositoryName, Result};
+use sqlx::{Any, Row, Transaction};
+
+use super::{SqlMetadataStore, to_i64, to_u64};
+use crate::error::internal;
+
+/// Creates the repository if needed and returns its id.
+pub(super) async fn ensure_repository(
+    tx: &mut Transaction<'_, Any>,
+    repo: &RepositoryName,
+    now: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO repositories (name, created_at, updated_at) VALUES ($1, $2, $2)
+         ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at
+         RETURNING id",
+    )
+    .bind(repo.as_str())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(internal)?;
+    row.try_get(0).map_err(internal)
+}
+
+pub(super) async fn repository_blob(
+    s: &SqlMetadataStore,
+    repo: &RepositoryName,
+    digest: &Digest,
+) -> Result<Option<u64>> {
+    let row = sqlx::query(
+        "SELECT b.size FROM repositories r
+         JOIN repository_blobs rb ON rb.repository_id = r.id
+         JOIN blobs b ON b.digest = rb.digest
+         WHERE r.name = $1 AND rb.digest = $2",
+    )
+    .bind(repo.as_str())
+    .bind(digest.as_str())
+    .fetch_optional(&s.read)
+    .await
+    .map_err(internal)?;
+    row.map(|r| to_u64(r.try_get(0).map_err(internal)?))
+        .transpose()
+}
+
+pub(super) async fn blob_size(s: &SqlMetadataStore, digest: &Digest) -> Result<Option<u64>> {
+    let row = sqlx::query(
+        "SELECT b.size FROM blobs b WHERE b.digest = $1
+         AND EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest)",
+    )
+    .bind(digest.as_str())
+    .fetch_optional(&s.read)
+    .await
+    .map_err(internal)?;
+    row.map(|r| to_u64(r.try_get(0).map_err(internal)?))
+        .transpose()
+}
+
+pub(super) async fn link_blob(
+    s: &SqlMetadataStore,
+    repo: &RepositoryName,
+    digest: &Digest,
+    size: u64,
+) -> Result<()> {
+    let now = now_ms();
+    let mut tx = s.write.begin().await.map_err(internal)?;
+    let repo_id = ensure_repository(&mut tx, repo, now).await?;
+    sqlx::query(
+        "INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (digest) DO NOTHING",
+    )
+    .bind(digest.as_str())
+    .bind(to_i64(size)?)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal)?;
+    sqlx::query(
+        "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (repository_id, digest) DO NOTHING",
+    )
+    .bind(repo_id)
+    .bind(digest.as_str())
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)
+}
+
+pub(super) async fn unlink_blob(
+    s: &SqlMetadataStore,
+    repo: &RepositoryName,
+    digest: &Digest,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM repository_blobs
+         WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2",
+    )
+    .bind(repo.as_str())
+    .bind(digest.as_str())
+    .execute(&s.write)
+    .await
+    .map_err(internal)?;
+    Ok(done.rows_affected() > 0)
+}

@@ -1,0 +1,320 @@
+//! Manifests, their references, tags, referrers and the catalog.
+
+use std::collections::{BTreeMap, HashSet};
+
+use bytes::Bytes;
+use harbor_core::model::{NewManifest, Referrer, StoredManifest, now_ms};
+use harbor_core::{Digest, Error, Reference, RepositoryName, Result, Tag};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+
+use super::blobs::ensure_repository;
+use super::{SqlMetadataStore, limit, placeholders, to_i64, to_u64};
+use crate::error::internal;
+
+/// Reference kinds in `manifest_references`.
+const KIND_BLOB: i64 = 0;
+const KIND_MANIFEST: i64 = 1;
+/// Digests per `IN (...)` list or multi-row insert.
+const BATCH: usize = 300;
+
+/// Which of `digests` exist in `table` for the repository.
+async fn present(
+    tx: &mut Transaction<'_, Any>,
+    table: &'static str,
+    repo_id: i64,
+    digests: &[Digest],
+) -> Result<HashSet<String>> {
+    let mut found = HashSet::with_capacity(digests.len());
+    for batch in digests.chunks(BATCH) {
+        let sql = format!(
+            "SELECT digest FROM {table} WHERE repository_id = $1 AND digest IN ({})",
+            placeholders(2, batch.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(repo_id);
+        for d in batch {
+            q = q.bind(d.as_str());
+        }
+        for row in q.fetch_all(&mut **tx).await.map_err(internal)? {
+            found.insert(row.try_get::<String, _>(0).map_err(internal)?);
+        }
+    }
+    Ok(found)
+}
+
+async fn require_all(
+    tx: &mut Transaction<'_, Any>,
+    table: &'static str,
+    repo_id: i64,
+    digests: &[Digest],
+) -> Result<()> {
+    if digests.is_empty() {
+        return Ok(());
+    }
+    let found = present(tx, table, repo_id, digests).await?;
+    match digests.iter().find(|d| !found.contains(d.as_str())) {
+        Some(missing) => Err(Error::ManifestBlobUnknown(missing.clone())),
+        None => Ok(()),
+    }
+}
+
+pub(super) async fn put(
+    s: &SqlMetadataStore,
+    repo: &RepositoryName,
+    m: &NewManifest,
+    tags: &[Tag],
+) -> Result<()> {
+    let now = now_ms();
+    let annotations = if m.annotations.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&m.annotations).map_err(|e| Error::internal(e.to_string()))?)
+    };
+    let mut tx = s.write.begin().await.map_err(internal)?;
+    let repo_id = ensure_repository(&mut tx, repo, now).await?;
+    require_all(&mut tx, "repository_blobs", repo_id, &m.blobs).await?;
+    require_all(&mut tx, "manifests", repo_id, &m.manifests).await?;
+
+    let inserted = sqlx::query(
+        "INSERT INTO manifests
+         (repository_id, digest, media_type, artifact_type, subject, size, annotations, content, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (repository_id, digest) DO NOTHING
+         RETURNING id",
+    )
+    .bind(repo_id)
+    .bind(m.digest.as_str())
+    .bind(m.media_type.as_str())
+    .bind(m.artifact_type.as_deref())
+    .bind(m.subject.as_ref().map(|d| d.as_str()))
+    .bind(to_i64(m.content.len() as u64)?)
+    .bind(annotations)
+    .bind(m.content.as_ref())
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(internal)?;
+    let manifest_id: i64 = match inserted {
+        Some(row) => {
+            let id: i64 = row.try_get(0).map_err(internal)?;
+            insert_references(&mut tx, id, m).await?;
+            id
+        }
+        None => sqlx::query("SELECT id FROM manifests WHERE repository_id = $1 AND digest = $2")
+            .bind(repo_id)
+            .bind(m.digest.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(internal)?
+            .try_get(0)
+            .map_err(internal)?,
+    };
+    for tag in tags {
+        sqlx::query(
+            "INSERT INTO tags (repository_id, name, manifest_id, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (repository_id, name)
+             DO UPDATE SET manifest_id = excluded.manifest_id, updated_at = excluded.updated_at",
+        )
+        .bind(repo_id)
+        .bind(tag.as_str())
+        .bind(manifest_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
+    }
+    tx.commit().await.map_err(internal)
+}
+
+async fn insert_references(
+    tx: &mut Transaction<'_, Any>,
+    manifest_id: i64,
+    m: &NewManifest,
+) -> Result<()> {
+    let refs: Vec<(&Digest, i64)> = m
+        .blobs
+        .iter()
+        .map(|d| (d, KIND_BLOB))
+        .chain(m.manifests.iter().map(|d| (d, KIND_MANIFEST)))
+        .collect();
+    for batch in refs.chunks(BATCH) {
+        let values = (0..batch.len())
+            .map(|i| format!("($1, ${}, ${})", 2 + 2 * i, 3 + 2 * i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO manifest_references (manifest_id, digest, kind) VALUES {values}
+             ON CONFLICT (manifest_id, digest) DO NOTHING"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(manifest_id);
+        for (d, kind) in batch {
+            q = q.bind(d.as_str()).bind(*kind);
+        }
+        q.execute(&mut **tx).await.map_err(internal)?;
+    }
+    Ok(())
+}
+
+fn stored(row: &AnyRow) -> Result<StoredManifest> {
+    let digest: String = row.try_get(0).map_err(internal)?;
+    let content: Vec<u8> = row.try_get(2).map_err(internal)?;
+    Ok(StoredManifest {
+        digest: Digest::parse(&digest)?,
+        media_type: row.try_get(1).map_err(internal)?,
+        content: Bytes::from(content),
+    })
+}
+
+pub(super) async fn get(
+    s: &SqlMetadataStore,
+    repo: &RepositoryName,
+    reference: &Reference,
+) -> Result<Option<StoredManifest>> {
+    let row = match reference {
+        Reference::Tag(tag) => sqlx::query(
+            "SELECT m.digest, m.media_type, m.content FROM repositories r
+             JOIN tags t ON t.repository_id = r.id
+             JOIN manifests m ON m.id = t.manifest_id
+             WHERE r.name = $1 AND t.name = $2",
+        )
+        .bind(repo.as_str())
+        .bind(tag.as_str()),
+        Reference::Digest(digest) => sqlx::query(
+            "SELECT m.digest, m.media_type, m.content FROM repositories r
+             JOIN manifests m ON m.repository_id = r.id
+             WHERE r.name = $1 AND m.digest = $2",
+        )
+        .bind(repo.as_str())
+        .bind(digest.as_str()),
+    }
+    .fetch_optional(&s.read)
+    .await
+    .map_err(internal)?;
+    row.as_ref().map(stored).transpose()
+}
+
+pub(super) async fn delete(
+    s: &SqlMetadataStore,
+    repo: &RepositoryName,
+    digest: &Digest,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM manifests
+         WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2",
+    )
+    .bind(repo.as_str())
+    .bind(digest.as_str())
+    .execute(&s.write)
+    .await
+    .map_err(internal)?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn delete_tag(
+    s: &SqlMetadataStore,
+    repo: &RepositoryName,
+    tag: &Tag,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM tags
+         WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2",
+    )
+    .bind(repo.as_str())
+    .bind(tag.as_str())
+    .execute(&s.write)
+    .await
+    .map_err(internal)?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn tags(
+    s: &SqlMetadataStore,
+    repo: &RepositoryName,
+    last: Option<&str>,
+    n: usize,
+) -> Result<Option<Vec<String>>> {
+    let Some(repo_id) = sqlx::query("SELECT id FROM repositories WHERE name = $1")
+        .bind(repo.as_str())
+        .fetch_optional(&s.read)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(None);
+    };
+    let repo_id: i64 = repo_id.try_get(0).map_err(internal)?;
+    let rows = sqlx::query(
+        "SELECT name FROM tags WHERE repository_id = $1 AND name > $2 ORDER BY name LIMIT $3",
+    )
+    .bind(repo_id)
+    .bind(last.unwrap_or(""))
+    .bind(limit(n))
+    .fetch_all(&s.read)
+    .await
+    .map_err(internal)?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(internal))
+        .collect::<Result<Vec<String>>>()
+        .map(Some)
+}
+
+pub(super) async fn referrers(
+    s: &SqlMetadataStore,
+    repo: &RepositoryName,
+    subject: &Digest,
+    artifact_type: Option<&str>,
+) -> Result<Vec<Referrer>> {
+    let query = match artifact_type {
+        None => sqlx::query(
+            "SELECT m.media_type, m.digest, m.size, m.artifact_type, m.annotations
+             FROM repositories r JOIN manifests m ON m.repository_id = r.id
+             WHERE r.name = $1 AND m.subject = $2 ORDER BY m.id",
+        ),
+        Some(_) => sqlx::query(
+            "SELECT m.media_type, m.digest, m.size, m.artifact_type, m.annotations
+             FROM repositories r JOIN manifests m ON m.repository_id = r.id
+             WHERE r.name = $1 AND m.subject = $2 AND m.artifact_type = $3 ORDER BY m.id",
+        ),
+    };
+    let mut query = query.bind(repo.as_str()).bind(subject.as_str());
+    if let Some(t) = artifact_type {
+        query = query.bind(t);
+    }
+    let rows = query.fetch_all(&s.read).await.map_err(internal)?;
+    rows.iter()
+        .map(|row| {
+            let digest: String = row.try_get(1).map_err(internal)?;
+            let annotations: Option<String> = row.try_get(4).map_err(internal)?;
+            Ok(Referrer {
+                media_type: row.try_get(0).map_err(internal)?,
+                digest: Digest::parse(&digest)?,
+                size: to_u64(row.try_get(2).map_err(internal)?)?,
+                artifact_type: row.try_get(3).map_err(internal)?,
+                annotations: match annotations {
+                    Some(json) => serde_json::from_str::<BTreeMap<String, String>>(&json)
+                        .map_err(|e| Error::internal(e.to_string()))?,
+                    None => BTreeMap::new(),
+                },
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn repositories(
+    s: &SqlMetadataStore,
+    last: Option<&str>,
+    n: usize,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT r.name FROM repositories r
+         WHERE r.name > $1 AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)
+         ORDER BY r.name LIMIT $2",
+    )
+    .bind(last.unwrap_or(""))
+    .bind(limit(n))
+    .fetch_all(&s.read)
+    .await
+    .map_err(internal)?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(internal))
+        .collect()
+}

@@ -1,0 +1,233 @@
+//! The metadata store on SQL through `sqlx`'s `Any` driver, so one set of portable
+//! queries (`$n` placeholders, `RETURNING`, `ON CONFLICT`) can serve every engine.
+//!
+//! SQLite is the embedded default: WAL journal, one writer connection (writes are
+//! serialised in-process instead of failing with `SQLITE_BUSY`) and a pool of readers.
+
+mod blobs;
+mod manifests;
+mod uploads;
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use harbor_core::model::{
+    Claim, Lease, NewManifest, Referrer, StoredManifest, UploadId, UploadSession,
+};
+use harbor_core::ports::MetadataStore;
+use harbor_core::{Digest, Reference, RepositoryName, Result, Tag};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Executor, SqlSafeStr};
+
+use crate::error::{StorageError, internal};
+
+/// Pool settings.
+#[derive(Clone, Debug)]
+pub struct PoolConfig {
+    /// Most concurrent read connections.
+    pub max_readers: u32,
+    /// How long a query waits for a free connection.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_readers: 8,
+            acquire_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The [`MetadataStore`] on SQL.
+#[derive(Clone)]
+pub struct SqlMetadataStore {
+    read: AnyPool,
+    write: AnyPool,
+}
+
+fn sqlite_migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        "registry".into(),
+        MigrationType::Simple,
+        include_str!("../../migrations/sqlite/0001_registry.sql").into_sql_str(),
+        false,
+    )])
+}
+
+impl SqlMetadataStore {
+    /// Opens (creating if needed) a SQLite database file and runs pending migrations.
+    pub async fn open_sqlite(path: &Path, pool: &PoolConfig) -> Result<Self, StorageError> {
+        sqlx::any::install_default_drivers();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let path = path
+            .to_str()
+            .ok_or_else(|| StorageError::Config("database path is not UTF-8".into()))?;
+        if path.contains(['?', '#']) {
+            return Err(StorageError::Config(
+                "database path must not contain '?' or '#'".into(),
+            ));
+        }
+        let url = format!("sqlite://{path}?mode=rwc");
+        let options = || {
+            AnyPoolOptions::new()
+                .acquire_timeout(pool.acquire_timeout)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+        };
+        let write = options().max_connections(1).connect(&url).await?;
+        sqlite_migrator().run(&write).await?;
+        let read = options()
+            .max_connections(pool.max_readers.max(1))
+            .connect(&url)
+            .await?;
+        Ok(SqlMetadataStore { read, write })
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+fn to_i64(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| harbor_core::Error::SizeInvalid(format!("{v} is too large")))
+}
+
+fn to_u64(v: i64) -> Result<u64> {
+    u64::try_from(v).map_err(|_| internal(StorageError::Inconsistent(format!("negative size {v}"))))
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// `$first, $first+1, ...` for `count` placeholders.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[async_trait]
+impl MetadataStore for SqlMetadataStore {
+    async fn repository_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<Option<u64>> {
+        blobs::repository_blob(self, repo, digest).await
+    }
+
+    async fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
+        blobs::blob_size(self, digest).await
+    }
+
+    async fn link_blob(&self, repo: &RepositoryName, digest: &Digest, size: u64) -> Result<()> {
+        blobs::link_blob(self, repo, digest, size).await
+    }
+
+    async fn unlink_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<bool> {
+        blobs::unlink_blob(self, repo, digest).await
+    }
+
+    async fn create_upload(&self, session: &UploadSession) -> Result<()> {
+        uploads::create(self, session).await
+    }
+
+    async fn upload(&self, repo: &RepositoryName, id: &UploadId) -> Result<Option<UploadSession>> {
+        uploads::get(self, repo, id).await
+    }
+
+    async fn claim_upload(
+        &self,
+        repo: &RepositoryName,
+        id: &UploadId,
+        lease: &Lease,
+        expected_offset: Option<u64>,
+    ) -> Result<Claim> {
+        uploads::claim(self, repo, id, lease, expected_offset).await
+    }
+
+    async fn renew_upload(&self, id: &UploadId, lease: &Lease) -> Result<bool> {
+        uploads::renew(self, id, lease).await
+    }
+
+    async fn save_upload(
+        &self,
+        id: &UploadId,
+        token: &str,
+        offset: u64,
+        hash_state: &[u8],
+        store_state: &str,
+    ) -> Result<bool> {
+        uploads::save(self, id, token, offset, hash_state, store_state).await
+    }
+
+    async fn release_upload(&self, id: &UploadId, token: &str) -> Result<()> {
+        uploads::release(self, id, token).await
+    }
+
+    async fn delete_upload(&self, id: &UploadId) -> Result<bool> {
+        uploads::delete(self, id).await
+    }
+
+    async fn put_manifest(
+        &self,
+        repo: &RepositoryName,
+        manifest: &NewManifest,
+        tags: &[Tag],
+    ) -> Result<()> {
+        manifests::put(self, repo, manifest, tags).await
+    }
+
+    async fn manifest(
+        &self,
+        repo: &RepositoryName,
+        reference: &Reference,
+    ) -> Result<Option<StoredManifest>> {
+        manifests::get(self, repo, reference).await
+    }
+
+    async fn delete_manifest(&self, repo: &RepositoryName, digest: &Digest) -> Result<bool> {
+        manifests::delete(self, repo, digest).await
+    }
+
+    async fn delete_tag(&self, repo: &RepositoryName, tag: &Tag) -> Result<bool> {
+        manifests::delete_tag(self, repo, tag).await
+    }
+
+    async fn tags(
+        &self,
+        repo: &RepositoryName,
+        last: Option<&str>,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>> {
+        manifests::tags(self, repo, last, limit).await
+    }
+
+    async fn referrers(
+        &self,
+        repo: &RepositoryName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Referrer>> {
+        manifests::referrers(self, repo, subject, artifact_type).await
+    }
+
+    async fn repositories(&self, last: Option<&str>, limit: usize) -> Result<Vec<String>> {
+        manifests::repositories(self, last, limit).await
+    }
+}
