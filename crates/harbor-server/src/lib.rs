@@ -1,1 +1,104 @@
-pub fn x() {}
+//! The Harbor-rs HTTP server.
+//!
+//! - [`router`]: the OCI `/v2/` API as an `axum::Router`, to nest in another application.
+//! - [`app`]: the router with the production middleware (request ids, request logs).
+//! - [`serve`]: the accept loop with graceful shutdown, used by the `harbor-server` binary.
+
+#![warn(missing_docs)]
+
+pub mod config;
+mod oci;
+pub mod serve;
+pub mod telemetry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use harbor_core::{Registry, RegistryConfig};
+use harbor_storage::sql::PoolConfig;
+use harbor_storage::{ObjectBlobStore, SqlMetadataStore, StorageError};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use config::Config;
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The registry service.
+    pub registry: Registry,
+    /// Time limit of requests that do not stream blob data.
+    pub request_timeout: Duration,
+}
+
+impl AppState {
+    /// State around a registry with the default request timeout.
+    pub fn new(registry: Registry) -> Self {
+        AppState {
+            registry,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// Opens the embedded default storage under `config.data_dir`: SQLite metadata in
+    /// `registry.db` and blobs on the filesystem in `blobs/`.
+    pub async fn open(config: &Config) -> Result<Self, StorageError> {
+        let dir = &config.data_dir;
+        std::fs::create_dir_all(dir)?;
+        let blobs = ObjectBlobStore::filesystem(dir.join("storage"), config.storage.fsync)?;
+        let pool = PoolConfig {
+            max_readers: config.database.max_readers,
+            ..PoolConfig::default()
+        };
+        let meta = SqlMetadataStore::open_sqlite(&dir.join("registry.db"), &pool).await?;
+        let registry = Registry::new(
+            Arc::new(blobs),
+            Arc::new(meta),
+            RegistryConfig {
+                max_manifest_bytes: config.limits.max_manifest_bytes,
+                upload_idle_timeout: Duration::from_secs(config.limits.upload_idle_timeout_secs),
+                ..RegistryConfig::default()
+            },
+        );
+        Ok(AppState {
+            registry,
+            request_timeout: config.request_timeout(),
+        })
+    }
+}
+
+/// The registry API (`/v2/...`) as a router, ready to be merged into another axum app.
+pub fn router(state: AppState) -> Router {
+    oci::router().with_state(state)
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// [`router`] plus request ids (`X-Request-Id`, generated unless the client sent one) and
+/// one log line per request.
+pub fn app(state: AppState) -> Router {
+    router(state)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        id = %id,
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                    )
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

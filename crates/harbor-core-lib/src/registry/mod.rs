@@ -12,7 +12,7 @@ use std::time::Duration;
 pub use blobs::{BlobRead, ByteRange, Mount};
 pub use listing::{Page, Referrers};
 pub use manifests::PushedManifest;
-pub use uploads::UploadStatus;
+pub use uploads::{ChunkRange, UploadStatus};
 
 use crate::ports::{BlobStore, MetadataStore};
 

@@ -1,14 +1,15 @@
 //! Moving a request body into an upload's staging area while hashing it.
 //!
-//! Small bodies are hashed inline. Past [`OFFLOAD_AFTER`] bytes the hasher moves to a
-//! blocking thread fed through a bounded channel, so hashing (CPU-bound, ~1 GB/s) runs in
-//! parallel with reading the socket and writing storage instead of stalling the reactor.
+//! The first [`INLINE_LIMIT`] bytes are hashed inline. After that, chunks are gathered into
+//! batches of [`BATCH`] bytes and each batch is hashed on the blocking pool while the next
+//! one is read, with one batch in flight: hashing (CPU-bound, ~1 GB/s) overlaps with
+//! reading the socket and writing storage, the reactor never hashes for long, and no
+//! thread is held while a slow client trickles data in.
 
 use std::time::Instant;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::Registry;
@@ -17,65 +18,82 @@ use crate::error::{Error, Result};
 use crate::model::{Lease, UploadId, now_ms};
 use crate::ports::{ByteStream, UploadWriter};
 
-/// Bytes hashed inline before hashing moves to a blocking thread.
-const OFFLOAD_AFTER: u64 = 256 * 1024;
-/// Chunks in flight between the reader and the hashing thread.
-const HASH_QUEUE: usize = 16;
+/// Bytes hashed inline before hashing moves to the blocking pool.
+const INLINE_LIMIT: u64 = 256 * 1024;
+/// Bytes per batch hashed on the blocking pool.
+const BATCH: usize = 256 * 1024;
 
-/// A hasher that starts inline and moves to a blocking thread for large inputs.
-pub(crate) enum HashSink {
-    Inline(Hasher, u64),
-    Offloaded {
-        tx: mpsc::Sender<Bytes>,
-        task: JoinHandle<Hasher>,
-    },
-    Poisoned,
+/// A hasher that hashes small inputs inline and large ones in pipelined batches.
+pub(crate) struct HashSink {
+    /// The hasher, unless it is away hashing a batch.
+    hasher: Option<Hasher>,
+    in_flight: Option<JoinHandle<Hasher>>,
+    batch: Vec<Bytes>,
+    batch_len: usize,
+    seen: u64,
 }
 
 impl HashSink {
     pub(crate) fn new(hasher: Hasher) -> Self {
-        HashSink::Inline(hasher, 0)
+        HashSink {
+            hasher: Some(hasher),
+            in_flight: None,
+            batch: Vec::new(),
+            batch_len: 0,
+            seen: 0,
+        }
     }
 
     pub(crate) async fn feed(&mut self, chunk: &Bytes) -> Result<()> {
-        if let HashSink::Inline(h, seen) = self {
-            if *seen + chunk.len() as u64 <= OFFLOAD_AFTER {
-                h.update(chunk);
-                *seen += chunk.len() as u64;
-                return Ok(());
-            }
-            let HashSink::Inline(h, _) = std::mem::replace(self, HashSink::Poisoned) else {
-                unreachable!("checked above")
-            };
-            let (tx, mut rx) = mpsc::channel::<Bytes>(HASH_QUEUE);
-            let task = tokio::task::spawn_blocking(move || {
-                let mut h = h;
-                while let Some(b) = rx.blocking_recv() {
-                    h.update(&b);
-                }
-                h
-            });
-            *self = HashSink::Offloaded { tx, task };
+        self.seen += chunk.len() as u64;
+        if self.in_flight.is_none()
+            && self.batch.is_empty()
+            && self.seen <= INLINE_LIMIT
+            && let Some(h) = self.hasher.as_mut()
+        {
+            h.update(chunk);
+            return Ok(());
         }
-        match self {
-            HashSink::Offloaded { tx, .. } => tx
-                .send(chunk.clone())
+        self.batch.push(chunk.clone());
+        self.batch_len += chunk.len();
+        if self.batch_len >= BATCH {
+            self.dispatch().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the batch in flight and gets the hasher back.
+    async fn take_hasher(&mut self) -> Result<Hasher> {
+        match self.in_flight.take() {
+            Some(task) => task
                 .await
-                .map_err(|_| Error::internal("hashing thread stopped")),
-            _ => Err(Error::internal("hasher used after failure")),
+                .map_err(|e| Error::internal(format!("hashing task failed: {e}"))),
+            None => self
+                .hasher
+                .take()
+                .ok_or_else(|| Error::internal("hasher lost")),
         }
     }
 
-    pub(crate) async fn finish(self) -> Result<Hasher> {
-        match self {
-            HashSink::Inline(h, _) => Ok(h),
-            HashSink::Offloaded { tx, task } => {
-                drop(tx);
-                task.await
-                    .map_err(|e| Error::internal(format!("hashing thread failed: {e}")))
+    async fn dispatch(&mut self) -> Result<()> {
+        let mut hasher = self.take_hasher().await?;
+        let batch = std::mem::take(&mut self.batch);
+        self.batch_len = 0;
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            for b in &batch {
+                hasher.update(b);
             }
-            HashSink::Poisoned => Err(Error::internal("hasher used after failure")),
+            hasher
+        }));
+        Ok(())
+    }
+
+    pub(crate) async fn finish(mut self) -> Result<Hasher> {
+        let mut hasher = self.take_hasher().await?;
+        for b in &self.batch {
+            hasher.update(b); // At most one batch: hash the rest inline.
         }
+        Ok(hasher)
     }
 }
 

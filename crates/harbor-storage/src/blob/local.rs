@@ -1,8 +1,9 @@
 //! The local-filesystem fast path: in-place appends, rename on commit, big reads.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io;
 use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -13,7 +14,6 @@ use harbor_core::model::UploadId;
 use harbor_core::ports::{ByteStream, UploadWriter};
 use harbor_core::{Digest, Error, Result};
 use object_store::local::LocalFileSystem;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::layout::{UPLOADS, blob_path};
@@ -21,12 +21,10 @@ use crate::error::{StorageError, internal};
 
 /// Read size for blob downloads.
 const READ_CHUNK: usize = 256 * 1024;
-/// Chunks read ahead of the network.
-const READ_AHEAD: usize = 2;
-/// Chunks queued for the writer thread.
-const WRITE_QUEUE: usize = 8;
-/// Write buffer of the writer thread.
-const WRITE_BUFFER: usize = 256 * 1024;
+/// Reads in flight per download (one chunk of read-ahead).
+const READS_IN_FLIGHT: usize = 2;
+/// Bytes gathered before one positioned write on the blocking pool.
+const WRITE_BATCH: usize = 256 * 1024;
 
 pub(crate) struct LocalStaging {
     root: PathBuf,
@@ -61,7 +59,7 @@ impl LocalStaging {
     pub(crate) async fn open(&self, id: &UploadId, offset: u64) -> Result<Box<dyn UploadWriter>> {
         let path = self.staging_path(id);
         let file = tokio::task::spawn_blocking(move || -> io::Result<File> {
-            let mut f = OpenOptions::new()
+            let f = OpenOptions::new()
                 .create(offset == 0)
                 .write(true)
                 .truncate(false)
@@ -76,7 +74,6 @@ impl LocalStaging {
             if len > offset {
                 f.set_len(offset)?; // Discard what a failed request left behind.
             }
-            f.seek(SeekFrom::Start(offset))?;
             Ok(f)
         })
         .await
@@ -91,15 +88,13 @@ impl LocalStaging {
             }
             Err(e) => return Err(internal(e)),
         };
-        let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_QUEUE);
-        let task = tokio::task::spawn_blocking(move || -> io::Result<()> {
-            let mut w = BufWriter::with_capacity(WRITE_BUFFER, file);
-            while let Some(chunk) = rx.blocking_recv() {
-                w.write_all(&chunk)?;
-            }
-            w.flush()
-        });
-        Ok(Box::new(LocalWriter { tx: Some(tx), task }))
+        Ok(Box::new(LocalWriter {
+            file: Arc::new(file),
+            pos: offset,
+            batch: Vec::new(),
+            batch_len: 0,
+            in_flight: None,
+        }))
     }
 
     pub(crate) async fn read_staged(&self, id: &UploadId, len: u64) -> Result<ByteStream> {
@@ -177,93 +172,92 @@ impl LocalStaging {
     }
 }
 
-/// Streams `range` of a file, read ahead by a blocking thread in large chunks.
-fn file_stream(mut file: File, range: Range<u64>) -> ByteStream {
-    let len = range.end.saturating_sub(range.start);
-    if len == 0 {
-        return futures::stream::empty().boxed();
-    }
-    if len <= READ_CHUNK as u64 {
-        // One read: no thread to keep around.
-        return futures::stream::once(async move {
-            tokio::task::spawn_blocking(move || read_chunk(&mut file, range.start, len as usize))
+/// Streams `range` of a file in large positioned reads on the blocking pool, one chunk
+/// ahead of the network. Nothing is held but the file while the client is slow.
+fn file_stream(file: File, range: Range<u64>) -> ByteStream {
+    let file = Arc::new(file);
+    let chunk = READ_CHUNK as u64;
+    let reads = (range.start..range.end)
+        .step_by(READ_CHUNK)
+        .map(move |pos| (pos, (range.end - pos).min(chunk) as usize));
+    futures::stream::iter(reads)
+        .map(move |(pos, len)| {
+            let file = file.clone();
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let mut buf = BytesMut::zeroed(len);
+                    file.read_exact_at(&mut buf, pos)?;
+                    Ok(buf.freeze())
+                })
                 .await
                 .map_err(io::Error::other)?
-        })
-        .boxed();
-    }
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
-    tokio::task::spawn_blocking(move || {
-        let mut pos = range.start;
-        if let Err(e) = file.seek(SeekFrom::Start(pos)) {
-            let _ = tx.blocking_send(Err(e));
-            return;
-        }
-        while pos < range.end {
-            let want = ((range.end - pos) as usize).min(READ_CHUNK);
-            let mut buf = BytesMut::zeroed(want);
-            let result = file.read_exact(&mut buf).map(|()| buf.freeze());
-            let failed = result.is_err();
-            if tx.blocking_send(result).is_err() || failed {
-                return; // The client went away, or the read failed.
             }
-            pos += want as u64;
-        }
-    });
-    futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    })
-    .boxed()
+        })
+        .buffered(READS_IN_FLIGHT)
+        .boxed()
 }
 
-fn read_chunk(file: &mut File, start: u64, len: usize) -> io::Result<Bytes> {
-    file.seek(SeekFrom::Start(start))?;
-    let mut buf = BytesMut::zeroed(len);
-    file.read_exact(&mut buf)?;
-    Ok(buf.freeze())
-}
-
-/// Appends to a staging file through a dedicated blocking thread.
+/// Appends to a staging file: chunks are gathered into batches, and each batch is
+/// written with positioned writes on the blocking pool while the next one fills.
 struct LocalWriter {
-    tx: Option<mpsc::Sender<Bytes>>,
-    task: JoinHandle<io::Result<()>>,
+    file: Arc<File>,
+    /// File offset of the next batch.
+    pos: u64,
+    batch: Vec<Bytes>,
+    batch_len: usize,
+    in_flight: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl LocalWriter {
-    async fn join(self) -> Result<()> {
-        let LocalWriter { tx, task } = self;
-        drop(tx);
-        task.await
-            .map_err(|e| Error::internal(format!("writer thread failed: {e}")))?
-            .map_err(internal)
+    async fn wait(&mut self) -> Result<()> {
+        match self.in_flight.take() {
+            Some(task) => task
+                .await
+                .map_err(|e| Error::internal(format!("write task failed: {e}")))?
+                .map_err(internal),
+            None => Ok(()),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        self.wait().await?;
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let file = self.file.clone();
+        let mut pos = self.pos;
+        self.pos += self.batch_len as u64;
+        self.batch_len = 0;
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            for b in &batch {
+                file.write_all_at(b, pos)?;
+                pos += b.len() as u64;
+            }
+            Ok(())
+        }));
+        Ok(())
     }
 }
 
 #[async_trait]
 impl UploadWriter for LocalWriter {
     async fn write(&mut self, chunk: Bytes) -> Result<()> {
-        let tx = self
-            .tx
-            .as_ref()
-            .ok_or_else(|| Error::internal("writer closed"))?;
-        if tx.send(chunk).await.is_err() {
-            // The thread stopped: it failed. Surface its error.
-            self.tx = None;
-            let task = std::mem::replace(&mut self.task, tokio::spawn(async { Ok(()) }));
-            task.await
-                .map_err(|e| Error::internal(format!("writer thread failed: {e}")))?
-                .map_err(internal)?;
-            return Err(Error::internal("writer thread stopped"));
+        self.batch_len += chunk.len();
+        self.batch.push(chunk);
+        if self.batch_len >= WRITE_BATCH {
+            self.flush().await?;
         }
         Ok(())
     }
 
-    async fn finish(self: Box<Self>) -> Result<String> {
-        self.join().await?;
+    async fn finish(mut self: Box<Self>) -> Result<String> {
+        self.flush().await?;
+        self.wait().await?;
         Ok(String::new())
     }
 
-    async fn abort(self: Box<Self>) {
-        let _ = self.join().await;
+    async fn abort(mut self: Box<Self>) {
+        let _ = self.wait().await;
     }
 }

@@ -1,0 +1,86 @@
+//! The `harbor-server` binary: a thin shell over the `harbor_server` library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use harbor_server::config::{Config, Overrides};
+
+/// Harbor-rs: an OCI container registry in one binary.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, env = "HARBOR_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:5000 (overrides HARBOR_LISTEN).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Directory for the database and blobs (overrides HARBOR_DATA_DIR).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `debug` (overrides HARBOR_LOG).
+    #[arg(long)]
+    log: Option<String>,
+    /// Print the effective configuration as TOML and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+fn load(cli: &Cli) -> Result<Config, harbor_server::config::ConfigError> {
+    let mut config = match &cli.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    config.apply_env(|k| std::env::var(k).ok())?;
+    config.apply_overrides(&Overrides {
+        listen: cli.listen,
+        data_dir: cli.data_dir.clone(),
+        log: cli.log.clone(),
+    });
+    config.validate()?;
+    Ok(config)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match load(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("harbor-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.print_config {
+        match toml::to_string_pretty(&config) {
+            Ok(s) => {
+                print!("{s}");
+                return ExitCode::SUCCESS;
+            }
+            Err(e) => {
+                eprintln!("harbor-server: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    harbor_server::telemetry::init(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("harbor-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(harbor_server::serve::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "harbor-server failed");
+            eprintln!("harbor-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

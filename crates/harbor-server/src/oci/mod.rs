@@ -1,0 +1,145 @@
+//! The OCI distribution API under `/v2/`.
+
+mod blobs;
+pub(crate) mod error;
+pub(crate) mod headers;
+mod listing;
+mod manifests;
+mod route;
+mod uploads;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use harbor_core::{Error, OciCode, RepositoryName};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::AppState;
+use error::OciError;
+use route::Route;
+
+/// Result of an OCI handler.
+pub(crate) type ApiResult = Result<Response, OciError>;
+
+/// The `/v2/` router. Every response carries `Docker-Distribution-API-Version`.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v2", any(base))
+        .route("/v2/", any(base))
+        .route("/v2/{*path}", any(dispatch))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("docker-distribution-api-version"),
+            HeaderValue::from_static("registry/2.0"),
+        ))
+}
+
+async fn base(method: Method) -> Response {
+    match method {
+        Method::GET | Method::HEAD => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            "{}",
+        )
+            .into_response(),
+        _ => method_not_allowed(),
+    }
+}
+
+fn method_not_allowed() -> Response {
+    error::body(
+        StatusCode::METHOD_NOT_ALLOWED,
+        OciCode::Unsupported,
+        "the method is not supported on this endpoint",
+        None,
+    )
+}
+
+fn name(raw: &str) -> Result<RepositoryName, OciError> {
+    Ok(RepositoryName::parse(raw)?)
+}
+
+async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().strip_prefix("/v2/").unwrap_or_default();
+    let Some(route) = Route::parse(path) else {
+        return error::body(
+            StatusCode::NOT_FOUND,
+            OciCode::Unsupported,
+            "unknown registry API endpoint",
+            None,
+        );
+    };
+    let timeout = state.request_timeout;
+    let streaming = matches!(route, Route::Upload { .. } | Route::Uploads { .. })
+        || (matches!(route, Route::Blob { .. }) && parts.method == Method::GET);
+    let fut = handle(&state, route, &parts, body);
+    let result = if streaming {
+        fut.await
+    } else {
+        bounded(timeout, fut).await
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn bounded(limit: Duration, fut: impl Future<Output = ApiResult>) -> ApiResult {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(OciError(Error::internal(format!(
+            "request did not complete within {}s",
+            limit.as_secs()
+        )))),
+    }
+}
+
+async fn handle(state: &AppState, route: Route<'_>, parts: &Parts, body: Body) -> ApiResult {
+    let reg = &state.registry;
+    let m = &parts.method;
+    match route {
+        Route::Catalog if m == Method::GET => listing::catalog(reg, parts).await,
+        Route::Tags { name: n } if m == Method::GET => listing::tags(reg, &name(n)?, parts).await,
+        Route::Referrers { name: n, digest } if m == Method::GET => {
+            listing::referrers(reg, &name(n)?, digest, parts).await
+        }
+        Route::Manifest { name: n, reference } => {
+            let n = name(n)?;
+            match *m {
+                Method::GET => manifests::get(reg, &n, reference, parts, true).await,
+                Method::HEAD => manifests::get(reg, &n, reference, parts, false).await,
+                Method::PUT => manifests::put(reg, &n, reference, parts, body).await,
+                Method::DELETE => manifests::delete(reg, &n, reference).await,
+                _ => Ok(method_not_allowed()),
+            }
+        }
+        Route::Blob { name: n, digest } => {
+            let n = name(n)?;
+            match *m {
+                Method::GET => blobs::get(reg, &n, digest, parts, true).await,
+                Method::HEAD => blobs::get(reg, &n, digest, parts, false).await,
+                Method::DELETE => blobs::delete(reg, &n, digest).await,
+                _ => Ok(method_not_allowed()),
+            }
+        }
+        Route::Uploads { name: n } if m == Method::POST => {
+            uploads::post(reg, &name(n)?, parts, body).await
+        }
+        Route::Upload { name: n, id } => {
+            let n = name(n)?;
+            match *m {
+                Method::GET => uploads::status(reg, &n, id).await,
+                Method::PATCH => uploads::patch(reg, &n, id, parts, body).await,
+                Method::PUT => uploads::put(reg, &n, id, parts, body).await,
+                Method::DELETE => uploads::delete(reg, &n, id).await,
+                _ => Ok(method_not_allowed()),
+            }
+        }
+        _ => Ok(method_not_allowed()),
+    }
+}

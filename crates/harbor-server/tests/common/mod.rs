@@ -1,0 +1,248 @@
+//! Shared test harness: the real server on an ephemeral loopback port, and helpers.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use harbor_server::config::Config;
+use harbor_server::serve::{ServeOptions, serve};
+use harbor_server::{AppState, app};
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Response, StatusCode};
+use sha2::{Digest as _, Sha256, Sha512};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+
+/// A running server on a temporary (or given) data directory.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// A server on a fresh temporary directory.
+    pub async fn start() -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut s = Self::start_in(tmp.path()).await;
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// A server on an existing data directory (to test restarts).
+    pub async fn start_in(dir: &Path) -> Self {
+        Self::start_with(dir, |_| {}).await
+    }
+
+    /// A server with a tweaked configuration.
+    pub async fn start_with(dir: &Path, tweak: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
+            data_dir: dir.to_path_buf(),
+            ..Config::default()
+        };
+        config.storage.fsync = false;
+        tweak(&mut config);
+        let state = AppState::open(&config).await.expect("open storage");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(
+            listener,
+            app(state),
+            async move {
+                let _ = rx.await;
+            },
+            ServeOptions::default(),
+        ));
+        TestServer {
+            addr,
+            base: format!("http://{addr}"),
+            data_dir: dir.to_path_buf(),
+            _tmp: None,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Stops the server and waits until it has shut down; returns the temp dir, if owned.
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        self._tmp.take()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Files left in the upload staging area.
+    pub fn staged_uploads(&self) -> usize {
+        std::fs::read_dir(self.data_dir.join("storage/_uploads"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn client() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub fn sha256(data: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(data)))
+}
+
+pub fn sha512(data: &[u8]) -> String {
+    format!("sha512:{}", hex::encode(Sha512::digest(data)))
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn data(len: usize, seed: u8) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9 ^ u32::from(seed);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+pub fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Asserts an OCI error response: status, code, and the API version header.
+pub async fn expect_error(resp: Response, status: StatusCode, code: &str) -> serde_json::Value {
+    assert_eq!(
+        resp.status(),
+        status,
+        "unexpected status for {}",
+        resp.url()
+    );
+    assert_eq!(
+        header(resp.headers(), "docker-distribution-api-version"),
+        Some("registry/2.0")
+    );
+    let body: serde_json::Value = resp.json().await.expect("error body is JSON");
+    assert_eq!(body["errors"][0]["code"], code, "body: {body}");
+    assert!(body["errors"][0]["message"].is_string(), "body: {body}");
+    body
+}
+
+/// Pushes a blob monolithically and returns its digest.
+pub async fn push_blob(s: &TestServer, repo: &str, bytes: &[u8]) -> String {
+    let digest = sha256(bytes);
+    let resp = client()
+        .post(s.url(&format!("/v2/{repo}/blobs/uploads/?digest={digest}")))
+        .header("content-type", "application/octet-stream")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .expect("push blob");
+    assert_eq!(resp.status(), StatusCode::CREATED, "push blob to {repo}");
+    digest
+}
+
+/// An image manifest for the given config and layers.
+pub fn image_manifest(config: (&str, usize), layers: &[(&str, usize)]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": { "mediaType": OCI_CONFIG, "digest": config.0, "size": config.1 },
+        "layers": layers.iter().map(|(d, s)| serde_json::json!({
+            "mediaType": OCI_LAYER, "digest": d, "size": s
+        })).collect::<Vec<_>>(),
+    }))
+    .expect("json")
+}
+
+/// Pushes a config and one layer and returns (manifest bytes, config digest, layer digest).
+pub async fn push_image_blobs(s: &TestServer, repo: &str, seed: u8) -> (Vec<u8>, String, String) {
+    let config = format!("{{\"seed\":{seed}}}").into_bytes();
+    let layer = data(1000 + usize::from(seed), seed);
+    let cd = push_blob(s, repo, &config).await;
+    let ld = push_blob(s, repo, &layer).await;
+    (
+        image_manifest((&cd, config.len()), &[(&ld, layer.len())]),
+        cd,
+        ld,
+    )
+}
+
+pub async fn put_manifest(
+    s: &TestServer,
+    repo: &str,
+    reference: &str,
+    media_type: &str,
+    body: &[u8],
+) -> Response {
+    client()
+        .put(s.url(&format!("/v2/{repo}/manifests/{reference}")))
+        .header("content-type", media_type)
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("put manifest")
+}
+
+/// Pushes a complete image (config, layer, manifest) under `tag`; returns the manifest
+/// digest and bytes.
+pub async fn push_image(s: &TestServer, repo: &str, tag: &str, seed: u8) -> (String, Vec<u8>) {
+    let (m, _, _) = push_image_blobs(s, repo, seed).await;
+    let resp = put_manifest(s, repo, tag, OCI_MANIFEST, &m).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    (sha256(&m), m)
+}
+
+/// Sends raw bytes over TCP and returns the status line's code (0 if the server closed
+/// the connection without answering).
+pub async fn raw_request(addr: SocketAddr, request: &[u8], close_write: bool) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("write");
+    if close_write {
+        let _ = stream.shutdown().await;
+    }
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut buf),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, text)
+}
