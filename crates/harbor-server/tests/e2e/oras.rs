@@ -1,0 +1,67 @@
+//! The `oras` Python SDK against the real server: push/pull a file artifact, a chunked
+//! push, and a referrer discovered through the referrers API.
+
+use crate::common::{OCI_INDEX, TestServer, client};
+use crate::{find_tool, run};
+
+#[tokio::test]
+async fn oras_push_pull_and_referrers() {
+    let Some(python) = find_tool(
+        "HARBOR_TEST_PYTHON",
+        "python3",
+        &["-c", "import oras.client"],
+    ) else {
+        return;
+    };
+    let srv = TestServer::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/oras_roundtrip.py");
+    let out = run(
+        &python,
+        vec![
+            script.to_owned(),
+            srv.addr.to_string(),
+            work.path().display().to_string(),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "oras script failed");
+    let last = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
+    let r: serde_json::Value = serde_json::from_str(&last).expect("script prints JSON last");
+    assert_eq!(r["push_status"], 201);
+    assert_eq!(r["pulled_files"], serde_json::json!(["artifact.txt"]));
+    assert_eq!(r["pulled_matches"], true);
+    assert_eq!(r["tags"], serde_json::json!(["v1"]));
+    assert_eq!(r["chunked_push_status"], 201);
+    assert_eq!(r["chunked_pulled_matches"], true);
+    assert_eq!(r["referrer_push_status"], 201);
+    assert_eq!(r["referrer_oci_subject"], r["subject_digest"]);
+    assert_eq!(r["discover_content_type"], OCI_INDEX);
+    assert_eq!(r["discovered"], serde_json::json!([r["referrer_digest"]]));
+    assert_eq!(
+        r["discovered_annotations"][0]["org.example.kind"],
+        "signature"
+    );
+
+    // The registry's own view agrees: the chunked blob is there, byte for byte.
+    let big = r["big_digest"].as_str().unwrap();
+    let resp = client()
+        .head(srv.url(&format!("/v2/e2e/oras/blobs/{big}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let tags: serde_json::Value = client()
+        .get(srv.url("/v2/e2e/oras/tags/list"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tags["tags"], serde_json::json!(["big", "sig", "v1"]));
+}
