@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod binary;
 mod layout;
 mod oras;
 mod skopeo;

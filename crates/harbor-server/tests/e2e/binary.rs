@@ -1,0 +1,167 @@
+//! The `harbor-server` binary itself: configuration layering, start-up and graceful
+//! shutdown on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+
+use crate::common::{client, sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_harbor-server");
+
+#[test]
+fn print_config_layers_file_env_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("harbor.toml");
+    std::fs::write(
+        &file,
+        "listen = \"0.0.0.0:6000\"\n[limits]\nrequest_timeout_secs = 7\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "--config",
+            file.to_str().unwrap(),
+            "--data-dir",
+            "/srv/harbor",
+            "--print-config",
+        ])
+        .env("HARBOR_LISTEN", "127.0.0.1:6001")
+        .env("HARBOR_UPLOAD_IDLE_TIMEOUT_SECS", "99")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let cfg: toml::Value = toml::from_str(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    assert_eq!(
+        cfg["listen"].as_str(),
+        Some("127.0.0.1:6001"),
+        "env beats the file"
+    );
+    assert_eq!(
+        cfg["data_dir"].as_str(),
+        Some("/srv/harbor"),
+        "flags beat everything"
+    );
+    assert_eq!(cfg["limits"]["request_timeout_secs"].as_integer(), Some(7));
+    assert_eq!(
+        cfg["limits"]["upload_idle_timeout_secs"].as_integer(),
+        Some(99)
+    );
+    assert_eq!(
+        cfg["storage"]["fsync"].as_bool(),
+        Some(true),
+        "defaults fill the rest"
+    );
+}
+
+#[test]
+fn bad_configuration_is_reported_clearly() {
+    let out = Command::new(BIN)
+        .args(["--print-config"])
+        .env("HARBOR_LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HARBOR_LISTEN"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "lisen = \"typo\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lisen"));
+}
+
+/// Starts the binary on an ephemeral port; returns it and its base URL.
+fn spawn(dir: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("harbor-server listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, base)
+}
+
+#[tokio::test]
+async fn serves_and_shuts_down_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base) = spawn(dir.path());
+    let c = client();
+    assert_eq!(
+        c.get(format!("{base}/v2/")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert!(dir.path().join("registry.db").exists());
+
+    // An upload is in flight when SIGTERM arrives: it still completes.
+    let resp = c
+        .post(format!("{base}/v2/r/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    let loc = resp.headers()["location"].to_str().unwrap().to_owned();
+    let body = futures::stream::unfold(0u8, |i| async move {
+        if i == 10 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Some((Ok::<_, std::io::Error>(Bytes::from(vec![i; 1000])), i + 1))
+    });
+    let patch = tokio::spawn(
+        c.patch(format!("{base}{loc}"))
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let resp = patch.await.unwrap().unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    assert_eq!(resp.headers()["range"], "0-9999");
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "clean exit, got {status:?}");
+
+    // After a restart the upload continues where it was.
+    let (mut child, base) = spawn(dir.path());
+    let resp = c.get(format!("{base}{loc}")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(resp.headers()["range"], "0-9999");
+    let all: Vec<u8> = (0..10u8).flat_map(|i| vec![i; 1000]).collect();
+    let resp = c
+        .put(format!("{base}{loc}?digest={}", sha256(&all)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let _ = child.kill();
+    let _ = child.wait();
+}
