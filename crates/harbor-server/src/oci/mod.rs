@@ -37,6 +37,11 @@ pub(crate) fn router() -> Router<AppState> {
             HeaderName::from_static("docker-distribution-api-version"),
             HeaderValue::from_static("registry/2.0"),
         ))
+        // Blobs are arbitrary bytes: never let a browser sniff them into HTML.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
 }
 
 async fn base(method: Method) -> Response {

@@ -52,6 +52,10 @@ async fn monolithic_push_then_head_and_get() {
         header(resp.headers(), "etag"),
         Some(format!("\"{digest}\"").as_str())
     );
+    assert_eq!(
+        header(resp.headers(), "x-content-type-options"),
+        Some("nosniff")
+    );
     assert_eq!(resp.bytes().await.unwrap(), bytes);
     assert_eq!(s.staged_uploads(), 0);
 }
