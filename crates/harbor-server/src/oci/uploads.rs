@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
 use harbor_core::model::BlobInfo;
 use harbor_core::ports::ByteStream;
-use harbor_core::registry::{Mount, UploadStatus};
+use harbor_core::registry::{ChunkRange, Mount, UploadStatus};
 use harbor_core::{Digest, Error, Registry, RepositoryName};
 
 use super::ApiResult;
@@ -74,6 +74,14 @@ pub(super) async fn post(
     Ok(upload_response(repo, StatusCode::ACCEPTED, &s))
 }
 
+/// `Content-Range` and `Content-Length` of a PATCH or PUT.
+fn chunk_headers(parts: &Parts) -> Result<(Option<ChunkRange>, Option<u64>), Error> {
+    let chunk = text(&parts.headers, header::CONTENT_RANGE)
+        .map(parse_content_range)
+        .transpose()?;
+    Ok((chunk, content_length(&parts.headers)?))
+}
+
 pub(super) async fn status(reg: &Registry, repo: &RepositoryName, id: &str) -> ApiResult {
     let s = reg.upload_status(repo, id).await?;
     Ok(upload_response(repo, StatusCode::NO_CONTENT, &s))
@@ -86,10 +94,7 @@ pub(super) async fn patch(
     parts: &Parts,
     body: Body,
 ) -> ApiResult {
-    let chunk = text(&parts.headers, header::CONTENT_RANGE)
-        .map(parse_content_range)
-        .transpose()?;
-    let len = content_length(&parts.headers)?;
+    let (chunk, len) = chunk_headers(parts)?;
     let s = reg.patch_upload(repo, id, chunk, len, stream(body)).await?;
     Ok(upload_response(repo, StatusCode::ACCEPTED, &s))
 }
@@ -106,10 +111,7 @@ pub(super) async fn put(
         Error::DigestInvalid("the digest query parameter is required to complete an upload".into())
     })?;
     let digest = Digest::parse(digest)?;
-    let chunk = text(&parts.headers, header::CONTENT_RANGE)
-        .map(parse_content_range)
-        .transpose()?;
-    let len = content_length(&parts.headers)?;
+    let (chunk, len) = chunk_headers(parts)?;
     let info = reg
         .complete_upload(repo, id, &digest, chunk, len, stream(body))
         .await?;

@@ -4,7 +4,7 @@ use harbor_core::model::now_ms;
 use harbor_core::{Digest, RepositoryName, Result};
 use sqlx::{Any, Row, Transaction};
 
-use super::{SqlMetadataStore, to_i64, to_u64};
+use super::{SqlMetadataStore, delete_in_repository, to_i64, to_u64};
 use crate::error::internal;
 
 /// Creates the repository if needed and returns its id.
@@ -96,14 +96,12 @@ pub(super) async fn unlink_blob(
     repo: &RepositoryName,
     digest: &Digest,
 ) -> Result<bool> {
-    let done = sqlx::query(
+    delete_in_repository(
+        s,
         "DELETE FROM repository_blobs
          WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2",
+        repo,
+        digest.as_str(),
     )
-    .bind(repo.as_str())
-    .bind(digest.as_str())
-    .execute(&s.write)
     .await
-    .map_err(internal)?;
-    Ok(done.rows_affected() > 0)
 }

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::blobs::ensure_repository;
-use super::{SqlMetadataStore, limit, placeholders, to_i64, to_u64};
+use super::{SqlMetadataStore, delete_in_repository, limit, placeholders, to_i64, to_u64};
 use crate::error::internal;
 
 /// Reference kinds in `manifest_references`.
@@ -198,16 +198,14 @@ pub(super) async fn delete(
     repo: &RepositoryName,
     digest: &Digest,
 ) -> Result<bool> {
-    let done = sqlx::query(
+    delete_in_repository(
+        s,
         "DELETE FROM manifests
          WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2",
+        repo,
+        digest.as_str(),
     )
-    .bind(repo.as_str())
-    .bind(digest.as_str())
-    .execute(&s.write)
     .await
-    .map_err(internal)?;
-    Ok(done.rows_affected() > 0)
 }
 
 pub(super) async fn delete_tag(
@@ -215,16 +213,14 @@ pub(super) async fn delete_tag(
     repo: &RepositoryName,
     tag: &Tag,
 ) -> Result<bool> {
-    let done = sqlx::query(
+    delete_in_repository(
+        s,
         "DELETE FROM tags
          WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2",
+        repo,
+        tag.as_str(),
     )
-    .bind(repo.as_str())
-    .bind(tag.as_str())
-    .execute(&s.write)
     .await
-    .map_err(internal)?;
-    Ok(done.rows_affected() > 0)
 }
 
 pub(super) async fn tags(

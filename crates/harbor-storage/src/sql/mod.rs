@@ -117,6 +117,23 @@ fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// Runs a `DELETE` whose `$1` is a repository name and `$2` a key within it; true if a
+/// row went.
+async fn delete_in_repository(
+    s: &SqlMetadataStore,
+    sql: &'static str,
+    repo: &RepositoryName,
+    key: &str,
+) -> Result<bool> {
+    let done = sqlx::query(sql)
+        .bind(repo.as_str())
+        .bind(key)
+        .execute(&s.write)
+        .await
+        .map_err(internal)?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// `$first, $first+1, ...` for `count` placeholders.
 fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
