@@ -42,13 +42,21 @@ pub trait BlobStore: Send + Sync + 'static {
         offset: u64,
     ) -> Result<Box<dyn UploadWriter>>;
 
-    /// Streams the `len` bytes staged for an upload (used to verify digests whose algorithm
+    /// Ends appends to an upload holding `len` bytes and makes its bytes readable with
+    /// [`BlobStore::read_upload`]; returns the new staging state. Stores whose staging is
+    /// always readable return `state` unchanged.
+    async fn seal_upload(&self, id: &UploadId, state: &str, len: u64) -> Result<String> {
+        let _ = (id, len);
+        Ok(state.to_owned())
+    }
+
+    /// Streams the `len` bytes of a sealed upload (used to verify digests whose algorithm
     /// differs from the one hashed while streaming).
     async fn read_upload(&self, id: &UploadId, state: &str, len: u64) -> Result<ByteStream>;
 
-    /// Turns the `len` staged bytes of an upload into the blob `digest` (already verified),
-    /// atomically, and releases the staging area. Committing a blob that already exists
-    /// succeeds.
+    /// Turns the `len` staged bytes of an upload (sealed or not) into the blob `digest`
+    /// (already verified), atomically, and releases the staging area. Committing a blob
+    /// that already exists succeeds.
     async fn commit_upload(
         &self,
         id: &UploadId,

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use harbor_storage::blob::{S3Options, Secret};
 use serde::{Deserialize, Serialize};
 
 /// Why a configuration could not be loaded.
@@ -80,17 +81,47 @@ pub enum LogFormat {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// Flush each committed blob to disk before acknowledging it
+    /// Where blobs live: `file:///path`, `s3://bucket/prefix`, `gs://bucket/prefix`,
+    /// `az://container/prefix` (`HARBOR_STORAGE_URL`); `<data_dir>/storage` when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Filesystem: flush each committed blob to disk before acknowledging it
     /// (`HARBOR_STORAGE_FSYNC`).
     pub fsync: bool,
+    /// Object stores: multipart part size in bytes, at least 5 MiB
+    /// (`HARBOR_STORAGE_PART_SIZE`).
+    pub part_size: usize,
+    /// S3 and S3-compatible stores (`HARBOR_S3_*`, else the `AWS_*` variables).
+    pub s3: S3Options,
 }
 
 /// Metadata database settings.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// Most concurrent read connections (`HARBOR_DATABASE_MAX_READERS`).
-    pub max_readers: u32,
+    /// `sqlite://<path>` or `postgres://user:password@host:port/database`
+    /// (`HARBOR_DATABASE_URL`); `sqlite://<data_dir>/registry.db` when unset.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_redacted_url"
+    )]
+    pub url: Option<String>,
+    /// Most connections this process opens (`HARBOR_DATABASE_MAX_CONNECTIONS`). With
+    /// PostgreSQL, keep replicas × this below the server's `max_connections`.
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before failing
+    /// (`HARBOR_DATABASE_ACQUIRE_TIMEOUT_SECS`).
+    pub acquire_timeout_secs: u64,
+}
+
+fn serialize_redacted_url<S: serde::Serializer>(
+    url: &Option<String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(u) => s.serialize_str(&harbor_storage::sql::redact_url(u)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Limits and timeouts.
@@ -135,13 +166,22 @@ impl Default for LogConfig {
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { fsync: true }
+        StorageConfig {
+            url: None,
+            fsync: true,
+            part_size: harbor_storage::blob::DEFAULT_PART_SIZE,
+            s3: S3Options::default(),
+        }
     }
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { max_readers: 8 }
+        DatabaseConfig {
+            url: None,
+            max_connections: 16,
+            acquire_timeout_secs: 10,
+        }
     }
 }
 
@@ -215,11 +255,42 @@ impl Config {
                 }
             };
         }
+        if let Some(v) = get("HARBOR_STORAGE_URL") {
+            self.storage.url = Some(v);
+        }
         if let Some(v) = get("HARBOR_STORAGE_FSYNC") {
             self.storage.fsync = parse("HARBOR_STORAGE_FSYNC", &v)?;
         }
-        if let Some(v) = get("HARBOR_DATABASE_MAX_READERS") {
-            self.database.max_readers = parse("HARBOR_DATABASE_MAX_READERS", &v)?;
+        if let Some(v) = get("HARBOR_STORAGE_PART_SIZE") {
+            self.storage.part_size = parse("HARBOR_STORAGE_PART_SIZE", &v)?;
+        }
+        let s3 = &mut self.storage.s3;
+        for (key, slot) in [
+            ("HARBOR_S3_ENDPOINT", &mut s3.endpoint),
+            ("HARBOR_S3_REGION", &mut s3.region),
+            ("HARBOR_S3_ACCESS_KEY_ID", &mut s3.access_key_id),
+        ] {
+            if let Some(v) = get(key) {
+                *slot = Some(v);
+            }
+        }
+        if let Some(v) = get("HARBOR_S3_SECRET_ACCESS_KEY") {
+            s3.secret_access_key = Some(Secret(v));
+        }
+        if let Some(v) = get("HARBOR_S3_SESSION_TOKEN") {
+            s3.session_token = Some(Secret(v));
+        }
+        if let Some(v) = get("HARBOR_S3_VIRTUAL_HOSTED_STYLE") {
+            s3.virtual_hosted_style = parse("HARBOR_S3_VIRTUAL_HOSTED_STYLE", &v)?;
+        }
+        if let Some(v) = get("HARBOR_DATABASE_URL") {
+            self.database.url = Some(v);
+        }
+        if let Some(v) = get("HARBOR_DATABASE_MAX_CONNECTIONS") {
+            self.database.max_connections = parse("HARBOR_DATABASE_MAX_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = get("HARBOR_DATABASE_ACQUIRE_TIMEOUT_SECS") {
+            self.database.acquire_timeout_secs = parse("HARBOR_DATABASE_ACQUIRE_TIMEOUT_SECS", &v)?;
         }
         let limits = &mut self.limits;
         for (key, slot) in [
@@ -295,10 +366,35 @@ impl Config {
                 return invalid(key, "must be at least 1");
             }
         }
-        if self.database.max_readers == 0 {
-            return invalid("database.max_readers", "must be at least 1");
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections", "must be at least 1");
+        }
+        if self.database.acquire_timeout_secs == 0 {
+            return invalid("database.acquire_timeout_secs", "must be at least 1");
+        }
+        if self.storage.part_size < 5 * 1024 * 1024 {
+            return invalid(
+                "storage.part_size",
+                "must be at least 5242880 (5 MiB), S3's smallest part",
+            );
         }
         Ok(())
+    }
+
+    /// The metadata database URL, defaulting to SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("registry.db").display()))
+    }
+
+    /// The blob storage URL, defaulting to the filesystem in the data directory.
+    pub fn storage_url(&self) -> String {
+        self.storage
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("file://{}", self.data_dir.join("storage").display()))
     }
 
     /// The request timeout as a duration.
@@ -326,16 +422,35 @@ mod tests {
         assert_eq!(c.listen.port(), 6000);
         assert_eq!(c.limits.request_timeout_secs, 5);
         assert_eq!(c.limits.upload_idle_timeout_secs, 60);
+        assert_eq!(c.database_url(), "sqlite:///var/lib/harbor/registry.db");
+        assert_eq!(c.storage_url(), "file:///var/lib/harbor/storage");
         let env: HashMap<&str, &str> = [
             ("HARBOR_LISTEN", "127.0.0.1:7000"),
             ("HARBOR_STORAGE_FSYNC", "false"),
             ("HARBOR_REQUEST_TIMEOUT_SECS", "9"),
+            ("HARBOR_DATABASE_URL", "postgres://harbor:pw@db/harbor"),
+            ("HARBOR_STORAGE_URL", "s3://bucket/registry"),
+            ("HARBOR_S3_ENDPOINT", "http://minio:9000"),
+            ("HARBOR_S3_SECRET_ACCESS_KEY", "topsecret"),
         ]
         .into();
         c.apply_env(|k| env.get(k).map(|v| v.to_string())).unwrap();
         assert_eq!(c.listen.port(), 7000);
         assert!(!c.storage.fsync);
         assert_eq!(c.limits.request_timeout_secs, 9);
+        assert_eq!(c.database_url(), "postgres://harbor:pw@db/harbor");
+        assert_eq!(c.storage_url(), "s3://bucket/registry");
+        assert_eq!(c.storage.s3.endpoint.as_deref(), Some("http://minio:9000"));
+        // Printing the configuration never reveals secrets.
+        let printed = toml::to_string(&c).unwrap();
+        assert!(
+            !printed.contains("topsecret") && !printed.contains(":pw@"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("postgres://harbor:***@db/harbor"),
+            "{printed}"
+        );
         c.apply_overrides(&Overrides {
             listen: Some("127.0.0.1:8000".parse().unwrap()),
             ..Default::default()

@@ -17,6 +17,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderName, Request};
 use harbor_core::{Registry, RegistryConfig};
+use harbor_storage::blob::StorageOptions;
 use harbor_storage::sql::PoolConfig;
 use harbor_storage::{ObjectBlobStore, SqlMetadataStore, StorageError};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -43,17 +44,20 @@ impl AppState {
         }
     }
 
-    /// Opens the embedded default storage under `config.data_dir`: SQLite metadata in
-    /// `registry.db` and blobs on the filesystem in `blobs/`.
+    /// Opens the storage the configuration names: by default SQLite metadata in
+    /// `<data_dir>/registry.db` and blobs in `<data_dir>/storage`.
     pub async fn open(config: &Config) -> Result<Self, StorageError> {
-        let dir = &config.data_dir;
-        std::fs::create_dir_all(dir)?;
-        let blobs = ObjectBlobStore::filesystem(dir.join("storage"), config.storage.fsync)?;
-        let pool = PoolConfig {
-            max_readers: config.database.max_readers,
-            ..PoolConfig::default()
+        let storage = StorageOptions {
+            fsync: config.storage.fsync,
+            part_size: config.storage.part_size,
+            s3: config.storage.s3.clone(),
         };
-        let meta = SqlMetadataStore::open_sqlite(&dir.join("registry.db"), &pool).await?;
+        let blobs = ObjectBlobStore::open(&config.storage_url(), &storage)?;
+        let pool = PoolConfig {
+            max_connections: config.database.max_connections,
+            acquire_timeout: Duration::from_secs(config.database.acquire_timeout_secs),
+        };
+        let meta = SqlMetadataStore::connect(&config.database_url(), &pool).await?;
         let registry = Registry::new(
             Arc::new(blobs),
             Arc::new(meta),

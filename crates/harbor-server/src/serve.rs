@@ -133,7 +133,12 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         addr: config.listen,
         source,
     })?;
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "harbor-server started");
+    tracing::info!(
+        %addr,
+        database = %harbor_storage::sql::redact_url(&config.database_url()),
+        storage = %config.storage_url(),
+        "harbor-server started"
+    );
     println!("harbor-server listening on http://{addr}");
     let opts = ServeOptions {
         header_read_timeout: Duration::from_secs(config.limits.header_read_timeout_secs),

@@ -3,7 +3,7 @@
 //! - [`ObjectBlobStore`]: the [`harbor_core::ports::BlobStore`] over `object_store`
 //!   (local filesystem by default, memory for tests).
 //! - [`SqlMetadataStore`]: the [`harbor_core::ports::MetadataStore`] over `sqlx`
-//!   (SQLite, embedded, migrations run at start-up).
+//!   (SQLite embedded by default, PostgreSQL for scale-out; migrations run at start-up).
 //!
 //! SQL lives only in this crate.
 
@@ -12,6 +12,8 @@
 pub mod blob;
 mod error;
 pub mod sql;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
 pub use blob::ObjectBlobStore;
 pub use error::StorageError;

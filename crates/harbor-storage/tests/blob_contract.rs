@@ -1,5 +1,6 @@
 //! One contract for the blob port, run against every backend: memory (multipart
-//! staging) and the local filesystem (in-place staging).
+//! staging), the local filesystem (in-place staging) and a real S3-compatible server
+//! (`HARBOR_TEST_S3_ENDPOINT`; see `harbor_storage::testing`).
 
 use std::sync::Arc;
 
@@ -9,22 +10,38 @@ use harbor_core::model::UploadId;
 use harbor_core::ports::BlobStore;
 use harbor_core::{Digest, Error};
 use harbor_storage::ObjectBlobStore;
+use harbor_storage::testing::TestBucket;
 use object_store::memory::InMemory;
+use object_store::path::Path;
 
 /// Opens "the same" store again, as a restarted process or another replica would.
 type Reopen = Box<dyn Fn() -> Arc<dyn BlobStore>>;
 
-fn backends() -> Vec<(&'static str, Reopen, tempfile::TempDir)> {
+async fn backends() -> Vec<(&'static str, Reopen, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("blobs");
     let fs: Reopen = Box::new(move || Arc::new(ObjectBlobStore::filesystem(&root, false).unwrap()));
     let mem = Arc::new(InMemory::new());
-    // A tiny part size exercises part boundaries and the carried-over tail.
-    let memory: Reopen = Box::new(move || Arc::new(ObjectBlobStore::multipart(mem.clone(), 1000)));
-    vec![
+    // A small part size exercises part boundaries and the carried-over tail.
+    let memory: Reopen = Box::new(move || {
+        Arc::new(ObjectBlobStore::multipart(
+            mem.clone(),
+            Path::default(),
+            64 * 1024,
+        ))
+    });
+    let mut all = vec![
         ("filesystem", fs, dir),
         ("memory", memory, tempfile::tempdir().unwrap()),
-    ]
+    ];
+    if let Some(bucket) = TestBucket::create().await {
+        // S3's real rules: every part but the last at least 5 MiB.
+        let s3: Reopen = Box::new(move || {
+            Arc::new(ObjectBlobStore::open(&bucket.url, &bucket.options).unwrap())
+        });
+        all.push(("s3", s3, tempfile::tempdir().unwrap()));
+    }
+    all
 }
 
 fn bytes(len: usize, seed: u8) -> Vec<u8> {
@@ -60,7 +77,7 @@ async fn read_all(store: &dyn BlobStore, d: &Digest, range: std::ops::Range<u64>
 
 #[tokio::test]
 async fn write_commit_read_delete() {
-    for (name, open, _dir) in backends() {
+    for (name, open, _dir) in backends().await {
         let store = open();
         let data = bytes(5000, 1);
         let digest = Digest::sha256(&data);
@@ -96,7 +113,7 @@ async fn write_commit_read_delete() {
 
 #[tokio::test]
 async fn uploads_resume_in_another_process() {
-    for (name, open, _dir) in backends() {
+    for (name, open, _dir) in backends().await {
         let data = bytes(7777, 2);
         let digest = Digest::sha256(&data);
         let id = UploadId::generate();
@@ -119,7 +136,7 @@ async fn uploads_resume_in_another_process() {
 
 #[tokio::test]
 async fn a_failed_append_is_discarded() {
-    for (name, open, _dir) in backends() {
+    for (name, open, _dir) in backends().await {
         let store = open();
         let id = UploadId::generate();
         let first = bytes(3000, 3);
@@ -143,7 +160,7 @@ async fn a_failed_append_is_discarded() {
 
 #[tokio::test]
 async fn committing_existing_content_is_idempotent() {
-    for (name, open, _dir) in backends() {
+    for (name, open, _dir) in backends().await {
         let store = open();
         let data = bytes(2500, 5);
         let digest = Digest::sha256(&data);
@@ -161,7 +178,7 @@ async fn committing_existing_content_is_idempotent() {
 
 #[tokio::test]
 async fn empty_blobs_and_aborted_uploads() {
-    for (name, open, _dir) in backends() {
+    for (name, open, _dir) in backends().await {
         let store = open();
         let empty = Digest::sha256(b"");
         let id = UploadId::generate();
@@ -188,33 +205,44 @@ async fn empty_blobs_and_aborted_uploads() {
 }
 
 #[tokio::test]
-async fn staged_bytes_can_be_reread_on_the_filesystem() {
-    let (_, open, _dir) = backends().remove(0);
-    let store = open();
-    let id = UploadId::generate();
-    let data = bytes(300_000, 7);
-    let state = append(&*store, &id, "", 0, &[&data]).await;
-    let chunks: Vec<Bytes> = store
-        .read_upload(&id, &state, 300_000)
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(chunks.concat(), data);
-    // Object stores cannot read uncommitted multipart data: a clear error.
-    let (_, open, _dir) = backends().remove(1);
-    let store = open();
-    let state = append(&*store, &id, "", 0, &[&data]).await;
-    assert!(matches!(
-        store.read_upload(&id, &state, 300_000).await,
-        Err(Error::Unsupported(_))
-    ));
+async fn sealed_uploads_can_be_reread_then_committed() {
+    for (name, open, _dir) in backends().await {
+        for len in [0usize, 300, 300_000] {
+            let store = open();
+            let id = UploadId::generate();
+            let data = bytes(len, 7);
+            let state = if len == 0 {
+                String::new()
+            } else {
+                let chunks: Vec<&[u8]> = data.chunks(100_000).collect();
+                append(&*store, &id, "", 0, &chunks).await
+            };
+            let sealed = store.seal_upload(&id, &state, len as u64).await.unwrap();
+            let chunks: Vec<Bytes> = store
+                .read_upload(&id, &sealed, len as u64)
+                .await
+                .unwrap()
+                .try_collect()
+                .await
+                .unwrap();
+            assert_eq!(chunks.concat(), data, "{name} {len}");
+            let digest = Digest::of(harbor_core::Algorithm::Sha512, &data);
+            store
+                .commit_upload(&id, &sealed, len as u64, &digest)
+                .await
+                .unwrap();
+            assert_eq!(
+                read_all(&*store, &digest, 0..len as u64).await,
+                data,
+                "{name} {len}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
 async fn large_blob_read_in_chunks() {
-    for (name, open, _dir) in backends() {
+    for (name, open, _dir) in backends().await {
         let store = open();
         let data = bytes(3 * 1024 * 1024 + 17, 8);
         let digest = Digest::sha256(&data);
@@ -229,5 +257,64 @@ async fn large_blob_read_in_chunks() {
         assert_eq!(Digest::sha256(&got), digest, "{name}");
         let mid = read_all(&*store, &digest, 1_000_000..2_500_000).await;
         assert_eq!(mid, &data[1_000_000..2_500_000], "{name}");
+    }
+}
+
+#[tokio::test]
+async fn multipart_parts_span_requests() {
+    // 13 MiB in 3 MiB requests through freshly opened stores: parts of at least one part
+    // size form across requests, and the tail carries over between them.
+    for (name, open, _dir) in backends().await {
+        let data = bytes(13 * 1024 * 1024 + 5, 9);
+        let digest = Digest::sha256(&data);
+        let id = UploadId::generate();
+        let (mut state, mut offset) = (String::new(), 0u64);
+        for piece in data.chunks(3 * 1024 * 1024) {
+            let store = open();
+            let chunks: Vec<&[u8]> = piece.chunks(100_000).collect();
+            state = append(&*store, &id, &state, offset, &chunks).await;
+            offset += piece.len() as u64;
+        }
+        let store = open();
+        store
+            .commit_upload(&id, &state, offset, &digest)
+            .await
+            .unwrap();
+        let got = read_all(&*store, &digest, 0..offset).await;
+        assert_eq!(Digest::sha256(&got), digest, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn blobs_too_large_for_one_copy_are_copied_by_streaming() {
+    let mut stores: Vec<(&str, Arc<dyn BlobStore>)> = vec![(
+        "memory",
+        Arc::new(
+            ObjectBlobStore::multipart(Arc::new(InMemory::new()), Path::default(), 64 * 1024)
+                .with_copy_limit(100_000),
+        ),
+    )];
+    if let Some(bucket) = TestBucket::create().await {
+        stores.push((
+            "s3",
+            Arc::new(
+                ObjectBlobStore::open(&bucket.url, &bucket.options)
+                    .unwrap()
+                    .with_copy_limit(1024 * 1024),
+            ),
+        ));
+    }
+    for (name, store) in stores {
+        let data = bytes(11 * 1024 * 1024 + 3, 10);
+        let digest = Digest::sha256(&data);
+        let id = UploadId::generate();
+        let chunks: Vec<&[u8]> = data.chunks(1024 * 1024).collect();
+        let state = append(&*store, &id, "", 0, &chunks).await;
+        store
+            .commit_upload(&id, &state, data.len() as u64, &digest)
+            .await
+            .unwrap();
+        let got = read_all(&*store, &digest, 0..data.len() as u64).await;
+        assert_eq!(Digest::sha256(&got), digest, "{name}");
     }
 }

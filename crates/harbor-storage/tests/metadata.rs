@@ -1,4 +1,6 @@
-//! The SQL metadata store on a real SQLite database file.
+//! One contract for the metadata port, run against SQLite (a real database file) and
+//! PostgreSQL (a fresh database per test; `HARBOR_TEST_DATABASE_URL`, see
+//! `harbor_storage::testing`).
 
 use std::collections::BTreeMap;
 
@@ -8,12 +10,70 @@ use harbor_core::ports::MetadataStore;
 use harbor_core::{Digest, Error, Reference, RepositoryName, Tag};
 use harbor_storage::SqlMetadataStore;
 use harbor_storage::sql::PoolConfig;
+use harbor_storage::testing::TestDatabase;
 
-async fn open(dir: &tempfile::TempDir) -> SqlMetadataStore {
-    SqlMetadataStore::open_sqlite(&dir.path().join("registry.db"), &PoolConfig::default())
-        .await
-        .unwrap()
+/// A database to run one test against; dropping it removes the database.
+struct Target {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    _db: Option<TestDatabase>,
 }
+
+impl Target {
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Target {
+            url: format!("sqlite://{}", dir.path().join("registry.db").display()),
+            _dir: Some(dir),
+            _db: None,
+        }
+    }
+
+    async fn postgres() -> Option<Self> {
+        let db = TestDatabase::create().await?;
+        Some(Target {
+            url: db.url.clone(),
+            _dir: None,
+            _db: Some(db),
+        })
+    }
+
+    async fn open(&self) -> SqlMetadataStore {
+        SqlMetadataStore::connect(&self.url, &PoolConfig::default())
+            .await
+            .unwrap()
+    }
+}
+
+/// Runs each listed contract test against every engine.
+macro_rules! contract {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(&super::Target::sqlite()).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $test() {
+                if let Some(t) = super::Target::postgres().await {
+                    super::$test(&t).await;
+                }
+            })*
+        }
+    };
+}
+
+contract!(
+    blob_links,
+    manifests_tags_and_cascades,
+    tag_pages_referrers_and_catalog,
+    index_children_must_exist,
+    upload_leases,
+    data_survives_reopening,
+    concurrent_writers_agree,
+);
 
 fn repo(s: &str) -> RepositoryName {
     RepositoryName::parse(s).unwrap()
@@ -41,10 +101,8 @@ fn manifest(
     }
 }
 
-#[tokio::test]
-async fn blob_links() {
-    let dir = tempfile::tempdir().unwrap();
-    let m = open(&dir).await;
+async fn blob_links(t: &Target) {
+    let m = t.open().await;
     let d = Digest::sha256(b"layer");
     let (a, b) = (repo("a"), repo("b/c"));
     assert_eq!(m.repository_blob(&a, &d).await.unwrap(), None);
@@ -61,10 +119,8 @@ async fn blob_links() {
     assert_eq!(m.blob_size(&d).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn manifests_tags_and_cascades() {
-    let dir = tempfile::tempdir().unwrap();
-    let m = open(&dir).await;
+async fn manifests_tags_and_cascades(t: &Target) {
+    let m = t.open().await;
     let r = repo("app");
     let layer = Digest::sha256(b"layer");
     let one = manifest("one", &[&layer], None, None);
@@ -130,10 +186,8 @@ async fn manifests_tags_and_cascades() {
     assert_eq!(m.tags(&repo("ghost"), None, 10).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn tag_pages_referrers_and_catalog() {
-    let dir = tempfile::tempdir().unwrap();
-    let m = open(&dir).await;
+async fn tag_pages_referrers_and_catalog(t: &Target) {
+    let m = t.open().await;
     let r = repo("app");
     let layer = Digest::sha256(b"l");
     m.link_blob(&r, &layer, 1).await.unwrap();
@@ -175,10 +229,8 @@ async fn tag_pages_referrers_and_catalog() {
     assert_eq!(m.repositories(None, 1).await.unwrap(), ["app"]);
 }
 
-#[tokio::test]
-async fn index_children_must_exist() {
-    let dir = tempfile::tempdir().unwrap();
-    let m = open(&dir).await;
+async fn index_children_must_exist(t: &Target) {
+    let m = t.open().await;
     let r = repo("multi");
     let layer = Digest::sha256(b"l");
     m.link_blob(&r, &layer, 1).await.unwrap();
@@ -199,10 +251,8 @@ fn lease(token: &str, now: i64, ttl: i64) -> Lease {
     }
 }
 
-#[tokio::test]
-async fn upload_leases() {
-    let dir = tempfile::tempdir().unwrap();
-    let m = open(&dir).await;
+async fn upload_leases(t: &Target) {
+    let m = t.open().await;
     let r = repo("app");
     let id = UploadId::generate();
     let now = now_ms();
@@ -289,20 +339,18 @@ async fn upload_leases() {
     assert!(m.upload(&r, &id).await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn data_survives_reopening() {
-    let dir = tempfile::tempdir().unwrap();
+async fn data_survives_reopening(t: &Target) {
     let r = repo("persist");
     let d = Digest::sha256(b"x");
     {
-        let m = open(&dir).await;
+        let m = t.open().await;
         m.link_blob(&r, &d, 1).await.unwrap();
         m.put_manifest(&r, &manifest("m", &[&d], None, None), &[tag("t")])
             .await
             .unwrap();
         m.close().await;
     }
-    let m = open(&dir).await; // migrations run again: a no-op
+    let m = t.open().await; // migrations run again: a no-op
     assert_eq!(m.repository_blob(&r, &d).await.unwrap(), Some(1));
     assert!(
         m.manifest(&r, &Reference::Tag(tag("t")))
@@ -310,4 +358,76 @@ async fn data_survives_reopening() {
             .unwrap()
             .is_some()
     );
+}
+
+async fn concurrent_writers_agree(t: &Target) {
+    // Several "replicas" (stores with pools of their own) write at once.
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(t.open().await);
+    }
+    let r = repo("race");
+    let layer = Digest::sha256(b"shared layer");
+    let mut tasks = Vec::new();
+    for (i, m) in stores.iter().cycle().take(16).cloned().enumerate() {
+        let (r, layer) = (r.clone(), layer.clone());
+        tasks.push(tokio::spawn(async move {
+            m.link_blob(&r, &layer, 12).await.unwrap();
+            let mf = manifest(&format!("m{}", i % 3), &[&layer], None, None);
+            m.put_manifest(&r, &mf, &[tag("latest"), tag(&format!("t{i}"))])
+                .await
+                .unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let m = &stores[0];
+    let tags = m.tags(&r, None, 100).await.unwrap().unwrap();
+    assert_eq!(tags.len(), 17, "latest and t0..t15: {tags:?}");
+    let latest = m
+        .manifest(&r, &Reference::Tag(tag("latest")))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        ["m0", "m1", "m2"]
+            .iter()
+            .any(|c| Digest::sha256(c.as_bytes()) == latest.digest)
+    );
+    assert_eq!(m.repositories(None, 10).await.unwrap(), ["race"]);
+
+    // Many requests race for one upload session: exactly one wins.
+    let id = UploadId::generate();
+    let now = now_ms();
+    m.create_upload(&UploadSession {
+        id: id.clone(),
+        repository: r.clone(),
+        offset: 0,
+        hash_state: vec![],
+        store_state: String::new(),
+        created_at: now,
+        updated_at: now,
+    })
+    .await
+    .unwrap();
+    let mut claims = Vec::new();
+    for (i, m) in stores.iter().cycle().take(12).cloned().enumerate() {
+        let (r, id) = (r.clone(), id.clone());
+        claims.push(tokio::spawn(async move {
+            let l = lease(&format!("holder{i}"), now, 60_000);
+            matches!(
+                m.claim_upload(&r, &id, &l, Some(0)).await.unwrap(),
+                Claim::Claimed(_)
+            )
+        }));
+    }
+    let mut winners = 0;
+    for c in claims {
+        winners += usize::from(c.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+    for s in stores {
+        s.close().await;
+    }
 }

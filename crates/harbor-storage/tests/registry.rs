@@ -10,32 +10,65 @@ use harbor_core::ports::ByteStream;
 use harbor_core::registry::ChunkRange;
 use harbor_core::{Digest, Error, Registry, RegistryConfig, RepositoryName};
 use harbor_storage::sql::PoolConfig;
+use harbor_storage::testing::{TestBucket, TestDatabase};
 use harbor_storage::{ObjectBlobStore, SqlMetadataStore};
 use object_store::memory::InMemory;
+use object_store::path::Path;
 use tokio::sync::mpsc;
 
+/// Stores shared by several registry "replicas".
 struct Shared {
+    db_url: String,
+    blobs: Blobs,
     _dir: tempfile::TempDir,
-    db: std::path::PathBuf,
-    objects: Arc<InMemory>,
+    _db: Option<TestDatabase>,
+}
+
+enum Blobs {
+    Memory(Arc<InMemory>),
+    S3(TestBucket),
 }
 
 impl Shared {
+    /// SQLite and an in-memory object store.
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         Shared {
-            db: dir.path().join("registry.db"),
+            db_url: format!("sqlite://{}", dir.path().join("registry.db").display()),
+            blobs: Blobs::Memory(Arc::new(InMemory::new())),
             _dir: dir,
-            objects: Arc::new(InMemory::new()),
+            _db: None,
         }
+    }
+
+    /// PostgreSQL and an S3-compatible server, when both are configured.
+    async fn scaled() -> Option<Self> {
+        let db = TestDatabase::create().await?;
+        let bucket = TestBucket::create().await?;
+        Some(Shared {
+            db_url: db.url.clone(),
+            blobs: Blobs::S3(bucket),
+            _dir: tempfile::tempdir().unwrap(),
+            _db: Some(db),
+        })
+    }
+
+    /// Both set-ups that are available.
+    async fn all() -> Vec<Shared> {
+        let mut v = vec![Shared::new()];
+        v.extend(Shared::scaled().await);
+        v
     }
 
     /// A registry "replica" over the shared stores.
     async fn replica(&self, config: RegistryConfig) -> Registry {
-        let meta = SqlMetadataStore::open_sqlite(&self.db, &PoolConfig::default())
+        let meta = SqlMetadataStore::connect(&self.db_url, &PoolConfig::default())
             .await
             .unwrap();
-        let blobs = ObjectBlobStore::multipart(self.objects.clone(), 64 * 1024);
+        let blobs = match &self.blobs {
+            Blobs::Memory(m) => ObjectBlobStore::multipart(m.clone(), Path::default(), 64 * 1024),
+            Blobs::S3(b) => ObjectBlobStore::open(&b.url, &b.options).unwrap(),
+        };
         Registry::new(Arc::new(blobs), Arc::new(meta), config)
     }
 }
@@ -72,13 +105,18 @@ async fn read(reg: &Registry, d: &Digest) -> Vec<u8> {
 
 #[tokio::test]
 async fn chunked_upload_moves_between_replicas() {
-    let shared = Shared::new();
+    for shared in Shared::all().await {
+        upload_across_replicas(&shared).await;
+    }
+}
+
+async fn upload_across_replicas(shared: &Shared) {
     let a = shared.replica(RegistryConfig::default()).await;
     let b = shared.replica(RegistryConfig::default()).await;
-    let data = bytes(500_000);
+    let data = bytes(12_000_000);
     let status = a.start_upload(&repo()).await.unwrap();
     let id = status.id.as_str().to_owned();
-    let cuts = [0, 100_000, 170_000, 333_333, 500_000];
+    let cuts = [0, 100_000, 6_170_000, 6_333_333, 12_000_000];
     for (i, w) in cuts.windows(2).enumerate() {
         let replica = if i % 2 == 0 { &a } else { &b };
         let range = ChunkRange {
@@ -96,13 +134,18 @@ async fn chunked_upload_moves_between_replicas() {
         .complete_upload(&repo(), &id, &digest, None, Some(0), body(b""))
         .await
         .unwrap();
-    assert_eq!(info.size, 500_000);
+    assert_eq!(info.size, 12_000_000);
     assert_eq!(read(&b, &digest).await, data);
 }
 
 #[tokio::test]
 async fn one_writer_per_upload_and_leases_come_back() {
-    let shared = Shared::new();
+    for shared in Shared::all().await {
+        one_writer(&shared).await;
+    }
+}
+
+async fn one_writer(shared: &Shared) {
     let reg = shared.replica(RegistryConfig::default()).await;
     let id = reg
         .start_upload(&repo())
@@ -243,30 +286,50 @@ async fn body_errors_and_length_mismatches_keep_the_session_intact() {
 }
 
 #[tokio::test]
-async fn sha512_needs_rereadable_staging() {
-    let shared = Shared::new();
-    let reg = shared.replica(RegistryConfig::default()).await;
-    let id = reg
-        .start_upload(&repo())
-        .await
-        .unwrap()
-        .id
-        .as_str()
-        .to_owned();
-    reg.patch_upload(&repo(), &id, None, None, body(b"abc"))
-        .await
-        .unwrap();
-    let d = Digest::of(harbor_core::Algorithm::Sha512, b"abc");
-    let err = reg
-        .complete_upload(&repo(), &id, &d, None, None, body(b""))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Unsupported(_)), "{err:?}");
-    // Monolithic sha512 works on every backend: the algorithm is known up front.
-    let info = reg
-        .upload_blob(&repo(), &d, Some(3), body(b"abc"))
-        .await
-        .unwrap();
-    assert_eq!(info.digest, d);
-    assert_eq!(read(&reg, &d).await, b"abc");
+async fn sha512_digests_of_chunked_uploads() {
+    for shared in Shared::all().await {
+        let reg = shared.replica(RegistryConfig::default()).await;
+        let data = bytes(7_000_000);
+        let id = reg
+            .start_upload(&repo())
+            .await
+            .unwrap()
+            .id
+            .as_str()
+            .to_owned();
+        for piece in data.chunks(2_500_000) {
+            reg.patch_upload(&repo(), &id, None, None, body(piece))
+                .await
+                .unwrap();
+        }
+        let d = Digest::of(harbor_core::Algorithm::Sha512, &data);
+        let wrong = Digest::of(harbor_core::Algorithm::Sha512, b"other");
+        let id2 = reg
+            .start_upload(&repo())
+            .await
+            .unwrap()
+            .id
+            .as_str()
+            .to_owned();
+        reg.patch_upload(&repo(), &id2, None, None, body(&data))
+            .await
+            .unwrap();
+        let err = reg
+            .complete_upload(&repo(), &id2, &wrong, None, None, body(b""))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::DigestMismatch { .. }), "{err:?}");
+        let info = reg
+            .complete_upload(&repo(), &id, &d, None, None, body(b""))
+            .await
+            .unwrap();
+        assert_eq!(info.digest, d);
+        assert_eq!(read(&reg, &d).await, data);
+        // Monolithic: the algorithm is known up front and hashed while streaming.
+        let small = Digest::of(harbor_core::Algorithm::Sha512, b"abc");
+        reg.upload_blob(&repo(), &small, Some(3), body(b"abc"))
+            .await
+            .unwrap();
+        assert_eq!(read(&reg, &small).await, b"abc");
+    }
 }

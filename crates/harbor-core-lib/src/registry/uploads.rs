@@ -5,7 +5,7 @@
 //! writes to a session; it holds a lease in the metadata store while doing so.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::Registry;
 use super::pump::{HashSink, LeaseKeeper};
@@ -15,6 +15,11 @@ use crate::model::{BlobInfo, Claim, Lease, UploadId, UploadSession, now_ms};
 use crate::names::RepositoryName;
 use crate::ports::{BlobStore, ByteStream, MetadataStore, UploadWriter};
 use futures::StreamExt;
+
+/// How often a claim on a busy upload session is retried before answering "busy".
+const CLAIM_RETRIES: u32 = 5;
+/// Pause between those retries.
+const CLAIM_RETRY_DELAY: Duration = Duration::from_millis(20);
 
 /// Where an upload stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,16 +165,25 @@ impl Registry {
         id: &UploadId,
         chunk: Option<ChunkRange>,
     ) -> Result<(UploadSession, Lease, Held)> {
-        let lease = self.new_lease();
-        let session = match self
-            .meta
-            .claim_upload(repo, id, &lease, chunk.map(|c| c.start))
-            .await?
-        {
-            Claim::Claimed(s) => s,
-            Claim::Unknown => return Err(Error::BlobUploadUnknown),
-            Claim::Busy => return Err(Error::UploadBusy),
-            Claim::OffsetMismatch(offset) => return Err(Error::ChunkOutOfOrder { offset }),
+        // A request that just ended may still be handing its lease back: wait briefly
+        // before telling the client the session is busy.
+        let mut attempts = 0;
+        let (session, lease) = loop {
+            let lease = self.new_lease();
+            match self
+                .meta
+                .claim_upload(repo, id, &lease, chunk.map(|c| c.start))
+                .await?
+            {
+                Claim::Claimed(s) => break (s, lease),
+                Claim::Unknown => return Err(Error::BlobUploadUnknown),
+                Claim::Busy if attempts < CLAIM_RETRIES => {
+                    attempts += 1;
+                    tokio::time::sleep(CLAIM_RETRY_DELAY).await;
+                }
+                Claim::Busy => return Err(Error::UploadBusy),
+                Claim::OffsetMismatch(offset) => return Err(Error::ChunkOutOfOrder { offset }),
+            }
         };
         let held = Held {
             blobs: self.blobs.clone(),
@@ -261,12 +275,14 @@ impl Registry {
         let expected = expected_len(chunk, content_length)?;
         let (session, lease, mut held) = self.claim(repo, &id, chunk).await?;
         let result = async {
-            let (len, hasher, state) = self
+            let (len, hasher, mut state) = self
                 .append(&session, lease, &mut held, body, expected)
                 .await?;
             let actual = if hasher.algorithm() == digest.algorithm() {
                 hasher.finalize()
             } else {
+                // Another algorithm than the one hashed while streaming: read it all again.
+                state = self.blobs.seal_upload(&id, &state, len).await?;
                 self.rehash_upload(&id, &state, len, digest.algorithm())
                     .await?
             };

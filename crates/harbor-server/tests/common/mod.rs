@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use harbor_server::config::Config;
 use harbor_server::serve::{ServeOptions, serve};
 use harbor_server::{AppState, app};
+use harbor_storage::testing::{TestBucket, TestDatabase};
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Response, StatusCode};
 use sha2::{Digest as _, Sha256, Sha512};
@@ -23,23 +24,85 @@ pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list
 pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
+/// PostgreSQL + S3 for a server, when both are configured (see `harbor_storage::testing`).
+pub struct Scaled {
+    pub db: TestDatabase,
+    pub bucket: TestBucket,
+}
+
+impl Scaled {
+    pub async fn create() -> Option<Self> {
+        Some(Scaled {
+            db: TestDatabase::create().await?,
+            bucket: TestBucket::create().await?,
+        })
+    }
+
+    /// Points a configuration at this database and bucket.
+    pub fn apply(&self, c: &mut Config) {
+        c.database.url = Some(self.db.url.clone());
+        c.storage.url = Some(self.bucket.url.clone());
+        c.storage.s3 = self.bucket.options.s3.clone();
+    }
+
+    /// The same, as environment variables for a `harbor-server` process.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let s3 = &self.bucket.options.s3;
+        vec![
+            ("HARBOR_DATABASE_URL".into(), self.db.url.clone()),
+            ("HARBOR_STORAGE_URL".into(), self.bucket.url.clone()),
+            ("HARBOR_S3_ENDPOINT".into(), self.bucket.endpoint.clone()),
+            ("HARBOR_S3_REGION".into(), "us-east-1".into()),
+            (
+                "HARBOR_S3_ACCESS_KEY_ID".into(),
+                s3.access_key_id.clone().unwrap_or_default(),
+            ),
+            (
+                "HARBOR_S3_SECRET_ACCESS_KEY".into(),
+                s3.secret_access_key
+                    .clone()
+                    .map(|s| s.0)
+                    .unwrap_or_default(),
+            ),
+        ]
+    }
+}
+
 /// A running server on a temporary (or given) data directory.
 pub struct TestServer {
     pub addr: SocketAddr,
     pub base: String,
     pub data_dir: PathBuf,
+    config: Config,
     _tmp: Option<tempfile::TempDir>,
+    _scaled: Option<Scaled>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
 
 impl TestServer {
-    /// A server on a fresh temporary directory.
+    /// A server on fresh storage: the embedded default, or PostgreSQL + S3 when
+    /// `HARBOR_TEST_BACKEND=scaled` (so the whole API suite can run on both).
     pub async fn start() -> Self {
+        if std::env::var("HARBOR_TEST_BACKEND").as_deref() == Ok("scaled") {
+            return Self::start_scaled()
+                .await
+                .expect("HARBOR_TEST_BACKEND=scaled needs PostgreSQL and S3 settings");
+        }
         let tmp = tempfile::tempdir().expect("tempdir");
         let mut s = Self::start_in(tmp.path()).await;
         s._tmp = Some(tmp);
         s
+    }
+
+    /// A server on PostgreSQL + S3, or `None` (skipped) when they are not configured.
+    pub async fn start_scaled() -> Option<Self> {
+        let scaled = Scaled::create().await?;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut s = Self::start_with(tmp.path(), |c| scaled.apply(c)).await;
+        s._tmp = Some(tmp);
+        s._scaled = Some(scaled);
+        Some(s)
     }
 
     /// A server on an existing data directory (to test restarts).
@@ -71,10 +134,27 @@ impl TestServer {
             addr,
             base: format!("http://{addr}"),
             data_dir: dir.to_path_buf(),
+            config,
             _tmp: None,
+            _scaled: None,
             shutdown: Some(tx),
             task: Some(task),
         }
+    }
+
+    /// Restarts the server on the same storage.
+    pub async fn restart(mut self) -> Self {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        let config = self.config.clone();
+        let mut next = Self::start_with(&self.data_dir, |c| *c = config).await;
+        next._tmp = self._tmp.take();
+        next._scaled = self._scaled.take();
+        next
     }
 
     /// Stops the server and waits until it has shut down; returns the temp dir, if owned.
@@ -92,11 +172,17 @@ impl TestServer {
         format!("{}{}", self.base, path)
     }
 
-    /// Files left in the upload staging area.
-    pub fn staged_uploads(&self) -> usize {
-        std::fs::read_dir(self.data_dir.join("storage/_uploads"))
-            .map(|d| d.count())
-            .unwrap_or(0)
+    /// Objects left in the upload staging area, wherever the blobs are stored.
+    pub async fn staged_uploads(&self) -> usize {
+        let options = harbor_storage::blob::StorageOptions {
+            s3: self.config.storage.s3.clone(),
+            ..Default::default()
+        };
+        harbor_storage::ObjectBlobStore::open(&self.config.storage_url(), &options)
+            .expect("open blob store")
+            .staged_objects()
+            .await
+            .expect("list staging")
     }
 }
 
@@ -108,11 +194,19 @@ impl Drop for TestServer {
     }
 }
 
+/// One HTTP client for all tests (building one loads TLS roots, which is slow). It keeps
+/// no idle connections, so no connection outlives the test runtime that opened it.
 pub fn client() -> Client {
-    Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
+    static CLIENT: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_max_idle_per_host(0)
+                .build()
+                .expect("client")
+        })
+        .clone()
 }
 
 pub fn sha256(data: &[u8]) -> String {

@@ -186,5 +186,5 @@ async fn skopeo_round_trip() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    assert_eq!(srv.staged_uploads(), 0);
+    assert_eq!(srv.staged_uploads().await, 0);
 }

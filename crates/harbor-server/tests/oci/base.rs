@@ -88,7 +88,7 @@ async fn invalid_repository_names_are_rejected() {
         assert_eq!(code, 400, "{path}: {text}");
         assert!(text.contains("NAME_INVALID"), "{path}: {text}");
     }
-    assert_eq!(s.staged_uploads(), 0);
+    assert_eq!(s.staged_uploads().await, 0);
 }
 
 #[tokio::test]

@@ -57,7 +57,7 @@ async fn monolithic_push_then_head_and_get() {
         Some("nosniff")
     );
     assert_eq!(resp.bytes().await.unwrap(), bytes);
-    assert_eq!(s.staged_uploads(), 0);
+    assert_eq!(s.staged_uploads().await, 0);
 }
 
 #[tokio::test]
@@ -255,7 +255,7 @@ async fn digest_mismatch_stores_nothing() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    assert_eq!(s.staged_uploads(), 0, "no staging left behind");
+    assert_eq!(s.staged_uploads().await, 0, "no staging left behind");
 }
 
 #[tokio::test]
@@ -279,12 +279,12 @@ async fn content_length_mismatch_and_truncated_bodies() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     // Give the aborted request's clean-up a moment, then check nothing was left.
     for _ in 0..50 {
-        if s.staged_uploads() == 0 {
+        if s.staged_uploads().await == 0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert_eq!(s.staged_uploads(), 0);
+    assert_eq!(s.staged_uploads().await, 0);
     // A malformed Content-Length never reaches storage.
     let req = format!(
         "POST /v2/r/blobs/uploads/?digest={digest} HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\nConnection: close\r\n\r\n"

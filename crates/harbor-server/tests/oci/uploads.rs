@@ -65,7 +65,7 @@ async fn post_then_put_with_whole_body() {
     // The session is gone.
     let resp = client().get(s.url(&loc)).send().await.unwrap();
     expect_error(resp, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
-    assert_eq!(s.staged_uploads(), 0);
+    assert_eq!(s.staged_uploads().await, 0);
 }
 
 #[tokio::test]
@@ -244,7 +244,7 @@ async fn cancel_upload() {
     expect_error(resp, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
     let resp = client().delete(s.url(&loc)).send().await.unwrap();
     expect_error(resp, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
-    assert_eq!(s.staged_uploads(), 0);
+    assert_eq!(s.staged_uploads().await, 0);
 }
 
 #[tokio::test]
@@ -309,7 +309,7 @@ async fn completing_with_a_wrong_or_missing_digest() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let resp = c.get(s.url(&loc)).send().await.unwrap();
     expect_error(resp, StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN").await;
-    assert_eq!(s.staged_uploads(), 0);
+    assert_eq!(s.staged_uploads().await, 0);
 }
 
 #[tokio::test]
@@ -408,15 +408,13 @@ async fn cross_repository_mount() {
 
 #[tokio::test]
 async fn upload_resumes_after_a_restart() {
-    let tmp = tempfile::tempdir().unwrap();
     let bytes = data(2_000_000, 9);
-    let s = TestServer::start_in(tmp.path()).await;
+    let s = TestServer::start().await;
     let loc = start(&s, "r").await;
     let resp = patch(&s, &loc, Some("0-1199999"), bytes[..1_200_000].to_vec()).await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    s.stop().await;
+    let s = s.restart().await;
 
-    let s = TestServer::start_in(tmp.path()).await;
     // The old URL keeps working and reports the progress made before the restart.
     let st = client().get(s.url(&loc)).send().await.unwrap();
     assert_eq!(st.status(), StatusCode::NO_CONTENT);
@@ -482,5 +480,5 @@ async fn concurrent_pushes_of_one_blob_agree() {
         assert_eq!(t.await.unwrap(), StatusCode::CREATED);
     }
     assert_eq!(get_blob(&s, "r", &digest).await, bytes);
-    assert_eq!(s.staged_uploads(), 0);
+    assert_eq!(s.staged_uploads().await, 0);
 }

@@ -16,7 +16,7 @@ use harbor_core::{Digest, Error, Result};
 use object_store::local::LocalFileSystem;
 use tokio::task::JoinHandle;
 
-use super::layout::{UPLOADS, blob_path};
+use super::layout::{Layout, UPLOADS};
 use crate::error::{StorageError, internal};
 
 /// Read size for blob downloads.
@@ -52,7 +52,7 @@ impl LocalStaging {
 
     fn blob_file(&self, digest: &Digest) -> Result<PathBuf> {
         self.fs
-            .path_to_filesystem(&blob_path(digest))
+            .path_to_filesystem(&Layout::default().blob(digest))
             .map_err(internal)
     }
 

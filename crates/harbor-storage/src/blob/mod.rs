@@ -13,6 +13,7 @@
 mod layout;
 mod local;
 mod multipart;
+mod open;
 
 use std::ops::Range;
 use std::path::{Path as FsPath, PathBuf};
@@ -26,9 +27,11 @@ use harbor_core::{Digest, Error, Result};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::multipart::MultipartStore;
+use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
-pub use layout::{BLOBS, UPLOADS, blob_path};
+pub use layout::{BLOBS, Layout, UPLOADS};
+pub use open::{S3Options, Secret, StorageOptions};
 
 use crate::error::{StorageError, internal};
 use local::LocalStaging;
@@ -45,6 +48,7 @@ enum Staging {
 /// A content-addressed [`BlobStore`] over an `object_store` backend.
 pub struct ObjectBlobStore {
     store: Arc<dyn ObjectStore>,
+    layout: Layout,
     staging: Staging,
 }
 
@@ -59,30 +63,66 @@ impl ObjectBlobStore {
         let fs = Arc::new(LocalFileSystem::new_with_prefix(&root)?);
         Ok(ObjectBlobStore {
             store: fs.clone(),
+            layout: Layout::default(),
             staging: Staging::Local(LocalStaging::new(root, fs, fsync)),
         })
     }
 
     /// Blobs in memory, for tests.
     pub fn memory() -> Self {
-        Self::multipart(Arc::new(InMemory::new()), DEFAULT_PART_SIZE)
+        Self::multipart(
+            Arc::new(InMemory::new()),
+            Path::default(),
+            DEFAULT_PART_SIZE,
+        )
     }
 
-    /// Blobs in any object store that supports multipart uploads, with uploads staged
-    /// in parts of at least `part_size` bytes.
-    pub fn multipart<S>(store: Arc<S>, part_size: usize) -> Self
+    /// Blobs in any object store that supports multipart uploads, under `prefix`, with
+    /// uploads staged in parts of at least `part_size` bytes.
+    pub fn multipart<S>(store: Arc<S>, prefix: Path, part_size: usize) -> Self
     where
         S: ObjectStore + MultipartStore,
     {
+        let layout = Layout::new(prefix);
         ObjectBlobStore {
             store: store.clone(),
-            staging: Staging::Multipart(MultipartStaging::new(store.clone(), store, part_size)),
+            staging: Staging::Multipart(MultipartStaging::new(
+                store.clone(),
+                store,
+                layout.clone(),
+                part_size,
+            )),
+            layout,
         }
+    }
+
+    /// Lowers the size above which a committed upload is copied by streaming instead of one
+    /// server-side copy (5 GiB, S3's limit); for tests of huge blobs with small ones.
+    pub fn with_copy_limit(mut self, limit: u64) -> Self {
+        if let Staging::Multipart(m) = &mut self.staging {
+            m.set_copy_limit(limit);
+        }
+        self
     }
 
     /// The underlying object store.
     pub fn object_store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
+    }
+
+    /// Where things live inside the object store.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Objects currently in the upload staging area (staged uploads and multipart tails).
+    pub async fn staged_objects(&self) -> Result<usize, StorageError> {
+        let list: Vec<_> = self
+            .store
+            .list(Some(&self.layout.uploads()))
+            .try_collect()
+            .await?;
+        Ok(list.len())
     }
 }
 
@@ -93,7 +133,7 @@ fn not_found(e: &object_store::Error) -> bool {
 #[async_trait]
 impl BlobStore for ObjectBlobStore {
     async fn size(&self, digest: &Digest) -> Result<Option<u64>> {
-        match self.store.head(&blob_path(digest)).await {
+        match self.store.head(&self.layout.blob(digest)).await {
             Ok(meta) => Ok(Some(meta.size)),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(internal(e)),
@@ -111,7 +151,7 @@ impl BlobStore for ObjectBlobStore {
             range: Some(GetRange::Bounded(range)),
             ..Default::default()
         };
-        match self.store.get_opts(&blob_path(digest), opts).await {
+        match self.store.get_opts(&self.layout.blob(digest), opts).await {
             Ok(r) => Ok(r.into_stream().map_err(std::io::Error::other).boxed()),
             Err(e) if not_found(&e) => Err(Error::BlobUnknown(digest.clone())),
             Err(e) => Err(internal(e)),
@@ -119,7 +159,7 @@ impl BlobStore for ObjectBlobStore {
     }
 
     async fn delete(&self, digest: &Digest) -> Result<()> {
-        match self.store.delete(&blob_path(digest)).await {
+        match self.store.delete(&self.layout.blob(digest)).await {
             Ok(()) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
             Err(e) => Err(internal(e)),
@@ -138,14 +178,17 @@ impl BlobStore for ObjectBlobStore {
         }
     }
 
-    async fn read_upload(&self, id: &UploadId, _state: &str, len: u64) -> Result<ByteStream> {
+    async fn seal_upload(&self, id: &UploadId, state: &str, len: u64) -> Result<String> {
+        match &self.staging {
+            Staging::Local(_) => Ok(state.to_owned()),
+            Staging::Multipart(m) => m.seal(id, state, len).await,
+        }
+    }
+
+    async fn read_upload(&self, id: &UploadId, state: &str, len: u64) -> Result<ByteStream> {
         match &self.staging {
             Staging::Local(l) => l.read_staged(id, len).await,
-            Staging::Multipart(_) => Err(Error::Unsupported(
-                "verifying a non-sha256 digest of a chunked upload needs filesystem storage; \
-                 push the blob monolithically or use sha256"
-                    .into(),
-            )),
+            Staging::Multipart(m) => m.read(id, state).await,
         }
     }
 

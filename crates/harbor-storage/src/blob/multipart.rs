@@ -4,14 +4,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
 use harbor_core::model::UploadId;
-use harbor_core::ports::UploadWriter;
+use harbor_core::ports::{ByteStream, UploadWriter};
 use harbor_core::{Digest, Error, Result};
 use object_store::multipart::{MultipartStore, PartId};
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use serde::{Deserialize, Serialize};
 
-use super::layout::{blob_path, upload_data_path, upload_tail_path};
+use super::layout::Layout;
 use crate::error::{StorageError, internal};
 
 /// The persisted staging state of one upload.
@@ -29,6 +31,10 @@ struct State {
     /// Bytes held by the `tail` object (not yet a part).
     #[serde(default)]
     tail_len: u64,
+    /// No more appends: the multipart upload is complete (its object is readable), or,
+    /// without one, the tail object holds all the data.
+    #[serde(default)]
+    sealed: bool,
 }
 
 impl State {
@@ -41,23 +47,36 @@ impl State {
     }
 }
 
+/// Largest object a single server-side copy may produce (S3's CopyObject limit).
+pub(crate) const COPY_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
+
 pub(crate) struct MultipartStaging {
     store: Arc<dyn ObjectStore>,
     mp: Arc<dyn MultipartStore>,
+    layout: Layout,
     part_size: usize,
+    copy_limit: u64,
 }
 
 impl MultipartStaging {
     pub(crate) fn new(
         store: Arc<dyn ObjectStore>,
         mp: Arc<dyn MultipartStore>,
+        layout: Layout,
         part_size: usize,
     ) -> Self {
         MultipartStaging {
             store,
             mp,
+            layout,
             part_size: part_size.max(1),
+            copy_limit: COPY_LIMIT,
         }
+    }
+
+    /// Lowers the single-copy limit (to test the streamed copy of huge blobs).
+    pub(crate) fn set_copy_limit(&mut self, limit: u64) {
+        self.copy_limit = limit;
     }
 
     pub(crate) fn part_size(&self) -> usize {
@@ -70,7 +89,7 @@ impl MultipartStaging {
         }
         let bytes = self
             .store
-            .get(&upload_tail_path(id))
+            .get(&self.layout.upload_tail(id))
             .await
             .map_err(internal)?
             .bytes()
@@ -93,6 +112,9 @@ impl MultipartStaging {
         offset: u64,
     ) -> Result<Box<dyn UploadWriter>> {
         let state = State::parse(state)?;
+        if state.sealed {
+            return Err(Error::internal("cannot append to a sealed upload"));
+        }
         if state.parts_len + state.tail_len != offset {
             return Err(internal(StorageError::Inconsistent(format!(
                 "upload state covers {} bytes, expected {offset}",
@@ -102,7 +124,8 @@ impl MultipartStaging {
         let mut w = MultipartWriter {
             store: self.store.clone(),
             mp: self.mp.clone(),
-            id: id.clone(),
+            data: self.layout.upload_data(id),
+            tail: self.layout.upload_tail(id),
             part_size: self.part_size,
             buf: Vec::new(),
             buf_len: 0,
@@ -116,6 +139,78 @@ impl MultipartStaging {
         Ok(Box::new(w))
     }
 
+    /// Ends appends and makes the staged bytes one readable object.
+    pub(crate) async fn seal(&self, id: &UploadId, state: &str, len: u64) -> Result<String> {
+        let mut st = State::parse(state)?;
+        if st.parts_len + st.tail_len != len {
+            return Err(internal(StorageError::Inconsistent(format!(
+                "upload state covers {} bytes, expected {len}",
+                st.parts_len + st.tail_len
+            ))));
+        }
+        if st.sealed {
+            return Ok(state.to_owned());
+        }
+        if let Some(mp_id) = st.multipart.clone() {
+            let data = self.layout.upload_data(id);
+            if let Some(tail) = self.read_tail(id, &st).await? {
+                let part = self
+                    .mp
+                    .put_part(&data, &mp_id, st.parts.len(), tail.into())
+                    .await
+                    .map_err(internal)?;
+                st.parts.push(part.content_id);
+                st.parts_len += st.tail_len;
+                st.tail_len = 0;
+            }
+            let parts = st
+                .parts
+                .iter()
+                .map(|p| PartId {
+                    content_id: p.clone(),
+                })
+                .collect();
+            self.mp
+                .complete_multipart(&data, &mp_id, parts)
+                .await
+                .map_err(internal)?;
+            self.delete_tail(id).await?;
+        }
+        st.sealed = true;
+        serde_json::to_string(&st).map_err(|e| Error::internal(e.to_string()))
+    }
+
+    /// Where a sealed upload's bytes are: the completed multipart object, the tail object
+    /// of a small upload, or nowhere for an empty one.
+    fn sealed_data(&self, id: &UploadId, st: &State) -> Result<Option<Path>> {
+        if !st.sealed {
+            return Err(Error::internal("upload must be sealed first"));
+        }
+        Ok(if st.multipart.is_some() {
+            Some(self.layout.upload_data(id))
+        } else if st.tail_len > 0 {
+            Some(self.layout.upload_tail(id))
+        } else {
+            None
+        })
+    }
+
+    /// Streams a sealed upload's bytes.
+    pub(crate) async fn read(&self, id: &UploadId, state: &str) -> Result<ByteStream> {
+        let st = State::parse(state)?;
+        match self.sealed_data(id, &st)? {
+            None => Ok(futures::stream::empty().boxed()),
+            Some(p) => Ok(self
+                .store
+                .get(&p)
+                .await
+                .map_err(internal)?
+                .into_stream()
+                .map_err(std::io::Error::other)
+                .boxed()),
+        }
+    }
+
     pub(crate) async fn commit(
         &self,
         id: &UploadId,
@@ -123,50 +218,55 @@ impl MultipartStaging {
         len: u64,
         digest: &Digest,
     ) -> Result<()> {
-        let mut state = State::parse(state)?;
-        if state.parts_len + state.tail_len != len {
-            return Err(internal(StorageError::Inconsistent(format!(
-                "upload state covers {} bytes, expected {len}",
-                state.parts_len + state.tail_len
-            ))));
-        }
-        let tail = self.read_tail(id, &state).await?;
-        let target = blob_path(digest);
-        match state.multipart.clone() {
+        let sealed = self.seal(id, state, len).await?;
+        let st = State::parse(&sealed)?;
+        let target = self.layout.blob(digest);
+        match self.sealed_data(id, &st)? {
             None => {
-                // Smaller than one part: a single put.
-                let payload = tail.map(PutPayload::from).unwrap_or_default();
-                self.store.put(&target, payload).await.map_err(internal)?;
-            }
-            Some(mp_id) => {
-                let data = upload_data_path(id);
-                if let Some(tail) = tail {
-                    let part = self
-                        .mp
-                        .put_part(&data, &mp_id, state.parts.len(), tail.into())
-                        .await
-                        .map_err(internal)?;
-                    state.parts.push(part.content_id);
-                }
-                let parts = state
-                    .parts
-                    .iter()
-                    .map(|p| PartId {
-                        content_id: p.clone(),
-                    })
-                    .collect();
-                self.mp
-                    .complete_multipart(&data, &mp_id, parts)
+                self.store
+                    .put(&target, PutPayload::default())
                     .await
                     .map_err(internal)?;
+            }
+            Some(data) if len <= self.copy_limit => {
                 self.store.rename(&data, &target).await.map_err(internal)?;
             }
+            Some(data) => self.copy_streamed(&data, &target).await?,
         }
-        self.delete_tail(id).await
+        Ok(())
+    }
+
+    /// Copies an object too large for one server-side copy by streaming it through this
+    /// process into a new multipart upload (a few parts in memory at a time).
+    async fn copy_streamed(&self, from: &Path, to: &Path) -> Result<()> {
+        let mut source = self.store.get(from).await.map_err(internal)?.into_stream();
+        let upload = self.store.put_multipart(to).await.map_err(internal)?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
+        let copied = async {
+            while let Some(chunk) = source.next().await {
+                writer.wait_for_capacity(2).await.map_err(internal)?;
+                writer.put(chunk.map_err(internal)?);
+            }
+            Ok::<_, harbor_core::Error>(())
+        }
+        .await;
+        match copied {
+            Ok(()) => {
+                writer.finish().await.map_err(internal)?;
+            }
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(e);
+            }
+        }
+        match self.store.delete(from).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(internal(e)),
+        }
     }
 
     async fn delete_tail(&self, id: &UploadId) -> Result<()> {
-        match self.store.delete(&upload_tail_path(id)).await {
+        match self.store.delete(&self.layout.upload_tail(id)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(internal(e)),
         }
@@ -174,11 +274,18 @@ impl MultipartStaging {
 
     pub(crate) async fn abort(&self, id: &UploadId, state: &str) -> Result<()> {
         let state = State::parse(state)?;
-        if let Some(mp_id) = &state.multipart {
-            self.mp
-                .abort_multipart(&upload_data_path(id), mp_id)
+        let data = self.layout.upload_data(id);
+        match (&state.multipart, state.sealed) {
+            (Some(_), true) => match self.store.delete(&data).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(internal(e)),
+            },
+            (Some(mp_id), false) => self
+                .mp
+                .abort_multipart(&data, mp_id)
                 .await
-                .map_err(internal)?;
+                .map_err(internal)?,
+            (None, _) => {}
         }
         self.delete_tail(id).await
     }
@@ -188,7 +295,9 @@ impl MultipartStaging {
 struct MultipartWriter {
     store: Arc<dyn ObjectStore>,
     mp: Arc<dyn MultipartStore>,
-    id: UploadId,
+    /// The multipart target and the tail object of this upload.
+    data: Path,
+    tail: Path,
     part_size: usize,
     buf: Vec<Bytes>,
     buf_len: usize,
@@ -197,11 +306,14 @@ struct MultipartWriter {
 
 impl MultipartWriter {
     async fn flush_part(&mut self) -> Result<()> {
-        let data = upload_data_path(&self.id);
         let mp_id = match &self.state.multipart {
             Some(id) => id.clone(),
             None => {
-                let id = self.mp.create_multipart(&data).await.map_err(internal)?;
+                let id = self
+                    .mp
+                    .create_multipart(&self.data)
+                    .await
+                    .map_err(internal)?;
                 self.state.multipart = Some(id.clone());
                 id
             }
@@ -209,7 +321,7 @@ impl MultipartWriter {
         let payload: PutPayload = std::mem::take(&mut self.buf).into_iter().collect();
         let part = self
             .mp
-            .put_part(&data, &mp_id, self.state.parts.len(), payload)
+            .put_part(&self.data, &mp_id, self.state.parts.len(), payload)
             .await
             .map_err(internal)?;
         self.state.parts.push(part.content_id);
@@ -234,7 +346,7 @@ impl UploadWriter for MultipartWriter {
         if self.buf_len > 0 {
             let payload: PutPayload = std::mem::take(&mut self.buf).into_iter().collect();
             self.store
-                .put(&upload_tail_path(&self.id), payload)
+                .put(&self.tail, payload)
                 .await
                 .map_err(internal)?;
         }

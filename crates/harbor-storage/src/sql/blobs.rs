@@ -7,22 +7,31 @@ use sqlx::{Any, Row, Transaction};
 use super::{SqlMetadataStore, delete_in_repository, to_i64, to_u64};
 use crate::error::internal;
 
-/// Creates the repository if needed and returns its id.
+/// Returns the repository's id, creating the repository if needed. Reads first, so the
+/// common case takes no row lock and writes nothing.
 pub(super) async fn ensure_repository(
     tx: &mut Transaction<'_, Any>,
     repo: &RepositoryName,
     now: i64,
 ) -> Result<i64> {
-    let row = sqlx::query(
+    let select = || sqlx::query("SELECT id FROM repositories WHERE name = $1").bind(repo.as_str());
+    if let Some(row) = select().fetch_optional(&mut **tx).await.map_err(internal)? {
+        return row.try_get(0).map_err(internal);
+    }
+    let inserted = sqlx::query(
         "INSERT INTO repositories (name, created_at, updated_at) VALUES ($1, $2, $2)
-         ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at
-         RETURNING id",
+         ON CONFLICT (name) DO NOTHING RETURNING id",
     )
     .bind(repo.as_str())
     .bind(now)
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await
     .map_err(internal)?;
+    // Another transaction created it between our read and our insert.
+    let row = match inserted {
+        Some(row) => row,
+        None => select().fetch_one(&mut **tx).await.map_err(internal)?,
+    };
     row.try_get(0).map_err(internal)
 }
 
@@ -66,7 +75,7 @@ pub(super) async fn link_blob(
     size: u64,
 ) -> Result<()> {
     let now = now_ms();
-    let mut tx = s.write.begin().await.map_err(internal)?;
+    let mut tx = s.begin_write().await?;
     let repo_id = ensure_repository(&mut tx, repo, now).await?;
     sqlx::query(
         "INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3)

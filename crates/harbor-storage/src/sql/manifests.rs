@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::blobs::ensure_repository;
-use super::{SqlMetadataStore, delete_in_repository, limit, placeholders, to_i64, to_u64};
+use super::{Dialect, SqlMetadataStore, delete_in_repository, limit, placeholders, to_i64, to_u64};
 use crate::error::internal;
 
 /// Reference kinds in `manifest_references`.
@@ -18,17 +18,24 @@ const KIND_MANIFEST: i64 = 1;
 /// Digests per `IN (...)` list or multi-row insert.
 const BATCH: usize = 300;
 
-/// Which of `digests` exist in `table` for the repository.
+/// Which of `digests` exist in `table` for the repository. On PostgreSQL the rows found
+/// are share-locked until the transaction ends, so a concurrent delete cannot pull them
+/// from under the manifest being recorded (SQLite has a single writer anyway).
 async fn present(
     tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
     table: &'static str,
     repo_id: i64,
     digests: &[Digest],
 ) -> Result<HashSet<String>> {
+    let lock = match dialect {
+        Dialect::Postgres => " FOR SHARE",
+        Dialect::Sqlite => "",
+    };
     let mut found = HashSet::with_capacity(digests.len());
     for batch in digests.chunks(BATCH) {
         let sql = format!(
-            "SELECT digest FROM {table} WHERE repository_id = $1 AND digest IN ({})",
+            "SELECT digest FROM {table} WHERE repository_id = $1 AND digest IN ({}){lock}",
             placeholders(2, batch.len())
         );
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(repo_id);
@@ -44,6 +51,7 @@ async fn present(
 
 async fn require_all(
     tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
     table: &'static str,
     repo_id: i64,
     digests: &[Digest],
@@ -51,7 +59,7 @@ async fn require_all(
     if digests.is_empty() {
         return Ok(());
     }
-    let found = present(tx, table, repo_id, digests).await?;
+    let found = present(tx, dialect, table, repo_id, digests).await?;
     match digests.iter().find(|d| !found.contains(d.as_str())) {
         Some(missing) => Err(Error::ManifestBlobUnknown(missing.clone())),
         None => Ok(()),
@@ -70,10 +78,10 @@ pub(super) async fn put(
     } else {
         Some(serde_json::to_string(&m.annotations).map_err(|e| Error::internal(e.to_string()))?)
     };
-    let mut tx = s.write.begin().await.map_err(internal)?;
+    let mut tx = s.begin_write().await?;
     let repo_id = ensure_repository(&mut tx, repo, now).await?;
-    require_all(&mut tx, "repository_blobs", repo_id, &m.blobs).await?;
-    require_all(&mut tx, "manifests", repo_id, &m.manifests).await?;
+    require_all(&mut tx, s.dialect, "repository_blobs", repo_id, &m.blobs).await?;
+    require_all(&mut tx, s.dialect, "manifests", repo_id, &m.manifests).await?;
 
     let inserted = sqlx::query(
         "INSERT INTO manifests
@@ -109,6 +117,12 @@ pub(super) async fn put(
             .try_get(0)
             .map_err(internal)?,
     };
+    sqlx::query("UPDATE repositories SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(repo_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
     for tag in tags {
         sqlx::query(
             "INSERT INTO tags (repository_id, name, manifest_id, updated_at) VALUES ($1, $2, $3, $4)

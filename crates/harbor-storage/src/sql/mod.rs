@@ -1,8 +1,12 @@
-//! The metadata store on SQL through `sqlx`'s `Any` driver, so one set of portable
-//! queries (`$n` placeholders, `RETURNING`, `ON CONFLICT`) can serve every engine.
+//! The metadata store on SQL through `sqlx`'s `Any` driver: one set of portable queries
+//! (`$n` placeholders, `RETURNING`, `ON CONFLICT`) serves SQLite and PostgreSQL, with a
+//! [`Dialect`] switch where they differ.
 //!
-//! SQLite is the embedded default: WAL journal, one writer connection (writes are
-//! serialised in-process instead of failing with `SQLITE_BUSY`) and a pool of readers.
+//! - SQLite is the embedded default: WAL journal, one writer connection (writes are
+//!   serialised in-process instead of failing with `SQLITE_BUSY`) and a pool of readers.
+//! - PostgreSQL is for production and scale-out: one bounded pool shared by reads and
+//!   writes; connections are checked before use, so a database restart costs only the
+//!   requests in flight.
 
 mod blobs;
 mod manifests;
@@ -27,19 +31,28 @@ use crate::error::{StorageError, internal};
 /// Pool settings.
 #[derive(Clone, Debug)]
 pub struct PoolConfig {
-    /// Most concurrent read connections.
-    pub max_readers: u32,
-    /// How long a query waits for a free connection.
+    /// Most connections to the database (SQLite: readers; its one writer comes on top).
+    pub max_connections: u32,
+    /// How long a query waits for a free connection before failing.
     pub acquire_timeout: Duration,
 }
 
 impl Default for PoolConfig {
     fn default() -> Self {
         PoolConfig {
-            max_readers: 8,
+            max_connections: 16,
             acquire_timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// The SQL engine behind a store, for the few statements that differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite (single writer).
+    Sqlite,
+    /// PostgreSQL (concurrent writers).
+    Postgres,
 }
 
 /// The [`MetadataStore`] on SQL.
@@ -47,19 +60,60 @@ impl Default for PoolConfig {
 pub struct SqlMetadataStore {
     read: AnyPool,
     write: AnyPool,
+    dialect: Dialect,
 }
 
-fn sqlite_migrator() -> Migrator {
+fn migrator(dialect: Dialect) -> Migrator {
+    let registry = match dialect {
+        Dialect::Sqlite => include_str!("../../migrations/sqlite/0001_registry.sql"),
+        Dialect::Postgres => include_str!("../../migrations/postgres/0001_registry.sql"),
+    };
     Migrator::with_migrations(vec![Migration::new(
         1,
         "registry".into(),
         MigrationType::Simple,
-        include_str!("../../migrations/sqlite/0001_registry.sql").into_sql_str(),
+        registry.into_sql_str(),
         false,
     )])
 }
 
 impl SqlMetadataStore {
+    /// Opens the database at `url` (`sqlite://<path>` or `postgres://...`) and runs
+    /// pending migrations.
+    pub async fn connect(url: &str, pool: &PoolConfig) -> Result<Self, StorageError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or(path);
+            return Self::open_sqlite(Path::new(path), pool).await;
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Self::open_postgres(url, pool).await;
+        }
+        Err(StorageError::Config(format!(
+            "unsupported database URL {:?}: use sqlite://<path> or postgres://<user>@<host>/<db>",
+            redact_url(url)
+        )))
+    }
+
+    /// Connects to PostgreSQL and runs pending migrations (serialised across replicas by
+    /// an advisory lock).
+    pub async fn open_postgres(url: &str, pool: &PoolConfig) -> Result<Self, StorageError> {
+        sqlx::any::install_default_drivers();
+        let pg = AnyPoolOptions::new()
+            .max_connections(pool.max_connections.max(1))
+            .min_connections(0)
+            .acquire_timeout(pool.acquire_timeout)
+            .idle_timeout(Duration::from_secs(300))
+            .test_before_acquire(true)
+            .connect(url)
+            .await?;
+        migrator(Dialect::Postgres).run(&pg).await?;
+        Ok(SqlMetadataStore {
+            read: pg.clone(),
+            write: pg,
+            dialect: Dialect::Postgres,
+        })
+    }
+
     /// Opens (creating if needed) a SQLite database file and runs pending migrations.
     pub async fn open_sqlite(path: &Path, pool: &PoolConfig) -> Result<Self, StorageError> {
         sqlx::any::install_default_drivers();
@@ -90,18 +144,58 @@ impl SqlMetadataStore {
                 })
         };
         let write = options().max_connections(1).connect(&url).await?;
-        sqlite_migrator().run(&write).await?;
+        migrator(Dialect::Sqlite).run(&write).await?;
         let read = options()
-            .max_connections(pool.max_readers.max(1))
+            .max_connections(pool.max_connections.max(1))
             .connect(&url)
             .await?;
-        Ok(SqlMetadataStore { read, write })
+        Ok(SqlMetadataStore {
+            read,
+            write,
+            dialect: Dialect::Sqlite,
+        })
+    }
+
+    /// The engine behind this store.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a transaction that reads first and upgrades later would fail at
+    /// once with `SQLITE_BUSY` when another process holds the lock, instead of waiting.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.dialect {
+            Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.write.begin().await,
+        }
+        .map_err(internal)
     }
 
     /// Closes every connection.
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
+    }
+}
+
+/// A database URL with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_owned()
+            };
+            format!("{scheme}://{masked}@{host}{tail}")
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -246,5 +340,27 @@ impl MetadataStore for SqlMetadataStore {
 
     async fn repositories(&self, last: Option<&str>, limit: usize) -> Result<Vec<String>> {
         manifests::repositories(self, last, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact_url("postgres://harbor:s3cret@db:5432/harbor?sslmode=require"),
+            "postgres://harbor:***@db:5432/harbor?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://harbor@db/harbor"),
+            "postgres://harbor@db/harbor"
+        );
+        assert_eq!(
+            redact_url("sqlite:///var/lib/harbor/registry.db"),
+            "sqlite:///var/lib/harbor/registry.db"
+        );
+        assert_eq!(redact_url("nonsense"), "nonsense");
     }
 }

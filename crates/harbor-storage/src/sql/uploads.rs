@@ -104,7 +104,10 @@ pub(super) async fn claim(
     };
     let received = to_u64(row.try_get(0).map_err(internal)?)?;
     let until: Option<i64> = row.try_get(1).map_err(internal)?;
-    if until.is_some_and(|u| u >= lease.now) {
+    // Held now, or held when we tried and released since (the offset matched, so the
+    // lease was what stopped us): busy either way.
+    let held = until.is_some_and(|u| u >= lease.now);
+    if held || expected_offset.is_none_or(|o| o == received) {
         Ok(Claim::Busy)
     } else {
         Ok(Claim::OffsetMismatch(received))
