@@ -11,6 +11,7 @@ mod common;
 mod binary;
 mod layout;
 mod oras;
+mod replicas;
 mod skopeo;
 
 use std::process::{Command, Output};

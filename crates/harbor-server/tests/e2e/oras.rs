@@ -4,20 +4,34 @@
 use crate::common::{OCI_INDEX, TestServer, client};
 use crate::{find_tool, run};
 
-#[tokio::test]
-async fn oras_push_pull_and_referrers() {
-    let Some(python) = find_tool(
+fn python() -> Option<String> {
+    find_tool(
         "HARBOR_TEST_PYTHON",
         "python3",
         &["-c", "import oras.client"],
-    ) else {
-        return;
-    };
-    let srv = TestServer::start().await;
+    )
+}
+
+#[tokio::test]
+async fn oras_push_pull_and_referrers() {
+    if let Some(python) = python() {
+        push_pull_and_referrers(&python, &TestServer::start().await).await;
+    }
+}
+
+#[tokio::test]
+async fn oras_on_postgres_and_s3() {
+    let Some(python) = python() else { return };
+    if let Some(srv) = TestServer::start_scaled().await {
+        push_pull_and_referrers(&python, &srv).await;
+    }
+}
+
+async fn push_pull_and_referrers(python: &str, srv: &TestServer) {
     let work = tempfile::tempdir().unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/oras_roundtrip.py");
     let out = run(
-        &python,
+        python,
         vec![
             script.to_owned(),
             srv.addr.to_string(),

@@ -14,7 +14,20 @@ async fn skopeo_round_trip() {
     let Some(skopeo) = find_tool("HARBOR_TEST_SKOPEO", "skopeo", &["--version"]) else {
         return;
     };
-    let srv = TestServer::start().await;
+    round_trip(&skopeo, &TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn skopeo_round_trip_on_postgres_and_s3() {
+    let Some(skopeo) = find_tool("HARBOR_TEST_SKOPEO", "skopeo", &["--version"]) else {
+        return;
+    };
+    if let Some(srv) = TestServer::start_scaled().await {
+        round_trip(&skopeo, &srv).await;
+    }
+}
+
+async fn round_trip(skopeo: &str, srv: &TestServer) {
     let work = tempfile::tempdir().unwrap();
     let src = work.path().join("src");
     let made = layout::write(&src, 6 * 1024 * 1024 + 5);

@@ -1,0 +1,314 @@
+//! Two `harbor-server` processes sharing one PostgreSQL database and one S3-compatible
+//! bucket: what is pushed through one is pulled through the other, uploads move between
+//! them, concurrent writers stay consistent, and both survive their database connections
+//! being killed.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{OCI_MANIFEST, Scaled, client, data, header, image_manifest, sha256};
+use crate::{find_tool, layout, run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_harbor-server");
+
+/// A `harbor-server` process, killed on drop.
+struct Replica {
+    child: Child,
+    base: String,
+    addr: String,
+}
+
+impl Replica {
+    fn start(scaled: &Scaled) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(BIN)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                dir.path().to_str().unwrap(),
+            ])
+            .envs(scaled.env())
+            .env("HARBOR_DATABASE_MAX_CONNECTIONS", "4")
+            .env("HARBOR_DATABASE_ACQUIRE_TIMEOUT_SECS", "3")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("harbor-server listening on ")
+            .unwrap_or_else(|| panic!("replica did not start: {line:?}"))
+            .to_owned();
+        let addr = base.trim_start_matches("http://").to_owned();
+        Replica { child, base, addr }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn push_blob(r: &Replica, repo: &str, bytes: &[u8]) -> reqwest::Result<StatusCode> {
+    let resp = client()
+        .post(r.url(&format!(
+            "/v2/{repo}/blobs/uploads/?digest={}",
+            sha256(bytes)
+        )))
+        .body(bytes.to_vec())
+        .send()
+        .await?;
+    Ok(resp.status())
+}
+
+async fn put_manifest(r: &Replica, repo: &str, tag: &str, m: &[u8]) -> reqwest::Result<StatusCode> {
+    let resp = client()
+        .put(r.url(&format!("/v2/{repo}/manifests/{tag}")))
+        .header("content-type", OCI_MANIFEST)
+        .body(m.to_vec())
+        .send()
+        .await?;
+    Ok(resp.status())
+}
+
+/// Pushes config, layer and manifest; `Some(manifest)` if every step succeeded.
+async fn try_push_image(r: &Replica, repo: &str, tag: &str, seed: u8) -> Option<Vec<u8>> {
+    let config = format!("{{\"seed\":{seed}}}").into_bytes();
+    let layer = data(200_000 + usize::from(seed), seed);
+    for b in [&config, &layer] {
+        if push_blob(r, repo, b).await.ok()? != StatusCode::CREATED {
+            return None;
+        }
+    }
+    let m = image_manifest(
+        (&sha256(&config), config.len()),
+        &[(&sha256(&layer), layer.len())],
+    );
+    (put_manifest(r, repo, tag, &m).await.ok()? == StatusCode::CREATED).then_some(m)
+}
+
+/// Pulls a manifest by digest and every blob it references; checks all digests.
+async fn pull_verified(r: &Replica, repo: &str, manifest: &[u8]) {
+    let digest = sha256(manifest);
+    let resp = client()
+        .get(r.url(&format!("/v2/{repo}/manifests/{digest}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "{repo}@{digest} via {}",
+        r.base
+    );
+    assert_eq!(resp.bytes().await.unwrap(), manifest);
+    let m: serde_json::Value = serde_json::from_slice(manifest).unwrap();
+    let blobs = std::iter::once(&m["config"]).chain(m["layers"].as_array().unwrap());
+    for b in blobs {
+        let d = b["digest"].as_str().unwrap();
+        let got = client()
+            .get(r.url(&format!("/v2/{repo}/blobs/{d}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.status(), StatusCode::OK, "blob {d} via {}", r.base);
+        assert_eq!(sha256(&got.bytes().await.unwrap()), d);
+    }
+}
+
+#[tokio::test]
+async fn two_replicas_share_one_registry() {
+    let Some(skopeo) = find_tool("HARBOR_TEST_SKOPEO", "skopeo", &["--version"]) else {
+        return;
+    };
+    let Some(scaled) = Scaled::create().await else {
+        return;
+    };
+    let (a, b) = (Replica::start(&scaled), Replica::start(&scaled));
+
+    // skopeo pushes through A and pulls through B: identical digests.
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    let made = layout::write(&src, 3 * 1024 * 1024);
+    let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let out = run(
+        &skopeo,
+        args(&[
+            "copy",
+            "--dest-tls-verify=false",
+            &format!("oci:{}:v1", src.display()),
+            &format!("docker://{}/shared/app:v1", a.addr),
+        ]),
+    )
+    .await;
+    assert!(out.status.success());
+    let back = work.path().join("back");
+    let out = run(
+        &skopeo,
+        args(&[
+            "copy",
+            "--src-tls-verify=false",
+            &format!("docker://{}/shared/app:v1", b.addr),
+            &format!("oci:{}:v1", back.display()),
+        ]),
+    )
+    .await;
+    assert!(out.status.success());
+    assert_eq!(layout::tagged(&back, "v1"), made.image);
+    assert_eq!(
+        layout::blob(&back, &made.layer),
+        layout::blob(&src, &made.layer)
+    );
+
+    // A chunked upload started on A, continued on B, committed on A.
+    let bytes = data(7 * 1024 * 1024, 42);
+    let resp = client()
+        .post(a.url("/v2/shared/chunked/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    let loc = header(resp.headers(), "location").unwrap().to_owned();
+    let cut = 2 * 1024 * 1024;
+    let resp = client()
+        .patch(a.url(&loc))
+        .header("content-range", format!("0-{}", cut - 1))
+        .body(bytes[..cut].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let resp = client()
+        .patch(b.url(&loc))
+        .header("content-range", format!("{cut}-{}", bytes.len() - 1))
+        .body(bytes[cut..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        header(resp.headers(), "range"),
+        Some(format!("0-{}", bytes.len() - 1).as_str())
+    );
+    let resp = client()
+        .put(a.url(&format!("{loc}?digest={}", sha256(&bytes))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let got = client()
+        .get(b.url(&format!("/v2/shared/chunked/blobs/{}", sha256(&bytes))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sha256(&got.bytes().await.unwrap()), sha256(&bytes));
+
+    // Concurrent pushes of one tag through both replicas end consistent.
+    let mut manifests = Vec::new();
+    for seed in 0..8u8 {
+        let config = format!("{{\"c\":{seed}}}").into_bytes();
+        push_blob(&a, "shared/race", &config).await.unwrap();
+        manifests.push(image_manifest((&sha256(&config), config.len()), &[]));
+    }
+    let results = futures::future::join_all(manifests.iter().enumerate().map(|(i, m)| {
+        let r = if i % 2 == 0 { &a } else { &b };
+        put_manifest(r, "shared/race", "latest", m)
+    }))
+    .await;
+    assert!(
+        results
+            .iter()
+            .all(|r| *r.as_ref().unwrap() == StatusCode::CREATED)
+    );
+    let mut seen = Vec::new();
+    for r in [&a, &b] {
+        let resp = client()
+            .get(r.url("/v2/shared/race/manifests/latest"))
+            .send()
+            .await
+            .unwrap();
+        let body = resp.bytes().await.unwrap();
+        assert!(manifests.iter().any(|m| m[..] == body[..]));
+        seen.push(sha256(&body));
+    }
+    assert_eq!(seen[0], seen[1], "both replicas agree on the tag");
+    let tags: serde_json::Value = client()
+        .get(b.url("/v2/shared/race/tags/list"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tags["tags"], json!(["latest"]));
+}
+
+#[tokio::test]
+async fn replicas_recover_when_database_connections_die() {
+    let Some(scaled) = Scaled::create().await else {
+        return;
+    };
+    let (a, b) = (Replica::start(&scaled), Replica::start(&scaled));
+    let pushes = async {
+        let mut ok = Vec::new();
+        for i in 0..40u8 {
+            let r = if i % 2 == 0 { &a } else { &b };
+            if let Some(m) = try_push_image(r, "loop/app", &format!("t{i}"), i).await {
+                ok.push((format!("t{i}"), m));
+            }
+        }
+        ok
+    };
+    let killer = async {
+        let mut killed = 0;
+        for _ in 0..6 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            killed += scaled.db.terminate_connections().await;
+        }
+        killed
+    };
+    let (ok, killed) = tokio::join!(pushes, killer);
+    assert!(killed > 0, "the test must actually kill connections");
+    assert!(!ok.is_empty(), "some pushes succeed between the kills");
+    eprintln!(
+        "{} of 40 pushes succeeded while {killed} connections were killed",
+        ok.len()
+    );
+
+    // Everything acknowledged is whole, through both replicas.
+    for (tag, m) in &ok {
+        for r in [&a, &b] {
+            pull_verified(r, "loop/app", m).await;
+            let resp = client()
+                .head(r.url(&format!("/v2/loop/app/manifests/{tag}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                header(resp.headers(), "docker-content-digest"),
+                Some(sha256(m).as_str())
+            );
+        }
+    }
+    // And both replicas work again without a restart.
+    for (i, r) in [&a, &b].into_iter().enumerate() {
+        let m = try_push_image(r, "loop/after", "ok", 100 + i as u8)
+            .await
+            .expect("push after recovery");
+        pull_verified(r, "loop/after", &m).await;
+    }
+}
