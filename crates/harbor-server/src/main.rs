@@ -4,13 +4,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use harbor_server::config::{Config, Overrides};
+use harbor_storage::SqlMetadataStore;
+use harbor_storage::sql::{PoolConfig, redact_url};
 
-/// Harbor-rs: an OCI container registry in one binary.
+/// Harbor-rs: an OCI container registry in one binary. Without a command, it serves.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
     /// TOML configuration file.
     #[arg(long, env = "HARBOR_CONFIG")]
     config: Option<PathBuf>,
@@ -26,6 +30,36 @@ struct Cli {
     /// Print the effective configuration as TOML and exit.
     #[arg(long)]
     print_config: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Copy all registry metadata into another, empty database (e.g. from the embedded
+    /// SQLite to PostgreSQL). Stop the servers writing to the source first; blobs are not
+    /// copied (move them with any S3 or file copy tool).
+    CopyMetadata {
+        /// Source database URL (default: the configured database).
+        #[arg(long)]
+        from: Option<String>,
+        /// Target database URL, e.g. postgres://harbor@db:5432/harbor.
+        #[arg(long)]
+        to: String,
+    },
+}
+
+/// Runs `copy-metadata`.
+async fn copy_metadata(from: &str, to: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let pool = PoolConfig::default();
+    let source = SqlMetadataStore::connect(from, &pool).await?;
+    let target = SqlMetadataStore::connect(to, &pool).await?;
+    eprintln!("copying {} -> {}", redact_url(from), redact_url(to));
+    let report = source.copy_into(&target).await?;
+    for (table, rows) in report.tables {
+        println!("{table}: {rows} rows");
+    }
+    source.close().await;
+    target.close().await;
+    Ok(())
 }
 
 fn load(cli: &Cli) -> Result<Config, harbor_server::config::ConfigError> {
@@ -75,6 +109,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(Cmd::CopyMetadata { from, to }) = &cli.command {
+        let from = from.clone().unwrap_or_else(|| config.database_url());
+        return match runtime.block_on(copy_metadata(&from, to)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("harbor-server: copy-metadata failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     match runtime.block_on(harbor_server::serve::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

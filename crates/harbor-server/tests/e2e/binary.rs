@@ -165,3 +165,63 @@ async fn serves_and_shuts_down_gracefully_on_sigterm() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn copy_metadata_moves_a_registry_to_another_database() {
+    use crate::common::{TestServer, push_image};
+    use harbor_storage::testing::TestDatabase;
+
+    let dir = tempfile::tempdir().unwrap();
+    let srv = TestServer::start_in(dir.path()).await;
+    let (digest, manifest) = push_image(&srv, "moving/app", "v1", 7).await;
+    srv.stop().await;
+
+    // PostgreSQL when configured, else another SQLite file: the procedure is the same.
+    let pg = TestDatabase::create().await;
+    let target = match &pg {
+        Some(db) => db.url.clone(),
+        None => format!("sqlite://{}", dir.path().join("copy.db").display()),
+    };
+    let out = Command::new(BIN)
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "copy-metadata",
+            "--to",
+            &target,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("repositories: 1 rows"), "{report}");
+    assert!(report.contains("manifests: 1 rows"), "{report}");
+
+    // The same blobs, the new database: everything is there.
+    let srv = TestServer::start_with(dir.path(), |c| c.database.url = Some(target.clone())).await;
+    let resp = client()
+        .get(srv.url("/v2/moving/app/manifests/v1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["docker-content-digest"], digest.as_str());
+    assert_eq!(resp.bytes().await.unwrap(), manifest);
+    // Copying again into the now non-empty target is refused.
+    let out = Command::new(BIN)
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "copy-metadata",
+            "--to",
+            &target,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
+}

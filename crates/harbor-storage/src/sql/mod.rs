@@ -9,6 +9,7 @@
 //!   requests in flight.
 
 mod blobs;
+mod copy;
 mod manifests;
 mod uploads;
 
@@ -27,6 +28,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Executor, SqlSafeStr};
 
 use crate::error::{StorageError, internal};
+
+pub use copy::CopyReport;
 
 /// Pool settings.
 #[derive(Clone, Debug)]
