@@ -36,7 +36,7 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
 
     // Copy an image in.
     let out = run(
-        &skopeo,
+        skopeo,
         s(&[
             "copy",
             "--dest-tls-verify=false",
@@ -49,7 +49,7 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
 
     // Inspect: the digest and layers are the layout's.
     let out = run(
-        &skopeo,
+        skopeo,
         s(&[
             "inspect",
             "--tls-verify=false",
@@ -65,7 +65,7 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
 
     // Raw manifest bytes are identical to the layout's.
     let out = run(
-        &skopeo,
+        skopeo,
         s(&[
             "inspect",
             "--raw",
@@ -78,7 +78,7 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
 
     // List tags.
     let out = run(
-        &skopeo,
+        skopeo,
         s(&[
             "copy",
             "--dest-tls-verify=false",
@@ -89,7 +89,7 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
     .await;
     assert!(out.status.success());
     let out = run(
-        &skopeo,
+        skopeo,
         s(&["list-tags", "--tls-verify=false", &format!("{reg}/e2e/app")]),
     )
     .await;
@@ -99,7 +99,7 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
     // Copy back out: the same manifest digest and byte-identical blobs.
     let back = work.path().join("back");
     let out = run(
-        &skopeo,
+        skopeo,
         s(&[
             "copy",
             "--src-tls-verify=false",
@@ -117,7 +117,7 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
 
     // A multi-platform index, copied with --all, both ways.
     let out = run(
-        &skopeo,
+        skopeo,
         s(&[
             "copy",
             "--all",
@@ -129,7 +129,7 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
     .await;
     assert!(out.status.success());
     let out = run(
-        &skopeo,
+        skopeo,
         s(&[
             "inspect",
             "--raw",
@@ -140,7 +140,7 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
     .await;
     assert_eq!(sha256(&out.stdout), made.index);
     let out = run(
-        &skopeo,
+        skopeo,
         s(&[
             "copy",
             "--all",
@@ -155,7 +155,7 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
 
     // Registry to registry (cross-repository mount on the way).
     let out = run(
-        &skopeo,
+        skopeo,
         s(&[
             "copy",
             "--src-tls-verify=false",
@@ -178,13 +178,13 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
 
     // Delete, then it is gone (by digest, so both tags go).
     let out = run(
-        &skopeo,
+        skopeo,
         s(&["delete", "--tls-verify=false", &format!("{reg}/e2e/app:v1")]),
     )
     .await;
     assert!(out.status.success(), "delete failed");
     let out = run(
-        &skopeo,
+        skopeo,
         s(&[
             "inspect",
             "--tls-verify=false",
