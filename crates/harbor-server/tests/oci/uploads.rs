@@ -40,6 +40,18 @@ async fn get_blob(s: &TestServer, repo: &str, digest: &str) -> Vec<u8> {
     resp.bytes().await.unwrap().to_vec()
 }
 
+/// Completes an upload with an empty PUT and checks the blob is the expected bytes.
+async fn complete_and_verify(s: &TestServer, loc: &str, repo: &str, bytes: &[u8]) {
+    let digest = sha256(bytes);
+    let resp = client()
+        .put(s.url(&format!("{loc}?digest={digest}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(get_blob(s, repo, &digest).await, bytes);
+}
+
 #[tokio::test]
 async fn post_then_put_with_whole_body() {
     let s = TestServer::start().await;
@@ -163,14 +175,7 @@ async fn out_of_order_and_repeated_chunks_get_416() {
     // The right chunk still fits.
     let resp = patch(&s, &loc, Some("1000-1999"), bytes[1000..].to_vec()).await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    let digest = sha256(&bytes);
-    let resp = client()
-        .put(s.url(&format!("{loc}?digest={digest}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    assert_eq!(get_blob(&s, "r", &digest).await, bytes);
+    complete_and_verify(&s, &loc, "r", &bytes).await;
 }
 
 #[tokio::test]
@@ -223,14 +228,7 @@ async fn truncated_chunk_leaves_the_upload_resumable() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(ok);
-    let digest = sha256(&bytes);
-    let resp = client()
-        .put(s.url(&format!("{loc}?digest={digest}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    assert_eq!(get_blob(&s, "r", &digest).await, bytes);
+    complete_and_verify(&s, &loc, "r", &bytes).await;
 }
 
 #[tokio::test]
@@ -427,14 +425,7 @@ async fn upload_resumes_after_a_restart() {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    let digest = sha256(&bytes);
-    let resp = client()
-        .put(s.url(&format!("{loc}?digest={digest}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    assert_eq!(get_blob(&s, "r", &digest).await, bytes);
+    complete_and_verify(&s, &loc, "r", &bytes).await;
 }
 
 #[tokio::test]
