@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
 use harbor_core::model::UploadId;
 use harbor_core::ports::{ByteStream, UploadWriter};
@@ -17,12 +17,9 @@ use object_store::local::LocalFileSystem;
 use tokio::task::JoinHandle;
 
 use super::layout::{Layout, UPLOADS};
+use super::read::{blob_stream, file_stream};
 use crate::error::{StorageError, internal};
 
-/// Read size for blob downloads.
-const READ_CHUNK: usize = 256 * 1024;
-/// Reads in flight per download (one chunk of read-ahead).
-const READS_IN_FLIGHT: usize = 2;
 /// Bytes gathered before one positioned write on the blocking pool.
 const WRITE_BATCH: usize = 256 * 1024;
 
@@ -162,7 +159,7 @@ impl LocalStaging {
             .await
             .map_err(|e| Error::internal(format!("blocking task failed: {e}")))?;
         match file {
-            Ok(f) => Ok(file_stream(f, range)),
+            Ok(f) => Ok(blob_stream(f, range)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 tracing::error!(digest = %d, "blob is recorded but missing from storage");
                 Err(Error::BlobUnknown(d))
@@ -170,31 +167,6 @@ impl LocalStaging {
             Err(e) => Err(internal(e)),
         }
     }
-}
-
-/// Streams `range` of a file in large positioned reads on the blocking pool, one chunk
-/// ahead of the network. Nothing is held but the file while the client is slow.
-fn file_stream(file: File, range: Range<u64>) -> ByteStream {
-    let file = Arc::new(file);
-    let chunk = READ_CHUNK as u64;
-    let reads = (range.start..range.end)
-        .step_by(READ_CHUNK)
-        .map(move |pos| (pos, (range.end - pos).min(chunk) as usize));
-    futures::stream::iter(reads)
-        .map(move |(pos, len)| {
-            let file = file.clone();
-            async move {
-                tokio::task::spawn_blocking(move || {
-                    let mut buf = BytesMut::zeroed(len);
-                    file.read_exact_at(&mut buf, pos)?;
-                    Ok(buf.freeze())
-                })
-                .await
-                .map_err(io::Error::other)?
-            }
-        })
-        .buffered(READS_IN_FLIGHT)
-        .boxed()
 }
 
 /// Appends to a staging file: chunks are gathered into batches, and each batch is

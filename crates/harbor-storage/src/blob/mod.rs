@@ -14,6 +14,7 @@ mod layout;
 mod local;
 mod multipart;
 mod open;
+mod read;
 
 use std::ops::Range;
 use std::path::{Path as FsPath, PathBuf};
