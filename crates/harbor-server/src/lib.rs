@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod metrics;
 mod oci;
 pub mod serve;
 pub mod telemetry;
@@ -25,6 +26,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use config::Config;
+use metrics::{Metrics, PoolProbe, PoolSample};
 
 /// Everything the handlers share.
 #[derive(Clone)]
@@ -33,6 +35,8 @@ pub struct AppState {
     pub registry: Registry,
     /// Time limit of requests that do not stream blob data.
     pub request_timeout: Duration,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -41,6 +45,7 @@ impl AppState {
         AppState {
             registry,
             request_timeout: Duration::from_secs(60),
+            metrics: Metrics::new(None),
         }
     }
 
@@ -57,10 +62,18 @@ impl AppState {
             max_connections: config.database.max_connections,
             acquire_timeout: Duration::from_secs(config.database.acquire_timeout_secs),
         };
-        let meta = SqlMetadataStore::connect(&config.database_url(), &pool).await?;
+        let meta = Arc::new(SqlMetadataStore::connect(&config.database_url(), &pool).await?);
+        let probe_meta = meta.clone();
+        let probe: PoolProbe = Arc::new(move || {
+            probe_meta
+                .pool_stats()
+                .into_iter()
+                .map(|(pool, size, idle)| PoolSample { pool, size, idle })
+                .collect()
+        });
         let registry = Registry::new(
             Arc::new(blobs),
-            Arc::new(meta),
+            meta,
             RegistryConfig {
                 max_manifest_bytes: config.limits.max_manifest_bytes,
                 upload_idle_timeout: Duration::from_secs(config.limits.upload_idle_timeout_secs),
@@ -70,6 +83,7 @@ impl AppState {
         Ok(AppState {
             registry,
             request_timeout: config.request_timeout(),
+            metrics: Metrics::new(Some(probe)),
         })
     }
 }
@@ -81,10 +95,19 @@ pub fn router(state: AppState) -> Router {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// [`router`] plus request ids (`X-Request-Id`, generated unless the client sent one) and
-/// one log line per request.
+/// [`router`] plus `/metrics`, request metrics, request ids (`X-Request-Id`, generated
+/// unless the client sent one) and one log line per request.
 pub fn app(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
     router(state)
+        .route(
+            "/metrics",
+            axum::routing::get(metrics::serve).with_state(metrics.clone()),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {

@@ -8,6 +8,7 @@ use harbor_core::{Digest, Error, Registry, RepositoryName};
 
 use super::ApiResult;
 use super::headers::{DOCKER_CONTENT_DIGEST, parse_range, text, value};
+use crate::metrics::Metrics;
 
 fn blob_headers(h: &mut HeaderMap, digest: &Digest, len: u64) {
     h.insert(header::CONTENT_TYPE, value("application/octet-stream"));
@@ -20,6 +21,7 @@ fn blob_headers(h: &mut HeaderMap, digest: &Digest, len: u64) {
 
 pub(super) async fn get(
     reg: &Registry,
+    metrics: &Metrics,
     repo: &RepositoryName,
     digest: &str,
     parts: &Parts,
@@ -44,7 +46,7 @@ pub(super) async fn get(
     };
     let read = reg.read_blob(repo, &digest, range).await?;
     let len = read.range.end - read.range.start;
-    let mut resp = Response::new(Body::from_stream(read.body));
+    let mut resp = Response::new(Body::from_stream(metrics.count_pulled(read.body)));
     blob_headers(resp.headers_mut(), &digest, len);
     if read.partial {
         *resp.status_mut() = StatusCode::PARTIAL_CONTENT;

@@ -21,6 +21,7 @@ use harbor_core::{Error, OciCode, RepositoryName};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
+use crate::metrics::RouteLabel;
 use error::OciError;
 use route::Route;
 
@@ -45,6 +46,12 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 async fn base(method: Method) -> Response {
+    let mut resp = base_response(method);
+    resp.extensions_mut().insert(RouteLabel("base"));
+    resp
+}
+
+fn base_response(method: Method) -> Response {
     match method {
         Method::GET | Method::HEAD => (
             [(
@@ -75,13 +82,16 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().strip_prefix("/v2/").unwrap_or_default();
     let Some(route) = Route::parse(path) else {
-        return error::body(
+        let mut resp = error::body(
             StatusCode::NOT_FOUND,
             OciCode::Unsupported,
             "unknown registry API endpoint",
             None,
         );
+        resp.extensions_mut().insert(RouteLabel("unknown"));
+        return resp;
     };
+    let label = RouteLabel(route.label());
     let timeout = state.request_timeout;
     let streaming = matches!(route, Route::Upload { .. } | Route::Uploads { .. })
         || (matches!(route, Route::Blob { .. }) && parts.method == Method::GET);
@@ -91,7 +101,9 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     } else {
         bounded(timeout, fut).await
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    let mut resp = result.unwrap_or_else(IntoResponse::into_response);
+    resp.extensions_mut().insert(label);
+    resp
 }
 
 async fn bounded(limit: Duration, fut: impl Future<Output = ApiResult>) -> ApiResult {
@@ -126,21 +138,21 @@ async fn handle(state: &AppState, route: Route<'_>, parts: &Parts, body: Body) -
         Route::Blob { name: n, digest } => {
             let n = name(n)?;
             match *m {
-                Method::GET => blobs::get(reg, &n, digest, parts, true).await,
-                Method::HEAD => blobs::get(reg, &n, digest, parts, false).await,
+                Method::GET => blobs::get(reg, &state.metrics, &n, digest, parts, true).await,
+                Method::HEAD => blobs::get(reg, &state.metrics, &n, digest, parts, false).await,
                 Method::DELETE => blobs::delete(reg, &n, digest).await,
                 _ => Ok(method_not_allowed()),
             }
         }
         Route::Uploads { name: n } if m == Method::POST => {
-            uploads::post(reg, &name(n)?, parts, body).await
+            uploads::post(reg, &state.metrics, &name(n)?, parts, body).await
         }
         Route::Upload { name: n, id } => {
             let n = name(n)?;
             match *m {
                 Method::GET => uploads::status(reg, &n, id).await,
-                Method::PATCH => uploads::patch(reg, &n, id, parts, body).await,
-                Method::PUT => uploads::put(reg, &n, id, parts, body).await,
+                Method::PATCH => uploads::patch(reg, &state.metrics, &n, id, parts, body).await,
+                Method::PUT => uploads::put(reg, &state.metrics, &n, id, parts, body).await,
                 Method::DELETE => uploads::delete(reg, &n, id).await,
                 _ => Ok(method_not_allowed()),
             }

@@ -23,6 +23,19 @@ pub(crate) enum Route<'a> {
 }
 
 impl<'a> Route<'a> {
+    /// The endpoint's name in metrics.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            Route::Catalog => "catalog",
+            Route::Tags { .. } => "tags",
+            Route::Manifest { .. } => "manifest",
+            Route::Blob { .. } => "blob",
+            Route::Uploads { .. } => "upload_start",
+            Route::Upload { .. } => "upload",
+            Route::Referrers { .. } => "referrers",
+        }
+    }
+
     /// Parses the part of the path after `/v2/`.
     pub(crate) fn parse(path: &'a str) -> Option<Self> {
         if path == "_catalog" {

@@ -15,9 +15,11 @@ use super::headers::{
     DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID, OCI_CHUNK_MIN_LENGTH, content_length, param,
     parse_content_range, query, text, upload_range, value,
 };
+use crate::metrics::Metrics;
 
-fn stream(body: Body) -> ByteStream {
-    Box::pin(body.into_data_stream().map_err(std::io::Error::other))
+/// The request body as a byte stream, counted in the metrics.
+fn stream(metrics: &Metrics, body: Body) -> ByteStream {
+    Box::pin(metrics.count_pushed(body.into_data_stream().map_err(std::io::Error::other)))
 }
 
 fn upload_response(repo: &RepositoryName, status: StatusCode, s: &UploadStatus) -> Response {
@@ -48,6 +50,7 @@ fn created(repo: &RepositoryName, info: &BlobInfo) -> Response {
 
 pub(super) async fn post(
     reg: &Registry,
+    metrics: &Metrics,
     repo: &RepositoryName,
     parts: &Parts,
     body: Body,
@@ -67,7 +70,9 @@ pub(super) async fn post(
     if let Some(digest) = param(&q, "digest") {
         let digest = Digest::parse(digest)?;
         let len = content_length(&parts.headers)?;
-        let info = reg.upload_blob(repo, &digest, len, stream(body)).await?;
+        let info = reg
+            .upload_blob(repo, &digest, len, stream(metrics, body))
+            .await?;
         return Ok(created(repo, &info));
     }
     let s = reg.start_upload(repo).await?;
@@ -89,18 +94,22 @@ pub(super) async fn status(reg: &Registry, repo: &RepositoryName, id: &str) -> A
 
 pub(super) async fn patch(
     reg: &Registry,
+    metrics: &Metrics,
     repo: &RepositoryName,
     id: &str,
     parts: &Parts,
     body: Body,
 ) -> ApiResult {
     let (chunk, len) = chunk_headers(parts)?;
-    let s = reg.patch_upload(repo, id, chunk, len, stream(body)).await?;
+    let s = reg
+        .patch_upload(repo, id, chunk, len, stream(metrics, body))
+        .await?;
     Ok(upload_response(repo, StatusCode::ACCEPTED, &s))
 }
 
 pub(super) async fn put(
     reg: &Registry,
+    metrics: &Metrics,
     repo: &RepositoryName,
     id: &str,
     parts: &Parts,
@@ -113,7 +122,7 @@ pub(super) async fn put(
     let digest = Digest::parse(digest)?;
     let (chunk, len) = chunk_headers(parts)?;
     let info = reg
-        .complete_upload(repo, id, &digest, chunk, len, stream(body))
+        .complete_upload(repo, id, &digest, chunk, len, stream(metrics, body))
         .await?;
     Ok(created(repo, &info))
 }

@@ -120,3 +120,66 @@ async fn multi_segment_names_work() {
     assert_eq!(body["name"], tricky);
     assert_eq!(body["tags"], serde_json::json!(["v1"]));
 }
+
+/// The value of one sample line in an OpenMetrics exposition.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_requests_bytes_and_connections() {
+    let s = TestServer::start().await;
+    let bytes = data(300_000, 3);
+    let digest = push_blob(&s, "m", &bytes).await;
+    for _ in 0..2 {
+        let got = client()
+            .get(s.url(&format!("/v2/m/blobs/{digest}")))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(got.len(), bytes.len());
+    }
+    client()
+        .get(s.url("/v2/m/manifests/nope"))
+        .send()
+        .await
+        .unwrap();
+    let resp = client().get(s.url("/metrics")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        header(resp.headers(), "content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let text = resp.text().await.unwrap();
+    let get =
+        |series: &str| sample(&text, series).unwrap_or_else(|| panic!("no {series} in\n{text}"));
+    assert_eq!(
+        get(r#"harbor_http_requests_total{route="blob",method="GET",status="200"}"#),
+        2.0
+    );
+    assert_eq!(
+        get(r#"harbor_http_requests_total{route="upload_start",method="POST",status="201"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"harbor_http_requests_total{route="manifest",method="GET",status="404"}"#),
+        1.0
+    );
+    assert_eq!(get("harbor_blob_bytes_pushed_total"), bytes.len() as f64);
+    assert_eq!(
+        get("harbor_blob_bytes_pulled_total"),
+        2.0 * bytes.len() as f64
+    );
+    assert_eq!(get("harbor_uploads_in_flight"), 0.0);
+    assert!(get(r#"harbor_http_request_duration_seconds_count{route="blob",method="GET"}"#) >= 2.0);
+    assert!(text.contains("harbor_db_connections{"), "{text}");
+    // Repository names never become labels.
+    assert!(!text.contains("\"m\""));
+}

@@ -164,6 +164,18 @@ impl SqlMetadataStore {
         self.dialect
     }
 
+    /// `(pool, open connections, idle connections)` of each connection pool.
+    pub fn pool_stats(&self) -> Vec<(&'static str, u32, u32)> {
+        let stat = |name, p: &AnyPool| (name, p.size(), p.num_idle() as u32);
+        match self.dialect {
+            Dialect::Sqlite => vec![
+                stat("sqlite_read", &self.read),
+                stat("sqlite_write", &self.write),
+            ],
+            Dialect::Postgres => vec![stat("postgres", &self.write)],
+        }
+    }
+
     /// Starts a write transaction. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`): a transaction that reads first and upgrades later would fail at
     /// once with `SQLITE_BUSY` when another process holds the lock, instead of waiting.
