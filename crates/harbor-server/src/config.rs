@@ -85,7 +85,8 @@ pub struct StorageConfig {
     /// `az://container/prefix` (`HARBOR_STORAGE_URL`); `<data_dir>/storage` when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Filesystem: flush each committed blob to disk before acknowledging it
+    /// Flush every committed blob, and every SQLite metadata commit, to disk before
+    /// acknowledging it, so an acknowledged push survives a power loss
     /// (`HARBOR_STORAGE_FSYNC`).
     pub fsync: bool,
     /// Object stores: multipart part size in bytes, at least 5 MiB

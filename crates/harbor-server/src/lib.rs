@@ -61,6 +61,7 @@ impl AppState {
         let pool = PoolConfig {
             max_connections: config.database.max_connections,
             acquire_timeout: Duration::from_secs(config.database.acquire_timeout_secs),
+            durable: config.storage.fsync,
         };
         let meta = Arc::new(SqlMetadataStore::connect(&config.database_url(), &pool).await?);
         let probe_meta = meta.clone();

@@ -38,6 +38,10 @@ pub struct PoolConfig {
     pub max_connections: u32,
     /// How long a query waits for a free connection before failing.
     pub acquire_timeout: Duration,
+    /// SQLite: flush the journal on every commit (`synchronous = FULL`), so an acknowledged
+    /// write survives a power loss; otherwise (`NORMAL`) the last commits may be lost, but
+    /// the database stays consistent. PostgreSQL follows its own server settings.
+    pub durable: bool,
 }
 
 impl Default for PoolConfig {
@@ -45,6 +49,7 @@ impl Default for PoolConfig {
         PoolConfig {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(30),
+            durable: true,
         }
     }
 }
@@ -132,16 +137,19 @@ impl SqlMetadataStore {
             ));
         }
         let url = format!("sqlite://{path}?mode=rwc");
+        let pragmas = if pool.durable {
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;"
+        } else {
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;"
+        };
         let options = || {
             AnyPoolOptions::new()
                 .acquire_timeout(pool.acquire_timeout)
-                .after_connect(|conn, _| {
+                .after_connect(move |conn, _| {
                     Box::pin(async move {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;",
-                        )
-                        .await?;
+                        conn.execute(pragmas).await?;
                         Ok(())
                     })
                 })
