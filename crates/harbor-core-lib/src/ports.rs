@@ -137,6 +137,16 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Deletes an upload session; false if there was none.
     async fn delete_upload(&self, id: &UploadId) -> Result<bool>;
 
+    /// Records the blob an upload produced, links it to `repo` and deletes the upload
+    /// session, in one transaction.
+    async fn finish_upload(
+        &self,
+        id: &UploadId,
+        repo: &RepositoryName,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<()>;
+
     /// Records a manifest (idempotently) and points `tags` at it, in one transaction.
     /// Fails with [`crate::Error::ManifestBlobUnknown`] if a referenced blob is not linked
     /// to the repository or a referenced manifest is not in it.

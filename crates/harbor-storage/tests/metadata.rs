@@ -73,6 +73,7 @@ contract!(
     upload_leases,
     data_survives_reopening,
     concurrent_writers_agree,
+    finishing_an_upload_links_its_blob,
 );
 
 fn repo(s: &str) -> RepositoryName {
@@ -430,4 +431,30 @@ async fn concurrent_writers_agree(t: &Target) {
     for s in stores {
         s.close().await;
     }
+}
+
+async fn finishing_an_upload_links_its_blob(t: &Target) {
+    let m = t.open().await;
+    let r = repo("done");
+    let id = UploadId::generate();
+    let now = now_ms();
+    m.create_upload(&UploadSession {
+        id: id.clone(),
+        repository: r.clone(),
+        offset: 0,
+        hash_state: vec![],
+        store_state: String::new(),
+        created_at: now,
+        updated_at: now,
+    })
+    .await
+    .unwrap();
+    let d = Digest::sha256(b"finished");
+    m.finish_upload(&id, &r, &d, 8).await.unwrap();
+    assert_eq!(m.repository_blob(&r, &d).await.unwrap(), Some(8));
+    assert!(m.upload(&r, &id).await.unwrap().is_none());
+    // Finishing the same blob again (another upload of it) is fine.
+    m.finish_upload(&UploadId::generate(), &r, &d, 8)
+        .await
+        .unwrap();
 }

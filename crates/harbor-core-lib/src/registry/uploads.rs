@@ -295,8 +295,7 @@ impl Registry {
                 });
             }
             self.blobs.commit_upload(&id, &state, len, digest).await?;
-            self.meta.link_blob(repo, digest, len).await?;
-            self.meta.delete_upload(&id).await?;
+            self.meta.finish_upload(&id, repo, digest, len).await?;
             Ok(BlobInfo {
                 digest: digest.clone(),
                 size: len,

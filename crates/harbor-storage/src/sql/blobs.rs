@@ -1,6 +1,6 @@
 //! Blob records and their links to repositories.
 
-use harbor_core::model::now_ms;
+use harbor_core::model::{UploadId, now_ms};
 use harbor_core::{Digest, RepositoryName, Result};
 use sqlx::{Any, Row, Transaction};
 
@@ -68,15 +68,15 @@ pub(super) async fn blob_size(s: &SqlMetadataStore, digest: &Digest) -> Result<O
         .transpose()
 }
 
-pub(super) async fn link_blob(
-    s: &SqlMetadataStore,
+/// Records a blob and links it to a repository, inside a write transaction.
+async fn link_in(
+    tx: &mut Transaction<'_, Any>,
     repo: &RepositoryName,
     digest: &Digest,
     size: u64,
+    now: i64,
 ) -> Result<()> {
-    let now = now_ms();
-    let mut tx = s.begin_write().await?;
-    let repo_id = ensure_repository(&mut tx, repo, now).await?;
+    let repo_id = ensure_repository(tx, repo, now).await?;
     sqlx::query(
         "INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (digest) DO NOTHING",
@@ -84,7 +84,7 @@ pub(super) async fn link_blob(
     .bind(digest.as_str())
     .bind(to_i64(size)?)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(internal)?;
     sqlx::query(
@@ -94,9 +94,38 @@ pub(super) async fn link_blob(
     .bind(repo_id)
     .bind(digest.as_str())
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(internal)?;
+    Ok(())
+}
+
+pub(super) async fn link_blob(
+    s: &SqlMetadataStore,
+    repo: &RepositoryName,
+    digest: &Digest,
+    size: u64,
+) -> Result<()> {
+    let mut tx = s.begin_write().await?;
+    link_in(&mut tx, repo, digest, size, now_ms()).await?;
+    tx.commit().await.map_err(internal)
+}
+
+/// Links the blob an upload produced and deletes the upload session, atomically.
+pub(super) async fn finish_upload(
+    s: &SqlMetadataStore,
+    id: &UploadId,
+    repo: &RepositoryName,
+    digest: &Digest,
+    size: u64,
+) -> Result<()> {
+    let mut tx = s.begin_write().await?;
+    link_in(&mut tx, repo, digest, size, now_ms()).await?;
+    sqlx::query("DELETE FROM upload_sessions WHERE id = $1")
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
     tx.commit().await.map_err(internal)
 }
 

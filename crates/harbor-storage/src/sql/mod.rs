@@ -318,6 +318,16 @@ impl MetadataStore for SqlMetadataStore {
         uploads::delete(self, id).await
     }
 
+    async fn finish_upload(
+        &self,
+        id: &UploadId,
+        repo: &RepositoryName,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<()> {
+        blobs::finish_upload(self, id, repo, digest, size).await
+    }
+
     async fn put_manifest(
         &self,
         repo: &RepositoryName,
