@@ -52,6 +52,8 @@ struct Held {
     lease_token: Option<String>,
     /// A transient (monolithic) upload's staging area to discard on failure.
     transient: bool,
+    /// The staging state of that area once its writer finished.
+    transient_state: String,
 }
 
 impl Held {
@@ -75,7 +77,11 @@ impl Held {
         }
         if self.transient {
             self.transient = false;
-            if let Err(e) = self.blobs.abort_upload(&self.id, "").await {
+            if let Err(e) = self
+                .blobs
+                .abort_upload(&self.id, &self.transient_state)
+                .await
+            {
                 tracing::warn!(upload = %self.id, error = %e, "failed to discard upload staging");
             }
         }
@@ -109,6 +115,7 @@ impl Drop for Held {
             writer: self.writer.take(),
             lease_token: self.lease_token.take(),
             transient: std::mem::take(&mut self.transient),
+            transient_state: std::mem::take(&mut self.transient_state),
         };
         rt.spawn(rest.give_back());
     }
@@ -192,6 +199,7 @@ impl Registry {
             writer: None,
             lease_token: Some(lease.token.clone()),
             transient: false,
+            transient_state: String::new(),
         };
         Ok((session, lease, held))
     }
@@ -356,6 +364,7 @@ impl Registry {
             writer: None,
             lease_token: None,
             transient: true,
+            transient_state: String::new(),
         };
         let result = async {
             held.writer = Some(self.blobs.open_upload(&id, "", 0).await?);
@@ -369,6 +378,7 @@ impl Registry {
                 )
                 .await?;
             let state = held.finish_writer().await?;
+            held.transient_state = state.clone();
             let actual = pumped.hasher.finalize();
             if &actual != digest {
                 return Err(Error::DigestMismatch {
