@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod model;
 pub mod names;
 pub mod ports;
+pub mod rbac;
 pub mod registry;
 
 pub use digest::{Algorithm, Digest, Hasher};
