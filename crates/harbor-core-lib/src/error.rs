@@ -40,6 +40,10 @@ pub enum OciCode {
     PaginationInvalid,
     /// `UNSUPPORTED`
     Unsupported,
+    /// `UNAUTHORIZED`: authentication required.
+    Unauthorized,
+    /// `DENIED`: authenticated, but not allowed.
+    Denied,
     /// `UNKNOWN`: an internal error, details withheld from the client.
     Unknown,
 }
@@ -62,6 +66,8 @@ impl OciCode {
             OciCode::RangeInvalid => "RANGE_INVALID",
             OciCode::PaginationInvalid => "PAGINATION_NUMBER_INVALID",
             OciCode::Unsupported => "UNSUPPORTED",
+            OciCode::Unauthorized => "UNAUTHORIZED",
+            OciCode::Denied => "DENIED",
             OciCode::Unknown => "UNKNOWN",
         }
     }
@@ -140,6 +146,15 @@ pub enum Error {
     /// The operation is not supported.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// A request field breaks a rule (a name, a password policy, a malformed value).
+    #[error("{0}")]
+    Invalid(String),
+    /// A record (user, project, member, robot, ...) does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A record with the same unique key exists already.
+    #[error("{0}")]
+    Conflict(String),
     /// A back end failed; the message is logged, not shown to clients.
     #[error("internal error: {0}")]
     Internal(#[source] BoxError),
@@ -169,7 +184,8 @@ impl Error {
             Error::TagInvalid(_) => OciCode::TagInvalid,
             Error::RangeNotSatisfiable { .. } => OciCode::RangeInvalid,
             Error::PaginationInvalid(_) => OciCode::PaginationInvalid,
-            Error::Unsupported(_) => OciCode::Unsupported,
+            Error::Unsupported(_) | Error::Invalid(_) | Error::Conflict(_) => OciCode::Unsupported,
+            Error::NotFound(_) => OciCode::NameUnknown,
             Error::Internal(_) => OciCode::Unknown,
         }
     }

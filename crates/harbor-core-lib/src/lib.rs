@@ -9,6 +9,7 @@
 
 pub mod digest;
 pub mod error;
+pub mod identity;
 pub mod manifest;
 pub mod model;
 pub mod names;

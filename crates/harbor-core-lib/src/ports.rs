@@ -10,8 +10,14 @@ use futures::stream::BoxStream;
 
 use crate::digest::Digest;
 use crate::error::Result;
+use crate::identity::{
+    AuditEntry, AuditQuery, Match, Member, NewAuditEntry, NewRobot, NewUser, Page, Project,
+    ProjectQuery, ProjectSummary, Robot, RobotQuery, RobotUpdate, Session, User, UserQuery,
+    UserUpdate,
+};
 use crate::model::{Claim, Lease, NewManifest, Referrer, StoredManifest, UploadId, UploadSession};
 use crate::names::{Reference, RepositoryName, Tag};
+use crate::rbac::Role;
 
 /// A stream of byte chunks, as read from a request body or a stored blob.
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
@@ -189,4 +195,101 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Names of repositories holding at least one manifest, in lexical order after `last`.
     async fn repositories(&self, last: Option<&str>, limit: usize) -> Result<Vec<String>>;
+}
+
+/// Users, projects, members, robot accounts, web sessions, the audit log and the shared
+/// token-signing key.
+///
+/// Unique keys (usernames, e-mails, project names, memberships, robot names) are enforced
+/// by the store: a duplicate fails with [`Error::Conflict`](crate::Error::Conflict).
+/// Updates and deletes of missing records fail with
+/// [`Error::NotFound`](crate::Error::NotFound). Listings return one page and the total
+/// number of matches.
+#[async_trait]
+pub trait IdentityStore: Send + Sync + 'static {
+    /// Creates a user.
+    async fn create_user(&self, user: &NewUser) -> Result<User>;
+    /// The user with this id.
+    async fn user(&self, id: i64) -> Result<Option<User>>;
+    /// The user with this username.
+    async fn user_by_name(&self, username: &str) -> Result<Option<User>>;
+    /// One page of users ordered by id, and the number of matches.
+    async fn users(&self, query: &UserQuery, page: Page) -> Result<(Vec<User>, u64)>;
+    /// Number of users (0 before bootstrap).
+    async fn user_count(&self) -> Result<u64>;
+    /// Changes profile fields.
+    async fn update_user(&self, id: i64, update: &UserUpdate) -> Result<User>;
+    /// Replaces the password hash (and ends the user's web sessions).
+    async fn set_password(&self, id: i64, password_hash: &str) -> Result<()>;
+    /// Grants or revokes system administration.
+    async fn set_sysadmin(&self, id: i64, sysadmin: bool) -> Result<()>;
+    /// Deletes a user with their memberships and sessions.
+    async fn delete_user(&self, id: i64) -> Result<()>;
+
+    /// Creates a project and makes its owner a project admin, in one transaction.
+    async fn create_project(&self, name: &str, owner_id: i64, public: bool) -> Result<Project>;
+    /// The project with this id.
+    async fn project(&self, id: i64) -> Result<Option<Project>>;
+    /// The project with this name.
+    async fn project_by_name(&self, name: &str) -> Result<Option<Project>>;
+    /// One page of projects ordered by name, and the number of matches.
+    async fn projects(&self, query: &ProjectQuery, page: Page) -> Result<(Vec<Project>, u64)>;
+    /// Makes a project public or private.
+    async fn set_project_public(&self, id: i64, public: bool) -> Result<Project>;
+    /// Deletes a project with its members and robots.
+    async fn delete_project(&self, id: i64) -> Result<()>;
+    /// Repositories in a project (repositories named `<project>/...`).
+    async fn project_repository_count(&self, name: &str) -> Result<u64>;
+    /// Repository and member counts of a project.
+    async fn project_summary(&self, project: &Project) -> Result<ProjectSummary>;
+
+    /// Adds a member; a user holds at most one membership per project.
+    async fn add_member(&self, project_id: i64, user_id: i64, role: Role) -> Result<Member>;
+    /// One membership of a project.
+    async fn member(&self, project_id: i64, member_id: i64) -> Result<Option<Member>>;
+    /// One page of a project's members ordered by id (filtered by username), and the
+    /// number of matches.
+    async fn members(
+        &self,
+        project_id: i64,
+        username: Option<&Match>,
+        page: Page,
+    ) -> Result<(Vec<Member>, u64)>;
+    /// Changes a member's role.
+    async fn set_member_role(&self, project_id: i64, member_id: i64, role: Role) -> Result<()>;
+    /// Removes a membership.
+    async fn delete_member(&self, project_id: i64, member_id: i64) -> Result<()>;
+    /// The roles a user holds in a project (empty for non-members).
+    async fn roles(&self, project_id: i64, user_id: i64) -> Result<Vec<Role>>;
+
+    /// Creates a robot account.
+    async fn create_robot(&self, robot: &NewRobot) -> Result<Robot>;
+    /// The robot with this id.
+    async fn robot(&self, id: i64) -> Result<Option<Robot>>;
+    /// The robot with this stored name.
+    async fn robot_by_name(&self, name: &str) -> Result<Option<Robot>>;
+    /// One page of robots ordered by id, and the number of matches.
+    async fn robots(&self, query: &RobotQuery, page: Page) -> Result<(Vec<Robot>, u64)>;
+    /// Changes a robot's fields.
+    async fn update_robot(&self, id: i64, update: &RobotUpdate) -> Result<Robot>;
+    /// Replaces a robot's secret hash.
+    async fn set_robot_secret(&self, id: i64, secret_hash: &str) -> Result<()>;
+    /// Deletes a robot.
+    async fn delete_robot(&self, id: i64) -> Result<()>;
+
+    /// Stores a web session.
+    async fn create_session(&self, session: &Session) -> Result<()>;
+    /// The unexpired session with this id hash.
+    async fn session(&self, id_hash: &str, now_ms: i64) -> Result<Option<Session>>;
+    /// Ends a session.
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
+
+    /// Appends audit entries.
+    async fn record_audit(&self, entries: &[NewAuditEntry]) -> Result<()>;
+    /// One page of audit entries, newest first, and the number of matches.
+    async fn audit_log(&self, query: &AuditQuery, page: Page) -> Result<(Vec<AuditEntry>, u64)>;
+
+    /// The token-signing key every replica shares: stores `candidate` if no key is stored
+    /// yet, and returns the stored key (`candidate` or the one stored before).
+    async fn signing_key(&self, candidate: &[u8]) -> Result<Vec<u8>>;
 }
