@@ -10,6 +10,7 @@
 
 mod blobs;
 mod copy;
+mod identity;
 mod manifests;
 mod uploads;
 
@@ -72,17 +73,32 @@ pub struct SqlMetadataStore {
 }
 
 fn migrator(dialect: Dialect) -> Migrator {
-    let registry = match dialect {
-        Dialect::Sqlite => include_str!("../../migrations/sqlite/0001_registry.sql"),
-        Dialect::Postgres => include_str!("../../migrations/postgres/0001_registry.sql"),
+    let (registry, identity) = match dialect {
+        Dialect::Sqlite => (
+            include_str!("../../migrations/sqlite/0001_registry.sql"),
+            include_str!("../../migrations/sqlite/0002_identity.sql"),
+        ),
+        Dialect::Postgres => (
+            include_str!("../../migrations/postgres/0001_registry.sql"),
+            include_str!("../../migrations/postgres/0002_identity.sql"),
+        ),
     };
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "registry".into(),
-        MigrationType::Simple,
-        registry.into_sql_str(),
-        false,
-    )])
+    Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "registry".into(),
+            MigrationType::Simple,
+            registry.into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "identity".into(),
+            MigrationType::Simple,
+            identity.into_sql_str(),
+            false,
+        ),
+    ])
 }
 
 impl SqlMetadataStore {

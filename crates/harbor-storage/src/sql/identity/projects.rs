@@ -1,0 +1,354 @@
+//! Projects, their members and their repository counts.
+
+use harbor_core::identity::{Match, Member, Page, Project, ProjectQuery, ProjectSummary};
+use harbor_core::model::now_ms;
+use harbor_core::rbac::Role;
+use harbor_core::{Error, Result};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::{Filter, count, flag, found, int_flag, paged, role, write_error};
+use crate::error::internal;
+use crate::sql::SqlMetadataStore;
+
+/// Project columns, the owner's name from the joined `users u` (empty once deleted).
+const COLUMNS: &str =
+    "p.id, p.name, p.owner_id, COALESCE(u.username, ''), p.public, p.created_at, p.updated_at";
+const FROM: &str = "FROM projects p LEFT JOIN users u ON u.id = p.owner_id";
+
+const MEMBER_COLUMNS: &str = "m.id, m.project_id, m.user_id, u.username, m.role";
+const MEMBER_FROM: &str = "FROM project_members m JOIN users u ON u.id = m.user_id";
+
+fn project(row: &AnyRow) -> Result<Project> {
+    Ok(Project {
+        id: row.try_get(0).map_err(internal)?,
+        name: row.try_get(1).map_err(internal)?,
+        owner_id: row.try_get(2).map_err(internal)?,
+        owner_name: row.try_get(3).map_err(internal)?,
+        public: flag(row, 4)?,
+        created_ms: row.try_get(5).map_err(internal)?,
+        updated_ms: row.try_get(6).map_err(internal)?,
+    })
+}
+
+fn member_row(row: &AnyRow) -> Result<Member> {
+    Ok(Member {
+        id: row.try_get(0).map_err(internal)?,
+        project_id: row.try_get(1).map_err(internal)?,
+        user_id: row.try_get(2).map_err(internal)?,
+        username: row.try_get(3).map_err(internal)?,
+        role: role(row.try_get(4).map_err(internal)?)?,
+    })
+}
+
+fn not_found(id: i64) -> String {
+    format!("project {id} not found")
+}
+
+fn member_not_found(project_id: i64, member_id: i64) -> String {
+    format!("member {member_id} not found in project {project_id}")
+}
+
+/// The project with this id, read on `conn` (inside a write transaction).
+async fn project_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Project>> {
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE p.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(internal)?;
+    row.as_ref().map(project).transpose()
+}
+
+pub(super) async fn create(
+    s: &SqlMetadataStore,
+    name: &str,
+    owner_id: i64,
+    public: bool,
+) -> Result<Project> {
+    let now = now_ms();
+    let mut tx = s.begin_write().await?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO projects (name, owner_id, public, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $4) RETURNING id",
+    )
+    .bind(name)
+    .bind(owner_id)
+    .bind(int_flag(public))
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| {
+        write_error(
+            e,
+            |_| format!("project {name:?} already exists"),
+            String::new,
+        )
+    })?
+    .try_get(0)
+    .map_err(internal)?;
+    sqlx::query("INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(owner_id)
+        .bind(Role::ProjectAdmin.id())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| {
+            write_error(
+                e,
+                |_| "user is already a member".to_owned(),
+                || format!("user {owner_id} not found"),
+            )
+        })?;
+    let created = project_in(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(not_found(id)))?;
+    tx.commit().await.map_err(internal)?;
+    Ok(created)
+}
+
+pub(super) async fn by_id(s: &SqlMetadataStore, id: i64) -> Result<Option<Project>> {
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE p.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&s.read)
+        .await
+        .map_err(internal)?;
+    row.as_ref().map(project).transpose()
+}
+
+pub(super) async fn by_name(s: &SqlMetadataStore, name: &str) -> Result<Option<Project>> {
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE p.name = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(name)
+        .fetch_optional(&s.read)
+        .await
+        .map_err(internal)?;
+    row.as_ref().map(project).transpose()
+}
+
+pub(super) async fn list(
+    s: &SqlMetadataStore,
+    query: &ProjectQuery,
+    page: Page,
+) -> Result<(Vec<Project>, u64)> {
+    let mut filter = Filter::default();
+    if let Some(m) = &query.name {
+        filter.matches("p.name", m);
+    }
+    if let Some(public) = query.public {
+        filter.int("p.public", "=", int_flag(public));
+    }
+    if let Some(user_id) = query.visible_to {
+        filter.with_int(user_id, |p| {
+            format!(
+                "(p.public = 1 OR EXISTS (SELECT 1 FROM project_members vm \
+                 WHERE vm.project_id = p.id AND vm.user_id = {p}))"
+            )
+        });
+    }
+    paged(s, COLUMNS, FROM, &filter, "p.name", page, project).await
+}
+
+pub(super) async fn set_public(s: &SqlMetadataStore, id: i64, public: bool) -> Result<Project> {
+    let mut tx = s.begin_write().await?;
+    let done = sqlx::query("UPDATE projects SET public = $1, updated_at = $2 WHERE id = $3")
+        .bind(int_flag(public))
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
+    found(done.rows_affected(), || not_found(id))?;
+    let updated = project_in(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(not_found(id)))?;
+    tx.commit().await.map_err(internal)?;
+    Ok(updated)
+}
+
+/// Deletes the project, its members and its robots. Members would cascade; robots have
+/// no foreign key (system robots use project 0).
+pub(super) async fn delete(s: &SqlMetadataStore, id: i64) -> Result<()> {
+    let mut tx = s.begin_write().await?;
+    let done = sqlx::query("DELETE FROM projects WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
+    found(done.rows_affected(), || not_found(id))?;
+    for sql in [
+        "DELETE FROM project_members WHERE project_id = $1",
+        "DELETE FROM robots WHERE project_id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
+    }
+    tx.commit().await.map_err(internal)
+}
+
+/// Repositories named `<name>/...`: the range `[name/, name0)`, since `0` is the byte
+/// after `/` and both engines compare names bytewise.
+pub(super) async fn repository_count(s: &SqlMetadataStore, name: &str) -> Result<u64> {
+    let row = sqlx::query("SELECT COUNT(*) FROM repositories WHERE name >= $1 AND name < $2")
+        .bind(format!("{name}/"))
+        .bind(format!("{name}0"))
+        .fetch_one(&s.read)
+        .await
+        .map_err(internal)?;
+    count(&row, 0)
+}
+
+pub(super) async fn summary(s: &SqlMetadataStore, p: &Project) -> Result<ProjectSummary> {
+    let repo_count = repository_count(s, &p.name).await?;
+    let rows = sqlx::query(
+        "SELECT role, COUNT(*) FROM project_members WHERE project_id = $1 GROUP BY role",
+    )
+    .bind(p.id)
+    .fetch_all(&s.read)
+    .await
+    .map_err(internal)?;
+    let mut members_by_role: Vec<(Role, u64)> = Role::ALL.iter().map(|r| (*r, 0)).collect();
+    for row in &rows {
+        let r = role(row.try_get(0).map_err(internal)?)?;
+        let n = count(row, 1)?;
+        if let Some(slot) = members_by_role.iter_mut().find(|(x, _)| *x == r) {
+            slot.1 = n;
+        }
+    }
+    Ok(ProjectSummary {
+        repo_count,
+        members_by_role,
+    })
+}
+
+pub(super) async fn add_member(
+    s: &SqlMetadataStore,
+    project_id: i64,
+    user_id: i64,
+    r: Role,
+) -> Result<Member> {
+    let mut tx = s.begin_write().await?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3)
+         RETURNING id",
+    )
+    .bind(project_id)
+    .bind(user_id)
+    .bind(r.id())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| {
+        write_error(
+            e,
+            |_| "user is already a member".to_owned(),
+            || format!("project {project_id} or user {user_id} not found"),
+        )
+    })?
+    .try_get(0)
+    .map_err(internal)?;
+    let sql = format!("SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE m.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(internal)?;
+    let added = member_row(&row)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(added)
+}
+
+pub(super) async fn member(
+    s: &SqlMetadataStore,
+    project_id: i64,
+    member_id: i64,
+) -> Result<Option<Member>> {
+    let sql =
+        format!("SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE m.id = $1 AND m.project_id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(member_id)
+        .bind(project_id)
+        .fetch_optional(&s.read)
+        .await
+        .map_err(internal)?;
+    row.as_ref().map(member_row).transpose()
+}
+
+pub(super) async fn members(
+    s: &SqlMetadataStore,
+    project_id: i64,
+    username: Option<&Match>,
+    page: Page,
+) -> Result<(Vec<Member>, u64)> {
+    let mut filter = Filter::default();
+    filter.int("m.project_id", "=", project_id);
+    if let Some(m) = username {
+        filter.matches("u.username", m);
+    }
+    paged(
+        s,
+        MEMBER_COLUMNS,
+        MEMBER_FROM,
+        &filter,
+        "m.id",
+        page,
+        member_row,
+    )
+    .await
+}
+
+pub(super) async fn set_member_role(
+    s: &SqlMetadataStore,
+    project_id: i64,
+    member_id: i64,
+    r: Role,
+) -> Result<()> {
+    let done =
+        sqlx::query("UPDATE project_members SET role = $1 WHERE id = $2 AND project_id = $3")
+            .bind(r.id())
+            .bind(member_id)
+            .bind(project_id)
+            .execute(&s.write)
+            .await
+            .map_err(internal)?;
+    found(done.rows_affected(), || {
+        member_not_found(project_id, member_id)
+    })
+}
+
+pub(super) async fn delete_member(
+    s: &SqlMetadataStore,
+    project_id: i64,
+    member_id: i64,
+) -> Result<()> {
+    let done = sqlx::query("DELETE FROM project_members WHERE id = $1 AND project_id = $2")
+        .bind(member_id)
+        .bind(project_id)
+        .execute(&s.write)
+        .await
+        .map_err(internal)?;
+    found(done.rows_affected(), || {
+        member_not_found(project_id, member_id)
+    })
+}
+
+pub(super) async fn roles(
+    s: &SqlMetadataStore,
+    project_id: i64,
+    user_id: i64,
+) -> Result<Vec<Role>> {
+    let rows = sqlx::query(
+        "SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2 ORDER BY role",
+    )
+    .bind(project_id)
+    .bind(user_id)
+    .fetch_all(&s.read)
+    .await
+    .map_err(internal)?;
+    rows.iter()
+        .map(|row| role(row.try_get(0).map_err(internal)?))
+        .collect()
+}
