@@ -1,10 +1,19 @@
-//! Copying metadata between databases (the SQLite → PostgreSQL migration path).
+//! Copying metadata between databases (the SQLite → PostgreSQL migration path): the
+//! registry tables and the identity tables (users, projects, members, robots, sessions,
+//! the audit log and the signing key).
+//!
+//! PostgreSQL comes from `HARBOR_TEST_DATABASE_URL` (see `harbor_storage::testing`).
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use harbor_core::identity::{
+    AuditEntry, AuditQuery, Member, NewAuditEntry, NewRobot, NewUser, Page, Project, ProjectQuery,
+    Robot, RobotAccess, RobotPermission, RobotQuery, Session, User, UserQuery,
+};
 use harbor_core::model::{NewManifest, UploadId, UploadSession, now_ms};
-use harbor_core::ports::MetadataStore;
+use harbor_core::ports::{IdentityStore, MetadataStore};
+use harbor_core::rbac::Role;
 use harbor_core::{Digest, Reference, RepositoryName, Tag};
 use harbor_storage::SqlMetadataStore;
 use harbor_storage::sql::PoolConfig;
@@ -106,30 +115,475 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
     assert_eq!(m.tags(&r, None, 10).await.unwrap().unwrap(), ["t"]);
 }
 
+/// Every table of the copy, in copy order.
+const COPY_ORDER: [&str; 14] = [
+    "repositories",
+    "blobs",
+    "repository_blobs",
+    "manifests",
+    "manifest_references",
+    "tags",
+    "upload_sessions",
+    "users",
+    "projects",
+    "project_members",
+    "robots",
+    "sessions",
+    "audit_log",
+    "signing_keys",
+];
+
+fn all() -> Page {
+    Page {
+        page: 1,
+        page_size: 10_000,
+    }
+}
+
+fn new_user(name: &str, email: Option<&str>, sysadmin: bool) -> NewUser {
+    NewUser {
+        username: name.into(),
+        email: email.map(str::to_owned),
+        realname: format!("{name} real"),
+        comment: format!("{name} comment"),
+        password_hash: format!("$argon2id$hash-of-{name}"),
+        sysadmin,
+    }
+}
+
+fn new_robot(name: &str, project_id: i64) -> NewRobot {
+    NewRobot {
+        name: name.into(),
+        description: format!("{name} description"),
+        project_id,
+        secret_hash: format!("$argon2id$secret-of-{name}"),
+        disabled: false,
+        duration_days: 30,
+        expires_ms: Some(1_700_000_000_000),
+        permissions: vec![RobotPermission {
+            kind: "project".into(),
+            namespace: "library".into(),
+            access: vec![
+                RobotAccess {
+                    resource: "repository".into(),
+                    action: "pull".into(),
+                    effect: String::new(),
+                },
+                RobotAccess {
+                    resource: "repository".into(),
+                    action: "push".into(),
+                    effect: "allow".into(),
+                },
+            ],
+        }],
+        creator: "admin".into(),
+    }
+}
+
+fn audit(
+    project_id: Option<i64>,
+    username: &str,
+    operation: &str,
+    resource: &str,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        project_id,
+        username: username.into(),
+        operation: operation.into(),
+        resource_type: "artifact".into(),
+        resource: resource.into(),
+        op_time_ms: 1_700_000_000_000,
+    }
+}
+
+/// The session cookies' hashes `populate_identity` stores.
+const SESSIONS: [&str; 2] = ["alice-session", "bob-session"];
+
+/// Everything the identity port shows of a store.
+#[derive(Debug, PartialEq)]
+struct Identity {
+    users: Vec<User>,
+    projects: Vec<Project>,
+    members: Vec<Member>,
+    robots: Vec<Robot>,
+    sessions: Vec<Option<Session>>,
+    audit: Vec<AuditEntry>,
+    key: Vec<u8>,
+}
+
+async fn identity(s: &SqlMetadataStore) -> Identity {
+    let (users, n) = s.users(&UserQuery::default(), all()).await.unwrap();
+    assert_eq!(n as usize, users.len());
+    let (projects, n) = s.projects(&ProjectQuery::default(), all()).await.unwrap();
+    assert_eq!(n as usize, projects.len());
+    let mut members = Vec::new();
+    for p in &projects {
+        members.extend(s.members(p.id, None, all()).await.unwrap().0);
+    }
+    let (robots, n) = s.robots(&RobotQuery::default(), all()).await.unwrap();
+    assert_eq!(n as usize, robots.len());
+    let mut sessions = Vec::new();
+    for id in SESSIONS {
+        sessions.push(s.session(id, now_ms()).await.unwrap());
+    }
+    let (audit, n) = s.audit_log(&AuditQuery::default(), all()).await.unwrap();
+    assert_eq!(n as usize, audit.len());
+    // Offering another key returns the stored one, if there is one.
+    let key = s
+        .signing_key(b"a key the store must not take")
+        .await
+        .unwrap();
+    Identity {
+        users,
+        projects,
+        members,
+        robots,
+        sessions,
+        audit,
+        key,
+    }
+}
+
+/// The largest ids handed out so far, deleted records included.
+#[derive(Clone, Copy, Debug)]
+struct Issued {
+    user: i64,
+    project: i64,
+    member: i64,
+    robot: i64,
+    audit: i64,
+}
+
+/// Fills the identity tables through the port, leaving deleted records behind the largest
+/// ids: a deleted owner (whose project stays), a deleted project and a deleted robot.
+async fn populate_identity(s: &SqlMetadataStore) -> Issued {
+    let admin = s
+        .create_user(&new_user("admin", Some("admin@example.com"), true))
+        .await
+        .unwrap();
+    let alice = s
+        .create_user(&new_user("alice", None, false))
+        .await
+        .unwrap();
+    let bob = s
+        .create_user(&new_user("bob", Some("bob@example.com"), false))
+        .await
+        .unwrap();
+    let gone = s.create_user(&new_user("gone", None, false)).await.unwrap();
+
+    let library = s.create_project("library", alice.id, true).await.unwrap();
+    s.add_member(library.id, bob.id, Role::Developer)
+        .await
+        .unwrap();
+    s.add_member(library.id, admin.id, Role::Guest)
+        .await
+        .unwrap();
+    let orphan = s.create_project("orphan", gone.id, false).await.unwrap();
+    let temp = s.create_project("temp", bob.id, false).await.unwrap();
+    let temp_member = s.members(temp.id, None, all()).await.unwrap().0[0].id;
+
+    let ci = s
+        .create_robot(&new_robot("library+ci", library.id))
+        .await
+        .unwrap();
+    s.create_robot(&NewRobot {
+        disabled: true,
+        duration_days: -1,
+        expires_ms: None,
+        permissions: vec![],
+        ..new_robot("sys", 0)
+    })
+    .await
+    .unwrap();
+    let doomed = s.create_robot(&new_robot("doomed", 0)).await.unwrap();
+
+    for (id, user) in SESSIONS.iter().zip([&alice, &bob]) {
+        s.create_session(&Session {
+            id_hash: (*id).into(),
+            user_id: user.id,
+            csrf_token: format!("csrf-{id}"),
+            expires_ms: now_ms() + 3_600_000,
+        })
+        .await
+        .unwrap();
+    }
+    s.record_audit(&[
+        audit(Some(library.id), "alice", "push", "library/app:v1"),
+        audit(
+            Some(library.id),
+            "robot$library+ci",
+            "pull",
+            "library/app:v1",
+        ),
+        audit(None, "admin", "create", "bob"),
+    ])
+    .await
+    .unwrap();
+    let key = s.signing_key(b"the signing key").await.unwrap();
+    assert_eq!(key, b"the signing key");
+
+    // Deleted records must not pass their ids on after a copy.
+    s.delete_user(gone.id).await.unwrap();
+    s.delete_project(temp.id).await.unwrap();
+    s.delete_robot(doomed.id).await.unwrap();
+    let orphan = s.project(orphan.id).await.unwrap().unwrap();
+    assert_eq!(orphan.owner_name, "");
+    assert_eq!(
+        s.robot(ci.id).await.unwrap().unwrap().project_id,
+        library.id
+    );
+
+    let (entries, _) = s.audit_log(&AuditQuery::default(), all()).await.unwrap();
+    Issued {
+        user: gone.id,
+        project: temp.id,
+        member: temp_member,
+        robot: doomed.id,
+        audit: entries.iter().map(|e| e.id).max().unwrap(),
+    }
+}
+
+/// Asserts that `s` shows exactly `expected`, then that new records get ids past every id
+/// issued before; returns the ids now issued.
+async fn check_identity(
+    s: &SqlMetadataStore,
+    expected: &Identity,
+    before: Issued,
+    tag: &str,
+) -> Issued {
+    let got = identity(s).await;
+    assert_eq!(got.users, expected.users);
+    assert_eq!(got.projects, expected.projects);
+    assert_eq!(got.members, expected.members);
+    assert_eq!(got.robots, expected.robots);
+    assert_eq!(got.sessions, expected.sessions);
+    assert!(got.sessions.iter().all(Option::is_some));
+    assert_eq!(got.audit, expected.audit);
+    assert_eq!(got.key, expected.key);
+    assert_eq!(got, *expected);
+
+    // Lookups by id and name agree with the listings.
+    for u in &expected.users {
+        assert_eq!(s.user(u.id).await.unwrap().as_ref(), Some(u));
+        assert_eq!(s.user_by_name(&u.username).await.unwrap().as_ref(), Some(u));
+    }
+    for r in &expected.robots {
+        assert_eq!(s.robot_by_name(&r.name).await.unwrap().as_ref(), Some(r));
+    }
+    let orphan = s.project_by_name("orphan").await.unwrap().unwrap();
+    assert_eq!(orphan.owner_name, "");
+    let library = s.project_by_name("library").await.unwrap().unwrap();
+    let alice = s.user_by_name("alice").await.unwrap().unwrap();
+    assert_eq!(
+        s.roles(library.id, alice.id).await.unwrap(),
+        [Role::ProjectAdmin]
+    );
+
+    // New records after the copy: no id collides, and no id of a deleted record returns.
+    let user = s
+        .create_user(&new_user(
+            &format!("new-{tag}"),
+            Some(&format!("{tag}@example.com")),
+            false,
+        ))
+        .await
+        .unwrap();
+    assert!(user.id > before.user, "user id {} reused", user.id);
+    let project = s
+        .create_project(&format!("new-{tag}"), user.id, false)
+        .await
+        .unwrap();
+    assert!(
+        project.id > before.project,
+        "project id {} reused",
+        project.id
+    );
+    let (members, _) = s.members(project.id, None, all()).await.unwrap();
+    assert_eq!(members.len(), 1);
+    assert!(
+        members[0].id > before.member,
+        "member id {} reused",
+        members[0].id
+    );
+    let extra = s
+        .add_member(library.id, user.id, Role::Maintainer)
+        .await
+        .unwrap();
+    assert!(extra.id > members[0].id);
+    let robot = s
+        .create_robot(&new_robot(&format!("new-{tag}+ci"), project.id))
+        .await
+        .unwrap();
+    assert!(robot.id > before.robot, "robot id {} reused", robot.id);
+    s.record_audit(&[audit(Some(project.id), "admin", "create", tag)])
+        .await
+        .unwrap();
+    let (entries, total) = s.audit_log(&AuditQuery::default(), all()).await.unwrap();
+    assert_eq!(total as usize, expected.audit.len() + 1);
+    let newest = entries.iter().map(|e| e.id).max().unwrap();
+    assert!(newest > before.audit);
+    // The orphaned project did not pass to the new user.
+    assert_eq!(
+        s.project_by_name("orphan")
+            .await
+            .unwrap()
+            .unwrap()
+            .owner_name,
+        ""
+    );
+    Issued {
+        user: user.id,
+        project: project.id,
+        member: extra.id,
+        robot: robot.id,
+        audit: newest,
+    }
+}
+
+fn rows(report: &harbor_storage::sql::CopyReport, table: &str) -> u64 {
+    report.tables.iter().find(|t| t.0 == table).unwrap().1
+}
+
 #[tokio::test]
 async fn copies_sqlite_into_sqlite_and_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let source = open(&format!("sqlite://{}", dir.path().join("a.db").display())).await;
     let (digests, upload) = populate(&source).await;
+    let issued = populate_identity(&source).await;
+    let expected = identity(&source).await;
 
     let sqlite_target = open(&format!("sqlite://{}", dir.path().join("b.db").display())).await;
     let report = source.copy_into(&sqlite_target).await.unwrap();
-    assert_eq!(report.tables[0], ("repositories", 5));
     assert_eq!(
-        report.tables.iter().find(|t| t.0 == "manifests").unwrap().1,
-        10
+        report.tables.iter().map(|t| t.0).collect::<Vec<_>>(),
+        COPY_ORDER
     );
+    assert_eq!(report.tables[0], ("repositories", 5));
+    assert_eq!(rows(&report, "manifests"), 10);
+    assert_eq!(rows(&report, "users"), 3);
+    assert_eq!(rows(&report, "projects"), 2);
+    assert_eq!(rows(&report, "project_members"), 3);
+    assert_eq!(rows(&report, "robots"), 2);
+    assert_eq!(rows(&report, "sessions"), 2);
+    assert_eq!(rows(&report, "audit_log"), 3);
+    assert_eq!(rows(&report, "signing_keys"), 1);
     check(&sqlite_target, &digests, &upload).await;
+    check_identity(&sqlite_target, &expected, issued, "sqlite").await;
     // A second copy into a non-empty target is refused.
     assert!(source.copy_into(&sqlite_target).await.is_err());
 
     if let Some(db) = TestDatabase::create().await {
         let pg = open(&db.url).await;
-        source.copy_into(&pg).await.unwrap();
+        let report = source.copy_into(&pg).await.unwrap();
+        assert_eq!(
+            report.tables.iter().map(|t| t.0).collect::<Vec<_>>(),
+            COPY_ORDER
+        );
+        assert_eq!(rows(&report, "users"), 3);
+        assert_eq!(rows(&report, "audit_log"), 3);
         check(&pg, &digests, &upload).await;
-        // And back again, PostgreSQL → SQLite.
+        let issued = check_identity(&pg, &expected, issued, "pg").await;
+        assert!(source.copy_into(&pg).await.is_err());
+
+        // And back again, PostgreSQL → SQLite, after deleting the newest user, project
+        // and robot on PostgreSQL: their ids stay used on SQLite too.
+        let newest_project = pg.project(issued.project).await.unwrap().unwrap();
+        pg.delete_project(newest_project.id).await.unwrap();
+        pg.delete_user(issued.user).await.unwrap();
+        let expected = identity(&pg).await;
+        assert!(expected.users.iter().all(|u| u.id < issued.user));
         let back = open(&format!("sqlite://{}", dir.path().join("c.db").display())).await;
-        pg.copy_into(&back).await.unwrap();
+        let report = pg.copy_into(&back).await.unwrap();
+        assert_eq!(rows(&report, "users"), 3);
         assert_eq!(back.repositories(None, 100).await.unwrap().len(), 6);
+        check_identity(&back, &expected, issued, "back").await;
+    }
+}
+
+/// A target that holds anything, identity records included, is refused untouched.
+#[tokio::test]
+async fn refuses_a_target_that_is_not_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = open(&format!("sqlite://{}", dir.path().join("a.db").display())).await;
+    populate(&source).await;
+    populate_identity(&source).await;
+
+    let with_user = open(&format!("sqlite://{}", dir.path().join("b.db").display())).await;
+    let admin = with_user
+        .create_user(&new_user("admin", None, true))
+        .await
+        .unwrap();
+    let err = source.copy_into(&with_user).await.unwrap_err();
+    assert!(err.to_string().contains("users"), "{err}");
+    assert_eq!(
+        with_user
+            .users(&UserQuery::default(), all())
+            .await
+            .unwrap()
+            .0,
+        [admin]
+    );
+    assert!(with_user.repositories(None, 10).await.unwrap().is_empty());
+
+    let with_key = open(&format!("sqlite://{}", dir.path().join("c.db").display())).await;
+    with_key.signing_key(b"another key").await.unwrap();
+    let err = source.copy_into(&with_key).await.unwrap_err();
+    assert!(err.to_string().contains("signing_keys"), "{err}");
+    assert_eq!(with_key.signing_key(b"x").await.unwrap(), b"another key");
+    assert_eq!(with_key.user_count().await.unwrap(), 0);
+}
+
+/// Tables longer than a page are copied whole: the audit log (paged by id) and tags (paged
+/// by repository and name, with a page boundary inside a repository).
+#[tokio::test]
+async fn copies_tables_longer_than_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = open(&format!("sqlite://{}", dir.path().join("a.db").display())).await;
+    let mut tagged = Vec::new();
+    for r in 0..2 {
+        let r = repo(&format!("bulk/r{r}"));
+        let layer = Digest::sha256(b"bulk layer");
+        source.link_blob(&r, &layer, 10).await.unwrap();
+        let tags = (0..700)
+            .map(|i| Tag::parse(&format!("t{i:04}")).unwrap())
+            .collect::<Vec<_>>();
+        source
+            .put_manifest(&r, &manifest(&format!("bulk-{r}"), &[&layer], None), &tags)
+            .await
+            .unwrap();
+        tagged.push(r);
+    }
+    let entries = (0..2500)
+        .map(|i| audit(None, "puller", "pull", &format!("bulk/r0:t{i:04}")))
+        .collect::<Vec<_>>();
+    source.record_audit(&entries).await.unwrap();
+    let expected = source
+        .audit_log(&AuditQuery::default(), all())
+        .await
+        .unwrap();
+    assert_eq!(expected.1, 2500);
+
+    let mut targets = vec![open(&format!("sqlite://{}", dir.path().join("b.db").display())).await];
+    let db = TestDatabase::create().await;
+    if let Some(db) = &db {
+        targets.push(open(&db.url).await);
+    }
+    for target in &targets {
+        let report = source.copy_into(target).await.unwrap();
+        assert_eq!(rows(&report, "tags"), 1400);
+        assert_eq!(rows(&report, "audit_log"), 2500);
+        for r in &tagged {
+            let tags = target.tags(r, None, 10_000).await.unwrap().unwrap();
+            assert_eq!(tags.len(), 700);
+            assert_eq!(tags[0], "t0000");
+            assert_eq!(tags[699], "t0699");
+        }
+        assert_eq!(
+            target
+                .audit_log(&AuditQuery::default(), all())
+                .await
+                .unwrap(),
+            expected
+        );
     }
 }

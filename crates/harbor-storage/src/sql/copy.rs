@@ -1,13 +1,14 @@
 //! Copying all metadata from one database to another, e.g. from the embedded SQLite to
-//! PostgreSQL when a registry outgrows one machine.
+//! PostgreSQL when a registry outgrows one machine: the registry tables
+//! (`migrations/*/0001_registry.sql`) and the identity tables (`0002_identity.sql`).
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Row, Transaction};
 
 use super::{Dialect, SqlMetadataStore};
 use crate::error::StorageError;
 
-/// Column types the registry's tables use.
+/// Column types the tables use.
 #[derive(Clone, Copy)]
 enum Ty {
     Int,
@@ -17,36 +18,65 @@ enum Ty {
     Bytes,
 }
 
-/// A table and its columns in dependency order; the first column is the key to page by.
-const TABLES: &[(&str, &[(&str, Ty)])] = &[
-    (
-        "repositories",
-        &[
+/// How a table's `id` column is generated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ids {
+    /// Not generated (a natural key, or a fixed id).
+    Given,
+    /// An identity column on PostgreSQL; `INTEGER PRIMARY KEY` on SQLite, which may reuse
+    /// the id of the last row after it is deleted.
+    Generated,
+    /// An identity column on PostgreSQL; `AUTOINCREMENT` on SQLite: never reused, so the
+    /// copy carries the source's high-water mark over, not just the largest id left.
+    NeverReused,
+}
+
+/// A table to copy.
+struct Table {
+    name: &'static str,
+    /// Columns; the first `key` of them are the primary key, which pages are read by.
+    columns: &'static [(&'static str, Ty)],
+    key: usize,
+    ids: Ids,
+}
+
+/// Every table, in foreign-key order.
+const TABLES: &[Table] = &[
+    // 0001_registry.sql
+    Table {
+        name: "repositories",
+        columns: &[
             ("id", Ty::Int),
             ("name", Ty::Text),
             ("created_at", Ty::Int),
             ("updated_at", Ty::Int),
         ],
-    ),
-    (
-        "blobs",
-        &[
+        key: 1,
+        ids: Ids::Generated,
+    },
+    Table {
+        name: "blobs",
+        columns: &[
             ("digest", Ty::Text),
             ("size", Ty::Int),
             ("created_at", Ty::Int),
         ],
-    ),
-    (
-        "repository_blobs",
-        &[
+        key: 1,
+        ids: Ids::Given,
+    },
+    Table {
+        name: "repository_blobs",
+        columns: &[
             ("repository_id", Ty::Int),
             ("digest", Ty::Text),
             ("created_at", Ty::Int),
         ],
-    ),
-    (
-        "manifests",
-        &[
+        key: 2,
+        ids: Ids::Given,
+    },
+    Table {
+        name: "manifests",
+        columns: &[
             ("id", Ty::Int),
             ("repository_id", Ty::Int),
             ("digest", Ty::Text),
@@ -58,27 +88,33 @@ const TABLES: &[(&str, &[(&str, Ty)])] = &[
             ("content", Ty::Bytes),
             ("created_at", Ty::Int),
         ],
-    ),
-    (
-        "manifest_references",
-        &[
+        key: 1,
+        ids: Ids::Generated,
+    },
+    Table {
+        name: "manifest_references",
+        columns: &[
             ("manifest_id", Ty::Int),
             ("digest", Ty::Text),
             ("kind", Ty::Int),
         ],
-    ),
-    (
-        "tags",
-        &[
+        key: 2,
+        ids: Ids::Given,
+    },
+    Table {
+        name: "tags",
+        columns: &[
             ("repository_id", Ty::Int),
             ("name", Ty::Text),
             ("manifest_id", Ty::Int),
             ("updated_at", Ty::Int),
         ],
-    ),
-    (
-        "upload_sessions",
-        &[
+        key: 2,
+        ids: Ids::Given,
+    },
+    Table {
+        name: "upload_sessions",
+        columns: &[
             ("id", Ty::Text),
             ("repository", Ty::Text),
             ("received", Ty::Int),
@@ -89,7 +125,100 @@ const TABLES: &[(&str, &[(&str, Ty)])] = &[
             ("created_at", Ty::Int),
             ("updated_at", Ty::Int),
         ],
-    ),
+        key: 1,
+        ids: Ids::Given,
+    },
+    // 0002_identity.sql
+    Table {
+        name: "users",
+        columns: &[
+            ("id", Ty::Int),
+            ("username", Ty::Text),
+            ("email", Ty::OptText),
+            ("realname", Ty::Text),
+            ("comment", Ty::Text),
+            ("password_hash", Ty::Text),
+            ("sysadmin", Ty::Int),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
+    Table {
+        name: "projects",
+        columns: &[
+            ("id", Ty::Int),
+            ("name", Ty::Text),
+            ("owner_id", Ty::Int),
+            ("public", Ty::Int),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
+    Table {
+        name: "project_members",
+        columns: &[
+            ("id", Ty::Int),
+            ("project_id", Ty::Int),
+            ("user_id", Ty::Int),
+            ("role", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
+    Table {
+        name: "robots",
+        columns: &[
+            ("id", Ty::Int),
+            ("name", Ty::Text),
+            ("description", Ty::Text),
+            ("project_id", Ty::Int),
+            ("secret_hash", Ty::Text),
+            ("disabled", Ty::Int),
+            ("duration_days", Ty::Int),
+            ("expires_at", Ty::OptInt),
+            ("permissions", Ty::Text),
+            ("creator", Ty::Text),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
+    Table {
+        name: "sessions",
+        columns: &[
+            ("id_hash", Ty::Text),
+            ("user_id", Ty::Int),
+            ("csrf_token", Ty::Text),
+            ("expires_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::Given,
+    },
+    Table {
+        name: "audit_log",
+        columns: &[
+            ("id", Ty::Int),
+            ("project_id", Ty::OptInt),
+            ("username", Ty::Text),
+            ("operation", Ty::Text),
+            ("resource_type", Ty::Text),
+            ("resource", Ty::Text),
+            ("op_time", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::Generated,
+    },
+    Table {
+        name: "signing_keys",
+        columns: &[("id", Ty::Int), ("key", Ty::Bytes), ("created_at", Ty::Int)],
+        key: 1,
+        ids: Ids::Given,
+    },
 ];
 
 /// Rows per read and per insert; manifests carry their content, so fewer of them.
@@ -113,75 +242,173 @@ fn read(row: &AnyRow, i: usize, ty: Ty) -> Result<Value, sqlx::Error> {
     })
 }
 
+fn bind<'q>(
+    q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>,
+    v: Value,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments> {
+    match v {
+        Value::Int(v) => q.bind(v),
+        Value::Text(v) => q.bind(v),
+        Value::Bytes(v) => q.bind(v),
+    }
+}
+
 /// What a copy moved: rows per table.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CopyReport {
-    /// `(table, rows)` in copy order.
+    /// `(table, rows)` in copy order: the registry tables, then the identity tables.
     pub tables: Vec<(&'static str, u64)>,
 }
 
 impl SqlMetadataStore {
     /// Copies every row of `self` into `target`, which must be empty, in one transaction
     /// on the target: either everything arrives or nothing does. Stop writers to the
-    /// source first. Ids are preserved, and PostgreSQL identity sequences are moved past
-    /// them.
+    /// source first. Ids are preserved, and the target's id generators (PostgreSQL
+    /// identity sequences, SQLite `AUTOINCREMENT` counters) are moved past them and past
+    /// any id the source ever handed out, so that ids of deleted users, projects, members
+    /// and robots are not reused after the copy either.
     pub async fn copy_into(&self, target: &SqlMetadataStore) -> Result<CopyReport, StorageError> {
-        let existing: i64 = sqlx::query("SELECT COUNT(*) FROM repositories")
-            .fetch_one(&target.read)
-            .await?
-            .try_get(0)?;
-        if existing > 0 {
-            return Err(StorageError::Config(
-                "the target database already holds repositories; copy into an empty one".into(),
-            ));
+        for table in TABLES {
+            let sql = format!("SELECT 1 FROM {} LIMIT 1", table.name);
+            if sqlx::query(AssertSqlSafe(sql))
+                .fetch_optional(&target.read)
+                .await?
+                .is_some()
+            {
+                return Err(StorageError::Config(format!(
+                    "the target database already holds {}; copy into an empty one",
+                    table.name
+                )));
+            }
         }
         let mut tx = target.write.begin().await?;
         let mut report = CopyReport::default();
-        for (table, cols) in TABLES {
-            let n = copy_table(&self.read, &mut tx, table, cols).await?;
-            report.tables.push((table, n));
+        for table in TABLES {
+            let n = copy_table(&self.read, &mut tx, table).await?;
+            report.tables.push((table.name, n));
         }
-        if target.dialect == Dialect::Postgres {
-            for table in ["repositories", "manifests"] {
-                let sql = format!(
-                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
-                     COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-                );
-                sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+        for table in TABLES.iter().filter(|t| t.ids != Ids::Given) {
+            let issued = self.ids_issued(table.name).await?;
+            match target.dialect {
+                Dialect::Postgres => {
+                    let sql = format!(
+                        "SELECT setval(pg_get_serial_sequence('{t}', 'id'), \
+                         GREATEST(COALESCE((SELECT MAX(id) FROM {t}), 0), $1) + 1, false)",
+                        t = table.name
+                    );
+                    sqlx::query(AssertSqlSafe(sql))
+                        .bind(issued)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // Inserting explicit ids already raised the counter to the largest one.
+                Dialect::Sqlite if table.ids == Ids::NeverReused && issued > 0 => {
+                    sqlx::query("UPDATE sqlite_sequence SET seq = $2 WHERE name = $1 AND seq < $2")
+                        .bind(table.name)
+                        .bind(issued)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO sqlite_sequence (name, seq) SELECT $1, $2 \
+                         WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = $1)",
+                    )
+                    .bind(table.name)
+                    .bind(issued)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Dialect::Sqlite => {}
             }
         }
         tx.commit().await?;
         Ok(report)
     }
+
+    /// The largest id `table`'s generator has handed out (0 if none, or if the engine
+    /// does not remember it).
+    async fn ids_issued(&self, table: &str) -> Result<i64, StorageError> {
+        let issued: Option<i64> = match self.dialect {
+            Dialect::Postgres => {
+                let seq: Option<String> = sqlx::query("SELECT pg_get_serial_sequence($1, 'id')")
+                    .bind(table)
+                    .fetch_one(&self.read)
+                    .await?
+                    .try_get(0)?;
+                let Some(seq) = seq else { return Ok(0) };
+                // A fresh sequence (or one set with `is_called = false`) has not handed out
+                // `last_value` yet.
+                let sql = format!(
+                    "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {seq}"
+                );
+                sqlx::query(AssertSqlSafe(sql))
+                    .fetch_one(&self.read)
+                    .await?
+                    .try_get(0)?
+            }
+            Dialect::Sqlite => {
+                let row = sqlx::query("SELECT seq FROM sqlite_sequence WHERE name = $1")
+                    .bind(table)
+                    .fetch_optional(&self.read)
+                    .await?;
+                match row {
+                    Some(row) => row.try_get(0)?,
+                    None => None,
+                }
+            }
+        };
+        Ok(issued.unwrap_or(0).max(0))
+    }
 }
 
+/// Copies one table, a page at a time, paging by its primary key (not by `OFFSET`, which
+/// would rescan every earlier row for each page of a long audit log).
 async fn copy_table(
-    source: &sqlx::AnyPool,
+    source: &AnyPool,
     tx: &mut Transaction<'_, Any>,
-    table: &str,
-    cols: &[(&str, Ty)],
+    table: &Table,
 ) -> Result<u64, StorageError> {
+    let cols = table.columns;
     let names = cols.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ");
-    // Order by the whole primary key so that pages are stable.
-    let order = cols
+    let keys = cols[..table.key]
         .iter()
-        .take(match table {
-            "repository_blobs" | "manifest_references" | "tags" => 2,
-            _ => 1,
-        })
         .map(|(c, _)| *c)
         .collect::<Vec<_>>()
         .join(", ");
-    let page = page_size(table);
+    let after = (1..=table.key)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let page = page_size(table.name);
+    let first = format!(
+        "SELECT {names} FROM {t} ORDER BY {keys} LIMIT {page}",
+        t = table.name
+    );
+    let next = format!(
+        "SELECT {names} FROM {t} WHERE ({keys}) > ({after}) ORDER BY {keys} LIMIT {page}",
+        t = table.name
+    );
+    let width = cols.len();
     let mut copied = 0u64;
+    let mut last_key: Option<Vec<Value>> = None;
     loop {
-        let select =
-            format!("SELECT {names} FROM {table} ORDER BY {order} LIMIT {page} OFFSET {copied}");
-        let rows = sqlx::query(AssertSqlSafe(select)).fetch_all(source).await?;
-        if rows.is_empty() {
-            return Ok(copied);
+        let mut select = sqlx::query(AssertSqlSafe(match last_key {
+            None => first.clone(),
+            Some(_) => next.clone(),
+        }));
+        for v in last_key.take().into_iter().flatten() {
+            select = bind(select, v);
         }
-        let width = cols.len();
+        let rows = select.fetch_all(source).await?;
+        let Some(last) = rows.last() else {
+            return Ok(copied);
+        };
+        last_key = Some(
+            cols[..table.key]
+                .iter()
+                .enumerate()
+                .map(|(i, (_, ty))| read(last, i, *ty))
+                .collect::<Result<_, _>>()?,
+        );
         let values = (0..rows.len())
             .map(|r| {
                 let ph = (1..=width)
@@ -192,15 +419,11 @@ async fn copy_table(
             })
             .collect::<Vec<_>>()
             .join(", ");
-        let insert = format!("INSERT INTO {table} ({names}) VALUES {values}");
+        let insert = format!("INSERT INTO {} ({names}) VALUES {values}", table.name);
         let mut q = sqlx::query(AssertSqlSafe(insert));
         for row in &rows {
             for (i, (_, ty)) in cols.iter().enumerate() {
-                q = match read(row, i, *ty)? {
-                    Value::Int(v) => q.bind(v),
-                    Value::Text(v) => q.bind(v),
-                    Value::Bytes(v) => q.bind(v),
-                };
+                q = bind(q, read(row, i, *ty)?);
             }
         }
         q.execute(&mut **tx).await?;
