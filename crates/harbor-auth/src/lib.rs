@@ -5,12 +5,21 @@
 //! - [`token`]: the Docker registry token service's JWTs (ES256), signing-key generation,
 //!   issuing and strict verification.
 //! - [`scope`]: parsing `scope=repository:library/nginx:pull,push` requests.
+//! - [`principal`]: who a request acts as, and its grants in a project.
+//! - [`robot`]: robot permission validation and the subset rule.
+//! - [`accounts`]: bootstrap, credential checks and access resolution over the
+//!   identity store.
 
 #![warn(missing_docs)]
 
+pub mod accounts;
 mod error;
+pub mod principal;
+pub mod robot;
 pub mod scope;
 pub mod secret;
 pub mod token;
 
+pub use accounts::Accounts;
 pub use error::AuthError;
+pub use principal::{Grants, Principal};

@@ -70,6 +70,24 @@ pub fn generate() -> Result<String, AuthError> {
     }
 }
 
+/// Whether two byte strings are equal, in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
+/// A random 256-bit token as 64 hex characters (session ids, CSRF tokens).
+pub fn random_token() -> Result<String, AuthError> {
+    let mut raw = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut raw).map_err(|_| AuthError::Key("no randomness".into()))?;
+    Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// SHA-256 of a token, hex: what is stored instead of a session id.
+pub fn token_hash(token: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

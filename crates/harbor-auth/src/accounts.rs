@@ -1,0 +1,282 @@
+//! The accounts service: bootstrap, credential checks, the principal behind a token, and
+//! the grants a principal holds in a project.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use harbor_core::identity::{NewUser, Project};
+use harbor_core::model::now_ms;
+use harbor_core::ports::IdentityStore;
+use harbor_core::rbac::ProjectAccess;
+use harbor_core::{Error, Result};
+use sha2::{Digest as _, Sha256};
+
+use crate::principal::{Grants, Principal, robot_grants};
+use crate::secret;
+use crate::token::SigningKey;
+
+/// The default prefix of robot login names (Harbor's `robot_name_prefix`).
+pub const ROBOT_PREFIX: &str = "robot$";
+
+/// The bootstrap administrator's username.
+pub const ADMIN: &str = "admin";
+
+/// The public project created at bootstrap.
+pub const LIBRARY: &str = "library";
+
+/// How long a successful password check is remembered, so that clients sending Basic
+/// credentials on every request do not pay for Argon2 each time.
+const VERIFIED_TTL: Duration = Duration::from_secs(300);
+const VERIFIED_MAX: usize = 10_000;
+
+/// A hash to verify against when the account does not exist, so that unknown and known
+/// usernames take the same time to reject.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| secret::hash("not-a-real-password-0A").unwrap_or_default());
+
+/// Credentials checks and access resolution over an [`IdentityStore`].
+pub struct Accounts {
+    store: Arc<dyn IdentityStore>,
+    robot_prefix: String,
+    /// SHA-256(stored hash, candidate) of recently verified credentials. Keyed by the
+    /// stored hash too, so that a password change invalidates the entry at once.
+    verified: Mutex<HashMap<[u8; 32], Instant>>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts")
+            .field("robot_prefix", &self.robot_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Accounts::bootstrap`] did.
+#[derive(Debug, Default)]
+pub struct Bootstrap {
+    /// The admin account was created.
+    pub created_admin: bool,
+    /// The admin password, when it was generated (shown once, never stored in clear).
+    pub generated_password: Option<String>,
+}
+
+impl Accounts {
+    /// A service over `store`; robot login names start with `robot_prefix`.
+    pub fn new(store: Arc<dyn IdentityStore>, robot_prefix: impl Into<String>) -> Self {
+        Accounts {
+            store,
+            robot_prefix: robot_prefix.into(),
+            verified: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Arc<dyn IdentityStore> {
+        &self.store
+    }
+
+    /// The robot login-name prefix.
+    pub fn robot_prefix(&self) -> &str {
+        &self.robot_prefix
+    }
+
+    /// The login name of a robot stored as `name`.
+    pub fn robot_login(&self, name: &str) -> String {
+        format!("{}{name}", self.robot_prefix)
+    }
+
+    /// On an empty database: creates the `admin` system administrator (password
+    /// `admin_password`, else a generated one that is returned to be shown once) and the
+    /// public `library` project. Safe to run on every start and on several replicas.
+    pub async fn bootstrap(&self, admin_password: Option<&str>) -> Result<Bootstrap> {
+        let mut out = Bootstrap::default();
+        if self.store.user_count().await? > 0 {
+            return Ok(out);
+        }
+        let (password, generated) = match admin_password {
+            Some(p) => {
+                secret::check_policy(p)
+                    .map_err(|e| Error::Invalid(format!("the initial admin password {e}")))?;
+                (p.to_owned(), false)
+            }
+            None => (secret::generate().map_err(Error::internal)?, true),
+        };
+        let hash = hash_blocking(password.clone()).await?;
+        let admin = match self
+            .store
+            .create_user(&NewUser {
+                username: ADMIN.into(),
+                email: None,
+                realname: "system admin".into(),
+                comment: "created at first start".into(),
+                password_hash: hash,
+                sysadmin: true,
+            })
+            .await
+        {
+            Ok(u) => u,
+            // Another replica bootstrapped at the same moment.
+            Err(Error::Conflict(_)) => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        out.created_admin = true;
+        if generated {
+            out.generated_password = Some(password);
+        }
+        match self.store.create_project(LIBRARY, admin.id, true).await {
+            Ok(_) | Err(Error::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(out)
+    }
+
+    /// The shared token-signing key: the stored one, or a new one stored for every replica.
+    pub async fn signing_key(&self) -> Result<SigningKey> {
+        let candidate = SigningKey::generate().map_err(Error::internal)?;
+        let stored = self.store.signing_key(candidate.pkcs8()).await?;
+        SigningKey::from_pkcs8(&stored).map_err(Error::internal)
+    }
+
+    /// Checks a username (or robot login name) and password or secret. `None` when they
+    /// do not match an enabled, unexpired account; the answer takes about the same time
+    /// whether or not the account exists.
+    pub async fn login(&self, username: &str, password: &str) -> Result<Option<Principal>> {
+        if let Some(name) = username.strip_prefix(&self.robot_prefix) {
+            let robot = self.store.robot_by_name(name).await?;
+            let stored = robot.as_ref().map(|r| r.secret_hash.as_str());
+            if !self.verify(stored, password).await? {
+                return Ok(None);
+            }
+            return Ok(robot
+                .filter(|r| !r.disabled && !r.expired(now_ms()))
+                .map(|robot| Principal::Robot {
+                    robot,
+                    login: username.to_owned(),
+                }));
+        }
+        let user = self.store.user_by_name(username).await?;
+        let stored = user.as_ref().map(|u| u.password_hash.as_str());
+        if !self.verify(stored, password).await? {
+            return Ok(None);
+        }
+        Ok(user.map(Principal::User))
+    }
+
+    /// The principal named by a token's subject, if it still exists and may still act
+    /// (a deleted user, or a disabled, expired or deleted robot, may not).
+    pub async fn subject(&self, sub: &str) -> Result<Option<Principal>> {
+        if sub.is_empty() {
+            return Ok(Some(Principal::Anonymous));
+        }
+        if let Some(name) = sub.strip_prefix(&self.robot_prefix) {
+            return Ok(self
+                .store
+                .robot_by_name(name)
+                .await?
+                .filter(|r| !r.disabled && !r.expired(now_ms()))
+                .map(|robot| Principal::Robot {
+                    robot,
+                    login: sub.to_owned(),
+                }));
+        }
+        Ok(self.store.user_by_name(sub).await?.map(Principal::User))
+    }
+
+    /// What `principal` may do in `project`.
+    pub async fn grants(&self, principal: &Principal, project: &Project) -> Result<Grants> {
+        Ok(match principal {
+            Principal::Anonymous => Grants::Rbac(ProjectAccess {
+                public: project.public,
+                ..ProjectAccess::default()
+            }),
+            Principal::User(u) => Grants::Rbac(ProjectAccess {
+                sysadmin: u.sysadmin,
+                roles: if u.sysadmin {
+                    Vec::new()
+                } else {
+                    self.store.roles(project.id, u.id).await?
+                },
+                public: project.public,
+            }),
+            Principal::Robot { robot, .. } => Grants::Robot {
+                allowed: if robot.project_id == 0 || robot.project_id == project.id {
+                    robot_grants(&robot.permissions, project)
+                } else {
+                    Vec::new()
+                },
+                public: project.public,
+            },
+        })
+    }
+
+    /// The project named `name` (if it exists) and the principal's grants in it. A
+    /// missing project grants nothing, except to a system administrator.
+    pub async fn project_grants(
+        &self,
+        principal: &Principal,
+        name: &str,
+    ) -> Result<(Option<Project>, Grants)> {
+        match self.store.project_by_name(name).await? {
+            Some(p) => {
+                let g = self.grants(principal, &p).await?;
+                Ok((Some(p), g))
+            }
+            None if principal.is_sysadmin() => Ok((
+                None,
+                Grants::Rbac(ProjectAccess {
+                    sysadmin: true,
+                    ..ProjectAccess::default()
+                }),
+            )),
+            None => Ok((None, Grants::none())),
+        }
+    }
+
+    async fn verify(&self, stored: Option<&str>, candidate: &str) -> Result<bool> {
+        let Some(stored) = stored else {
+            verify_blocking(DUMMY_HASH.clone(), candidate.to_owned()).await?;
+            return Ok(false);
+        };
+        let key: [u8; 32] = Sha256::new()
+            .chain_update(stored.as_bytes())
+            .chain_update([0u8])
+            .chain_update(candidate.as_bytes())
+            .finalize()
+            .into();
+        let now = Instant::now();
+        if let Ok(map) = self.verified.lock()
+            && map
+                .get(&key)
+                .is_some_and(|t| now.duration_since(*t) < VERIFIED_TTL)
+        {
+            return Ok(true);
+        }
+        let ok = verify_blocking(stored.to_owned(), candidate.to_owned()).await?;
+        if ok && let Ok(mut map) = self.verified.lock() {
+            if map.len() >= VERIFIED_MAX {
+                map.retain(|_, t| now.duration_since(*t) < VERIFIED_TTL);
+                if map.len() >= VERIFIED_MAX {
+                    map.clear();
+                }
+            }
+            map.insert(key, now);
+        }
+        Ok(ok)
+    }
+}
+
+/// Hashes a password on the blocking pool (Argon2 is deliberately slow).
+pub async fn hash_blocking(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || secret::hash(&password))
+        .await
+        .map_err(Error::internal)?
+        .map_err(Error::internal)
+}
+
+/// Verifies a password on the blocking pool.
+pub async fn verify_blocking(stored: String, candidate: String) -> Result<bool> {
+    tokio::task::spawn_blocking(move || secret::verify(&stored, &candidate))
+        .await
+        .map_err(Error::internal)
+}
