@@ -54,6 +54,46 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Limits and timeouts.
     pub limits: LimitsConfig,
+    /// Authentication and access.
+    pub auth: AuthConfig,
+}
+
+/// Authentication and access settings.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// The URL clients reach the server at, e.g. `https://registry.example.com`
+    /// (`HARBOR_EXTERNAL_URL`). The token realm is `<external_url>/service/token`; when
+    /// unset it is derived from each request's `Host` header (and `X-Forwarded-Proto`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_url: Option<String>,
+    /// Lifetime of registry tokens in seconds (`HARBOR_TOKEN_TTL_SECS`, default 1800).
+    pub token_ttl_secs: u64,
+    /// Lifetime of web sessions from `POST /c/login` in seconds
+    /// (`HARBOR_SESSION_TTL_SECS`, default 1800).
+    pub session_ttl_secs: u64,
+    /// Password of the `admin` account created on first start (`HARBOR_ADMIN_PASSWORD`);
+    /// when unset a random one is generated and printed once. Ignored afterwards.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<Secret>,
+    /// Let an authenticated user's push create a missing project (private, owned by the
+    /// pusher) instead of failing with `NAME_UNKNOWN` (`HARBOR_AUTO_CREATE_PROJECTS`).
+    pub auto_create_projects: bool,
+    /// Prefix of robot login names (`HARBOR_ROBOT_PREFIX`, default `robot$`).
+    pub robot_prefix: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            external_url: None,
+            token_ttl_secs: 1800,
+            session_ttl_secs: 1800,
+            admin_password: None,
+            auto_create_projects: false,
+            robot_prefix: "robot$".into(),
+        }
+    }
 }
 
 /// Logging settings.
@@ -152,6 +192,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             database: DatabaseConfig::default(),
             limits: LimitsConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -319,6 +360,25 @@ impl Config {
         if let Some(v) = get("HARBOR_MAX_MANIFEST_BYTES") {
             limits.max_manifest_bytes = parse("HARBOR_MAX_MANIFEST_BYTES", &v)?;
         }
+        let auth = &mut self.auth;
+        if let Some(v) = get("HARBOR_EXTERNAL_URL") {
+            auth.external_url = Some(v.trim().to_owned());
+        }
+        if let Some(v) = get("HARBOR_TOKEN_TTL_SECS") {
+            auth.token_ttl_secs = parse("HARBOR_TOKEN_TTL_SECS", &v)?;
+        }
+        if let Some(v) = get("HARBOR_SESSION_TTL_SECS") {
+            auth.session_ttl_secs = parse("HARBOR_SESSION_TTL_SECS", &v)?;
+        }
+        if let Some(v) = get("HARBOR_ADMIN_PASSWORD") {
+            auth.admin_password = Some(Secret(v));
+        }
+        if let Some(v) = get("HARBOR_AUTO_CREATE_PROJECTS") {
+            auth.auto_create_projects = parse("HARBOR_AUTO_CREATE_PROJECTS", &v)?;
+        }
+        if let Some(v) = get("HARBOR_ROBOT_PREFIX") {
+            auth.robot_prefix = v.trim().to_owned();
+        }
         Ok(())
     }
 
@@ -372,6 +432,23 @@ impl Config {
         }
         if self.database.acquire_timeout_secs == 0 {
             return invalid("database.acquire_timeout_secs", "must be at least 1");
+        }
+        if self.auth.token_ttl_secs == 0 || self.auth.session_ttl_secs == 0 {
+            return invalid(
+                "auth.token_ttl_secs",
+                "token and session lifetimes must be at least 1 second",
+            );
+        }
+        if self.auth.robot_prefix.is_empty() || self.auth.robot_prefix.contains([':', '/', ' ']) {
+            return invalid(
+                "auth.robot_prefix",
+                "must be non-empty without ':', '/' or spaces",
+            );
+        }
+        if let Some(u) = &self.auth.external_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return invalid("auth.external_url", "must start with http:// or https://");
         }
         if self.storage.part_size < 5 * 1024 * 1024 {
             return invalid(

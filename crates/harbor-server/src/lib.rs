@@ -1,22 +1,31 @@
 //! The Harbor-rs HTTP server.
 //!
-//! - [`router`]: the OCI `/v2/` API as an `axum::Router`, to nest in another application.
+//! - [`router`]: the OCI `/v2/` API, the token service (`/service/token`), the REST API
+//!   (`/api/v2.0/`) and the portal's session endpoints (`/c/`) as an `axum::Router`, to
+//!   merge into another application.
 //! - [`app`]: the router with the production middleware (request ids, request logs).
 //! - [`serve`]: the accept loop with graceful shutdown, used by the `harbor-server` binary.
 
 #![warn(missing_docs)]
 
+mod api;
+mod audit;
+mod auth;
 pub mod config;
 pub mod metrics;
 mod oci;
 pub mod serve;
 pub mod telemetry;
+mod token;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
+use harbor_auth::Accounts;
+use harbor_auth::token::TokenService;
+use harbor_core::ports::IdentityStore;
 use harbor_core::{Registry, RegistryConfig};
 use harbor_storage::blob::StorageOptions;
 use harbor_storage::sql::PoolConfig;
@@ -33,25 +42,74 @@ use metrics::{Metrics, PoolProbe, PoolSample};
 pub struct AppState {
     /// The registry service.
     pub registry: Registry,
+    /// Users, projects, robots and credential checks.
+    pub accounts: Arc<Accounts>,
+    /// Registry token issuer and verifier.
+    pub tokens: Arc<TokenService>,
+    /// Authentication settings.
+    pub auth: Arc<AuthSettings>,
     /// Time limit of requests that do not stream blob data.
     pub request_timeout: Duration,
     /// Prometheus metrics.
     pub metrics: Metrics,
 }
 
+/// Authentication settings the handlers read.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// The URL clients reach the server at; derived from each request when `None`.
+    pub external_url: Option<String>,
+    /// A push into a missing project creates it.
+    pub auto_create_projects: bool,
+    /// Lifetime of web sessions.
+    pub session_ttl: Duration,
+}
+
+/// Why the server state could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Storage could not be opened.
+    #[error("cannot open storage: {0}")]
+    Storage(#[from] StorageError),
+    /// The accounts could not be bootstrapped or the signing key loaded.
+    #[error("cannot initialise accounts: {0}")]
+    Accounts(#[from] harbor_core::Error),
+}
+
 impl AppState {
-    /// State around a registry with the default request timeout.
-    pub fn new(registry: Registry) -> Self {
-        AppState {
+    /// State around a registry and an identity store: bootstraps the `admin` account and
+    /// the `library` project on an empty store (the generated admin password, if any, is
+    /// returned to be shown once) and loads the shared token-signing key.
+    pub async fn build(
+        registry: Registry,
+        identity: Arc<dyn IdentityStore>,
+        auth: &config::AuthConfig,
+    ) -> Result<(Self, Option<String>), OpenError> {
+        let accounts = Accounts::new(identity, auth.robot_prefix.clone());
+        let boot = accounts
+            .bootstrap(auth.admin_password.as_ref().map(|s| s.0.as_str()))
+            .await?;
+        let key = accounts.signing_key().await?;
+        let tokens = TokenService::new(key, Duration::from_secs(auth.token_ttl_secs));
+        let state = AppState {
             registry,
+            accounts: Arc::new(accounts),
+            tokens: Arc::new(tokens),
+            auth: Arc::new(AuthSettings {
+                external_url: auth.external_url.clone(),
+                auto_create_projects: auth.auto_create_projects,
+                session_ttl: Duration::from_secs(auth.session_ttl_secs),
+            }),
             request_timeout: Duration::from_secs(60),
             metrics: Metrics::new(None),
-        }
+        };
+        Ok((state, boot.generated_password))
     }
 
-    /// Opens the storage the configuration names: by default SQLite metadata in
-    /// `<data_dir>/registry.db` and blobs in `<data_dir>/storage`.
-    pub async fn open(config: &Config) -> Result<Self, StorageError> {
+    /// Opens the storage the configuration names (by default SQLite metadata in
+    /// `<data_dir>/registry.db` and blobs in `<data_dir>/storage`) and bootstraps the
+    /// accounts. A generated admin password is printed once on standard output.
+    pub async fn open(config: &Config) -> Result<Self, OpenError> {
         let storage = StorageOptions {
             fsync: config.storage.fsync,
             part_size: config.storage.part_size,
@@ -74,24 +132,35 @@ impl AppState {
         });
         let registry = Registry::new(
             Arc::new(blobs),
-            meta,
+            meta.clone(),
             RegistryConfig {
                 max_manifest_bytes: config.limits.max_manifest_bytes,
                 upload_idle_timeout: Duration::from_secs(config.limits.upload_idle_timeout_secs),
                 ..RegistryConfig::default()
             },
         );
-        Ok(AppState {
-            registry,
-            request_timeout: config.request_timeout(),
-            metrics: Metrics::new(Some(probe)),
-        })
+        let (mut state, generated) = Self::build(registry, meta, &config.auth).await?;
+        if let Some(password) = generated {
+            // Shown once, on standard output only: never logged.
+            println!(
+                "harbor-server: created the system administrator \"admin\" with password: {password}\n\
+                 harbor-server: this password is shown only once; change it with \
+                 PUT /api/v2.0/users/<id>/password"
+            );
+        }
+        state.request_timeout = config.request_timeout();
+        state.metrics = Metrics::new(Some(probe));
+        Ok(state)
     }
 }
 
-/// The registry API (`/v2/...`) as a router, ready to be merged into another axum app.
+/// The registry (`/v2/...`), token service, REST API and session endpoints as one router,
+/// ready to be merged into another axum app.
 pub fn router(state: AppState) -> Router {
-    oci::router().with_state(state)
+    oci::router()
+        .route("/service/token", axum::routing::get(token::get))
+        .merge(api::router())
+        .with_state(state)
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -113,9 +113,9 @@ pub async fn shutdown_signal() {
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// Storage could not be opened.
-    #[error("cannot open storage: {0}")]
-    Storage(#[from] harbor_storage::StorageError),
+    /// Storage or accounts could not be opened.
+    #[error("{0}")]
+    Open(#[from] crate::OpenError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

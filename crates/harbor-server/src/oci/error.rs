@@ -35,7 +35,9 @@ pub(crate) fn status(e: &Error) -> StatusCode {
         Error::BlobUnknown(_)
         | Error::BlobUploadUnknown
         | Error::ManifestUnknown(_)
-        | Error::NameUnknown(_) => StatusCode::NOT_FOUND,
+        | Error::NameUnknown(_)
+        | Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::Conflict(_) => StatusCode::CONFLICT,
         Error::UploadBusy => StatusCode::CONFLICT,
         Error::ChunkOutOfOrder { .. } | Error::RangeNotSatisfiable { .. } => {
             StatusCode::RANGE_NOT_SATISFIABLE
@@ -51,7 +53,8 @@ pub(crate) fn status(e: &Error) -> StatusCode {
         | Error::TagInvalid(_)
         | Error::SizeInvalid(_)
         | Error::PaginationInvalid(_)
-        | Error::Unsupported(_) => StatusCode::BAD_REQUEST,
+        | Error::Unsupported(_)
+        | Error::Invalid(_) => StatusCode::BAD_REQUEST,
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod blobs;
 pub(crate) mod error;
+mod guard;
 pub(crate) mod headers;
 mod listing;
 mod manifests;
@@ -45,8 +46,12 @@ pub(crate) fn router() -> Router<AppState> {
         ))
 }
 
-async fn base(method: Method) -> Response {
-    let mut resp = base_response(method);
+async fn base(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let mut resp = match guard::check(&state, &parts, None).await {
+        Ok(_) => base_response(parts.method),
+        Err(denied) => denied,
+    };
     resp.extensions_mut().insert(RouteLabel("base"));
     resp
 }
@@ -92,10 +97,17 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         return resp;
     };
     let label = RouteLabel(route.label());
+    let allowed = match guard::check(&state, &parts, Some(&route)).await {
+        Ok(a) => a,
+        Err(mut resp) => {
+            resp.extensions_mut().insert(label);
+            return resp;
+        }
+    };
     let timeout = state.request_timeout;
     let streaming = matches!(route, Route::Upload { .. } | Route::Uploads { .. })
         || (matches!(route, Route::Blob { .. }) && parts.method == Method::GET);
-    let fut = handle(&state, route, &parts, body);
+    let fut = handle(&state, &allowed, route, &parts, body);
     let result = if streaming {
         fut.await
     } else {
@@ -116,9 +128,25 @@ async fn bounded(limit: Duration, fut: impl Future<Output = ApiResult>) -> ApiRe
     }
 }
 
-async fn handle(state: &AppState, route: Route<'_>, parts: &Parts, body: Body) -> ApiResult {
+async fn handle(
+    state: &AppState,
+    allowed: &guard::Allowed,
+    route: Route<'_>,
+    parts: &Parts,
+    body: Body,
+) -> ApiResult {
     let reg = &state.registry;
     let m = &parts.method;
+    let audit = |op: &str, name: &RepositoryName, reference: &str| {
+        let sep = if reference.contains(':') { '@' } else { ':' };
+        crate::audit::record_repository(
+            state,
+            allowed.project.as_ref().map(|p| p.id),
+            allowed.caller.principal.name(),
+            op,
+            format!("{name}{sep}{reference}"),
+        );
+    };
     match route {
         Route::Catalog if m == Method::GET => listing::catalog(reg, parts).await,
         Route::Tags { name: n } if m == Method::GET => listing::tags(reg, &name(n)?, parts).await,
@@ -128,10 +156,28 @@ async fn handle(state: &AppState, route: Route<'_>, parts: &Parts, body: Body) -
         Route::Manifest { name: n, reference } => {
             let n = name(n)?;
             match *m {
-                Method::GET => manifests::get(reg, &n, reference, parts, true).await,
+                Method::GET => {
+                    let r = manifests::get(reg, &n, reference, parts, true).await;
+                    if r.is_ok() {
+                        audit("pull", &n, reference);
+                    }
+                    r
+                }
                 Method::HEAD => manifests::get(reg, &n, reference, parts, false).await,
-                Method::PUT => manifests::put(reg, &n, reference, parts, body).await,
-                Method::DELETE => manifests::delete(reg, &n, reference).await,
+                Method::PUT => {
+                    let r = manifests::put(reg, &n, reference, parts, body).await;
+                    if r.is_ok() {
+                        audit("create", &n, reference);
+                    }
+                    r
+                }
+                Method::DELETE => {
+                    let r = manifests::delete(reg, &n, reference).await;
+                    if r.is_ok() {
+                        audit("delete", &n, reference);
+                    }
+                    r
+                }
                 _ => Ok(method_not_allowed()),
             }
         }
@@ -145,7 +191,15 @@ async fn handle(state: &AppState, route: Route<'_>, parts: &Parts, body: Body) -
             }
         }
         Route::Uploads { name: n } if m == Method::POST => {
-            uploads::post(reg, &state.metrics, &name(n)?, parts, body).await
+            uploads::post(
+                reg,
+                &state.metrics,
+                &name(n)?,
+                parts,
+                body,
+                allowed.mount_allowed,
+            )
+            .await
         }
         Route::Upload { name: n, id } => {
             let n = name(n)?;

@@ -54,9 +54,11 @@ pub(super) async fn post(
     repo: &RepositoryName,
     parts: &Parts,
     body: Body,
+    mount_allowed: bool,
 ) -> ApiResult {
     let q = query(&parts.uri);
-    if let Some(mount) = param(&q, "mount") {
+    // A mount the caller may not make falls back to a plain upload, as the spec allows.
+    if let Some(mount) = param(&q, "mount").filter(|_| mount_allowed) {
         let digest = Digest::parse(mount)?;
         let from = param(&q, "from")
             .filter(|f| !f.is_empty())

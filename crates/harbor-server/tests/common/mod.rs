@@ -24,6 +24,9 @@ pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list
 pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
+/// The bootstrap administrator's password on every test server.
+pub const ADMIN_PASSWORD: &str = "Harbor12345";
+
 /// PostgreSQL + S3 for a server, when both are configured (see `harbor_storage::testing`).
 pub struct Scaled {
     pub db: TestDatabase,
@@ -49,6 +52,7 @@ impl Scaled {
     pub fn env(&self) -> Vec<(String, String)> {
         let s3 = &self.bucket.options.s3;
         vec![
+            ("HARBOR_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
             ("HARBOR_DATABASE_URL".into(), self.db.url.clone()),
             ("HARBOR_STORAGE_URL".into(), self.bucket.url.clone()),
             ("HARBOR_S3_ENDPOINT".into(), self.bucket.endpoint.clone()),
@@ -110,6 +114,30 @@ impl TestServer {
         Self::start_with(dir, |_| {}).await
     }
 
+    /// A server with production access defaults: pushing needs an existing project.
+    /// (The other constructors let a push create its project, so that registry tests can
+    /// use any repository name.)
+    pub async fn start_strict() -> Self {
+        if std::env::var("HARBOR_TEST_BACKEND").as_deref() == Ok("scaled") {
+            let scaled = Scaled::create()
+                .await
+                .expect("HARBOR_TEST_BACKEND=scaled needs PostgreSQL and S3 settings");
+            let tmp = tempfile::tempdir().expect("tempdir");
+            let mut s = Self::start_with(tmp.path(), |c| {
+                scaled.apply(c);
+                c.auth.auto_create_projects = false;
+            })
+            .await;
+            s._tmp = Some(tmp);
+            s._scaled = Some(scaled);
+            return s;
+        }
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut s = Self::start_with(tmp.path(), |c| c.auth.auto_create_projects = false).await;
+        s._tmp = Some(tmp);
+        s
+    }
+
     /// A server with a tweaked configuration.
     pub async fn start_with(dir: &Path, tweak: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config {
@@ -117,6 +145,8 @@ impl TestServer {
             ..Config::default()
         };
         config.storage.fsync = false;
+        config.auth.admin_password = Some(harbor_storage::blob::Secret(ADMIN_PASSWORD.into()));
+        config.auth.auto_create_projects = true;
         tweak(&mut config);
         let state = AppState::open(&config).await.expect("open storage");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -168,6 +198,11 @@ impl TestServer {
         self._tmp.take()
     }
 
+    /// The metadata database URL this server uses.
+    pub fn database_url(&self) -> String {
+        self.config.database_url()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -194,19 +229,45 @@ impl Drop for TestServer {
     }
 }
 
-/// One HTTP client for all tests (building one loads TLS roots, which is slow). It keeps
-/// no idle connections, so no connection outlives the test runtime that opened it.
+fn build_client(auth: Option<String>) -> Client {
+    let mut headers = HeaderMap::new();
+    if let Some(a) = auth {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            a.parse().expect("header value"),
+        );
+    }
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+/// `Basic base64(user:password)`.
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// One HTTP client for all tests, signed in as the system administrator with Basic
+/// credentials (building a client loads TLS roots, which is slow). It keeps no idle
+/// connections, so no connection outlives the test runtime that opened it.
 pub fn client() -> Client {
     static CLIENT: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
     CLIENT
-        .get_or_init(|| {
-            Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .pool_max_idle_per_host(0)
-                .build()
-                .expect("client")
-        })
+        .get_or_init(|| build_client(Some(basic("admin", ADMIN_PASSWORD))))
         .clone()
+}
+
+/// A client without credentials.
+pub fn anon_client() -> Client {
+    static CLIENT: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| build_client(None)).clone()
 }
 
 pub fn sha256(data: &[u8]) -> String {
@@ -318,11 +379,22 @@ pub async fn push_image(s: &TestServer, repo: &str, tag: &str, seed: u8) -> (Str
 }
 
 /// Sends raw bytes over TCP and returns the status line's code (0 if the server closed
-/// the connection without answering).
+/// the connection without answering). The administrator's credentials are added after the
+/// request line unless the request carries an `Authorization` header.
 pub async fn raw_request(addr: SocketAddr, request: &[u8], close_write: bool) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut request = request.to_vec();
+    let has_auth = String::from_utf8_lossy(&request)
+        .to_ascii_lowercase()
+        .contains("\r\nauthorization:");
+    if let Some(eol) = request.windows(2).position(|w| w == b"\r\n")
+        && !has_auth
+    {
+        let line = format!("\r\nAuthorization: {}", basic("admin", ADMIN_PASSWORD));
+        request.splice(eol..eol, line.into_bytes());
+    }
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    stream.write_all(request).await.expect("write");
+    stream.write_all(&request).await.expect("write");
     if close_write {
         let _ = stream.shutdown().await;
     }

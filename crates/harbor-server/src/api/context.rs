@@ -1,0 +1,179 @@
+//! The caller of an API request: Basic credentials or a session cookie (with CSRF
+//! protection on unsafe methods), and access checks on projects.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use harbor_auth::secret::{constant_time_eq, token_hash};
+use harbor_auth::{Grants, Principal};
+use harbor_core::identity::{Project, Session, User};
+use harbor_core::model::now_ms;
+use harbor_core::rbac::{Action, Resource};
+
+use super::error::{ApiError, ApiResult};
+use crate::AppState;
+use crate::auth::{AuthFailure, authenticate};
+
+/// Name of the session cookie.
+pub(crate) const SESSION_COOKIE: &str = "sid";
+/// Header carrying the CSRF token of a cookie-authenticated request.
+pub(crate) const CSRF_HEADER: &str = "x-harbor-csrf-token";
+
+/// Who is calling the API.
+pub(crate) struct Ctx {
+    pub principal: Principal,
+    /// The session, when authenticated by cookie.
+    pub session: Option<Session>,
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+fn is_safe(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return match authenticate(state, &parts.headers, false).await {
+                Ok(c) => Ok(Ctx {
+                    principal: c.principal,
+                    session: None,
+                }),
+                Err(AuthFailure::BadCredentials(why)) => Err(ApiError::unauthorized(why)),
+                Err(AuthFailure::Internal(e)) => Err(e.into()),
+            };
+        }
+        let Some(sid) = cookie(&parts.headers, SESSION_COOKIE).filter(|s| !s.is_empty()) else {
+            return Ok(Ctx {
+                principal: Principal::Anonymous,
+                session: None,
+            });
+        };
+        let store = state.accounts.store();
+        let session = store.session(&token_hash(sid), now_ms()).await?;
+        let Some(session) = session else {
+            return Err(ApiError::unauthorized(
+                "the session has expired: log in again",
+            ));
+        };
+        if !is_safe(&parts.method) {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
+            if !constant_time_eq(sent, session.csrf_token.as_bytes()) {
+                return Err(ApiError::forbidden(
+                    "CSRF token missing or invalid: send the X-Harbor-CSRF-Token header",
+                ));
+            }
+        }
+        let Some(user) = store.user(session.user_id).await? else {
+            return Err(ApiError::unauthorized(
+                "the session's user no longer exists",
+            ));
+        };
+        Ok(Ctx {
+            principal: Principal::User(user),
+            session: Some(session),
+        })
+    }
+}
+
+impl Ctx {
+    /// Any authenticated caller.
+    pub fn require_authenticated(&self) -> ApiResult<()> {
+        if self.principal.is_authenticated() {
+            Ok(())
+        } else {
+            Err(ApiError::unauthorized("authentication required"))
+        }
+    }
+
+    /// An authenticated user (not a robot).
+    pub fn require_user(&self) -> ApiResult<&User> {
+        match &self.principal {
+            Principal::User(u) => Ok(u),
+            Principal::Anonymous => Err(ApiError::unauthorized("authentication required")),
+            Principal::Robot { .. } => Err(ApiError::forbidden(
+                "robot accounts cannot use this endpoint",
+            )),
+        }
+    }
+
+    /// A system administrator.
+    pub fn require_sysadmin(&self) -> ApiResult<()> {
+        self.require_authenticated()?;
+        if self.principal.is_sysadmin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "only system administrators may do this",
+            ))
+        }
+    }
+
+    /// The project `reference` names (a name, or an id when numeric unless
+    /// `X-Is-Resource-Name: true`), with the caller's grants in it. A project the caller
+    /// may not read is answered as missing (401 for anonymous callers), so its existence
+    /// is not revealed.
+    pub async fn project(
+        &self,
+        state: &AppState,
+        headers: &HeaderMap,
+        reference: &str,
+    ) -> ApiResult<(Project, Grants)> {
+        let by_name = headers
+            .get("x-is-resource-name")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let store = state.accounts.store();
+        let found = match reference.parse::<i64>() {
+            Ok(id) if !by_name => store.project(id).await?,
+            _ => store.project_by_name(reference).await?,
+        };
+        let hidden = || {
+            if self.principal.is_authenticated() {
+                ApiError::not_found(format!("project {reference} not found"))
+            } else {
+                ApiError::unauthorized("authentication required")
+            }
+        };
+        let Some(project) = found else {
+            return Err(hidden());
+        };
+        let grants = state.accounts.grants(&self.principal, &project).await?;
+        if !grants.allows(Resource::Project, Action::Read) {
+            return Err(hidden());
+        }
+        Ok((project, grants))
+    }
+}
+
+impl Ctx {
+    /// Fails unless `grants` allow `action` on `resource`: 401 for anonymous callers
+    /// (signing in may help), 403 for everyone else.
+    pub fn check(&self, grants: &Grants, resource: Resource, action: Action) -> ApiResult<()> {
+        if grants.allows(resource, action) {
+            Ok(())
+        } else if !self.principal.is_authenticated() {
+            Err(ApiError::unauthorized("authentication required"))
+        } else {
+            Err(ApiError::forbidden(format!(
+                "not allowed to {action} {resource} in this project"
+            )))
+        }
+    }
+}

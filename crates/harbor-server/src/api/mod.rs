@@ -1,0 +1,146 @@
+//! The REST API under `/api/v2.0/` (Harbor-compatible paths, fields and errors) and the
+//! portal's session endpoints under `/c/`.
+
+pub(crate) mod context;
+pub(crate) mod error;
+mod logs;
+mod members;
+mod paging;
+mod projects;
+mod robots;
+mod session;
+mod system;
+mod users;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::AppState;
+use error::ApiError;
+
+/// The `/api/v2.0` and `/c` routes.
+pub(crate) fn router() -> Router<AppState> {
+    let api = Router::new()
+        .route("/ping", get(system::ping))
+        .route("/health", get(system::health))
+        .route("/systeminfo", get(system::systeminfo))
+        .route("/users", get(users::list_users).post(users::create))
+        .route("/users/search", get(users::search))
+        .route("/users/current", get(users::current))
+        .route(
+            "/users/current/permissions",
+            get(users::current_permissions),
+        )
+        .route(
+            "/users/{id}",
+            get(users::get).put(users::update).delete(users::delete),
+        )
+        .route("/users/{id}/password", axum::routing::put(users::password))
+        .route("/users/{id}/sysadmin", axum::routing::put(users::sysadmin))
+        .route(
+            "/projects",
+            get(projects::list_projects)
+                .post(projects::create)
+                .head(projects::head),
+        )
+        .route(
+            "/projects/{p}",
+            get(projects::get)
+                .put(projects::update)
+                .delete(projects::delete),
+        )
+        .route("/projects/{p}/_deletable", get(projects::is_deletable))
+        .route("/projects/{p}/summary", get(projects::summary))
+        .route(
+            "/projects/{p}/members",
+            get(members::list_members).post(members::create),
+        )
+        .route(
+            "/projects/{p}/members/{mid}",
+            get(members::get)
+                .put(members::update)
+                .delete(members::delete),
+        )
+        .route("/projects/{p}/logs", get(logs::project))
+        .route("/audit-logs", get(logs::all))
+        .route("/robots", get(robots::list_robots).post(robots::create))
+        .route(
+            "/robots/{id}",
+            get(robots::get)
+                .put(robots::update)
+                .patch(robots::refresh)
+                .delete(robots::delete),
+        )
+        .fallback(not_found);
+    Router::new()
+        .nest("/api/v2.0", api)
+        .route("/c/login", post(session::login))
+        .route("/c/log_out", get(session::log_out))
+        .route("/c/csrf", get(session::csrf))
+        .layer(axum::middleware::map_response(harbor_errors))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such API endpoint")
+}
+
+/// Gives axum's own rejections (malformed JSON or path parameters, wrong method) Harbor's
+/// error body.
+async fn harbor_errors(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let code = match parts.status {
+        StatusCode::BAD_REQUEST
+        | StatusCode::UNPROCESSABLE_ENTITY
+        | StatusCode::UNSUPPORTED_MEDIA_TYPE => "BAD_REQUEST",
+        StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
+        StatusCode::FORBIDDEN => "FORBIDDEN",
+        StatusCode::NOT_FOUND => "NOT_FOUND",
+        StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
+        StatusCode::CONFLICT => "CONFLICT",
+        StatusCode::PAYLOAD_TOO_LARGE => "REQUEST_ENTITY_TOO_LARGE",
+        s if s.is_server_error() => "UNKNOWN",
+        _ => "BAD_REQUEST",
+    };
+    // Bad JSON or paths are client errors: a 422 from axum becomes Harbor's 400.
+    let status = if parts.status == StatusCode::UNPROCESSABLE_ENTITY
+        || parts.status == StatusCode::UNSUPPORTED_MEDIA_TYPE
+    {
+        StatusCode::BAD_REQUEST
+    } else {
+        parts.status
+    };
+    let message = if status.is_server_error() {
+        "internal server error".to_owned()
+    } else if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    let mut out = ApiError::new(status, code, message).into_response();
+    for (k, v) in parts.headers.iter() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    let _: Option<Body> = None;
+    out
+}

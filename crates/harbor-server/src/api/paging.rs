@@ -1,0 +1,246 @@
+//! Paging (`page`, `page_size`, `X-Total-Count`, `Link`), Harbor's `q` filters and times.
+
+use axum::Json;
+use axum::http::{HeaderValue, Uri};
+use axum::response::{IntoResponse, Response};
+use harbor_core::identity::{Match, Page};
+use serde::Serialize;
+
+use super::error::{ApiError, ApiResult};
+
+/// Largest `page_size`.
+pub(crate) const MAX_PAGE_SIZE: u64 = 100;
+
+/// The decoded query string.
+pub(crate) fn query(uri: &Uri) -> Vec<(String, String)> {
+    crate::oci::headers::query(uri)
+}
+
+/// A query parameter.
+pub(crate) fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// `page` (from 1, default 1) and `page_size` (1..=100, default 10).
+pub(crate) fn page(q: &[(String, String)]) -> ApiResult<Page> {
+    let num = |name: &str, default: u64| -> ApiResult<u64> {
+        match param(q, name) {
+            None | Some("") => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("{name} must be a positive integer"))),
+        }
+    };
+    let page = num("page", 1)?;
+    let page_size = num("page_size", 10)?;
+    if page == 0 {
+        return Err(ApiError::bad_request("page must be at least 1"));
+    }
+    if page_size == 0 || page_size > MAX_PAGE_SIZE {
+        return Err(ApiError::bad_request(format!(
+            "page_size must be between 1 and {MAX_PAGE_SIZE}"
+        )));
+    }
+    Ok(Page { page, page_size })
+}
+
+/// One value of a `q` filter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum QValue {
+    /// `k=v`
+    Exact(String),
+    /// `k=~v`
+    Fuzzy(String),
+    /// `k=[min~max]` (either side may be empty)
+    Range(String, String),
+}
+
+impl QValue {
+    /// As a text match; ranges are not text filters.
+    pub fn text(&self, key: &str) -> ApiResult<Match> {
+        match self {
+            QValue::Exact(v) => Ok(Match::Exact(v.clone())),
+            QValue::Fuzzy(v) => Ok(Match::Fuzzy(v.clone())),
+            QValue::Range(..) => Err(ApiError::bad_request(format!(
+                "{key} does not take a range"
+            ))),
+        }
+    }
+
+    /// The exact value.
+    pub fn exact(&self, key: &str) -> ApiResult<&str> {
+        match self {
+            QValue::Exact(v) => Ok(v),
+            _ => Err(ApiError::bad_request(format!("{key} takes an exact value"))),
+        }
+    }
+}
+
+/// Parses Harbor's `q=k1=v1,k2=~v2,k3=[a~b]` into `(key, value)` pairs.
+pub(crate) fn parse_q(q: Option<&str>) -> ApiResult<Vec<(String, QValue)>> {
+    let Some(q) = q.filter(|q| !q.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    let mut items = Vec::new();
+    for (i, c) in q.char_indices() {
+        match c {
+            '[' | '{' | '(' => depth += 1,
+            ']' | '}' | ')' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&q[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&q[start..]);
+    for item in items.into_iter().filter(|i| !i.trim().is_empty()) {
+        let (k, v) = item.split_once('=').ok_or_else(|| {
+            ApiError::bad_request(format!("invalid q item {item:?}: use key=value"))
+        })?;
+        let k = k.trim().to_owned();
+        let v = v.trim();
+        let value = if let Some(f) = v.strip_prefix('~') {
+            QValue::Fuzzy(f.to_owned())
+        } else if let Some(r) = v.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            let (a, b) = r.split_once('~').ok_or_else(|| {
+                ApiError::bad_request(format!("invalid range for {k}: use [min~max]"))
+            })?;
+            QValue::Range(a.trim().to_owned(), b.trim().to_owned())
+        } else {
+            QValue::Exact(v.to_owned())
+        };
+        out.push((k, value));
+    }
+    Ok(out)
+}
+
+/// A list response: the JSON array, `X-Total-Count`, and `Link` to the previous and
+/// next pages (other query parameters kept).
+pub(crate) fn list<T: Serialize>(uri: &Uri, page: Page, total: u64, items: Vec<T>) -> Response {
+    let mut resp = Json(items).into_response();
+    let h = resp.headers_mut();
+    h.insert("x-total-count", HeaderValue::from(total));
+    let others: Vec<(String, String)> = query(uri)
+        .into_iter()
+        .filter(|(k, _)| k != "page" && k != "page_size")
+        .collect();
+    let link = |p: u64| {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &others {
+            ser.append_pair(k, v);
+        }
+        ser.append_pair("page", &p.to_string());
+        ser.append_pair("page_size", &page.page_size.to_string());
+        format!("<{}?{}>", uri.path(), ser.finish())
+    };
+    let mut links = Vec::new();
+    if page.page > 1 && page.offset() < total.saturating_add(page.page_size) {
+        links.push(format!("{}; rel=\"prev\"", link(page.page - 1)));
+    }
+    if page.offset().saturating_add(page.page_size) < total {
+        links.push(format!("{}; rel=\"next\"", link(page.page + 1)));
+    }
+    if !links.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&links.join(", "))
+    {
+        h.insert("link", v);
+    }
+    resp
+}
+
+/// RFC 3339 UTC time of a millisecond timestamp.
+pub(crate) fn time(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Parses a time filter: RFC 3339, `YYYY-MM-DD HH:MM:SS` (UTC) or milliseconds.
+pub(crate) fn parse_time(s: &str) -> ApiResult<i64> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    let rfc = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339);
+    let t = match rfc {
+        Ok(t) => t,
+        Err(_) => {
+            let fmt =
+                time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+            time::PrimitiveDateTime::parse(s, &fmt)
+                .map(|p| p.assume_utc())
+                .map_err(|_| ApiError::bad_request(format!("invalid time {s:?}")))?
+        }
+    };
+    Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_q() {
+        let q = parse_q(Some(
+            "name=~lib,public=true,op_time=[2020-01-01 00:00:00~2020-02-01 00:00:00]",
+        ))
+        .unwrap();
+        assert_eq!(q[0], ("name".into(), QValue::Fuzzy("lib".into())));
+        assert_eq!(q[1], ("public".into(), QValue::Exact("true".into())));
+        assert_eq!(
+            q[2],
+            (
+                "op_time".into(),
+                QValue::Range("2020-01-01 00:00:00".into(), "2020-02-01 00:00:00".into())
+            )
+        );
+        assert!(parse_q(Some("novalue")).is_err());
+        assert!(parse_q(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("1970-01-01 00:00:01").unwrap(), 1000);
+        assert_eq!(parse_time("1970-01-01T00:00:02Z").unwrap(), 2000);
+        assert_eq!(parse_time("3000").unwrap(), 3000);
+        assert!(parse_time("yesterday").is_err());
+        assert_eq!(time(1500), "1970-01-01T00:00:01.5Z");
+    }
+
+    #[test]
+    fn pages() {
+        let q = |s: &str| -> Vec<(String, String)> {
+            form_urlencoded::parse(s.as_bytes()).into_owned().collect()
+        };
+        assert_eq!(
+            page(&q("")).unwrap(),
+            Page {
+                page: 1,
+                page_size: 10
+            }
+        );
+        assert_eq!(
+            page(&q("page=3&page_size=100")).unwrap(),
+            Page {
+                page: 3,
+                page_size: 100
+            }
+        );
+        for bad in [
+            "page=0",
+            "page_size=101",
+            "page_size=0",
+            "page=x",
+            "page=-1",
+        ] {
+            assert!(page(&q(bad)).is_err(), "{bad}");
+        }
+    }
+}

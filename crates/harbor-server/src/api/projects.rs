@@ -1,0 +1,318 @@
+//! `/api/v2.0/projects`: list, create, check, read, update, delete, summary.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use harbor_auth::Principal;
+use harbor_auth::principal::robot_system_allows;
+use harbor_core::identity::{Project, ProjectQuery, check_project_name};
+use harbor_core::rbac::{Action, Resource, Role};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::context::Ctx;
+use super::error::{ApiError, ApiResult};
+use super::paging::{list, page, param, parse_q, query, time};
+use super::users::created;
+use crate::AppState;
+use crate::audit::record_now;
+
+fn bool_text(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
+/// Harbor's `Project`, with the caller's roles.
+pub(crate) fn project_json(p: &Project, roles: &[Role], repo_count: Option<u64>) -> Value {
+    let mut v = json!({
+        "project_id": p.id,
+        "name": p.name,
+        "owner_id": p.owner_id,
+        "owner_name": p.owner_name,
+        "creation_time": time(p.created_ms),
+        "update_time": time(p.updated_ms),
+        "deleted": false,
+        "togglable": true,
+        "current_user_role_id": roles.first().map(|r| r.id()).unwrap_or(0),
+        "current_user_role_ids": roles.iter().map(|r| r.id()).collect::<Vec<_>>(),
+        "metadata": { "public": bool_text(p.public) },
+    });
+    if let Some(n) = repo_count {
+        v["repo_count"] = json!(n);
+    }
+    v
+}
+
+async fn roles_of(state: &AppState, ctx: &Ctx, p: &Project) -> ApiResult<Vec<Role>> {
+    Ok(match ctx.principal.user_id() {
+        Some(uid) => state.accounts.store().roles(p.id, uid).await?,
+        None => Vec::new(),
+    })
+}
+
+/// `metadata.public` is a string in Harbor (`"true"`/`"false"`); booleans are accepted too.
+fn public_flag(v: &Value) -> ApiResult<Option<bool>> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Bool(b) => Ok(Some(*b)),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        other => Err(ApiError::bad_request(format!(
+            "metadata.public must be \"true\" or \"false\", not {other}"
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ProjectReq {
+    #[serde(default)]
+    project_name: Option<String>,
+    #[serde(default)]
+    public: Option<bool>,
+    #[serde(default)]
+    metadata: Option<serde_json::Map<String, Value>>,
+}
+
+impl ProjectReq {
+    fn public(&self) -> ApiResult<Option<bool>> {
+        if let Some(m) = &self.metadata
+            && let Some(v) = m.get("public")
+        {
+            return public_flag(v);
+        }
+        Ok(self.public)
+    }
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Json(req): Json<ProjectReq>,
+) -> ApiResult {
+    ctx.require_authenticated()?;
+    let owner_id = match &ctx.principal {
+        Principal::User(u) => u.id,
+        Principal::Robot { robot, .. }
+            if robot_system_allows(&robot.permissions, "project", "create") =>
+        {
+            // Owned by the bootstrap admin: robots cannot own projects.
+            state
+                .accounts
+                .store()
+                .user_by_name(harbor_auth::accounts::ADMIN)
+                .await?
+                .map(|u| u.id)
+                .unwrap_or(0)
+        }
+        _ => return Err(ApiError::forbidden("not allowed to create projects")),
+    };
+    let name = req.project_name.clone().unwrap_or_default();
+    check_project_name(&name)?;
+    let public = req.public()?.unwrap_or(false);
+    let p = state
+        .accounts
+        .store()
+        .create_project(&name, owner_id, public)
+        .await?;
+    record_now(
+        &state,
+        Some(p.id),
+        ctx.principal.name(),
+        "create",
+        "project",
+        &p.name,
+    )
+    .await;
+    Ok(created(&format!("/api/v2.0/projects/{}", p.id)))
+}
+
+/// `HEAD /projects?project_name=`: 200 if the project exists, else 404.
+pub(crate) async fn head(State(state): State<AppState>, ctx: Ctx, parts: Parts) -> ApiResult {
+    ctx.require_authenticated()?;
+    let q = query(&parts.uri);
+    let name = param(&q, "project_name")
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::bad_request("project_name is required"))?;
+    Ok(match state.accounts.store().project_by_name(name).await? {
+        Some(_) => StatusCode::OK,
+        None => StatusCode::NOT_FOUND,
+    }
+    .into_response())
+}
+
+pub(crate) async fn list_projects(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    parts: Parts,
+) -> ApiResult {
+    let q = query(&parts.uri);
+    let p = page(&q)?;
+    let mut filter = ProjectQuery::default();
+    if let Some(n) = param(&q, "name").filter(|n| !n.is_empty()) {
+        filter.name = Some(harbor_core::identity::Match::Fuzzy(n.to_owned()));
+    }
+    if let Some(v) = param(&q, "public").filter(|n| !n.is_empty()) {
+        filter.public = public_flag(&Value::String(v.to_owned()))?;
+    }
+    for (k, v) in parse_q(param(&q, "q"))? {
+        match k.as_str() {
+            "name" => filter.name = Some(v.text(&k)?),
+            "public" => filter.public = public_flag(&Value::String(v.exact(&k)?.to_owned()))?,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unsupported filter {other:?}"
+                )));
+            }
+        }
+    }
+    if !ctx.principal.is_sysadmin() {
+        match &ctx.principal {
+            Principal::User(u) => filter.visible_to = Some(u.id),
+            // Anonymous callers and robots list public projects.
+            _ => {
+                if filter.public == Some(false) {
+                    return Ok(list(&parts.uri, p, 0, Vec::<Value>::new()));
+                }
+                filter.public = Some(true);
+            }
+        }
+    }
+    let store = state.accounts.store();
+    let (projects, total) = store.projects(&filter, p).await?;
+    let mut items = Vec::with_capacity(projects.len());
+    for proj in &projects {
+        let roles = roles_of(&state, &ctx, proj).await?;
+        items.push(project_json(proj, &roles, None));
+    }
+    Ok(list(&parts.uri, p, total, items))
+}
+
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+) -> ApiResult {
+    let (p, _) = ctx.project(&state, &headers, &reference).await?;
+    let roles = roles_of(&state, &ctx, &p).await?;
+    let repos = state
+        .accounts
+        .store()
+        .project_repository_count(&p.name)
+        .await?;
+    Ok(Json(project_json(&p, &roles, Some(repos))).into_response())
+}
+
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+    Json(req): Json<ProjectReq>,
+) -> ApiResult {
+    let (p, grants) = ctx.project(&state, &headers, &reference).await?;
+    ctx.check(&grants, Resource::Project, Action::Update)?;
+    if let Some(n) = &req.project_name
+        && n != &p.name
+    {
+        return Err(ApiError::bad_request("a project cannot be renamed"));
+    }
+    if let Some(public) = req.public()? {
+        ctx.check(&grants, Resource::Metadata, Action::Update)?;
+        state
+            .accounts
+            .store()
+            .set_project_public(p.id, public)
+            .await?;
+    }
+    record_now(
+        &state,
+        Some(p.id),
+        ctx.principal.name(),
+        "update",
+        "project",
+        &p.name,
+    )
+    .await;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn deletable(state: &AppState, p: &Project) -> ApiResult<(bool, String)> {
+    let repos = state
+        .accounts
+        .store()
+        .project_repository_count(&p.name)
+        .await?;
+    Ok(if repos > 0 {
+        (
+            false,
+            format!("the project contains {repos} repositories: delete them first"),
+        )
+    } else {
+        (true, String::new())
+    })
+}
+
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+) -> ApiResult {
+    let (p, grants) = ctx.project(&state, &headers, &reference).await?;
+    ctx.check(&grants, Resource::Project, Action::Delete)?;
+    let (ok, why) = deletable(&state, &p).await?;
+    if !ok {
+        return Err(ApiError::precondition(why));
+    }
+    state.accounts.store().delete_project(p.id).await?;
+    record_now(
+        &state,
+        Some(p.id),
+        ctx.principal.name(),
+        "delete",
+        "project",
+        &p.name,
+    )
+    .await;
+    Ok(StatusCode::OK.into_response())
+}
+
+pub(crate) async fn is_deletable(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+) -> ApiResult {
+    let (p, grants) = ctx.project(&state, &headers, &reference).await?;
+    ctx.check(&grants, Resource::Project, Action::Delete)?;
+    let (ok, message) = deletable(&state, &p).await?;
+    Ok(Json(json!({"deletable": ok, "message": message})).into_response())
+}
+
+pub(crate) async fn summary(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Path(reference): Path<String>,
+) -> ApiResult {
+    let (p, grants) = ctx.project(&state, &headers, &reference).await?;
+    let s = state.accounts.store().project_summary(&p).await?;
+    let mut v = json!({ "repo_count": s.repo_count });
+    // Member counts only for those who may list members, as Harbor does.
+    if grants.allows(Resource::Member, Action::List) {
+        let count = |r: Role| {
+            s.members_by_role
+                .iter()
+                .find(|(x, _)| *x == r)
+                .map_or(0, |(_, n)| *n)
+        };
+        v["project_admin_count"] = json!(count(Role::ProjectAdmin));
+        v["maintainer_count"] = json!(count(Role::Maintainer));
+        v["developer_count"] = json!(count(Role::Developer));
+        v["guest_count"] = json!(count(Role::Guest));
+        v["limited_guest_count"] = json!(count(Role::LimitedGuest));
+    }
+    Ok(Json(v).into_response())
+}

@@ -1,0 +1,116 @@
+//! Web sessions: `POST /c/login` (form fields `principal`, `password`) sets an HttpOnly
+//! `sid` cookie and returns the session's CSRF token in `X-Harbor-CSRF-Token`; unsafe
+//! API calls made with the cookie must echo it. `GET /c/log_out` ends the session.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use harbor_auth::Principal;
+use harbor_auth::secret::{random_token, token_hash};
+use harbor_core::identity::Session;
+use harbor_core::model::now_ms;
+use serde::Deserialize;
+
+use super::context::{CSRF_HEADER, Ctx, SESSION_COOKIE};
+use super::error::{ApiError, ApiResult};
+use crate::AppState;
+use crate::audit::record_now;
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    principal: String,
+    password: String,
+}
+
+fn secure(state: &AppState) -> &'static str {
+    match &state.auth.external_url {
+        Some(u) if u.starts_with("https://") => "; Secure",
+        _ => "",
+    }
+}
+
+pub(crate) async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> ApiResult {
+    let principal = state
+        .accounts
+        .login(&form.principal, &form.password)
+        .await?;
+    let user = match principal {
+        Some(Principal::User(u)) => u,
+        Some(_) => {
+            return Err(ApiError::forbidden(
+                "robot accounts cannot log in to the portal",
+            ));
+        }
+        None => return Err(ApiError::unauthorized("invalid username or password")),
+    };
+    let sid = random_token()?;
+    let csrf = random_token()?;
+    let ttl_ms = i64::try_from(state.auth.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    state
+        .accounts
+        .store()
+        .create_session(&Session {
+            id_hash: token_hash(&sid),
+            user_id: user.id,
+            csrf_token: csrf.clone(),
+            expires_ms: now_ms().saturating_add(ttl_ms),
+        })
+        .await?;
+    record_now(
+        &state,
+        None,
+        &user.username,
+        "login",
+        "user",
+        &user.username,
+    )
+    .await;
+    let cookie = format!(
+        "{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        state.auth.session_ttl.as_secs(),
+        secure(&state)
+    );
+    let mut resp = StatusCode::OK.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(harbor_core::Error::internal)?,
+    );
+    h.insert(
+        CSRF_HEADER,
+        HeaderValue::from_str(&csrf).map_err(harbor_core::Error::internal)?,
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+pub(crate) async fn log_out(State(state): State<AppState>, ctx: Ctx) -> Response {
+    if let Some(s) = &ctx.session
+        && let Err(e) = state.accounts.store().delete_session(&s.id_hash).await
+    {
+        return ApiError::from(e).into_response();
+    }
+    let mut resp = StatusCode::OK.into_response();
+    let expired = format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        secure(&state)
+    );
+    if let Ok(v) = HeaderValue::from_str(&expired) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `GET /c/csrf`: the session's CSRF token again (a page reload loses it).
+pub(crate) async fn csrf(ctx: Ctx) -> ApiResult {
+    let Some(s) = &ctx.session else {
+        return Err(ApiError::unauthorized("no session"));
+    };
+    let mut resp = StatusCode::OK.into_response();
+    resp.headers_mut().insert(
+        CSRF_HEADER,
+        HeaderValue::from_str(&s.csrf_token).map_err(harbor_core::Error::internal)?,
+    );
+    Ok(resp)
+}

@@ -1,0 +1,171 @@
+//! Request credentials (Basic, Bearer, session cookie), the token realm and challenges,
+//! shared by `/v2/`, `/service/token` and `/api/v2.0/`.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use base64::Engine as _;
+use harbor_auth::Principal;
+use harbor_auth::token::Claims;
+
+use crate::AppState;
+
+/// What the `Authorization` header carries.
+#[derive(Debug)]
+pub(crate) enum Credentials {
+    /// No `Authorization` header.
+    None,
+    /// `Basic base64(user:password)`.
+    Basic { user: String, password: String },
+    /// `Bearer <jwt>`.
+    Bearer(String),
+    /// A header we cannot read.
+    Malformed,
+}
+
+/// Reads the `Authorization` header.
+pub(crate) fn credentials(headers: &HeaderMap) -> Credentials {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Credentials::None;
+    };
+    let Ok(value) = value.to_str() else {
+        return Credentials::Malformed;
+    };
+    let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("basic") {
+        let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(rest) else {
+            return Credentials::Malformed;
+        };
+        let Ok(text) = String::from_utf8(raw) else {
+            return Credentials::Malformed;
+        };
+        return match text.split_once(':') {
+            Some((user, password)) if !user.is_empty() => Credentials::Basic {
+                user: user.to_owned(),
+                password: password.to_owned(),
+            },
+            _ => Credentials::Malformed,
+        };
+    }
+    if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+        return Credentials::Bearer(rest.to_owned());
+    }
+    Credentials::Malformed
+}
+
+/// Who is calling, and how they proved it.
+#[derive(Clone, Debug)]
+pub(crate) struct Caller {
+    /// The identity.
+    pub principal: Principal,
+    /// The registry token's claims, for Bearer-authenticated `/v2/` requests.
+    pub token: Option<Claims>,
+}
+
+/// Why a request could not be authenticated.
+#[derive(Debug)]
+pub(crate) enum AuthFailure {
+    /// Wrong password, unknown account, forged or stale token, malformed header.
+    BadCredentials(&'static str),
+    /// The identity store failed.
+    Internal(harbor_core::Error),
+}
+
+/// Authenticates Basic or Bearer credentials (`bearer`: whether registry tokens count).
+pub(crate) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    bearer: bool,
+) -> Result<Caller, AuthFailure> {
+    match credentials(headers) {
+        Credentials::None => Ok(Caller {
+            principal: Principal::Anonymous,
+            token: None,
+        }),
+        Credentials::Basic { user, password } => {
+            match state.accounts.login(&user, &password).await {
+                Ok(Some(principal)) => Ok(Caller {
+                    principal,
+                    token: None,
+                }),
+                Ok(None) => Err(AuthFailure::BadCredentials("invalid username or password")),
+                Err(e) => Err(AuthFailure::Internal(e)),
+            }
+        }
+        Credentials::Bearer(t) if bearer => {
+            let Ok(claims) = state.tokens.verify(&t) else {
+                return Err(AuthFailure::BadCredentials("invalid or expired token"));
+            };
+            match state.accounts.subject(&claims.sub).await {
+                Ok(Some(principal)) => Ok(Caller {
+                    principal,
+                    token: Some(claims),
+                }),
+                Ok(None) => Err(AuthFailure::BadCredentials(
+                    "the token's account no longer exists or is disabled",
+                )),
+                Err(e) => Err(AuthFailure::Internal(e)),
+            }
+        }
+        Credentials::Bearer(_) => Err(AuthFailure::BadCredentials(
+            "registry tokens are not accepted here",
+        )),
+        Credentials::Malformed => Err(AuthFailure::BadCredentials(
+            "malformed Authorization header",
+        )),
+    }
+}
+
+/// The base URL clients reach us at: the configured external URL, else the request's
+/// `X-Forwarded-Proto` (or `http`) and `Host`. A `Host` with characters that do not
+/// belong in a host name is ignored, so it cannot inject into a challenge header.
+pub(crate) fn external_base(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.auth.external_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    fn clean(v: &HeaderValue) -> Option<&str> {
+        v.to_str().ok().filter(|s| {
+            !s.is_empty()
+                && s.len() <= 255
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+        })
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(clean)
+        .unwrap_or("localhost");
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some("https") => "https",
+        _ => "http",
+    };
+    format!("{scheme}://{host}")
+}
+
+/// `Bearer realm="<base>/service/token",service="harbor-registry"[,scope="..."][,error="..."]`.
+pub(crate) fn bearer_challenge(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Option<&str>,
+    error: Option<&str>,
+) -> HeaderValue {
+    let mut v = format!(
+        "Bearer realm=\"{}/service/token\",service=\"{}\"",
+        external_base(state, headers),
+        harbor_auth::token::SERVICE
+    );
+    if let Some(s) = scope {
+        v.push_str(&format!(",scope=\"{s}\""));
+    }
+    if let Some(e) = error {
+        v.push_str(&format!(",error=\"{e}\""));
+    }
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+}
+
+/// `Basic realm="harbor"`.
+pub(crate) fn basic_challenge() -> HeaderValue {
+    HeaderValue::from_static("Basic realm=\"harbor\"")
+}

@@ -1,0 +1,328 @@
+//! Who may call which `/v2/` endpoint.
+//!
+//! Every request is authenticated (Basic, a registry token, or anonymous) and then
+//! authorised: the base endpoint needs any valid identity, the catalog a system
+//! administrator (or a robot with `catalog:read`), and repository endpoints the
+//! `repository` pull, push or delete permission in the project named by the repository's
+//! first path segment. Anonymous callers are challenged to fetch a token; a private or
+//! missing project answers non-members exactly as one they may not see.
+
+// Denials are complete responses (status, challenge, body), returned as the error value.
+#![allow(clippy::result_large_err)]
+
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use axum::response::Response;
+use harbor_auth::principal::robot_system_allows;
+use harbor_auth::{Grants, Principal};
+use harbor_core::identity::Project;
+use harbor_core::rbac::{Action, Resource};
+use harbor_core::{Error, OciCode, RepositoryName};
+
+use super::error;
+use super::headers::{param, query};
+use super::route::Route;
+use crate::AppState;
+use crate::auth::{AuthFailure, Caller, authenticate, basic_challenge, bearer_challenge};
+
+/// A request that may proceed.
+pub(crate) struct Allowed {
+    /// Who is calling.
+    pub caller: Caller,
+    /// The repository's project, when the request touches a repository and it exists.
+    pub project: Option<Project>,
+    /// For `POST .../blobs/uploads/?mount=`: whether the caller may mount from the source.
+    pub mount_allowed: bool,
+}
+
+/// The permission a method needs on a repository.
+fn action_for(method: &Method, route: &Route<'_>) -> Action {
+    match *method {
+        Method::GET | Method::HEAD if !matches!(route, Route::Upload { .. }) => Action::Pull,
+        Method::DELETE if matches!(route, Route::Manifest { .. } | Route::Blob { .. }) => {
+            Action::Delete
+        }
+        _ => Action::Push,
+    }
+}
+
+/// The scope a challenge asks for, as Harbor words it.
+fn challenge_actions(method: &Method) -> &'static str {
+    match *method {
+        Method::GET | Method::HEAD => "pull",
+        Method::DELETE => "delete",
+        _ => "pull,push",
+    }
+}
+
+fn unauthorized(challenge: axum::http::HeaderValue, message: &str) -> Response {
+    let mut resp = error::body(
+        StatusCode::UNAUTHORIZED,
+        OciCode::Unauthorized,
+        message,
+        None,
+    );
+    resp.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, challenge);
+    resp
+}
+
+fn denied(message: &str) -> Response {
+    error::body(StatusCode::FORBIDDEN, OciCode::Denied, message, None)
+}
+
+fn internal(e: Error) -> Response {
+    tracing::error!(error = %e, "authorization failed");
+    error::body(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        OciCode::Unknown,
+        "internal server error",
+        None,
+    )
+}
+
+/// Authenticates and authorises a request to `route` (`None`: the base endpoint).
+pub(crate) async fn check(
+    state: &AppState,
+    parts: &Parts,
+    route: Option<&Route<'_>>,
+) -> Result<Allowed, Response> {
+    let sent_credentials = parts.headers.contains_key(header::AUTHORIZATION);
+    let caller = match authenticate(state, &parts.headers, true).await {
+        Ok(c) => c,
+        Err(AuthFailure::BadCredentials(why)) => {
+            let challenge = if sent_credentials {
+                basic_challenge()
+            } else {
+                bearer_challenge(state, &parts.headers, None, None)
+            };
+            return Err(unauthorized(challenge, why));
+        }
+        Err(AuthFailure::Internal(e)) => return Err(internal(e)),
+    };
+    let allowed = |caller, project| Allowed {
+        caller,
+        project,
+        mount_allowed: false,
+    };
+    let Some(route) = route else {
+        // The base endpoint: any valid identity; anonymous callers learn where to log in.
+        if !caller.principal.is_authenticated() && caller.token.is_none() {
+            return Err(unauthorized(
+                bearer_challenge(state, &parts.headers, None, None),
+                "authentication required",
+            ));
+        }
+        return Ok(allowed(caller, None));
+    };
+    let name = match route_name(route) {
+        Some(raw) => match RepositoryName::parse(raw) {
+            Ok(n) => n,
+            // The handler answers NAME_INVALID; no access decision depends on it.
+            Err(_) => return Ok(allowed(caller, None)),
+        },
+        None => return catalog(caller),
+    };
+    let action = action_for(&parts.method, route);
+    let scope = format!(
+        "repository:{}:{}",
+        name.as_str(),
+        challenge_actions(&parts.method)
+    );
+    let project_name = name.as_str().split('/').next().unwrap_or_default();
+    let (mut project, ok) = match &caller.token {
+        Some(claims) => {
+            let ok = token_allows(claims, name.as_str(), action.as_str());
+            // Pushes need the project record (it must exist); reads go by the token alone.
+            let project = if ok && action != Action::Pull {
+                lookup(state, project_name).await?
+            } else {
+                None
+            };
+            (project, ok)
+        }
+        None => {
+            let (project, grants) = state
+                .accounts
+                .project_grants(&caller.principal, project_name)
+                .await
+                .map_err(internal)?;
+            let ok = grants.allows(Resource::Repository, action)
+                || (project.is_none() && can_auto_create(state, &caller.principal, action));
+            (project, ok)
+        }
+    };
+    if !ok {
+        return Err(if caller.token.is_some() {
+            unauthorized(
+                bearer_challenge(
+                    state,
+                    &parts.headers,
+                    Some(&scope),
+                    Some("insufficient_scope"),
+                ),
+                &format!("unauthorized to access repository: {name}, action: {action}"),
+            )
+        } else if caller.principal.is_authenticated() {
+            denied(&format!(
+                "not allowed to {action} repository {name}, or it does not exist"
+            ))
+        } else {
+            unauthorized(
+                bearer_challenge(state, &parts.headers, Some(&scope), None),
+                "authentication required",
+            )
+        });
+    }
+    if action == Action::Push && project.is_none() {
+        project = Some(auto_create(state, &caller.principal, project_name).await?);
+    }
+    let mount_allowed = mount_allowed(state, parts, &caller, &name).await?;
+    Ok(Allowed {
+        caller,
+        project,
+        mount_allowed,
+    })
+}
+
+fn route_name<'a>(route: &Route<'a>) -> Option<&'a str> {
+    match *route {
+        Route::Catalog => None,
+        Route::Tags { name }
+        | Route::Manifest { name, .. }
+        | Route::Blob { name, .. }
+        | Route::Uploads { name }
+        | Route::Upload { name, .. }
+        | Route::Referrers { name, .. } => Some(name),
+    }
+}
+
+fn catalog(caller: Caller) -> Result<Allowed, Response> {
+    let ok = match (&caller.token, &caller.principal) {
+        (Some(claims), _) => claims.access.iter().any(|a| {
+            a.kind == "registry" && a.name == "catalog" && a.actions.iter().any(|x| x == "*")
+        }),
+        (None, Principal::Robot { robot, .. }) => {
+            robot_system_allows(&robot.permissions, "catalog", "read")
+        }
+        (None, p) => p.is_sysadmin(),
+    };
+    if ok {
+        return Ok(Allowed {
+            caller,
+            project: None,
+            mount_allowed: false,
+        });
+    }
+    Err(
+        if caller.principal.is_authenticated() && caller.token.is_none() {
+            denied("the catalog is only available to system administrators")
+        } else {
+            unauthorized(basic_challenge(), "authentication required")
+        },
+    )
+}
+
+fn token_allows(claims: &harbor_auth::token::Claims, name: &str, action: &str) -> bool {
+    claims
+        .access
+        .iter()
+        .any(|a| a.kind == "repository" && a.name == name && a.actions.iter().any(|x| x == action))
+}
+
+async fn lookup(state: &AppState, project: &str) -> Result<Option<Project>, Response> {
+    state
+        .accounts
+        .store()
+        .project_by_name(project)
+        .await
+        .map_err(internal)
+}
+
+fn can_auto_create(state: &AppState, principal: &Principal, action: Action) -> bool {
+    state.auth.auto_create_projects
+        && action == Action::Push
+        && matches!(principal, Principal::User(_))
+}
+
+/// A push into a missing project: creates it when configured to, else `NAME_UNKNOWN`.
+async fn auto_create(
+    state: &AppState,
+    principal: &Principal,
+    name: &str,
+) -> Result<Project, Response> {
+    let not_found = || {
+        error::body(
+            StatusCode::NOT_FOUND,
+            OciCode::NameUnknown,
+            &format!("project {name} not found: create it before pushing"),
+            None,
+        )
+    };
+    let Principal::User(user) = principal else {
+        return Err(not_found());
+    };
+    if !state.auth.auto_create_projects || harbor_core::identity::check_project_name(name).is_err()
+    {
+        return Err(not_found());
+    }
+    let store = state.accounts.store();
+    match store.create_project(name, user.id, false).await {
+        Ok(p) => {
+            crate::audit::record(
+                state,
+                Some(p.id),
+                principal.name(),
+                "create",
+                "project",
+                name,
+            );
+            Ok(p)
+        }
+        // Created concurrently by another push.
+        Err(Error::Conflict(_)) => match store.project_by_name(name).await {
+            Ok(Some(p)) => Ok(p),
+            Ok(None) => Err(not_found()),
+            Err(e) => Err(internal(e)),
+        },
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// A cross-repository mount needs pull access to the source (`from`). Without `from` the
+/// registry would look the digest up anywhere, which could reveal blobs of projects the
+/// caller cannot see: only system administrators may do that.
+async fn mount_allowed(
+    state: &AppState,
+    parts: &Parts,
+    caller: &Caller,
+    target: &RepositoryName,
+) -> Result<bool, Response> {
+    if parts.method != Method::POST {
+        return Ok(false);
+    }
+    let q = query(&parts.uri);
+    if param(&q, "mount").is_none() {
+        return Ok(false);
+    }
+    let Some(from) = param(&q, "from").filter(|f| !f.is_empty()) else {
+        return Ok(caller.principal.is_sysadmin());
+    };
+    let Ok(from) = RepositoryName::parse(from) else {
+        // The handler rejects the malformed name (NAME_INVALID); nothing is mounted.
+        return Ok(true);
+    };
+    if from.as_str() == target.as_str() {
+        return Ok(true);
+    }
+    if let Some(claims) = &caller.token {
+        return Ok(token_allows(claims, from.as_str(), "pull"));
+    }
+    let project = from.as_str().split('/').next().unwrap_or_default();
+    let (_, grants): (_, Grants) = state
+        .accounts
+        .project_grants(&caller.principal, project)
+        .await
+        .map_err(internal)?;
+    Ok(grants.allows(Resource::Repository, Action::Pull))
+}

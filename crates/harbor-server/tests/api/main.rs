@@ -1,0 +1,14 @@
+//! HTTP tests of authentication, authorisation and the REST API (`/api/v2.0/`,
+//! `/service/token`, `/c/login`) against the real server on an ephemeral loopback port.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod audit;
+mod matrix;
+mod projects;
+mod robots;
+mod sessions;
+mod support;
+mod tokens;
+mod users;

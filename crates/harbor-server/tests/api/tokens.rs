@@ -1,0 +1,459 @@
+//! The token service and Bearer authentication on `/v2/`: challenges, grants, and tokens
+//! that must be refused (forged, stale, escalated, or of accounts that are gone).
+
+use harbor_auth::token::{Access, Claims, SigningKey, TokenService};
+use harbor_core::ports::IdentityStore as _;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::*;
+use crate::robots::open_store;
+use crate::support::*;
+
+fn challenge(r: &reqwest::Response) -> String {
+    header(r.headers(), "www-authenticate")
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn challenges_name_the_realm_service_and_scope() {
+    let s = TestServer::start_strict().await;
+    let realm = format!(
+        "Bearer realm=\"http://{}/service/token\",service=\"harbor-registry\"",
+        s.addr
+    );
+    let r = anon_client().get(s.url("/v2/")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge(&r), realm);
+    for (method, path, actions) in [
+        (Method::GET, "/v2/library/app/manifests/v1", "pull"),
+        (
+            Method::HEAD,
+            "/v2/library/app/blobs/sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            "pull",
+        ),
+        (Method::POST, "/v2/library/app/blobs/uploads/", "pull,push"),
+        (Method::PUT, "/v2/library/app/manifests/v1", "pull,push"),
+        (Method::DELETE, "/v2/library/app/manifests/v1", "delete"),
+    ] {
+        let r = anon_client()
+            .request(method.clone(), s.url(path))
+            .send()
+            .await
+            .unwrap();
+        // library is public, so an anonymous HEAD/GET passes authorisation (and 404s);
+        // writes are challenged with the scope to ask for.
+        if method == Method::GET || method == Method::HEAD {
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{method} {path}");
+            continue;
+        }
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+        assert_eq!(
+            challenge(&r),
+            format!("{realm},scope=\"repository:library/app:{actions}\"")
+        );
+    }
+    // Catalog and wrong credentials: Basic challenge.
+    let r = anon_client()
+        .get(s.url("/v2/_catalog"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(challenge(&r), "Basic realm=\"harbor\"");
+    let r = as_user("admin", "Wrong-passw0rd")
+        .get(s.url("/v2/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(challenge(&r), "Basic realm=\"harbor\"");
+    // A hostile Host header does not leak into the challenge.
+    let r = anon_client()
+        .get(s.url("/v2/"))
+        .header("host", "a\",b=\"c")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        challenge(&r).contains("realm=\"http://localhost/service/token\""),
+        "{}",
+        challenge(&r)
+    );
+
+    // The configured external URL wins.
+    let tmp = tempfile::tempdir().unwrap();
+    let s2 = TestServer::start_with(tmp.path(), |c| {
+        c.auth.external_url = Some("https://registry.example.com".into())
+    })
+    .await;
+    let r = anon_client().get(s2.url("/v2/")).send().await.unwrap();
+    assert_eq!(
+        challenge(&r),
+        "Bearer realm=\"https://registry.example.com/service/token\",service=\"harbor-registry\""
+    );
+}
+
+#[tokio::test]
+async fn tokens_grant_what_rbac_allows() {
+    let s = TestServer::start_strict().await;
+    create_project(&s, "team", false).await;
+    create_user(&s, "dev").await;
+    create_user(&s, "outsider").await;
+    add_member(&s, "team", "dev", 2).await;
+    let dev = Some(("dev", PASSWORD));
+    let t = token(&s, dev, "repository:team/app:pull,push,delete").await;
+    assert_eq!(
+        granted(&t, "team/app"),
+        ["pull", "push"],
+        "developers may not delete"
+    );
+    assert_eq!(t["token"], t["access_token"]);
+    assert_eq!(t["expires_in"], 1800);
+    assert!(t["issued_at"].as_str().unwrap().ends_with('Z'));
+    // Only what was asked for.
+    let t = token(&s, dev, "repository:team/app:pull").await;
+    assert_eq!(granted(&t, "team/app"), ["pull"]);
+    // A private project and a missing one look the same to outsiders: nothing granted.
+    let out = Some(("outsider", PASSWORD));
+    for repo in ["team/app", "ghost/app"] {
+        let t = token(&s, out, &format!("repository:{repo}:pull,push")).await;
+        assert!(granted(&t, repo).is_empty(), "{repo}");
+    }
+    // Anonymous: pull on public projects only.
+    let t = token(&s, None, "repository:library/app:pull,push").await;
+    assert_eq!(granted(&t, "library/app"), ["pull"]);
+    let t = token(&s, None, "repository:team/app:pull").await;
+    assert!(granted(&t, "team/app").is_empty());
+    // Several scopes at once; the catalog for administrators only.
+    let t = token(
+        &s,
+        Some(("admin", ADMIN_PASSWORD)),
+        "repository:team/app:delete registry:catalog:*",
+    )
+    .await;
+    assert_eq!(granted(&t, "team/app"), ["delete"]);
+    assert_eq!(granted(&t, "catalog"), ["*"]);
+    let t = token(&s, dev, "registry:catalog:*").await;
+    assert!(granted(&t, "catalog").is_empty());
+    // Errors: anonymous without scope, bad credentials, unknown service, malformed scope.
+    let r = anon_client()
+        .get(s.url("/service/token?service=harbor-registry"))
+        .send()
+        .await
+        .unwrap();
+    harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    let r = as_user("dev", "Wrong-passw0rd")
+        .get(s.url("/service/token?service=harbor-registry&scope=repository:team/app:pull"))
+        .send()
+        .await
+        .unwrap();
+    harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+    let r = as_user("dev", PASSWORD)
+        .get(s.url("/service/token?service=other&scope=repository:team/app:pull"))
+        .send()
+        .await
+        .unwrap();
+    harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+    let r = as_user("dev", PASSWORD)
+        .get(s.url("/service/token?service=harbor-registry&scope=nonsense"))
+        .send()
+        .await
+        .unwrap();
+    harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+    // A signed-in user without scope gets a token (docker login does this).
+    let r = as_user("dev", PASSWORD)
+        .get(s.url("/service/token?service=harbor-registry"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // The token works for what it grants.
+    let t = token(&s, dev, "repository:team/app:pull,push").await;
+    let b = bearer(t["token"].as_str().unwrap());
+    let (m, _, _) = push_image_blobs(&s, "team/app", 9).await;
+    let r = b
+        .put(s.url("/v2/team/app/manifests/v1"))
+        .header("content-type", OCI_MANIFEST)
+        .body(m)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        b.get(s.url("/v2/team/app/manifests/v1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        b.get(s.url("/v2/")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn forged_stale_and_escalated_tokens_are_refused() {
+    let s = TestServer::start_strict().await;
+    create_project(&s, "team", false).await;
+    create_project(&s, "other", false).await;
+    seed_image(&s, "team/app", "v1").await;
+    seed_image(&s, "other/app", "v1").await;
+    create_user(&s, "guest").await;
+    add_member(&s, "team", "guest", 3).await;
+    add_member(&s, "other", "guest", 3).await;
+    let store = open_store(&s).await;
+    let key = SigningKey::from_pkcs8(&store.signing_key(&[]).await.unwrap()).unwrap();
+    let now = (harbor_core::model::now_ms() / 1000) as u64;
+    let pull = |repo: &str| {
+        vec![Access {
+            kind: "repository".into(),
+            name: repo.into(),
+            actions: vec!["pull".into()],
+        }]
+    };
+    let refused = |t: String, path: &'static str| {
+        let url = s.url(path);
+        async move {
+            let r = bearer(&t).get(url).send().await.unwrap();
+            assert_eq!(
+                r.status(),
+                StatusCode::UNAUTHORIZED,
+                "token accepted on {path}"
+            );
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["errors"][0]["code"], "UNAUTHORIZED");
+        }
+    };
+    // Sanity: a genuine token from the same key works.
+    let svc = TokenService::new(key.clone(), std::time::Duration::from_secs(1800));
+    let good = svc.issue("guest", pull("team/app"), now).unwrap().token;
+    assert_eq!(
+        bearer(&good)
+            .get(s.url("/v2/team/app/manifests/v1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // Expired (beyond the 60 s leeway) and not yet valid.
+    let short = TokenService::new(key.clone(), std::time::Duration::from_secs(60));
+    refused(
+        short
+            .issue("guest", pull("team/app"), now - 600)
+            .unwrap()
+            .token,
+        "/v2/team/app/manifests/v1",
+    )
+    .await;
+    refused(
+        svc.issue("guest", pull("team/app"), now + 3600)
+            .unwrap()
+            .token,
+        "/v2/team/app/manifests/v1",
+    )
+    .await;
+    // Signed with another key.
+    let other = TokenService::new(
+        SigningKey::generate().unwrap(),
+        std::time::Duration::from_secs(1800),
+    );
+    refused(
+        other.issue("guest", pull("team/app"), now).unwrap().token,
+        "/v2/team/app/manifests/v1",
+    )
+    .await;
+    // Wrong audience or issuer, signed with the right key.
+    let enc = jsonwebtoken::EncodingKey::from_ec_der(key.pkcs8());
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(key.kid().to_owned());
+    let claims = |iss: &str, aud: &str| Claims {
+        iss: iss.into(),
+        sub: "guest".into(),
+        aud: aud.into(),
+        exp: now + 600,
+        nbf: now,
+        iat: now,
+        jti: "x".into(),
+        access: pull("team/app"),
+    };
+    let forged = |c: Claims| jsonwebtoken::encode(&header, &c, &enc).unwrap();
+    refused(
+        forged(claims("harbor-token-issuer", "someone-else")),
+        "/v2/team/app/manifests/v1",
+    )
+    .await;
+    refused(
+        forged(claims("evil-issuer", "harbor-registry")),
+        "/v2/team/app/manifests/v1",
+    )
+    .await;
+    // alg: none.
+    use base64::Engine as _;
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let none = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        b64(&serde_json::to_value(claims("harbor-token-issuer", "harbor-registry")).unwrap())
+    );
+    refused(none, "/v2/team/app/manifests/v1").await;
+    // Garbage.
+    refused("not.a.jwt".into(), "/v2/team/app/manifests/v1").await;
+
+    // Scope escalation: a token for team/app used on other/app; a pull token used to push.
+    let t = token(&s, Some(("guest", PASSWORD)), "repository:team/app:pull").await;
+    let t = t["token"].as_str().unwrap().to_owned();
+    let r = bearer(&t)
+        .get(s.url("/v2/other/app/manifests/v1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge(&r).contains("error=\"insufficient_scope\""));
+    assert!(challenge(&r).contains("scope=\"repository:other/app:pull\""));
+    let r = bearer(&t)
+        .post(s.url("/v2/team/app/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = bearer(&t).get(s.url("/v2/_catalog")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // A guest asking for push gets pull only, so the push still fails.
+    let t2 = token(
+        &s,
+        Some(("guest", PASSWORD)),
+        "repository:team/app:pull,push",
+    )
+    .await;
+    assert_eq!(granted(&t2, "team/app"), ["pull"]);
+
+    // The token of a deleted user dies with the user.
+    assert_eq!(
+        bearer(&t)
+            .get(s.url("/v2/team/app/manifests/v1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let users: Vec<Value> = client()
+        .get(s.url("/api/v2.0/users?q=username%3Dguest"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = users[0]["user_id"].as_i64().unwrap();
+    assert_eq!(
+        send(
+            &client(),
+            &s,
+            Method::DELETE,
+            &format!("/api/v2.0/users/{id}"),
+            None
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    refused(t, "/v2/team/app/manifests/v1").await;
+
+    // The token of a disabled robot dies with it.
+    let (rid, login, secret) = create_robot(&s, "team", "bot", &[("repository", "pull")]).await;
+    let rt = token(&s, Some((&login, &secret)), "repository:team/app:pull").await;
+    let rt = rt["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        bearer(&rt)
+            .get(s.url("/v2/team/app/manifests/v1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let r = send(
+        &client(),
+        &s,
+        Method::PUT,
+        &format!("/api/v2.0/robots/{rid}"),
+        Some(json!({"disable": true})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    refused(rt, "/v2/team/app/manifests/v1").await;
+    // Registry tokens are not API credentials.
+    let r = bearer(&good)
+        .get(s.url("/api/v2.0/users/current"))
+        .send()
+        .await
+        .unwrap();
+    harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+}
+
+#[tokio::test]
+async fn private_projects_reveal_nothing() {
+    let s = TestServer::start_strict().await;
+    create_project(&s, "secret", false).await;
+    seed_image(&s, "secret/app", "v1").await;
+    create_user(&s, "outsider").await;
+    let out = as_user("outsider", PASSWORD);
+    // Existing and missing repositories and projects answer alike.
+    let mut anon = Vec::new();
+    let mut user = Vec::new();
+    for path in [
+        "/v2/secret/app/manifests/v1",
+        "/v2/secret/nope/manifests/v1",
+        "/v2/ghost/app/manifests/v1",
+        "/v2/secret/app/tags/list",
+    ] {
+        let r = anon_client().get(s.url(path)).send().await.unwrap();
+        anon.push((r.status(), r.text().await.unwrap()));
+        let r = out.get(s.url(path)).send().await.unwrap();
+        user.push((r.status(), r.text().await.unwrap().replace(path, "")));
+    }
+    assert!(
+        anon.iter().all(|(st, _)| *st == StatusCode::UNAUTHORIZED),
+        "{anon:?}"
+    );
+    assert!(
+        user.iter().all(|(st, _)| *st == StatusCode::FORBIDDEN),
+        "{user:?}"
+    );
+    let bodies: std::collections::BTreeSet<String> = anon.into_iter().map(|(_, b)| b).collect();
+    assert_eq!(bodies.len(), 1, "identical bodies: {bodies:?}");
+    // A public project allows anonymous pulls.
+    create_project(&s, "open", true).await;
+    seed_image(&s, "open/app", "v1").await;
+    assert_eq!(
+        anon_client()
+            .get(s.url("/v2/open/app/manifests/v1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        anon_client()
+            .get(s.url("/v2/open/app/tags/list"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    // ... but no anonymous push or delete there.
+    let r = anon_client()
+        .post(s.url("/v2/open/app/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
