@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use harbor_storage::blob::{S3Options, Secret};
+use harbor_storage::blob::S3Options;
+pub use harbor_storage::blob::Secret;
 use serde::{Deserialize, Serialize};
 
 /// Why a configuration could not be loaded.
