@@ -1,12 +1,12 @@
 //! The Docker registry token service: `GET /service/token?service=harbor-registry&scope=...`.
 //!
 //! The caller authenticates with Basic credentials (user password or robot secret) or
-//! not at all. Each requested `repository:<name>:<actions>` scope is granted the
-//! requested actions that the caller's RBAC allows in the repository's project (an
-//! unknown project grants nothing, except to a system administrator); `registry:catalog:*`
-//! is granted to system administrators and to robots holding `catalog:read`. Harbor
-//! grants every allowed action whatever was asked; we grant only what was asked, so a
-//! token never carries more power than its request.
+//! not at all. Each requested `repository:<name>:<actions>` scope is granted, as Harbor
+//! does, every action among `pull`, `push` and `delete` that the caller's permissions allow
+//! in the repository's project, whatever was asked: clients such as oras-py fetch one
+//! token on their first (pull) challenge and reuse it to push. An unknown project grants
+//! nothing, except to a system administrator. `registry:catalog:*` is granted to system
+//! administrators and to robots holding `catalog:read`.
 
 use axum::Json;
 use axum::extract::State;
@@ -99,15 +99,14 @@ async fn grant(state: &AppState, principal: &Principal, scope: &Scope) -> Result
                 let auto = found.is_none()
                     && state.auth.auto_create_projects
                     && matches!(principal, Principal::User(_));
-                for a in &scope.actions {
-                    let ok = match a.as_str() {
-                        "pull" => allows(&grants, Action::Pull) || auto,
-                        "push" => allows(&grants, Action::Push) || auto,
-                        "delete" => allows(&grants, Action::Delete),
-                        _ => false,
-                    };
-                    if ok && !granted.contains(a) {
-                        granted.push(a.clone());
+                for (action, name) in [
+                    (Action::Pull, "pull"),
+                    (Action::Push, "push"),
+                    (Action::Delete, "delete"),
+                ] {
+                    let ok = allows(&grants, action) || (auto && action != Action::Delete);
+                    if ok {
+                        granted.push(name.to_owned());
                     }
                 }
             }

@@ -111,9 +111,10 @@ async fn tokens_grant_what_rbac_allows() {
     assert_eq!(t["token"], t["access_token"]);
     assert_eq!(t["expires_in"], 1800);
     assert!(t["issued_at"].as_str().unwrap().ends_with('Z'));
-    // Only what was asked for.
+    // As in Harbor, every allowed action, whatever was asked (clients reuse the token of
+    // their first, pull, challenge to push).
     let t = token(&s, dev, "repository:team/app:pull").await;
-    assert_eq!(granted(&t, "team/app"), ["pull"]);
+    assert_eq!(granted(&t, "team/app"), ["pull", "push"]);
     // A private project and a missing one look the same to outsiders: nothing granted.
     let out = Some(("outsider", PASSWORD));
     for repo in ["team/app", "ghost/app"] {
@@ -132,7 +133,7 @@ async fn tokens_grant_what_rbac_allows() {
         "repository:team/app:delete registry:catalog:*",
     )
     .await;
-    assert_eq!(granted(&t, "team/app"), ["delete"]);
+    assert_eq!(granted(&t, "team/app"), ["pull", "push", "delete"]);
     assert_eq!(granted(&t, "catalog"), ["*"]);
     let t = token(&s, dev, "registry:catalog:*").await;
     assert!(granted(&t, "catalog").is_empty());
@@ -304,7 +305,8 @@ async fn forged_stale_and_escalated_tokens_are_refused() {
     // Garbage.
     refused("not.a.jwt".into(), "/v2/team/app/manifests/v1").await;
 
-    // Scope escalation: a token for team/app used on other/app; a pull token used to push.
+    // Scope escalation: a token for team/app used on other/app (where the guest may pull
+    // too); a pull-only token used to push.
     let t = token(&s, Some(("guest", PASSWORD)), "repository:team/app:pull").await;
     let t = t["token"].as_str().unwrap().to_owned();
     let r = bearer(&t)
