@@ -4,7 +4,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::*;
-use crate::support::*;
 
 #[tokio::test]
 async fn login_cookie_and_csrf() {

@@ -4,7 +4,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::*;
-use crate::support::*;
 
 #[tokio::test]
 async fn bootstrap_creates_admin_and_public_library() {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::StatusCode;
 
-use crate::common::{client, sha256};
+use crate::common::{ADMIN_PASSWORD, anon_client, client, sha256};
 
 const BIN: &str = env!("CARGO_BIN_EXE_harbor-server");
 
@@ -77,7 +77,8 @@ fn bad_configuration_is_reported_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("lisen"));
 }
 
-/// Starts the binary on an ephemeral port; returns it and its base URL.
+/// Starts the binary on an ephemeral port; returns it and its base URL. The administrator
+/// gets the tests' password, and pushes create their project (the test pushes to `r`).
 fn spawn(dir: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args([
@@ -86,6 +87,8 @@ fn spawn(dir: &std::path::Path) -> (Child, String) {
             "--data-dir",
             dir.to_str().unwrap(),
         ])
+        .env("HARBOR_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("HARBOR_AUTO_CREATE_PROJECTS", "true")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -110,6 +113,17 @@ async fn serves_and_shuts_down_gracefully_on_sigterm() {
     assert_eq!(
         c.get(format!("{base}/v2/")).send().await.unwrap().status(),
         StatusCode::OK
+    );
+    // The binary is closed by default: without credentials the base endpoint challenges.
+    let resp = anon_client()
+        .get(format!("{base}/v2/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        format!("Bearer realm=\"{base}/service/token\",service=\"harbor-registry\"").as_str()
     );
     assert!(dir.path().join("registry.db").exists());
 

@@ -1,4 +1,7 @@
 //! End-to-end tests with real third-party clients: `skopeo` and the `oras` Python SDK.
+//! The registry is closed by default, so every client signs in (as the administrator,
+//! unless a test is about who may do what: see `auth`) and goes through the real token
+//! flow: ping, `401` with a Bearer challenge, `GET /service/token` with Basic credentials.
 //!
 //! Each client is found through an environment variable (`HARBOR_TEST_SKOPEO`, the skopeo
 //! binary; `HARBOR_TEST_PYTHON`, a Python with `oras` installed), falling back to `skopeo`
@@ -8,6 +11,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod auth;
 mod binary;
 mod layout;
 mod oras;
@@ -15,6 +19,11 @@ mod replicas;
 mod skopeo;
 
 use std::process::{Command, Output};
+
+/// The administrator's `user:password`, as skopeo's `--creds` takes it.
+pub fn admin_creds() -> String {
+    format!("admin:{}", common::ADMIN_PASSWORD)
+}
 
 /// Finds a working client, or explains why not.
 pub fn find_tool(env: &str, default: &str, probe: &[&str]) -> Option<String> {

@@ -1,10 +1,11 @@
-//! The `oras` Python SDK against the real server: push/pull a file artifact, a chunked
-//! push, and a referrer discovered through the referrers API.
+//! The `oras` Python SDK against the real server, logged in as the administrator (through
+//! the token flow): push/pull a file artifact, a chunked push, and a referrer discovered
+//! through the referrers API.
 
-use crate::common::{OCI_INDEX, TestServer, client};
+use crate::common::{ADMIN_PASSWORD, OCI_INDEX, TestServer, client};
 use crate::{find_tool, run};
 
-fn python() -> Option<String> {
+pub(crate) fn python() -> Option<String> {
     find_tool(
         "HARBOR_TEST_PYTHON",
         "python3",
@@ -36,6 +37,8 @@ async fn push_pull_and_referrers(python: &str, srv: &TestServer) {
             script.to_owned(),
             srv.addr.to_string(),
             work.path().display().to_string(),
+            "admin".to_owned(),
+            ADMIN_PASSWORD.to_owned(),
         ],
     )
     .await;
@@ -46,19 +49,34 @@ async fn push_pull_and_referrers(python: &str, srv: &TestServer) {
         .unwrap_or_default()
         .to_owned();
     let r: serde_json::Value = serde_json::from_str(&last).expect("script prints JSON last");
+    assert_eq!(r["login"]["Status"], "Login Succeeded");
     assert_eq!(r["push_status"], 201);
     assert_eq!(r["pulled_files"], serde_json::json!(["artifact.txt"]));
     assert_eq!(r["pulled_matches"], true);
     assert_eq!(r["tags"], serde_json::json!(["v1"]));
     assert_eq!(r["chunked_push_status"], 201);
     assert_eq!(r["chunked_pulled_matches"], true);
+    assert_eq!(r["subject_status"], 200);
     assert_eq!(r["referrer_push_status"], 201);
     assert_eq!(r["referrer_oci_subject"], r["subject_digest"]);
+    assert_eq!(r["discover_status"], 200);
     assert_eq!(r["discover_content_type"], OCI_INDEX);
     assert_eq!(r["discovered"], serde_json::json!([r["referrer_digest"]]));
     assert_eq!(
         r["discovered_annotations"][0]["org.example.kind"],
         "signature"
+    );
+    assert_eq!(
+        r["anonymous_status"], 401,
+        "the registry is closed by default"
+    );
+    assert_eq!(
+        r["anonymous_challenge"],
+        format!(
+            "Bearer realm=\"http://{}/service/token\",service=\"harbor-registry\",\
+             scope=\"repository:e2e/oras:pull\"",
+            srv.addr
+        )
     );
 
     // The registry's own view agrees: the chunked blob is there, byte for byte.

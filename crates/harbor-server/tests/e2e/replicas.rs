@@ -10,8 +10,10 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{OCI_MANIFEST, Scaled, client, data, header, image_manifest, sha256};
-use crate::{find_tool, layout, run};
+use crate::common::{
+    OCI_MANIFEST, Scaled, anon_client, client, data, header, image_manifest, sha256,
+};
+use crate::{admin_creds, find_tool, layout, run};
 
 const BIN: &str = env!("CARGO_BIN_EXE_harbor-server");
 
@@ -33,6 +35,8 @@ impl Replica {
                 dir.path().to_str().unwrap(),
             ])
             .envs(scaled.env())
+            // The tests push to arbitrary projects, as the administrator.
+            .env("HARBOR_AUTO_CREATE_PROJECTS", "true")
             .env("HARBOR_DATABASE_MAX_CONNECTIONS", "4")
             .env("HARBOR_DATABASE_ACQUIRE_TIMEOUT_SECS", "3")
             .stdout(Stdio::piped())
@@ -146,11 +150,14 @@ async fn two_replicas_share_one_registry() {
     let src = work.path().join("src");
     let made = layout::write(&src, 3 * 1024 * 1024);
     let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let admin = admin_creds();
     let out = run(
         &skopeo,
         args(&[
             "copy",
             "--dest-tls-verify=false",
+            "--dest-creds",
+            &admin,
             &format!("oci:{}:v1", src.display()),
             &format!("docker://{}/shared/app:v1", a.addr),
         ]),
@@ -163,6 +170,8 @@ async fn two_replicas_share_one_registry() {
         args(&[
             "copy",
             "--src-tls-verify=false",
+            "--src-creds",
+            &admin,
             &format!("docker://{}/shared/app:v1", b.addr),
             &format!("oci:{}:v1", back.display()),
         ]),
@@ -173,6 +182,29 @@ async fn two_replicas_share_one_registry() {
     assert_eq!(
         layout::blob(&back, &made.layer),
         layout::blob(&src, &made.layer)
+    );
+
+    // A registry token issued by A is honoured by B: they share the signing key.
+    let token: serde_json::Value = client()
+        .get(a.url("/service/token?service=harbor-registry&scope=repository:shared/app:pull"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().expect("a token");
+    let resp = anon_client()
+        .head(b.url("/v2/shared/app/manifests/v1"))
+        .bearer_auth(token)
+        .header("accept", OCI_MANIFEST)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        header(resp.headers(), "docker-content-digest"),
+        Some(made.image.as_str())
     );
 
     // A chunked upload started on A, continued on B, committed on A.

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 
 use crate::common::{TestServer, client, header, sha256};
-use crate::{find_tool, layout, run};
+use crate::{admin_creds, find_tool, layout, run};
 
 fn s(v: &[&str]) -> Vec<String> {
     v.iter().map(|x| x.to_string()).collect()
@@ -28,6 +28,9 @@ async fn skopeo_round_trip_on_postgres_and_s3() {
 }
 
 async fn round_trip(skopeo: &str, srv: &TestServer) {
+    // Every command signs in as the administrator: skopeo pings /v2/, is challenged to
+    // fetch a token, and fetches one from the token service with these credentials.
+    let admin = admin_creds();
     let work = tempfile::tempdir().unwrap();
     let src = work.path().join("src");
     let made = layout::write(&src, 6 * 1024 * 1024 + 5);
@@ -40,6 +43,8 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
         s(&[
             "copy",
             "--dest-tls-verify=false",
+            "--dest-creds",
+            &admin,
             &src_ref("v1"),
             &format!("{reg}/e2e/app:v1"),
         ]),
@@ -53,6 +58,8 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
         s(&[
             "inspect",
             "--tls-verify=false",
+            "--creds",
+            &admin,
             &format!("{reg}/e2e/app:v1"),
         ]),
     )
@@ -70,6 +77,8 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
             "inspect",
             "--raw",
             "--tls-verify=false",
+            "--creds",
+            &admin,
             &format!("{reg}/e2e/app:v1"),
         ]),
     )
@@ -82,6 +91,8 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
         s(&[
             "copy",
             "--dest-tls-verify=false",
+            "--dest-creds",
+            &admin,
             &src_ref("v1"),
             &format!("{reg}/e2e/app:v2"),
         ]),
@@ -90,7 +101,13 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
     assert!(out.status.success());
     let out = run(
         skopeo,
-        s(&["list-tags", "--tls-verify=false", &format!("{reg}/e2e/app")]),
+        s(&[
+            "list-tags",
+            "--tls-verify=false",
+            "--creds",
+            &admin,
+            &format!("{reg}/e2e/app"),
+        ]),
     )
     .await;
     let tags: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -103,6 +120,8 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
         s(&[
             "copy",
             "--src-tls-verify=false",
+            "--src-creds",
+            &admin,
             &format!("{reg}/e2e/app:v1"),
             &format!("oci:{}:v1", back.display()),
         ]),
@@ -122,6 +141,8 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
             "copy",
             "--all",
             "--dest-tls-verify=false",
+            "--dest-creds",
+            &admin,
             &src_ref("multi"),
             &format!("{reg}/e2e/multi:latest"),
         ]),
@@ -134,6 +155,8 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
             "inspect",
             "--raw",
             "--tls-verify=false",
+            "--creds",
+            &admin,
             &format!("{reg}/e2e/multi:latest"),
         ]),
     )
@@ -145,6 +168,8 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
             "copy",
             "--all",
             "--src-tls-verify=false",
+            "--src-creds",
+            &admin,
             &format!("{reg}/e2e/multi:latest"),
             &format!("oci:{}:multi", back.display()),
         ]),
@@ -159,7 +184,11 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
         s(&[
             "copy",
             "--src-tls-verify=false",
+            "--src-creds",
+            &admin,
             "--dest-tls-verify=false",
+            "--dest-creds",
+            &admin,
             &format!("{reg}/e2e/app:v1"),
             &format!("{reg}/e2e/copy:v1"),
         ]),
@@ -179,7 +208,13 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
     // Delete, then it is gone (by digest, so both tags go).
     let out = run(
         skopeo,
-        s(&["delete", "--tls-verify=false", &format!("{reg}/e2e/app:v1")]),
+        s(&[
+            "delete",
+            "--tls-verify=false",
+            "--creds",
+            &admin,
+            &format!("{reg}/e2e/app:v1"),
+        ]),
     )
     .await;
     assert!(out.status.success(), "delete failed");
@@ -188,6 +223,8 @@ async fn round_trip(skopeo: &str, srv: &TestServer) {
         s(&[
             "inspect",
             "--tls-verify=false",
+            "--creds",
+            &admin,
             &format!("{reg}/e2e/app:v1"),
         ]),
     )
