@@ -34,6 +34,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+pub use audit::AuditLog;
 use config::Config;
 use metrics::{Metrics, PoolProbe, PoolSample};
 
@@ -46,6 +47,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// Registry token issuer and verifier.
     pub tokens: Arc<TokenService>,
+    /// Background writer of registry audit entries.
+    pub audit: AuditLog,
     /// Authentication settings.
     pub auth: Arc<AuthSettings>,
     /// Time limit of requests that do not stream blob data.
@@ -85,6 +88,7 @@ impl AppState {
         identity: Arc<dyn IdentityStore>,
         auth: &config::AuthConfig,
     ) -> Result<(Self, Option<String>), OpenError> {
+        let audit = AuditLog::start(identity.clone());
         let accounts = Accounts::new(identity, auth.robot_prefix.clone());
         let boot = accounts
             .bootstrap(auth.admin_password.as_ref().map(|s| s.0.as_str()))
@@ -95,6 +99,7 @@ impl AppState {
             registry,
             accounts: Arc::new(accounts),
             tokens: Arc::new(tokens),
+            audit,
             auth: Arc::new(AuthSettings {
                 external_url: auth.external_url.clone(),
                 auto_create_projects: auth.auto_create_projects,

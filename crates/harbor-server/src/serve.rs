@@ -129,6 +129,7 @@ pub enum RunError {
 /// Opens storage, binds, announces the address on stdout and serves until a signal.
 pub async fn run(config: Config) -> Result<(), RunError> {
     let state = AppState::open(&config).await?;
+    let audit = state.audit.clone();
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| RunError::Bind {
@@ -151,5 +152,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         shutdown_grace: Duration::from_secs(config.limits.shutdown_grace_secs),
     };
     serve(listener, crate::app(state), shutdown_signal(), opts).await;
+    // Write the audit entries of the last requests before exiting.
+    audit.flush().await;
     Ok(())
 }

@@ -269,14 +269,15 @@ async fn auto_create(
     let store = state.accounts.store();
     match store.create_project(name, user.id, false).await {
         Ok(p) => {
-            crate::audit::record(
+            crate::audit::record_now(
                 state,
                 Some(p.id),
                 principal.name(),
                 "create",
                 "project",
                 name,
-            );
+            )
+            .await;
             Ok(p)
         }
         // Created concurrently by another push.

@@ -137,15 +137,12 @@ async fn handle(
 ) -> ApiResult {
     let reg = &state.registry;
     let m = &parts.method;
-    let audit = |op: &str, name: &RepositoryName, reference: &str| {
+    let project_id = allowed.project.as_ref().map(|p| p.id);
+    let who = allowed.caller.principal.name();
+    let audit = |op: &'static str, name: &RepositoryName, reference: &str| {
         let sep = if reference.contains(':') { '@' } else { ':' };
-        crate::audit::record_repository(
-            state,
-            allowed.project.as_ref().map(|p| p.id),
-            allowed.caller.principal.name(),
-            op,
-            format!("{name}{sep}{reference}"),
-        );
+        let resource = format!("{name}{sep}{reference}");
+        crate::audit::record_repository(state, project_id, who, op, "artifact", resource)
     };
     match route {
         Route::Catalog if m == Method::GET => listing::catalog(reg, parts).await,
@@ -159,7 +156,7 @@ async fn handle(
                 Method::GET => {
                     let r = manifests::get(reg, &n, reference, parts, true).await;
                     if r.is_ok() {
-                        audit("pull", &n, reference);
+                        audit("pull", &n, reference).await;
                     }
                     r
                 }
@@ -167,14 +164,14 @@ async fn handle(
                 Method::PUT => {
                     let r = manifests::put(reg, &n, reference, parts, body).await;
                     if r.is_ok() {
-                        audit("create", &n, reference);
+                        audit("create", &n, reference).await;
                     }
                     r
                 }
                 Method::DELETE => {
                     let r = manifests::delete(reg, &n, reference).await;
                     if r.is_ok() {
-                        audit("delete", &n, reference);
+                        audit("delete", &n, reference).await;
                     }
                     r
                 }
