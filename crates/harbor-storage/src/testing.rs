@@ -13,7 +13,9 @@
 
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
+use crate::SqlMetadataStore;
 use crate::blob::{S3Options, Secret, StorageOptions};
+use crate::sql::PoolConfig;
 
 /// The value of `var`, or `None` after printing why the test is skipped. Panics under
 /// `CI=true`.
@@ -179,6 +181,66 @@ async fn create_bucket_best_effort(endpoint: &str, bucket: &str) {
             let _ = s.read_to_end(&mut sink).await;
         }
     }
+}
+
+/// A database for one contract test: a SQLite file in a temporary directory, or a fresh
+/// PostgreSQL database. Dropping it removes the database.
+pub struct TestTarget {
+    /// The database URL.
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    _db: Option<TestDatabase>,
+}
+
+impl TestTarget {
+    /// A SQLite database file in a new temporary directory.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        TestTarget {
+            url: format!("sqlite://{}", dir.path().join("registry.db").display()),
+            _dir: Some(dir),
+            _db: None,
+        }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (skipped) without `HARBOR_TEST_DATABASE_URL`.
+    pub async fn postgres() -> Option<Self> {
+        let db = TestDatabase::create().await?;
+        Some(TestTarget {
+            url: db.url.clone(),
+            _dir: None,
+            _db: Some(db),
+        })
+    }
+
+    /// Opens (and migrates) the store.
+    pub async fn open(&self) -> SqlMetadataStore {
+        SqlMetadataStore::connect(&self.url, &PoolConfig::default())
+            .await
+            .expect("open the test database")
+    }
+}
+
+/// Runs each listed `async fn(&TestTarget)` once on SQLite and once on PostgreSQL, as
+/// `sqlite::<name>` and `postgres::<name>` tests.
+#[macro_export]
+macro_rules! contract_tests {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test(&$crate::testing::TestTarget::sqlite()).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $test() {
+                if let Some(t) = $crate::testing::TestTarget::postgres().await {
+                    super::$test(&t).await;
+                }
+            })*
+        }
+    };
 }
 
 #[cfg(test)]

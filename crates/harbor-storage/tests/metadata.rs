@@ -8,64 +8,10 @@ use bytes::Bytes;
 use harbor_core::model::{Claim, Lease, NewManifest, UploadId, UploadSession, now_ms};
 use harbor_core::ports::MetadataStore;
 use harbor_core::{Digest, Error, Reference, RepositoryName, Tag};
-use harbor_storage::SqlMetadataStore;
-use harbor_storage::sql::PoolConfig;
-use harbor_storage::testing::TestDatabase;
 
-/// A database to run one test against; dropping it removes the database.
-struct Target {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    _db: Option<TestDatabase>,
-}
+use harbor_storage::testing::TestTarget as Target;
 
-impl Target {
-    fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        Target {
-            url: format!("sqlite://{}", dir.path().join("registry.db").display()),
-            _dir: Some(dir),
-            _db: None,
-        }
-    }
-
-    async fn postgres() -> Option<Self> {
-        let db = TestDatabase::create().await?;
-        Some(Target {
-            url: db.url.clone(),
-            _dir: None,
-            _db: Some(db),
-        })
-    }
-
-    async fn open(&self) -> SqlMetadataStore {
-        SqlMetadataStore::connect(&self.url, &PoolConfig::default())
-            .await
-            .unwrap()
-    }
-}
-
-/// Runs each listed contract test against every engine.
-macro_rules! contract {
-    ($($test:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test]
-            async fn $test() {
-                super::$test(&super::Target::sqlite()).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test]
-            async fn $test() {
-                if let Some(t) = super::Target::postgres().await {
-                    super::$test(&t).await;
-                }
-            })*
-        }
-    };
-}
-
-contract!(
+harbor_storage::contract_tests!(
     blob_links,
     manifests_tags_and_cascades,
     tag_pages_referrers_and_catalog,
