@@ -132,13 +132,20 @@ pub(crate) async fn check(
     let project_name = name.as_str().split('/').next().unwrap_or_default();
     let (mut project, ok) = match &caller.token {
         Some(claims) => {
-            let ok = token_allows(claims, name.as_str(), action.as_str());
-            // Pushes need the project record (it must exist); reads go by the token alone.
-            let project = if ok && action != Action::Pull {
+            let mut ok = token_allows(claims, name.as_str(), action.as_str());
+            let project = if ok {
                 lookup(state, project_name).await?
             } else {
                 None
             };
+            // A token issued before its project was created was granted for a project
+            // that has since been deleted: it says nothing about the new one (Harbor's rule).
+            if let Some(p) = &project
+                && i64::try_from(claims.iat).unwrap_or(i64::MAX).saturating_mul(1000)
+                    < p.created_ms - 1000
+            {
+                ok = false;
+            }
             (project, ok)
         }
         None => {
