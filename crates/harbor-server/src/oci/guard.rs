@@ -139,9 +139,14 @@ pub(crate) async fn check(
                 None
             };
             // A token issued before its project was created was granted for a project
-            // that has since been deleted: it says nothing about the new one (Harbor's rule).
+            // that has since been deleted: it says nothing about the new one (Harbor's
+            // rule). The new project's owner is exempt: it holds every right in it, and a
+            // push that auto-created the project goes on with the token it started with.
             if let Some(p) = &project
-                && i64::try_from(claims.iat).unwrap_or(i64::MAX).saturating_mul(1000)
+                && p.owner_name != claims.sub
+                && i64::try_from(claims.iat)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(1000)
                     < p.created_ms - 1000
             {
                 ok = false;

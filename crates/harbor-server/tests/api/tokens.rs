@@ -23,7 +23,7 @@ async fn challenges_name_the_realm_service_and_scope() {
         "Bearer realm=\"http://{}/service/token\",service=\"harbor-registry\"",
         s.addr
     );
-    let r = anon_client().get(s.url("/v2/")).send().await.unwrap();
+    let r = get(&anon_client(), &s, "/v2/").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(challenge(&r), realm);
     for (method, path, actions) in [
@@ -37,11 +37,7 @@ async fn challenges_name_the_realm_service_and_scope() {
         (Method::PUT, "/v2/library/app/manifests/v1", "pull,push"),
         (Method::DELETE, "/v2/library/app/manifests/v1", "delete"),
     ] {
-        let r = anon_client()
-            .request(method.clone(), s.url(path))
-            .send()
-            .await
-            .unwrap();
+        let r = send(&anon_client(), &s, method.clone(), path, None).await;
         // library is public, so an anonymous HEAD/GET passes authorisation (and 404s);
         // writes are challenged with the scope to ask for.
         if method == Method::GET || method == Method::HEAD {
@@ -55,26 +51,13 @@ async fn challenges_name_the_realm_service_and_scope() {
         );
     }
     // Catalog and wrong credentials: Basic challenge.
-    let r = anon_client()
-        .get(s.url("/v2/_catalog"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&anon_client(), &s, "/v2/_catalog").await;
     assert_eq!(challenge(&r), "Basic realm=\"harbor\"");
-    let r = as_user("admin", "Wrong-passw0rd")
-        .get(s.url("/v2/"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&as_user("admin", "Wrong-passw0rd"), &s, "/v2/").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(challenge(&r), "Basic realm=\"harbor\"");
     // A hostile Host header does not leak into the challenge.
-    let r = anon_client()
-        .get(s.url("/v2/"))
-        .header("host", "a\",b=\"c")
-        .send()
-        .await
-        .unwrap();
+    let r = get_with(&anon_client(), &s, "/v2/", ("host", "a\",b=\"c")).await;
     assert!(
         challenge(&r).contains("realm=\"http://localhost/service/token\""),
         "{}",
@@ -87,7 +70,7 @@ async fn challenges_name_the_realm_service_and_scope() {
         c.auth.external_url = Some("https://registry.example.com".into())
     })
     .await;
-    let r = anon_client().get(s2.url("/v2/")).send().await.unwrap();
+    let r = get(&anon_client(), &s2, "/v2/").await;
     assert_eq!(
         challenge(&r),
         "Bearer realm=\"https://registry.example.com/service/token\",service=\"harbor-registry\""
@@ -138,62 +121,30 @@ async fn tokens_grant_what_rbac_allows() {
     let t = token(&s, dev, "registry:catalog:*").await;
     assert!(granted(&t, "catalog").is_empty());
     // Errors: anonymous without scope, bad credentials, unknown service, malformed scope.
-    let r = anon_client()
-        .get(s.url("/service/token?service=harbor-registry"))
-        .send()
-        .await
-        .unwrap();
+    let svc = "/service/token?service=harbor-registry";
+    let r = get(&anon_client(), &s, svc).await;
     harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
-    let r = as_user("dev", "Wrong-passw0rd")
-        .get(s.url("/service/token?service=harbor-registry&scope=repository:team/app:pull"))
-        .send()
-        .await
-        .unwrap();
+    let wrong = as_user("dev", "Wrong-passw0rd");
+    let r = get(&wrong, &s, &format!("{svc}&scope=repository:team/app:pull")).await;
     harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
-    let r = as_user("dev", PASSWORD)
-        .get(s.url("/service/token?service=other&scope=repository:team/app:pull"))
-        .send()
-        .await
-        .unwrap();
+    let dev_client = as_user("dev", PASSWORD);
+    let other_svc = "/service/token?service=other&scope=repository:team/app:pull";
+    let r = get(&dev_client, &s, other_svc).await;
     harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
-    let r = as_user("dev", PASSWORD)
-        .get(s.url("/service/token?service=harbor-registry&scope=nonsense"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&dev_client, &s, &format!("{svc}&scope=nonsense")).await;
     harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
     // A signed-in user without scope gets a token (docker login does this).
-    let r = as_user("dev", PASSWORD)
-        .get(s.url("/service/token?service=harbor-registry"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(status_of(&dev_client, &s, svc).await, StatusCode::OK);
 
     // The token works for what it grants.
     let t = token(&s, dev, "repository:team/app:pull,push").await;
     let b = bearer(t["token"].as_str().unwrap());
     let (m, _, _) = push_image_blobs(&s, "team/app", 9).await;
-    let r = b
-        .put(s.url("/v2/team/app/manifests/v1"))
-        .header("content-type", OCI_MANIFEST)
-        .body(m)
-        .send()
-        .await
-        .unwrap();
+    let r = put_manifest_as(&b, &s, "team/app", "v1", &m).await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    assert_eq!(
-        b.get(s.url("/v2/team/app/manifests/v1"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        b.get(s.url("/v2/")).send().await.unwrap().status(),
-        StatusCode::OK
-    );
+    let v1 = "/v2/team/app/manifests/v1";
+    assert_eq!(status_of(&b, &s, v1).await, StatusCode::OK);
+    assert_eq!(status_of(&b, &s, "/v2/").await, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -229,45 +180,20 @@ async fn forged_stale_and_escalated_tokens_are_refused() {
             assert_eq!(body["errors"][0]["code"], "UNAUTHORIZED");
         }
     };
+    let issue = |ts: &TokenService, at: u64| ts.issue("guest", pull("team/app"), at).unwrap().token;
+    let v1 = "/v2/team/app/manifests/v1";
     // Sanity: a genuine token from the same key works.
     let svc = TokenService::new(key.clone(), std::time::Duration::from_secs(1800));
-    let good = svc.issue("guest", pull("team/app"), now).unwrap().token;
-    assert_eq!(
-        bearer(&good)
-            .get(s.url("/v2/team/app/manifests/v1"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    let good = issue(&svc, now);
+    assert_eq!(status_of(&bearer(&good), &s, v1).await, StatusCode::OK);
     // Expired (beyond the 60 s leeway) and not yet valid.
     let short = TokenService::new(key.clone(), std::time::Duration::from_secs(60));
-    refused(
-        short
-            .issue("guest", pull("team/app"), now - 600)
-            .unwrap()
-            .token,
-        "/v2/team/app/manifests/v1",
-    )
-    .await;
-    refused(
-        svc.issue("guest", pull("team/app"), now + 3600)
-            .unwrap()
-            .token,
-        "/v2/team/app/manifests/v1",
-    )
-    .await;
+    refused(issue(&short, now - 600), v1).await;
+    refused(issue(&svc, now + 3600), v1).await;
     // Signed with another key.
-    let other = TokenService::new(
-        SigningKey::generate().unwrap(),
-        std::time::Duration::from_secs(1800),
-    );
-    refused(
-        other.issue("guest", pull("team/app"), now).unwrap().token,
-        "/v2/team/app/manifests/v1",
-    )
-    .await;
+    let other_key = SigningKey::generate().unwrap();
+    let other = TokenService::new(other_key, std::time::Duration::from_secs(1800));
+    refused(issue(&other, now), v1).await;
     // Wrong audience or issuer, signed with the right key.
     let enc = jsonwebtoken::EncodingKey::from_ec_der(key.pkcs8());
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
@@ -283,16 +209,8 @@ async fn forged_stale_and_escalated_tokens_are_refused() {
         access: pull("team/app"),
     };
     let forged = |c: Claims| jsonwebtoken::encode(&header, &c, &enc).unwrap();
-    refused(
-        forged(claims("harbor-token-issuer", "someone-else")),
-        "/v2/team/app/manifests/v1",
-    )
-    .await;
-    refused(
-        forged(claims("evil-issuer", "harbor-registry")),
-        "/v2/team/app/manifests/v1",
-    )
-    .await;
+    refused(forged(claims("harbor-token-issuer", "someone-else")), v1).await;
+    refused(forged(claims("evil-issuer", "harbor-registry")), v1).await;
     // alg: none.
     use base64::Engine as _;
     let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
@@ -301,101 +219,46 @@ async fn forged_stale_and_escalated_tokens_are_refused() {
         b64(&json!({"alg": "none", "typ": "JWT"})),
         b64(&serde_json::to_value(claims("harbor-token-issuer", "harbor-registry")).unwrap())
     );
-    refused(none, "/v2/team/app/manifests/v1").await;
+    refused(none, v1).await;
     // Garbage.
-    refused("not.a.jwt".into(), "/v2/team/app/manifests/v1").await;
+    refused("not.a.jwt".into(), v1).await;
 
     // Scope escalation: a token for team/app used on other/app (where the guest may pull
     // too); a pull-only token used to push.
-    let t = token(&s, Some(("guest", PASSWORD)), "repository:team/app:pull").await;
+    let guest = Some(("guest", PASSWORD));
+    let t = token(&s, guest, "repository:team/app:pull").await;
     let t = t["token"].as_str().unwrap().to_owned();
-    let r = bearer(&t)
-        .get(s.url("/v2/other/app/manifests/v1"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&bearer(&t), &s, "/v2/other/app/manifests/v1").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(challenge(&r).contains("error=\"insufficient_scope\""));
     assert!(challenge(&r).contains("scope=\"repository:other/app:pull\""));
-    let r = bearer(&t)
-        .post(s.url("/v2/team/app/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
+    let r = post(&bearer(&t), &s, "/v2/team/app/blobs/uploads/").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = bearer(&t).get(s.url("/v2/_catalog")).send().await.unwrap();
+    let r = get(&bearer(&t), &s, "/v2/_catalog").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // A guest asking for push gets pull only, so the push still fails.
-    let t2 = token(
-        &s,
-        Some(("guest", PASSWORD)),
-        "repository:team/app:pull,push",
-    )
-    .await;
+    let t2 = token(&s, guest, "repository:team/app:pull,push").await;
     assert_eq!(granted(&t2, "team/app"), ["pull"]);
 
     // The token of a deleted user dies with the user.
-    assert_eq!(
-        bearer(&t)
-            .get(s.url("/v2/team/app/manifests/v1"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    let users: Vec<Value> = client()
-        .get(s.url("/api/v2.0/users?q=username%3Dguest"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(status_of(&bearer(&t), &s, v1).await, StatusCode::OK);
+    let users: Vec<Value> = get_json(&client(), &s, "/api/v2.0/users?q=username%3Dguest").await;
     let id = users[0]["user_id"].as_i64().unwrap();
-    assert_eq!(
-        send(
-            &client(),
-            &s,
-            Method::DELETE,
-            &format!("/api/v2.0/users/{id}"),
-            None
-        )
-        .await
-        .status(),
-        StatusCode::OK
-    );
-    refused(t, "/v2/team/app/manifests/v1").await;
+    let r = admin(&s, Method::DELETE, &format!("/api/v2.0/users/{id}"), None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    refused(t, v1).await;
 
     // The token of a disabled robot dies with it.
     let (rid, login, secret) = create_robot(&s, "team", "bot", &[("repository", "pull")]).await;
     let rt = token(&s, Some((&login, &secret)), "repository:team/app:pull").await;
     let rt = rt["token"].as_str().unwrap().to_owned();
-    assert_eq!(
-        bearer(&rt)
-            .get(s.url("/v2/team/app/manifests/v1"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    let r = send(
-        &client(),
-        &s,
-        Method::PUT,
-        &format!("/api/v2.0/robots/{rid}"),
-        Some(json!({"disable": true})),
-    )
-    .await;
+    assert_eq!(status_of(&bearer(&rt), &s, v1).await, StatusCode::OK);
+    let path = format!("/api/v2.0/robots/{rid}");
+    let r = admin(&s, Method::PUT, &path, Some(json!({"disable": true}))).await;
     assert_eq!(r.status(), StatusCode::OK);
-    refused(rt, "/v2/team/app/manifests/v1").await;
+    refused(rt, v1).await;
     // Registry tokens are not API credentials.
-    let r = bearer(&good)
-        .get(s.url("/api/v2.0/users/current"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&bearer(&good), &s, "/api/v2.0/users/current").await;
     harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 }
 
@@ -415,9 +278,9 @@ async fn private_projects_reveal_nothing() {
         "/v2/ghost/app/manifests/v1",
         "/v2/secret/app/tags/list",
     ] {
-        let r = anon_client().get(s.url(path)).send().await.unwrap();
+        let r = get(&anon_client(), &s, path).await;
         anon.push((r.status(), r.text().await.unwrap()));
-        let r = out.get(s.url(path)).send().await.unwrap();
+        let r = get(&out, &s, path).await;
         user.push((r.status(), r.text().await.unwrap().replace(path, "")));
     }
     assert!(
@@ -433,29 +296,65 @@ async fn private_projects_reveal_nothing() {
     // A public project allows anonymous pulls.
     create_project(&s, "open", true).await;
     seed_image(&s, "open/app", "v1").await;
-    assert_eq!(
-        anon_client()
-            .get(s.url("/v2/open/app/manifests/v1"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        anon_client()
-            .get(s.url("/v2/open/app/tags/list"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    for path in ["/v2/open/app/manifests/v1", "/v2/open/app/tags/list"] {
+        assert_eq!(status_of(&anon_client(), &s, path).await, StatusCode::OK);
+    }
     // ... but no anonymous push or delete there.
-    let r = anon_client()
-        .post(s.url("/v2/open/app/blobs/uploads/"))
+    let r = post(&anon_client(), &s, "/v2/open/app/blobs/uploads/").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn tokens_die_with_their_project() {
+    let s = TestServer::start_strict().await;
+    create_project(&s, "team", false).await;
+    create_user(&s, "dev").await;
+    add_member(&s, "team", "dev", 2).await;
+    let t = token(&s, Some(("dev", PASSWORD)), "repository:team/app:pull,push").await;
+    assert_eq!(granted(&t, "team/app"), ["pull", "push"]);
+    let t = t["token"].as_str().unwrap().to_owned();
+    let tags = "/v2/team/app/tags/list";
+    // Valid for the project it was issued for: the repository is just empty.
+    let r = get(&bearer(&t), &s, tags).await;
+    expect_error(r, StatusCode::NOT_FOUND, "NAME_UNKNOWN").await;
+    // Token times are whole seconds: let the recreated project be clearly younger.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = admin(&s, Method::DELETE, "/api/v2.0/projects/team", None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    create_project(&s, "team", false).await;
+    // The new "team" has no member "dev": the old token grants nothing in it.
+    let r = get(&bearer(&t), &s, tags).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(challenge(&r).contains("error=\"insufficient_scope\""));
+    let r = post(&bearer(&t), &s, "/v2/team/app/blobs/uploads/").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_push_that_auto_creates_its_project_keeps_its_token() {
+    let s = TestServer::start().await;
+    create_user(&s, "dev").await;
+    let t = token(&s, Some(("dev", PASSWORD)), "repository:fresh/app:pull,push").await;
+    assert_eq!(granted(&t, "fresh/app"), ["pull", "push"]);
+    let t = t["token"].as_str().unwrap().to_owned();
+    // The client pauses between its token and its first push (slow layers, say).
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let blob = data(1000, 3);
+    let digest = sha256(&blob);
+    let r = bearer(&t)
+        .post(s.url(&format!("/v2/fresh/app/blobs/uploads/?digest={digest}")))
+        .body(blob)
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // The project now exists, created after the token was issued, and owned by "dev".
+    let p: Value = get_json(&client(), &s, "/api/v2.0/projects/fresh").await;
+    assert_eq!(p["owner_name"], "dev");
+    let r = bearer(&t)
+        .head(s.url(&format!("/v2/fresh/app/blobs/{digest}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
 }
