@@ -130,16 +130,8 @@ async fn prepare(s: &TestServer, project: &str, project_id: i64, n: usize) -> Fi
     create_user(s, &new_user).await;
     let repo = format!("{project}/app");
     let (digest, _) = push_image(s, &repo, &format!("t{n}"), (n % 200) as u8 + 20).await;
-    let members: Vec<serde_json::Value> = client()
-        .get(s.url(&format!(
-            "/api/v2.0/projects/{project}/members?page_size=100"
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path = format!("/api/v2.0/projects/{project}/members?page_size=100");
+    let members: Vec<serde_json::Value> = get_json(&client(), s, &path).await;
     let member_id = members[0]["id"].as_i64().unwrap();
     Fixture {
         project: project.into(),

@@ -1,9 +1,31 @@
 //! Portal sessions: `POST /c/login` cookie, CSRF protection, log out.
 
-use reqwest::StatusCode;
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::*;
+use crate::support::*;
+
+/// `POST /c/login` with the portal's form, without other credentials.
+async fn login(s: &TestServer, user: &str, password: &str) -> Response {
+    anon_client()
+        .post(s.url("/c/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("principal={user}&password={password}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `GET path` with only a `Cookie` header.
+async fn get_with_cookie(s: &TestServer, path: &str, cookie: &str) -> Response {
+    get_with(&anon_client(), s, path, ("cookie", cookie)).await
+}
+
+/// The `name=value` part of a `Set-Cookie` header.
+fn session_id(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
+}
 
 #[tokio::test]
 async fn login_cookie_and_csrf() {
@@ -11,41 +33,20 @@ async fn login_cookie_and_csrf() {
     create_user(&s, "alice").await;
     let c = anon_client();
     // Bad credentials.
-    let r = c
-        .post(s.url("/c/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("principal=alice&password={}", "Wrong-passw0rd"))
-        .send()
-        .await
-        .unwrap();
+    let r = login(&s, "alice", "Wrong-passw0rd").await;
     harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
-    let r = c
-        .post(s.url("/c/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("principal=alice&password={}", PASSWORD))
-        .send()
-        .await
-        .unwrap();
+    let r = login(&s, "alice", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let cookie = header(r.headers(), "set-cookie").unwrap().to_owned();
+    let cookie = header(r.headers(), "set-cookie").unwrap();
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
-    let sid = cookie.split(';').next().unwrap().to_owned();
-    let csrf = header(r.headers(), "x-harbor-csrf-token")
-        .unwrap()
-        .to_owned();
+    let sid = session_id(cookie);
+    let csrf = header(r.headers(), "x-harbor-csrf-token").unwrap();
     // Safe requests with the cookie work.
-    let me: Value = c
-        .get(s.url("/api/v2.0/users/current"))
-        .header("cookie", &sid)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = get_with_cookie(&s, "/api/v2.0/users/current", &sid).await;
+    let me: Value = r.json().await.unwrap();
     assert_eq!(me["username"], "alice");
     // Unsafe requests need the CSRF token.
     let create = |token: Option<&str>, name: &str| {
@@ -58,55 +59,22 @@ async fn login_cookie_and_csrf() {
         }
         req.send()
     };
-    harbor_error(
-        create(None, "p1").await.unwrap(),
-        StatusCode::FORBIDDEN,
-        "FORBIDDEN",
-    )
-    .await;
-    harbor_error(
-        create(Some("0000"), "p1").await.unwrap(),
-        StatusCode::FORBIDDEN,
-        "FORBIDDEN",
-    )
-    .await;
-    assert_eq!(
-        create(Some(&csrf), "p1").await.unwrap().status(),
-        StatusCode::CREATED
-    );
+    let r = create(None, "p1").await.unwrap();
+    harbor_error(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
+    let r = create(Some("0000"), "p1").await.unwrap();
+    harbor_error(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
+    let r = create(Some(csrf), "p1").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
     // The token can be fetched again.
-    let r = c
-        .get(s.url("/c/csrf"))
-        .header("cookie", &sid)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        header(r.headers(), "x-harbor-csrf-token"),
-        Some(csrf.as_str())
-    );
+    let r = get_with_cookie(&s, "/c/csrf", &sid).await;
+    assert_eq!(header(r.headers(), "x-harbor-csrf-token"), Some(csrf));
     // A forged cookie is refused.
-    let r = c
-        .get(s.url("/api/v2.0/users/current"))
-        .header("cookie", "sid=forged")
-        .send()
-        .await
-        .unwrap();
+    let r = get_with_cookie(&s, "/api/v2.0/users/current", "sid=forged").await;
     harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
     // Log out ends the session.
-    let r = c
-        .get(s.url("/c/log_out"))
-        .header("cookie", &sid)
-        .send()
-        .await
-        .unwrap();
+    let r = get_with_cookie(&s, "/c/log_out", &sid).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = c
-        .get(s.url("/api/v2.0/users/current"))
-        .header("cookie", &sid)
-        .send()
-        .await
-        .unwrap();
+    let r = get_with_cookie(&s, "/api/v2.0/users/current", &sid).await;
     harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 }
 
@@ -114,41 +82,14 @@ async fn login_cookie_and_csrf() {
 async fn sessions_end_with_a_password_change() {
     let s = TestServer::start_strict().await;
     let id = create_user(&s, "alice").await;
-    let c = anon_client();
-    let r = c
-        .post(s.url("/c/login"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("principal=alice&password={}", PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    let sid = header(r.headers(), "set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        c.get(s.url("/api/v2.0/users/current"))
-            .header("cookie", &sid)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    let r = client()
-        .put(s.url(&format!("/api/v2.0/users/{id}/password")))
-        .json(&json!({"new_password": "Another-passw0rd"}))
-        .send()
-        .await
-        .unwrap();
+    let r = login(&s, "alice", PASSWORD).await;
+    let sid = session_id(header(r.headers(), "set-cookie").unwrap());
+    let r = get_with_cookie(&s, "/api/v2.0/users/current", &sid).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = c
-        .get(s.url("/api/v2.0/users/current"))
-        .header("cookie", &sid)
-        .send()
-        .await
-        .unwrap();
+    let body = json!({"new_password": "Another-passw0rd"});
+    let path = format!("/api/v2.0/users/{id}/password");
+    let r = admin(&s, Method::PUT, &path, Some(body)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = get_with_cookie(&s, "/api/v2.0/users/current", &sid).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }

@@ -4,57 +4,33 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn bootstrap_creates_admin_and_public_library() {
     let s = TestServer::start_strict().await;
-    let me: Value = client()
-        .get(s.url("/api/v2.0/users/current"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let current = "/api/v2.0/users/current";
+    let me: Value = get_json(&client(), &s, current).await;
     assert_eq!(me["username"], "admin");
     assert_eq!(me["sysadmin_flag"], true);
-    let lib: Value = anon_client()
-        .get(s.url("/api/v2.0/projects/library"))
-        .header("X-Is-Resource-Name", "true")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let library = "/api/v2.0/projects/library";
+    let r = get_with(&anon_client(), &s, library, ("X-Is-Resource-Name", "true")).await;
+    let lib: Value = r.json().await.unwrap();
     assert_eq!(lib["name"], "library");
     assert_eq!(lib["metadata"]["public"], "true");
     // A restart does not bootstrap again (and keeps the password).
     let s = s.restart().await;
-    let resp = client()
-        .get(s.url("/api/v2.0/users?page_size=100"))
-        .send()
-        .await
-        .unwrap();
+    let resp = get(&client(), &s, "/api/v2.0/users?page_size=100").await;
     assert_eq!(header(resp.headers(), "x-total-count"), Some("1"));
     // Wrong password, unknown user, malformed header: 401.
     for c in [
         as_user("admin", "Wrong-passw0rd"),
         as_user("ghost", PASSWORD),
     ] {
-        let r = c
-            .get(s.url("/api/v2.0/users/current"))
-            .send()
-            .await
-            .unwrap();
+        let r = get(&c, &s, current).await;
         harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
     }
-    let r = anon_client()
-        .get(s.url("/api/v2.0/users/current"))
-        .header("authorization", "Basic !!!")
-        .send()
-        .await
-        .unwrap();
+    let r = get_with(&anon_client(), &s, current, ("authorization", "Basic !!!")).await;
     harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 }
 
@@ -100,14 +76,7 @@ async fn user_lifecycle_and_rules() {
             "BAD_REQUEST",
         ),
     ] {
-        let r = send(
-            &client(),
-            &s,
-            Method::POST,
-            "/api/v2.0/users",
-            Some(body.clone()),
-        )
-        .await;
+        let r = admin(&s, Method::POST, "/api/v2.0/users", Some(body)).await;
         harbor_error(r, status, code).await;
     }
     // Malformed JSON gets Harbor's error body too.
@@ -121,168 +90,73 @@ async fn user_lifecycle_and_rules() {
     harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
 
     let a = as_user("alice", PASSWORD);
+    let current = "/api/v2.0/users/current";
+    let alice_path = format!("/api/v2.0/users/{alice}");
     // Non-admins cannot list, create or delete users, nor read others.
-    let r = a.get(s.url("/api/v2.0/users")).send().await.unwrap();
+    let r = get(&a, &s, "/api/v2.0/users").await;
     harbor_error(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
-    let r = send(
-        &a,
-        &s,
-        Method::POST,
-        "/api/v2.0/users",
-        Some(json!({"username": "eve", "password": PASSWORD})),
-    )
-    .await;
+    let body = json!({"username": "eve", "password": PASSWORD});
+    let r = send(&a, &s, Method::POST, "/api/v2.0/users", Some(body)).await;
     harbor_error(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
-    let r = a.get(s.url("/api/v2.0/users/1")).send().await.unwrap();
+    let r = get(&a, &s, "/api/v2.0/users/1").await;
     harbor_error(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
     // ... but may read and update themselves, and search names.
-    let me: Value = a
-        .get(s.url(&format!("/api/v2.0/users/{alice}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = get_json(&a, &s, &alice_path).await;
     assert_eq!(me["username"], "alice");
     assert_eq!(me["email"], "alice@example.com");
     assert!(me.get("password").is_none() && !me.to_string().contains("argon2"));
-    let r = send(
-        &a,
-        &s,
-        Method::PUT,
-        &format!("/api/v2.0/users/{alice}"),
-        Some(json!({"realname": "Alice A."})),
-    )
-    .await;
+    let body = json!({"realname": "Alice A."});
+    let r = send(&a, &s, Method::PUT, &alice_path, Some(body)).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let me: Value = a
-        .get(s.url("/api/v2.0/users/current"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = get_json(&a, &s, current).await;
     assert_eq!(me["realname"], "Alice A.");
-    let found: Vec<Value> = a
-        .get(s.url("/api/v2.0/users/search?username=ali"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found: Vec<Value> = get_json(&a, &s, "/api/v2.0/users/search?username=ali").await;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["user_id"], alice);
 
     // Password change: needs the old password; then only the new one works.
-    let r = send(
-        &a,
-        &s,
-        Method::PUT,
-        &format!("/api/v2.0/users/{alice}/password"),
-        Some(json!({"old_password": "Wrong-passw0rd", "new_password": "NewPassw0rd"})),
-    )
-    .await;
+    let password = format!("{alice_path}/password");
+    let change = |old: &str, new: &str| {
+        let body = json!({"old_password": old, "new_password": new});
+        send(&a, &s, Method::PUT, &password, Some(body))
+    };
+    let r = change("Wrong-passw0rd", "NewPassw0rd").await;
     harbor_error(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
-    let r = send(
-        &a,
-        &s,
-        Method::PUT,
-        &format!("/api/v2.0/users/{alice}/password"),
-        Some(json!({"old_password": PASSWORD, "new_password": "weak"})),
-    )
-    .await;
+    let r = change(PASSWORD, "weak").await;
     harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
-    let r = send(
-        &a,
-        &s,
-        Method::PUT,
-        &format!("/api/v2.0/users/{alice}/password"),
-        Some(json!({"old_password": PASSWORD, "new_password": "NewPassw0rd"})),
-    )
-    .await;
+    let r = change(PASSWORD, "NewPassw0rd").await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = a
-        .get(s.url("/api/v2.0/users/current"))
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        r.status(),
+        status_of(&a, &s, current).await,
         StatusCode::UNAUTHORIZED,
         "the old password no longer works"
     );
     let a = as_user("alice", "NewPassw0rd");
-    assert_eq!(
-        a.get(s.url("/api/v2.0/users/current"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(status_of(&a, &s, current).await, StatusCode::OK);
     // An administrator resets it without the old one.
-    let r = send(
-        &client(),
-        &s,
-        Method::PUT,
-        &format!("/api/v2.0/users/{alice}/password"),
-        Some(json!({"new_password": "Reset-Passw0rd"})),
-    )
-    .await;
+    let body = json!({"new_password": "Reset-Passw0rd"});
+    let r = admin(&s, Method::PUT, &password, Some(body)).await;
     assert_eq!(r.status(), StatusCode::OK);
     let a = as_user("alice", "Reset-Passw0rd");
 
     // Sysadmin rights.
-    let r = send(
-        &client(),
-        &s,
-        Method::PUT,
-        &format!("/api/v2.0/users/{alice}/sysadmin"),
-        Some(json!({"sysadmin_flag": true})),
-    )
-    .await;
+    let sysadmin = format!("{alice_path}/sysadmin");
+    let flag = |on: bool| Some(json!({"sysadmin_flag": on}));
+    let r = admin(&s, Method::PUT, &sysadmin, flag(true)).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(
-        a.get(s.url("/api/v2.0/users"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    let r = send(
-        &client(),
-        &s,
-        Method::PUT,
-        "/api/v2.0/users/1/sysadmin",
-        Some(json!({"sysadmin_flag": false})),
-    )
-    .await;
+    assert_eq!(status_of(&a, &s, "/api/v2.0/users").await, StatusCode::OK);
+    let r = admin(&s, Method::PUT, "/api/v2.0/users/1/sysadmin", flag(false)).await;
     harbor_error(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
-    let r = send(
-        &client(),
-        &s,
-        Method::PUT,
-        &format!("/api/v2.0/users/{alice}/sysadmin"),
-        Some(json!({"sysadmin_flag": false})),
-    )
-    .await;
+    let r = admin(&s, Method::PUT, &sysadmin, flag(false)).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let r = a.get(s.url("/api/v2.0/users")).send().await.unwrap();
+    let r = get(&a, &s, "/api/v2.0/users").await;
     harbor_error(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
 
     // Listing: filters and paging headers.
     for n in ["bob", "carol", "dave"] {
         create_user(&s, n).await;
     }
-    let r = client()
-        .get(s.url("/api/v2.0/users?page=1&page_size=2"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&client(), &s, "/api/v2.0/users?page=1&page_size=2").await;
     assert_eq!(header(r.headers(), "x-total-count"), Some("5"));
     let link = header(r.headers(), "link").unwrap().to_owned();
     assert!(
@@ -291,78 +165,33 @@ async fn user_lifecycle_and_rules() {
     );
     let page: Vec<Value> = r.json().await.unwrap();
     assert_eq!(page.len(), 2);
-    let r = client()
-        .get(s.url("/api/v2.0/users?q=username%3D~aro"))
-        .send()
-        .await
-        .unwrap();
-    let v: Vec<Value> = r.json().await.unwrap();
+    let v: Vec<Value> = get_json(&client(), &s, "/api/v2.0/users?q=username%3D~aro").await;
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["username"], "carol");
     for bad in ["page=0", "page_size=1000", "q=bogus%3D1"] {
-        let r = client()
-            .get(s.url(&format!("/api/v2.0/users?{bad}")))
-            .send()
-            .await
-            .unwrap();
+        let r = get(&client(), &s, &format!("/api/v2.0/users?{bad}")).await;
         harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
     }
 
     // Deletion: not oneself; a deleted user can no longer sign in.
-    let r = send(&client(), &s, Method::DELETE, "/api/v2.0/users/1", None).await;
+    let r = admin(&s, Method::DELETE, "/api/v2.0/users/1", None).await;
     harbor_error(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
-    let r = send(
-        &client(),
-        &s,
-        Method::DELETE,
-        &format!("/api/v2.0/users/{alice}"),
-        None,
-    )
-    .await;
+    let r = admin(&s, Method::DELETE, &alice_path, None).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(
-        a.get(s.url("/api/v2.0/users/current"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
-    let r = send(
-        &client(),
-        &s,
-        Method::DELETE,
-        &format!("/api/v2.0/users/{alice}"),
-        None,
-    )
-    .await;
+    assert_eq!(status_of(&a, &s, current).await, StatusCode::UNAUTHORIZED);
+    let r = admin(&s, Method::DELETE, &alice_path, None).await;
     harbor_error(r, StatusCode::NOT_FOUND, "NOT_FOUND").await;
-    let r = client()
-        .get(s.url("/api/v2.0/users/abc"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&client(), &s, "/api/v2.0/users/abc").await;
     harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
 }
 
 #[tokio::test]
 async fn ping_health_systeminfo() {
     let s = TestServer::start_strict().await;
-    let r = anon_client()
-        .get(s.url("/api/v2.0/ping"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&anon_client(), &s, "/api/v2.0/ping").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.text().await.unwrap(), "Pong");
-    let h: Value = anon_client()
-        .get(s.url("/api/v2.0/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h: Value = get_json(&anon_client(), &s, "/api/v2.0/health").await;
     assert_eq!(h["status"], "healthy");
     assert!(
         h["components"]
@@ -371,38 +200,16 @@ async fn ping_health_systeminfo() {
             .iter()
             .any(|c| c["name"] == "database" && c["status"] == "healthy")
     );
-    let anon: Value = anon_client()
-        .get(s.url("/api/v2.0/systeminfo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let anon: Value = get_json(&anon_client(), &s, "/api/v2.0/systeminfo").await;
     assert_eq!(anon["auth_mode"], "db_auth");
     assert!(
         anon.get("registry_url").is_none(),
         "anonymous callers see the public subset"
     );
-    let full: Value = client()
-        .get(s.url("/api/v2.0/systeminfo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let full: Value = get_json(&client(), &s, "/api/v2.0/systeminfo").await;
     assert_eq!(full["registry_url"], s.addr.to_string());
-    let r = anon_client()
-        .get(s.url("/api/v2.0/no-such-thing"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&anon_client(), &s, "/api/v2.0/no-such-thing").await;
     harbor_error(r, StatusCode::NOT_FOUND, "NOT_FOUND").await;
-    let r = anon_client()
-        .delete(s.url("/api/v2.0/ping"))
-        .send()
-        .await
-        .unwrap();
+    let r = send(&anon_client(), &s, Method::DELETE, "/api/v2.0/ping", None).await;
     harbor_error(r, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED").await;
 }

@@ -6,12 +6,12 @@
 use std::path::Path;
 use std::process::Output;
 
-use reqwest::StatusCode;
+use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::{
-    OCI_MANIFEST, PASSWORD, TestServer, add_member, anon_client, basic, client, create_project,
-    create_robot, create_user, expect_error, header, sha256,
+    OCI_MANIFEST, PASSWORD, TestServer, add_member, anon_client, as_user, client, create_project,
+    create_robot, create_user, expect_error, header, put_manifest, send, sha256,
 };
 use crate::{admin_creds, find_tool, layout, oras, run};
 
@@ -19,15 +19,26 @@ fn skopeo() -> Option<String> {
     find_tool("HARBOR_TEST_SKOPEO", "skopeo", &["--version"])
 }
 
+/// `GET path` with `c`.
+async fn get(c: &Client, srv: &TestServer, path: &str) -> Response {
+    send(c, srv, Method::GET, path, None).await
+}
+
+/// A REST API request as the administrator.
+async fn admin(srv: &TestServer, method: Method, path: &str, body: Option<Value>) -> Response {
+    send(&client(), srv, method, path, body).await
+}
+
+/// `GET /service/token` for `scope` with Basic credentials.
+async fn token_request(srv: &TestServer, user: &str, password: &str, scope: &str) -> Response {
+    let path = format!("/service/token?service=harbor-registry&scope={scope}");
+    get(&as_user(user, password), srv, &path).await
+}
+
 /// A project robot that may push and pull; returns (id, login name, secret).
 async fn push_robot(srv: &TestServer, project: &str, name: &str) -> (i64, String, String) {
-    let robot = create_robot(
-        srv,
-        project,
-        name,
-        &[("repository", "push"), ("repository", "pull")],
-    )
-    .await;
+    let access = [("repository", "push"), ("repository", "pull")];
+    let robot = create_robot(srv, project, name, &access).await;
     assert_eq!(robot.1, format!("robot${project}+{name}"));
     robot
 }
@@ -104,18 +115,13 @@ async fn skopeo_regular_user_pushes_and_pulls_a_private_project() {
     add_member(&srv, "secret", "alice", 2).await;
 
     // What skopeo is told on its first request: where to fetch a token.
-    let resp = anon_client().get(srv.url("/v2/")).send().await.unwrap();
+    let resp = get(&anon_client(), &srv, "/v2/").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        header(resp.headers(), "www-authenticate"),
-        Some(
-            format!(
-                "Bearer realm=\"http://{}/service/token\",service=\"harbor-registry\"",
-                srv.addr
-            )
-            .as_str()
-        )
+    let realm = format!(
+        "Bearer realm=\"http://{}/service/token\",service=\"harbor-registry\"",
+        srv.addr
     );
+    assert_eq!(header(resp.headers(), "www-authenticate"), Some(&*realm));
 
     let work = tempfile::tempdir().unwrap();
     let src = work.path().join("src");
@@ -143,26 +149,14 @@ async fn skopeo_regular_user_pushes_and_pulls_a_private_project() {
     let out = push(&skopeo, &srv, &src, "secret/app:bob", &bob).await;
     assert_refused(&out, "a non-member's push");
     assert_eq!(digest_of(&srv, "secret/app", "bob").await, None);
-    let out = pull(
-        &skopeo,
-        &srv,
-        "secret/app:v1",
-        &work.path().join("bob"),
-        Some(&bob),
-    )
-    .await;
+    let dest = work.path().join("bob");
+    let out = pull(&skopeo, &srv, "secret/app:v1", &dest, Some(&bob)).await;
     assert_refused(&out, "a non-member's pull");
-    assert!(!work.path().join("bob/index.json").exists());
+    assert!(!dest.join("index.json").exists());
 
     // A wrong password is refused too, even for a member.
-    let out = pull(
-        &skopeo,
-        &srv,
-        "secret/app:v1",
-        &work.path().join("wrong"),
-        Some("alice:not-her-password"),
-    )
-    .await;
+    let (dest, wrong) = (work.path().join("wrong"), "alice:not-her-password");
+    let out = pull(&skopeo, &srv, "secret/app:v1", &dest, Some(wrong)).await;
     assert_refused(&out, "a wrong password");
 }
 
@@ -189,15 +183,8 @@ async fn skopeo_project_robot_pushes_and_pulls_until_disabled() {
     assert_eq!(layout::tagged(&back, "v1"), made.image);
 
     // A token the robot holds from before it is disabled.
-    let token: Value = anon_client()
-        .get(srv.url("/service/token?service=harbor-registry&scope=repository:builds/app:pull"))
-        .header("authorization", basic(&login, &secret))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let resp = token_request(&srv, &login, &secret, "repository:builds/app:pull").await;
+    let token: Value = resp.json().await.unwrap();
     let token = token["token"].as_str().expect("a token").to_owned();
     let with_token = || {
         anon_client()
@@ -209,24 +196,14 @@ async fn skopeo_project_robot_pushes_and_pulls_until_disabled() {
     assert_eq!(with_token().await.unwrap().status(), StatusCode::OK);
 
     // Disabled: the same credentials are refused, and so is the token already issued.
-    let resp = client()
-        .put(srv.url(&format!("/api/v2.0/robots/{id}")))
-        .json(&json!({"disable": true}))
-        .send()
-        .await
-        .unwrap();
+    let robot = format!("/api/v2.0/robots/{id}");
+    let resp = admin(&srv, Method::PUT, &robot, Some(json!({"disable": true}))).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let out = push(&skopeo, &srv, &src, "builds/app:v2", &creds).await;
     assert_refused(&out, "a disabled robot's push");
     assert_eq!(digest_of(&srv, "builds/app", "v2").await, None);
-    let out = pull(
-        &skopeo,
-        &srv,
-        "builds/app:v1",
-        &work.path().join("disabled"),
-        Some(&creds),
-    )
-    .await;
+    let dest = work.path().join("disabled");
+    let out = pull(&skopeo, &srv, "builds/app:v1", &dest, Some(&creds)).await;
     assert_refused(&out, "a disabled robot's pull");
     assert_eq!(
         with_token().await.unwrap().status(),
@@ -234,36 +211,15 @@ async fn skopeo_project_robot_pushes_and_pulls_until_disabled() {
     );
 
     // Re-enabled, it works again; deleted, it is gone for good.
-    let resp = client()
-        .put(srv.url(&format!("/api/v2.0/robots/{id}")))
-        .json(&json!({"disable": false}))
-        .send()
-        .await
-        .unwrap();
+    let resp = admin(&srv, Method::PUT, &robot, Some(json!({"disable": false}))).await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let out = pull(
-        &skopeo,
-        &srv,
-        "builds/app:v1",
-        &work.path().join("enabled"),
-        Some(&creds),
-    )
-    .await;
+    let dest = work.path().join("enabled");
+    let out = pull(&skopeo, &srv, "builds/app:v1", &dest, Some(&creds)).await;
     assert!(out.status.success(), "the re-enabled robot pulls");
-    let resp = client()
-        .delete(srv.url(&format!("/api/v2.0/robots/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let resp = admin(&srv, Method::DELETE, &robot, None).await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let out = pull(
-        &skopeo,
-        &srv,
-        "builds/app:v1",
-        &work.path().join("deleted"),
-        Some(&creds),
-    )
-    .await;
+    let dest = work.path().join("deleted");
+    let out = pull(&skopeo, &srv, "builds/app:v1", &dest, Some(&creds)).await;
     assert_refused(&out, "a deleted robot's pull");
 }
 
@@ -292,14 +248,8 @@ async fn skopeo_anonymous_pull_only_from_public_projects() {
     );
 
     // A private project's image is not shown to anonymous callers...
-    let out = pull(
-        &skopeo,
-        &srv,
-        "private/hello:v1",
-        &work.path().join("private"),
-        None,
-    )
-    .await;
+    let dest = work.path().join("private");
+    let out = pull(&skopeo, &srv, "private/hello:v1", &dest, None).await;
     assert_refused(&out, "an anonymous pull from a private project");
     // ...and anonymous pushes go nowhere, not even into a public project.
     let out = run(
@@ -324,19 +274,9 @@ async fn push_to_a_missing_project_is_refused() {
     // Straight to the manifest: 404 NAME_UNKNOWN, and no project appears.
     let config = b"{}";
     let manifest = crate::common::image_manifest((&sha256(config), config.len()), &[]);
-    let resp = client()
-        .put(srv.url("/v2/nosuch/app/manifests/v1"))
-        .header("content-type", OCI_MANIFEST)
-        .body(manifest)
-        .send()
-        .await
-        .unwrap();
+    let resp = put_manifest(&srv, "nosuch/app", "v1", OCI_MANIFEST, &manifest).await;
     expect_error(resp, StatusCode::NOT_FOUND, "NAME_UNKNOWN").await;
-    let resp = client()
-        .get(srv.url("/api/v2.0/projects/nosuch"))
-        .send()
-        .await
-        .unwrap();
+    let resp = get(&client(), &srv, "/api/v2.0/projects/nosuch").await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 
     // skopeo, even as the administrator, fails the same way.
@@ -348,11 +288,7 @@ async fn push_to_a_missing_project_is_refused() {
     assert!(!out.status.success(), "push to a missing project must fail");
     let err = String::from_utf8_lossy(&out.stderr).to_ascii_lowercase();
     assert!(err.contains("nosuch not found"), "{err}");
-    let resp = client()
-        .get(srv.url("/api/v2.0/projects/nosuch"))
-        .send()
-        .await
-        .unwrap();
+    let resp = get(&client(), &srv, "/api/v2.0/projects/nosuch").await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 
     // Once the project exists, the same push goes through.
@@ -396,14 +332,8 @@ async fn oras_login_as_robot_then_push_and_pull() {
     assert_eq!(r["push_status"], 201, "{r}");
     assert_eq!(r["pulled_files"], json!(["artifact.txt"]), "{r}");
     assert_eq!(r["pulled_matches"], true);
-    let tags: Value = client()
-        .get(srv.url("/v2/artifacts/notes/tags/list"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let resp = get(&client(), &srv, "/v2/artifacts/notes/tags/list").await;
+    let tags: Value = resp.json().await.unwrap();
     assert_eq!(tags["tags"], json!(["v1"]));
 
     // A regular user who is a member logs in the same way.
@@ -428,21 +358,11 @@ async fn oras_with_a_wrong_password_cannot_push_or_pull() {
         let why = r[step].as_str().unwrap_or_default();
         assert!(why.contains("authentication"), "{step}: {r}");
     }
-    let resp = client()
-        .get(srv.url("/v2/artifacts/notes/tags/list"))
-        .send()
-        .await
-        .unwrap();
+    let resp = get(&client(), &srv, "/v2/artifacts/notes/tags/list").await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND, "nothing was pushed");
 
     // The token service itself says why.
-    let resp = anon_client()
-        .get(srv.url(
-            "/service/token?service=harbor-registry&scope=repository:artifacts/notes:pull,push",
-        ))
-        .header("authorization", basic(&login, "Wrong-secret-1"))
-        .send()
-        .await
-        .unwrap();
+    let scope = "repository:artifacts/notes:pull,push";
+    let resp = token_request(&srv, &login, "Wrong-secret-1", scope).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
