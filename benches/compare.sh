@@ -13,6 +13,14 @@
 # push to disk (storage.fsync = true) and Distribution does not, so the push workloads also
 # run against a second harbor-server with storage.fsync = false: like for like.
 # JSON results go to $OUT (default target/bench-results).
+#
+# Authentication: Harbor-rs is closed by default, so both harbor-servers start with the
+# admin password $HARBOR_BENCH_PASSWORD (generated when unset), the private project
+# "harbor-bench" is created through the REST API before any workload runs
+# (HARBOR_AUTO_CREATE_PROJECTS=true too, as a fallback), and harbor-bench gets user and
+# password through its environment. It answers Harbor-rs's 401s with Docker's token flow,
+# fetching one token per repository in the untimed set-up; Distribution runs without
+# authentication and never asks for credentials.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-full}"
@@ -25,11 +33,21 @@ command -v docker-registry >/dev/null 2>&1 || {
   echo "docker-registry (CNCF Distribution) is missing: apt-get install docker-registry" >&2
   exit 1
 }
+command -v curl >/dev/null 2>&1 || { echo "curl is missing: apt-get install curl" >&2; exit 1; }
 cargo build --release -q -p harbor-server -p harbor-benches --bin harbor-server --bin harbor-bench
+
+# Credentials: the servers' first start creates "admin" with this password, harbor-bench
+# reads them from its environment (not from its command line, which others can see).
+export HARBOR_BENCH_USER=admin
+if [ -z "${HARBOR_BENCH_PASSWORD:-}" ]; then
+  # Harbor's policy: 8+ characters with an uppercase letter, a lowercase letter, a digit.
+  HARBOR_BENCH_PASSWORD="Bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')-9Z"
+fi
+export HARBOR_BENCH_PASSWORD
 
 work="$(mktemp -d "${STORAGE_DIR:-${TMPDIR:-/tmp}}/harbor-compare.XXXXXX")"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 mkdir -p "$OUT" "$work/dist"
 
@@ -47,12 +65,47 @@ http:
 YAML
 docker-registry serve "$work/dist/config.yml" >"$work/dist/log" 2>&1 &
 pids+=($!); dist_pid=$!
-./target/release/harbor-server --listen "127.0.0.1:$OURS_PORT" --data-dir "$work/harbor" --log warn >"$work/harbor.log" 2>&1 &
+HARBOR_ADMIN_PASSWORD="$HARBOR_BENCH_PASSWORD" HARBOR_AUTO_CREATE_PROJECTS=true \
+  ./target/release/harbor-server --listen "127.0.0.1:$OURS_PORT" --data-dir "$work/harbor" --log warn >"$work/harbor.log" 2>&1 &
 pids+=($!); ours_pid=$!
-HARBOR_STORAGE_FSYNC=false ./target/release/harbor-server --listen "127.0.0.1:$NOSYNC_PORT" --data-dir "$work/harbor-nosync" --log warn >"$work/harbor-nosync.log" 2>&1 &
+HARBOR_ADMIN_PASSWORD="$HARBOR_BENCH_PASSWORD" HARBOR_AUTO_CREATE_PROJECTS=true HARBOR_STORAGE_FSYNC=false \
+  ./target/release/harbor-server --listen "127.0.0.1:$NOSYNC_PORT" --data-dir "$work/harbor-nosync" --log warn >"$work/harbor-nosync.log" 2>&1 &
 pids+=($!); nosync_pid=$!
-for port in "$OURS_PORT" "$DIST_PORT" "$NOSYNC_PORT"; do
-  for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+
+# Up when /v2/ answers 200 (Distribution) or 401 (Harbor-rs, which wants credentials).
+# wait_up <name> <pid> <port> <log>
+wait_up() {
+  local code=000
+  for _ in $(seq 1 300); do
+    kill -0 "$2" 2>/dev/null || break
+    code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$3/v2/" 2>/dev/null || true)"
+    case "$code" in 200|401) return 0 ;; esac
+    sleep 0.1
+  done
+  echo "$1 did not come up on 127.0.0.1:$3 (last answer: HTTP $code); its log:" >&2
+  cat "$4" >&2
+  exit 1
+}
+wait_up distribution "$dist_pid" "$DIST_PORT" "$work/dist/log"
+wait_up harbor-rs "$ours_pid" "$OURS_PORT" "$work/harbor.log"
+wait_up harbor-rs-nosync "$nosync_pid" "$NOSYNC_PORT" "$work/harbor-nosync.log"
+# The project the workloads push into ("harbor-bench", from harbor-bench's --repo), created
+# up front with the admin's Basic credentials (which proves they work): the registry
+# refuses a token issued before its project existed, so relying on the first push to
+# create it could cost a token fetch inside a timed phase.
+printf 'Authorization: Basic %s\n' "$(printf '%s:%s' "$HARBOR_BENCH_USER" "$HARBOR_BENCH_PASSWORD" | base64 -w0)" >"$work/basic"
+for which in "$OURS_PORT:harbor" "$NOSYNC_PORT:harbor-nosync"; do
+  code="$(curl -s -o "$work/project.out" -w '%{http_code}' -X POST -H @"$work/basic" \
+    -H 'Content-Type: application/json' -d '{"project_name":"harbor-bench","metadata":{"public":"false"}}' \
+    "http://127.0.0.1:${which%%:*}/api/v2.0/projects" || true)"
+  case "$code" in
+    201|409) ;;
+    *)
+      echo "harbor-server on port ${which%%:*}: creating the project failed (HTTP $code): $(cat "$work/project.out" 2>/dev/null)" >&2
+      cat "$work/${which#*:}.log" >&2
+      exit 1
+      ;;
+  esac
 done
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
@@ -65,9 +118,16 @@ bench() {
   if [ "$which" = nosync ]; then port="$NOSYNC_PORT" pid="$nosync_pid" label=harbor-rs-nosync; fi
   echo
   echo "== $name ($label): $*"
-  ./target/release/harbor-bench --url "http://127.0.0.1:$port" --name "$label" --pid "$pid" \
+  if ! ./target/release/harbor-bench --url "http://127.0.0.1:$port" --name "$label" --pid "$pid" \
     --compare-url "http://127.0.0.1:$DIST_PORT" --compare-name distribution --compare-pid "$dist_pid" \
-    --json "$OUT/$name.json" "$@" 2>/dev/null
+    --json "$OUT/$name.json" "$@" 2>"$work/bench.err"; then
+    cat "$work/bench.err" >&2
+    echo "harbor-bench failed ($name); harbor-server log:" >&2
+    tail -n 50 "$work/$( [ "$which" = nosync ] && echo harbor-nosync || echo harbor).log" >&2
+    exit 1
+  fi
+  # Authentication notes (token service, any requests it added inside timed phases).
+  grep -E 'tokens from|authentication|errors, first' "$work/bench.err" || true
 }
 
 if [ "$mode" = quick ]; then

@@ -40,6 +40,9 @@ pub struct Report {
     /// was given).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_rss_mib: Option<f64>,
+    /// Requests that authentication added during the timed phase (answered `401`s and
+    /// token fetches): 0 when tokens were fetched in the set-up and did not expire.
+    pub auth_round_trips: u64,
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -107,6 +110,7 @@ impl Samples {
             max_ms: ms.last().copied().unwrap_or(0.0),
             first_error: self.first_error,
             peak_rss_mib: None,
+            auth_round_trips: 0,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::client::{OpError, Registry};
+use crate::client::{OpError, Registry, Scope};
 use crate::content::Image;
 use crate::report::{Report, Samples};
 
@@ -120,8 +120,10 @@ async fn images(count: usize, size: usize) -> Arc<Vec<Image>> {
     Arc::new(out)
 }
 
-/// Runs the timed phase: `op(i)` for i in 0..n over `c` workers.
-async fn timed<F, Fut>(spec: &Spec, op: F) -> Report
+/// Runs the timed phase: `op(i)` for i in 0..n over `c` workers. Set-up, including
+/// fetching tokens ([`Registry::prepare`]), happens before; requests that authentication
+/// adds inside the phase (there should be none) are counted in the report.
+async fn timed<F, Fut>(reg: &Registry, spec: &Spec, op: F) -> Report
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<u64, OpError>> + Send,
@@ -129,6 +131,7 @@ where
     let op = Arc::new(op);
     let next = Arc::new(AtomicUsize::new(0));
     let n = spec.requests;
+    let auth_before = reg.auth_round_trips();
     let start = Instant::now();
     let workers: Vec<_> = (0..spec.concurrency.max(1))
         .map(|_| {
@@ -159,14 +162,11 @@ where
     for w in workers {
         all.merge(w.await.expect("worker"));
     }
+    let elapsed = start.elapsed();
     let size = if spec.workload.sized() { spec.size } else { 0 };
-    all.report(
-        spec.workload.name(),
-        size,
-        spec.concurrency,
-        n,
-        start.elapsed(),
-    )
+    let mut report = all.report(spec.workload.name(), size, spec.concurrency, n, elapsed);
+    report.auth_round_trips = reg.auth_round_trips() - auth_before;
+    report
 }
 
 /// Runs one workload against a registry.
@@ -177,9 +177,12 @@ pub async fn run(reg: &Registry, spec: &Spec) -> Result<Report, OpError> {
         Workload::Push | Workload::PushChunked => {
             let imgs = images(distinct(spec.requests), spec.size).await;
             let chunk = (spec.workload == Workload::PushChunked).then_some(spec.chunk);
-            let (reg, repo) = (reg.clone(), format!("{repo}/push"));
-            timed(spec, move |i| {
-                let (reg, repo, imgs) = (reg.clone(), repo.clone(), imgs.clone());
+            let repo = format!("{repo}/push");
+            reg.prepare(Scope::Repository(&repo)).await?;
+            let reg2 = reg.clone();
+            timed(reg, spec, move |i| {
+                let reg = reg2.clone();
+                let (repo, imgs) = (repo.clone(), imgs.clone());
                 async move {
                     let img = &imgs[i % imgs.len()];
                     reg.push_image(&repo, &format!("t{i}"), img, chunk).await?;
@@ -192,6 +195,11 @@ pub async fn run(reg: &Registry, spec: &Spec) -> Result<Report, OpError> {
             let pulled = distinct(4.min(spec.requests));
             let imgs = images(pulled, spec.size).await;
             let pull_repo = format!("{repo}/pull");
+            let push_repo = format!("{repo}/mix");
+            reg.prepare(Scope::Repository(&pull_repo)).await?;
+            if spec.workload == Workload::Mix {
+                reg.prepare(Scope::Repository(&push_repo)).await?;
+            }
             for (i, img) in imgs.iter().enumerate() {
                 reg.push_image(&pull_repo, &format!("p{i}"), img, None)
                     .await?;
@@ -201,11 +209,10 @@ pub async fn run(reg: &Registry, spec: &Spec) -> Result<Report, OpError> {
             } else {
                 Arc::new(Vec::new())
             };
-            let reg = reg.clone();
-            let push_repo = format!("{repo}/mix");
-            timed(spec, move |i| {
+            let reg2 = reg.clone();
+            timed(reg, spec, move |i| {
                 let (reg, pull_repo, push_repo) =
-                    (reg.clone(), pull_repo.clone(), push_repo.clone());
+                    (reg2.clone(), pull_repo.clone(), push_repo.clone());
                 let (pulled, pushes) = (imgs.len(), pushes.clone());
                 async move {
                     if !pushes.is_empty() && i % 4 == 3 {
@@ -224,10 +231,11 @@ pub async fn run(reg: &Registry, spec: &Spec) -> Result<Report, OpError> {
         Workload::ManifestGet | Workload::ManifestHead => {
             let img = Image::generate(1024, unique_seed());
             let repo = format!("{repo}/manifest");
+            reg.prepare(Scope::Repository(&repo)).await?;
             reg.push_image(&repo, "latest", &img, None).await?;
-            let (reg, head) = (reg.clone(), spec.workload == Workload::ManifestHead);
-            timed(spec, move |_| {
-                let (reg, repo) = (reg.clone(), repo.clone());
+            let (reg2, head) = (reg.clone(), spec.workload == Workload::ManifestHead);
+            timed(reg, spec, move |_| {
+                let (reg, repo) = (reg2.clone(), repo.clone());
                 async move {
                     if head {
                         reg.head_manifest(&repo, "latest").await.map(|()| 0)
@@ -243,14 +251,15 @@ pub async fn run(reg: &Registry, spec: &Spec) -> Result<Report, OpError> {
         Workload::Tags => {
             let img = Image::generate(1024, unique_seed());
             let repo = format!("{repo}/tags");
+            reg.prepare(Scope::Repository(&repo)).await?;
             reg.push_image(&repo, "t0", &img, None).await?;
             for t in 1..100 {
                 reg.push_manifest(&repo, &format!("t{t}"), &img.manifest)
                     .await?;
             }
-            let reg = reg.clone();
-            timed(spec, move |_| {
-                let (reg, repo) = (reg.clone(), repo.clone());
+            let reg2 = reg.clone();
+            timed(reg, spec, move |_| {
+                let (reg, repo) = (reg2.clone(), repo.clone());
                 async move { reg.tags(&repo).await }
             })
             .await
@@ -258,12 +267,14 @@ pub async fn run(reg: &Registry, spec: &Spec) -> Result<Report, OpError> {
         Workload::Catalog => {
             let img = Image::generate(1024, unique_seed());
             for r in 0..20 {
-                reg.push_image(&format!("{repo}/catalog-{r}"), "t", &img, None)
-                    .await?;
+                let repo = format!("{repo}/catalog-{r}");
+                reg.prepare(Scope::Repository(&repo)).await?;
+                reg.push_image(&repo, "t", &img, None).await?;
             }
-            let reg = reg.clone();
-            timed(spec, move |_| {
-                let reg = reg.clone();
+            reg.prepare(Scope::Catalog).await?;
+            let reg2 = reg.clone();
+            timed(reg, spec, move |_| {
+                let reg = reg2.clone();
                 async move { reg.catalog().await }
             })
             .await

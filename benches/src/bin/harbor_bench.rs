@@ -4,7 +4,12 @@
 //! ```text
 //! harbor-bench --url http://127.0.0.1:5000 -w push,pull --size 1MB,10MB -c 10 -n 100
 //! harbor-bench --url http://127.0.0.1:5000 -w manifest-get -c 10 -n 20000 --json out.json
+//! HARBOR_BENCH_PASSWORD=... harbor-bench --url http://127.0.0.1:8080 --user admin -w pull
 //! ```
+//!
+//! Credentials are sent only to a registry that asks for them (`401`): Docker's token
+//! flow for a `Bearer` challenge (one token per repository, fetched in the untimed
+//! set-up and cached until shortly before it expires), Basic for a `Basic` challenge.
 
 use std::process::ExitCode;
 
@@ -59,11 +64,11 @@ struct Cli {
     /// Most memory for distinct generated layers; beyond it content is reused.
     #[arg(long, default_value = "2GiB")]
     memory: String,
-    /// Basic-auth user.
+    /// User name, for registries that ask for credentials (token flow or Basic).
     #[arg(long, env = "HARBOR_BENCH_USER")]
     user: Option<String>,
-    /// Basic-auth password.
-    #[arg(long, env = "HARBOR_BENCH_PASSWORD")]
+    /// Password (prefer the environment variable: command lines are visible to others).
+    #[arg(long, env = "HARBOR_BENCH_PASSWORD", hide_env_values = true)]
     password: Option<String>,
     /// Also write the results as JSON to this file (`-` for stdout).
     #[arg(long)]
@@ -130,6 +135,12 @@ async fn measure(t: &Target, spec: &Spec) -> Result<Report, String> {
     if let Some(e) = &r.first_error {
         eprintln!("{} {}: {} errors, first: {e}", t.name, r.workload, r.errors);
     }
+    if r.auth_round_trips > 0 {
+        eprintln!(
+            "{} {}: {} requests for authentication inside the timed phase",
+            t.name, r.workload, r.auth_round_trips
+        );
+    }
     if let Some(line) = table(std::slice::from_ref(&r)).lines().nth(1) {
         eprintln!("{line}");
     }
@@ -163,6 +174,10 @@ async fn main() -> ExitCode {
             pid: cli.compare_pid,
         });
     }
+    if cli.password.is_some() && cli.user.is_none() {
+        eprintln!("harbor-bench: --password without --user");
+        return ExitCode::from(2);
+    }
     for t in &targets {
         if let Err(e) = t.reg.ping().await {
             eprintln!(
@@ -170,6 +185,19 @@ async fn main() -> ExitCode {
                 t.name
             );
             return ExitCode::FAILURE;
+        }
+        match (t.reg.token_realm(), &cli.user) {
+            (Some(realm), Some(user)) => {
+                eprintln!("{}: tokens from {realm} as {user}", t.name)
+            }
+            (Some(realm), None) => eprintln!(
+                "{}: asks for authentication ({realm}); going on anonymously (--user/--password)",
+                t.name
+            ),
+            (None, _) if t.reg.auth_round_trips() > 0 => {
+                eprintln!("{}: Basic authentication", t.name)
+            }
+            (None, _) => eprintln!("{}: no authentication asked for", t.name),
         }
     }
     // Interleaved: every workload runs on each target before the next workload starts.
