@@ -7,12 +7,14 @@
 //! - [`scope`]: parsing `scope=repository:library/nginx:pull,push` requests.
 //! - [`principal`]: who a request acts as, and its grants in a project.
 //! - [`robot`]: robot permission validation and the subset rule.
+//! - [`cache`]: a short-lived read cache of the identity store for request authorisation.
 //! - [`accounts`]: bootstrap, credential checks and access resolution over the
 //!   identity store.
 
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod cache;
 mod error;
 pub mod principal;
 pub mod robot;
@@ -21,5 +23,6 @@ pub mod secret;
 pub mod token;
 
 pub use accounts::Accounts;
+pub use cache::CachedIdentity;
 pub use error::AuthError;
 pub use principal::{Grants, Principal};

@@ -4,7 +4,9 @@
 //! Verification is strict: the algorithm is fixed (so `alg: none` or an HMAC made with the
 //! public key cannot pass), and issuer, audience, expiry and not-before are all required.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -18,6 +20,9 @@ pub const ISSUER: &str = "harbor-token-issuer";
 pub const SERVICE: &str = "harbor-registry";
 /// Clock skew tolerated when checking `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECS: u64 = 60;
+
+/// Most verified tokens remembered at once.
+const VERIFIED_MAX: usize = 10_000;
 
 /// An ECDSA P-256 signing key, stored as PKCS#8 DER so that every replica can share it.
 #[derive(Clone)]
@@ -118,11 +123,25 @@ pub struct IssuedToken {
 }
 
 /// Issues and verifies registry tokens with one key.
+///
+/// A client sends the same token with every request of a push or pull, so verified tokens
+/// are remembered (by the SHA-256 of the whole token, until they expire) and the ECDSA
+/// signature is checked once per token, not once per request.
 pub struct TokenService {
     key: SigningKey,
     encoding: EncodingKey,
     decoding: DecodingKey,
     ttl: Duration,
+    verified: Mutex<HashMap<[u8; 32], Claims>>,
+}
+
+impl std::fmt::Debug for TokenService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenService")
+            .field("key", &self.key)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TokenService {
@@ -135,6 +154,7 @@ impl TokenService {
             encoding,
             decoding,
             ttl,
+            verified: Mutex::new(HashMap::new()),
         }
     }
 
@@ -176,6 +196,33 @@ impl TokenService {
 
     /// Checks signature, algorithm, issuer, audience, expiry and not-before.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        use sha2::Digest as _;
+        let key: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        // Still within its lifetime (with the same leeway as the full check); `nbf` was
+        // checked when it was first verified and time only moves on.
+        let live = |c: &Claims| now <= c.exp.saturating_add(LEEWAY_SECS);
+        if let Ok(map) = self.verified.lock()
+            && let Some(c) = map.get(&key).filter(|c| live(c))
+        {
+            return Ok(c.clone());
+        }
+        let claims = self.verify_signed(token)?;
+        if let Ok(mut map) = self.verified.lock() {
+            if map.len() >= VERIFIED_MAX {
+                map.retain(|_, c| live(c));
+                if map.len() >= VERIFIED_MAX {
+                    map.clear();
+                }
+            }
+            map.insert(key, claims.clone());
+        }
+        Ok(claims)
+    }
+
+    fn verify_signed(&self, token: &str) -> Result<Claims, AuthError> {
         let mut v = Validation::new(Algorithm::ES256);
         v.set_issuer(&[ISSUER]);
         v.set_audience(&[SERVICE]);
@@ -312,5 +359,25 @@ mod tests {
             assert!(svc.verify(&forged).is_err(), "{forged}");
         }
         assert!(svc.verify(&good).is_ok());
+    }
+
+    #[test]
+    fn remembered_tokens_still_expire_and_tampering_is_caught() {
+        let key = SigningKey::generate().unwrap();
+        let svc = TokenService::new(key, Duration::from_secs(1));
+        // Expired a minute ago less a second: still inside the leeway, for about a second.
+        let t = svc
+            .issue("u", pull("a/b"), now() - LEEWAY_SECS)
+            .unwrap()
+            .token;
+        assert_eq!(svc.verify(&t).unwrap().sub, "u");
+        assert_eq!(svc.verify(&t).unwrap().sub, "u");
+        // The same claims under a broken signature are not served from the cache.
+        let mut forged = t.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(svc.verify(&forged).is_err());
+        std::thread::sleep(Duration::from_millis(2100));
+        assert!(svc.verify(&t).is_err());
     }
 }

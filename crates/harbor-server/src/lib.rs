@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
-use harbor_auth::Accounts;
 use harbor_auth::token::TokenService;
+use harbor_auth::{Accounts, CachedIdentity};
 use harbor_core::ports::IdentityStore;
 use harbor_core::{Registry, RegistryConfig};
 use harbor_storage::blob::StorageOptions;
@@ -89,6 +89,8 @@ impl AppState {
         auth: &config::AuthConfig,
     ) -> Result<(Self, Option<String>), OpenError> {
         let audit = AuditLog::start(identity.clone());
+        let identity =
+            CachedIdentity::wrap(identity, Duration::from_millis(auth.identity_cache_ms));
         let accounts = Accounts::new(identity, auth.robot_prefix.clone());
         let boot = accounts
             .bootstrap(auth.admin_password.as_ref().map(|s| s.0.as_str()))

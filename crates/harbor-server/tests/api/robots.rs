@@ -183,7 +183,8 @@ async fn expired_robots_are_refused() {
     let tok = token(&s, Some((&login, &secret)), "repository:team/app:pull").await;
     assert_eq!(granted(&tok, "team/app"), ["pull"]);
     assert_eq!(status_of(&robot, &s, "/v2/").await, StatusCode::OK);
-    // Expire it in the database, as time would.
+    // Expire it in the database, as time would (or another replica would: this server
+    // sees such a change once its identity cache entry is older than its TTL, 2 s).
     let store = open_store(&s).await;
     use harbor_core::ports::IdentityStore as _;
     store
@@ -196,6 +197,7 @@ async fn expired_robots_are_refused() {
         )
         .await
         .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert_eq!(
         status_of(&robot, &s, "/v2/").await,
         StatusCode::UNAUTHORIZED

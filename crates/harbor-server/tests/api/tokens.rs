@@ -334,7 +334,12 @@ async fn tokens_die_with_their_project() {
 async fn a_push_that_auto_creates_its_project_keeps_its_token() {
     let s = TestServer::start().await;
     create_user(&s, "dev").await;
-    let t = token(&s, Some(("dev", PASSWORD)), "repository:fresh/app:pull,push").await;
+    let t = token(
+        &s,
+        Some(("dev", PASSWORD)),
+        "repository:fresh/app:pull,push",
+    )
+    .await;
     assert_eq!(granted(&t, "fresh/app"), ["pull", "push"]);
     let t = t["token"].as_str().unwrap().to_owned();
     // The client pauses between its token and its first push (slow layers, say).

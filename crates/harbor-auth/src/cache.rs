@@ -1,0 +1,293 @@
+//! A short-lived read cache in front of an [`IdentityStore`].
+//!
+//! Every authenticated registry request looks up its principal (the token's subject or
+//! the Basic username) and the project it touches; on a busy registry those look-ups are
+//! most of the database work an authenticated pull does. [`CachedIdentity`] keeps the
+//! answers for a few seconds.
+//!
+//! Freshness: any write through this store (on this process) empties the cache at once,
+//! so a user deleted, a robot disabled or a project made private through this replica
+//! takes effect immediately. Another replica sharing the database sees the change
+//! within the TTL. Only records that exist are cached: a project or account created on
+//! another replica is visible there at once.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use harbor_core::Result;
+use harbor_core::identity::{
+    AuditEntry, AuditQuery, Match, Member, NewAuditEntry, NewRobot, NewUser, Page, Project,
+    ProjectQuery, ProjectSummary, Robot, RobotQuery, RobotUpdate, Session, User, UserQuery,
+    UserUpdate,
+};
+use harbor_core::ports::IdentityStore;
+use harbor_core::rbac::Role;
+
+/// Most entries one map holds; it is emptied when full (the working set of a registry is
+/// far smaller, and a refill costs one query per key).
+const MAX_ENTRIES: usize = 10_000;
+
+/// An [`IdentityStore`] that remembers users, robots, projects and memberships by key for
+/// `ttl`, and forgets everything on any write.
+pub struct CachedIdentity {
+    inner: Arc<dyn IdentityStore>,
+    ttl: Duration,
+    /// Bumped by every write; a read that raced a write does not fill the cache.
+    generation: AtomicU64,
+    users: Ttl<String, User>,
+    robots: Ttl<String, Robot>,
+    projects: Ttl<String, Project>,
+    roles: Ttl<(i64, i64), Vec<Role>>,
+}
+
+impl std::fmt::Debug for CachedIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedIdentity")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Ttl<K, V>(Mutex<HashMap<K, (Instant, V)>>);
+
+impl<K: Hash + Eq, V: Clone> Ttl<K, V> {
+    fn new() -> Self {
+        Ttl(Mutex::new(HashMap::new()))
+    }
+
+    fn get(&self, key: &K, ttl: Duration) -> Option<V> {
+        let map = self.0.lock().ok()?;
+        let (at, v) = map.get(key)?;
+        (at.elapsed() < ttl).then(|| v.clone())
+    }
+
+    fn put(&self, key: K, value: V) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
+            map.insert(key, (Instant::now(), value));
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut map) = self.0.lock() {
+            map.clear();
+        }
+    }
+}
+
+impl CachedIdentity {
+    /// Caches `inner`'s look-ups for `ttl`.
+    pub fn new(inner: Arc<dyn IdentityStore>, ttl: Duration) -> Self {
+        CachedIdentity {
+            inner,
+            ttl,
+            generation: AtomicU64::new(0),
+            users: Ttl::new(),
+            robots: Ttl::new(),
+            projects: Ttl::new(),
+            roles: Ttl::new(),
+        }
+    }
+
+    /// `store` behind a cache, or `store` itself when `ttl` is zero.
+    pub fn wrap(store: Arc<dyn IdentityStore>, ttl: Duration) -> Arc<dyn IdentityStore> {
+        if ttl.is_zero() {
+            store
+        } else {
+            Arc::new(CachedIdentity::new(store, ttl))
+        }
+    }
+
+    /// Forgets everything cached.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.users.clear();
+        self.robots.clear();
+        self.projects.clear();
+        self.roles.clear();
+    }
+
+    /// Runs a write, then forgets everything, whether or not it succeeded (a failed write
+    /// may still have changed something, e.g. on a lost connection after commit).
+    async fn write<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let out = fut.await;
+        self.invalidate();
+        out
+    }
+
+    /// Looks `key` up in `map`, else asks `load` and remembers an existing record unless
+    /// a write happened meanwhile.
+    async fn read<K: Hash + Eq, V: Clone>(
+        &self,
+        map: &Ttl<K, V>,
+        key: K,
+        load: impl Future<Output = Result<Option<V>>>,
+    ) -> Result<Option<V>> {
+        if let Some(v) = map.get(&key, self.ttl) {
+            return Ok(Some(v));
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let found = load.await?;
+        if let Some(v) = &found
+            && self.generation.load(Ordering::SeqCst) == generation
+        {
+            map.put(key, v.clone());
+        }
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl IdentityStore for CachedIdentity {
+    async fn create_user(&self, user: &NewUser) -> Result<User> {
+        self.write(self.inner.create_user(user)).await
+    }
+    async fn user(&self, id: i64) -> Result<Option<User>> {
+        self.inner.user(id).await
+    }
+    async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        self.read(
+            &self.users,
+            username.to_owned(),
+            self.inner.user_by_name(username),
+        )
+        .await
+    }
+    async fn users(&self, query: &UserQuery, page: Page) -> Result<(Vec<User>, u64)> {
+        self.inner.users(query, page).await
+    }
+    async fn user_count(&self) -> Result<u64> {
+        self.inner.user_count().await
+    }
+    async fn update_user(&self, id: i64, update: &UserUpdate) -> Result<User> {
+        self.write(self.inner.update_user(id, update)).await
+    }
+    async fn set_password(&self, id: i64, password_hash: &str) -> Result<()> {
+        self.write(self.inner.set_password(id, password_hash)).await
+    }
+    async fn set_sysadmin(&self, id: i64, sysadmin: bool) -> Result<()> {
+        self.write(self.inner.set_sysadmin(id, sysadmin)).await
+    }
+    async fn delete_user(&self, id: i64) -> Result<()> {
+        self.write(self.inner.delete_user(id)).await
+    }
+
+    async fn create_project(&self, name: &str, owner_id: i64, public: bool) -> Result<Project> {
+        self.write(self.inner.create_project(name, owner_id, public))
+            .await
+    }
+    async fn project(&self, id: i64) -> Result<Option<Project>> {
+        self.inner.project(id).await
+    }
+    async fn project_by_name(&self, name: &str) -> Result<Option<Project>> {
+        self.read(
+            &self.projects,
+            name.to_owned(),
+            self.inner.project_by_name(name),
+        )
+        .await
+    }
+    async fn projects(&self, query: &ProjectQuery, page: Page) -> Result<(Vec<Project>, u64)> {
+        self.inner.projects(query, page).await
+    }
+    async fn set_project_public(&self, id: i64, public: bool) -> Result<Project> {
+        self.write(self.inner.set_project_public(id, public)).await
+    }
+    async fn delete_project(&self, id: i64) -> Result<()> {
+        self.write(self.inner.delete_project(id)).await
+    }
+    async fn project_repository_count(&self, name: &str) -> Result<u64> {
+        self.inner.project_repository_count(name).await
+    }
+    async fn project_summary(&self, project: &Project) -> Result<ProjectSummary> {
+        self.inner.project_summary(project).await
+    }
+
+    async fn add_member(&self, project_id: i64, user_id: i64, role: Role) -> Result<Member> {
+        self.write(self.inner.add_member(project_id, user_id, role))
+            .await
+    }
+    async fn member(&self, project_id: i64, member_id: i64) -> Result<Option<Member>> {
+        self.inner.member(project_id, member_id).await
+    }
+    async fn members(
+        &self,
+        project_id: i64,
+        username: Option<&Match>,
+        page: Page,
+    ) -> Result<(Vec<Member>, u64)> {
+        self.inner.members(project_id, username, page).await
+    }
+    async fn set_member_role(&self, project_id: i64, member_id: i64, role: Role) -> Result<()> {
+        self.write(self.inner.set_member_role(project_id, member_id, role))
+            .await
+    }
+    async fn delete_member(&self, project_id: i64, member_id: i64) -> Result<()> {
+        self.write(self.inner.delete_member(project_id, member_id))
+            .await
+    }
+    async fn roles(&self, project_id: i64, user_id: i64) -> Result<Vec<Role>> {
+        let load = async { self.inner.roles(project_id, user_id).await.map(Some) };
+        Ok(self
+            .read(&self.roles, (project_id, user_id), load)
+            .await?
+            .unwrap_or_default())
+    }
+
+    async fn create_robot(&self, robot: &NewRobot) -> Result<Robot> {
+        self.write(self.inner.create_robot(robot)).await
+    }
+    async fn robot(&self, id: i64) -> Result<Option<Robot>> {
+        self.inner.robot(id).await
+    }
+    async fn robot_by_name(&self, name: &str) -> Result<Option<Robot>> {
+        self.read(
+            &self.robots,
+            name.to_owned(),
+            self.inner.robot_by_name(name),
+        )
+        .await
+    }
+    async fn robots(&self, query: &RobotQuery, page: Page) -> Result<(Vec<Robot>, u64)> {
+        self.inner.robots(query, page).await
+    }
+    async fn update_robot(&self, id: i64, update: &RobotUpdate) -> Result<Robot> {
+        self.write(self.inner.update_robot(id, update)).await
+    }
+    async fn set_robot_secret(&self, id: i64, secret_hash: &str) -> Result<()> {
+        self.write(self.inner.set_robot_secret(id, secret_hash))
+            .await
+    }
+    async fn delete_robot(&self, id: i64) -> Result<()> {
+        self.write(self.inner.delete_robot(id)).await
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<()> {
+        self.inner.create_session(session).await
+    }
+    async fn session(&self, id_hash: &str, now_ms: i64) -> Result<Option<Session>> {
+        self.inner.session(id_hash, now_ms).await
+    }
+    async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        self.inner.delete_session(id_hash).await
+    }
+
+    async fn record_audit(&self, entries: &[NewAuditEntry]) -> Result<()> {
+        self.inner.record_audit(entries).await
+    }
+    async fn audit_log(&self, query: &AuditQuery, page: Page) -> Result<(Vec<AuditEntry>, u64)> {
+        self.inner.audit_log(query, page).await
+    }
+
+    async fn signing_key(&self, candidate: &[u8]) -> Result<Vec<u8>> {
+        self.inner.signing_key(candidate).await
+    }
+}
