@@ -163,6 +163,76 @@ pub struct Referrer {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// A repository as the REST API shows it (Harbor's `Repository`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepositoryRecord {
+    /// Database id.
+    pub id: i64,
+    /// The project it belongs to (the first segment of its name).
+    pub project_id: i64,
+    /// Full name, `<project>/<repo>`.
+    pub name: String,
+    /// Free text set through the API ("" until then).
+    pub description: String,
+    /// Top-level artifacts: manifests that are tagged or are not a child of an index in
+    /// the same repository.
+    pub artifact_count: u64,
+    /// Manifest pulls (`GET`) recorded so far (recorded in batches, so slightly behind).
+    pub pull_count: u64,
+    /// Creation time (ms since epoch).
+    pub created_ms: i64,
+    /// Last push of a manifest or tag, or last recorded pull (ms since epoch).
+    pub updated_ms: i64,
+}
+
+/// Which projects' repositories a listing may show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RepositoryVisibility {
+    /// Every project (system administrators).
+    #[default]
+    All,
+    /// Public projects only (anonymous callers and robots).
+    Public,
+    /// Public projects and the projects this user is a member of.
+    PublicOrMember(i64),
+}
+
+/// What a repository listing can be sorted by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RepositorySortKey {
+    /// The database id.
+    Id,
+    /// The full name.
+    Name,
+    /// Creation time.
+    CreationTime,
+    /// Update time.
+    UpdateTime,
+    /// Pull count.
+    PullCount,
+}
+
+/// Filters and order of the repository listing.
+#[derive(Clone, Debug, Default)]
+pub struct RepositoryQuery {
+    /// Which projects are visible.
+    pub visibility: RepositoryVisibility,
+    /// Only repositories of this project.
+    pub project_id: Option<i64>,
+    /// Filter on the full name.
+    pub name: Option<crate::identity::Match>,
+    /// Only repositories created at or after this time (ms).
+    pub created_from_ms: Option<i64>,
+    /// Only repositories created at or before this time (ms).
+    pub created_to_ms: Option<i64>,
+    /// Only repositories updated at or after this time (ms).
+    pub updated_from_ms: Option<i64>,
+    /// Only repositories updated at or before this time (ms).
+    pub updated_to_ms: Option<i64>,
+    /// Sort keys, `true` = descending; empty = Harbor's default (newest first).
+    pub sort: Vec<(RepositorySortKey, bool)>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

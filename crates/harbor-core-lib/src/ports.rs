@@ -15,7 +15,10 @@ use crate::identity::{
     ProjectQuery, ProjectSummary, Robot, RobotQuery, RobotUpdate, Session, User, UserQuery,
     UserUpdate,
 };
-use crate::model::{Claim, Lease, NewManifest, Referrer, StoredManifest, UploadId, UploadSession};
+use crate::model::{
+    Claim, Lease, NewManifest, Referrer, RepositoryQuery, RepositoryRecord, StoredManifest,
+    UploadId, UploadSession,
+};
 use crate::names::{Reference, RepositoryName, Tag};
 use crate::rbac::Role;
 
@@ -195,6 +198,34 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Names of repositories holding at least one manifest, in lexical order after `last`.
     async fn repositories(&self, last: Option<&str>, limit: usize) -> Result<Vec<String>>;
+
+    /// One page of repository records (repositories holding at least one manifest, in a
+    /// project that exists) matching `query`, and the number of matches.
+    async fn repository_records(
+        &self,
+        query: &RepositoryQuery,
+        page: Page,
+    ) -> Result<(Vec<RepositoryRecord>, u64)>;
+
+    /// The record of one repository, if it holds at least one manifest and its project
+    /// exists.
+    async fn repository_record(&self, repo: &RepositoryName) -> Result<Option<RepositoryRecord>>;
+
+    /// Sets a repository's description; fails with [`Error::NotFound`](crate::Error::NotFound)
+    /// if there is no such repository.
+    async fn set_repository_description(
+        &self,
+        repo: &RepositoryName,
+        description: &str,
+    ) -> Result<()>;
+
+    /// Deletes a repository with its manifests, tags and blob links, in one transaction;
+    /// false if it did not exist. Blobs themselves stay for garbage collection.
+    async fn delete_repository(&self, repo: &RepositoryName) -> Result<bool>;
+
+    /// Adds pulls to repositories' pull counts (and moves their update time, as Harbor
+    /// does), in one transaction. Repositories that no longer exist are skipped.
+    async fn add_pulls(&self, pulls: &[(RepositoryName, u64)]) -> Result<()>;
 }
 
 /// Users, projects, members, robot accounts, web sessions, the audit log and the shared

@@ -130,6 +130,7 @@ pub enum RunError {
 pub async fn run(config: Config) -> Result<(), RunError> {
     let state = AppState::open(&config).await?;
     let audit = state.audit.clone();
+    let registry = state.registry.clone();
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| RunError::Bind {
@@ -152,7 +153,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         shutdown_grace: Duration::from_secs(config.limits.shutdown_grace_secs),
     };
     serve(listener, crate::app(state), shutdown_signal(), opts).await;
-    // Write the audit entries of the last requests before exiting.
+    // Write the audit entries and pull counts of the last requests before exiting.
     audit.flush().await;
+    registry.flush_pulls().await;
     Ok(())
 }

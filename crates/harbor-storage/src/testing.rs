@@ -221,6 +221,17 @@ impl TestTarget {
     }
 }
 
+impl TestTarget {
+    /// Creates the schema as it was after migration `version` only, without opening the
+    /// store (which would run the later migrations), to test a later migration on data
+    /// written before it.
+    pub async fn migrate_to(&self, version: usize) {
+        crate::sql::migrate_to(&self.url, version)
+            .await
+            .expect("run the first migrations");
+    }
+}
+
 /// Runs each listed `async fn(&TestTarget)` once on SQLite and once on PostgreSQL, as
 /// `sqlite::<name>` and `postgres::<name>` tests.
 #[macro_export]

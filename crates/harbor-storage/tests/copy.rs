@@ -587,3 +587,62 @@ async fn copies_tables_longer_than_a_page() {
         );
     }
 }
+
+/// Repository records (`0003_repositories.sql`) arrive whole: project, description, pull
+/// count and times; a repository without a project keeps none.
+#[tokio::test]
+async fn copies_repository_records() {
+    use harbor_core::model::{RepositoryQuery, RepositorySortKey};
+    let dir = tempfile::tempdir().unwrap();
+    let source = open(&format!("sqlite://{}", dir.path().join("a.db").display())).await;
+    let owner = source
+        .create_user(&new_user("owner", None, false))
+        .await
+        .unwrap();
+    source.create_project("team", owner.id, true).await.unwrap();
+    populate(&source).await;
+    source
+        .set_repository_description(&repo("team/app1"), "first app")
+        .await
+        .unwrap();
+    source
+        .add_pulls(&[(repo("team/app1"), 4), (repo("team/app3"), 1)])
+        .await
+        .unwrap();
+    let orphan = repo("nobody/app");
+    let layer = Digest::sha256(b"orphan layer");
+    source.link_blob(&orphan, &layer, 3).await.unwrap();
+    source
+        .put_manifest(&orphan, &manifest("orphan", &[&layer], None), &[])
+        .await
+        .unwrap();
+    let query = RepositoryQuery {
+        sort: vec![(RepositorySortKey::Name, false)],
+        ..RepositoryQuery::default()
+    };
+    let expected = source.repository_records(&query, all()).await.unwrap();
+    assert_eq!(expected.1, 5);
+    assert_eq!(expected.0[1].description, "first app");
+    assert_eq!(expected.0[1].pull_count, 4);
+
+    let mut targets = vec![open(&format!("sqlite://{}", dir.path().join("b.db").display())).await];
+    let db = TestDatabase::create().await;
+    if let Some(db) = &db {
+        targets.push(open(&db.url).await);
+    }
+    for target in &targets {
+        source.copy_into(target).await.unwrap();
+        assert_eq!(
+            target.repository_records(&query, all()).await.unwrap(),
+            expected
+        );
+        assert!(target.repository_record(&orphan).await.unwrap().is_none());
+        // The project-less repository joins a project of its name created later.
+        let p = target
+            .create_project("nobody", owner.id, false)
+            .await
+            .unwrap();
+        let adopted = target.repository_record(&orphan).await.unwrap().unwrap();
+        assert_eq!(adopted.project_id, p.id);
+    }
+}

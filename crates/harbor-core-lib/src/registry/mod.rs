@@ -3,7 +3,9 @@
 mod blobs;
 mod listing;
 mod manifests;
+mod pulls;
 mod pump;
+mod repositories;
 mod uploads;
 
 use std::sync::Arc;
@@ -28,6 +30,8 @@ pub struct RegistryConfig {
     pub upload_lease: Duration,
     /// The most entries one tags-list or catalog page returns.
     pub max_page_size: usize,
+    /// How long pull counts gather in memory before they are written in one batch.
+    pub pull_flush_interval: Duration,
 }
 
 impl Default for RegistryConfig {
@@ -37,6 +41,7 @@ impl Default for RegistryConfig {
             upload_idle_timeout: Duration::from_secs(60),
             upload_lease: Duration::from_secs(120),
             max_page_size: 10_000,
+            pull_flush_interval: Duration::from_secs(1),
         }
     }
 }
@@ -47,6 +52,7 @@ pub struct Registry {
     blobs: Arc<dyn BlobStore>,
     meta: Arc<dyn MetadataStore>,
     config: RegistryConfig,
+    pulls: pulls::PullCounter,
 }
 
 impl Registry {
@@ -56,10 +62,12 @@ impl Registry {
         meta: Arc<dyn MetadataStore>,
         config: RegistryConfig,
     ) -> Self {
+        let pulls = pulls::PullCounter::new(meta.clone(), config.pull_flush_interval);
         Registry {
             blobs,
             meta,
             config,
+            pulls,
         }
     }
 

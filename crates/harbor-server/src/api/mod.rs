@@ -7,6 +7,7 @@ mod logs;
 mod members;
 mod paging;
 mod projects;
+mod repositories;
 mod robots;
 mod session;
 mod system;
@@ -65,6 +66,17 @@ pub(crate) fn router() -> Router<AppState> {
                 .delete(members::delete),
         )
         .route("/projects/{p}/logs", get(logs::project))
+        .route("/repositories", get(repositories::list_all))
+        .route(
+            "/projects/{p}/repositories",
+            get(repositories::list_project),
+        )
+        .route(
+            "/projects/{p}/repositories/{r}",
+            get(repositories::get)
+                .put(repositories::update)
+                .delete(repositories::delete),
+        )
         .route("/audit-logs", get(logs::all))
         .route("/robots", get(robots::list_robots).post(robots::create))
         .route(

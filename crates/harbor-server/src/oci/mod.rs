@@ -156,6 +156,7 @@ async fn handle(
                 Method::GET => {
                     let r = manifests::get(reg, &n, reference, parts, true).await;
                     if r.is_ok() {
+                        reg.record_pull(&n);
                         audit("pull", &n, reference).await;
                     }
                     r

@@ -7,6 +7,7 @@ mod common;
 mod audit;
 mod matrix;
 mod projects;
+mod repositories;
 mod robots;
 mod sessions;
 mod support;

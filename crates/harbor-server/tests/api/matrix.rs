@@ -32,10 +32,14 @@ enum Op {
     RobotList,
     RobotCreate,
     LogList,
+    RepoList,
+    RepoRead,
+    RepoUpdate,
+    RepoDelete,
 }
 
 impl Op {
-    const ALL: [Op; 16] = [
+    const ALL: [Op; 20] = [
         Op::V2Pull,
         Op::V2Tags,
         Op::V2Push,
@@ -52,6 +56,10 @@ impl Op {
         Op::RobotList,
         Op::RobotCreate,
         Op::LogList,
+        Op::RepoList,
+        Op::RepoRead,
+        Op::RepoUpdate,
+        Op::RepoDelete,
     ];
 
     /// The (resource, action) pairs the operation needs, all of them.
@@ -75,6 +83,10 @@ impl Op {
             Op::RobotList => api(Robot, List),
             Op::RobotCreate => api(Robot, Create),
             Op::LogList => api(Log, List),
+            // Reading one repository needs `list`, as in Harbor.
+            Op::RepoList | Op::RepoRead => api(Repository, List),
+            Op::RepoUpdate => api(Repository, Update),
+            Op::RepoDelete => api(Repository, Delete),
         }
     }
 
@@ -118,6 +130,8 @@ struct Fixture {
     project_id: i64,
     member_id: i64,
     victim_mid: i64,
+    /// A repository the subject may delete (`<project>/gone<n>`).
+    victim_repo: String,
     digest: String,
     new_user: String,
 }
@@ -130,6 +144,8 @@ async fn prepare(s: &TestServer, project: &str, project_id: i64, n: usize) -> Fi
     create_user(s, &new_user).await;
     let repo = format!("{project}/app");
     let (digest, _) = push_image(s, &repo, &format!("t{n}"), (n % 200) as u8 + 20).await;
+    let victim_repo = format!("gone{n}");
+    push_image(s, &format!("{project}/{victim_repo}"), "v", 1).await;
     let path = format!("/api/v2.0/projects/{project}/members?page_size=100");
     let members: Vec<serde_json::Value> = get_json(&client(), s, &path).await;
     let member_id = members[0]["id"].as_i64().unwrap();
@@ -138,6 +154,7 @@ async fn prepare(s: &TestServer, project: &str, project_id: i64, n: usize) -> Fi
         project_id,
         member_id,
         victim_mid,
+        victim_repo,
         digest,
         new_user,
     }
@@ -174,6 +191,15 @@ async fn perform(s: &TestServer, c: &Client, f: &Fixture, op: Op, n: usize) -> S
             "permissions": [{"kind": "project", "namespace": p, "access": [{"resource": "repository", "action": "pull"}]}],
         })),
         Op::LogList => c.get(s.url(&format!("/api/v2.0/projects/{p}/logs"))),
+        Op::RepoList => c.get(s.url(&format!("/api/v2.0/projects/{p}/repositories"))),
+        Op::RepoRead => c.get(s.url(&format!("/api/v2.0/projects/{p}/repositories/app"))),
+        Op::RepoUpdate => c
+            .put(s.url(&format!("/api/v2.0/projects/{p}/repositories/app")))
+            .json(&json!({"description": format!("by subject {n}")})),
+        Op::RepoDelete => c.delete(s.url(&format!(
+            "/api/v2.0/projects/{p}/repositories/{}",
+            f.victim_repo
+        ))),
     };
     req.send().await.unwrap().status()
 }

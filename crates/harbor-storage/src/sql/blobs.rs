@@ -7,8 +7,9 @@ use sqlx::{Any, Row, Transaction};
 use super::{SqlMetadataStore, delete_in_repository, to_i64, to_u64};
 use crate::error::internal;
 
-/// Returns the repository's id, creating the repository if needed. Reads first, so the
-/// common case takes no row lock and writes nothing.
+/// Returns the repository's id, creating the repository (in the project its first name
+/// segment names, if that exists) if needed. Reads first, so the common case takes no row
+/// lock and writes nothing.
 pub(super) async fn ensure_repository(
     tx: &mut Transaction<'_, Any>,
     repo: &RepositoryName,
@@ -19,11 +20,15 @@ pub(super) async fn ensure_repository(
         return row.try_get(0).map_err(internal);
     }
     let inserted = sqlx::query(
-        "INSERT INTO repositories (name, created_at, updated_at) VALUES ($1, $2, $2)
+        "INSERT INTO repositories (name, project_id, created_at, updated_at)
+         VALUES ($1, (SELECT id FROM projects WHERE name = $3), $2, $2)
          ON CONFLICT (name) DO NOTHING RETURNING id",
     )
     .bind(repo.as_str())
     .bind(now)
+    // A single-segment name belongs to no project (its range in `create_project` is
+    // `<name>/...` too).
+    .bind(repo.as_str().split_once('/').map(|(project, _)| project))
     .fetch_optional(&mut **tx)
     .await
     .map_err(internal)?;

@@ -1,6 +1,7 @@
 //! Copying all metadata from one database to another, e.g. from the embedded SQLite to
 //! PostgreSQL when a registry outgrows one machine: the registry tables
-//! (`migrations/*/0001_registry.sql`) and the identity tables (`0002_identity.sql`).
+//! (`migrations/*/0001_registry.sql`, with the columns `0003_repositories.sql` adds) and
+//! the identity tables (`0002_identity.sql`).
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Row, Transaction};
@@ -50,6 +51,10 @@ const TABLES: &[Table] = &[
             ("name", Ty::Text),
             ("created_at", Ty::Int),
             ("updated_at", Ty::Int),
+            // 0003_repositories.sql
+            ("project_id", Ty::OptInt),
+            ("description", Ty::Text),
+            ("pull_count", Ty::Int),
         ],
         key: 1,
         ids: Ids::Generated,

@@ -12,14 +12,17 @@ mod blobs;
 mod copy;
 mod identity;
 mod manifests;
+mod repositories;
 mod uploads;
 
 use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use harbor_core::identity::Page;
 use harbor_core::model::{
-    Claim, Lease, NewManifest, Referrer, StoredManifest, UploadId, UploadSession,
+    Claim, Lease, NewManifest, Referrer, RepositoryQuery, RepositoryRecord, StoredManifest,
+    UploadId, UploadSession,
 };
 use harbor_core::ports::MetadataStore;
 use harbor_core::{Digest, Reference, RepositoryName, Result, Tag};
@@ -73,32 +76,71 @@ pub struct SqlMetadataStore {
 }
 
 fn migrator(dialect: Dialect) -> Migrator {
-    let (registry, identity) = match dialect {
-        Dialect::Sqlite => (
-            include_str!("../../migrations/sqlite/0001_registry.sql"),
-            include_str!("../../migrations/sqlite/0002_identity.sql"),
-        ),
-        Dialect::Postgres => (
-            include_str!("../../migrations/postgres/0001_registry.sql"),
-            include_str!("../../migrations/postgres/0002_identity.sql"),
-        ),
+    let scripts: [(&str, &str); 3] = match dialect {
+        Dialect::Sqlite => [
+            (
+                "registry",
+                include_str!("../../migrations/sqlite/0001_registry.sql"),
+            ),
+            (
+                "identity",
+                include_str!("../../migrations/sqlite/0002_identity.sql"),
+            ),
+            (
+                "repositories",
+                include_str!("../../migrations/sqlite/0003_repositories.sql"),
+            ),
+        ],
+        Dialect::Postgres => [
+            (
+                "registry",
+                include_str!("../../migrations/postgres/0001_registry.sql"),
+            ),
+            (
+                "identity",
+                include_str!("../../migrations/postgres/0002_identity.sql"),
+            ),
+            (
+                "repositories",
+                include_str!("../../migrations/postgres/0003_repositories.sql"),
+            ),
+        ],
     };
-    Migrator::with_migrations(vec![
-        Migration::new(
-            1,
-            "registry".into(),
-            MigrationType::Simple,
-            registry.into_sql_str(),
-            false,
-        ),
-        Migration::new(
-            2,
-            "identity".into(),
-            MigrationType::Simple,
-            identity.into_sql_str(),
-            false,
-        ),
-    ])
+    Migrator::with_migrations(
+        scripts
+            .into_iter()
+            .zip(1..)
+            .map(|((name, sql), version)| {
+                Migration::new(
+                    version,
+                    name.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Runs only the first `version` migrations on the database at `url` (tests of later
+/// migrations start from an older schema this way).
+#[cfg(feature = "test-util")]
+pub(crate) async fn migrate_to(url: &str, version: usize) -> Result<(), StorageError> {
+    sqlx::any::install_default_drivers();
+    let (dialect, url) = match url.strip_prefix("sqlite://") {
+        Some(path) => (Dialect::Sqlite, format!("sqlite://{path}?mode=rwc")),
+        None => (Dialect::Postgres, url.to_owned()),
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await?;
+    let mut m = migrator(dialect);
+    m.migrations = m.migrations.iter().take(version).cloned().collect();
+    m.run(&pool).await?;
+    pool.close().await;
+    Ok(())
 }
 
 impl SqlMetadataStore {
@@ -389,6 +431,34 @@ impl MetadataStore for SqlMetadataStore {
 
     async fn repositories(&self, last: Option<&str>, limit: usize) -> Result<Vec<String>> {
         manifests::repositories(self, last, limit).await
+    }
+
+    async fn repository_records(
+        &self,
+        query: &RepositoryQuery,
+        page: Page,
+    ) -> Result<(Vec<RepositoryRecord>, u64)> {
+        repositories::list(self, query, page).await
+    }
+
+    async fn repository_record(&self, repo: &RepositoryName) -> Result<Option<RepositoryRecord>> {
+        repositories::get(self, repo).await
+    }
+
+    async fn set_repository_description(
+        &self,
+        repo: &RepositoryName,
+        description: &str,
+    ) -> Result<()> {
+        repositories::set_description(self, repo, description).await
+    }
+
+    async fn delete_repository(&self, repo: &RepositoryName) -> Result<bool> {
+        repositories::delete(self, repo).await
+    }
+
+    async fn add_pulls(&self, pulls: &[(RepositoryName, u64)]) -> Result<()> {
+        repositories::add_pulls(self, pulls).await
     }
 }
 

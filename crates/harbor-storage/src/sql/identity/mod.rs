@@ -79,7 +79,7 @@ fn role(id: i64) -> Result<Role> {
 }
 
 /// A stored count.
-fn count(row: &AnyRow, index: usize) -> Result<u64> {
+pub(in crate::sql) fn count(row: &AnyRow, index: usize) -> Result<u64> {
     let n: i64 = row.try_get(index).map_err(internal)?;
     u64::try_from(n)
         .map_err(|_| internal(StorageError::Inconsistent(format!("negative count {n}"))))
@@ -119,7 +119,7 @@ enum Arg {
 /// A `WHERE` clause under construction: conditions are AND-ed, and their values are bound
 /// in placeholder order.
 #[derive(Default)]
-struct Filter {
+pub(in crate::sql) struct Filter {
     conditions: Vec<String>,
     args: Vec<Arg>,
 }
@@ -132,7 +132,7 @@ impl Filter {
     }
 
     /// `column op value` for an integer.
-    fn int(&mut self, column: &str, op: &str, value: i64) {
+    pub(in crate::sql) fn int(&mut self, column: &str, op: &str, value: i64) {
         let p = self.arg(Arg::Int(value));
         self.conditions.push(format!("{column} {op} {p}"));
     }
@@ -144,7 +144,7 @@ impl Filter {
     }
 
     /// Equality or a case-insensitive substring match.
-    fn matches(&mut self, column: &str, m: &Match) {
+    pub(in crate::sql) fn matches(&mut self, column: &str, m: &Match) {
         match m {
             Match::Exact(v) => self.text(column, v),
             Match::Fuzzy(v) => {
@@ -156,9 +156,14 @@ impl Filter {
     }
 
     /// A condition built around the placeholder of one integer.
-    fn with_int(&mut self, value: i64, condition: impl FnOnce(&str) -> String) {
+    pub(in crate::sql) fn with_int(&mut self, value: i64, condition: impl FnOnce(&str) -> String) {
         let p = self.arg(Arg::Int(value));
         self.conditions.push(condition(&p));
+    }
+
+    /// A condition without values.
+    pub(in crate::sql) fn raw(&mut self, condition: &str) {
+        self.conditions.push(condition.to_owned());
     }
 
     /// ` WHERE ...`, or nothing.
@@ -183,7 +188,7 @@ impl Filter {
 
 /// One page of `SELECT {columns} {from}{where} ORDER BY {order}` and the number of rows
 /// matching, each row mapped with `map`.
-async fn paged<T>(
+pub(in crate::sql) async fn paged<T>(
     s: &SqlMetadataStore,
     columns: &str,
     from: &str,

@@ -100,6 +100,14 @@ pub(super) async fn create(
                 || format!("user {owner_id} not found"),
             )
         })?;
+    // Repositories pushed under this name while no such project existed join it.
+    sqlx::query("UPDATE repositories SET project_id = $1 WHERE name >= $2 AND name < $3")
+        .bind(id)
+        .bind(format!("{name}/"))
+        .bind(format!("{name}0"))
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
     let created = project_in(&mut tx, id)
         .await?
         .ok_or_else(|| Error::NotFound(not_found(id)))?;
@@ -168,7 +176,8 @@ pub(super) async fn set_public(s: &SqlMetadataStore, id: i64, public: bool) -> R
 }
 
 /// Deletes the project, its members and its robots. Members would cascade; robots have
-/// no foreign key (system robots use project 0).
+/// no foreign key (system robots use project 0). Repositories left in it (the API refuses
+/// to delete a project holding any) lose their project until one of that name exists again.
 pub(super) async fn delete(s: &SqlMetadataStore, id: i64) -> Result<()> {
     let mut tx = s.begin_write().await?;
     let done = sqlx::query("DELETE FROM projects WHERE id = $1")
@@ -180,6 +189,7 @@ pub(super) async fn delete(s: &SqlMetadataStore, id: i64) -> Result<()> {
     for sql in [
         "DELETE FROM project_members WHERE project_id = $1",
         "DELETE FROM robots WHERE project_id = $1",
+        "UPDATE repositories SET project_id = NULL WHERE project_id = $1",
     ] {
         sqlx::query(sql)
             .bind(id)

@@ -1,0 +1,102 @@
+//! Pull counts, recorded without making a pull wait for the database.
+//!
+//! A pull only bumps a per-repository counter in memory. One background task (started on
+//! the first pull) waits for the first count, lets more gather for
+//! [`RegistryConfig::pull_flush_interval`](super::RegistryConfig), then writes all of them
+//! in one transaction ([`MetadataStore::add_pulls`]). A burst of pulls therefore costs one
+//! write per interval, not one per pull, memory is bounded by the number of distinct
+//! repositories pulled in an interval, and a failed write puts its counts back to be
+//! retried with the next batch. [`PullCounter::flush`] writes whatever is pending and
+//! waits for it (the server calls it on shutdown, tests to observe counts).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::names::RepositoryName;
+use crate::ports::MetadataStore;
+
+struct Shared {
+    meta: Arc<dyn MetadataStore>,
+    interval: Duration,
+    pending: Mutex<HashMap<RepositoryName, u64>>,
+    wake: Notify,
+    /// Held while a batch is written, so that [`PullCounter::flush`] returns only once
+    /// everything taken before it is stored.
+    writing: tokio::sync::Mutex<()>,
+    started: OnceLock<()>,
+}
+
+/// Batched pull counts of a registry; cheap to clone (clones share the counts).
+#[derive(Clone)]
+pub(crate) struct PullCounter(Arc<Shared>);
+
+impl PullCounter {
+    pub(crate) fn new(meta: Arc<dyn MetadataStore>, interval: Duration) -> Self {
+        PullCounter(Arc::new(Shared {
+            meta,
+            interval,
+            pending: Mutex::new(HashMap::new()),
+            wake: Notify::new(),
+            writing: tokio::sync::Mutex::new(()),
+            started: OnceLock::new(),
+        }))
+    }
+
+    /// Counts one pull of `repo`; never waits for I/O.
+    pub(crate) fn record(&self, repo: &RepositoryName) {
+        if let Ok(mut pending) = self.0.pending.lock() {
+            *pending.entry(repo.clone()).or_insert(0) += 1;
+        }
+        self.start();
+        self.0.wake.notify_one();
+    }
+
+    /// Starts the writer on the current Tokio runtime, once.
+    fn start(&self) {
+        if self.0.started.get().is_some() {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.0.started.set(()).is_ok() {
+            rt.spawn(writer(self.0.clone()));
+        }
+    }
+
+    /// Writes every pull counted so far and waits until it is stored.
+    pub(crate) async fn flush(&self) {
+        write_pending(&self.0).await;
+    }
+}
+
+async fn writer(shared: Arc<Shared>) {
+    loop {
+        shared.wake.notified().await;
+        tokio::time::sleep(shared.interval).await;
+        write_pending(&shared).await;
+    }
+}
+
+async fn write_pending(shared: &Shared) {
+    let _writing = shared.writing.lock().await;
+    let batch: Vec<(RepositoryName, u64)> = match shared.pending.lock() {
+        Ok(mut pending) => pending.drain().collect(),
+        Err(_) => return,
+    };
+    if batch.is_empty() {
+        return;
+    }
+    if let Err(err) = shared.meta.add_pulls(&batch).await {
+        tracing::warn!(error = %err, repositories = batch.len(), "cannot record pull counts; retrying later");
+        if let Ok(mut pending) = shared.pending.lock() {
+            for (repo, n) in batch {
+                *pending.entry(repo).or_insert(0) += n;
+            }
+        }
+        shared.wake.notify_one();
+    }
+}
