@@ -290,4 +290,11 @@ impl IdentityStore for CachedIdentity {
     async fn signing_key(&self, candidate: &[u8]) -> Result<Vec<u8>> {
         self.inner.signing_key(candidate).await
     }
+
+    async fn settings(&self) -> Result<Vec<(String, String)>> {
+        self.inner.settings().await
+    }
+    async fn put_settings(&self, settings: &[(String, String)]) -> Result<()> {
+        self.inner.put_settings(settings).await
+    }
 }

@@ -323,4 +323,10 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// The token-signing key every replica shares: stores `candidate` if no key is stored
     /// yet, and returns the stored key (`candidate` or the one stored before).
     async fn signing_key(&self, candidate: &[u8]) -> Result<Vec<u8>>;
+
+    /// System settings changed at run time (such as `read_only`), shared by every
+    /// replica: `(name, JSON value)` pairs in name order.
+    async fn settings(&self) -> Result<Vec<(String, String)>>;
+    /// Stores settings (each inserted or replaced), all in one transaction.
+    async fn put_settings(&self, settings: &[(String, String)]) -> Result<()>;
 }

@@ -15,6 +15,7 @@ pub mod config;
 pub mod metrics;
 mod oci;
 pub mod serve;
+pub mod settings;
 pub mod telemetry;
 mod token;
 
@@ -30,6 +31,7 @@ use harbor_core::{Registry, RegistryConfig};
 use harbor_storage::blob::StorageOptions;
 use harbor_storage::sql::PoolConfig;
 use harbor_storage::{ObjectBlobStore, SqlMetadataStore, StorageError};
+use settings::SystemSettings;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// Settings changed at run time (read-only mode), shared through the database.
+    pub settings: SystemSettings,
 }
 
 /// Authentication settings the handlers read.
@@ -89,6 +93,10 @@ impl AppState {
         auth: &config::AuthConfig,
     ) -> Result<(Self, Option<String>), OpenError> {
         let audit = AuditLog::start(identity.clone());
+        let settings = SystemSettings::new(
+            identity.clone(),
+            Duration::from_millis(auth.identity_cache_ms),
+        );
         let identity =
             CachedIdentity::wrap(identity, Duration::from_millis(auth.identity_cache_ms));
         let accounts = Accounts::new(identity, auth.robot_prefix.clone());
@@ -109,6 +117,7 @@ impl AppState {
             }),
             request_timeout: Duration::from_secs(60),
             metrics: Metrics::new(None),
+            settings,
         };
         Ok((state, boot.generated_password))
     }
@@ -167,6 +176,10 @@ pub fn router(state: AppState) -> Router {
     oci::router()
         .route("/service/token", axum::routing::get(token::get))
         .merge(api::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            settings::read_only_guard,
+        ))
         .with_state(state)
 }
 

@@ -116,7 +116,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 14] = [
+const COPY_ORDER: [&str; 15] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -131,6 +131,7 @@ const COPY_ORDER: [&str; 14] = [
     "sessions",
     "audit_log",
     "signing_keys",
+    "system_settings",
 ];
 
 fn all() -> Page {
@@ -209,6 +210,7 @@ struct Identity {
     sessions: Vec<Option<Session>>,
     audit: Vec<AuditEntry>,
     key: Vec<u8>,
+    settings: Vec<(String, String)>,
 }
 
 async fn identity(s: &SqlMetadataStore) -> Identity {
@@ -241,6 +243,7 @@ async fn identity(s: &SqlMetadataStore) -> Identity {
         sessions,
         audit,
         key,
+        settings: s.settings().await.unwrap(),
     }
 }
 
@@ -257,6 +260,9 @@ struct Issued {
 /// Fills the identity tables through the port, leaving deleted records behind the largest
 /// ids: a deleted owner (whose project stays), a deleted project and a deleted robot.
 async fn populate_identity(s: &SqlMetadataStore) -> Issued {
+    s.put_settings(&[("read_only".into(), "true".into())])
+        .await
+        .unwrap();
     let admin = s
         .create_user(&new_user("admin", Some("admin@example.com"), true))
         .await
@@ -467,6 +473,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     assert_eq!(rows(&report, "sessions"), 2);
     assert_eq!(rows(&report, "audit_log"), 3);
     assert_eq!(rows(&report, "signing_keys"), 1);
+    assert_eq!(rows(&report, "system_settings"), 1);
     check(&sqlite_target, &digests, &upload).await;
     check_identity(&sqlite_target, &expected, issued, "sqlite").await;
     // A second copy into a non-empty target is refused.

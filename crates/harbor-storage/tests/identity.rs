@@ -26,6 +26,7 @@ harbor_storage::contract_tests!(
     sessions_expire_and_end_with_password_change,
     audit_log_filters_and_order,
     signing_key_is_shared,
+    settings_are_shared_and_replaced,
 );
 
 fn new_user(name: &str, email: Option<&str>) -> NewUser {
@@ -1249,4 +1250,32 @@ async fn signing_key_is_shared(t: &Target) {
     assert!(candidates.contains(&keys[0].as_slice()), "{keys:?}");
     assert!(keys.iter().all(|k| *k == keys[0]), "{keys:?}");
     assert_eq!(replicas[0].signing_key(b"late").await.unwrap(), keys[0]);
+}
+
+async fn settings_are_shared_and_replaced(t: &Target) {
+    let s = t.open().await;
+    assert!(s.settings().await.unwrap().is_empty());
+    let set = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    s.put_settings(&set(&[("read_only", "true"), ("banner", "\"hi\"")]))
+        .await
+        .unwrap();
+    // Another replica reads them, in name order, and replaces one.
+    let other = t.open().await;
+    assert_eq!(
+        other.settings().await.unwrap(),
+        set(&[("banner", "\"hi\""), ("read_only", "true")])
+    );
+    other
+        .put_settings(&set(&[("read_only", "false")]))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.settings().await.unwrap(),
+        set(&[("banner", "\"hi\""), ("read_only", "false")])
+    );
 }

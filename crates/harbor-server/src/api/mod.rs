@@ -1,6 +1,7 @@
 //! The REST API under `/api/v2.0/` (Harbor-compatible paths, fields and errors) and the
 //! portal's session endpoints under `/c/`.
 
+mod configurations;
 pub(crate) mod context;
 pub(crate) mod error;
 mod logs;
@@ -28,6 +29,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ping", get(system::ping))
         .route("/health", get(system::health))
         .route("/systeminfo", get(system::systeminfo))
+        .route(
+            "/configurations",
+            get(configurations::get).put(configurations::put),
+        )
         .route("/users", get(users::list_users).post(users::create))
         .route("/users/search", get(users::search))
         .route("/users/current", get(users::current))

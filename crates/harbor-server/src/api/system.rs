@@ -64,7 +64,7 @@ pub(crate) async fn systeminfo(
         v["external_url"] = json!(base);
         v["project_creation_restriction"] = json!("everyone");
         v["has_ca_root"] = json!(false);
-        v["read_only"] = json!(false);
+        v["read_only"] = json!(state.settings.get().await.read_only);
         v["with_chartmuseum"] = json!(false);
         v["notification_enable"] = json!(false);
         v["robot_name_prefix"] = json!(state.accounts.robot_prefix());

@@ -5,6 +5,7 @@
 mod common;
 
 mod audit;
+mod configurations;
 mod matrix;
 mod projects;
 mod repositories;

@@ -224,6 +224,17 @@ const TABLES: &[Table] = &[
         key: 1,
         ids: Ids::Given,
     },
+    // 0004_settings.sql
+    Table {
+        name: "system_settings",
+        columns: &[
+            ("name", Ty::Text),
+            ("value", Ty::Text),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::Given,
+    },
 ];
 
 /// Rows per read and per insert; manifests carry their content, so fewer of them.

@@ -76,7 +76,7 @@ pub struct SqlMetadataStore {
 }
 
 fn migrator(dialect: Dialect) -> Migrator {
-    let scripts: [(&str, &str); 3] = match dialect {
+    let scripts: [(&str, &str); 4] = match dialect {
         Dialect::Sqlite => [
             (
                 "registry",
@@ -89,6 +89,10 @@ fn migrator(dialect: Dialect) -> Migrator {
             (
                 "repositories",
                 include_str!("../../migrations/sqlite/0003_repositories.sql"),
+            ),
+            (
+                "settings",
+                include_str!("../../migrations/sqlite/0004_settings.sql"),
             ),
         ],
         Dialect::Postgres => [
@@ -103,6 +107,10 @@ fn migrator(dialect: Dialect) -> Migrator {
             (
                 "repositories",
                 include_str!("../../migrations/postgres/0003_repositories.sql"),
+            ),
+            (
+                "settings",
+                include_str!("../../migrations/postgres/0004_settings.sql"),
             ),
         ],
     };

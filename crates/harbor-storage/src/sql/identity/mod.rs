@@ -8,6 +8,7 @@
 mod audit;
 mod projects;
 mod robots;
+mod settings;
 mod users;
 
 use async_trait::async_trait;
@@ -371,6 +372,14 @@ impl IdentityStore for SqlMetadataStore {
 
     async fn signing_key(&self, candidate: &[u8]) -> Result<Vec<u8>> {
         audit::signing_key(self, candidate).await
+    }
+
+    async fn settings(&self) -> Result<Vec<(String, String)>> {
+        settings::settings(self).await
+    }
+
+    async fn put_settings(&self, settings: &[(String, String)]) -> Result<()> {
+        settings::put_settings(self, settings).await
     }
 }
 

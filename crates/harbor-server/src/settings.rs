@@ -1,0 +1,135 @@
+//! Settings changed at run time (`/api/v2.0/configurations`), stored in the database so
+//! every replica follows them, and the read-only switch they drive.
+//!
+//! Each replica keeps the last values it read and re-reads them when they are older than
+//! the identity cache's TTL, and only when a write asks: reads never wait for this.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use harbor_core::ports::IdentityStore;
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+/// Harbor's message for writes refused in read-only mode.
+pub const READ_ONLY_MESSAGE: &str =
+    "The system is in read only mode. Any modification is prohibited.";
+
+/// The settings this server changes at run time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Every write on `/v2/` and the REST API is refused (pulls go on).
+    pub read_only: bool,
+}
+
+impl Settings {
+    fn from_rows(rows: &[(String, String)]) -> Settings {
+        let mut s = Settings::default();
+        for (name, value) in rows {
+            let v: Value = serde_json::from_str(value).unwrap_or(Value::Null);
+            if name == "read_only" {
+                s.read_only = v.as_bool().unwrap_or(false);
+            }
+        }
+        s
+    }
+}
+
+/// The shared settings, cached for `ttl`.
+#[derive(Clone)]
+pub struct SystemSettings {
+    store: Arc<dyn IdentityStore>,
+    ttl: Duration,
+    current: Arc<RwLock<(Option<Instant>, Settings)>>,
+}
+
+impl std::fmt::Debug for SystemSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemSettings")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SystemSettings {
+    /// Settings stored in `store`, re-read when older than `ttl`.
+    pub fn new(store: Arc<dyn IdentityStore>, ttl: Duration) -> Self {
+        SystemSettings {
+            store,
+            ttl,
+            current: Arc::new(RwLock::new((None, Settings::default()))),
+        }
+    }
+
+    /// The current settings: cached ones if fresh, else read from the database. When
+    /// the database cannot be read, the last values read are used (and logged).
+    pub async fn get(&self) -> Settings {
+        if let Ok(cur) = self.current.read()
+            && let Some(at) = cur.0
+            && at.elapsed() < self.ttl
+        {
+            return cur.1.clone();
+        }
+        match self.store.settings().await {
+            Ok(rows) => self.remember(Settings::from_rows(&rows)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read system settings; using the last known");
+                self.current.read().map(|c| c.1.clone()).unwrap_or_default()
+            }
+        }
+    }
+
+    /// Stores `read_only` for every replica, and applies it here at once.
+    pub async fn set_read_only(&self, read_only: bool) -> harbor_core::Result<Settings> {
+        self.store
+            .put_settings(&[("read_only".into(), json!(read_only).to_string())])
+            .await?;
+        let rows = self.store.settings().await?;
+        Ok(self.remember(Settings::from_rows(&rows)))
+    }
+
+    fn remember(&self, s: Settings) -> Settings {
+        if let Ok(mut cur) = self.current.write() {
+            *cur = (Some(Instant::now()), s.clone());
+        }
+        s
+    }
+}
+
+/// Paths that stay writable in read-only mode: the switch itself and signing in and out.
+fn exempt(path: &str) -> bool {
+    matches!(
+        path,
+        "/api/v2.0/configurations" | "/c/login" | "/c/log_out" | "/service/token"
+    )
+}
+
+/// Refuses writes (`POST`, `PUT`, `PATCH`, `DELETE`) with Harbor's `403 DENIED` while the
+/// system is read-only.
+pub(crate) async fn read_only_guard(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let write = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    if write && !exempt(req.uri().path()) && state.settings.get().await.read_only {
+        let body = json!({"errors": [{"code": "DENIED", "message": READ_ONLY_MESSAGE}]});
+        let mut resp = (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+        if req.uri().path().starts_with("/v2") {
+            resp.headers_mut().insert(
+                HeaderName::from_static("docker-distribution-api-version"),
+                HeaderValue::from_static("registry/2.0"),
+            );
+        }
+        return resp;
+    }
+    next.run(req).await
+}
