@@ -75,50 +75,55 @@ pub struct SqlMetadataStore {
     dialect: Dialect,
 }
 
+/// The migrations of each engine, in order (version = position + 1). Add a migration by
+/// appending one line to each list.
+const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "registry",
+        include_str!("../../migrations/sqlite/0001_registry.sql"),
+    ),
+    (
+        "identity",
+        include_str!("../../migrations/sqlite/0002_identity.sql"),
+    ),
+    (
+        "repositories",
+        include_str!("../../migrations/sqlite/0003_repositories.sql"),
+    ),
+    (
+        "settings",
+        include_str!("../../migrations/sqlite/0004_settings.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "registry",
+        include_str!("../../migrations/postgres/0001_registry.sql"),
+    ),
+    (
+        "identity",
+        include_str!("../../migrations/postgres/0002_identity.sql"),
+    ),
+    (
+        "repositories",
+        include_str!("../../migrations/postgres/0003_repositories.sql"),
+    ),
+    (
+        "settings",
+        include_str!("../../migrations/postgres/0004_settings.sql"),
+    ),
+];
+
 fn migrator(dialect: Dialect) -> Migrator {
-    let scripts: [(&str, &str); 4] = match dialect {
-        Dialect::Sqlite => [
-            (
-                "registry",
-                include_str!("../../migrations/sqlite/0001_registry.sql"),
-            ),
-            (
-                "identity",
-                include_str!("../../migrations/sqlite/0002_identity.sql"),
-            ),
-            (
-                "repositories",
-                include_str!("../../migrations/sqlite/0003_repositories.sql"),
-            ),
-            (
-                "settings",
-                include_str!("../../migrations/sqlite/0004_settings.sql"),
-            ),
-        ],
-        Dialect::Postgres => [
-            (
-                "registry",
-                include_str!("../../migrations/postgres/0001_registry.sql"),
-            ),
-            (
-                "identity",
-                include_str!("../../migrations/postgres/0002_identity.sql"),
-            ),
-            (
-                "repositories",
-                include_str!("../../migrations/postgres/0003_repositories.sql"),
-            ),
-            (
-                "settings",
-                include_str!("../../migrations/postgres/0004_settings.sql"),
-            ),
-        ],
+    let scripts = match dialect {
+        Dialect::Sqlite => SQLITE_MIGRATIONS,
+        Dialect::Postgres => POSTGRES_MIGRATIONS,
     };
     Migrator::with_migrations(
         scripts
-            .into_iter()
+            .iter()
             .zip(1..)
-            .map(|((name, sql), version)| {
+            .map(|(&(name, sql), version)| {
                 Migration::new(
                     version,
                     name.into(),
