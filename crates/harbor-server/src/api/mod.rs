@@ -10,6 +10,7 @@ mod paging;
 mod projects;
 mod repositories;
 mod robots;
+mod search;
 mod session;
 mod system;
 mod users;
@@ -29,6 +30,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ping", get(system::ping))
         .route("/health", get(system::health))
         .route("/systeminfo", get(system::systeminfo))
+        .route("/search", get(search::search))
+        .route("/statistics", get(search::statistics))
         .route(
             "/configurations",
             get(configurations::get).put(configurations::put),

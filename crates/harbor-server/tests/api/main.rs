@@ -10,6 +10,7 @@ mod matrix;
 mod projects;
 mod repositories;
 mod robots;
+mod search;
 mod sessions;
 mod support;
 mod tokens;
