@@ -1,0 +1,381 @@
+//! The command line, as clap definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::output::Format;
+
+const EXIT_CODES: &str = "\
+Exit codes: 0 success, 1 request refused (bad input, conflict), 2 usage error,
+3 authentication or permission failure, 4 not found, 5 server error or unreachable.
+
+The server and credentials come from --url/--username, HARBOR_URL/HARBOR_USERNAME/
+HARBOR_PASSWORD, or the file `harbor login` writes (HARBOR_CONFIG, default
+~/.config/harbor/config.json, mode 0600).";
+
+/// Administer a Harbor-rs (or Harbor) registry through its REST API.
+#[derive(Debug, Parser)]
+#[command(name = "harbor", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Server URL, e.g. https://registry.example.com.
+    #[arg(long, global = true, env = "HARBOR_URL")]
+    pub url: Option<String>,
+    /// Username or robot login (robot$...).
+    #[arg(long, short = 'u', global = true, env = "HARBOR_USERNAME")]
+    pub username: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    /// Print ids (or names) only.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// A PEM CA certificate to trust (servers with a private CA).
+    #[arg(long, global = true, env = "HARBOR_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify the server's certificate (testing only).
+    #[arg(long, global = true)]
+    pub insecure: bool,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check credentials and store them with the server URL.
+    Login(Login),
+    /// Forget the stored login.
+    Logout,
+    /// Projects.
+    #[command(subcommand)]
+    Project(ProjectCmd),
+    /// Repositories.
+    #[command(subcommand, name = "repo")]
+    Repo(RepoCmd),
+    /// User accounts (administrators).
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Project members and their roles.
+    #[command(subcommand)]
+    Member(MemberCmd),
+    /// Robot accounts.
+    #[command(subcommand)]
+    Robot(RobotCmd),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// System information, health and read-only mode.
+    #[command(subcommand)]
+    System(SystemCmd),
+    /// Print a shell completion script.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `harbor login`.
+#[derive(Debug, Args)]
+pub struct Login {
+    /// Server URL.
+    pub server: String,
+    /// Read the password (or robot secret) from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The password (visible to other local users in the process list: prefer
+    /// --password-stdin or HARBOR_PASSWORD).
+    #[arg(long, short = 'p', env = "HARBOR_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+}
+
+/// `harbor project ...`.
+#[derive(Debug, Subcommand)]
+pub enum ProjectCmd {
+    /// List projects you can see.
+    List {
+        /// Only names containing this.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Create a project (private unless --public).
+    Create {
+        /// Name.
+        name: String,
+        /// Anyone may pull.
+        #[arg(long)]
+        public: bool,
+        /// Storage limit in bytes (-1 unlimited), where the server has quotas.
+        #[arg(long, allow_negative_numbers = true)]
+        storage_limit: Option<i64>,
+    },
+    /// Show a project and its summary.
+    Show {
+        /// Name.
+        name: String,
+    },
+    /// Change a project.
+    Update {
+        /// Name.
+        name: String,
+        /// Make it public (true) or private (false).
+        #[arg(long, action = clap::ArgAction::Set)]
+        public: bool,
+    },
+    /// Delete an empty project.
+    Delete {
+        /// Name.
+        name: String,
+    },
+}
+
+/// `harbor repo ...`.
+#[derive(Debug, Subcommand)]
+pub enum RepoCmd {
+    /// List a project's repositories.
+    List {
+        /// Project.
+        project: String,
+    },
+    /// Show a repository (`project/name`).
+    Show {
+        /// Repository.
+        repository: String,
+    },
+    /// Delete a repository with all its artifacts.
+    Delete {
+        /// Repository.
+        repository: String,
+    },
+}
+
+/// `harbor user ...`.
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// List users.
+    List {
+        /// Only usernames containing this.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Create a user; the password comes from standard input.
+    Create {
+        /// Username.
+        #[arg(value_name = "USERNAME")]
+        user: String,
+        /// E-mail.
+        #[arg(long)]
+        email: String,
+        /// Display name (default: the username).
+        #[arg(long)]
+        realname: Option<String>,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Delete a user.
+    Delete {
+        /// Username.
+        #[arg(value_name = "USERNAME")]
+        user: String,
+    },
+    /// Grant (true) or revoke (false) system administration.
+    SetAdmin {
+        /// Username.
+        #[arg(value_name = "USERNAME")]
+        user: String,
+        /// true or false.
+        #[arg(action = clap::ArgAction::Set)]
+        admin: bool,
+    },
+    /// Set a password, read from standard input (your own: the old one first, on its own
+    /// line).
+    Passwd {
+        /// Username.
+        #[arg(value_name = "USERNAME")]
+        user: String,
+    },
+}
+
+/// A project role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// Everything in the project (1).
+    #[value(alias = "admin", alias = "projectAdmin")]
+    ProjectAdmin,
+    /// Push and pull (2).
+    Developer,
+    /// Pull (3).
+    Guest,
+    /// Push, pull, delete, and more (4).
+    Maintainer,
+    /// Pull only, no listing of members or logs (5).
+    #[value(alias = "limitedGuest")]
+    LimitedGuest,
+}
+
+impl Role {
+    /// Harbor's role id.
+    pub fn id(self) -> i64 {
+        match self {
+            Role::ProjectAdmin => 1,
+            Role::Developer => 2,
+            Role::Guest => 3,
+            Role::Maintainer => 4,
+            Role::LimitedGuest => 5,
+        }
+    }
+}
+
+/// `harbor member ...`.
+#[derive(Debug, Subcommand)]
+pub enum MemberCmd {
+    /// List a project's members.
+    List {
+        /// Project.
+        project: String,
+    },
+    /// Add a user to a project.
+    Add {
+        /// Project.
+        project: String,
+        /// Username.
+        #[arg(value_name = "USERNAME")]
+        user: String,
+        /// Role.
+        #[arg(long, value_enum, default_value_t = Role::Developer)]
+        role: Role,
+    },
+    /// Change a member's role.
+    SetRole {
+        /// Project.
+        project: String,
+        /// Username.
+        #[arg(value_name = "USERNAME")]
+        user: String,
+        /// Role.
+        #[arg(value_enum)]
+        role: Role,
+    },
+    /// Remove a member.
+    Remove {
+        /// Project.
+        project: String,
+        /// Username.
+        #[arg(value_name = "USERNAME")]
+        user: String,
+    },
+}
+
+/// `harbor robot ...`.
+#[derive(Debug, Subcommand)]
+pub enum RobotCmd {
+    /// List robots (of one project, or all for administrators).
+    List {
+        /// Project.
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Create a project robot; its secret is printed once.
+    Create {
+        /// Project.
+        #[arg(long)]
+        project: String,
+        /// Name (the login becomes robot$<project>+<name>).
+        #[arg(long)]
+        name: String,
+        /// Permissions: `pull`, `push`, `delete` (repository actions) or
+        /// `<resource>:<action>`, e.g. `artifact:read`; repeat the flag.
+        #[arg(long = "permission", required = true)]
+        permissions: Vec<String>,
+        /// Lifetime in days (-1: never expires).
+        #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+        duration: i64,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Show a robot.
+    Show {
+        /// Robot id.
+        id: i64,
+    },
+    /// Replace a robot's secret with a new one, printed once.
+    RefreshSecret {
+        /// Robot id.
+        id: i64,
+    },
+    /// Disable a robot.
+    Disable {
+        /// Robot id.
+        id: i64,
+    },
+    /// Enable a disabled robot.
+    Enable {
+        /// Robot id.
+        id: i64,
+    },
+    /// Delete a robot.
+    Delete {
+        /// Robot id.
+        id: i64,
+    },
+}
+
+/// `harbor audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// List audit entries, newest first.
+    List {
+        /// Only this user's.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this operation (create, delete, pull, update, ...).
+        #[arg(long)]
+        operation: Option<String>,
+        /// Only resources containing this.
+        #[arg(long)]
+        resource: Option<String>,
+        /// Only this resource type (artifact, project, repository, ...).
+        #[arg(long)]
+        resource_type: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+}
+
+/// `harbor system ...`.
+#[derive(Debug, Subcommand)]
+pub enum SystemCmd {
+    /// Server version and settings.
+    Info,
+    /// Component health.
+    Health,
+    /// Turn read-only mode on or off, or show it.
+    ReadOnly {
+        /// on, off or status.
+        #[arg(value_enum, default_value_t = Switch::Status)]
+        state: Switch,
+    },
+}
+
+/// A switch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// Turn it on.
+    On,
+    /// Turn it off.
+    Off,
+    /// Show it.
+    Status,
+}

@@ -1,0 +1,861 @@
+//! A typed client for the Harbor-rs (and Harbor) REST API, `/api/v2.0`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), harbor_cli::client::Error> {
+//! use harbor_cli::client::{Client, Credentials, NewProject, TlsOptions};
+//! let c = Client::new(
+//!     "https://registry.example.com",
+//!     Some(Credentials::new("admin", "secret")),
+//!     &TlsOptions::default(),
+//! )?;
+//! c.create_project(&NewProject::new("team")).await?;
+//! for p in c.projects(None).await? {
+//!     println!("{} public={}", p.name, p.is_public());
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Requests authenticate with HTTP Basic (users and robot accounts alike). Non-2xx answers
+//! become [`Error::Api`] carrying the server's status, Harbor error code and message.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, LOCATION};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// Most items fetched per page when a listing is read to the end.
+const PAGE_SIZE: u64 = 100;
+
+/// What can go wrong talking to the server.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server answered with an error.
+    #[error("{message} ({status}, {code})")]
+    Api {
+        /// HTTP status.
+        status: StatusCode,
+        /// Harbor error code, e.g. `NOT_FOUND`.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// The server could not be reached or the connection failed.
+    #[error("cannot reach {url}: {source}")]
+    Transport {
+        /// The URL requested.
+        url: String,
+        /// The cause.
+        source: reqwest::Error,
+    },
+    /// The answer was not what the API documents.
+    #[error("unexpected answer from {url}: {detail}")]
+    Protocol {
+        /// The URL requested.
+        url: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The client could not be set up (bad URL, unreadable CA certificate, ...).
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl Error {
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Result of client calls.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Basic credentials: a username (or robot login such as `robot$team+ci`) and password.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Credentials {
+    /// Username or robot login name.
+    pub username: String,
+    /// Password or robot secret.
+    pub password: String,
+}
+
+impl Credentials {
+    /// Credentials from a username and password.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Credentials {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// TLS settings for servers with private certificates.
+#[derive(Clone, Debug, Default)]
+pub struct TlsOptions {
+    /// A PEM CA certificate to trust in addition to the system's.
+    pub ca_cert_pem: Option<Vec<u8>>,
+    /// Accept any certificate (testing only).
+    pub insecure: bool,
+}
+
+/// A project (Harbor's `Project`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Project {
+    /// Id.
+    pub project_id: i64,
+    /// Name.
+    pub name: String,
+    /// Owner's username.
+    #[serde(default)]
+    pub owner_name: String,
+    /// Metadata; `public` is `"true"` or `"false"`.
+    #[serde(default)]
+    pub metadata: ProjectMetadata,
+    /// Repositories in it (when the server says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo_count: Option<u64>,
+    /// Creation time (RFC 3339).
+    #[serde(default)]
+    pub creation_time: String,
+}
+
+impl Project {
+    /// Whether anyone may pull from it.
+    pub fn is_public(&self) -> bool {
+        self.metadata.public.as_deref() == Some("true")
+    }
+}
+
+/// Project metadata.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ProjectMetadata {
+    /// `"true"` or `"false"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public: Option<String>,
+}
+
+/// A project to create.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewProject {
+    /// Name.
+    pub project_name: String,
+    /// Metadata (`public`).
+    pub metadata: ProjectMetadata,
+    /// Storage limit in bytes (-1 unlimited), if the server supports quotas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_limit: Option<i64>,
+}
+
+impl NewProject {
+    /// A private project.
+    pub fn new(name: impl Into<String>) -> Self {
+        NewProject {
+            project_name: name.into(),
+            metadata: ProjectMetadata {
+                public: Some("false".into()),
+            },
+            storage_limit: None,
+        }
+    }
+
+    /// Makes it public (or not).
+    pub fn public(mut self, public: bool) -> Self {
+        self.metadata.public = Some(public.to_string());
+        self
+    }
+}
+
+/// A user account.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct User {
+    /// Id.
+    pub user_id: i64,
+    /// Login name.
+    pub username: String,
+    /// E-mail.
+    #[serde(default)]
+    pub email: String,
+    /// Display name.
+    #[serde(default)]
+    pub realname: String,
+    /// System administrator.
+    #[serde(default)]
+    pub sysadmin_flag: bool,
+    /// Creation time.
+    #[serde(default)]
+    pub creation_time: String,
+}
+
+/// A user to create.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewUser {
+    /// Login name.
+    pub username: String,
+    /// E-mail.
+    pub email: String,
+    /// Display name.
+    pub realname: String,
+    /// Password.
+    pub password: String,
+    /// Free text.
+    pub comment: String,
+}
+
+/// A project membership.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Member {
+    /// Membership id.
+    pub id: i64,
+    /// The member's username.
+    pub entity_name: String,
+    /// Role id: 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest.
+    pub role_id: i64,
+    /// Role name.
+    #[serde(default)]
+    pub role_name: String,
+}
+
+/// A robot permission: what a robot may do in a namespace.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RobotPermission {
+    /// `project` (or `system`).
+    pub kind: String,
+    /// Project name (or `/` for system).
+    pub namespace: String,
+    /// The allowed resource actions.
+    pub access: Vec<RobotAccess>,
+}
+
+/// One resource action.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RobotAccess {
+    /// Resource, e.g. `repository`.
+    pub resource: String,
+    /// Action, e.g. `pull`.
+    pub action: String,
+}
+
+/// A robot account.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Robot {
+    /// Id.
+    pub id: i64,
+    /// Login name (`robot$...`).
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// `project` or `system`.
+    #[serde(default)]
+    pub level: String,
+    /// Disabled.
+    #[serde(default)]
+    pub disable: bool,
+    /// Lifetime in days (-1 never expires).
+    #[serde(default)]
+    pub duration: i64,
+    /// Expiry in seconds since the epoch (-1 never).
+    #[serde(default)]
+    pub expires_at: i64,
+    /// Permissions.
+    #[serde(default)]
+    pub permissions: Vec<RobotPermission>,
+}
+
+/// A robot to create.
+#[derive(Clone, Debug, Serialize)]
+pub struct NewRobot {
+    /// Name (without the `robot$` prefix).
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// `project` or `system`.
+    pub level: String,
+    /// Lifetime in days (-1 never expires).
+    pub duration: i64,
+    /// Permissions.
+    pub permissions: Vec<RobotPermission>,
+}
+
+/// A created robot and its secret (shown once).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CreatedRobot {
+    /// Id.
+    pub id: i64,
+    /// Login name.
+    pub name: String,
+    /// The secret: store it now, it cannot be read again.
+    pub secret: String,
+    /// Expiry in seconds since the epoch (-1 never).
+    #[serde(default)]
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for CreatedRobot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedRobot")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A repository.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Repository {
+    /// Id.
+    pub id: i64,
+    /// Project id.
+    pub project_id: i64,
+    /// Full name (`project/repo`).
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Top-level artifacts.
+    #[serde(default)]
+    pub artifact_count: u64,
+    /// Manifest pulls.
+    #[serde(default)]
+    pub pull_count: u64,
+    /// Last push or pull.
+    #[serde(default)]
+    pub update_time: String,
+}
+
+/// An audit log entry.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Id.
+    pub id: i64,
+    /// Who.
+    pub username: String,
+    /// What was done: `create`, `delete`, `pull`, ...
+    pub operation: String,
+    /// To what.
+    pub resource: String,
+    /// Its kind: `artifact`, `project`, ...
+    pub resource_type: String,
+    /// When (RFC 3339).
+    pub op_time: String,
+}
+
+/// A REST API client bound to one server and one identity.
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    credentials: Option<Credentials>,
+}
+
+/// Percent-encodes a path segment (and a second time for repository names, as Harbor
+/// expects names with `/` in its paths).
+fn encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `project/repo/name` split into the project and the repository name encoded twice.
+fn repo_path(full: &str) -> Result<(String, String)> {
+    match full.split_once('/') {
+        Some((p, r)) if !p.is_empty() && !r.is_empty() => Ok((encode(p), encode(&encode(r)))),
+        _ => Err(Error::Setup(format!(
+            "invalid repository {full:?}: use <project>/<repository>"
+        ))),
+    }
+}
+
+impl Client {
+    /// A client for the server at `base` (e.g. `https://registry.example.com`).
+    pub fn new(base: &str, credentials: Option<Credentials>, tls: &TlsOptions) -> Result<Self> {
+        let base = base.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::Setup(format!(
+                "invalid server URL {base:?}: it must start with http:// or https://"
+            )));
+        }
+        let mut b = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .user_agent(concat!("harbor-cli/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &tls.ca_cert_pem {
+            let cert = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| Error::Setup(format!("invalid CA certificate: {e}")))?;
+            b = b.add_root_certificate(cert);
+        }
+        if tls.insecure {
+            b = b.danger_accept_invalid_certs(true);
+        }
+        let http = b
+            .build()
+            .map_err(|e| Error::Setup(format!("cannot set up HTTP: {e}")))?;
+        Ok(Client {
+            http,
+            base,
+            credentials,
+        })
+    }
+
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<reqwest::Response> {
+        let url = format!("{}/api/v2.0{path}", self.base);
+        let mut req = self.http.request(method, &url);
+        if let Some(c) = &self.credentials {
+            req = req.basic_auth(&c.username, Some(&c.password));
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|source| Error::Transport {
+            url: url.clone(),
+            source,
+        })?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        let parsed: Option<Value> = serde_json::from_str(&text).ok();
+        let first = parsed.as_ref().and_then(|v| v["errors"].get(0).cloned());
+        let code = first
+            .as_ref()
+            .and_then(|e| e["code"].as_str())
+            .unwrap_or(status.canonical_reason().unwrap_or("ERROR"))
+            .to_owned();
+        let message = first
+            .as_ref()
+            .and_then(|e| e["message"].as_str())
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                let t = text.trim();
+                if t.is_empty() {
+                    format!("HTTP {status}")
+                } else {
+                    t.chars().take(500).collect()
+                }
+            });
+        Err(Error::Api {
+            status,
+            code,
+            message,
+        })
+    }
+
+    async fn json<T: DeserializeOwned>(&self, resp: reqwest::Response) -> Result<T> {
+        let url = resp.url().to_string();
+        resp.json().await.map_err(|e| Error::Protocol {
+            url,
+            detail: e.to_string(),
+        })
+    }
+
+    /// `GET path` decoded as `T`.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let r = self.request(Method::GET, path, None).await?;
+        self.json(r).await
+    }
+
+    /// Every item of a paged listing (`page`/`page_size`, `X-Total-Count`), at most `limit`.
+    pub async fn list<T: DeserializeOwned>(&self, path: &str, limit: usize) -> Result<Vec<T>> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut out = Vec::new();
+        for page in 1.. {
+            let r = self
+                .request(
+                    Method::GET,
+                    &format!("{path}{sep}page={page}&page_size={PAGE_SIZE}"),
+                    None,
+                )
+                .await?;
+            let total = total_count(r.headers());
+            let items: Vec<T> = self.json(r).await?;
+            let got = items.len();
+            out.extend(items);
+            let done = got < PAGE_SIZE as usize || total.is_some_and(|t| out.len() as u64 >= t);
+            if done || out.len() >= limit {
+                break;
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<reqwest::Response> {
+        self.request(method, path, body.as_ref()).await
+    }
+
+    /// The id at the end of a `201`'s `Location` header.
+    fn created_id(&self, r: &reqwest::Response) -> Result<i64> {
+        r.headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| l.rsplit('/').next())
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| Error::Protocol {
+                url: r.url().to_string(),
+                detail: "no id in the Location header".into(),
+            })
+    }
+
+    // --- system
+
+    /// `GET /systeminfo`.
+    pub async fn system_info(&self) -> Result<Value> {
+        self.get("/systeminfo").await
+    }
+
+    /// `GET /health`.
+    pub async fn health(&self) -> Result<Value> {
+        self.get("/health").await
+    }
+
+    /// `GET /users/current`: who the credentials belong to.
+    pub async fn current_user(&self) -> Result<User> {
+        self.get("/users/current").await
+    }
+
+    /// Turns read-only mode on or off (administrators).
+    pub async fn set_read_only(&self, on: bool) -> Result<()> {
+        self.send(
+            Method::PUT,
+            "/configurations",
+            Some(json!({ "read_only": on })),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `GET /configurations` (administrators).
+    pub async fn configurations(&self) -> Result<Value> {
+        self.get("/configurations").await
+    }
+
+    // --- projects
+
+    /// Projects visible to the caller, optionally those whose name contains `name`.
+    pub async fn projects(&self, name: Option<&str>) -> Result<Vec<Project>> {
+        let path = match name {
+            Some(n) => format!("/projects?name={}", encode(n)),
+            None => "/projects".into(),
+        };
+        self.list(&path, usize::MAX).await
+    }
+
+    /// One project by name.
+    pub async fn project(&self, name: &str) -> Result<Project> {
+        let r = self
+            .request(Method::GET, &format!("/projects/{}", encode(name)), None)
+            .await?;
+        self.json(r).await
+    }
+
+    /// Creates a project; returns its id.
+    pub async fn create_project(&self, p: &NewProject) -> Result<i64> {
+        let body = serde_json::to_value(p).map_err(|e| Error::Setup(e.to_string()))?;
+        let r = self.send(Method::POST, "/projects", Some(body)).await?;
+        self.created_id(&r)
+    }
+
+    /// Makes a project public or private.
+    pub async fn set_project_public(&self, name: &str, public: bool) -> Result<()> {
+        let body = json!({ "metadata": { "public": public.to_string() } });
+        self.send(
+            Method::PUT,
+            &format!("/projects/{}", encode(name)),
+            Some(body),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Deletes an empty project.
+    pub async fn delete_project(&self, name: &str) -> Result<()> {
+        self.send(Method::DELETE, &format!("/projects/{}", encode(name)), None)
+            .await
+            .map(drop)
+    }
+
+    /// `GET /projects/{name}/summary`.
+    pub async fn project_summary(&self, name: &str) -> Result<Value> {
+        self.get(&format!("/projects/{}/summary", encode(name)))
+            .await
+    }
+
+    // --- users
+
+    /// Users, optionally those whose name contains `name` (administrators).
+    pub async fn users(&self, name: Option<&str>) -> Result<Vec<User>> {
+        let path = match name {
+            Some(n) => format!("/users?q=username%3D~{}", encode(n)),
+            None => "/users".into(),
+        };
+        self.list(&path, usize::MAX).await
+    }
+
+    /// The user with exactly this name.
+    pub async fn user_by_name(&self, name: &str) -> Result<User> {
+        let found: Vec<User> = self
+            .list(&format!("/users?q=username%3D{}", encode(name)), 2)
+            .await?;
+        found
+            .into_iter()
+            .find(|u| u.username == name)
+            .ok_or_else(|| Error::Api {
+                status: StatusCode::NOT_FOUND,
+                code: "NOT_FOUND".into(),
+                message: format!("user {name} not found"),
+            })
+    }
+
+    /// Creates a user; returns the id.
+    pub async fn create_user(&self, u: &NewUser) -> Result<i64> {
+        let body = serde_json::to_value(u).map_err(|e| Error::Setup(e.to_string()))?;
+        let r = self.send(Method::POST, "/users", Some(body)).await?;
+        self.created_id(&r)
+    }
+
+    /// Deletes a user.
+    pub async fn delete_user(&self, id: i64) -> Result<()> {
+        self.send(Method::DELETE, &format!("/users/{id}"), None)
+            .await
+            .map(drop)
+    }
+
+    /// Grants or revokes system administration.
+    pub async fn set_sysadmin(&self, id: i64, on: bool) -> Result<()> {
+        let body = json!({ "sysadmin_flag": on });
+        self.send(Method::PUT, &format!("/users/{id}/sysadmin"), Some(body))
+            .await
+            .map(drop)
+    }
+
+    /// Changes a password (administrators may omit the old one for other users).
+    pub async fn set_password(&self, id: i64, old: Option<&str>, new: &str) -> Result<()> {
+        let mut body = json!({ "new_password": new });
+        if let Some(o) = old {
+            body["old_password"] = json!(o);
+        }
+        self.send(Method::PUT, &format!("/users/{id}/password"), Some(body))
+            .await
+            .map(drop)
+    }
+
+    // --- members
+
+    /// A project's members.
+    pub async fn members(&self, project: &str) -> Result<Vec<Member>> {
+        self.list(
+            &format!("/projects/{}/members", encode(project)),
+            usize::MAX,
+        )
+        .await
+    }
+
+    /// Adds a user to a project with a role; returns the membership id.
+    pub async fn add_member(&self, project: &str, username: &str, role_id: i64) -> Result<i64> {
+        let body = json!({ "role_id": role_id, "member_user": { "username": username } });
+        let r = self
+            .send(
+                Method::POST,
+                &format!("/projects/{}/members", encode(project)),
+                Some(body),
+            )
+            .await?;
+        self.created_id(&r)
+    }
+
+    /// The membership of `username` in `project`.
+    pub async fn member(&self, project: &str, username: &str) -> Result<Member> {
+        self.members(project)
+            .await?
+            .into_iter()
+            .find(|m| m.entity_name == username)
+            .ok_or_else(|| Error::Api {
+                status: StatusCode::NOT_FOUND,
+                code: "NOT_FOUND".into(),
+                message: format!("{username} is not a member of {project}"),
+            })
+    }
+
+    /// Changes a member's role.
+    pub async fn set_member_role(&self, project: &str, member_id: i64, role_id: i64) -> Result<()> {
+        let body = json!({ "role_id": role_id });
+        let path = format!("/projects/{}/members/{member_id}", encode(project));
+        self.send(Method::PUT, &path, Some(body)).await.map(drop)
+    }
+
+    /// Removes a membership.
+    pub async fn remove_member(&self, project: &str, member_id: i64) -> Result<()> {
+        let path = format!("/projects/{}/members/{member_id}", encode(project));
+        self.send(Method::DELETE, &path, None).await.map(drop)
+    }
+
+    // --- robots
+
+    /// Robots: of one project (by id), or all (administrators).
+    pub async fn robots(&self, project_id: Option<i64>) -> Result<Vec<Robot>> {
+        let path = match project_id {
+            Some(id) => format!("/robots?q=Level%3Dproject,ProjectID%3D{id}"),
+            None => "/robots".into(),
+        };
+        self.list(&path, usize::MAX).await
+    }
+
+    /// One robot.
+    pub async fn robot(&self, id: i64) -> Result<Robot> {
+        self.get(&format!("/robots/{id}")).await
+    }
+
+    /// Creates a robot; the answer holds its secret, shown this once.
+    pub async fn create_robot(&self, r: &NewRobot) -> Result<CreatedRobot> {
+        let body = serde_json::to_value(r).map_err(|e| Error::Setup(e.to_string()))?;
+        let resp = self.send(Method::POST, "/robots", Some(body)).await?;
+        self.json(resp).await
+    }
+
+    /// Replaces a robot's secret with a generated one and returns it.
+    pub async fn refresh_robot_secret(&self, id: i64) -> Result<String> {
+        let r = self
+            .send(Method::PATCH, &format!("/robots/{id}"), Some(json!({})))
+            .await?;
+        let v: Value = self.json(r).await?;
+        v["secret"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Protocol {
+                url: format!("{}/api/v2.0/robots/{id}", self.base),
+                detail: "no secret in the answer".into(),
+            })
+    }
+
+    /// Disables or enables a robot.
+    pub async fn set_robot_disabled(&self, id: i64, disabled: bool) -> Result<()> {
+        let body = json!({ "disable": disabled });
+        self.send(Method::PUT, &format!("/robots/{id}"), Some(body))
+            .await
+            .map(drop)
+    }
+
+    /// Deletes a robot.
+    pub async fn delete_robot(&self, id: i64) -> Result<()> {
+        self.send(Method::DELETE, &format!("/robots/{id}"), None)
+            .await
+            .map(drop)
+    }
+
+    // --- repositories
+
+    /// A project's repositories.
+    pub async fn repositories(&self, project: &str) -> Result<Vec<Repository>> {
+        self.list(
+            &format!("/projects/{}/repositories", encode(project)),
+            usize::MAX,
+        )
+        .await
+    }
+
+    /// One repository by full name (`project/repo`).
+    pub async fn repository(&self, full: &str) -> Result<Repository> {
+        let (p, r) = repo_path(full)?;
+        self.get(&format!("/projects/{p}/repositories/{r}")).await
+    }
+
+    /// Deletes a repository and its artifacts.
+    pub async fn delete_repository(&self, full: &str) -> Result<()> {
+        let (p, r) = repo_path(full)?;
+        self.send(
+            Method::DELETE,
+            &format!("/projects/{p}/repositories/{r}"),
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    // --- audit
+
+    /// Audit entries, newest first, filtered by Harbor's `q` (e.g. `operation=delete`).
+    pub async fn audit_logs(&self, q: Option<&str>, limit: usize) -> Result<Vec<AuditEntry>> {
+        let path = match q {
+            Some(q) => format!("/audit-logs?q={}", encode(q)),
+            None => "/audit-logs".into(),
+        };
+        self.list(&path, limit).await
+    }
+}
+
+fn total_count(h: &HeaderMap) -> Option<u64> {
+    h.get("x-total-count")?.to_str().ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_encoded_like_harbor_expects() {
+        assert_eq!(encode("robot$team+ci"), "robot%24team%2Bci");
+        assert_eq!(
+            repo_path("team/a/b").unwrap(),
+            ("team".into(), "a%252Fb".into())
+        );
+        assert!(repo_path("team").is_err());
+        assert!(repo_path("/x").is_err());
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let c = Credentials::new("robot$x", "s3cret-Value");
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let r = CreatedRobot {
+            id: 1,
+            name: "robot$x".into(),
+            secret: "s3cret-Value".into(),
+            expires_at: -1,
+        };
+        assert!(!format!("{r:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn urls_must_name_a_scheme() {
+        let t = TlsOptions::default();
+        assert!(Client::new("registry.example.com", None, &t).is_err());
+        let c = Client::new("http://127.0.0.1:8080/", None, &t).unwrap();
+        assert_eq!(c.base(), "http://127.0.0.1:8080");
+    }
+}

@@ -1,0 +1,289 @@
+//! `harbor user ...`, `harbor member ...`, `harbor robot ...`.
+
+use serde_json::json;
+
+use super::{App, Failure, Outcome, stdin_lines};
+use crate::cli::{MemberCmd, RobotCmd, UserCmd};
+use crate::client::{Member, NewRobot, NewUser, Robot, RobotAccess, RobotPermission, User};
+use crate::output::Column;
+
+pub(crate) async fn user(app: &App, cmd: UserCmd) -> Outcome {
+    let (c, out) = (&app.client, &app.out);
+    match cmd {
+        UserCmd::List { name } => {
+            let users = c.users(name.as_deref()).await?;
+            let id = |u: &User| u.user_id.to_string();
+            let name = |u: &User| u.username.clone();
+            let email = |u: &User| u.email.clone();
+            let admin = |u: &User| u.sysadmin_flag.to_string();
+            let cols: [Column<'_, User>; 4] = [
+                ("id", &id),
+                ("username", &name),
+                ("email", &email),
+                ("admin", &admin),
+            ];
+            out.list(&users, &cols, &name)?;
+        }
+        UserCmd::Create {
+            user,
+            email,
+            realname,
+            comment,
+        } => {
+            let password = stdin_lines(1)?.remove(0);
+            let id = c
+                .create_user(&NewUser {
+                    realname: realname.unwrap_or_else(|| user.clone()),
+                    username: user.clone(),
+                    email,
+                    password,
+                    comment,
+                })
+                .await?;
+            out.done(
+                &format!("Created user {user} (id {id})"),
+                &json!({ "user_id": id, "username": user }),
+                &id.to_string(),
+            )?;
+        }
+        UserCmd::Delete { user } => {
+            let u = c.user_by_name(&user).await?;
+            c.delete_user(u.user_id).await?;
+            out.done(
+                &format!("Deleted user {user}"),
+                &json!({ "deleted": user }),
+                &user,
+            )?;
+        }
+        UserCmd::SetAdmin { user, admin } => {
+            let u = c.user_by_name(&user).await?;
+            c.set_sysadmin(u.user_id, admin).await?;
+            let what = if admin { "is" } else { "is no longer" };
+            out.done(
+                &format!("{user} {what} a system administrator"),
+                &json!({ "username": user, "sysadmin_flag": admin }),
+                &user,
+            )?;
+        }
+        UserCmd::Passwd { user } => {
+            // Your own password needs the old one; an administrator resets others'.
+            let me = c.current_user().await?;
+            let (id, old, new) = if me.username == user {
+                let mut l = stdin_lines(2)?;
+                let new = l.remove(1);
+                (me.user_id, Some(l.remove(0)), new)
+            } else {
+                let u = c.user_by_name(&user).await?;
+                (u.user_id, None, stdin_lines(1)?.remove(0))
+            };
+            c.set_password(id, old.as_deref(), &new).await?;
+            out.done(
+                &format!("Changed the password of {user}"),
+                &json!({ "username": user }),
+                &user,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn member(app: &App, cmd: MemberCmd) -> Outcome {
+    let (c, out) = (&app.client, &app.out);
+    match cmd {
+        MemberCmd::List { project } => {
+            let members = c.members(&project).await?;
+            let id = |m: &Member| m.id.to_string();
+            let name = |m: &Member| m.entity_name.clone();
+            let role = |m: &Member| m.role_name.clone();
+            let cols: [Column<'_, Member>; 3] = [("id", &id), ("username", &name), ("role", &role)];
+            out.list(&members, &cols, &name)?;
+        }
+        MemberCmd::Add {
+            project,
+            user,
+            role,
+        } => {
+            let id = c.add_member(&project, &user, role.id()).await?;
+            out.done(
+                &format!("Added {user} to {project} as {role:?}"),
+                &json!({ "id": id, "entity_name": user, "role_id": role.id() }),
+                &id.to_string(),
+            )?;
+        }
+        MemberCmd::SetRole {
+            project,
+            user,
+            role,
+        } => {
+            let m = c.member(&project, &user).await?;
+            c.set_member_role(&project, m.id, role.id()).await?;
+            out.done(
+                &format!("{user} is now {role:?} in {project}"),
+                &json!({ "id": m.id, "entity_name": user, "role_id": role.id() }),
+                &m.id.to_string(),
+            )?;
+        }
+        MemberCmd::Remove { project, user } => {
+            let m = c.member(&project, &user).await?;
+            c.remove_member(&project, m.id).await?;
+            out.done(
+                &format!("Removed {user} from {project}"),
+                &json!({ "removed": user }),
+                &m.id.to_string(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// `pull` / `push` / `delete` are repository actions; anything else is `resource:action`.
+fn access(p: &str) -> Result<RobotAccess, Failure> {
+    let (resource, action) = match p.split_once(':') {
+        Some((r, a)) if !r.is_empty() && !a.is_empty() => (r, a),
+        None if matches!(p, "pull" | "push" | "delete") => ("repository", p),
+        _ => {
+            return Err(Failure::usage(format!(
+                "invalid permission {p:?}: use pull, push, delete or <resource>:<action>"
+            )));
+        }
+    };
+    Ok(RobotAccess {
+        resource: resource.to_owned(),
+        action: action.to_owned(),
+    })
+}
+
+fn robot_fields(r: &Robot) -> Vec<(&'static str, String)> {
+    let perms: Vec<String> = r
+        .permissions
+        .iter()
+        .flat_map(|p| {
+            p.access
+                .iter()
+                .map(move |a| format!("{}: {}:{}", p.namespace, a.resource, a.action))
+        })
+        .collect();
+    vec![
+        ("id", r.id.to_string()),
+        ("name", r.name.clone()),
+        ("level", r.level.clone()),
+        ("disabled", r.disable.to_string()),
+        ("expires_at", r.expires_at.to_string()),
+        ("description", r.description.clone()),
+        ("permissions", perms.join(", ")),
+    ]
+}
+
+pub(crate) async fn robot(app: &App, cmd: RobotCmd) -> Outcome {
+    let (c, out) = (&app.client, &app.out);
+    match cmd {
+        RobotCmd::List { project } => {
+            let project_id = match &project {
+                Some(p) => Some(c.project(p).await?.project_id),
+                None => None,
+            };
+            let robots = c.robots(project_id).await?;
+            let id = |r: &Robot| r.id.to_string();
+            let name = |r: &Robot| r.name.clone();
+            let level = |r: &Robot| r.level.clone();
+            let disabled = |r: &Robot| r.disable.to_string();
+            let expires = |r: &Robot| r.expires_at.to_string();
+            let cols: [Column<'_, Robot>; 5] = [
+                ("id", &id),
+                ("name", &name),
+                ("level", &level),
+                ("disabled", &disabled),
+                ("expires_at", &expires),
+            ];
+            out.list(&robots, &cols, &id)?;
+        }
+        RobotCmd::Create {
+            project,
+            name,
+            permissions,
+            duration,
+            description,
+        } => {
+            let access = permissions
+                .iter()
+                .map(|p| access(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let created = c
+                .create_robot(&NewRobot {
+                    name,
+                    description,
+                    level: "project".into(),
+                    duration,
+                    permissions: vec![RobotPermission {
+                        kind: "project".into(),
+                        namespace: project,
+                        access,
+                    }],
+                })
+                .await?;
+            // The secret is printed once, here: it cannot be read again.
+            out.one(
+                &created,
+                &[
+                    ("id", created.id.to_string()),
+                    ("name", created.name.clone()),
+                    ("secret", created.secret.clone()),
+                    ("expires_at", created.expires_at.to_string()),
+                ],
+                &created.secret,
+            )?;
+            if out.format == crate::output::Format::Table && !out.quiet {
+                eprintln!("Store the secret now: it is not shown again.");
+            }
+        }
+        RobotCmd::Show { id } => {
+            let r = c.robot(id).await?;
+            out.one(&r, &robot_fields(&r), &r.id.to_string())?;
+        }
+        RobotCmd::RefreshSecret { id } => {
+            let secret = c.refresh_robot_secret(id).await?;
+            out.done(&secret, &json!({ "id": id, "secret": secret }), &secret)?;
+        }
+        RobotCmd::Disable { id } | RobotCmd::Enable { id } => {
+            let disable = matches!(cmd, RobotCmd::Disable { .. });
+            c.set_robot_disabled(id, disable).await?;
+            let what = if disable { "Disabled" } else { "Enabled" };
+            out.done(
+                &format!("{what} robot {id}"),
+                &json!({ "id": id, "disable": disable }),
+                &id.to_string(),
+            )?;
+        }
+        RobotCmd::Delete { id } => {
+            c.delete_robot(id).await?;
+            out.done(
+                &format!("Deleted robot {id}"),
+                &json!({ "deleted": id }),
+                &id.to_string(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::access;
+
+    #[test]
+    fn permissions_have_a_short_form() {
+        let a = access("push").unwrap();
+        assert_eq!(
+            (a.resource.as_str(), a.action.as_str()),
+            ("repository", "push")
+        );
+        let a = access("artifact:read").unwrap();
+        assert_eq!(
+            (a.resource.as_str(), a.action.as_str()),
+            ("artifact", "read")
+        );
+        for bad in ["", "read", ":x", "x:"] {
+            assert_eq!(access(bad).unwrap_err().code, super::super::USAGE, "{bad}");
+        }
+    }
+}

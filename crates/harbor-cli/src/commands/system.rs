@@ -1,0 +1,107 @@
+//! `harbor system ...` and `harbor audit ...`.
+
+use serde_json::{Value, json};
+
+use super::{App, Outcome};
+use crate::cli::{AuditCmd, Switch, SystemCmd};
+use crate::client::AuditEntry;
+use crate::output::Column;
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) async fn system(app: &App, cmd: SystemCmd) -> Outcome {
+    let (c, out) = (&app.client, &app.out);
+    match cmd {
+        SystemCmd::Info => {
+            let info = c.system_info().await?;
+            let fields: Vec<(&str, String)> = [
+                "harbor_version",
+                "registry_url",
+                "external_url",
+                "auth_mode",
+                "read_only",
+                "robot_name_prefix",
+            ]
+            .into_iter()
+            .filter(|k| info.get(*k).is_some())
+            .map(|k| (k, text(&info[k])))
+            .collect();
+            out.one(&info, &fields, &text(&info["harbor_version"]))?;
+        }
+        SystemCmd::Health => {
+            let h = c.health().await?;
+            let mut fields = vec![("status", text(&h["status"]))];
+            let components: Vec<String> = h["components"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|x| format!("{}={}", text(&x["name"]), text(&x["status"])))
+                        .collect()
+                })
+                .unwrap_or_default();
+            fields.push(("components", components.join(", ")));
+            out.one(&h, &fields, &text(&h["status"]))?;
+        }
+        SystemCmd::ReadOnly { state } => {
+            if state != Switch::Status {
+                c.set_read_only(state == Switch::On).await?;
+            }
+            let cfg = c.configurations().await?;
+            let on = cfg["read_only"]["value"].as_bool().unwrap_or(false);
+            let msg = if on {
+                "Read-only mode is on: pushes and deletes are refused"
+            } else {
+                "Read-only mode is off"
+            };
+            out.done(msg, &json!({ "read_only": on }), &on.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn audit(app: &App, cmd: AuditCmd) -> Outcome {
+    let (c, out) = (&app.client, &app.out);
+    let AuditCmd::List {
+        user,
+        operation,
+        resource,
+        resource_type,
+        limit,
+    } = cmd;
+    let mut q = Vec::new();
+    if let Some(u) = user {
+        q.push(format!("username={u}"));
+    }
+    if let Some(o) = operation {
+        q.push(format!("operation={o}"));
+    }
+    if let Some(r) = resource {
+        q.push(format!("resource=~{r}"));
+    }
+    if let Some(t) = resource_type {
+        q.push(format!("resource_type={t}"));
+    }
+    let q = (!q.is_empty()).then(|| q.join(","));
+    let entries = c.audit_logs(q.as_deref(), limit).await?;
+    let time = |e: &AuditEntry| e.op_time.clone();
+    let user = |e: &AuditEntry| e.username.clone();
+    let op = |e: &AuditEntry| e.operation.clone();
+    let kind = |e: &AuditEntry| e.resource_type.clone();
+    let res = |e: &AuditEntry| e.resource.clone();
+    let id = |e: &AuditEntry| e.id.to_string();
+    let cols: [Column<'_, AuditEntry>; 5] = [
+        ("time", &time),
+        ("user", &user),
+        ("operation", &op),
+        ("type", &kind),
+        ("resource", &res),
+    ];
+    out.list(&entries, &cols, &id)?;
+    Ok(())
+}
