@@ -44,6 +44,8 @@ pub enum OciCode {
     Unauthorized,
     /// `DENIED`: authenticated, but not allowed.
     Denied,
+    /// `PRECONDITION` (Harbor): refused by a rule, such as tag immutability.
+    Precondition,
     /// `UNKNOWN`: an internal error, details withheld from the client.
     Unknown,
 }
@@ -68,6 +70,7 @@ impl OciCode {
             OciCode::Unsupported => "UNSUPPORTED",
             OciCode::Unauthorized => "UNAUTHORIZED",
             OciCode::Denied => "DENIED",
+            OciCode::Precondition => "PRECONDITION",
             OciCode::Unknown => "UNKNOWN",
         }
     }
@@ -155,6 +158,14 @@ pub enum Error {
     /// A record with the same unique key exists already.
     #[error("{0}")]
     Conflict(String),
+    /// The operation is refused by a rule on the current state, such as a tag immutability
+    /// rule (HTTP 412, `PRECONDITION`).
+    #[error("{0}")]
+    Precondition(String),
+    /// A storage quota would be exceeded (HTTP 403, `DENIED`); the message is Harbor's
+    /// ("adding 1.0 MiB of storage resource, which when updated to ...").
+    #[error("{0}")]
+    QuotaExceeded(String),
     /// A back end failed; the message is logged, not shown to clients.
     #[error("internal error: {0}")]
     Internal(#[source] BoxError),
@@ -185,6 +196,8 @@ impl Error {
             Error::RangeNotSatisfiable { .. } => OciCode::RangeInvalid,
             Error::PaginationInvalid(_) => OciCode::PaginationInvalid,
             Error::Unsupported(_) | Error::Invalid(_) | Error::Conflict(_) => OciCode::Unsupported,
+            Error::Precondition(_) => OciCode::Precondition,
+            Error::QuotaExceeded(_) => OciCode::Denied,
             Error::NotFound(_) => OciCode::NameUnknown,
             Error::Internal(_) => OciCode::Unknown,
         }

@@ -7,13 +7,18 @@
 
 #![warn(missing_docs)]
 
+pub mod artifact;
 pub mod digest;
+pub mod doublestar;
 pub mod error;
 pub mod identity;
+pub mod immutable;
+pub mod labels;
 pub mod manifest;
 pub mod model;
 pub mod names;
 pub mod ports;
+pub mod quota;
 pub mod rbac;
 pub mod registry;
 

@@ -97,9 +97,17 @@ pub trait UploadWriter: Send {
     async fn abort(self: Box<Self>);
 }
 
-/// Registry metadata: repositories, blob links, uploads, manifests and tags.
+/// Registry metadata: repositories, blob links, uploads, manifests and tags; labels,
+/// immutability rules and storage quotas through the supertraits.
 #[async_trait]
-pub trait MetadataStore: Send + Sync + 'static {
+pub trait MetadataStore:
+    crate::labels::LabelStore
+    + crate::immutable::ImmutableRuleStore
+    + crate::quota::QuotaStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Size of `digest` if it is linked to `repo`.
     async fn repository_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<Option<u64>>;
 
@@ -226,6 +234,56 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Adds pulls to repositories' pull counts (and moves their update time, as Harbor
     /// does), in one transaction. Repositories that no longer exist are skipped.
     async fn add_pulls(&self, pulls: &[(RepositoryName, u64)]) -> Result<()>;
+
+    // --- Artifacts and tags for the REST API (`sql/artifacts.rs`).
+
+    /// One page of a repository's top-level artifacts (not index children, not
+    /// accessories) matching `query`, and the number of matches.
+    async fn artifacts(
+        &self,
+        repo: &RepositoryName,
+        query: &crate::artifact::ArtifactQuery,
+        page: Page,
+    ) -> Result<(Vec<crate::artifact::ArtifactRecord>, u64)>;
+
+    /// One artifact of a repository by tag or digest.
+    async fn artifact(
+        &self,
+        repo: &RepositoryName,
+        reference: &Reference,
+    ) -> Result<Option<crate::artifact::ArtifactRecord>>;
+
+    /// The tags of the given artifacts, in one query, ordered by artifact then name.
+    async fn artifact_tags(&self, artifact_ids: &[i64]) -> Result<Vec<crate::artifact::TagRecord>>;
+
+    /// One page of an artifact's tags (optionally filtered by name), and the total.
+    async fn artifact_tag_page(
+        &self,
+        artifact_id: i64,
+        name: Option<&Match>,
+        page: Page,
+    ) -> Result<(Vec<crate::artifact::TagRecord>, u64)>;
+
+    /// The accessories of the given subjects of one repository, in one query: manifests
+    /// whose `subject` is a subject's digest, and manifests tagged
+    /// `<alg>-<hex>.sig|.att|.sbom` after a subject's digest.
+    async fn accessories(
+        &self,
+        repository_id: i64,
+        subjects: &[(i64, Digest)],
+    ) -> Result<Vec<crate::artifact::AccessoryRecord>>;
+
+    /// Digests of the manifests of `repo` that list `digest` as an index child.
+    async fn manifest_parents(&self, repo: &RepositoryName, digest: &Digest)
+    -> Result<Vec<Digest>>;
+
+    /// Creates a tag on an artifact; [`Error::Conflict`](crate::Error::Conflict) if the
+    /// repository has a tag of that name already.
+    async fn create_tag(&self, repo: &RepositoryName, artifact_id: i64, tag: &Tag) -> Result<()>;
+
+    /// Adds pull counts and records last pull times of manifests and tags, all in one
+    /// transaction. Repositories, manifests and tags that no longer exist are skipped.
+    async fn record_pulls(&self, pulls: &[crate::artifact::RepositoryPulls]) -> Result<()>;
 }
 
 /// Users, projects, members, robot accounts, web sessions, the audit log and the shared

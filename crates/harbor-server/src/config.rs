@@ -57,6 +57,27 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Authentication and access.
     pub auth: AuthConfig,
+    /// Storage quotas.
+    pub quota: QuotaConfig,
+}
+
+/// Storage quota settings (see docs/quotas.md).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuotaConfig {
+    /// Storage limit in bytes of projects created without one (`storage_limit`), the
+    /// bootstrap `library` project and projects created by a push included; -1 is
+    /// unlimited (`HARBOR_QUOTA_DEFAULT_STORAGE_LIMIT`, default -1, Harbor's
+    /// `storage_per_project`).
+    pub default_storage_limit: i64,
+}
+
+impl Default for QuotaConfig {
+    fn default() -> Self {
+        QuotaConfig {
+            default_storage_limit: harbor_core::quota::UNLIMITED,
+        }
+    }
 }
 
 /// Authentication and access settings.
@@ -200,6 +221,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             limits: LimitsConfig::default(),
             auth: AuthConfig::default(),
+            quota: QuotaConfig::default(),
         }
     }
 }
@@ -389,6 +411,9 @@ impl Config {
         if let Some(v) = get("HARBOR_ROBOT_PREFIX") {
             auth.robot_prefix = v.trim().to_owned();
         }
+        if let Some(v) = get("HARBOR_QUOTA_DEFAULT_STORAGE_LIMIT") {
+            self.quota.default_storage_limit = parse("HARBOR_QUOTA_DEFAULT_STORAGE_LIMIT", &v)?;
+        }
         Ok(())
     }
 
@@ -436,6 +461,12 @@ impl Config {
             if v == 0 {
                 return invalid(key, "must be at least 1");
             }
+        }
+        if harbor_core::quota::validate_limit(self.quota.default_storage_limit).is_err() {
+            return invalid(
+                "quota.default_storage_limit",
+                "must be -1 (unlimited) or a positive number of bytes",
+            );
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
@@ -561,5 +592,22 @@ mod tests {
         assert!(c2.validate().is_err());
         c.limits.request_timeout_secs = 0;
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn quota_default_from_file_and_env() {
+        assert_eq!(Config::default().quota.default_storage_limit, -1);
+        let mut c: Config = toml::from_str("[quota]\ndefault_storage_limit = 1024").unwrap();
+        assert_eq!(c.quota.default_storage_limit, 1024);
+        c.validate().unwrap();
+        c.apply_env(|k| (k == "HARBOR_QUOTA_DEFAULT_STORAGE_LIMIT").then(|| "2048".into()))
+            .unwrap();
+        assert_eq!(c.quota.default_storage_limit, 2048);
+        c.quota.default_storage_limit = 0;
+        assert!(c.validate().is_err());
+        assert!(
+            c.apply_env(|k| (k == "HARBOR_QUOTA_DEFAULT_STORAGE_LIMIT").then(|| "lots".into()))
+                .is_err()
+        );
     }
 }

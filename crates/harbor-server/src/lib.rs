@@ -137,7 +137,11 @@ impl AppState {
             acquire_timeout: Duration::from_secs(config.database.acquire_timeout_secs),
             durable: config.storage.fsync,
         };
-        let meta = Arc::new(SqlMetadataStore::connect(&config.database_url(), &pool).await?);
+        let meta = Arc::new(
+            SqlMetadataStore::connect(&config.database_url(), &pool)
+                .await?
+                .with_default_storage_limit(config.quota.default_storage_limit),
+        );
         let probe_meta = meta.clone();
         let probe: PoolProbe = Arc::new(move || {
             probe_meta

@@ -13,6 +13,7 @@ use harbor_core::identity::{
 };
 use harbor_core::model::{NewManifest, UploadId, UploadSession, now_ms};
 use harbor_core::ports::{IdentityStore, MetadataStore};
+use harbor_core::quota::{Quota, QuotaQuery, QuotaStore};
 use harbor_core::rbac::Role;
 use harbor_core::{Digest, Reference, RepositoryName, Tag};
 use harbor_storage::SqlMetadataStore;
@@ -116,7 +117,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 15] = [
+const COPY_ORDER: [&str; 20] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -132,6 +133,11 @@ const COPY_ORDER: [&str; 15] = [
     "audit_log",
     "signing_keys",
     "system_settings",
+    "labels",
+    "artifact_labels",
+    "immutable_rules",
+    "project_quotas",
+    "project_blobs",
 ];
 
 fn all() -> Page {
@@ -457,6 +463,8 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     let (digests, upload) = populate(&source).await;
     let issued = populate_identity(&source).await;
     let expected = identity(&source).await;
+    let labelled = populate_labels(&source).await;
+    let quotas = populate_quotas(&source).await;
 
     let sqlite_target = open(&format!("sqlite://{}", dir.path().join("b.db").display())).await;
     let report = source.copy_into(&sqlite_target).await.unwrap();
@@ -464,7 +472,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
         report.tables.iter().map(|t| t.0).collect::<Vec<_>>(),
         COPY_ORDER
     );
-    assert_eq!(report.tables[0], ("repositories", 5));
+    assert_eq!(report.tables[0], ("repositories", 6)); // 5 + library/quota (quotas)
     assert_eq!(rows(&report, "manifests"), 10);
     assert_eq!(rows(&report, "users"), 3);
     assert_eq!(rows(&report, "projects"), 2);
@@ -474,6 +482,13 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     assert_eq!(rows(&report, "audit_log"), 3);
     assert_eq!(rows(&report, "signing_keys"), 1);
     assert_eq!(rows(&report, "system_settings"), 1);
+    assert_eq!(rows(&report, "labels"), 2);
+    assert_eq!(rows(&report, "artifact_labels"), 2);
+    assert_eq!(rows(&report, "immutable_rules"), 1);
+    assert_eq!(rows(&report, "project_quotas"), 2);
+    assert_eq!(rows(&report, "project_blobs"), 1);
+    check_quotas(&sqlite_target, &quotas).await;
+    check_labels(&sqlite_target, &labelled).await;
     check(&sqlite_target, &digests, &upload).await;
     check_identity(&sqlite_target, &expected, issued, "sqlite").await;
     // A second copy into a non-empty target is refused.
@@ -488,6 +503,8 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
         );
         assert_eq!(rows(&report, "users"), 3);
         assert_eq!(rows(&report, "audit_log"), 3);
+        check_labels(&pg, &labelled).await;
+        check_quotas(&pg, &quotas).await;
         check(&pg, &digests, &upload).await;
         let issued = check_identity(&pg, &expected, issued, "pg").await;
         assert!(source.copy_into(&pg).await.is_err());
@@ -504,6 +521,29 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
         assert_eq!(rows(&report, "users"), 3);
         assert_eq!(back.repositories(None, 100).await.unwrap().len(), 6);
         check_identity(&back, &expected, issued, "back").await;
+    }
+}
+
+/// Storage quotas (0007_quotas.sql): a limit and a charged blob in `library`.
+async fn populate_quotas(s: &SqlMetadataStore) -> Vec<Quota> {
+    let library = s.project_by_name("library").await.unwrap().unwrap();
+    let q = s.project_quota(library.id).await.unwrap().unwrap();
+    s.set_quota_limit(q.id, 1 << 20).await.unwrap();
+    s.link_blob(&repo("library/quota"), &Digest::sha256(b"charged"), 7)
+        .await
+        .unwrap();
+    let (quotas, _) = s.quotas(&QuotaQuery::default(), all()).await.unwrap();
+    assert_eq!(quotas.len(), 2);
+    quotas
+}
+
+async fn check_quotas(s: &SqlMetadataStore, expected: &[Quota]) {
+    let (got, _) = s.quotas(&QuotaQuery::default(), all()).await.unwrap();
+    assert_eq!(got, expected);
+    let library = got.iter().find(|q| q.project_name == "library").unwrap();
+    assert_eq!((library.hard, library.used), (1 << 20, 7));
+    for q in &got {
+        assert!(s.recount_quota(q.project_id).await.unwrap().consistent());
     }
 }
 
@@ -652,4 +692,138 @@ async fn copies_repository_records() {
         let adopted = target.repository_record(&orphan).await.unwrap().unwrap();
         assert_eq!(adopted.project_id, p.id);
     }
+}
+
+#[tokio::test]
+async fn copies_tag_ids_and_pull_times() {
+    use harbor_core::artifact::RepositoryPulls;
+    let dir = tempfile::tempdir().unwrap();
+    let source = open(&format!("sqlite://{}", dir.path().join("a.db").display())).await;
+    let digests = populate(&source).await.0;
+    let r = repo("team/app2");
+    source
+        .record_pulls(&[RepositoryPulls {
+            repository: r.clone(),
+            count: 1,
+            manifests: vec![(digests[2].clone(), 7_000)],
+            tags: vec![(Tag::parse("v1").unwrap(), 7_000)],
+        }])
+        .await
+        .unwrap();
+    let base = Reference::Digest(digests[2].clone());
+    let before = source.artifact(&r, &base).await.unwrap().unwrap();
+    let tags_before = source.artifact_tags(&[before.id]).await.unwrap();
+    assert_eq!(before.pulled_ms, Some(7_000));
+
+    let mut targets = vec![open(&format!("sqlite://{}", dir.path().join("b.db").display())).await];
+    let db = TestDatabase::create().await;
+    if let Some(db) = &db {
+        targets.push(open(&db.url).await);
+    }
+    for target in &targets {
+        source.copy_into(target).await.unwrap();
+        let after = target.artifact(&r, &base).await.unwrap().unwrap();
+        assert_eq!((after.id, after.pulled_ms), (before.id, Some(7_000)));
+        assert_eq!(
+            target.artifact_tags(&[after.id]).await.unwrap(),
+            tags_before
+        );
+        // A tag created after the copy gets an id of its own.
+        target
+            .create_tag(&r, after.id, &Tag::parse("later").unwrap())
+            .await
+            .unwrap();
+        let ids: Vec<i64> = target
+            .artifact_tags(&[after.id])
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!((ids.len(), unique.len()), (3, 3));
+    }
+}
+
+/// Labels (global and project), their links and an immutability rule, for the copy.
+async fn populate_labels(
+    s: &SqlMetadataStore,
+) -> (
+    Vec<harbor_core::labels::Label>,
+    Vec<harbor_core::immutable::ImmutableRule>,
+) {
+    use harbor_core::immutable::{ImmutableRuleStore, RuleSpec, Selector};
+    use harbor_core::labels::{LabelScope, LabelStore, NewLabel};
+    let library = s.project_by_name("library").await.unwrap().unwrap();
+    let global = s
+        .create_label(&NewLabel {
+            name: "prod".into(),
+            description: "production".into(),
+            color: "#00FF00".into(),
+            scope: LabelScope::Global,
+            project_id: None,
+        })
+        .await
+        .unwrap();
+    let local = s
+        .create_label(&NewLabel {
+            name: "qa".into(),
+            description: String::new(),
+            color: String::new(),
+            scope: LabelScope::Project,
+            project_id: Some(library.id),
+        })
+        .await
+        .unwrap();
+    let artifact = s
+        .artifact_row_id(&repo("team/app0"), &Reference::parse("v1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    s.attach_label(artifact, global.id).await.unwrap();
+    s.attach_label(artifact, local.id).await.unwrap();
+    let rule = s
+        .create_immutable_rule(
+            library.id,
+            &RuleSpec {
+                priority: 0,
+                disabled: false,
+                repositories: Selector {
+                    exclude: false,
+                    pattern: "**".into(),
+                },
+                tags: Selector {
+                    exclude: true,
+                    pattern: "dev-*".into(),
+                },
+            },
+            15,
+        )
+        .await
+        .unwrap();
+    (vec![global, local], vec![rule])
+}
+
+async fn check_labels(
+    s: &SqlMetadataStore,
+    (labels, rules): &(
+        Vec<harbor_core::labels::Label>,
+        Vec<harbor_core::immutable::ImmutableRule>,
+    ),
+) {
+    use harbor_core::immutable::ImmutableRuleStore;
+    use harbor_core::labels::LabelStore;
+    let artifact = s
+        .artifact_row_id(&repo("team/app0"), &Reference::parse("v1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let attached = s.labels_of(&[artifact]).await.unwrap();
+    assert_eq!(attached.get(&artifact), Some(labels));
+    assert_eq!(
+        &s.immutable_rules_of_project("library").await.unwrap(),
+        rules
+    );
 }

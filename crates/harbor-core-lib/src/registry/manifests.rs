@@ -22,7 +22,8 @@ pub struct PushedManifest {
 
 impl Registry {
     /// Pushes a manifest under a tag or digest reference, plus any extra `tags`
-    /// (`PUT /manifests/<digest>?tag=...`). The bytes are stored verbatim.
+    /// (`PUT /manifests/<digest>?tag=...`). The bytes are stored verbatim. Moving an
+    /// immutable tag to another manifest fails with [`Error::Precondition`].
     pub async fn put_manifest(
         &self,
         repo: &RepositoryName,
@@ -83,6 +84,7 @@ impl Registry {
             blobs,
             manifests,
         };
+        self.check_tag_moves(repo, &digest, &tags).await?;
         self.meta.put_manifest(repo, &record, &tags).await?;
         Ok(PushedManifest {
             digest,
@@ -104,9 +106,11 @@ impl Registry {
             .ok_or_else(|| Error::ManifestUnknown(format!("{repo}:{reference}")))
     }
 
-    /// Deletes a manifest by digest (with all its tags) or only a tag.
+    /// Deletes a manifest by digest (with all its tags) or only a tag; fails with
+    /// [`Error::Precondition`] if an immutable tag would go.
     pub async fn delete_manifest(&self, repo: &RepositoryName, reference: &str) -> Result<()> {
         let reference = Reference::parse(reference)?;
+        self.check_delete(repo, &reference).await?;
         let existed = match &reference {
             Reference::Digest(d) => self.meta.delete_manifest(repo, d).await?,
             Reference::Tag(t) => self.meta.delete_tag(repo, t).await?,

@@ -1,16 +1,21 @@
 //! The registry service: every OCI distribution operation, composed from the ports.
 
+mod artifacts;
 mod blobs;
+mod immutable;
+mod labels;
 mod listing;
 mod manifests;
 mod pulls;
 mod pump;
+mod quotas;
 mod repositories;
 mod uploads;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use artifacts::{Artifact, ArtifactDeletion, ArtifactOptions, MAX_CONFIG_BYTES};
 pub use blobs::{BlobRead, ByteRange, Mount};
 pub use listing::{Page, Referrers};
 pub use manifests::PushedManifest;

@@ -3,7 +3,8 @@
 //! A pull only bumps a per-repository counter in memory. One background task (started on
 //! the first pull) waits for the first count, lets more gather for
 //! [`RegistryConfig::pull_flush_interval`](super::RegistryConfig), then writes all of them
-//! in one transaction ([`MetadataStore::add_pulls`]). A burst of pulls therefore costs one
+//! in one transaction ([`MetadataStore::record_pulls`]), with the last pull time of
+//! each manifest and tag pulled (an artifact's `pull_time`). A burst of pulls therefore costs one
 //! write per interval, not one per pull, memory is bounded by the number of distinct
 //! repositories pulled in an interval, and a failed write puts its counts back to be
 //! retried with the next batch. [`PullCounter::flush`] writes whatever is pending and
@@ -15,13 +16,37 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::names::RepositoryName;
+use crate::artifact::RepositoryPulls;
+use crate::digest::Digest;
+use crate::names::{RepositoryName, Tag};
 use crate::ports::MetadataStore;
+
+/// What one repository's pulls gathered so far.
+#[derive(Default)]
+struct Pending {
+    count: u64,
+    manifests: HashMap<Digest, i64>,
+    tags: HashMap<Tag, i64>,
+}
+
+impl Pending {
+    fn merge(&mut self, other: RepositoryPulls) {
+        self.count += other.count;
+        for (d, t) in other.manifests {
+            let e = self.manifests.entry(d).or_insert(t);
+            *e = (*e).max(t);
+        }
+        for (tag, t) in other.tags {
+            let e = self.tags.entry(tag).or_insert(t);
+            *e = (*e).max(t);
+        }
+    }
+}
 
 struct Shared {
     meta: Arc<dyn MetadataStore>,
     interval: Duration,
-    pending: Mutex<HashMap<RepositoryName, u64>>,
+    pending: Mutex<HashMap<RepositoryName, Pending>>,
     wake: Notify,
     /// Held while a batch is written, so that [`PullCounter::flush`] returns only once
     /// everything taken before it is stored.
@@ -47,8 +72,29 @@ impl PullCounter {
 
     /// Counts one pull of `repo`; never waits for I/O.
     pub(crate) fn record(&self, repo: &RepositoryName) {
+        self.record_manifest(repo, None, None, 0);
+    }
+
+    /// Counts one pull of `repo` and remembers `at_ms` as the last pull of the manifest
+    /// `digest` (and of `tag`, when pulled by tag); never waits for I/O.
+    pub(crate) fn record_manifest(
+        &self,
+        repo: &RepositoryName,
+        digest: Option<&Digest>,
+        tag: Option<&Tag>,
+        at_ms: i64,
+    ) {
         if let Ok(mut pending) = self.0.pending.lock() {
-            *pending.entry(repo.clone()).or_insert(0) += 1;
+            let p = pending.entry(repo.clone()).or_default();
+            p.count += 1;
+            if let Some(d) = digest {
+                let e = p.manifests.entry(d.clone()).or_insert(at_ms);
+                *e = (*e).max(at_ms);
+            }
+            if let Some(t) = tag {
+                let e = p.tags.entry(t.clone()).or_insert(at_ms);
+                *e = (*e).max(at_ms);
+            }
         }
         self.start();
         self.0.wake.notify_one();
@@ -83,18 +129,26 @@ async fn writer(shared: Arc<Shared>) {
 
 async fn write_pending(shared: &Shared) {
     let _writing = shared.writing.lock().await;
-    let batch: Vec<(RepositoryName, u64)> = match shared.pending.lock() {
-        Ok(mut pending) => pending.drain().collect(),
+    let batch: Vec<RepositoryPulls> = match shared.pending.lock() {
+        Ok(mut pending) => pending
+            .drain()
+            .map(|(repository, p)| RepositoryPulls {
+                repository,
+                count: p.count,
+                manifests: p.manifests.into_iter().collect(),
+                tags: p.tags.into_iter().collect(),
+            })
+            .collect(),
         Err(_) => return,
     };
     if batch.is_empty() {
         return;
     }
-    if let Err(err) = shared.meta.add_pulls(&batch).await {
+    if let Err(err) = shared.meta.record_pulls(&batch).await {
         tracing::warn!(error = %err, repositories = batch.len(), "cannot record pull counts; retrying later");
         if let Ok(mut pending) = shared.pending.lock() {
-            for (repo, n) in batch {
-                *pending.entry(repo).or_insert(0) += n;
+            for p in batch {
+                pending.entry(p.repository.clone()).or_default().merge(p);
             }
         }
         shared.wake.notify_one();

@@ -46,6 +46,8 @@ impl From<Error> for ApiError {
         match e {
             Error::NotFound(m) => ApiError::not_found(m),
             Error::Conflict(m) => ApiError::conflict(m),
+            Error::Precondition(m) => ApiError::precondition(m),
+            Error::QuotaExceeded(m) => ApiError::forbidden(m),
             Error::Internal(inner) => {
                 tracing::error!(error = %inner, "API request failed");
                 ApiError::new(

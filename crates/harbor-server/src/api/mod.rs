@@ -1,13 +1,17 @@
 //! The REST API under `/api/v2.0/` (Harbor-compatible paths, fields and errors) and the
 //! portal's session endpoints under `/c/`.
 
+mod artifacts;
 mod configurations;
 pub(crate) mod context;
 pub(crate) mod error;
+mod immutable;
+mod labels;
 mod logs;
 mod members;
 mod paging;
 mod projects;
+mod quotas;
 mod repositories;
 mod robots;
 mod search;
@@ -85,7 +89,55 @@ pub(crate) fn router() -> Router<AppState> {
                 .put(repositories::update)
                 .delete(repositories::delete),
         )
+        .route(
+            "/projects/{p}/repositories/{r}/artifacts",
+            get(artifacts::list_artifacts).post(artifacts::copy),
+        )
+        .route(
+            "/projects/{p}/repositories/{r}/artifacts/{reference}",
+            get(artifacts::get).delete(artifacts::delete),
+        )
+        .route(
+            "/projects/{p}/repositories/{r}/artifacts/{reference}/tags",
+            get(artifacts::list_tags).post(artifacts::create_tag),
+        )
+        .route(
+            "/projects/{p}/repositories/{r}/artifacts/{reference}/tags/{tag}",
+            axum::routing::delete(artifacts::delete_tag),
+        )
+        .route(
+            "/projects/{p}/repositories/{r}/artifacts/{reference}/accessories",
+            get(artifacts::accessories),
+        )
+        .route(
+            "/projects/{p}/repositories/{r}/artifacts/{reference}/additions/{addition}",
+            get(artifacts::addition),
+        )
+        .route(
+            "/projects/{p}/repositories/{r}/artifacts/{reference}/labels",
+            post(labels::attach),
+        )
+        .route(
+            "/projects/{p}/repositories/{r}/artifacts/{reference}/labels/{label_id}",
+            axum::routing::delete(labels::detach),
+        )
+        .route(
+            "/projects/{p}/immutabletagrules",
+            get(immutable::list_rules).post(immutable::create),
+        )
+        .route(
+            "/projects/{p}/immutabletagrules/{id}",
+            axum::routing::put(immutable::update).delete(immutable::delete),
+        )
+        .route("/labels", get(labels::list_labels).post(labels::create))
+        .route(
+            "/labels/{id}",
+            get(labels::get).put(labels::update).delete(labels::delete),
+        )
         .route("/audit-logs", get(logs::all))
+        .route("/quotas", get(quotas::list_quotas))
+        .route("/quotas/{id}", get(quotas::get).put(quotas::update))
+        .route("/quotas/{id}/recount", post(quotas::recount))
         .route("/robots", get(robots::list_robots).post(robots::create))
         .route(
             "/robots/{id}",

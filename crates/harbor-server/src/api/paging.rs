@@ -135,7 +135,14 @@ pub(crate) fn list<T: Serialize>(uri: &Uri, page: Page, total: u64, items: Vec<T
         }
         ser.append_pair("page", &p.to_string());
         ser.append_pair("page_size", &page.page_size.to_string());
-        format!("<{}?{}>", uri.path(), ser.finish())
+        // The router is nested under `/api/v2.0`, which `uri` no longer shows.
+        let path = uri.path();
+        let prefix = if path.starts_with("/api/v2.0/") {
+            ""
+        } else {
+            "/api/v2.0"
+        };
+        format!("<{prefix}{path}?{}>", ser.finish())
     };
     let mut links = Vec::new();
     if page.page > 1 && page.offset() < total.saturating_add(page.page_size) {

@@ -72,6 +72,9 @@ pub(crate) struct ProjectReq {
     public: Option<bool>,
     #[serde(default)]
     metadata: Option<serde_json::Map<String, Value>>,
+    /// Bytes, -1 = unlimited; the configured default when absent.
+    #[serde(default)]
+    storage_limit: Option<i64>,
 }
 
 impl ProjectReq {
@@ -110,11 +113,21 @@ pub(crate) async fn create(
     let name = req.project_name.clone().unwrap_or_default();
     check_project_name(&name)?;
     let public = req.public()?.unwrap_or(false);
+    if let Some(limit) = req.storage_limit {
+        harbor_core::quota::validate_limit(limit)?;
+    }
     let p = state
         .accounts
         .store()
         .create_project(&name, owner_id, public)
         .await?;
+    // The project was created with the default limit; only system administrators choose
+    // another (as in Harbor, others get the default).
+    if let Some(limit) = req.storage_limit
+        && ctx.principal.is_sysadmin()
+    {
+        state.registry.set_project_quota_limit(p.id, limit).await?;
+    }
     record_now(
         &state,
         Some(p.id),
@@ -313,6 +326,11 @@ pub(crate) async fn summary(
         v["developer_count"] = json!(count(Role::Developer));
         v["guest_count"] = json!(count(Role::Guest));
         v["limited_guest_count"] = json!(count(Role::LimitedGuest));
+    }
+    if grants.allows(Resource::Quota, Action::Read)
+        && let Some(q) = state.registry.find_project_quota(p.id).await?
+    {
+        v["quota"] = json!({ "hard": { "storage": q.hard }, "used": { "storage": q.used } });
     }
     Ok(Json(v).into_response())
 }

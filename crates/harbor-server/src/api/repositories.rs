@@ -41,7 +41,7 @@ fn repository_json(r: &RepositoryRecord) -> Value {
 }
 
 /// `(from, to)` of a `k=[from~to]` time range (either side may be empty).
-fn time_range(key: &str, v: QValue) -> ApiResult<(Option<i64>, Option<i64>)> {
+pub(crate) fn time_range(key: &str, v: QValue) -> ApiResult<(Option<i64>, Option<i64>)> {
     let bound = |s: String| -> ApiResult<Option<i64>> {
         if s.is_empty() {
             Ok(None)
@@ -146,7 +146,7 @@ pub(crate) async fn list_all(State(state): State<AppState>, ctx: Ctx, parts: Par
 
 /// The project named `name` (never read as an id: the path names a project), hidden from
 /// callers who may not read it, and the caller's grants in it.
-async fn project(
+pub(crate) async fn project(
     state: &AppState,
     ctx: &Ctx,
     name: &str,
@@ -193,7 +193,7 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// The full name of repository `r` (as it arrived in the path) in `project`. A name that
 /// cannot exist is answered as a missing repository.
-fn full_name(project: &Project, r: &str) -> ApiResult<RepositoryName> {
+pub(crate) fn full_name(project: &Project, r: &str) -> ApiResult<RepositoryName> {
     let r = percent_decode(r)
         .ok_or_else(|| ApiError::bad_request(format!("invalid repository name {r:?}")))?;
     let full = format!("{}/{r}", project.name);

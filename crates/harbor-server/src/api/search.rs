@@ -131,6 +131,7 @@ pub(crate) async fn statistics(State(state): State<AppState>, ctx: Ctx) -> ApiRe
     if ctx.principal.is_sysadmin() {
         v["total_project_count"] = json!(visible_projects);
         v["total_repo_count"] = json!(visible_repos);
+        v["total_storage_consumption"] = json!(state.registry.total_quota_usage().await?);
     }
     Ok(Json(v).into_response())
 }

@@ -38,6 +38,8 @@ pub(crate) fn status(e: &Error) -> StatusCode {
         | Error::NameUnknown(_)
         | Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Precondition(_) => StatusCode::PRECONDITION_FAILED,
+        Error::QuotaExceeded(_) => StatusCode::FORBIDDEN,
         Error::UploadBusy => StatusCode::CONFLICT,
         Error::ChunkOutOfOrder { .. } | Error::RangeNotSatisfiable { .. } => {
             StatusCode::RANGE_NOT_SATISFIABLE

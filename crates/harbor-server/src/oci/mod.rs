@@ -155,8 +155,13 @@ async fn handle(
             match *m {
                 Method::GET => {
                     let r = manifests::get(reg, &n, reference, parts, true).await;
-                    if r.is_ok() {
-                        reg.record_pull(&n);
+                    if let Ok(resp) = &r {
+                        let digest = resp
+                            .headers()
+                            .get(headers::DOCKER_CONTENT_DIGEST)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default();
+                        reg.record_manifest_pull(&n, reference, digest);
                         audit("pull", &n, reference).await;
                     }
                     r

@@ -4,10 +4,14 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod artifacts;
 mod audit;
 mod configurations;
+mod immutable;
+mod labels;
 mod matrix;
 mod projects;
+mod quotas;
 mod repositories;
 mod robots;
 mod search;

@@ -36,10 +36,23 @@ enum Op {
     RepoRead,
     RepoUpdate,
     RepoDelete,
+    ArtifactList,
+    ArtifactRead,
+    TagList,
+    TagCreate,
+    TagDelete,
+    ImmutableList,
+    ImmutableCreate,
+    LabelList,
+    LabelCreate,
+    ArtifactLabelAdd,
+    ArtifactLabelRemove,
+    ArtifactCopy,
+    ArtifactDelete,
 }
 
 impl Op {
-    const ALL: [Op; 20] = [
+    const ALL: [Op; 33] = [
         Op::V2Pull,
         Op::V2Tags,
         Op::V2Push,
@@ -60,6 +73,19 @@ impl Op {
         Op::RepoRead,
         Op::RepoUpdate,
         Op::RepoDelete,
+        Op::ArtifactList,
+        Op::ArtifactRead,
+        Op::TagList,
+        Op::TagCreate,
+        Op::TagDelete,
+        Op::ImmutableList,
+        Op::ImmutableCreate,
+        Op::LabelList,
+        Op::LabelCreate,
+        Op::ArtifactLabelAdd,
+        Op::ArtifactLabelRemove,
+        Op::ArtifactCopy,
+        Op::ArtifactDelete,
     ];
 
     /// The (resource, action) pairs the operation needs, all of them.
@@ -87,6 +113,20 @@ impl Op {
             Op::RepoList | Op::RepoRead => api(Repository, List),
             Op::RepoUpdate => api(Repository, Update),
             Op::RepoDelete => api(Repository, Delete),
+            Op::ArtifactList => api(Artifact, List),
+            Op::ArtifactRead => api(Artifact, Read),
+            Op::TagList => api(Tag, List),
+            Op::TagCreate => api(Tag, Create),
+            Op::TagDelete => api(Tag, Delete),
+            // Harbor: create in the target, read in the source (the same project here).
+            Op::ArtifactCopy => vec![(Project, Read), (Artifact, Create), (Artifact, Read)],
+            Op::ArtifactDelete => api(Artifact, Delete),
+            Op::ImmutableList => api(ImmutableTag, List),
+            Op::ImmutableCreate => api(ImmutableTag, Create),
+            Op::LabelList => api(Label, List),
+            Op::LabelCreate => api(Label, Create),
+            Op::ArtifactLabelAdd => api(ArtifactLabel, Create),
+            Op::ArtifactLabelRemove => api(ArtifactLabel, Delete),
         }
     }
 
@@ -132,8 +172,14 @@ struct Fixture {
     victim_mid: i64,
     /// A repository the subject may delete (`<project>/gone<n>`).
     victim_repo: String,
+    /// An artifact of `<project>/art` tagged `a<n>` and `d<n>`, for artifact and tag
+    /// operations.
+    art_digest: String,
     digest: String,
     new_user: String,
+    /// Global labels: one to attach to `a<n>`, one attached to it already.
+    add_label: i64,
+    remove_label: i64,
 }
 
 async fn prepare(s: &TestServer, project: &str, project_id: i64, n: usize) -> Fixture {
@@ -146,22 +192,49 @@ async fn prepare(s: &TestServer, project: &str, project_id: i64, n: usize) -> Fi
     let (digest, _) = push_image(s, &repo, &format!("t{n}"), (n % 200) as u8 + 20).await;
     let victim_repo = format!("gone{n}");
     push_image(s, &format!("{project}/{victim_repo}"), "v", 1).await;
+    let art = format!("{project}/art");
+    let (art_digest, _) = push_image(s, &art, &format!("a{n}"), (n % 200) as u8 + 20).await;
+    push_image(s, &art, &format!("d{n}"), (n % 200) as u8 + 20).await;
     let path = format!("/api/v2.0/projects/{project}/members?page_size=100");
     let members: Vec<serde_json::Value> = get_json(&client(), s, &path).await;
     let member_id = members[0]["id"].as_i64().unwrap();
+    let mut labels = Vec::new();
+    for kind in ["add", "rm"] {
+        let resp = admin(
+            s,
+            reqwest::Method::POST,
+            "/api/v2.0/labels",
+            Some(json!({"name": format!("{kind}-{project}-{n}"), "scope": "g"})),
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        labels.push(location_id(&resp));
+    }
+    let resp = admin(
+        s,
+        reqwest::Method::POST,
+        &format!("/api/v2.0/projects/{project}/repositories/art/artifacts/a{n}/labels"),
+        Some(json!({"id": labels[1]})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
     Fixture {
         project: project.into(),
         project_id,
         member_id,
         victim_mid,
         victim_repo,
+        art_digest,
         digest,
         new_user,
+        add_label: labels[0],
+        remove_label: labels[1],
     }
 }
 
 async fn perform(s: &TestServer, c: &Client, f: &Fixture, op: Op, n: usize) -> StatusCode {
     let p = &f.project;
+    let art = format!("/api/v2.0/projects/{p}/repositories/art");
     let req = match op {
         Op::V2Pull => c.get(s.url(&format!("/v2/{p}/app/manifests/base"))),
         Op::V2Tags => c.get(s.url(&format!("/v2/{p}/app/tags/list"))),
@@ -199,6 +272,38 @@ async fn perform(s: &TestServer, c: &Client, f: &Fixture, op: Op, n: usize) -> S
         Op::RepoDelete => c.delete(s.url(&format!(
             "/api/v2.0/projects/{p}/repositories/{}",
             f.victim_repo
+        ))),
+        Op::ArtifactList => c.get(s.url(&format!("{art}/artifacts"))),
+        Op::ArtifactRead => c.get(s.url(&format!("{art}/artifacts/a{n}"))),
+        Op::TagList => c.get(s.url(&format!("{art}/artifacts/a{n}/tags"))),
+        Op::TagCreate => c
+            .post(s.url(&format!("{art}/artifacts/a{n}/tags")))
+            .json(&json!({"name": format!("c{n}")})),
+        Op::TagDelete => c.delete(s.url(&format!("{art}/artifacts/a{n}/tags/d{n}"))),
+        Op::ArtifactCopy => c.post(s.url(&format!(
+            "/api/v2.0/projects/{p}/repositories/copied/artifacts?from={p}/art:a{n}"
+        ))),
+        Op::ArtifactDelete => c.delete(s.url(&format!("{art}/artifacts/{}", f.art_digest))),
+        Op::ImmutableList => c.get(s.url(&format!("/api/v2.0/projects/{p}/immutabletagrules"))),
+        Op::ImmutableCreate => c
+            .post(s.url(&format!("/api/v2.0/projects/{p}/immutabletagrules")))
+            .json(&json!({
+                "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": format!("never-{n}")}],
+                "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches", "pattern": "**"}]},
+            })),
+        Op::LabelList => c.get(s.url(&format!(
+            "/api/v2.0/labels?scope=p&project_id={}",
+            f.project_id
+        ))),
+        Op::LabelCreate => c.post(s.url("/api/v2.0/labels")).json(&json!({
+            "name": format!("made-{n}"), "scope": "p", "project_id": f.project_id,
+        })),
+        Op::ArtifactLabelAdd => c
+            .post(s.url(&format!("{art}/artifacts/a{n}/labels")))
+            .json(&json!({"id": f.add_label})),
+        Op::ArtifactLabelRemove => c.delete(s.url(&format!(
+            "{art}/artifacts/a{n}/labels/{}",
+            f.remove_label
         ))),
     };
     req.send().await.unwrap().status()

@@ -13,7 +13,12 @@ async fn populate() -> TestServer {
     create_project(&s, "team", false).await;
     create_project(&s, "secret", false).await;
     create_project(&s, "open", true).await;
-    for repo in ["library/hello-app", "team/app-one", "secret/app-hidden", "open/app-pub"] {
+    for repo in [
+        "library/hello-app",
+        "team/app-one",
+        "secret/app-hidden",
+        "open/app-pub",
+    ] {
         seed_image(&s, repo, "v1").await;
     }
     create_user(&s, "dev").await;
@@ -60,7 +65,10 @@ async fn search_finds_only_what_the_caller_may_see() {
     // Administrators see everything; anonymous callers public projects only.
     let v: Value = get_json(&client(), &s, "/api/v2.0/search?q=secret").await;
     assert_eq!(names(&v, "project", "name"), ["secret"]);
-    assert_eq!(names(&v, "repository", "repository_name"), ["secret/app-hidden"]);
+    assert_eq!(
+        names(&v, "repository", "repository_name"),
+        ["secret/app-hidden"]
+    );
     let v: Value = get_json(&anon_client(), &s, "/api/v2.0/search?q=app").await;
     assert_eq!(
         names(&v, "repository", "repository_name"),
@@ -92,6 +100,15 @@ async fn statistics_count_what_the_caller_may_see() {
     assert_eq!(admin["private_repo_count"], 2);
     assert_eq!(admin["total_project_count"], 4);
     assert_eq!(admin["total_repo_count"], 4);
+    // Storage: the sum of every project's quota usage.
+    let quotas: Vec<Value> = get_json(&client(), &s, "/api/v2.0/quotas?page_size=100").await;
+    let used: u64 = quotas
+        .iter()
+        .map(|q| q["used"]["storage"].as_u64().unwrap())
+        .sum();
+    assert!(used > 0);
+    assert_eq!(admin["total_storage_consumption"], used);
+    assert!(dev.get("total_storage_consumption").is_none());
     let r = get(&anon_client(), &s, "/api/v2.0/statistics").await;
     harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
 }

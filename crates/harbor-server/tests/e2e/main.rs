@@ -13,8 +13,10 @@ mod common;
 
 mod auth;
 mod binary;
+mod immutable;
 mod layout;
 mod oras;
+mod quota;
 mod replicas;
 mod skopeo;
 

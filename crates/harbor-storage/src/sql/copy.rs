@@ -92,6 +92,8 @@ const TABLES: &[Table] = &[
             ("annotations", Ty::OptText),
             ("content", Ty::Bytes),
             ("created_at", Ty::Int),
+            // 0005_artifacts.sql
+            ("pulled_at", Ty::OptInt),
         ],
         key: 1,
         ids: Ids::Generated,
@@ -113,9 +115,12 @@ const TABLES: &[Table] = &[
             ("name", Ty::Text),
             ("manifest_id", Ty::Int),
             ("updated_at", Ty::Int),
+            // 0005_artifacts.sql
+            ("id", Ty::Int),
+            ("pulled_at", Ty::OptInt),
         ],
         key: 2,
-        ids: Ids::Given,
+        ids: Ids::Generated,
     },
     Table {
         name: "upload_sessions",
@@ -233,6 +238,73 @@ const TABLES: &[Table] = &[
             ("updated_at", Ty::Int),
         ],
         key: 1,
+        ids: Ids::Given,
+    },
+    // 0006_labels_immutability.sql
+    Table {
+        name: "labels",
+        columns: &[
+            ("id", Ty::Int),
+            ("name", Ty::Text),
+            ("description", Ty::Text),
+            ("color", Ty::Text),
+            ("scope", Ty::Text),
+            ("project_id", Ty::OptInt),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
+    Table {
+        name: "artifact_labels",
+        columns: &[
+            ("manifest_id", Ty::Int),
+            ("label_id", Ty::Int),
+            ("created_at", Ty::Int),
+        ],
+        key: 2,
+        ids: Ids::Given,
+    },
+    Table {
+        name: "immutable_rules",
+        columns: &[
+            ("id", Ty::Int),
+            ("project_id", Ty::Int),
+            ("priority", Ty::Int),
+            ("disabled", Ty::Int),
+            ("repo_exclude", Ty::Int),
+            ("repo_pattern", Ty::Text),
+            ("tag_exclude", Ty::Int),
+            ("tag_pattern", Ty::Text),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    }, // 0007_quotas.sql
+    Table {
+        name: "project_quotas",
+        columns: &[
+            ("id", Ty::Int),
+            ("project_id", Ty::Int),
+            ("hard", Ty::Int),
+            ("used", Ty::Int),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
+    Table {
+        name: "project_blobs",
+        columns: &[
+            ("project_id", Ty::Int),
+            ("digest", Ty::Text),
+            ("size", Ty::Int),
+            ("created_at", Ty::Int),
+        ],
+        key: 2,
         ids: Ids::Given,
     },
 ];

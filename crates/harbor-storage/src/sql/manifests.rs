@@ -9,7 +9,9 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::blobs::ensure_repository;
-use super::{Dialect, SqlMetadataStore, delete_in_repository, limit, placeholders, to_i64, to_u64};
+use super::{
+    Dialect, SqlMetadataStore, delete_in_repository, limit, placeholders, quotas, to_i64, to_u64,
+};
 use crate::error::internal;
 
 /// Reference kinds in `manifest_references`.
@@ -80,6 +82,10 @@ pub(super) async fn put(
     };
     let mut tx = s.begin_write().await?;
     let repo_id = ensure_repository(&mut tx, repo, now).await?;
+    // The project's quota row first, before any row lock below (one lock order).
+    if let Some(project_id) = quotas::project_of(&mut tx, repo_id).await? {
+        quotas::lock(&mut tx, s.dialect, project_id).await?;
+    }
     require_all(&mut tx, s.dialect, "repository_blobs", repo_id, &m.blobs).await?;
     require_all(&mut tx, s.dialect, "manifests", repo_id, &m.manifests).await?;
 
@@ -106,6 +112,16 @@ pub(super) async fn put(
         Some(row) => {
             let id: i64 = row.try_get(0).map_err(internal)?;
             insert_references(&mut tx, id, m).await?;
+            // New in this repository: charged unless the project holds it already.
+            quotas::charge_manifest(
+                &mut tx,
+                s.dialect,
+                repo_id,
+                &m.digest,
+                to_i64(m.content.len() as u64)?,
+                &m.blobs,
+            )
+            .await?;
             id
         }
         None => sqlx::query("SELECT id FROM manifests WHERE repository_id = $1 AND digest = $2")
@@ -207,19 +223,89 @@ pub(super) async fn get(
     row.as_ref().map(stored).transpose()
 }
 
+/// Deletes a manifest (its references and tags cascade) and what only it kept in the
+/// project, in one transaction:
+///
+/// - the blob links of its repository that no other manifest of the repository
+///   references and that were made before the manifest was pushed (a link made or made
+///   again after that belongs to a push still in progress, which is left alone);
+/// - then, from the project's charged set, its digest and those blobs, unless the project
+///   still references them elsewhere.
 pub(super) async fn delete(
     s: &SqlMetadataStore,
     repo: &RepositoryName,
     digest: &Digest,
 ) -> Result<bool> {
-    delete_in_repository(
-        s,
-        "DELETE FROM manifests
-         WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2",
-        repo,
-        digest.as_str(),
+    let mut tx = s.begin_write().await?;
+    let Some(repo_row) = sqlx::query("SELECT id, project_id FROM repositories WHERE name = $1")
+        .bind(repo.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(false);
+    };
+    let repo_id: i64 = repo_row.try_get(0).map_err(internal)?;
+    let project_id: Option<i64> = repo_row.try_get(1).map_err(internal)?;
+    // The quota lock before reading the manifest: what is read is what gets deleted.
+    if let Some(p) = project_id {
+        quotas::lock(&mut tx, s.dialect, p).await?;
+    }
+    let Some(row) = sqlx::query(
+        "SELECT id, created_at FROM manifests WHERE repository_id = $1 AND digest = $2",
     )
+    .bind(repo_id)
+    .bind(digest.as_str())
+    .fetch_optional(&mut *tx)
     .await
+    .map_err(internal)?
+    else {
+        return Ok(false);
+    };
+    let manifest_id: i64 = row.try_get(0).map_err(internal)?;
+    let pushed_at: i64 = row.try_get(1).map_err(internal)?;
+    let blobs: Vec<String> =
+        sqlx::query("SELECT digest FROM manifest_references WHERE manifest_id = $1 AND kind = $2")
+            .bind(manifest_id)
+            .bind(KIND_BLOB)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(internal)?
+            .iter()
+            .map(|r| r.try_get(0).map_err(internal))
+            .collect::<Result<_>>()?;
+    let done = sqlx::query("DELETE FROM manifests WHERE id = $1")
+        .bind(manifest_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    for batch in blobs.chunks(BATCH) {
+        let sql = format!(
+            "DELETE FROM repository_blobs WHERE repository_id = $1 AND created_at <= $2
+             AND digest IN ({})
+             AND NOT EXISTS (SELECT 1 FROM manifest_references mr
+                 JOIN manifests m ON m.id = mr.manifest_id
+                 WHERE m.repository_id = $1 AND mr.digest = repository_blobs.digest)",
+            placeholders(3, batch.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(repo_id)
+            .bind(pushed_at);
+        for d in batch {
+            q = q.bind(d.as_str());
+        }
+        q.execute(&mut *tx).await.map_err(internal)?;
+    }
+    if let Some(p) = project_id {
+        let mut candidates = blobs;
+        candidates.push(digest.as_str().to_owned());
+        quotas::release(&mut tx, p, &candidates).await?;
+    }
+    tx.commit().await.map_err(internal)?;
+    Ok(true)
 }
 
 pub(super) async fn delete_tag(

@@ -8,10 +8,14 @@
 //!   writes; connections are checked before use, so a database restart costs only the
 //!   requests in flight.
 
+mod artifacts;
 mod blobs;
 mod copy;
 mod identity;
+mod immutable;
+pub mod labels;
 mod manifests;
+mod quotas;
 mod repositories;
 mod uploads;
 
@@ -73,6 +77,8 @@ pub struct SqlMetadataStore {
     read: AnyPool,
     write: AnyPool,
     dialect: Dialect,
+    /// Hard limit of new projects' storage quotas (`quotas.rs`), -1 = unlimited.
+    default_storage_limit: i64,
 }
 
 /// The migrations of each engine, in order (version = position + 1). Add a migration by
@@ -94,6 +100,18 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "settings",
         include_str!("../../migrations/sqlite/0004_settings.sql"),
     ),
+    (
+        "artifacts",
+        include_str!("../../migrations/sqlite/0005_artifacts.sql"),
+    ),
+    (
+        "labels_immutability",
+        include_str!("../../migrations/sqlite/0006_labels_immutability.sql"),
+    ),
+    (
+        "quotas",
+        include_str!("../../migrations/sqlite/0007_quotas.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -111,6 +129,18 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "settings",
         include_str!("../../migrations/postgres/0004_settings.sql"),
+    ),
+    (
+        "artifacts",
+        include_str!("../../migrations/postgres/0005_artifacts.sql"),
+    ),
+    (
+        "labels_immutability",
+        include_str!("../../migrations/postgres/0006_labels_immutability.sql"),
+    ),
+    (
+        "quotas",
+        include_str!("../../migrations/postgres/0007_quotas.sql"),
     ),
 ];
 
@@ -190,6 +220,7 @@ impl SqlMetadataStore {
             read: pg.clone(),
             write: pg,
             dialect: Dialect::Postgres,
+            default_storage_limit: harbor_core::quota::UNLIMITED,
         })
     }
 
@@ -235,6 +266,7 @@ impl SqlMetadataStore {
             read,
             write,
             dialect: Dialect::Sqlite,
+            default_storage_limit: harbor_core::quota::UNLIMITED,
         })
     }
 
@@ -472,6 +504,60 @@ impl MetadataStore for SqlMetadataStore {
 
     async fn add_pulls(&self, pulls: &[(RepositoryName, u64)]) -> Result<()> {
         repositories::add_pulls(self, pulls).await
+    }
+
+    async fn artifacts(
+        &self,
+        repo: &RepositoryName,
+        query: &harbor_core::artifact::ArtifactQuery,
+        page: Page,
+    ) -> Result<(Vec<harbor_core::artifact::ArtifactRecord>, u64)> {
+        artifacts::list(self, repo, query, page).await
+    }
+
+    async fn artifact(
+        &self,
+        repo: &RepositoryName,
+        reference: &Reference,
+    ) -> Result<Option<harbor_core::artifact::ArtifactRecord>> {
+        artifacts::get(self, repo, reference).await
+    }
+
+    async fn artifact_tags(&self, ids: &[i64]) -> Result<Vec<harbor_core::artifact::TagRecord>> {
+        artifacts::tags_of(self, ids).await
+    }
+
+    async fn artifact_tag_page(
+        &self,
+        artifact_id: i64,
+        name: Option<&harbor_core::identity::Match>,
+        page: Page,
+    ) -> Result<(Vec<harbor_core::artifact::TagRecord>, u64)> {
+        artifacts::tag_page(self, artifact_id, name, page).await
+    }
+
+    async fn accessories(
+        &self,
+        repository_id: i64,
+        subjects: &[(i64, Digest)],
+    ) -> Result<Vec<harbor_core::artifact::AccessoryRecord>> {
+        artifacts::accessories(self, repository_id, subjects).await
+    }
+
+    async fn manifest_parents(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<Digest>> {
+        artifacts::parents(self, repo, digest).await
+    }
+
+    async fn create_tag(&self, repo: &RepositoryName, artifact_id: i64, tag: &Tag) -> Result<()> {
+        artifacts::create_tag(self, repo, artifact_id, tag).await
+    }
+
+    async fn record_pulls(&self, pulls: &[harbor_core::artifact::RepositoryPulls]) -> Result<()> {
+        artifacts::record_pulls(self, pulls).await
     }
 }
 

@@ -15,12 +15,18 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::identity::{Filter, count, paged};
-use super::{SqlMetadataStore, to_i64};
+use super::{SqlMetadataStore, quotas, to_i64};
 use crate::error::internal;
 
-/// Manifests of `r` that are top-level artifacts, as Harbor counts them: tagged, or not
-/// a child of an index in the same repository.
+/// Manifests of `r` that are top-level artifacts, as Harbor counts them (and as
+/// `artifacts.rs` lists them): not accessories (no `subject`, no cosign-style tag), and
+/// tagged or not a child of an index in the same repository.
 const ARTIFACT_COUNT: &str = "(SELECT COUNT(*) FROM manifests m WHERE m.repository_id = r.id \
+     AND m.subject IS NULL \
+     AND NOT EXISTS (SELECT 1 FROM tags ct WHERE ct.manifest_id = m.id \
+       AND ct.name LIKE 'sha256-%' \
+       AND ((LENGTH(ct.name) = 75 AND (ct.name LIKE '%.sig' OR ct.name LIKE '%.att')) \
+         OR (LENGTH(ct.name) = 76 AND ct.name LIKE '%.sbom'))) \
      AND (EXISTS (SELECT 1 FROM tags t WHERE t.manifest_id = m.id) \
      OR NOT EXISTS (SELECT 1 FROM manifest_references mr \
      JOIN manifests pm ON pm.id = mr.manifest_id \
@@ -160,13 +166,35 @@ pub(super) async fn set_description(
 }
 
 /// Deleting the row cascades to its manifests (and their references), tags and blob
-/// links; the blobs table keeps the blobs for garbage collection.
+/// links; the blobs table keeps the blobs for garbage collection. What the repository
+/// held leaves its project's usage in the same transaction, unless another repository
+/// of the project still references it.
 pub(super) async fn delete(s: &SqlMetadataStore, repo: &RepositoryName) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM repositories WHERE name = $1")
+    let mut tx = s.begin_write().await?;
+    let Some(row) = sqlx::query("SELECT id, project_id FROM repositories WHERE name = $1")
         .bind(repo.as_str())
-        .execute(&s.write)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(false);
+    };
+    let repo_id: i64 = row.try_get(0).map_err(internal)?;
+    let project_id: Option<i64> = row.try_get(1).map_err(internal)?;
+    let mut candidates = Vec::new();
+    if let Some(p) = project_id {
+        quotas::lock(&mut tx, s.dialect, p).await?;
+        candidates = quotas::repository_digests(&mut tx, repo_id).await?;
+    }
+    let done = sqlx::query("DELETE FROM repositories WHERE id = $1")
+        .bind(repo_id)
+        .execute(&mut *tx)
         .await
         .map_err(internal)?;
+    if let Some(p) = project_id {
+        quotas::release(&mut tx, p, &candidates).await?;
+    }
+    tx.commit().await.map_err(internal)?;
     Ok(done.rows_affected() > 0)
 }
 

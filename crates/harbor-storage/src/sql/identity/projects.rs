@@ -108,6 +108,8 @@ pub(super) async fn create(
         .execute(&mut *tx)
         .await
         .map_err(internal)?;
+    // Its storage quota, charged with what those repositories hold.
+    crate::sql::quotas::create(&mut tx, id, s.default_storage_limit(), now).await?;
     let created = project_in(&mut tx, id)
         .await?
         .ok_or_else(|| Error::NotFound(not_found(id)))?;

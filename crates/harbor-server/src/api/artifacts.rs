@@ -1,0 +1,694 @@
+//! `/api/v2.0/projects/{p}/repositories/{r}/artifacts[...]`: list, read, delete and copy
+//! artifacts, their tags, accessories and the `build_history` addition.
+//!
+//! `{r}` is the repository name without its project (a `/` arrives URL-encoded twice, as
+//! for repositories); `{reference}` is a tag or a digest. Permissions follow Harbor's
+//! handlers: `artifact:list|read|delete`, copy `artifact:create` in the target and
+//! `artifact:read` in the source, `tag:list|create|delete`, `accessory:list` and
+//! `artifact-addition:read`. A project the caller may not read answers as missing.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use harbor_core::artifact::{
+    AccessoryRecord, ArtifactQuery, ArtifactSortKey, TagFilter, TagRecord, cosign_tag,
+};
+use harbor_core::identity::{Match, Project};
+use harbor_core::immutable::ImmutabilityPolicy;
+use harbor_core::rbac::{Action, Resource};
+use harbor_core::registry::{Artifact, ArtifactDeletion, ArtifactOptions};
+use harbor_core::{Digest, Error, RepositoryName, Tag};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::context::Ctx;
+use super::error::{ApiError, ApiResult};
+use super::labels::label_json;
+use super::paging::{QValue, list, page, param, parse_q, query, time};
+use super::repositories::{full_name, project, time_range};
+use crate::AppState;
+use crate::audit::record_now;
+
+/// Harbor's time for "never" (Go's zero time), shown for artifacts never pulled.
+const NEVER: &str = "0001-01-01T00:00:00.000Z";
+
+fn opt_time(ms: Option<i64>) -> String {
+    ms.map(time).unwrap_or_else(|| NEVER.to_owned())
+}
+
+/// Maps core errors: unknown manifests are 404 here, invalid references 400.
+fn api_error(e: Error) -> ApiError {
+    match e {
+        Error::ManifestUnknown(m) => ApiError::not_found(m),
+        Error::DigestInvalid(m) => ApiError::bad_request(m),
+        Error::TagInvalid(m) | Error::Invalid(m) => ApiError::bad_request(m),
+        other => other.into(),
+    }
+}
+
+/// Harbor's `Tag`.
+pub(crate) fn tag_json(t: &TagRecord) -> Value {
+    json!({
+        "id": t.id,
+        "repository_id": t.repository_id,
+        "artifact_id": t.artifact_id,
+        "name": t.name,
+        "push_time": time(t.pushed_ms),
+        "pull_time": opt_time(t.pulled_ms),
+        "immutable": false,
+    })
+}
+
+/// Sets each tag's `immutable` from the repository's rules.
+fn mark_immutable(policy: &ImmutabilityPolicy, repo: &RepositoryName, tags: &mut [Value]) {
+    for t in tags {
+        let immutable = t["name"]
+            .as_str()
+            .is_some_and(|n| policy.is_immutable(repo, n));
+        t["immutable"] = json!(immutable);
+    }
+}
+
+/// What only the repository's rules and the label store know: each tag's `immutable`
+/// (one query for the rules) and, with `with_label`, each artifact's labels (one query).
+async fn decorate(
+    state: &AppState,
+    repo: &RepositoryName,
+    artifacts: &[Artifact],
+    values: &mut [Value],
+    with_label: bool,
+) -> ApiResult<()> {
+    if values
+        .iter()
+        .any(|v| v["tags"].as_array().is_some_and(|t| !t.is_empty()))
+    {
+        let policy = state.registry.immutability(repo).await?;
+        for v in values.iter_mut() {
+            if let Some(tags) = v["tags"].as_array_mut() {
+                mark_immutable(&policy, repo, tags);
+            }
+        }
+    }
+    if with_label {
+        let ids: Vec<i64> = artifacts.iter().map(|a| a.record.id).collect();
+        let labels = state.registry.labels_of(&ids).await?;
+        for (a, v) in artifacts.iter().zip(values.iter_mut()) {
+            v["labels"] = labels
+                .get(&a.record.id)
+                .map(|ls| ls.iter().map(label_json).collect())
+                .unwrap_or_else(|| json!([]));
+        }
+    }
+    Ok(())
+}
+
+/// Harbor's `Accessory`.
+fn accessory_json(a: &AccessoryRecord, repo: &str) -> Value {
+    json!({
+        "id": a.artifact_id,
+        "artifact_id": a.artifact_id,
+        "subject_artifact_id": a.subject_artifact_id,
+        "subject_artifact_digest": a.subject_digest.as_str(),
+        "subject_artifact_repo": repo,
+        "size": a.size,
+        "digest": a.digest.as_str(),
+        "type": a.kind,
+        "icon": "",
+        "creation_time": time(a.created_ms),
+    })
+}
+
+/// What the response shows besides the record.
+#[derive(Clone, Copy)]
+struct Shown {
+    tags: bool,
+    accessories: bool,
+}
+
+/// Harbor's `Artifact`.
+fn artifact_json(a: &Artifact, project: &Project, shown: Shown) -> Value {
+    let r = &a.record;
+    let repo = r.repository_name.as_str();
+    let short = repo
+        .strip_prefix(&format!("{}/", project.name))
+        .unwrap_or(repo);
+    let mut v = json!({
+        "id": r.id,
+        "type": a.kind,
+        "media_type": a.media_type,
+        "manifest_media_type": r.manifest_media_type,
+        "artifact_type": r.artifact_type.clone().unwrap_or_default(),
+        "project_id": r.project_id.unwrap_or(project.id),
+        "repository_id": r.repository_id,
+        "repository_name": repo,
+        "digest": r.digest.as_str(),
+        "size": r.size,
+        "icon": "",
+        "push_time": time(r.pushed_ms),
+        "pull_time": opt_time(r.pulled_ms),
+        "extra_attrs": a.extra_attrs.clone().map(Value::Object).unwrap_or_else(|| json!({})),
+        "annotations": r.annotations,
+        "references": Value::Null,
+        "tags": Value::Null,
+        "labels": [],
+        "accessories": Value::Null,
+        "addition_links": {},
+    });
+    if !a.children.is_empty() {
+        v["references"] = a
+            .children
+            .iter()
+            .map(|c| {
+                let mut x = json!({ "parent_id": r.id, "child_digest": c.digest.as_str() });
+                for (k, val) in [
+                    ("platform", &c.platform),
+                    ("annotations", &c.annotations),
+                    ("urls", &c.urls),
+                ] {
+                    if let Some(val) = val {
+                        x[k] = val.clone();
+                    }
+                }
+                x
+            })
+            .collect();
+    }
+    if shown.tags {
+        v["tags"] = a.tags.iter().map(tag_json).collect();
+    }
+    if shown.accessories {
+        v["accessories"] = a
+            .accessories
+            .iter()
+            .map(|x| accessory_json(x, repo))
+            .collect();
+    }
+    if a.kind == "IMAGE" && a.children.is_empty() {
+        let base = format!(
+            "/api/v2.0/projects/{}/repositories/{}/artifacts/{}/additions",
+            project.name,
+            short.replace('/', "%252F"),
+            r.digest
+        );
+        v["addition_links"] = json!({
+            "build_history": {"href": format!("{base}/build_history"), "absolute": false},
+        });
+    }
+    v
+}
+
+/// A boolean query parameter (`true`/`false`), with its default.
+fn flag(q: &[(String, String)], name: &str, default: bool) -> ApiResult<bool> {
+    match param(q, name) {
+        None | Some("") => Ok(default),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(ApiError::bad_request(format!(
+            "{name} must be true or false, not {v:?}"
+        ))),
+    }
+}
+
+/// `sort=a,-b`: `push_time`, `pull_time`, `digest`, `size`.
+fn sort(s: Option<&str>) -> ApiResult<Vec<(ArtifactSortKey, bool)>> {
+    let mut out = Vec::new();
+    for item in s.unwrap_or_default().split(',').map(str::trim) {
+        if item.is_empty() {
+            continue;
+        }
+        let (desc, key) = match item.strip_prefix('-') {
+            Some(k) => (true, k),
+            None => (false, item),
+        };
+        let key = match key {
+            "push_time" => ArtifactSortKey::PushTime,
+            "pull_time" => ArtifactSortKey::PullTime,
+            "digest" => ArtifactSortKey::Digest,
+            "size" => ArtifactSortKey::Size,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "cannot sort artifacts by {other:?}: use push_time, pull_time, digest or size"
+                )));
+            }
+        };
+        out.push((key, desc));
+    }
+    Ok(out)
+}
+
+/// `labels=(1 2)` or `labels=1`: label ids, all of which an artifact must carry.
+fn label_ids(v: &str) -> ApiResult<Vec<i64>> {
+    let inner = v
+        .strip_prefix('(')
+        .and_then(|x| x.strip_suffix(')'))
+        .unwrap_or(v);
+    inner
+        .split([' ', ','])
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            x.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid label id {x:?} in labels")))
+        })
+        .collect()
+}
+
+/// `q`: `tags` (`*`, `nil`, exact or `~fuzzy`), `digest`, `type`, `media_type`,
+/// `push_time` and `pull_time` (`[from~to]`), `labels=(id id)`.
+fn filter(q: &[(String, String)]) -> ApiResult<ArtifactQuery> {
+    let mut f = ArtifactQuery {
+        sort: sort(param(q, "sort"))?,
+        ..ArtifactQuery::default()
+    };
+    for (k, v) in parse_q(param(q, "q"))? {
+        match k.as_str() {
+            "tags" => {
+                f.tags = Some(match v {
+                    QValue::Exact(t) if t == "*" => TagFilter::Tagged,
+                    QValue::Exact(t) if t == "nil" => TagFilter::Untagged,
+                    other => TagFilter::Name(other.text(&k)?),
+                })
+            }
+            "digest" => f.digest = Some(v.text(&k)?),
+            "media_type" => f.media_type = Some(v.text(&k)?),
+            "type" => f.kind = Some(v.exact(&k)?.to_owned()),
+            "push_time" => (f.pushed_from_ms, f.pushed_to_ms) = time_range(&k, v)?,
+            "pull_time" => (f.pulled_from_ms, f.pulled_to_ms) = time_range(&k, v)?,
+            "labels" => f.label_ids = label_ids(v.exact(&k)?)?,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unsupported filter {other:?}"
+                )));
+            }
+        }
+    }
+    Ok(f)
+}
+
+/// The project `p` (hidden when not readable), the caller's check of `needs`, and the
+/// full repository name.
+async fn target(
+    state: &AppState,
+    ctx: &Ctx,
+    p: &str,
+    r: &str,
+    needs: (Resource, Action),
+) -> ApiResult<(Project, RepositoryName)> {
+    let (project, grants) = project(state, ctx, p).await?;
+    ctx.check(&grants, needs.0, needs.1)?;
+    let name = full_name(&project, r)?;
+    Ok((project, name))
+}
+
+/// `GET .../artifacts`.
+pub(crate) async fn list_artifacts(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    parts: Parts,
+    Path((p, r)): Path<(String, String)>,
+) -> ApiResult {
+    let (project, name) = target(&state, &ctx, &p, &r, (Resource::Artifact, Action::List)).await?;
+    let q = query(&parts.uri);
+    let pg = page(&q)?;
+    let f = filter(&q)?;
+    let with_label = flag(&q, "with_label", false)?;
+    let shown = Shown {
+        tags: flag(&q, "with_tag", true)?,
+        accessories: flag(&q, "with_accessory", false)?,
+    };
+    let opts = ArtifactOptions {
+        with_tags: shown.tags,
+        with_accessories: shown.accessories,
+        with_extra_attrs: false,
+    };
+    let (items, total) = state
+        .registry
+        .list_artifacts(&name, &f, pg, opts)
+        .await
+        .map_err(api_error)?;
+    let mut values: Vec<Value> = items
+        .iter()
+        .map(|a| artifact_json(a, &project, shown))
+        .collect();
+    decorate(&state, &name, &items, &mut values, with_label).await?;
+    Ok(list(&parts.uri, pg, total, values))
+}
+
+/// `GET .../artifacts/{reference}`.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    parts: Parts,
+    Path((p, r, reference)): Path<(String, String, String)>,
+) -> ApiResult {
+    let (project, name) = target(&state, &ctx, &p, &r, (Resource::Artifact, Action::Read)).await?;
+    let q = query(&parts.uri);
+    let with_label = flag(&q, "with_label", false)?;
+    let shown = Shown {
+        tags: flag(&q, "with_tag", true)?,
+        accessories: flag(&q, "with_accessory", false)?,
+    };
+    let opts = ArtifactOptions {
+        with_tags: shown.tags,
+        with_accessories: shown.accessories,
+        with_extra_attrs: true,
+    };
+    let a = state
+        .registry
+        .artifact(&name, &reference, opts)
+        .await
+        .map_err(api_error)?;
+    let mut values = [artifact_json(&a, &project, shown)];
+    decorate(
+        &state,
+        &name,
+        std::slice::from_ref(&a),
+        &mut values,
+        with_label,
+    )
+    .await?;
+    let [v] = values;
+    Ok(Json(v).into_response())
+}
+
+/// `DELETE .../artifacts/{reference}`: the manifest, its tags, its accessories and its
+/// untagged, unshared index children.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((p, r, reference)): Path<(String, String, String)>,
+) -> ApiResult {
+    let (project, name) =
+        target(&state, &ctx, &p, &r, (Resource::Artifact, Action::Delete)).await?;
+    let a = state
+        .registry
+        .artifact(&name, &reference, ArtifactOptions::default())
+        .await
+        .map_err(api_error)?;
+    match state
+        .registry
+        .delete_artifact(&name, a.record.digest.as_str())
+        .await
+        .map_err(api_error)?
+    {
+        ArtifactDeletion::Deleted => {}
+        ArtifactDeletion::ReferencedByIndex => {
+            return Err(ApiError::precondition(
+                "the deleting artifact is referenced by others",
+            ));
+        }
+    }
+    record_now(
+        &state,
+        Some(project.id),
+        ctx.principal.name(),
+        "delete",
+        "artifact",
+        &format!("{name}@{}", a.record.digest),
+    )
+    .await;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `project/repo:tag` or `project/repo@digest`.
+fn parse_from(from: &str) -> ApiResult<(RepositoryName, String)> {
+    let bad = || {
+        ApiError::bad_request(format!(
+            "invalid from {from:?}: use project/repository:tag or project/repository@digest"
+        ))
+    };
+    let (repo, reference) = if let Some((repo, digest)) = from.split_once('@') {
+        Digest::parse(digest).map_err(|_| bad())?;
+        (repo, digest)
+    } else {
+        let (repo, tag) = from.rsplit_once(':').ok_or_else(bad)?;
+        Tag::parse(tag).map_err(|_| bad())?;
+        (repo, tag)
+    };
+    let repo = RepositoryName::parse(repo).map_err(|_| bad())?;
+    if !repo.as_str().contains('/') {
+        return Err(bad());
+    }
+    Ok((repo, reference.to_owned()))
+}
+
+/// `POST .../artifacts?from=<project>/<repo>(:<tag>|@<digest>)`: copies an artifact
+/// without moving bytes. 201 with `Location`.
+pub(crate) async fn copy(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    parts: Parts,
+    Path((p, r)): Path<(String, String)>,
+) -> ApiResult {
+    let (dst_project, dst) =
+        target(&state, &ctx, &p, &r, (Resource::Artifact, Action::Create)).await?;
+    let q = query(&parts.uri);
+    let from = param(&q, "from").ok_or_else(|| ApiError::bad_request("from is required"))?;
+    let (src, reference) = parse_from(from)?;
+    let src_project = src.as_str().split('/').next().unwrap_or_default();
+    let (_, src_grants) = project(&state, &ctx, src_project).await?;
+    ctx.check(&src_grants, Resource::Artifact, Action::Read)?;
+    // As Harbor: an accessory is copied with its subject, never alone.
+    let source = state
+        .registry
+        .artifact(
+            &src,
+            &reference,
+            ArtifactOptions {
+                with_tags: true,
+                ..ArtifactOptions::default()
+            },
+        )
+        .await
+        .map_err(api_error)?;
+    if source.record.subject.is_some() || source.tags.iter().any(|t| cosign_tag(&t.name).is_some())
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "DENIED",
+            "the operation isn't supported for an artifact accessory",
+        ));
+    }
+    let digest = state
+        .registry
+        .copy_artifact(&src, &reference, &dst)
+        .await
+        .map_err(api_error)?;
+    record_now(
+        &state,
+        Some(dst_project.id),
+        ctx.principal.name(),
+        "create",
+        "artifact",
+        &format!("{dst}@{digest}"),
+    )
+    .await;
+    // The request path (as Harbor answers), under the `/api/v2.0` the router is nested in.
+    let location = format!(
+        "/api/v2.0{}/{}",
+        parts.uri.path().trim_end_matches('/'),
+        reference
+    );
+    let mut resp = StatusCode::CREATED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// `GET .../artifacts/{reference}/accessories`.
+pub(crate) async fn accessories(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    parts: Parts,
+    Path((p, r, reference)): Path<(String, String, String)>,
+) -> ApiResult {
+    let (_, name) = target(&state, &ctx, &p, &r, (Resource::Accessory, Action::List)).await?;
+    let q = query(&parts.uri);
+    let pg = page(&q)?;
+    let all = state
+        .registry
+        .artifact_accessories(&name, &reference)
+        .await
+        .map_err(api_error)?;
+    let items: Vec<Value> = all
+        .iter()
+        .skip(usize::try_from(pg.offset()).unwrap_or(usize::MAX))
+        .take(usize::try_from(pg.page_size).unwrap_or(usize::MAX))
+        .map(|a| accessory_json(a, name.as_str()))
+        .collect();
+    Ok(list(&parts.uri, pg, all.len() as u64, items))
+}
+
+/// `GET .../artifacts/{reference}/additions/{addition}`: `build_history` (the image
+/// config's `history`); other additions are not produced (404).
+pub(crate) async fn addition(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((p, r, reference, addition)): Path<(String, String, String, String)>,
+) -> ApiResult {
+    let (_, name) = target(
+        &state,
+        &ctx,
+        &p,
+        &r,
+        (Resource::ArtifactAddition, Action::Read),
+    )
+    .await?;
+    match addition.as_str() {
+        "build_history" => {
+            let history = state
+                .registry
+                .build_history(&name, &reference)
+                .await
+                .map_err(api_error)?;
+            Ok(Json(history).into_response())
+        }
+        "values.yaml" | "readme.md" | "dependencies" | "sbom" | "license" | "files" => {
+            state
+                .registry
+                .artifact(&name, &reference, ArtifactOptions::default())
+                .await
+                .map_err(api_error)?;
+            Err(ApiError::not_found(format!(
+                "the artifact has no {addition} addition"
+            )))
+        }
+        other => Err(ApiError::bad_request(format!("unknown addition {other:?}"))),
+    }
+}
+
+/// `GET .../artifacts/{reference}/tags` (`q=name=~x`, paging).
+pub(crate) async fn list_tags(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    parts: Parts,
+    Path((p, r, reference)): Path<(String, String, String)>,
+) -> ApiResult {
+    let (_, name) = target(&state, &ctx, &p, &r, (Resource::Tag, Action::List)).await?;
+    let q = query(&parts.uri);
+    let pg = page(&q)?;
+    let mut by_name: Option<Match> = None;
+    for (k, v) in parse_q(param(&q, "q"))? {
+        match k.as_str() {
+            "name" => by_name = Some(v.text(&k)?),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unsupported filter {other:?}"
+                )));
+            }
+        }
+    }
+    let (tags, total) = state
+        .registry
+        .list_artifact_tags(&name, &reference, by_name.as_ref(), pg)
+        .await
+        .map_err(api_error)?;
+    let policy = state.registry.immutability(&name).await?;
+    let mut items: Vec<Value> = tags.iter().map(tag_json).collect();
+    mark_immutable(&policy, &name, &mut items);
+    Ok(list(&parts.uri, pg, total, items))
+}
+
+/// Harbor's `NewTag`.
+#[derive(Deserialize)]
+pub(crate) struct NewTag {
+    name: String,
+}
+
+/// `POST .../artifacts/{reference}/tags` `{"name"}`: 201; 409 if the repository has the
+/// tag already (Harbor does not move tags through this call).
+pub(crate) async fn create_tag(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((p, r, reference)): Path<(String, String, String)>,
+    Json(req): Json<NewTag>,
+) -> ApiResult {
+    let (project, name) = target(&state, &ctx, &p, &r, (Resource::Tag, Action::Create)).await?;
+    state
+        .registry
+        .create_artifact_tag(&name, &reference, &req.name)
+        .await
+        .map_err(api_error)?;
+    record_now(
+        &state,
+        Some(project.id),
+        ctx.principal.name(),
+        "create",
+        "tag",
+        &format!("{name}:{}", req.name),
+    )
+    .await;
+    Ok(StatusCode::CREATED.into_response())
+}
+
+/// `DELETE .../artifacts/{reference}/tags/{tag}`: 404 unless the tag is on that artifact.
+pub(crate) async fn delete_tag(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((p, r, reference, tag)): Path<(String, String, String, String)>,
+) -> ApiResult {
+    let (project, name) = target(&state, &ctx, &p, &r, (Resource::Tag, Action::Delete)).await?;
+    state
+        .registry
+        .delete_artifact_tag(&name, &reference, &tag)
+        .await
+        .map_err(api_error)?;
+    record_now(
+        &state,
+        Some(project.id),
+        ctx.principal.name(),
+        "delete",
+        "tag",
+        &format!("{name}:{tag}"),
+    )
+    .await;
+    Ok(StatusCode::OK.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_from() {
+        let d = format!("sha256:{}", "a".repeat(64));
+        let (r, x) = parse_from(&format!("p/a/b@{d}")).unwrap();
+        assert_eq!((r.as_str(), x.as_str()), ("p/a/b", d.as_str()));
+        let (r, x) = parse_from("p/app:v1").unwrap();
+        assert_eq!((r.as_str(), x.as_str()), ("p/app", "v1"));
+        for bad in [
+            "p/app",
+            "app:v1",
+            "p/app@sha256:zz",
+            "p/APP:v1",
+            "p/app:",
+            "",
+        ] {
+            assert!(parse_from(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sorts_and_filters() {
+        assert_eq!(
+            sort(Some("-size,digest")).unwrap(),
+            vec![
+                (ArtifactSortKey::Size, true),
+                (ArtifactSortKey::Digest, false)
+            ]
+        );
+        assert!(sort(Some("name")).is_err());
+        let q = vec![("q".to_owned(), "tags=nil,type=IMAGE".to_owned())];
+        let f = filter(&q).unwrap();
+        assert_eq!(f.tags, Some(TagFilter::Untagged));
+        assert_eq!(f.kind.as_deref(), Some("IMAGE"));
+        let q = vec![("q".to_owned(), "labels=(1 2)".to_owned())];
+        assert_eq!(filter(&q).unwrap().label_ids, [1, 2]);
+        let q = vec![("q".to_owned(), "labels=(x)".to_owned())];
+        assert!(filter(&q).is_err());
+        let q = vec![("q".to_owned(), "owner=me".to_owned())];
+        assert!(filter(&q).is_err());
+    }
+}
