@@ -576,6 +576,24 @@ async fn project_repository_counts_and_summary(t: &Target) {
             .await
             .unwrap();
     }
+    // Blobs alone (a push in progress, or what deleted artifacts left) do not make a
+    // repository; a manifest does.
+    assert_eq!(s.project_repository_count("p").await.unwrap(), 0);
+    let manifest = |content: &str| harbor_core::model::NewManifest {
+        digest: Digest::sha256(content.as_bytes()),
+        media_type: harbor_core::manifest::OCI_MANIFEST.into(),
+        artifact_type: None,
+        subject: None,
+        annotations: Default::default(),
+        content: bytes::Bytes::copy_from_slice(content.as_bytes()),
+        blobs: vec![d.clone()],
+        manifests: vec![],
+    };
+    for name in ["p/x", "p/a/b", "pp/x", "p", "p-x/y", "p.q/z", "o/x", "q/p"] {
+        s.put_manifest(&RepositoryName::parse(name).unwrap(), &manifest(name), &[])
+            .await
+            .unwrap();
+    }
     assert_eq!(s.project_repository_count("p").await.unwrap(), 2);
     assert_eq!(s.project_repository_count("pp").await.unwrap(), 1);
     assert_eq!(s.project_repository_count("p-x").await.unwrap(), 1);

@@ -204,13 +204,19 @@ pub(super) async fn delete(s: &SqlMetadataStore, id: i64) -> Result<()> {
 
 /// Repositories named `<name>/...`: the range `[name/, name0)`, since `0` is the byte
 /// after `/` and both engines compare names bytewise.
+/// Repositories of the project that hold a manifest (those the API lists; one holding
+/// only blobs, or whose artifacts were all deleted, does not count).
 pub(super) async fn repository_count(s: &SqlMetadataStore, name: &str) -> Result<u64> {
-    let row = sqlx::query("SELECT COUNT(*) FROM repositories WHERE name >= $1 AND name < $2")
-        .bind(format!("{name}/"))
-        .bind(format!("{name}0"))
-        .fetch_one(&s.read)
-        .await
-        .map_err(internal)?;
+    // A scalar subquery rather than EXISTS: SQLite may turn a top-level EXISTS into a join.
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM repositories r WHERE r.name >= $1 AND r.name < $2 \
+         AND (SELECT 1 FROM manifests m WHERE m.repository_id = r.id LIMIT 1) IS NOT NULL",
+    )
+    .bind(format!("{name}/"))
+    .bind(format!("{name}0"))
+    .fetch_one(&s.read)
+    .await
+    .map_err(internal)?;
     count(&row, 0)
 }
 
