@@ -71,6 +71,18 @@ pub enum Command {
     /// Robot accounts.
     #[command(subcommand)]
     Robot(RobotCmd),
+    /// Artifacts and their tags and labels.
+    #[command(subcommand)]
+    Artifact(ArtifactCmd),
+    /// Project storage quotas.
+    #[command(subcommand)]
+    Quota(QuotaCmd),
+    /// Labels.
+    #[command(subcommand)]
+    Label(LabelCmd),
+    /// Tag immutability rules.
+    #[command(subcommand)]
+    Immutable(ImmutableCmd),
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
@@ -378,4 +390,154 @@ pub enum Switch {
     Off,
     /// Show it.
     Status,
+}
+
+/// `harbor artifact ...`. Artifacts are named `project/repo:tag` or
+/// `project/repo@sha256:...`.
+#[derive(Debug, Subcommand)]
+pub enum ArtifactCmd {
+    /// List a repository's artifacts (`project/repo`), newest first.
+    List {
+        /// Repository.
+        repository: String,
+        /// Only artifacts with a tag containing this.
+        #[arg(long)]
+        tag: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Show an artifact.
+    Show {
+        /// Artifact.
+        artifact: String,
+    },
+    /// Delete an artifact with its tags and accessories.
+    Delete {
+        /// Artifact.
+        artifact: String,
+    },
+    /// Copy an artifact into another repository (`project/repo`) without moving bytes.
+    Copy {
+        /// Source artifact.
+        artifact: String,
+        /// Target repository.
+        to: String,
+    },
+    /// Add a tag to an artifact.
+    Tag {
+        /// Artifact.
+        artifact: String,
+        /// New tag.
+        tag: String,
+    },
+    /// Remove a tag from an artifact.
+    Untag {
+        /// Artifact.
+        artifact: String,
+        /// Tag.
+        tag: String,
+    },
+    /// Attach a label (by name: the project's, else a global one).
+    Label {
+        /// Artifact.
+        artifact: String,
+        /// Label name.
+        label: String,
+    },
+    /// Detach a label.
+    Unlabel {
+        /// Artifact.
+        artifact: String,
+        /// Label name.
+        label: String,
+    },
+}
+
+/// `harbor quota ...`.
+#[derive(Debug, Subcommand)]
+pub enum QuotaCmd {
+    /// Every project's quota (administrators).
+    List,
+    /// Set a project's storage limit: bytes or a size like 10GiB, -1 for unlimited.
+    Set {
+        /// Project.
+        project: String,
+        /// Limit.
+        #[arg(allow_negative_numbers = true)]
+        limit: String,
+    },
+    /// Recount a project's usage from scratch and repair drift (unless --dry-run).
+    Recount {
+        /// Project.
+        project: String,
+        /// Only report.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// `harbor label ...`.
+#[derive(Debug, Subcommand)]
+pub enum LabelCmd {
+    /// Global labels, or a project's.
+    List {
+        /// Project.
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Create a global label (administrators) or a project label.
+    Create {
+        /// Name.
+        name: String,
+        /// Project (a project label).
+        #[arg(long)]
+        project: Option<String>,
+        /// Colour.
+        #[arg(long, default_value = "#61717D")]
+        color: String,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Delete a label (detaching it everywhere).
+    Delete {
+        /// Label id.
+        id: i64,
+    },
+}
+
+/// `harbor immutable ...`.
+#[derive(Debug, Subcommand)]
+pub enum ImmutableCmd {
+    /// A project's rules.
+    List {
+        /// Project.
+        project: String,
+    },
+    /// Protect tags matching --tags in repositories matching --repos (doublestar
+    /// patterns, repository names without the project).
+    Add {
+        /// Project.
+        project: String,
+        /// Repository pattern.
+        #[arg(long, default_value = "**")]
+        repos: String,
+        /// Tag pattern.
+        #[arg(long)]
+        tags: String,
+        /// The repository pattern excludes instead.
+        #[arg(long)]
+        exclude_repos: bool,
+        /// The tag pattern excludes instead.
+        #[arg(long)]
+        exclude_tags: bool,
+    },
+    /// Delete a rule.
+    Delete {
+        /// Project.
+        project: String,
+        /// Rule id.
+        id: i64,
+    },
 }

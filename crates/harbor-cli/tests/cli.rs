@@ -278,6 +278,76 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         assert!(found, "no audit entry of the robot's push");
+
+        // Artifacts, tags, labels, immutability, copies.
+        let arts = json(h, &["artifact", "list", "team/app"]).await;
+        assert_eq!(arts.as_array().unwrap().len(), 1);
+        assert_eq!(arts[0]["tags"][0]["name"], "v1");
+        let digest = arts[0]["digest"].as_str().unwrap().to_owned();
+        ok(h, &["artifact", "tag", "team/app:v1", "stable"], "").await;
+        ok(h, &["label", "create", "release", "--project", "team"], "").await;
+        ok(h, &["artifact", "label", "team/app:v1", "release"], "").await;
+        let shown = json(h, &["artifact", "show", &format!("team/app@{digest}")]).await;
+        let mut tags: Vec<&str> = shown["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        tags.sort();
+        assert_eq!(tags, ["stable", "v1"]);
+        assert_eq!(shown["labels"][0]["name"], "release");
+        let table = ok(h, &["artifact", "show", "team/app:stable"], "").await;
+        assert!(table.contains("linux amd64"), "{table}");
+        let rule = ok(h, &["immutable", "add", "team", "--tags", "v*", "-q"], "").await;
+        let err = fails(h, &["artifact", "untag", "team/app:v1", "v1"], "", 1).await;
+        assert!(err.contains("immutable"), "{err}");
+        let rules = json(h, &["immutable", "list", "team"]).await;
+        assert_eq!(rules[0]["id"].to_string(), rule.trim());
+        ok(h, &["immutable", "delete", "team", rule.trim()], "").await;
+        ok(h, &["artifact", "untag", "team/app:v1", "stable"], "").await;
+        ok(h, &["project", "create", "other"], "").await;
+        ok(h, &["artifact", "copy", "team/app:v1", "other/copied"], "").await;
+        let copied = json(h, &["artifact", "list", "other/copied"]).await;
+        assert_eq!(copied[0]["digest"], digest.as_str());
+        fails(h, &["artifact", "show", "team/app:nope"], "", 4).await;
+        fails(h, &["artifact", "show", "team-app"], "", 2).await;
+
+        // Quotas: a limit below what a new image needs refuses the robot's push.
+        ok(h, &["quota", "set", "team", "1KiB"], "").await;
+        let quotas = json(h, &["quota", "list"]).await;
+        let team_q = quotas
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["ref"]["name"] == "team")
+            .unwrap();
+        assert_eq!(team_q["hard"]["storage"], 1024);
+        let bigger = tempfile::tempdir().unwrap();
+        layout::write(bigger.path(), 70_000);
+        let o = std::process::Command::new(&skopeo)
+            .args([
+                "copy",
+                "--dest-tls-verify=false",
+                "--dest-creds",
+                &format!("{login}:{secret}"),
+            ])
+            .arg(format!("oci:{}:v1", bigger.path().display()))
+            .arg(format!("docker://{host}/team/app:big"))
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            stderr.contains("exceed the configured upper limit"),
+            "{stderr}"
+        );
+        let recount = json(h, &["quota", "recount", "team", "--dry-run"]).await;
+        assert_eq!(recount["consistent"], true, "{recount}");
+        ok(h, &["quota", "set", "team", "-1"], "").await;
+        fails(h, &["quota", "set", "team", "lots"], "", 2).await;
+        ok(h, &["artifact", "delete", "other/copied:v1"], "").await;
+        ok(h, &["project", "delete", "other"], "").await;
         // Read-only mode refuses the robot's next push; the repository stays.
         let on = json(h, &["system", "read-only", "on"]).await;
         assert_eq!(on["read_only"], true);

@@ -20,6 +20,10 @@
 
 use std::time::Duration;
 
+mod content;
+
+pub use content::{Artifact, ArtifactRef, ArtifactTag, ImmutableRule, Label, Quota, parse_size};
+
 use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;

@@ -1,6 +1,7 @@
 //! Each command: resolve the connection, call the client, print the result.
 
 mod access;
+mod content;
 mod login;
 mod projects;
 mod system;
@@ -104,6 +105,10 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
                 Command::User(c) => access::user(&app, c).await,
                 Command::Member(c) => access::member(&app, c).await,
                 Command::Robot(c) => access::robot(&app, c).await,
+                Command::Artifact(c) => content::artifact(&app, c).await,
+                Command::Quota(c) => content::quota(&app, c).await,
+                Command::Label(c) => content::label(&app, c).await,
+                Command::Immutable(c) => content::immutable(&app, c).await,
                 Command::Audit(c) => system::audit(&app, c).await,
                 Command::System(c) => system::system(&app, c).await,
                 Command::Login(_) | Command::Logout | Command::Completion { .. } => Ok(()),
