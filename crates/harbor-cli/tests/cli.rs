@@ -55,6 +55,16 @@ async fn json(home: &Path, args: &[&str]) -> Value {
     serde_json::from_str(&ok(home, &a, "").await).expect("JSON output")
 }
 
+/// `skopeo copy` of the layout's `v1` to `dest` (`host/repo:tag`) with `creds`.
+fn skopeo_copy(skopeo: &str, layout: &Path, creds: &str, dest: &str) -> Output {
+    std::process::Command::new(skopeo)
+        .args(["copy", "--dest-tls-verify=false", "--dest-creds", creds])
+        .arg(format!("oci:{}:v1", layout.display()))
+        .arg(format!("docker://{dest}"))
+        .output()
+        .expect("run skopeo")
+}
+
 fn find_skopeo() -> Option<String> {
     let program = std::env::var("HARBOR_TEST_SKOPEO").unwrap_or_else(|_| "skopeo".into());
     match std::process::Command::new(&program)
@@ -242,17 +252,12 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
         let work = tempfile::tempdir().unwrap();
         layout::write(work.path(), 50_000);
         let host = url.trim_start_matches("http://");
-        let o = std::process::Command::new(&skopeo)
-            .args([
-                "copy",
-                "--dest-tls-verify=false",
-                "--dest-creds",
-                &format!("{login}:{secret}"),
-            ])
-            .arg(format!("oci:{}:v1", work.path().display()))
-            .arg(format!("docker://{host}/team/app:v1"))
-            .output()
-            .unwrap();
+        let o = skopeo_copy(
+            &skopeo,
+            work.path(),
+            &format!("{login}:{secret}"),
+            &format!("{host}/team/app:v1"),
+        );
         assert!(
             o.status.success(),
             "skopeo: {}",
@@ -325,17 +330,12 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
         assert_eq!(team_q["hard"]["storage"], 1024);
         let bigger = tempfile::tempdir().unwrap();
         layout::write(bigger.path(), 70_000);
-        let o = std::process::Command::new(&skopeo)
-            .args([
-                "copy",
-                "--dest-tls-verify=false",
-                "--dest-creds",
-                &format!("{login}:{secret}"),
-            ])
-            .arg(format!("oci:{}:v1", bigger.path().display()))
-            .arg(format!("docker://{host}/team/app:big"))
-            .output()
-            .unwrap();
+        let o = skopeo_copy(
+            &skopeo,
+            bigger.path(),
+            &format!("{login}:{secret}"),
+            &format!("{host}/team/app:big"),
+        );
         assert!(!o.status.success());
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(
@@ -351,17 +351,12 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
         // Read-only mode refuses the robot's next push; the repository stays.
         let on = json(h, &["system", "read-only", "on"]).await;
         assert_eq!(on["read_only"], true);
-        let o = std::process::Command::new(&skopeo)
-            .args([
-                "copy",
-                "--dest-tls-verify=false",
-                "--dest-creds",
-                &format!("{login}:{secret}"),
-            ])
-            .arg(format!("oci:{}:v1", work.path().display()))
-            .arg(format!("docker://{host}/team/app:v2"))
-            .output()
-            .unwrap();
+        let o = skopeo_copy(
+            &skopeo,
+            work.path(),
+            &format!("{login}:{secret}"),
+            &format!("{host}/team/app:v2"),
+        );
         assert!(!o.status.success());
         assert!(
             String::from_utf8_lossy(&o.stderr).contains("read only"),

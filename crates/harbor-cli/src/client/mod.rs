@@ -580,6 +580,14 @@ impl Client {
         self.list(&path, usize::MAX).await
     }
 
+    /// The id of the project named `name`, if a name is given.
+    pub async fn project_id(&self, name: Option<&str>) -> Result<Option<i64>> {
+        match name {
+            Some(n) => Ok(Some(self.project(n).await?.project_id)),
+            None => Ok(None),
+        }
+    }
+
     /// One project by name.
     pub async fn project(&self, name: &str) -> Result<Project> {
         let r = self

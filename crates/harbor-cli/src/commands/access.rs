@@ -178,10 +178,7 @@ pub(crate) async fn robot(app: &App, cmd: RobotCmd) -> Outcome {
     let (c, out) = (&app.client, &app.out);
     match cmd {
         RobotCmd::List { project } => {
-            let project_id = match &project {
-                Some(p) => Some(c.project(p).await?.project_id),
-                None => None,
-            };
+            let project_id = c.project_id(project.as_deref()).await?;
             let robots = c.robots(project_id).await?;
             let id = |r: &Robot| r.id.to_string();
             let name = |r: &Robot| r.name.clone();

@@ -207,10 +207,7 @@ pub(crate) async fn label(app: &App, cmd: LabelCmd) -> Outcome {
     let (c, out) = (&app.client, &app.out);
     match cmd {
         LabelCmd::List { project } => {
-            let project_id = match &project {
-                Some(p) => Some(c.project(p).await?.project_id),
-                None => None,
-            };
+            let project_id = c.project_id(project.as_deref()).await?;
             let labels = c.labels(project_id).await?;
             let id = |l: &Label| l.id.to_string();
             let name = |l: &Label| l.name.clone();
@@ -230,10 +227,7 @@ pub(crate) async fn label(app: &App, cmd: LabelCmd) -> Outcome {
             color,
             description,
         } => {
-            let project_id = match &project {
-                Some(p) => Some(c.project(p).await?.project_id),
-                None => None,
-            };
+            let project_id = c.project_id(project.as_deref()).await?;
             let id = c
                 .create_label(&name, project_id, &color, &description)
                 .await?;
