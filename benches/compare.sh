@@ -35,6 +35,8 @@ command -v docker-registry >/dev/null 2>&1 || {
 }
 command -v curl >/dev/null 2>&1 || { echo "curl is missing: apt-get install curl" >&2; exit 1; }
 cargo build --release -q -p harbor-server -p harbor-benches --bin harbor-server --bin harbor-bench
+# Where cargo put them (CARGO_TARGET_DIR, if set, else ./target).
+BIN="${CARGO_TARGET_DIR:-target}/release"
 
 # Credentials: the servers' first start creates "admin" with this password, harbor-bench
 # reads them from its environment (not from its command line, which others can see).
@@ -66,10 +68,10 @@ YAML
 docker-registry serve "$work/dist/config.yml" >"$work/dist/log" 2>&1 &
 pids+=($!); dist_pid=$!
 HARBOR_ADMIN_PASSWORD="$HARBOR_BENCH_PASSWORD" HARBOR_AUTO_CREATE_PROJECTS=true \
-  ./target/release/harbor-server --listen "127.0.0.1:$OURS_PORT" --data-dir "$work/harbor" --log warn >"$work/harbor.log" 2>&1 &
+  "$BIN"/harbor-server --listen "127.0.0.1:$OURS_PORT" --data-dir "$work/harbor" --log warn >"$work/harbor.log" 2>&1 &
 pids+=($!); ours_pid=$!
 HARBOR_ADMIN_PASSWORD="$HARBOR_BENCH_PASSWORD" HARBOR_AUTO_CREATE_PROJECTS=true HARBOR_STORAGE_FSYNC=false \
-  ./target/release/harbor-server --listen "127.0.0.1:$NOSYNC_PORT" --data-dir "$work/harbor-nosync" --log warn >"$work/harbor-nosync.log" 2>&1 &
+  "$BIN"/harbor-server --listen "127.0.0.1:$NOSYNC_PORT" --data-dir "$work/harbor-nosync" --log warn >"$work/harbor-nosync.log" 2>&1 &
 pids+=($!); nosync_pid=$!
 
 # Up when /v2/ answers 200 (Distribution) or 401 (Harbor-rs, which wants credentials).
@@ -109,7 +111,7 @@ for which in "$OURS_PORT:harbor" "$NOSYNC_PORT:harbor-nosync"; do
 done
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
-echo "== harbor-server $(./target/release/harbor-server --version | awk '{print $2}') (default config) vs $(docker-registry --version 2>/dev/null | head -1)"
+echo "== harbor-server $("$BIN"/harbor-server --version | awk '{print $2}') (default config) vs $(docker-registry --version 2>/dev/null | head -1)"
 
 # bench <name> <ours|nosync> <harbor-bench arguments...>
 bench() {
@@ -118,7 +120,7 @@ bench() {
   if [ "$which" = nosync ]; then port="$NOSYNC_PORT" pid="$nosync_pid" label=harbor-rs-nosync; fi
   echo
   echo "== $name ($label): $*"
-  if ! ./target/release/harbor-bench --url "http://127.0.0.1:$port" --name "$label" --pid "$pid" \
+  if ! "$BIN"/harbor-bench --url "http://127.0.0.1:$port" --name "$label" --pid "$pid" \
     --compare-url "http://127.0.0.1:$DIST_PORT" --compare-name distribution --compare-pid "$dist_pid" \
     --json "$OUT/$name.json" "$@" 2>"$work/bench.err"; then
     cat "$work/bench.err" >&2

@@ -15,12 +15,14 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 password="${HARBOR_BENCH_PASSWORD:-Bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')-9Z}"
 
 cargo build --release -q -p harbor-server
+# Where cargo put them (CARGO_TARGET_DIR, if set, else ./target).
+BIN="${CARGO_TARGET_DIR:-target}/release"
 head -c "$size" /dev/urandom > "$work/blob"
 digest="sha256:$(sha256sum "$work/blob" | cut -d' ' -f1)"
 bytes=$(stat -c %s "$work/blob")
 
 HARBOR_ADMIN_PASSWORD="$password" \
-  ./target/release/harbor-server --listen 127.0.0.1:0 --data-dir "$work/data" --log warn > "$work/out" 2>&1 &
+  "$BIN"/harbor-server --listen 127.0.0.1:0 --data-dir "$work/data" --log warn > "$work/out" 2>&1 &
 pid=$!
 until grep -q listening "$work/out" 2>/dev/null; do
   kill -0 "$pid" 2>/dev/null || { cat "$work/out" >&2; exit 1; }
