@@ -242,6 +242,14 @@ impl IdentityStore for CachedIdentity {
             .unwrap_or_default())
     }
 
+    async fn roles_in_projects(
+        &self,
+        user_id: i64,
+        project_ids: &[i64],
+    ) -> Result<Vec<(i64, Role)>> {
+        self.inner.roles_in_projects(user_id, project_ids).await
+    }
+
     async fn create_robot(&self, robot: &NewRobot) -> Result<Robot> {
         self.write(self.inner.create_robot(robot)).await
     }

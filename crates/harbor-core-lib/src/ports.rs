@@ -350,6 +350,13 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn delete_member(&self, project_id: i64, member_id: i64) -> Result<()>;
     /// The roles a user holds in a project (empty for non-members).
     async fn roles(&self, project_id: i64, user_id: i64) -> Result<Vec<Role>>;
+    /// The roles a user holds in each of `project_ids` (in one query, for listings):
+    /// `(project_id, role)` pairs; projects without a membership are absent.
+    async fn roles_in_projects(
+        &self,
+        user_id: i64,
+        project_ids: &[i64],
+    ) -> Result<Vec<(i64, Role)>>;
 
     /// Creates a robot account.
     async fn create_robot(&self, robot: &NewRobot) -> Result<Robot>;

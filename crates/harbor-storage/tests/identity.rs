@@ -647,6 +647,18 @@ async fn member_lifecycle(t: &Target) {
     assert_eq!(s.member(q.id, m.id).await.unwrap(), None, "other project");
     assert_eq!(s.roles(p.id, dev.id).await.unwrap(), vec![Role::Developer]);
     assert_eq!(s.roles(q.id, dev.id).await.unwrap(), vec![]);
+    // The same for a page of projects at once; the owner is project admin of both.
+    let ids = [q.id, p.id, q.id + 100];
+    assert_eq!(
+        s.roles_in_projects(dev.id, &ids).await.unwrap(),
+        vec![(p.id, Role::Developer)]
+    );
+    let mut owner_roles = s.roles_in_projects(owner.id, &ids).await.unwrap();
+    owner_roles.sort_by_key(|r| r.0);
+    let mut want = vec![(p.id, Role::ProjectAdmin), (q.id, Role::ProjectAdmin)];
+    want.sort_by_key(|r| r.0);
+    assert_eq!(owner_roles, want);
+    assert!(s.roles_in_projects(dev.id, &[]).await.unwrap().is_empty());
 
     assert_conflict(
         s.add_member(p.id, dev.id, Role::Guest).await,

@@ -193,11 +193,18 @@ pub(crate) async fn list_projects(
     }
     let store = state.accounts.store();
     let (projects, total) = store.projects(&filter, p).await?;
-    let mut items = Vec::with_capacity(projects.len());
-    for proj in &projects {
-        let roles = roles_of(&state, &ctx, proj).await?;
-        items.push(project_json(proj, &roles, None));
+    // The caller's roles in the whole page, in one query.
+    let mut roles: std::collections::HashMap<i64, Vec<Role>> = Default::default();
+    if let Some(uid) = ctx.principal.user_id() {
+        let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
+        for (pid, role) in store.roles_in_projects(uid, &ids).await? {
+            roles.entry(pid).or_default().push(role);
+        }
     }
+    let items = projects
+        .iter()
+        .map(|proj| project_json(proj, roles.get(&proj.id).map_or(&[], Vec::as_slice), None))
+        .collect();
     Ok(list(&parts.uri, p, total, items))
 }
 

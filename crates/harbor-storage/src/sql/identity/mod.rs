@@ -297,6 +297,14 @@ impl IdentityStore for SqlMetadataStore {
         projects::add_member(self, project_id, user_id, role).await
     }
 
+    async fn roles_in_projects(
+        &self,
+        user_id: i64,
+        project_ids: &[i64],
+    ) -> Result<Vec<(i64, Role)>> {
+        projects::roles_in_projects(self, user_id, project_ids).await
+    }
+
     async fn member(&self, project_id: i64, member_id: i64) -> Result<Option<Member>> {
         projects::member(self, project_id, member_id).await
     }

@@ -353,6 +353,34 @@ pub(super) async fn delete_member(
     })
 }
 
+pub(super) async fn roles_in_projects(
+    s: &SqlMetadataStore,
+    user_id: i64,
+    project_ids: &[i64],
+) -> Result<Vec<(i64, Role)>> {
+    let mut out = Vec::new();
+    // Bounded parameter lists: pages are at most 100 projects, chunks keep any caller safe.
+    for chunk in project_ids.chunks(500) {
+        let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT project_id, role FROM project_members \
+             WHERE user_id = $1 AND project_id IN ({}) ORDER BY project_id, role",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&s.read).await.map_err(internal)? {
+            out.push((
+                row.try_get(0).map_err(internal)?,
+                role(row.try_get(1).map_err(internal)?)?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
 pub(super) async fn roles(
     s: &SqlMetadataStore,
     project_id: i64,
