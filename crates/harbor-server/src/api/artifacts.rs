@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::labels::label_json;
-use super::paging::{QValue, list, page, param, parse_q, query, time};
+use super::paging::{QValue, list, page, param, parse_q, query, sort_keys, time};
 use super::repositories::{full_name, project, time_range};
 use crate::AppState;
 use crate::audit::record_now;
@@ -213,29 +213,16 @@ fn flag(q: &[(String, String)], name: &str, default: bool) -> ApiResult<bool> {
 
 /// `sort=a,-b`: `push_time`, `pull_time`, `digest`, `size`.
 fn sort(s: Option<&str>) -> ApiResult<Vec<(ArtifactSortKey, bool)>> {
-    let mut out = Vec::new();
-    for item in s.unwrap_or_default().split(',').map(str::trim) {
-        if item.is_empty() {
-            continue;
-        }
-        let (desc, key) = match item.strip_prefix('-') {
-            Some(k) => (true, k),
-            None => (false, item),
-        };
-        let key = match key {
-            "push_time" => ArtifactSortKey::PushTime,
-            "pull_time" => ArtifactSortKey::PullTime,
-            "digest" => ArtifactSortKey::Digest,
-            "size" => ArtifactSortKey::Size,
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "cannot sort artifacts by {other:?}: use push_time, pull_time, digest or size"
-                )));
-            }
-        };
-        out.push((key, desc));
-    }
-    Ok(out)
+    sort_keys(
+        s,
+        "artifacts",
+        &[
+            ("push_time", ArtifactSortKey::PushTime),
+            ("pull_time", ArtifactSortKey::PullTime),
+            ("digest", ArtifactSortKey::Digest),
+            ("size", ArtifactSortKey::Size),
+        ],
+    )
 }
 
 /// `labels=(1 2)` or `labels=1`: label ids, all of which an artifact must carry.

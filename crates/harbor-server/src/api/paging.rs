@@ -21,6 +21,35 @@ pub(crate) fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str
     q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
+/// `sort=a,-b` over the named `keys` (`-` for descending), for listings of `what`.
+pub(crate) fn sort_keys<K: Copy>(
+    s: Option<&str>,
+    what: &str,
+    keys: &[(&str, K)],
+) -> ApiResult<Vec<(K, bool)>> {
+    s.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            let (desc, name) = match item.strip_prefix('-') {
+                Some(k) => (true, k),
+                None => (false, item),
+            };
+            keys.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, k)| (*k, desc))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = keys.iter().map(|(n, _)| *n).collect();
+                    ApiError::bad_request(format!(
+                        "cannot sort {what} by {name:?}: use {}",
+                        names.join(", ")
+                    ))
+                })
+        })
+        .collect()
+}
+
 /// `page` (from 1, default 1) and `page_size` (1..=100, default 10).
 pub(crate) fn page(q: &[(String, String)]) -> ApiResult<Page> {
     let num = |name: &str, default: u64| -> ApiResult<u64> {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
-use super::paging::{list, page, param, query, time};
+use super::paging::{list, page, param, query, sort_keys, time};
 use crate::AppState;
 use crate::audit::record_now;
 
@@ -54,30 +54,18 @@ fn quota_id(id: &str) -> ApiResult<i64> {
 }
 
 /// `sort=key,-key`: `id`, `creation_time`, `update_time`, `hard.storage`, `used.storage`.
-fn sort_keys(v: &str) -> ApiResult<Vec<(QuotaSortKey, bool)>> {
-    v.split(',')
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(|k| {
-            let (desc, name) = match k.strip_prefix('-') {
-                Some(rest) => (true, rest),
-                None => (false, k),
-            };
-            let key = match name {
-                "id" => QuotaSortKey::Id,
-                "creation_time" => QuotaSortKey::CreationTime,
-                "update_time" => QuotaSortKey::UpdateTime,
-                "hard.storage" => QuotaSortKey::Hard,
-                "used.storage" => QuotaSortKey::Used,
-                other => {
-                    return Err(ApiError::bad_request(format!(
-                        "unsupported sort key {other:?}"
-                    )));
-                }
-            };
-            Ok((key, desc))
-        })
-        .collect()
+fn sort(v: &str) -> ApiResult<Vec<(QuotaSortKey, bool)>> {
+    sort_keys(
+        Some(v),
+        "quotas",
+        &[
+            ("id", QuotaSortKey::Id),
+            ("creation_time", QuotaSortKey::CreationTime),
+            ("update_time", QuotaSortKey::UpdateTime),
+            ("hard.storage", QuotaSortKey::Hard),
+            ("used.storage", QuotaSortKey::Used),
+        ],
+    )
 }
 
 /// `GET /quotas?reference=project&reference_id=&sort=&page=&page_size=`.
@@ -91,7 +79,7 @@ pub(crate) async fn list_quotas(
     let pg = page(&q)?;
     let mut filter = QuotaQuery::default();
     if let Some(s) = param(&q, "sort") {
-        filter.sort = sort_keys(s)?;
+        filter.sort = sort(s)?;
     }
     if let Some(id) = param(&q, "reference_id").filter(|v| !v.is_empty()) {
         let id = id
@@ -225,10 +213,10 @@ mod tests {
     #[test]
     fn parses_sort_keys() {
         assert_eq!(
-            sort_keys("-used.storage,id").ok(),
+            sort("-used.storage,id").ok(),
             Some(vec![(QuotaSortKey::Used, true), (QuotaSortKey::Id, false)])
         );
-        assert!(sort_keys("size").is_err());
+        assert!(sort("size").is_err());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
-use super::paging::{QValue, list, page, param, parse_q, parse_time, query, time};
+use super::paging::{QValue, list, page, param, parse_q, parse_time, query, sort_keys, time};
 use crate::AppState;
 use crate::audit::record_now;
 
@@ -63,31 +63,18 @@ pub(crate) fn time_range(key: &str, v: QValue) -> ApiResult<(Option<i64>, Option
 
 /// `sort=a,-b`: keys `name`, `creation_time`, `update_time`, `pull_count`, `id`.
 fn sort(s: Option<&str>) -> ApiResult<Vec<(RepositorySortKey, bool)>> {
-    let mut out = Vec::new();
-    for item in s.unwrap_or_default().split(',').map(str::trim) {
-        if item.is_empty() {
-            continue;
-        }
-        let (desc, key) = match item.strip_prefix('-') {
-            Some(k) => (true, k),
-            None => (false, item),
-        };
-        let key = match key {
-            "name" => RepositorySortKey::Name,
-            "creation_time" => RepositorySortKey::CreationTime,
-            "update_time" => RepositorySortKey::UpdateTime,
-            "pull_count" => RepositorySortKey::PullCount,
-            "id" | "repository_id" => RepositorySortKey::Id,
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "cannot sort repositories by {other:?}: use name, creation_time, \
-                     update_time, pull_count or id"
-                )));
-            }
-        };
-        out.push((key, desc));
-    }
-    Ok(out)
+    sort_keys(
+        s,
+        "repositories",
+        &[
+            ("name", RepositorySortKey::Name),
+            ("creation_time", RepositorySortKey::CreationTime),
+            ("update_time", RepositorySortKey::UpdateTime),
+            ("pull_count", RepositorySortKey::PullCount),
+            ("id", RepositorySortKey::Id),
+            ("repository_id", RepositorySortKey::Id),
+        ],
+    )
 }
 
 /// Filters of both listings: `q` with `name` (exact or `~fuzzy`), `project_id`,
