@@ -305,6 +305,22 @@ pub(super) async fn list(
         n + 2,
         order = order(&query.sort),
     );
+    let count = format!("SELECT COUNT(*) {FROM} WHERE {}", c.clause());
+    windowed(s, &c, sql, count, 13, page, record).await
+}
+
+/// Runs a page query (`LIMIT`/`OFFSET` bound after `c`'s arguments) whose rows carry the
+/// number of matches (`COUNT(*) OVER ()`) in column `total_col`. A page past the end has
+/// no row to carry it, and costs one more query: `count_sql`.
+async fn windowed<T>(
+    s: &SqlMetadataStore,
+    c: &Conditions,
+    sql: String,
+    count_sql: String,
+    total_col: usize,
+    page: Page,
+    map: impl Fn(&AnyRow) -> Result<T>,
+) -> Result<(Vec<T>, u64)> {
     let rows = c
         .bind(sqlx::query(AssertSqlSafe(sql)))
         .bind(i64::try_from(page.page_size).unwrap_or(i64::MAX))
@@ -312,14 +328,13 @@ pub(super) async fn list(
         .fetch_all(&s.read)
         .await
         .map_err(internal)?;
-    let items = rows.iter().map(record).collect::<Result<Vec<_>>>()?;
+    let items = rows.iter().map(map).collect::<Result<Vec<_>>>()?;
     let total = match rows.first() {
-        Some(row) => to_u64(row.try_get(13).map_err(internal)?)?,
+        Some(row) => to_u64(row.try_get(total_col).map_err(internal)?)?,
         None if page.offset() == 0 => 0,
         None => {
-            let sql = format!("SELECT COUNT(*) {FROM} WHERE {}", c.clause());
             let row = c
-                .bind(sqlx::query(AssertSqlSafe(sql)))
+                .bind(sqlx::query(AssertSqlSafe(count_sql)))
                 .fetch_one(&s.read)
                 .await
                 .map_err(internal)?;
@@ -414,28 +429,8 @@ pub(super) async fn tag_page(
         n + 1,
         n + 2
     );
-    let rows = c
-        .bind(sqlx::query(AssertSqlSafe(sql)))
-        .bind(i64::try_from(page.page_size).unwrap_or(i64::MAX))
-        .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-        .fetch_all(&s.read)
-        .await
-        .map_err(internal)?;
-    let items = rows.iter().map(tag).collect::<Result<Vec<_>>>()?;
-    let total = match rows.first() {
-        Some(row) => to_u64(row.try_get(6).map_err(internal)?)?,
-        None if page.offset() == 0 => 0,
-        None => {
-            let sql = format!("SELECT COUNT(*) FROM tags t WHERE {}", c.clause());
-            let row = c
-                .bind(sqlx::query(AssertSqlSafe(sql)))
-                .fetch_one(&s.read)
-                .await
-                .map_err(internal)?;
-            to_u64(row.try_get(0).map_err(internal)?)?
-        }
-    };
-    Ok((items, total))
+    let count = format!("SELECT COUNT(*) FROM tags t WHERE {}", c.clause());
+    windowed(s, &c, sql, count, 6, page, tag).await
 }
 
 pub(super) async fn accessories(
