@@ -1,9 +1,8 @@
 //! The accounts service: bootstrap, credential checks, the principal behind a token, and
 //! the grants a principal holds in a project.
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use harbor_core::identity::{NewUser, Project};
 use harbor_core::model::now_ms;
@@ -15,6 +14,7 @@ use sha2::{Digest as _, Sha256};
 use crate::principal::{Grants, Principal, robot_grants};
 use crate::secret;
 use crate::token::SigningKey;
+use crate::ttl::TtlMap;
 
 /// The default prefix of robot login names (Harbor's `robot_name_prefix`).
 pub const ROBOT_PREFIX: &str = "robot$";
@@ -41,7 +41,7 @@ pub struct Accounts {
     robot_prefix: String,
     /// SHA-256(stored hash, candidate) of recently verified credentials. Keyed by the
     /// stored hash too, so that a password change invalidates the entry at once.
-    verified: Mutex<HashMap<[u8; 32], Instant>>,
+    verified: TtlMap<[u8; 32], ()>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -67,7 +67,7 @@ impl Accounts {
         Accounts {
             store,
             robot_prefix: robot_prefix.into(),
-            verified: Mutex::new(HashMap::new()),
+            verified: TtlMap::new(VERIFIED_TTL, VERIFIED_MAX),
         }
     }
 
@@ -244,23 +244,12 @@ impl Accounts {
             .chain_update(candidate.as_bytes())
             .finalize()
             .into();
-        let now = Instant::now();
-        if let Ok(map) = self.verified.lock()
-            && map
-                .get(&key)
-                .is_some_and(|t| now.duration_since(*t) < VERIFIED_TTL)
-        {
+        if self.verified.get(&key).is_some() {
             return Ok(true);
         }
         let ok = verify_blocking(stored.to_owned(), candidate.to_owned()).await?;
-        if ok && let Ok(mut map) = self.verified.lock() {
-            if map.len() >= VERIFIED_MAX {
-                map.retain(|_, t| now.duration_since(*t) < VERIFIED_TTL);
-                if map.len() >= VERIFIED_MAX {
-                    map.clear();
-                }
-            }
-            map.insert(key, now);
+        if ok {
+            self.verified.put(key, ());
         }
         Ok(ok)
     }

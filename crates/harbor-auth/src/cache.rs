@@ -11,12 +11,10 @@
 //! within the TTL. Only records that exist are cached: a project or account created on
 //! another replica is visible there at once.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use harbor_core::Result;
@@ -27,6 +25,8 @@ use harbor_core::identity::{
 };
 use harbor_core::ports::IdentityStore;
 use harbor_core::rbac::Role;
+
+use crate::ttl::TtlMap;
 
 /// Most entries one map holds; it is emptied when full (the working set of a registry is
 /// far smaller, and a refill costs one query per key).
@@ -39,10 +39,10 @@ pub struct CachedIdentity {
     ttl: Duration,
     /// Bumped by every write; a read that raced a write does not fill the cache.
     generation: AtomicU64,
-    users: Ttl<String, User>,
-    robots: Ttl<String, Robot>,
-    projects: Ttl<String, Project>,
-    roles: Ttl<(i64, i64), Vec<Role>>,
+    users: TtlMap<String, User>,
+    robots: TtlMap<String, Robot>,
+    projects: TtlMap<String, Project>,
+    roles: TtlMap<(i64, i64), Vec<Role>>,
 }
 
 impl std::fmt::Debug for CachedIdentity {
@@ -53,35 +53,6 @@ impl std::fmt::Debug for CachedIdentity {
     }
 }
 
-struct Ttl<K, V>(Mutex<HashMap<K, (Instant, V)>>);
-
-impl<K: Hash + Eq, V: Clone> Ttl<K, V> {
-    fn new() -> Self {
-        Ttl(Mutex::new(HashMap::new()))
-    }
-
-    fn get(&self, key: &K, ttl: Duration) -> Option<V> {
-        let map = self.0.lock().ok()?;
-        let (at, v) = map.get(key)?;
-        (at.elapsed() < ttl).then(|| v.clone())
-    }
-
-    fn put(&self, key: K, value: V) {
-        if let Ok(mut map) = self.0.lock() {
-            if map.len() >= MAX_ENTRIES {
-                map.clear();
-            }
-            map.insert(key, (Instant::now(), value));
-        }
-    }
-
-    fn clear(&self) {
-        if let Ok(mut map) = self.0.lock() {
-            map.clear();
-        }
-    }
-}
-
 impl CachedIdentity {
     /// Caches `inner`'s look-ups for `ttl`.
     pub fn new(inner: Arc<dyn IdentityStore>, ttl: Duration) -> Self {
@@ -89,10 +60,10 @@ impl CachedIdentity {
             inner,
             ttl,
             generation: AtomicU64::new(0),
-            users: Ttl::new(),
-            robots: Ttl::new(),
-            projects: Ttl::new(),
-            roles: Ttl::new(),
+            users: TtlMap::new(ttl, MAX_ENTRIES),
+            robots: TtlMap::new(ttl, MAX_ENTRIES),
+            projects: TtlMap::new(ttl, MAX_ENTRIES),
+            roles: TtlMap::new(ttl, MAX_ENTRIES),
         }
     }
 
@@ -127,11 +98,11 @@ impl CachedIdentity {
     /// a write happened meanwhile.
     async fn read<K: Hash + Eq, V: Clone>(
         &self,
-        map: &Ttl<K, V>,
+        map: &TtlMap<K, V>,
         key: K,
         load: impl Future<Output = Result<Option<V>>>,
     ) -> Result<Option<V>> {
-        if let Some(v) = map.get(&key, self.ttl) {
+        if let Some(v) = map.get(&key) {
             return Ok(Some(v));
         }
         let generation = self.generation.load(Ordering::SeqCst);

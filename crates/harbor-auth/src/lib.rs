@@ -21,6 +21,7 @@ pub mod robot;
 pub mod scope;
 pub mod secret;
 pub mod token;
+mod ttl;
 
 pub use accounts::Accounts;
 pub use cache::CachedIdentity;
