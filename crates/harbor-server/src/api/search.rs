@@ -63,13 +63,15 @@ pub(crate) async fn search(State(state): State<AppState>, ctx: Ctx, parts: Parts
         ..RepositoryQuery::default()
     };
     let (repos, _) = state.registry.list_repositories(&rf, page).await?;
-    // Each repository's project, looked up once per distinct project.
+    // Each repository's project, looked up once per distinct project, by name (the
+    // look-up authorisation caches).
     let mut public: HashMap<i64, bool> = projects.iter().map(|p| (p.id, p.public)).collect();
     for r in &repos {
         if public.contains_key(&r.project_id) {
             continue;
         }
-        if let Some(p) = store.project(r.project_id).await? {
+        let name = r.name.split('/').next().unwrap_or_default();
+        if let Some(p) = store.project_by_name(name).await? {
             public.insert(p.id, p.public);
         }
     }
