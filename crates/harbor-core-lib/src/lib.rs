@@ -13,6 +13,7 @@ pub mod doublestar;
 pub mod error;
 pub mod identity;
 pub mod immutable;
+pub mod jobs;
 pub mod labels;
 pub mod manifest;
 pub mod model;

@@ -13,6 +13,7 @@ mod blobs;
 mod copy;
 mod identity;
 mod immutable;
+mod jobs;
 pub mod labels;
 mod manifests;
 mod quotas;
@@ -112,6 +113,7 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "quotas",
         include_str!("../../migrations/sqlite/0007_quotas.sql"),
     ),
+    ("jobs", include_str!("../../migrations/sqlite/0008_jobs.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -142,6 +144,7 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         "quotas",
         include_str!("../../migrations/postgres/0007_quotas.sql"),
     ),
+    ("jobs", include_str!("../../migrations/postgres/0008_jobs.sql")),
 ];
 
 fn migrator(dialect: Dialect) -> Migrator {
