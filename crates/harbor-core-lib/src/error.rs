@@ -85,6 +85,10 @@ pub enum Error {
     /// The upload session does not exist (or belongs to another repository).
     #[error("blob upload unknown to registry")]
     BlobUploadUnknown,
+    /// Garbage collection took the blob while it was being uploaded or linked; the
+    /// client must upload it again (docs/gc.md).
+    #[error("blob {0} was garbage-collected while it was uploaded: upload it again")]
+    BlobChanged(Digest),
     /// The upload request is malformed or the body could not be read.
     #[error("blob upload invalid: {0}")]
     BlobUploadInvalid(String),
@@ -181,7 +185,7 @@ impl Error {
     pub fn code(&self) -> OciCode {
         match self {
             Error::BlobUnknown(_) => OciCode::BlobUnknown,
-            Error::BlobUploadUnknown => OciCode::BlobUploadUnknown,
+            Error::BlobUploadUnknown | Error::BlobChanged(_) => OciCode::BlobUploadUnknown,
             Error::BlobUploadInvalid(_) | Error::UploadBusy | Error::ChunkOutOfOrder { .. } => {
                 OciCode::BlobUploadInvalid
             }

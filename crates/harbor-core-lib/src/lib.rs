@@ -11,6 +11,7 @@ pub mod artifact;
 pub mod digest;
 pub mod doublestar;
 pub mod error;
+pub mod gc;
 pub mod identity;
 pub mod immutable;
 pub mod jobs;
@@ -22,6 +23,7 @@ pub mod ports;
 pub mod quota;
 pub mod rbac;
 pub mod registry;
+pub mod retention;
 
 pub use digest::{Algorithm, Digest, Hasher};
 pub use error::{Error, OciCode, Result};

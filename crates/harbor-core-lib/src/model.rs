@@ -21,7 +21,7 @@ pub fn now_ms() -> i64 {
 
 /// The identifier of a blob upload session: 1 to 64 characters of `[A-Za-z0-9_-]`,
 /// so it is always safe inside a URL and a storage path.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UploadId(String);
 
 impl UploadId {
@@ -102,6 +102,29 @@ pub enum Claim {
     Busy,
     /// The session's offset differs from the one expected.
     OffsetMismatch(u64),
+}
+
+/// Where a blob's row stands with garbage collection (docs/gc.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlobState {
+    /// No row: the digest was never stored.
+    Absent,
+    /// Stored and usable.
+    Live,
+    /// Garbage collection marked it and is removing its bytes.
+    Deleting,
+    /// Its bytes were removed; a push may store them again.
+    Deleted,
+}
+
+/// A blob row's state and version; the version moves on each time garbage collection
+/// marks or finishes the blob, so "still the version I saw" means "GC did not touch it".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlobVersion {
+    /// The state.
+    pub state: BlobState,
+    /// The version (0 when absent).
+    pub version: i64,
 }
 
 /// A committed blob.

@@ -16,8 +16,8 @@ use crate::identity::{
     UserUpdate,
 };
 use crate::model::{
-    Claim, Lease, NewManifest, Referrer, RepositoryQuery, RepositoryRecord, StoredManifest,
-    UploadId, UploadSession,
+    BlobVersion, Claim, Lease, NewManifest, Referrer, RepositoryQuery, RepositoryRecord,
+    StoredManifest, UploadId, UploadSession,
 };
 use crate::names::{Reference, RepositoryName, Tag};
 use crate::rbac::Role;
@@ -81,6 +81,32 @@ pub trait BlobStore: Send + Sync + 'static {
     fn min_chunk_length(&self) -> u64 {
         0
     }
+
+    /// Every committed blob the store holds (for the consistency check), in no
+    /// particular order. Objects under the blob directory whose path is not a valid blob
+    /// path are skipped.
+    async fn list_blobs(&self) -> Result<BoxStream<'static, Result<StoredObject>>> {
+        Err(crate::Error::Unsupported(
+            "this blob store cannot list its blobs".into(),
+        ))
+    }
+
+    /// Upload staging areas the store can see, with their last change (for cleaning up
+    /// uploads abandoned without a session). Stores that cannot list them return none.
+    async fn list_staging(&self) -> Result<Vec<(UploadId, i64)>> {
+        Ok(Vec::new())
+    }
+}
+
+/// A committed blob as storage sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredObject {
+    /// The digest its path names.
+    pub digest: Digest,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its last modification, ms since the epoch.
+    pub modified_ms: i64,
 }
 
 /// Appends bytes to an upload's staging area.
@@ -98,23 +124,43 @@ pub trait UploadWriter: Send {
 }
 
 /// Registry metadata: repositories, blob links, uploads, manifests and tags; labels,
-/// immutability rules and storage quotas through the supertraits.
+/// immutability rules, storage quotas and garbage collection through the supertraits.
 #[async_trait]
 pub trait MetadataStore:
     crate::labels::LabelStore
     + crate::immutable::ImmutableRuleStore
     + crate::quota::QuotaStore
+    + crate::retention::RetentionStore
+    + crate::gc::GcStore
     + Send
     + Sync
     + 'static
 {
-    /// Size of `digest` if it is linked to `repo`.
-    async fn repository_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<Option<u64>>;
+    /// Size of `digest` if it is linked to `repo` (and live).
+    async fn repository_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<Option<u64>> {
+        Ok(self.linked_blob(repo, digest).await?.map(|(size, _)| size))
+    }
+
+    /// Size and last touch time (ms) of `digest` if it is linked to `repo` and live.
+    async fn linked_blob(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<(u64, i64)>>;
+
+    /// The state and version of a blob's row, read from the primary (docs/gc.md).
+    async fn blob_version(&self, digest: &Digest) -> Result<BlobVersion>;
+
+    /// Sets a live blob's touch time to `now_ms` if it is older than `older_than_ms`,
+    /// restarting garbage collection's time window for it.
+    async fn touch_blob(&self, digest: &Digest, now_ms: i64, older_than_ms: i64) -> Result<()>;
 
     /// Size of `digest` if any repository holds it.
     async fn blob_size(&self, digest: &Digest) -> Result<Option<u64>>;
 
-    /// Records a committed blob and links it to `repo` (creating the repository).
+    /// Links a blob to `repo` (creating the repository) without storing bytes (a mount
+    /// or a copy): the blob must be live, else [`crate::Error::BlobChanged`]. A digest
+    /// never seen before is recorded (for tests and imports that stored the bytes).
     async fn link_blob(&self, repo: &RepositoryName, digest: &Digest, size: u64) -> Result<()>;
 
     /// Removes the link between `repo` and `digest`; false if there was none.
@@ -155,13 +201,17 @@ pub trait MetadataStore:
     async fn delete_upload(&self, id: &UploadId) -> Result<bool>;
 
     /// Records the blob an upload produced, links it to `repo` and deletes the upload
-    /// session, in one transaction.
+    /// session (if any), in one transaction. `seen_version` is the blob row's version
+    /// read (by [`MetadataStore::blob_version`]) before the bytes were committed; if
+    /// garbage collection marked the row since, nothing changes and the call fails with
+    /// [`crate::Error::BlobChanged`].
     async fn finish_upload(
         &self,
-        id: &UploadId,
+        id: Option<&UploadId>,
         repo: &RepositoryName,
         digest: &Digest,
         size: u64,
+        seen_version: i64,
     ) -> Result<()>;
 
     /// Records a manifest (idempotently) and points `tags` at it, in one transaction.

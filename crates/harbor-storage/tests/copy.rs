@@ -117,7 +117,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 20] = [
+const COPY_ORDER: [&str; 22] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -138,6 +138,8 @@ const COPY_ORDER: [&str; 20] = [
     "immutable_rules",
     "project_quotas",
     "project_blobs",
+    "job_schedules",
+    "retention_policies",
 ];
 
 fn all() -> Page {

@@ -396,11 +396,11 @@ async fn finishing_an_upload_links_its_blob(t: &Target) {
     .await
     .unwrap();
     let d = Digest::sha256(b"finished");
-    m.finish_upload(&id, &r, &d, 8).await.unwrap();
+    m.finish_upload(Some(&id), &r, &d, 8, 0).await.unwrap();
     assert_eq!(m.repository_blob(&r, &d).await.unwrap(), Some(8));
     assert!(m.upload(&r, &id).await.unwrap().is_none());
     // Finishing the same blob again (another upload of it) is fine.
-    m.finish_upload(&UploadId::generate(), &r, &d, 8)
+    m.finish_upload(Some(&UploadId::generate()), &r, &d, 8, 0)
         .await
         .unwrap();
 }

@@ -265,7 +265,7 @@ async fn uploads_refused_by_the_quota_release_their_session(t: &Target) {
     let big = UploadId::generate();
     m.create_upload(&session(&big)).await.unwrap();
     let err = m
-        .finish_upload(&big, &app, &digest("big"), 11)
+        .finish_upload(Some(&big), &app, &digest("big"), 11, 0)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::QuotaExceeded(_)), "{err:?}");
@@ -275,7 +275,7 @@ async fn uploads_refused_by_the_quota_release_their_session(t: &Target) {
 
     let fits = UploadId::generate();
     m.create_upload(&session(&fits)).await.unwrap();
-    m.finish_upload(&fits, &app, &digest("fits"), 10)
+    m.finish_upload(Some(&fits), &app, &digest("fits"), 10, 0)
         .await
         .unwrap();
     assert!(m.upload(&app, &fits).await.unwrap().is_none());

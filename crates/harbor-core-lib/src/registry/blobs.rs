@@ -6,7 +6,7 @@ use super::Registry;
 use super::uploads::UploadStatus;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::model::BlobInfo;
+use crate::model::{BlobInfo, now_ms};
 use crate::names::RepositoryName;
 use crate::ports::ByteStream;
 
@@ -70,6 +70,25 @@ impl Registry {
         }
     }
 
+    /// A blob linked to `repo` (or [`Error::BlobUnknown`]), for a client asking whether
+    /// to upload it (HEAD): it will reference the blob in a manifest soon, so the blob's
+    /// GC time window restarts (at most once a minute), as Harbor's HEAD does.
+    pub async fn probe_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<BlobInfo> {
+        let Some((size, touched)) = self.meta.linked_blob(repo, digest).await? else {
+            return Err(Error::BlobUnknown(digest.clone()));
+        };
+        let now = now_ms();
+        if touched < now - super::gc::TOUCH_PERIOD_MS {
+            self.meta
+                .touch_blob(digest, now, now - super::gc::TOUCH_PERIOD_MS)
+                .await?;
+        }
+        Ok(BlobInfo {
+            digest: digest.clone(),
+            size,
+        })
+    }
+
     /// Opens a blob of `repo` for reading, whole or one range of it.
     pub async fn read_blob(
         &self,
@@ -115,13 +134,15 @@ impl Registry {
             None => self.meta.blob_size(digest).await?,
         };
         match size {
-            Some(size) => {
-                self.meta.link_blob(repo, digest, size).await?;
-                Ok(Mount::Mounted(BlobInfo {
+            Some(size) => match self.meta.link_blob(repo, digest, size).await {
+                Ok(()) => Ok(Mount::Mounted(BlobInfo {
                     digest: digest.clone(),
                     size,
-                }))
-            }
+                })),
+                // Garbage collection took it meanwhile: the client uploads it instead.
+                Err(Error::BlobChanged(_)) => Ok(Mount::Started(self.start_upload(repo).await?)),
+                Err(e) => Err(e),
+            },
             None => Ok(Mount::Started(self.start_upload(repo).await?)),
         }
     }

@@ -2,6 +2,8 @@
 
 mod artifacts;
 mod blobs;
+mod gc;
+mod housekeeping;
 mod immutable;
 mod labels;
 mod listing;
@@ -10,6 +12,7 @@ mod pulls;
 mod pump;
 mod quotas;
 mod repositories;
+mod retention;
 mod uploads;
 
 use std::sync::Arc;
@@ -17,8 +20,10 @@ use std::time::Duration;
 
 pub use artifacts::{Artifact, ArtifactDeletion, ArtifactOptions, MAX_CONFIG_BYTES};
 pub use blobs::{BlobRead, ByteRange, Mount};
+pub use gc::{GcObserver, QuietGc};
 pub use listing::{Page, Referrers};
 pub use manifests::PushedManifest;
+pub use retention::RetentionOutcome;
 pub use uploads::{ChunkRange, UploadStatus};
 
 use crate::ports::{BlobStore, MetadataStore};

@@ -302,8 +302,9 @@ impl Registry {
                     actual,
                 });
             }
+            let seen = self.settled_version(digest).await?;
             self.blobs.commit_upload(&id, &state, len, digest).await?;
-            self.meta.finish_upload(&id, repo, digest, len).await?;
+            self.link_stored(Some(&id), repo, digest, len, seen).await?;
             Ok(BlobInfo {
                 digest: digest.clone(),
                 size: len,
@@ -386,11 +387,13 @@ impl Registry {
                     actual,
                 });
             }
+            let seen = self.settled_version(digest).await?;
             self.blobs
                 .commit_upload(&id, &state, pumped.written, digest)
                 .await?;
             held.transient = false;
-            self.meta.link_blob(repo, digest, pumped.written).await?;
+            self.link_stored(None, repo, digest, pumped.written, seen)
+                .await?;
             Ok(BlobInfo {
                 digest: digest.clone(),
                 size: pumped.written,

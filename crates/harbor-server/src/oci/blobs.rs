@@ -29,7 +29,7 @@ pub(super) async fn get(
 ) -> ApiResult {
     let digest = Digest::parse(digest)?;
     if !with_body {
-        let info = reg.stat_blob(repo, &digest).await?;
+        let info = reg.probe_blob(repo, &digest).await?;
         let mut resp = StatusCode::OK.into_response();
         blob_headers(resp.headers_mut(), &digest, info.size);
         return Ok(resp);

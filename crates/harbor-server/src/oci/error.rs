@@ -34,6 +34,7 @@ pub(crate) fn status(e: &Error) -> StatusCode {
     match e {
         Error::BlobUnknown(_)
         | Error::BlobUploadUnknown
+        | Error::BlobChanged(_)
         | Error::ManifestUnknown(_)
         | Error::NameUnknown(_)
         | Error::NotFound(_) => StatusCode::NOT_FOUND,

@@ -40,6 +40,29 @@ impl Layout {
         self.join([BLOBS, digest.algorithm().as_str(), &hex[..2], hex])
     }
 
+    /// Directory holding all committed blobs.
+    pub fn blobs_dir(&self) -> Path {
+        self.join([BLOBS])
+    }
+
+    /// The digest a committed blob's object path names (the inverse of [`Layout::blob`]),
+    /// or `None` for any other path.
+    pub fn digest_of(&self, path: &Path) -> Option<Digest> {
+        let rest: Vec<_> = path.prefix_match(&self.blobs_dir())?.collect();
+        match rest.as_slice() {
+            [alg, shard, hex] if hex.as_ref().get(..2) == Some(shard.as_ref()) => {
+                Digest::parse(&format!("{}:{}", alg.as_ref(), hex.as_ref())).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// The upload a staging object belongs to (`_uploads/<id>` or `_uploads/<id>/...`).
+    pub fn upload_of(&self, path: &Path) -> Option<UploadId> {
+        let first = path.prefix_match(&self.uploads())?.next()?;
+        UploadId::parse(first.as_ref()).ok()
+    }
+
     /// Directory holding all upload staging.
     pub fn uploads(&self) -> Path {
         self.join([UPLOADS])
@@ -79,5 +102,29 @@ mod tests {
             "team/registry/_uploads/abc/tail"
         );
         assert_eq!(l.uploads().as_ref(), "team/registry/_uploads");
+    }
+
+    #[test]
+    fn paths_map_back_to_digests_and_uploads() {
+        let d = Digest::sha256(b"x");
+        let l = Layout::new(Path::from("team/registry"));
+        assert_eq!(l.digest_of(&l.blob(&d)), Some(d.clone()));
+        assert_eq!(Layout::default().digest_of(&l.blob(&d)), None);
+        let hex = d.hex();
+        for bad in [
+            format!("team/registry/blobs/sha256/zz/{hex}"),
+            format!("team/registry/blobs/sha256/{hex}"),
+            "team/registry/blobs/sha256/ab/abc".to_owned(),
+            format!("team/registry/blobs/md5/{}/{hex}", &hex[..2]),
+        ] {
+            assert_eq!(l.digest_of(&Path::from(bad.as_str())), None, "{bad}");
+        }
+        let id = UploadId::parse("abc").unwrap();
+        assert_eq!(l.upload_of(&l.upload_tail(&id)), Some(id.clone()));
+        assert_eq!(
+            l.upload_of(&Path::from("team/registry/_uploads/abc")),
+            Some(id)
+        );
+        assert_eq!(l.upload_of(&l.blob(&d)), None);
     }
 }

@@ -21,9 +21,10 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use harbor_core::model::UploadId;
-use harbor_core::ports::{BlobStore, ByteStream, UploadWriter};
+use harbor_core::ports::{BlobStore, ByteStream, StoredObject, UploadWriter};
 use harbor_core::{Digest, Error, Result};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
@@ -218,5 +219,40 @@ impl BlobStore for ObjectBlobStore {
             Staging::Local(_) => 0,
             Staging::Multipart(m) => m.part_size() as u64,
         }
+    }
+
+    async fn list_blobs(&self) -> Result<BoxStream<'static, Result<StoredObject>>> {
+        let root = self.layout.blobs_dir();
+        let layout = self.layout.clone();
+        let listed = self.store.list(Some(&root));
+        Ok(listed
+            .map_err(internal)
+            .try_filter_map(move |meta| {
+                let found = layout.digest_of(&meta.location).map(|digest| StoredObject {
+                    digest,
+                    size: meta.size,
+                    modified_ms: meta.last_modified.timestamp_millis(),
+                });
+                futures::future::ready(Ok(found))
+            })
+            .boxed())
+    }
+
+    async fn list_staging(&self) -> Result<Vec<(UploadId, i64)>> {
+        let listed: Vec<_> = self
+            .store
+            .list(Some(&self.layout.uploads()))
+            .try_collect()
+            .await
+            .map_err(internal)?;
+        let mut found = std::collections::BTreeMap::new();
+        for meta in listed {
+            if let Some(id) = self.layout.upload_of(&meta.location) {
+                let at = meta.last_modified.timestamp_millis();
+                let e = found.entry(id).or_insert(at);
+                *e = (*e).max(at);
+            }
+        }
+        Ok(found.into_iter().collect())
     }
 }

@@ -65,6 +65,9 @@ const TABLES: &[Table] = &[
             ("digest", Ty::Text),
             ("size", Ty::Int),
             ("created_at", Ty::Int),
+            ("state", Ty::Int),
+            ("version", Ty::Int),
+            ("touched_at", Ty::Int),
         ],
         key: 1,
         ids: Ids::Given,
@@ -306,6 +309,37 @@ const TABLES: &[Table] = &[
         ],
         key: 2,
         ids: Ids::Given,
+    },
+    // 0008_jobs.sql: the schedules (the queue and its history stay behind).
+    Table {
+        name: "job_schedules",
+        columns: &[
+            ("id", Ty::Int),
+            ("name", Ty::Text),
+            ("kind", Ty::Text),
+            ("cron", Ty::Text),
+            ("schedule_type", Ty::Text),
+            ("params", Ty::Text),
+            ("next_run", Ty::OptInt),
+            ("paused", Ty::Int),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
+    // 0010_retention.sql
+    Table {
+        name: "retention_policies",
+        columns: &[
+            ("id", Ty::Int),
+            ("project_id", Ty::Int),
+            ("policy", Ty::Text),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
     },
 ];
 

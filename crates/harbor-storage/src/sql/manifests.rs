@@ -20,27 +20,34 @@ const KIND_MANIFEST: i64 = 1;
 /// Digests per `IN (...)` list or multi-row insert.
 const BATCH: usize = 300;
 
-/// Which of `digests` exist in `table` for the repository. On PostgreSQL the rows found
-/// are share-locked until the transaction ends, so a concurrent delete cannot pull them
-/// from under the manifest being recorded (SQLite has a single writer anyway).
-async fn present(
+/// What a manifest may reference: blobs linked to its repository whose row is live (GC
+/// has not marked it), or manifests of its repository.
+#[derive(Clone, Copy)]
+enum Held {
+    Blobs,
+    Manifests,
+}
+
+/// Runs `SELECT digest FROM <from> IN (<digests>)<lock>` in batches (`$1` = `repo_id`
+/// when `with_repo`) and collects the digests found.
+async fn select_digests(
     tx: &mut Transaction<'_, Any>,
-    dialect: Dialect,
-    table: &'static str,
-    repo_id: i64,
+    from: &str,
+    lock: &str,
+    repo_id: Option<i64>,
     digests: &[Digest],
 ) -> Result<HashSet<String>> {
-    let lock = match dialect {
-        Dialect::Postgres => " FOR SHARE",
-        Dialect::Sqlite => "",
-    };
+    let first = if repo_id.is_some() { 2 } else { 1 };
     let mut found = HashSet::with_capacity(digests.len());
     for batch in digests.chunks(BATCH) {
         let sql = format!(
-            "SELECT digest FROM {table} WHERE repository_id = $1 AND digest IN ({}){lock}",
-            placeholders(2, batch.len())
+            "SELECT digest FROM {from} IN ({}) ORDER BY digest{lock}",
+            placeholders(first, batch.len())
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(repo_id);
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        if let Some(r) = repo_id {
+            q = q.bind(r);
+        }
         for d in batch {
             q = q.bind(d.as_str());
         }
@@ -51,17 +58,60 @@ async fn present(
     Ok(found)
 }
 
+/// Which of `digests` the repository holds. On PostgreSQL the rows found are
+/// share-locked until the transaction ends, so a concurrent delete, or garbage
+/// collection marking a blob, cannot pull them from under the manifest being recorded
+/// (SQLite has a single writer anyway). Blob rows are locked before link rows, in digest
+/// order, the order in which uploads and garbage collection lock them too (docs/gc.md).
+async fn present(
+    tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
+    held: Held,
+    repo_id: i64,
+    digests: &[Digest],
+) -> Result<HashSet<String>> {
+    let lock = match dialect {
+        Dialect::Postgres => " FOR SHARE",
+        Dialect::Sqlite => "",
+    };
+    match held {
+        Held::Manifests => {
+            select_digests(
+                tx,
+                "manifests WHERE repository_id = $1 AND digest",
+                lock,
+                Some(repo_id),
+                digests,
+            )
+            .await
+        }
+        Held::Blobs => {
+            let live =
+                select_digests(tx, "blobs WHERE state = 0 AND digest", lock, None, digests).await?;
+            let linked = select_digests(
+                tx,
+                "repository_blobs WHERE repository_id = $1 AND digest",
+                lock,
+                Some(repo_id),
+                digests,
+            )
+            .await?;
+            Ok(live.intersection(&linked).cloned().collect())
+        }
+    }
+}
+
 async fn require_all(
     tx: &mut Transaction<'_, Any>,
     dialect: Dialect,
-    table: &'static str,
+    held: Held,
     repo_id: i64,
     digests: &[Digest],
 ) -> Result<()> {
     if digests.is_empty() {
         return Ok(());
     }
-    let found = present(tx, dialect, table, repo_id, digests).await?;
+    let found = present(tx, dialect, held, repo_id, digests).await?;
     match digests.iter().find(|d| !found.contains(d.as_str())) {
         Some(missing) => Err(Error::ManifestBlobUnknown(missing.clone())),
         None => Ok(()),
@@ -86,8 +136,8 @@ pub(super) async fn put(
     if let Some(project_id) = quotas::project_of(&mut tx, repo_id).await? {
         quotas::lock(&mut tx, s.dialect, project_id).await?;
     }
-    require_all(&mut tx, s.dialect, "repository_blobs", repo_id, &m.blobs).await?;
-    require_all(&mut tx, s.dialect, "manifests", repo_id, &m.manifests).await?;
+    require_all(&mut tx, s.dialect, Held::Blobs, repo_id, &m.blobs).await?;
+    require_all(&mut tx, s.dialect, Held::Manifests, repo_id, &m.manifests).await?;
 
     let inserted = sqlx::query(
         "INSERT INTO manifests
@@ -236,6 +286,18 @@ pub(super) async fn delete(
     repo: &RepositoryName,
     digest: &Digest,
 ) -> Result<bool> {
+    delete_if(s, repo, digest, false).await
+}
+
+/// [`delete`], but with `only_untagged` only if the manifest still has no tag and no
+/// index of its repository lists it, checked after locking its row (so a push tagging
+/// it concurrently either lands first and keeps it, or waits and finds it gone).
+pub(super) async fn delete_if(
+    s: &SqlMetadataStore,
+    repo: &RepositoryName,
+    digest: &Digest,
+    only_untagged: bool,
+) -> Result<bool> {
     let mut tx = s.begin_write().await?;
     let Some(repo_row) = sqlx::query("SELECT id, project_id FROM repositories WHERE name = $1")
         .bind(repo.as_str())
@@ -264,6 +326,9 @@ pub(super) async fn delete(
     };
     let manifest_id: i64 = row.try_get(0).map_err(internal)?;
     let pushed_at: i64 = row.try_get(1).map_err(internal)?;
+    if only_untagged && !still_untagged(&mut tx, s.dialect, repo_id, manifest_id, digest).await? {
+        return Ok(false);
+    }
     let blobs: Vec<String> =
         sqlx::query("SELECT digest FROM manifest_references WHERE manifest_id = $1 AND kind = $2")
             .bind(manifest_id)
@@ -306,6 +371,38 @@ pub(super) async fn delete(
     }
     tx.commit().await.map_err(internal)?;
     Ok(true)
+}
+
+/// Locks a manifest row, then (in a new statement, which on PostgreSQL sees what
+/// committed while we waited for the lock) checks that no tag points at it and no index
+/// of the repository lists it.
+async fn still_untagged(
+    tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
+    repo_id: i64,
+    manifest_id: i64,
+    digest: &Digest,
+) -> Result<bool> {
+    if dialect == Dialect::Postgres {
+        sqlx::query("SELECT id FROM manifests WHERE id = $1 FOR UPDATE")
+            .bind(manifest_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(internal)?;
+    }
+    let used = sqlx::query(
+        "SELECT 1 FROM tags WHERE manifest_id = $1
+         UNION ALL
+         SELECT 1 FROM manifest_references mr JOIN manifests p ON p.id = mr.manifest_id
+             WHERE mr.digest = $2 AND mr.kind = 1 AND p.repository_id = $3",
+    )
+    .bind(manifest_id)
+    .bind(digest.as_str())
+    .bind(repo_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(internal)?;
+    Ok(used.is_none())
 }
 
 pub(super) async fn delete_tag(

@@ -11,6 +11,7 @@
 mod artifacts;
 mod blobs;
 mod copy;
+mod gc;
 mod identity;
 mod immutable;
 mod jobs;
@@ -18,6 +19,7 @@ pub mod labels;
 mod manifests;
 mod quotas;
 mod repositories;
+mod retention;
 mod uploads;
 
 use std::path::Path;
@@ -113,7 +115,15 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "quotas",
         include_str!("../../migrations/sqlite/0007_quotas.sql"),
     ),
-    ("jobs", include_str!("../../migrations/sqlite/0008_jobs.sql")),
+    (
+        "jobs",
+        include_str!("../../migrations/sqlite/0008_jobs.sql"),
+    ),
+    ("gc", include_str!("../../migrations/sqlite/0009_gc.sql")),
+    (
+        "retention",
+        include_str!("../../migrations/sqlite/0010_retention.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -144,7 +154,15 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
         "quotas",
         include_str!("../../migrations/postgres/0007_quotas.sql"),
     ),
-    ("jobs", include_str!("../../migrations/postgres/0008_jobs.sql")),
+    (
+        "jobs",
+        include_str!("../../migrations/postgres/0008_jobs.sql"),
+    ),
+    ("gc", include_str!("../../migrations/postgres/0009_gc.sql")),
+    (
+        "retention",
+        include_str!("../../migrations/postgres/0010_retention.sql"),
+    ),
 ];
 
 fn migrator(dialect: Dialect) -> Migrator {
@@ -367,8 +385,20 @@ fn placeholders(first: usize, count: usize) -> String {
 
 #[async_trait]
 impl MetadataStore for SqlMetadataStore {
-    async fn repository_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<Option<u64>> {
-        blobs::repository_blob(self, repo, digest).await
+    async fn linked_blob(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<(u64, i64)>> {
+        blobs::linked_blob(self, repo, digest).await
+    }
+
+    async fn blob_version(&self, digest: &Digest) -> Result<harbor_core::model::BlobVersion> {
+        blobs::blob_version(self, digest).await
+    }
+
+    async fn touch_blob(&self, digest: &Digest, now_ms: i64, older_than_ms: i64) -> Result<()> {
+        blobs::touch_blob(self, digest, now_ms, older_than_ms).await
     }
 
     async fn blob_size(&self, digest: &Digest) -> Result<Option<u64>> {
@@ -426,12 +456,13 @@ impl MetadataStore for SqlMetadataStore {
 
     async fn finish_upload(
         &self,
-        id: &UploadId,
+        id: Option<&UploadId>,
         repo: &RepositoryName,
         digest: &Digest,
         size: u64,
+        seen_version: i64,
     ) -> Result<()> {
-        blobs::finish_upload(self, id, repo, digest, size).await
+        blobs::finish_upload(self, id, repo, digest, size, seen_version).await
     }
 
     async fn put_manifest(

@@ -174,3 +174,25 @@ pub(super) async fn delete(s: &SqlMetadataStore, id: &UploadId) -> Result<bool> 
         .map_err(internal)?;
     Ok(done.rows_affected() > 0)
 }
+
+/// Sessions idle since `before_ms` whose lease (if any) has expired at `now_ms`.
+pub(super) async fn stale(
+    s: &SqlMetadataStore,
+    before_ms: i64,
+    now_ms: i64,
+    n: usize,
+) -> Result<Vec<UploadSession>> {
+    let rows = sqlx::query(
+        "SELECT id, repository, received, hash_state, store_state, created_at, updated_at
+         FROM upload_sessions
+         WHERE updated_at < $1 AND (lease_until IS NULL OR lease_until < $2)
+         ORDER BY updated_at LIMIT $3",
+    )
+    .bind(before_ms)
+    .bind(now_ms)
+    .bind(super::limit(n))
+    .fetch_all(&s.read)
+    .await
+    .map_err(internal)?;
+    rows.iter().map(session).collect()
+}
