@@ -266,6 +266,15 @@ impl IdentityStore for CachedIdentity {
         self.inner.audit_log(query, page).await
     }
 
+    async fn purge_audit(
+        &self,
+        before_ms: i64,
+        operations: &[String],
+        dry_run: bool,
+    ) -> Result<u64> {
+        self.inner.purge_audit(before_ms, operations, dry_run).await
+    }
+
     async fn signing_key(&self, candidate: &[u8]) -> Result<Vec<u8>> {
         self.inner.signing_key(candidate).await
     }

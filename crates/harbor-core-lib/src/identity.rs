@@ -335,6 +335,69 @@ pub struct AuditQuery {
     pub to_ms: Option<i64>,
 }
 
+/// The job kind of the audit log purge (Harbor's job name).
+pub const PURGE_AUDIT_JOB_KIND: &str = "PURGE_AUDIT_LOG";
+
+/// The operations the audit log records.
+pub const AUDIT_OPERATIONS: [&str; 4] = ["create", "delete", "pull", "update"];
+
+/// Parameters of an audit log purge, with Harbor's names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PurgeAuditParams {
+    /// Entries newer than this many hours are kept.
+    pub audit_retention_hour: i64,
+    /// Comma-separated operations to purge (`create,delete,pull`).
+    pub include_operations: String,
+    /// Only count what would be purged.
+    pub dry_run: bool,
+}
+
+impl Default for PurgeAuditParams {
+    fn default() -> Self {
+        PurgeAuditParams {
+            audit_retention_hour: 24 * 30,
+            include_operations: "create,delete,pull".into(),
+            dry_run: false,
+        }
+    }
+}
+
+impl PurgeAuditParams {
+    /// Checks the retention (0 to ten years) and the operations.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(0..=24 * 365 * 10).contains(&self.audit_retention_hour) {
+            return Err(Error::Invalid(format!(
+                "audit_retention_hour must be between 0 and {} hours, not {}",
+                24 * 365 * 10,
+                self.audit_retention_hour
+            )));
+        }
+        let ops = self.operations();
+        if ops.is_empty() {
+            return Err(Error::Invalid(
+                "include_operations names no operation: use e.g. create,delete,pull".into(),
+            ));
+        }
+        if let Some(bad) = ops.iter().find(|o| !AUDIT_OPERATIONS.contains(&o.as_str())) {
+            return Err(Error::Invalid(format!(
+                "unknown operation {bad:?} in include_operations: use {}",
+                AUDIT_OPERATIONS.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    /// The operations, trimmed and lowercased.
+    pub fn operations(&self) -> Vec<String> {
+        self.include_operations
+            .split(',')
+            .map(|o| o.trim().to_ascii_lowercase())
+            .filter(|o| !o.is_empty())
+            .collect()
+    }
+}
+
 fn invalid(what: &str, value: &str, rule: &str) -> Error {
     let shown: String = value.chars().take(64).collect();
     Error::Invalid(format!("invalid {what} {shown:?}: {rule}"))

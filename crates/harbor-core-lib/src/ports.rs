@@ -434,6 +434,14 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn record_audit(&self, entries: &[NewAuditEntry]) -> Result<()>;
     /// One page of audit entries, newest first, and the number of matches.
     async fn audit_log(&self, query: &AuditQuery, page: Page) -> Result<(Vec<AuditEntry>, u64)>;
+    /// Deletes (with `dry_run`, only counts) audit entries older than `before_ms` whose
+    /// operation is one of `operations`, in bounded batches; returns how many.
+    async fn purge_audit(
+        &self,
+        before_ms: i64,
+        operations: &[String],
+        dry_run: bool,
+    ) -> Result<u64>;
 
     /// The token-signing key every replica shares: stores `candidate` if no key is stored
     /// yet, and returns the stored key (`candidate` or the one stored before).

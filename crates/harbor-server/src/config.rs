@@ -59,6 +59,44 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Storage quotas.
     pub quota: QuotaConfig,
+    /// Background jobs (garbage collection, retention, purges).
+    pub jobs: JobsConfig,
+}
+
+/// Background job settings (see docs/gc.md).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Run job workers and schedules in this process (`HARBOR_JOBS_ENABLED`, default
+    /// true; `--no-jobs` turns it off for an API-only replica). Jobs can be started from
+    /// any replica; they run on replicas with workers.
+    pub enabled: bool,
+    /// Jobs run at the same time by this process (`HARBOR_JOBS_WORKERS`, default 2).
+    pub workers: usize,
+    /// How often an idle worker looks for queued jobs, in ms (default 2000; a job
+    /// started through this process's API starts at once).
+    pub poll_interval_ms: u64,
+    /// A worker that has not renewed its claim for this long is taken for dead and its
+    /// job is run again (seconds, default 60).
+    pub lease_secs: u64,
+    /// Upload sessions idle for longer than this are removed by the hourly upload
+    /// cleanup (`HARBOR_UPLOAD_MAX_AGE_HOURS`, default 24).
+    pub upload_max_age_hours: u64,
+    /// Finished jobs (and their logs) older than this many days are deleted (default 90).
+    pub history_days: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            enabled: true,
+            workers: 2,
+            poll_interval_ms: 2000,
+            lease_secs: 60,
+            upload_max_age_hours: 24,
+            history_days: 90,
+        }
+    }
 }
 
 /// Storage quota settings (see docs/quotas.md).
@@ -222,6 +260,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             auth: AuthConfig::default(),
             quota: QuotaConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -277,6 +316,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// `--log`
     pub log: Option<String>,
+    /// `--no-jobs`
+    pub no_jobs: bool,
 }
 
 fn parse<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, ConfigError>
@@ -414,6 +455,15 @@ impl Config {
         if let Some(v) = get("HARBOR_QUOTA_DEFAULT_STORAGE_LIMIT") {
             self.quota.default_storage_limit = parse("HARBOR_QUOTA_DEFAULT_STORAGE_LIMIT", &v)?;
         }
+        if let Some(v) = get("HARBOR_JOBS_ENABLED") {
+            self.jobs.enabled = parse("HARBOR_JOBS_ENABLED", &v)?;
+        }
+        if let Some(v) = get("HARBOR_JOBS_WORKERS") {
+            self.jobs.workers = parse("HARBOR_JOBS_WORKERS", &v)?;
+        }
+        if let Some(v) = get("HARBOR_UPLOAD_MAX_AGE_HOURS") {
+            self.jobs.upload_max_age_hours = parse("HARBOR_UPLOAD_MAX_AGE_HOURS", &v)?;
+        }
         Ok(())
     }
 
@@ -427,6 +477,9 @@ impl Config {
         }
         if let Some(l) = &o.log {
             self.log.level = l.clone();
+        }
+        if o.no_jobs {
+            self.jobs.enabled = false;
         }
     }
 
@@ -470,6 +523,15 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
+        }
+        if self.jobs.workers == 0 || self.jobs.workers > 64 {
+            return invalid("jobs.workers", "must be between 1 and 64");
+        }
+        if self.jobs.lease_secs < 5 || self.jobs.poll_interval_ms == 0 {
+            return invalid(
+                "jobs.lease_secs",
+                "the lease must be at least 5 seconds and the poll interval at least 1 ms",
+            );
         }
         if self.database.acquire_timeout_secs == 0 {
             return invalid("database.acquire_timeout_secs", "must be at least 1");

@@ -12,6 +12,7 @@ mod api;
 mod audit;
 mod auth;
 pub mod config;
+pub mod jobs;
 pub mod metrics;
 mod oci;
 pub mod serve;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Settings changed at run time (read-only mode), shared through the database.
     pub settings: SystemSettings,
+    /// Background jobs: the shared queue and this process's workers.
+    pub jobs: jobs::Jobs,
 }
 
 /// Authentication settings the handlers read.
@@ -90,6 +93,7 @@ impl AppState {
     pub async fn build(
         registry: Registry,
         identity: Arc<dyn IdentityStore>,
+        jobs: Arc<dyn harbor_core::jobs::JobStore>,
         auth: &config::AuthConfig,
     ) -> Result<(Self, Option<String>), OpenError> {
         let audit = AuditLog::start(identity.clone());
@@ -118,6 +122,7 @@ impl AppState {
             request_timeout: Duration::from_secs(60),
             metrics: Metrics::new(None),
             settings,
+            jobs: jobs::Jobs::new(jobs),
         };
         Ok((state, boot.generated_password))
     }
@@ -159,7 +164,11 @@ impl AppState {
                 ..RegistryConfig::default()
             },
         );
-        let (mut state, generated) = Self::build(registry, meta, &config.auth).await?;
+        let (mut state, generated) =
+            Self::build(registry.clone(), meta.clone(), meta.clone(), &config.auth).await?;
+        if config.jobs.enabled {
+            state.jobs.start(registry, meta, &config.jobs).await?;
+        }
         if let Some(password) = generated {
             // Shown once, on standard output only: never logged.
             println!(

@@ -27,6 +27,9 @@ struct Cli {
     /// Log filter, e.g. `info` or `debug` (overrides HARBOR_LOG).
     #[arg(long)]
     log: Option<String>,
+    /// Run no background jobs here (an API-only replica; overrides HARBOR_JOBS_ENABLED).
+    #[arg(long)]
+    no_jobs: bool,
     /// Print the effective configuration as TOML and exit.
     #[arg(long)]
     print_config: bool,
@@ -72,6 +75,7 @@ fn load(cli: &Cli) -> Result<Config, harbor_server::config::ConfigError> {
         listen: cli.listen,
         data_dir: cli.data_dir.clone(),
         log: cli.log.clone(),
+        no_jobs: cli.no_jobs,
     });
     config.validate()?;
     Ok(config)

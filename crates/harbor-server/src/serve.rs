@@ -131,6 +131,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let state = AppState::open(&config).await?;
     let audit = state.audit.clone();
     let registry = state.registry.clone();
+    let jobs = state.jobs.clone();
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| RunError::Bind {
@@ -153,7 +154,9 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         shutdown_grace: Duration::from_secs(config.limits.shutdown_grace_secs),
     };
     serve(listener, crate::app(state), shutdown_signal(), opts).await;
-    // Write the audit entries and pull counts of the last requests before exiting.
+    // Hand running jobs back to the queue, then write the audit entries and pull counts
+    // of the last requests before exiting.
+    jobs.shutdown().await;
     audit.flush().await;
     registry.flush_pulls().await;
     Ok(())

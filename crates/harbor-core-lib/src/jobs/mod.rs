@@ -10,6 +10,7 @@
 
 mod context;
 pub mod cron;
+pub mod kinds;
 mod runner;
 mod store;
 

@@ -5,7 +5,9 @@ mod artifacts;
 mod configurations;
 pub(crate) mod context;
 pub(crate) mod error;
+mod executions;
 mod immutable;
+mod jobservice;
 mod labels;
 mod logs;
 mod members;
@@ -13,6 +15,8 @@ mod paging;
 mod projects;
 mod quotas;
 mod repositories;
+mod retention;
+mod retention_runs;
 mod robots;
 mod search;
 mod session;
@@ -27,6 +31,26 @@ use axum::routing::{get, post};
 
 use crate::AppState;
 use error::ApiError;
+
+/// Harbor's execution routes of one system job kind under `/system/<path>`.
+fn system_jobs<K: executions::SystemJob>(path: &str) -> Router<AppState> {
+    Router::new()
+        .route(&format!("/system/{path}"), get(executions::list_runs::<K>))
+        .route(
+            &format!("/system/{path}/schedule"),
+            get(executions::get_schedule::<K>)
+                .post(executions::post_schedule::<K>)
+                .put(executions::put_schedule::<K>),
+        )
+        .route(
+            &format!("/system/{path}/{{id}}"),
+            get(executions::get_run::<K>).put(executions::stop_run::<K>),
+        )
+        .route(
+            &format!("/system/{path}/{{id}}/log"),
+            get(executions::run_log::<K>),
+        )
+}
 
 /// The `/api/v2.0` and `/c` routes.
 pub(crate) fn router() -> Router<AppState> {
@@ -146,6 +170,19 @@ pub(crate) fn router() -> Router<AppState> {
                 .patch(robots::refresh)
                 .delete(robots::delete),
         )
+        .merge(retention::routes())
+        .merge(system_jobs::<executions::Gc>("gc"))
+        .merge(system_jobs::<executions::PurgeAudit>("purgeaudit"))
+        .merge(system_jobs::<executions::Fsck>("fsck"))
+        .route("/jobservice/queues", get(jobservice::queues))
+        .route("/jobservice/pools", get(jobservice::pools))
+        .route(
+            "/jobservice/jobs/{id}",
+            axum::routing::put(jobservice::act_on_job),
+        )
+        .route("/jobservice/jobs/{id}/log", get(jobservice::job_log))
+        .route("/schedules", get(jobservice::schedules))
+        .route("/schedules/{kind}/paused", get(jobservice::paused))
         .fallback(not_found);
     Router::new()
         .nest("/api/v2.0", api)

@@ -173,6 +173,12 @@ impl TestServer {
         }
     }
 
+    /// Restarts the server on the same storage with a changed configuration.
+    pub async fn restart_with(mut self, tweak: impl FnOnce(&mut Config)) -> Self {
+        tweak(&mut self.config);
+        self.restart().await
+    }
+
     /// Restarts the server on the same storage.
     pub async fn restart(mut self) -> Self {
         if let Some(tx) = self.shutdown.take() {
@@ -210,15 +216,26 @@ impl TestServer {
 
     /// Objects left in the upload staging area, wherever the blobs are stored.
     pub async fn staged_uploads(&self) -> usize {
+        self.blob_store()
+            .staged_objects()
+            .await
+            .expect("list staging")
+    }
+
+    /// The size of a committed blob in storage (whatever the backend), if it is there.
+    pub async fn stored_blob_size(&self, digest: &str) -> Option<u64> {
+        use harbor_core::ports::BlobStore;
+        let d = harbor_core::Digest::parse(digest).expect("digest");
+        self.blob_store().size(&d).await.expect("stat blob")
+    }
+
+    fn blob_store(&self) -> harbor_storage::ObjectBlobStore {
         let options = harbor_storage::blob::StorageOptions {
             s3: self.config.storage.s3.clone(),
             ..Default::default()
         };
         harbor_storage::ObjectBlobStore::open(&self.config.storage_url(), &options)
             .expect("open blob store")
-            .staged_objects()
-            .await
-            .expect("list staging")
     }
 }
 

@@ -116,3 +116,56 @@ pub(super) async fn signing_key(s: &SqlMetadataStore, candidate: &[u8]) -> Resul
         .map_err(internal)?;
     row.try_get(0).map_err(internal)
 }
+
+/// Rows deleted per statement (and transaction) by a purge.
+const PURGE_BATCH: i64 = 5000;
+
+/// Deletes (or counts) entries older than `before_ms` of the given operations, a bounded
+/// batch per transaction so a large purge never holds the writer for long.
+pub(super) async fn purge(
+    s: &SqlMetadataStore,
+    before_ms: i64,
+    operations: &[String],
+    dry_run: bool,
+) -> Result<u64> {
+    if operations.is_empty() {
+        return Ok(0);
+    }
+    let ops = placeholders(2, operations.len());
+    if dry_run {
+        let sql =
+            format!("SELECT COUNT(*) FROM audit_log WHERE op_time < $1 AND operation IN ({ops})");
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(before_ms);
+        for o in operations {
+            q = q.bind(o.as_str());
+        }
+        let n: i64 = q
+            .fetch_one(&s.read)
+            .await
+            .map_err(internal)?
+            .try_get(0)
+            .map_err(internal)?;
+        return Ok(u64::try_from(n).unwrap_or_default());
+    }
+    let limit_at = operations.len() + 2;
+    let sql = format!(
+        "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log
+         WHERE op_time < $1 AND operation IN ({ops}) LIMIT ${limit_at})"
+    );
+    let mut total = 0u64;
+    loop {
+        let mut q = sqlx::query(AssertSqlSafe(sql.clone())).bind(before_ms);
+        for o in operations {
+            q = q.bind(o.as_str());
+        }
+        let done = q
+            .bind(PURGE_BATCH)
+            .execute(&s.write)
+            .await
+            .map_err(internal)?;
+        total += done.rows_affected();
+        if done.rows_affected() < PURGE_BATCH as u64 {
+            return Ok(total);
+        }
+    }
+}

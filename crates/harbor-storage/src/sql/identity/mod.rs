@@ -378,6 +378,15 @@ impl IdentityStore for SqlMetadataStore {
         audit::list(self, query, page).await
     }
 
+    async fn purge_audit(
+        &self,
+        before_ms: i64,
+        operations: &[String],
+        dry_run: bool,
+    ) -> Result<u64> {
+        audit::purge(self, before_ms, operations, dry_run).await
+    }
+
     async fn signing_key(&self, candidate: &[u8]) -> Result<Vec<u8>> {
         audit::signing_key(self, candidate).await
     }

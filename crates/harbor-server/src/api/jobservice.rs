@@ -1,0 +1,169 @@
+//! `/api/v2.0/jobservice/...` and `/schedules`: the job queue as Harbor's job service
+//! dashboard shows it (queues with pending counts, one job's log, stopping a job, the
+//! schedules). System administrators only.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use harbor_core::gc::{FSCK_JOB_KIND, JOB_KIND as GC_JOB_KIND, UPLOAD_CLEANUP_JOB_KIND};
+use harbor_core::identity::{PURGE_AUDIT_JOB_KIND, Page};
+use harbor_core::jobs::kinds::RETENTION_JOB_KIND;
+use harbor_core::jobs::{JobQuery, JobStatus};
+use harbor_core::model::now_ms;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::context::Ctx;
+use super::error::{ApiError, ApiResult};
+use super::paging::time;
+use crate::AppState;
+use crate::audit::record_now;
+
+/// The job kinds this server runs.
+const KINDS: [&str; 5] = [
+    GC_JOB_KIND,
+    RETENTION_JOB_KIND,
+    PURGE_AUDIT_JOB_KIND,
+    UPLOAD_CLEANUP_JOB_KIND,
+    FSCK_JOB_KIND,
+];
+
+async fn count(state: &AppState, kind: &str, status: JobStatus) -> ApiResult<u64> {
+    let (_, total) = state
+        .jobs
+        .store()
+        .jobs(
+            &JobQuery {
+                kind: Some(kind.to_owned()),
+                status: Some(status),
+            },
+            Page {
+                page: 1,
+                page_size: 1,
+            },
+        )
+        .await?;
+    Ok(total)
+}
+
+/// `GET /jobservice/queues`: each kind with its queued (`count`) and running jobs.
+pub(crate) async fn queues(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
+    ctx.require_sysadmin()?;
+    let mut out = Vec::new();
+    for kind in KINDS {
+        out.push(json!({
+            "job_type": kind,
+            "count": count(&state, kind, JobStatus::Pending).await?,
+            "running": count(&state, kind, JobStatus::Running).await?,
+            "paused": false,
+        }));
+    }
+    Ok(Json(out).into_response())
+}
+
+/// `GET /jobservice/pools`: this process's worker pool (replicas share the queue).
+pub(crate) async fn pools(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
+    ctx.require_sysadmin()?;
+    Ok(Json(json!([{
+        "pid": std::process::id(),
+        "worker_pool_id": "local",
+        "start_at": Value::Null,
+        "concurrency": if state.jobs.running() { "on" } else { "off" },
+        "status": if state.jobs.running() { "Running" } else { "Stopped (--no-jobs)" },
+    }]))
+    .into_response())
+}
+
+async fn job_or_404(state: &AppState, id: &str) -> ApiResult<harbor_core::jobs::Job> {
+    let missing = || ApiError::not_found(format!("job {id} not found"));
+    let id: i64 = id.parse().map_err(|_| missing())?;
+    state.jobs.store().job(id).await?.ok_or_else(missing)
+}
+
+/// `GET /jobservice/jobs/{id}/log`.
+pub(crate) async fn job_log(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> ApiResult {
+    ctx.require_sysadmin()?;
+    let job = job_or_404(&state, &id).await?;
+    let mut text = String::new();
+    for (at, line) in state.jobs.store().job_log(job.id).await? {
+        text.push_str(&format!("{} [INFO] {line}\n", time(at)));
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+/// Harbor's `ActionRequest`.
+#[derive(Deserialize)]
+pub(crate) struct Action {
+    action: String,
+}
+
+/// `PUT /jobservice/jobs/{id}` with `{"action":"stop"}`.
+pub(crate) async fn act_on_job(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Json(body): Json<Action>,
+) -> ApiResult {
+    ctx.require_sysadmin()?;
+    if body.action != "stop" {
+        return Err(ApiError::bad_request(format!(
+            "unsupported action {:?}: only stop",
+            body.action
+        )));
+    }
+    let job = job_or_404(&state, &id).await?;
+    state.jobs.store().request_stop(job.id, now_ms()).await?;
+    record_now(
+        &state,
+        None,
+        ctx.principal.name(),
+        "update",
+        "job",
+        &format!("stop {}", job.id),
+    )
+    .await;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `GET /schedules`: every schedule.
+pub(crate) async fn schedules(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
+    ctx.require_sysadmin()?;
+    let all = state.jobs.store().schedules().await?;
+    let out: Vec<Value> = all
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "vendor_type": s.kind,
+                "vendor_id": s.name,
+                "cron": s.cron,
+                "schedule_type": s.schedule_type,
+                "next_scheduled_time": s.next_run_ms.map(time),
+                "paused": s.paused,
+                "update_time": time(s.updated_at),
+                "extra_attrs": serde_json::from_str::<Value>(&s.params).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    Ok(Json(out).into_response())
+}
+
+/// `GET /schedules/{job_type}/paused`: whether every schedule of a kind is paused.
+pub(crate) async fn paused(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(kind): Path<String>,
+) -> ApiResult {
+    ctx.require_sysadmin()?;
+    let all = state.jobs.store().schedules().await?;
+    let of_kind: Vec<_> = all.iter().filter(|s| s.kind == kind).collect();
+    Ok(Json(json!({
+        "paused": !of_kind.is_empty() && of_kind.iter().all(|s| s.paused),
+    }))
+    .into_response())
+}

@@ -1,0 +1,252 @@
+//! `/api/v2.0/retentions/{id}/executions...`: retention runs (one `RETENTION` job each,
+//! Harbor's execution) and their per-repository tasks (kept in the job's progress; a
+//! task's log is the job's lines for its repository).
+
+use axum::extract::{Path, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use harbor_core::identity::Page;
+use harbor_core::jobs::kinds::{RETENTION_JOB_KIND, RetentionParams, RetentionProgress};
+use harbor_core::jobs::{Job, JobQuery};
+use harbor_core::model::now_ms;
+use harbor_core::rbac::Action;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::context::Ctx;
+use super::error::{ApiError, ApiResult};
+use super::paging::{list, page, query, time};
+use super::retention::authorised;
+use super::users::created;
+use crate::AppState;
+use crate::audit::record_now;
+
+/// Retention jobs examined when listing one policy's runs (newest first).
+const SCAN: u64 = 1000;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/retentions/{id}/executions",
+            get(list_runs).post(start_run),
+        )
+        .route(
+            "/retentions/{id}/executions/{eid}",
+            axum::routing::patch(stop_run),
+        )
+        .route("/retentions/{id}/executions/{eid}/tasks", get(tasks))
+        .route(
+            "/retentions/{id}/executions/{eid}/tasks/{tid}",
+            get(task_log),
+        )
+}
+
+fn number(s: &str, what: &str) -> ApiResult<i64> {
+    s.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::bad_request(format!("the {what} must be a positive integer")))
+}
+
+fn params_of(job: &Job) -> RetentionParams {
+    serde_json::from_str(&job.params).unwrap_or_default()
+}
+
+fn progress_of(job: &Job) -> RetentionProgress {
+    serde_json::from_str(&job.progress).unwrap_or_default()
+}
+
+/// Harbor's `RetentionExecution`.
+fn execution(job: &Job) -> Value {
+    let p = params_of(job);
+    json!({
+        "id": job.id,
+        "policy_id": p.policy_id,
+        "start_time": time(job.started_at.unwrap_or(job.created_at)),
+        "end_time": job.finished_at.map(time),
+        "status": job.status.as_str(),
+        "trigger": job.trigger.as_str(),
+        "dry_run": p.dry_run,
+    })
+}
+
+/// The run `eid` of policy `id`, after checking `action` on the policy's project.
+async fn run_of(
+    state: &AppState,
+    ctx: &Ctx,
+    id: &str,
+    eid: &str,
+    action: Action,
+) -> ApiResult<Job> {
+    let id = number(id, "retention id")?;
+    authorised(state, ctx, id, action).await?;
+    let missing = || ApiError::not_found(format!("retention execution {eid} not found"));
+    let eid: i64 = eid.parse().map_err(|_| missing())?;
+    match state.jobs.store().job(eid).await? {
+        Some(j) if j.kind == RETENTION_JOB_KIND && params_of(&j).policy_id == id => Ok(j),
+        _ => Err(missing()),
+    }
+}
+
+/// `GET /retentions/{id}/executions`: the policy's runs, newest first.
+pub(crate) async fn list_runs(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    parts: Parts,
+) -> ApiResult {
+    let id = number(&id, "retention id")?;
+    authorised(&state, &ctx, id, Action::List).await?;
+    let pg = page(&query(&parts.uri))?;
+    let (jobs, _) = state
+        .jobs
+        .store()
+        .jobs(
+            &JobQuery {
+                kind: Some(RETENTION_JOB_KIND.to_owned()),
+                status: None,
+            },
+            Page {
+                page: 1,
+                page_size: SCAN,
+            },
+        )
+        .await?;
+    let mine: Vec<&Job> = jobs
+        .iter()
+        .filter(|j| params_of(j).policy_id == id)
+        .collect();
+    let total = mine.len() as u64;
+    let start = usize::try_from((pg.page - 1).saturating_mul(pg.page_size)).unwrap_or(usize::MAX);
+    let items: Vec<Value> = mine
+        .into_iter()
+        .skip(start)
+        .take(usize::try_from(pg.page_size).unwrap_or(usize::MAX))
+        .map(execution)
+        .collect();
+    Ok(list(&parts.uri, pg, total, items))
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct RunBody {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `POST /retentions/{id}/executions` with `{"dry_run": bool}`: 201 with `Location`.
+pub(crate) async fn start_run(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: Option<Json<RunBody>>,
+) -> ApiResult {
+    let id = number(&id, "retention id")?;
+    let (_, project) = authorised(&state, &ctx, id, Action::Operate).await?;
+    let dry_run = body.map(|Json(b)| b.dry_run).unwrap_or(false);
+    let params = serde_json::to_string(&RetentionParams {
+        policy_id: id,
+        dry_run,
+    })
+    .map_err(|e| ApiError::from(harbor_core::Error::internal(e)))?;
+    let job = state.jobs.enqueue(RETENTION_JOB_KIND, params).await?;
+    record_now(
+        &state,
+        Some(project.id),
+        ctx.principal.name(),
+        "create",
+        "retention_execution",
+        &format!("{}/retention/{id}/executions/{}", project.name, job.id),
+    )
+    .await;
+    Ok(created(&format!(
+        "/api/v2.0/retentions/{id}/executions/{}",
+        job.id
+    )))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StopBody {
+    action: String,
+}
+
+/// `PATCH /retentions/{id}/executions/{eid}` with `{"action":"stop"}`.
+pub(crate) async fn stop_run(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, eid)): Path<(String, String)>,
+    Json(body): Json<StopBody>,
+) -> ApiResult {
+    if body.action != "stop" {
+        return Err(ApiError::bad_request(format!(
+            "unsupported action {:?}: only stop",
+            body.action
+        )));
+    }
+    let job = run_of(&state, &ctx, &id, &eid, Action::Operate).await?;
+    state.jobs.store().request_stop(job.id, now_ms()).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `GET /retentions/{id}/executions/{eid}/tasks`: one task per repository.
+pub(crate) async fn tasks(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, eid)): Path<(String, String)>,
+    parts: Parts,
+) -> ApiResult {
+    let job = run_of(&state, &ctx, &id, &eid, Action::List).await?;
+    let pg = page(&query(&parts.uri))?;
+    let progress = progress_of(&job);
+    let total = progress.tasks.len() as u64;
+    let start = usize::try_from((pg.page - 1).saturating_mul(pg.page_size)).unwrap_or(usize::MAX);
+    let items: Vec<Value> = progress
+        .tasks
+        .iter()
+        .skip(start)
+        .take(usize::try_from(pg.page_size).unwrap_or(usize::MAX))
+        .map(|t| {
+            json!({
+                "id": t.id,
+                "execution_id": job.id,
+                "repository": t.repository,
+                "job_id": job.id.to_string(),
+                "status": t.status,
+                "status_code": 0,
+                "status_revision": 0,
+                "start_time": t.start_ms.map(time),
+                "end_time": t.end_ms.map(time),
+                "total": t.total,
+                "retained": t.retained,
+                "deleted": t.deleted,
+            })
+        })
+        .collect();
+    Ok(list(&parts.uri, pg, total, items))
+}
+
+/// `GET /retentions/{id}/executions/{eid}/tasks/{tid}`: the task's log.
+pub(crate) async fn task_log(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, eid, tid)): Path<(String, String, String)>,
+) -> ApiResult {
+    let job = run_of(&state, &ctx, &id, &eid, Action::Read).await?;
+    let tid = number(&tid, "task id")?;
+    let progress = progress_of(&job);
+    let task = progress
+        .tasks
+        .iter()
+        .find(|t| t.id == tid)
+        .ok_or_else(|| ApiError::not_found(format!("retention task {tid} not found")))?;
+    let prefix = format!("[{}] ", task.repository);
+    let mut text = String::new();
+    for (at, line) in state.jobs.store().job_log(job.id).await? {
+        if let Some(rest) = line.strip_prefix(&prefix) {
+            text.push_str(&format!("{} [INFO] {rest}\n", time(at)));
+        }
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
