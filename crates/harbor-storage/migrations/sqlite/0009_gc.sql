@@ -10,7 +10,8 @@ ALTER TABLE blobs ADD COLUMN state SMALLINT NOT NULL DEFAULT 0;
 ALTER TABLE blobs ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE blobs ADD COLUMN touched_at BIGINT NOT NULL DEFAULT 0;
 UPDATE blobs SET touched_at = created_at;
-CREATE INDEX blobs_by_state ON blobs(state, touched_at);
+-- Garbage collection finds and releases the charges of the blobs it takes by digest.
+CREATE INDEX project_blobs_by_digest ON project_blobs(digest);
 
 -- (The PostgreSQL twin also moves the remaining digest columns to bytewise collation;
 -- SQLite compares TEXT bytewise already.)

@@ -2,7 +2,7 @@
 //! and manifest tables, and the compare-and-set marking that makes a run safe against
 //! concurrent pushes.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use async_trait::async_trait;
 use harbor_core::gc::{GcCandidate, GcStore};
@@ -237,9 +237,23 @@ impl GcStore for SqlMetadataStore {
             q = q.bind(*d);
         }
         q.execute(&mut *tx).await.map_err(internal)?;
-        let owned: Vec<String> = doomed.iter().map(|d| (*d).to_owned()).collect();
-        for p in &projects {
-            quotas::release(&mut tx, *p, &owned).await?;
+        // No manifest references these digests (nor is one) and their links are gone,
+        // so no project references them any more: every charge for them goes.
+        let sql = format!(
+            "DELETE FROM project_blobs WHERE digest IN ({}) RETURNING project_id, size",
+            in_list(1, &doomed)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for d in &doomed {
+            q = q.bind(*d);
+        }
+        let mut freed: BTreeMap<i64, i64> = BTreeMap::new();
+        for row in q.fetch_all(&mut *tx).await.map_err(internal)? {
+            let project: i64 = row.try_get(0).map_err(internal)?;
+            *freed.entry(project).or_default() += row.try_get::<i64, _>(1).map_err(internal)?;
+        }
+        for (project, bytes) in freed {
+            quotas::give_back(&mut tx, project, bytes).await?;
         }
         tx.commit().await.map_err(internal)?;
         let doomed: BTreeSet<&str> = doomed.into_iter().collect();

@@ -258,6 +258,16 @@ pub(super) async fn release(
             freed += row.try_get::<i64, _>(0).map_err(internal)?;
         }
     }
+    give_back(tx, project_id, freed).await
+}
+
+/// Subtracts `freed` bytes from the project's usage (the quota lock must be held and the
+/// charged rows already deleted in this transaction).
+pub(super) async fn give_back(
+    tx: &mut Transaction<'_, Any>,
+    project_id: i64,
+    freed: i64,
+) -> Result<()> {
     if freed > 0 {
         sqlx::query(
             "UPDATE project_quotas SET used = used - $2, updated_at = $3 WHERE project_id = $1",
