@@ -1,5 +1,6 @@
 //! System jobs with Harbor's execution API shape: garbage collection (`/system/gc`), the
-//! audit log purge (`/system/purgeaudit`) and our storage check (`/system/fsck`). Each
+//! audit log purge (`/system/purgeaudit`), and ours: the storage check (`/system/fsck`)
+//! and the abandoned-upload cleanup (`/system/uploadcleanup`). Each
 //! kind has a history, one execution (`GET`, `PUT` = stop), its log and a schedule
 //! (`/schedule`: `GET`, `POST`/`PUT` with Harbor's `{"schedule": {"type", "cron"},
 //! "parameters": {...}}`; type `Manual` runs now). System administrators only.
@@ -11,7 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use harbor_core::gc::{FSCK_JOB_KIND, GcParams, JOB_KIND as GC_JOB_KIND};
 use harbor_core::identity::PurgeAuditParams;
-use harbor_core::jobs::kinds::FsckParams;
+use harbor_core::jobs::kinds::{FsckParams, UploadCleanupParams};
 use harbor_core::jobs::{Cron, Job, JobQuery, JobStatus, NewSchedule, Schedule, Trigger};
 use harbor_core::model::now_ms;
 use serde::Deserialize;
@@ -83,6 +84,19 @@ impl SystemJob for Fsck {
     const RESOURCE: &'static str = "fsck";
     fn params(parameters: &Map<String, Value>) -> ApiResult<String> {
         let p: FsckParams = decode(parameters)?;
+        encode(&p)
+    }
+}
+
+/// The abandoned-upload cleanup (ours; its schedule is the built-in hourly one).
+pub(crate) struct UploadCleanup;
+
+impl SystemJob for UploadCleanup {
+    const KIND: &'static str = harbor_core::gc::UPLOAD_CLEANUP_JOB_KIND;
+    const SCHEDULE: &'static str = crate::jobs::UPLOAD_CLEANUP_SCHEDULE;
+    const RESOURCE: &'static str = "upload_cleanup";
+    fn params(parameters: &Map<String, Value>) -> ApiResult<String> {
+        let p: UploadCleanupParams = decode(parameters)?;
         encode(&p)
     }
 }
@@ -339,6 +353,7 @@ fn path_of<K: SystemJob>() -> &'static str {
     match K::SCHEDULE {
         "gc" => "gc",
         "purge_audit" => "purgeaudit",
+        crate::jobs::UPLOAD_CLEANUP_SCHEDULE => "uploadcleanup",
         _ => "fsck",
     }
 }

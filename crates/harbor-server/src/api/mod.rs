@@ -174,6 +174,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(system_jobs::<executions::Gc>("gc"))
         .merge(system_jobs::<executions::PurgeAudit>("purgeaudit"))
         .merge(system_jobs::<executions::Fsck>("fsck"))
+        .merge(system_jobs::<executions::UploadCleanup>("uploadcleanup"))
         .route("/jobservice/queues", get(jobservice::queues))
         .route("/jobservice/pools", get(jobservice::pools))
         .route(

@@ -146,6 +146,18 @@ async fn gc_schedules_and_access() {
         names.contains(&"gc") && names.contains(&"upload_cleanup"),
         "{all:?}"
     );
+    // The built-in hourly upload cleanup, with its age from the configuration.
+    let cleanup: Value = get_json(&client(), &s, "/api/v2.0/system/uploadcleanup/schedule").await;
+    assert_eq!(cleanup["schedule"]["type"], "Hourly", "{cleanup}");
+    let params: Value = serde_json::from_str(cleanup["job_parameters"].as_str().unwrap()).unwrap();
+    assert_eq!(params["max_age_hours"], 24);
+    let run = wait_done(
+        &s,
+        &run_now(&s, "uploadcleanup", json!({"max_age_hours": 0})).await,
+    )
+    .await;
+    assert_eq!(run["job_status"], "Success", "{run}");
+    assert!(run["progress"]["sessions"].is_u64(), "{run}");
 
     for (body, why) in [
         (
