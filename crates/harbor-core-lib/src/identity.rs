@@ -489,6 +489,42 @@ mod tests {
     }
 
     #[test]
+    fn purge_audit_params() {
+        let p: PurgeAuditParams = serde_json::from_str("{}").unwrap();
+        assert_eq!(p, PurgeAuditParams::default());
+        assert_eq!(p.audit_retention_hour, 720);
+        assert_eq!(p.operations(), ["create", "delete", "pull"]);
+        assert!(!p.dry_run);
+        p.validate().unwrap();
+
+        let p: PurgeAuditParams = serde_json::from_str(
+            r#"{"audit_retention_hour":48,"include_operations":" Pull, update ,","dry_run":true}"#,
+        )
+        .unwrap();
+        assert_eq!(p.audit_retention_hour, 48);
+        assert_eq!(p.operations(), ["pull", "update"]);
+        assert!(p.dry_run);
+        p.validate().unwrap();
+
+        let with = |hours: i64, ops: &str| PurgeAuditParams {
+            audit_retention_hour: hours,
+            include_operations: ops.into(),
+            dry_run: false,
+        };
+        with(0, "create").validate().unwrap();
+        with(24 * 365 * 10, "delete").validate().unwrap();
+        for bad in [
+            with(-1, "create"),
+            with(24 * 365 * 10 + 1, "create"),
+            with(24, ""),
+            with(24, " , "),
+            with(24, "create,push"),
+        ] {
+            assert!(matches!(bad.validate(), Err(Error::Invalid(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn page_offsets() {
         assert_eq!(Page::default().offset(), 0);
         assert_eq!(
