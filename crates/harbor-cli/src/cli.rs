@@ -86,9 +86,20 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
-    /// System information, health and read-only mode.
+    /// System information, health, read-only mode, the storage check and the job queues.
     #[command(subcommand)]
     System(SystemCmd),
+    /// Garbage collection: runs, their history and logs, and the schedule
+    /// (administrators).
+    #[command(subcommand)]
+    Gc(GcCmd),
+    /// Tag retention policies of projects and their runs.
+    #[command(subcommand)]
+    Retention(RetentionCmd),
+    /// Offline maintenance on the database and storage directly, with the servers
+    /// stopped (no server connection; the URLs are the server's).
+    #[command(subcommand)]
+    Admin(AdminCmd),
     /// Print a shell completion script.
     Completion {
         /// The shell.
@@ -364,6 +375,21 @@ pub enum AuditCmd {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+    /// Delete old audit entries now (administrators).
+    Purge {
+        /// Keep entries newer than this many hours (0: purge all matching).
+        #[arg(long, default_value_t = 24 * 30)]
+        keep_hours: i64,
+        /// Operations to purge, comma-separated.
+        #[arg(long, default_value = "create,delete,pull")]
+        operations: String,
+        /// Only count what would be purged.
+        #[arg(long)]
+        dry_run: bool,
+        /// Wait for the run to end and print it.
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 /// `harbor system ...`.
@@ -378,6 +404,257 @@ pub enum SystemCmd {
         /// on, off or status.
         #[arg(value_enum, default_value_t = Switch::Status)]
         state: Switch,
+    },
+    /// Check storage against the blob records: missing objects, orphans, size
+    /// mismatches (administrators).
+    Fsck {
+        /// Delete orphaned objects older than --grace-minutes.
+        #[arg(long)]
+        repair: bool,
+        /// Orphans younger than this many minutes are left alone (uploads in flight).
+        #[arg(long, default_value_t = 60)]
+        grace_minutes: u64,
+        /// Wait for the run to end and print the report.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// The job queues: jobs waiting and running per kind (administrators).
+    Queues,
+    /// Every job schedule (administrators).
+    Schedules,
+}
+
+/// Garbage collection parameters.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Only report what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep untagged artifacts (by default they are deleted first, so that their blobs
+    /// become garbage too).
+    #[arg(long)]
+    pub keep_untagged: bool,
+    /// Concurrent blob deletions, 1 to 10.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub workers: u32,
+    /// Hours a blob must have gone untouched before it may go (protects pushes that
+    /// upload blobs before their manifest); 0 allowed.
+    #[arg(long, value_name = "HOURS", default_value_t = 2)]
+    pub time_window: u64,
+}
+
+/// `harbor gc ...`.
+#[derive(Debug, Subcommand)]
+pub enum GcCmd {
+    /// Start a garbage collection run; prints its id, or with --wait follows it and
+    /// prints the result (exit 1 if it failed or was stopped).
+    Run {
+        /// Parameters.
+        #[command(flatten)]
+        params: GcArgs,
+        /// Wait for the run to end, showing its progress on standard error.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Past and current runs, newest first.
+    History {
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show a run with its progress.
+    Show {
+        /// Run id.
+        id: i64,
+    },
+    /// Print a run's log.
+    Log {
+        /// Run id.
+        id: i64,
+    },
+    /// Stop a queued or running run.
+    Stop {
+        /// Run id.
+        id: i64,
+    },
+    /// Show the schedule, or change it.
+    Schedule {
+        /// Set or remove it (without: show it).
+        #[command(subcommand)]
+        action: Option<GcScheduleCmd>,
+    },
+}
+
+/// `harbor gc schedule ...`.
+#[derive(Debug, Subcommand)]
+pub enum GcScheduleCmd {
+    /// Run garbage collection on a schedule.
+    Set {
+        /// How often.
+        #[arg(value_enum)]
+        every: ScheduleKind,
+        /// Six-field cron (seconds first), for `custom`, e.g. "0 30 2 * * *".
+        #[arg(long)]
+        cron: Option<String>,
+        /// Parameters of the scheduled runs.
+        #[command(flatten)]
+        params: GcArgs,
+    },
+    /// Remove the schedule.
+    #[command(name = "none")]
+    Remove,
+}
+
+/// How often a scheduled job runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleKind {
+    /// At the start of every hour.
+    Hourly,
+    /// Every day at midnight (UTC).
+    Daily,
+    /// Every Sunday at midnight (UTC).
+    Weekly,
+    /// On the --cron expression.
+    Custom,
+}
+
+impl ScheduleKind {
+    /// Harbor's schedule type.
+    pub fn as_harbor(self) -> &'static str {
+        match self {
+            ScheduleKind::Hourly => "Hourly",
+            ScheduleKind::Daily => "Daily",
+            ScheduleKind::Weekly => "Weekly",
+            ScheduleKind::Custom => "Custom",
+        }
+    }
+}
+
+/// `harbor retention ...`.
+#[derive(Debug, Subcommand)]
+pub enum RetentionCmd {
+    /// Show a project's retention policy (JSON), or that it has none.
+    Show {
+        /// Project.
+        project: String,
+    },
+    /// Create or replace a project's policy: from a Harbor RetentionPolicy JSON file,
+    /// or one rule keeping the N most recently pushed artifacts (--keep-latest).
+    Set {
+        /// Project.
+        project: String,
+        /// The policy JSON (`-` for standard input); its scope is set to the project.
+        #[arg(
+            long,
+            required_unless_present = "keep_latest",
+            conflicts_with = "keep_latest"
+        )]
+        file: Option<PathBuf>,
+        /// Keep the N most recently pushed artifacts of each repository (untagged ones
+        /// count too) and delete the others when the policy runs.
+        #[arg(long, value_name = "N")]
+        keep_latest: Option<u32>,
+        /// Only artifacts with a tag matching this doublestar pattern are subject to
+        /// the rule (default `**`).
+        #[arg(
+            long,
+            value_name = "PATTERN",
+            requires = "keep_latest",
+            conflicts_with = "file"
+        )]
+        tags: Option<String>,
+        /// Only repositories matching this doublestar pattern, without the project
+        /// (default `**`).
+        #[arg(
+            long,
+            value_name = "PATTERN",
+            requires = "keep_latest",
+            conflicts_with = "file"
+        )]
+        repos: Option<String>,
+        /// Run on this six-field cron (seconds first); without it, runs are manual.
+        #[arg(
+            long,
+            value_name = "EXPR",
+            requires = "keep_latest",
+            conflicts_with = "file"
+        )]
+        cron: Option<String>,
+    },
+    /// Run a project's policy now; with --wait, follow it and print what each
+    /// repository kept and deleted.
+    Run {
+        /// Project.
+        project: String,
+        /// Only report what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+        /// Wait for the run to end (exit 1 if it failed or was stopped).
+        #[arg(long)]
+        wait: bool,
+    },
+    /// A project's policy runs, newest first.
+    History {
+        /// Project.
+        project: String,
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Delete a project's policy (and its schedule).
+    Delete {
+        /// Project.
+        project: String,
+    },
+}
+
+/// `harbor admin ...`: direct access to the database and storage, no server.
+#[derive(Debug, Subcommand)]
+pub enum AdminCmd {
+    /// Apply pending schema migrations and print the schema version.
+    Migrate {
+        /// Database URL: sqlite://<path> or postgres://user@host/db.
+        #[arg(long, env = "HARBOR_DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+    },
+    /// Compare storage with the blob records (exit 1 if objects are missing or of the
+    /// wrong size); --repair deletes orphaned objects.
+    Fsck {
+        /// Database URL: sqlite://<path> or postgres://user@host/db.
+        #[arg(long, env = "HARBOR_DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+        /// Blob storage URL: file://<dir>, s3://bucket/prefix (credentials from AWS_*
+        /// variables), ...
+        #[arg(long, env = "HARBOR_STORAGE_URL")]
+        storage_url: String,
+        /// Delete orphaned objects older than --grace-minutes.
+        #[arg(long)]
+        repair: bool,
+        /// Orphans younger than this many minutes are left alone.
+        #[arg(long, default_value_t = 60)]
+        grace_minutes: u64,
+    },
+    /// Recount projects' storage usage from scratch (all, or one); --repair stores the
+    /// recount where it drifted.
+    RecountQuota {
+        /// Database URL: sqlite://<path> or postgres://user@host/db.
+        #[arg(long, env = "HARBOR_DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+        /// Only this project.
+        #[arg(long)]
+        project: Option<String>,
+        /// Store the recount where it differs.
+        #[arg(long)]
+        repair: bool,
+    },
+    /// Copy all metadata into another, empty database (e.g. SQLite to PostgreSQL).
+    CopyMetadata {
+        /// Source database URL.
+        #[arg(long)]
+        from: String,
+        /// Target database URL (must be empty).
+        #[arg(long)]
+        to: String,
     },
 }
 

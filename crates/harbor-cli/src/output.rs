@@ -69,7 +69,8 @@ impl Output {
             Format::Json => structured(item, Format::Json),
             Format::Yaml => structured(item, Format::Yaml),
             Format::Table => {
-                let width = fields.iter().map(|f| f.0.len()).max().unwrap_or(0);
+                // The widest name and its colon.
+                let width = fields.iter().map(|f| f.0.len() + 1).max().unwrap_or(0);
                 Ok(fields
                     .iter()
                     .map(|(k, v)| format!("{:width$}  {v}\n", format!("{k}:")))
@@ -108,6 +109,14 @@ impl Output {
             Format::Table => emit(&format!("{message}\n")),
             f => emit(&structured(value, f)?),
         }
+    }
+
+    /// Prints a text (a log) as it is, or `value` for scripts (`-o json|yaml`).
+    pub fn text<T: Serialize>(&self, text: &str, value: &T) -> Result<(), String> {
+        if self.quiet || self.format == Format::Table {
+            return emit(text);
+        }
+        emit(&structured(value, self.format)?)
     }
 }
 

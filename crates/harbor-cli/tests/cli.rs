@@ -1,6 +1,7 @@
 //! The real `harbor` binary against the real server on loopback: login, projects, users,
 //! members, robots (then a skopeo push with the robot's credentials), repositories, the
-//! audit log, read-only mode, output formats and exit codes.
+//! audit log, read-only mode, output formats and exit codes; garbage collection,
+//! retention, the audit purge and storage check as jobs, and the offline admin commands.
 
 #[path = "../../harbor-server/tests/common/mod.rs"]
 mod common;
@@ -11,7 +12,7 @@ mod layout;
 use std::path::Path;
 use std::process::Output;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use common::{ADMIN_PASSWORD, TestServer};
 
@@ -443,4 +444,414 @@ async fn usage_errors_unreachable_servers_and_completions() {
     );
     let help = ok(h, &["--help"], "").await;
     assert!(help.contains("Exit codes"), "{help}");
+}
+
+/// Migrations this build knows for the engine of `database_url`.
+fn known_migrations(database_url: &str) -> usize {
+    let engine = if database_url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../harbor-storage/migrations")
+        .join(engine);
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("sql".as_ref()))
+        .count()
+}
+
+/// Each run the server's job queue holds, by its `harbor gc history` id.
+fn ids(list: &Value) -> Vec<i64> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_collection_retention_purge_fsck_and_offline_admin() {
+    let s = TestServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    ok(
+        h,
+        &["login", &s.base, "-u", "admin", "--password-stdin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    )
+    .await;
+    let pid = ok(h, &["project", "create", "team", "-q"], "").await;
+    let pid: i64 = pid.trim().parse().unwrap();
+
+    // Garbage collection reclaims the blobs of a deleted image.
+    common::push_image(&s, "team/tmp", "v1", 9).await;
+    ok(h, &["artifact", "delete", "team/tmp:v1"], "").await;
+    let run = json(h, &["gc", "run", "--time-window", "0", "--wait"]).await;
+    assert_eq!(run["job_status"], "Success", "{run}");
+    assert_eq!(run["job_name"], "GARBAGE_COLLECTION");
+    assert!(
+        run["progress"]["blobs_deleted"].as_u64().unwrap() >= 2,
+        "{run}"
+    );
+    assert!(run["progress"]["bytes_freed"].as_u64().unwrap() > 1000);
+    let gc_id = run["id"].as_i64().unwrap();
+    let params: Value = serde_json::from_str(run["job_parameters"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (&params["time_window"], &params["delete_untagged"]),
+        (&json!(0), &json!(true))
+    );
+    let history = json(h, &["gc", "history"]).await;
+    assert!(ids(&history).contains(&gc_id), "{history}");
+    let table = ok(h, &["gc", "show", &gc_id.to_string()], "").await;
+    assert!(
+        table.contains("status:") && table.contains("Success"),
+        "{table}"
+    );
+    let log = ok(h, &["gc", "log", &gc_id.to_string()], "").await;
+    assert!(log.contains("done in"), "{log}");
+    // A finished run cannot be stopped; a missing one is not found.
+    fails(h, &["gc", "stop", &gc_id.to_string()], "", 1).await;
+    fails(h, &["gc", "show", "999999"], "", 4).await;
+    // A dry run without waiting prints its id; it deletes nothing more.
+    let id = ok(
+        h,
+        &[
+            "gc",
+            "run",
+            "--dry-run",
+            "--keep-untagged",
+            "--workers",
+            "3",
+            "-q",
+        ],
+        "",
+    )
+    .await;
+    let id: i64 = id.trim().parse().unwrap();
+    assert!(id > gc_id);
+
+    // The schedule.
+    ok(h, &["gc", "schedule", "set", "daily", "--workers", "2"], "").await;
+    let sched = json(h, &["gc", "schedule"]).await;
+    assert_eq!(sched["schedule"]["type"], "Daily", "{sched}");
+    assert_eq!(sched["schedule"]["cron"], "0 0 0 * * *");
+    let params: Value = serde_json::from_str(sched["job_parameters"].as_str().unwrap()).unwrap();
+    assert_eq!(params["workers"], 2);
+    let custom = json(
+        h,
+        &["gc", "schedule", "set", "custom", "--cron", "0 30 2 * * *"],
+    )
+    .await;
+    assert_eq!(custom["schedule"]["cron"], "0 30 2 * * *", "{custom}");
+    let all = json(h, &["system", "schedules"]).await;
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["vendor_id"] == "gc"),
+        "{all}"
+    );
+    ok(h, &["gc", "schedule", "none"], "").await;
+    let sched = json(h, &["gc", "schedule"]).await;
+    assert_eq!(sched["schedule"]["type"], "None", "{sched}");
+    let queues = json(h, &["system", "queues"]).await;
+    assert!(
+        queues
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["job_type"] == "GARBAGE_COLLECTION"),
+        "{queues}"
+    );
+
+    // Retention: keep the newest image of each repository.
+    let mut digests = Vec::new();
+    for (i, tag) in ["v1", "v2", "v3"].into_iter().enumerate() {
+        let (d, _) = common::push_image(&s, "team/app", tag, 20 + i as u8).await;
+        digests.push(d);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let none = ok(h, &["retention", "show", "team"], "").await;
+    assert!(none.contains("no retention policy"), "{none}");
+    fails(h, &["retention", "run", "team"], "", 4).await;
+    let out = ok(h, &["retention", "set", "team", "--keep-latest", "2"], "").await;
+    assert!(out.starts_with("Created"), "{out}");
+    let project = json(h, &["project", "show", "team"]).await;
+    let rid = project["metadata"]["retention_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Replaced from a file on standard input: keep only the newest.
+    let policy = json!({
+        "algorithm": "or",
+        "rules": [{
+            "disabled": false, "action": "retain", "template": "latestPushedK",
+            "params": {"latestPushedK": 1},
+            "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": "**"}],
+            "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches", "pattern": "app"}]}
+        }],
+        "trigger": {"kind": "Schedule", "settings": {"cron": ""}},
+    });
+    let out = ok(
+        h,
+        &["retention", "set", "team", "--file", "-"],
+        &policy.to_string(),
+    )
+    .await;
+    assert!(
+        out.starts_with(&format!("Replaced retention policy {rid}")),
+        "{out}"
+    );
+    let shown = json(h, &["retention", "show", "team"]).await;
+    assert_eq!(shown["rules"][0]["params"]["latestPushedK"], 1, "{shown}");
+    assert_eq!(shown["scope"]["ref"], pid);
+    let dry = json(h, &["retention", "run", "team", "--dry-run", "--wait"]).await;
+    assert_eq!(dry["execution"]["dry_run"], true, "{dry}");
+    assert_eq!(
+        json(h, &["artifact", "list", "team/app"])
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        3,
+        "a dry run deletes nothing"
+    );
+    let done = json(h, &["retention", "run", "team", "--wait"]).await;
+    assert_eq!(done["execution"]["status"], "Success", "{done}");
+    let task = done["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["repository"] == "team/app")
+        .unwrap_or_else(|| panic!("no task for team/app: {done}"));
+    assert_eq!(
+        (&task["retained"], &task["deleted"]),
+        (&json!(1), &json!(2))
+    );
+    let left = json(h, &["artifact", "list", "team/app"]).await;
+    let left: Vec<&str> = left
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, vec![digests[2].as_str()]);
+    let runs = json(h, &["retention", "history", "team"]).await;
+    assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
+    ok(h, &["retention", "delete", "team"], "").await;
+    let none = ok(h, &["retention", "show", "team"], "").await;
+    assert!(none.contains("no retention policy"), "{none}");
+
+    // The audit purge and the storage check, as jobs.
+    let purge = json(
+        h,
+        &["audit", "purge", "--keep-hours", "0", "--dry-run", "--wait"],
+    )
+    .await;
+    assert_eq!(purge["job_status"], "Success", "{purge}");
+    assert_eq!(purge["job_name"], "PURGE_AUDIT_LOG");
+    assert_eq!(purge["progress"]["dry_run"], true);
+    assert!(
+        purge["progress"]["purged"].as_u64().unwrap() >= 1,
+        "{purge}"
+    );
+    let fsck = json(h, &["system", "fsck", "--wait"]).await;
+    assert_eq!(fsck["job_status"], "Success", "{fsck}");
+    let p = &fsck["progress"];
+    assert!(p["records"].as_u64().unwrap() >= 6, "{fsck}");
+    assert_eq!(
+        (
+            &p["missing_count"],
+            &p["orphan_count"],
+            &p["size_mismatch_count"]
+        ),
+        (&json!(0), &json!(0), &json!(0)),
+        "{fsck}"
+    );
+
+    // Offline, with the server stopped: migrate, check storage, recount quotas, copy.
+    let db = s.database_url();
+    let storage = harbor_server::config::Config {
+        data_dir: s.data_dir.clone(),
+        ..Default::default()
+    }
+    .storage_url();
+    let scaled = std::env::var("HARBOR_TEST_BACKEND").as_deref() == Ok("scaled");
+    // On the scaled backend the throw-away database lives only as long as the server, so
+    // the server keeps running there (these commands are safe beside it).
+    let (_server, _tmp) = if scaled {
+        (Some(s), None)
+    } else {
+        (None, s.stop().await)
+    };
+    let migrated = json(h, &["admin", "migrate", "--database-url", &db]).await;
+    assert_eq!(
+        migrated["schema_version"].as_u64(),
+        Some(known_migrations(&db) as u64),
+        "{migrated}"
+    );
+    if scaled {
+        eprintln!("SKIPPED: admin fsck on S3 (the test bucket's credentials are not exported)");
+    } else {
+        let report = json(
+            h,
+            &[
+                "admin",
+                "fsck",
+                "--database-url",
+                &db,
+                "--storage-url",
+                &storage,
+            ],
+        )
+        .await;
+        assert_eq!(report["missing_count"], 0, "{report}");
+        assert_eq!(report["orphan_count"], 0, "{report}");
+        assert_eq!(report["size_mismatch_count"], 0, "{report}");
+        assert!(report["objects"].as_u64().unwrap() >= 6, "{report}");
+        // An object nobody recorded is an orphan; --repair with no grace removes it.
+        let stray = Path::new(storage.trim_start_matches("file://"))
+            .join("blobs/sha256/00")
+            .join("0".repeat(64));
+        std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+        std::fs::write(&stray, b"stray").unwrap();
+        let args = [
+            "admin",
+            "fsck",
+            "--database-url",
+            &db,
+            "--storage-url",
+            &storage,
+            "--repair",
+            "--grace-minutes",
+            "0",
+        ];
+        let repaired = json(h, &args).await;
+        assert_eq!(repaired["orphan_count"], 1, "{repaired}");
+        assert_eq!(repaired["orphans_removed"], 1, "{repaired}");
+        assert!(!stray.exists());
+    }
+    let quotas = json(h, &["admin", "recount-quota", "--database-url", &db]).await;
+    let quotas = quotas.as_array().unwrap();
+    assert!(quotas.iter().any(|q| q["project"] == "team"), "{quotas:?}");
+    assert!(quotas.iter().all(|q| q["consistent"] == true), "{quotas:?}");
+    let team = json(
+        h,
+        &[
+            "admin",
+            "recount-quota",
+            "--database-url",
+            &db,
+            "--project",
+            "team",
+        ],
+    )
+    .await;
+    assert_eq!(team.as_array().unwrap().len(), 1, "{team}");
+    assert!(team[0]["recounted"].as_i64().unwrap() > 0, "{team}");
+    fails(
+        h,
+        &[
+            "admin",
+            "recount-quota",
+            "--database-url",
+            &db,
+            "--project",
+            "nope",
+        ],
+        "",
+        4,
+    )
+    .await;
+    if !scaled {
+        let copy_dir = tempfile::tempdir().unwrap();
+        let to = format!("sqlite://{}", copy_dir.path().join("copy.db").display());
+        let copied = json(h, &["admin", "copy-metadata", "--from", &db, "--to", &to]).await;
+        let projects = copied
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == "projects")
+            .unwrap_or_else(|| panic!("{copied}"));
+        assert!(projects["rows"].as_u64().unwrap() >= 2, "{copied}");
+        let again = ok(h, &["admin", "migrate", "--database-url", &to], "").await;
+        assert!(again.contains("schema version"), "{again}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_and_admin_usage_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    for args in [
+        &["gc", "run", "--workers", "11"][..],
+        &["gc", "run", "--workers", "0"],
+        &["gc", "schedule", "set", "monthly"],
+        &["gc", "show", "abc"],
+        &["retention", "set", "team"],
+        &[
+            "retention",
+            "set",
+            "team",
+            "--file",
+            "p.json",
+            "--keep-latest",
+            "1",
+        ],
+        &[
+            "retention",
+            "set",
+            "team",
+            "--file",
+            "p.json",
+            "--tags",
+            "v*",
+        ],
+        &["admin", "migrate"],
+        &["admin", "fsck", "--database-url", "sqlite:///tmp/x.db"],
+        &["admin", "copy-metadata", "--from", "sqlite:///tmp/x.db"],
+        &["admin", "migrate", "--database-url", "mysql://db/harbor"],
+    ] {
+        fails(h, args, "", 2).await;
+    }
+    // Checked before any request: no server is configured here.
+    let missing = h.join("missing.json");
+    let url = "http://127.0.0.1:9";
+    let mut cmd = assert_cmd::Command::cargo_bin("harbor").unwrap();
+    let o = cmd
+        .env_clear()
+        .env("HARBOR_CONFIG", h.join("c.json"))
+        .env("HARBOR_URL", url)
+        .env("HARBOR_USERNAME", "admin")
+        .env("HARBOR_PASSWORD", "x")
+        .args(["retention", "set", "team", "--file"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut cmd = assert_cmd::Command::cargo_bin("harbor").unwrap();
+    let o = cmd
+        .env_clear()
+        .env("HARBOR_CONFIG", h.join("c.json"))
+        .env("HARBOR_URL", url)
+        .env("HARBOR_USERNAME", "admin")
+        .env("HARBOR_PASSWORD", "x")
+        .args(["gc", "schedule", "set", "custom"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let help = ok(h, &["gc", "run", "--help"], "").await;
+    assert!(help.contains("--time-window"), "{help}");
 }

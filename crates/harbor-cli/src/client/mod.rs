@@ -21,8 +21,13 @@
 use std::time::Duration;
 
 mod content;
+mod jobs;
 
 pub use content::{Artifact, ArtifactRef, ArtifactTag, ImmutableRule, Label, Quota, parse_size};
+pub use jobs::{
+    Execution, FsckParameters, GcParameters, GcProgress, JobQueue, PurgeAuditParameters,
+    RetentionExecution, RetentionTask, ScheduleTask, SystemJob, status_is_final,
+};
 
 use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::{Method, StatusCode};
@@ -143,6 +148,11 @@ impl Project {
     pub fn is_public(&self) -> bool {
         self.metadata.public.as_deref() == Some("true")
     }
+
+    /// The id of its tag retention policy, if it has one.
+    pub fn retention_id(&self) -> Option<i64> {
+        self.metadata.retention_id.as_deref()?.parse().ok()
+    }
 }
 
 /// Project metadata.
@@ -151,6 +161,9 @@ pub struct ProjectMetadata {
     /// `"true"` or `"false"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public: Option<String>,
+    /// The id of the project's tag retention policy, if it has one (read only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_id: Option<String>,
 }
 
 /// A project to create.
@@ -172,6 +185,7 @@ impl NewProject {
             project_name: name.into(),
             metadata: ProjectMetadata {
                 public: Some("false".into()),
+                retention_id: None,
             },
             storage_limit: None,
         }

@@ -8,7 +8,7 @@ use crate::client::{Artifact, ArtifactRef, ImmutableRule, Label, Quota, parse_si
 use crate::output::Column;
 
 /// `1.5 MiB`-style sizes for tables.
-fn human(bytes: i64) -> String {
+pub(super) fn human(bytes: i64) -> String {
     if bytes < 0 {
         return "unlimited".into();
     }

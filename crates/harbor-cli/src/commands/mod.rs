@@ -1,10 +1,14 @@
 //! Each command: resolve the connection, call the client, print the result.
 
 mod access;
+mod admin;
 mod content;
+mod jobs;
 mod login;
 mod projects;
+mod retention;
 mod system;
+mod wait;
 
 use std::io::BufRead as _;
 
@@ -89,6 +93,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
     match cli.command {
         Command::Login(l) => login::login(&cli.global, l, out).await,
         Command::Logout => login::logout(out),
+        Command::Admin(c) => admin::admin(c, out).await,
         Command::Completion { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "harbor", &mut std::io::stdout());
@@ -111,7 +116,12 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
                 Command::Immutable(c) => content::immutable(&app, c).await,
                 Command::Audit(c) => system::audit(&app, c).await,
                 Command::System(c) => system::system(&app, c).await,
-                Command::Login(_) | Command::Logout | Command::Completion { .. } => Ok(()),
+                Command::Gc(c) => jobs::gc(&app, c).await,
+                Command::Retention(c) => retention::retention(&app, c).await,
+                Command::Login(_)
+                | Command::Logout
+                | Command::Admin(_)
+                | Command::Completion { .. } => Ok(()),
             }
         }
     }

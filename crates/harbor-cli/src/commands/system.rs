@@ -2,12 +2,12 @@
 
 use serde_json::{Value, json};
 
-use super::{App, Outcome};
+use super::{App, Outcome, jobs};
 use crate::cli::{AuditCmd, Switch, SystemCmd};
-use crate::client::AuditEntry;
+use crate::client::{AuditEntry, FsckParameters, PurgeAuditParameters};
 use crate::output::Column;
 
-fn text(v: &Value) -> String {
+pub(super) fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -61,19 +61,47 @@ pub(crate) async fn system(app: &App, cmd: SystemCmd) -> Outcome {
             };
             out.done(msg, &json!({ "read_only": on }), &on.to_string())?;
         }
+        SystemCmd::Fsck {
+            repair,
+            grace_minutes,
+            wait,
+        } => {
+            let params = FsckParameters {
+                repair,
+                grace_minutes,
+            };
+            jobs::fsck(app, params, wait).await?;
+        }
+        SystemCmd::Queues => jobs::queues(app).await?,
+        SystemCmd::Schedules => jobs::schedules(app).await?,
     }
     Ok(())
 }
 
 pub(crate) async fn audit(app: &App, cmd: AuditCmd) -> Outcome {
     let (c, out) = (&app.client, &app.out);
-    let AuditCmd::List {
-        user,
-        operation,
-        resource,
-        resource_type,
-        limit,
-    } = cmd;
+    let (user, operation, resource, resource_type, limit) = match cmd {
+        AuditCmd::List {
+            user,
+            operation,
+            resource,
+            resource_type,
+            limit,
+        } => (user, operation, resource, resource_type, limit),
+        AuditCmd::Purge {
+            keep_hours,
+            operations,
+            dry_run,
+            wait,
+        } => {
+            let params = PurgeAuditParameters {
+                audit_retention_hour: keep_hours,
+                include_operations: operations,
+                dry_run,
+            };
+            return jobs::purge_audit(app, params, wait).await;
+        }
+    };
     let mut q = Vec::new();
     if let Some(u) = user {
         q.push(format!("username={u}"));

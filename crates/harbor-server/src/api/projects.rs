@@ -221,7 +221,12 @@ pub(crate) async fn get(
         .store()
         .project_repository_count(&p.name)
         .await?;
-    Ok(Json(project_json(&p, &roles, Some(repos))).into_response())
+    let mut v = project_json(&p, &roles, Some(repos));
+    // Harbor's `metadata.retention_id`: the project's tag retention policy, if any.
+    if let Some(policy) = state.registry.retention_policy_of_project(p.id).await? {
+        v["metadata"]["retention_id"] = json!(policy.id.to_string());
+    }
+    Ok(Json(v).into_response())
 }
 
 pub(crate) async fn update(

@@ -319,6 +319,16 @@ impl SqlMetadataStore {
         .map_err(internal)
     }
 
+    /// The schema version: how many migrations have been applied (`connect` applies all
+    /// it knows, so this is the newest version this build knows unless the database was
+    /// migrated by a newer one).
+    pub async fn schema_version(&self) -> Result<i64, StorageError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(sqlx::Row::try_get::<i64, _>(&row, 0)?)
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         self.write.close().await;

@@ -1,0 +1,466 @@
+//! System jobs (garbage collection, the audit log purge, the storage check), tag
+//! retention policies and their runs, and the job service views.
+
+use reqwest::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Client, Error, Result};
+
+/// A kind of system job, each under `/system/<path>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SystemJob {
+    /// Garbage collection (`/system/gc`).
+    Gc,
+    /// The audit log purge (`/system/purgeaudit`).
+    PurgeAudit,
+    /// The storage consistency check (`/system/fsck`).
+    Fsck,
+}
+
+impl SystemJob {
+    /// The path segment after `/system/`.
+    pub fn path(self) -> &'static str {
+        match self {
+            SystemJob::Gc => "gc",
+            SystemJob::PurgeAudit => "purgeaudit",
+            SystemJob::Fsck => "fsck",
+        }
+    }
+
+    /// What people call it.
+    pub fn title(self) -> &'static str {
+        match self {
+            SystemJob::Gc => "garbage collection",
+            SystemJob::PurgeAudit => "audit log purge",
+            SystemJob::Fsck => "storage check",
+        }
+    }
+}
+
+/// Garbage collection's parameters (Harbor's `parameters`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcParameters {
+    /// Delete untagged artifacts first, so their blobs become garbage too.
+    pub delete_untagged: bool,
+    /// Only report what would be deleted.
+    pub dry_run: bool,
+    /// Concurrent blob deletions (1 to 10).
+    pub workers: u32,
+    /// Hours a blob must have gone untouched before it may go.
+    pub time_window: u64,
+}
+
+/// The audit log purge's parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgeAuditParameters {
+    /// Entries newer than this many hours are kept.
+    pub audit_retention_hour: i64,
+    /// Comma-separated operations to purge, e.g. `create,delete,pull`.
+    pub include_operations: String,
+    /// Only count what would be purged.
+    pub dry_run: bool,
+}
+
+/// The storage check's parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FsckParameters {
+    /// Delete orphaned objects older than `grace_minutes`.
+    pub repair: bool,
+    /// Orphans younger than this many minutes are left alone.
+    pub grace_minutes: u64,
+}
+
+/// One run of a system job (Harbor's `GCHistory`/`ExecHistory`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Execution {
+    /// Id.
+    pub id: i64,
+    /// The job kind, e.g. `GARBAGE_COLLECTION`.
+    #[serde(default)]
+    pub job_name: String,
+    /// `MANUAL` or `SCHEDULE`.
+    #[serde(default)]
+    pub job_kind: String,
+    /// The parameters, as a JSON string.
+    #[serde(default)]
+    pub job_parameters: String,
+    /// `Pending`, `Running`, `Success`, `Error` or `Stopped`.
+    #[serde(default)]
+    pub job_status: String,
+    /// Queued at.
+    #[serde(default)]
+    pub creation_time: String,
+    /// Last change.
+    #[serde(default)]
+    pub update_time: String,
+    /// Started at.
+    #[serde(default)]
+    pub start_time: Option<String>,
+    /// Ended at.
+    #[serde(default)]
+    pub end_time: Option<String>,
+    /// The kind's progress report (see [`GcProgress`] for garbage collection).
+    #[serde(default)]
+    pub progress: Value,
+    /// Why it failed.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Everything else the server sent.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, Value>,
+}
+
+/// Whether a run status is final.
+pub fn status_is_final(status: &str) -> bool {
+    matches!(status, "Success" | "Error" | "Stopped")
+}
+
+impl Execution {
+    /// Whether the run has ended.
+    pub fn ended(&self) -> bool {
+        status_is_final(&self.job_status)
+    }
+
+    /// The progress of a garbage collection run.
+    pub fn gc_progress(&self) -> GcProgress {
+        serde_json::from_value(self.progress.clone()).unwrap_or_default()
+    }
+}
+
+/// Where a garbage collection run stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GcProgress {
+    /// `untagged`, `mark`, `sweep` or `done`.
+    pub phase: String,
+    /// A dry run.
+    pub dry_run: bool,
+    /// Untagged artifacts deleted.
+    pub artifacts_deleted: u64,
+    /// Blob records examined.
+    pub blobs_total: u64,
+    /// Ranges of the digest space done (of `ranges_total`): the run's share done.
+    pub ranges_done: u64,
+    /// Ranges in all (0 until marking starts).
+    pub ranges_total: u64,
+    /// Blobs found to be garbage.
+    pub blobs_candidates: u64,
+    /// Blobs deleted (a dry run: that would be).
+    pub blobs_deleted: u64,
+    /// Bytes those blobs held.
+    pub bytes_freed: u64,
+    /// Blobs that could not be deleted this time.
+    pub blobs_failed: u64,
+}
+
+/// A retention run (Harbor's `RetentionExecution`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RetentionExecution {
+    /// Id.
+    pub id: i64,
+    /// The policy.
+    #[serde(default)]
+    pub policy_id: i64,
+    /// `Pending`, `Running`, `Success`, `Error` or `Stopped`.
+    #[serde(default)]
+    pub status: String,
+    /// `MANUAL` or `SCHEDULE`.
+    #[serde(default)]
+    pub trigger: String,
+    /// Only reports what would be deleted.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Started at.
+    #[serde(default)]
+    pub start_time: Option<String>,
+    /// Ended at.
+    #[serde(default)]
+    pub end_time: Option<String>,
+}
+
+impl RetentionExecution {
+    /// Whether the run has ended.
+    pub fn ended(&self) -> bool {
+        status_is_final(&self.status)
+    }
+}
+
+/// One repository of a retention run (Harbor's `RetentionExecutionTask`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RetentionTask {
+    /// Id.
+    pub id: i64,
+    /// The repository (`project/repo`).
+    pub repository: String,
+    /// Its status.
+    #[serde(default)]
+    pub status: String,
+    /// Artifacts kept.
+    #[serde(default)]
+    pub retained: u64,
+    /// Artifacts deleted (a dry run: that would be).
+    #[serde(default)]
+    pub deleted: u64,
+    /// Artifacts examined.
+    #[serde(default)]
+    pub total: u64,
+    /// Everything else the server sent.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, Value>,
+}
+
+/// A job queue (Harbor's `JobQueue`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobQueue {
+    /// The job kind.
+    pub job_type: String,
+    /// Jobs waiting.
+    #[serde(default)]
+    pub count: u64,
+    /// Jobs running.
+    #[serde(default)]
+    pub running: u64,
+    /// Whether the queue is paused.
+    #[serde(default)]
+    pub paused: bool,
+}
+
+/// A schedule (Harbor's `ScheduleTask`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ScheduleTask {
+    /// Id.
+    pub id: i64,
+    /// The job kind it starts.
+    #[serde(default)]
+    pub vendor_type: String,
+    /// Its name, e.g. `gc` or `retention:3`.
+    #[serde(default)]
+    pub vendor_id: String,
+    /// Six-field cron.
+    #[serde(default)]
+    pub cron: String,
+    /// `Hourly`, `Daily`, `Weekly` or `Custom`.
+    #[serde(default)]
+    pub schedule_type: String,
+    /// The next run.
+    #[serde(default)]
+    pub next_scheduled_time: Option<String>,
+    /// Everything else the server sent.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, Value>,
+}
+
+fn to_value<T: Serialize>(v: &T) -> Result<Value> {
+    serde_json::to_value(v).map_err(|e| Error::Setup(e.to_string()))
+}
+
+impl Client {
+    /// The body of a text answer (logs).
+    async fn text(&self, path: &str) -> Result<String> {
+        let r = self.request(Method::GET, path, None).await?;
+        let url = r.url().to_string();
+        r.text().await.map_err(|e| Error::Protocol {
+            url,
+            detail: e.to_string(),
+        })
+    }
+
+    // --- system jobs
+
+    /// Starts a run now (`POST /system/<kind>/schedule`, type `Manual`); returns its id.
+    /// Refused (409) while another run of the kind is queued or running.
+    pub async fn start_system_job<P: Serialize>(&self, kind: SystemJob, params: &P) -> Result<i64> {
+        let body = json!({ "schedule": { "type": "Manual" }, "parameters": to_value(params)? });
+        let path = format!("/system/{}/schedule", kind.path());
+        let r = self.send(Method::POST, &path, Some(body)).await?;
+        self.created_id(&r)
+    }
+
+    /// The runs of a kind, newest first, at most `limit`.
+    pub async fn system_job_runs(&self, kind: SystemJob, limit: usize) -> Result<Vec<Execution>> {
+        self.list(&format!("/system/{}", kind.path()), limit).await
+    }
+
+    /// One run.
+    pub async fn system_job_run(&self, kind: SystemJob, id: i64) -> Result<Execution> {
+        self.get(&format!("/system/{}/{id}", kind.path())).await
+    }
+
+    /// Stops a run (a queued one at once, a running one between its steps).
+    pub async fn stop_system_job(&self, kind: SystemJob, id: i64) -> Result<()> {
+        self.send(Method::PUT, &format!("/system/{}/{id}", kind.path()), None)
+            .await
+            .map(drop)
+    }
+
+    /// A run's log, as text.
+    pub async fn system_job_log(&self, kind: SystemJob, id: i64) -> Result<String> {
+        self.text(&format!("/system/{}/{id}/log", kind.path()))
+            .await
+    }
+
+    /// The kind's schedule: `{"schedule": {"type", "cron", "next_scheduled_time"},
+    /// "job_parameters", ...}`, or `{"schedule": {"type": "None"}}`.
+    pub async fn system_job_schedule(&self, kind: SystemJob) -> Result<Value> {
+        self.get(&format!("/system/{}/schedule", kind.path())).await
+    }
+
+    /// Sets the kind's schedule: `kind_of` is `Hourly`, `Daily`, `Weekly`, `Custom` (with
+    /// a six-field `cron`) or `None` (removes it).
+    pub async fn set_system_job_schedule<P: Serialize>(
+        &self,
+        kind: SystemJob,
+        kind_of: &str,
+        cron: Option<&str>,
+        params: &P,
+    ) -> Result<()> {
+        let mut schedule = json!({ "type": kind_of });
+        if let Some(c) = cron {
+            schedule["cron"] = json!(c);
+        }
+        let body = json!({ "schedule": schedule, "parameters": to_value(params)? });
+        let path = format!("/system/{}/schedule", kind.path());
+        self.send(Method::PUT, &path, Some(body)).await.map(drop)
+    }
+
+    // --- job service
+
+    /// `GET /jobservice/queues`: each job kind with its queued and running jobs.
+    pub async fn job_queues(&self) -> Result<Vec<JobQueue>> {
+        self.get("/jobservice/queues").await
+    }
+
+    /// `GET /schedules`: every schedule.
+    pub async fn schedules(&self) -> Result<Vec<ScheduleTask>> {
+        self.get("/schedules").await
+    }
+
+    // --- retention
+
+    /// `GET /retentions/metadatas`: the rule templates and selectors a policy may use.
+    pub async fn retention_metadatas(&self) -> Result<Value> {
+        self.get("/retentions/metadatas").await
+    }
+
+    /// The id of a project's retention policy (its `metadata.retention_id`), if it has one.
+    pub async fn retention_id(&self, project: &str) -> Result<Option<i64>> {
+        Ok(self.project(project).await?.retention_id())
+    }
+
+    /// A retention policy (Harbor's `RetentionPolicy`).
+    pub async fn retention_policy(&self, id: i64) -> Result<Value> {
+        self.get(&format!("/retentions/{id}")).await
+    }
+
+    /// Creates a retention policy for the project of its `scope.ref`; returns its id.
+    pub async fn create_retention_policy(&self, policy: &Value) -> Result<i64> {
+        let r = self
+            .send(Method::POST, "/retentions", Some(policy.clone()))
+            .await?;
+        self.created_id(&r)
+    }
+
+    /// Replaces a retention policy.
+    pub async fn update_retention_policy(&self, id: i64, policy: &Value) -> Result<()> {
+        self.send(
+            Method::PUT,
+            &format!("/retentions/{id}"),
+            Some(policy.clone()),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Deletes a retention policy (and its schedule).
+    pub async fn delete_retention_policy(&self, id: i64) -> Result<()> {
+        self.send(Method::DELETE, &format!("/retentions/{id}"), None)
+            .await
+            .map(drop)
+    }
+
+    /// Starts a run of a policy; returns the run's id.
+    pub async fn start_retention_run(&self, id: i64, dry_run: bool) -> Result<i64> {
+        let r = self
+            .send(
+                Method::POST,
+                &format!("/retentions/{id}/executions"),
+                Some(json!({ "dry_run": dry_run })),
+            )
+            .await?;
+        self.created_id(&r)
+    }
+
+    /// A policy's runs, newest first, at most `limit`.
+    pub async fn retention_runs(&self, id: i64, limit: usize) -> Result<Vec<RetentionExecution>> {
+        self.list(&format!("/retentions/{id}/executions"), limit)
+            .await
+    }
+
+    /// One run of a policy (looked up in its runs).
+    pub async fn retention_run(&self, id: i64, eid: i64) -> Result<RetentionExecution> {
+        self.retention_runs(id, usize::MAX)
+            .await?
+            .into_iter()
+            .find(|e| e.id == eid)
+            .ok_or_else(|| Error::Api {
+                status: StatusCode::NOT_FOUND,
+                code: "NOT_FOUND".into(),
+                message: format!("retention execution {eid} not found"),
+            })
+    }
+
+    /// Stops a run.
+    pub async fn stop_retention_run(&self, id: i64, eid: i64) -> Result<()> {
+        self.send(
+            Method::PATCH,
+            &format!("/retentions/{id}/executions/{eid}"),
+            Some(json!({ "action": "stop" })),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// A run's tasks, one per repository.
+    pub async fn retention_tasks(&self, id: i64, eid: i64) -> Result<Vec<RetentionTask>> {
+        self.list(
+            &format!("/retentions/{id}/executions/{eid}/tasks"),
+            usize::MAX,
+        )
+        .await
+    }
+
+    /// A task's log, as text.
+    pub async fn retention_task_log(&self, id: i64, eid: i64, tid: i64) -> Result<String> {
+        self.text(&format!("/retentions/{id}/executions/{eid}/tasks/{tid}"))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn executions_decode_with_their_progress() {
+        let e: Execution = serde_json::from_value(json!({
+            "id": 7, "job_name": "GARBAGE_COLLECTION", "job_kind": "MANUAL",
+            "job_parameters": "{\"dry_run\":false}", "job_status": "Running",
+            "creation_time": "t", "update_time": "t", "start_time": "t", "end_time": null,
+            "progress": {"phase": "sweep", "blobs_candidates": 4, "blobs_deleted": 1,
+                         "bytes_freed": 10, "ranges_done": 3},
+            "error": null, "attempts": 1,
+        }))
+        .unwrap();
+        assert!(!e.ended());
+        let p = e.gc_progress();
+        assert_eq!(
+            (p.phase.as_str(), p.blobs_candidates, p.blobs_deleted),
+            ("sweep", 4, 1)
+        );
+        assert_eq!(e.rest["attempts"], 1);
+        for (s, done) in [("Pending", false), ("Success", true), ("Error", true)] {
+            assert_eq!(status_is_final(s), done, "{s}");
+        }
+    }
+}
