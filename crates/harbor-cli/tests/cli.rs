@@ -305,6 +305,12 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
         assert_eq!(shown["labels"][0]["name"], "release");
         let table = ok(h, &["artifact", "show", "team/app:stable"], "").await;
         assert!(table.contains("linux amd64"), "{table}");
+        ok(h, &["artifact", "unlabel", "team/app:v1", "release"], "").await;
+        let shown = json(h, &["artifact", "show", "team/app:v1"]).await;
+        assert!(
+            shown["labels"].as_array().is_none_or(|l| l.is_empty()),
+            "{shown}"
+        );
         let rule = ok(h, &["immutable", "add", "team", "--tags", "v*", "-q"], "").await;
         let err = fails(h, &["artifact", "untag", "team/app:v1", "v1"], "", 1).await;
         assert!(err.contains("immutable"), "{err}");
