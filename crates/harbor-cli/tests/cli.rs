@@ -382,6 +382,16 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
     fails(rh, &["project", "list"], "", 3).await;
     let new_secret = ok(h, &["robot", "refresh-secret", &robot_id, "-q"], "").await;
     assert!(new_secret.trim().len() >= 8 && new_secret.trim() != secret);
+    // Enabled again, it logs in with the refreshed secret (the old one is refused).
+    ok(h, &["robot", "enable", &robot_id], "").await;
+    fails(rh, &["project", "list"], "", 3).await;
+    ok(
+        rh,
+        &["login", url, "-u", &login, "--password-stdin"],
+        &format!("{}\n", new_secret.trim()),
+    )
+    .await;
+    ok(rh, &["project", "list"], "").await;
     ok(h, &["robot", "delete", &robot_id], "").await;
     fails(h, &["robot", "show", &robot_id], "", 4).await;
 
@@ -395,6 +405,29 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
     );
     let health = ok(h, &["system", "health"], "").await;
     assert!(health.contains("healthy"), "{health}");
+    // Global labels: created, listed (ids with -q), deleted.
+    let gid = ok(
+        h,
+        &["label", "create", "hotfix", "--color", "#ff0000", "-q"],
+        "",
+    )
+    .await;
+    let gid = gid.trim().to_owned();
+    let labels = json(h, &["label", "list"]).await;
+    let hotfix = labels
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "hotfix")
+        .expect("the new global label is listed");
+    assert_eq!(hotfix["id"].to_string(), gid);
+    assert_eq!(hotfix["scope"], "g");
+    let ids = ok(h, &["label", "list", "-q"], "").await;
+    assert!(ids.lines().any(|l| l == gid), "{ids}");
+    ok(h, &["label", "delete", &gid], "").await;
+    let ids = ok(h, &["label", "list", "-q"], "").await;
+    assert!(!ids.lines().any(|l| l == gid), "{ids}");
+    fails(h, &["label", "delete", &gid], "", 4).await;
     ok(h, &["member", "remove", "team", "dev"], "").await;
     ok(h, &["user", "delete", "dev"], "").await;
     ok(h, &["project", "delete", "team"], "").await;
