@@ -15,6 +15,7 @@ pub mod config;
 pub mod jobs;
 pub mod metrics;
 mod oci;
+mod portal;
 pub mod serve;
 pub mod settings;
 pub mod telemetry;
@@ -186,14 +187,16 @@ impl AppState {
 /// The registry (`/v2/...`), token service, REST API and session endpoints as one router,
 /// ready to be merged into another axum app.
 pub fn router(state: AppState) -> Router {
-    oci::router()
+    let guarded = oci::router()
         .route("/service/token", axum::routing::get(token::get))
         .merge(api::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             settings::read_only_guard,
         ))
-        .with_state(state)
+        .with_state(state.clone());
+    // The portal calls the same guarded router in process for everything it shows or does.
+    guarded.clone().merge(portal::router(state, guarded))
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

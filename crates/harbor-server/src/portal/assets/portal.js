@@ -1,0 +1,24 @@
+// Harbor-rs portal: progressive enhancement only; every page works without it.
+"use strict";
+document.addEventListener("click", (e) => {
+  const b = e.target.closest("[data-copy]");
+  if (!b) return;
+  const el = document.getElementById(b.dataset.copy);
+  if (!el) return;
+  const text = el.textContent.trim();
+  const done = () => { const t = b.textContent; b.textContent = "Copied"; setTimeout(() => { b.textContent = t; }, 1500); };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done, () => select(el));
+  } else {
+    select(el);
+    try { document.execCommand("copy"); done(); } catch (_) { /* selected for a manual copy */ }
+  }
+});
+function select(el) {
+  const r = document.createRange(); r.selectNodeContents(el);
+  const s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
+}
+document.addEventListener("submit", (e) => {
+  const q = e.target.dataset && e.target.dataset.confirm;
+  if (q && !window.confirm(q)) e.preventDefault();
+});

@@ -1,0 +1,80 @@
+//! The web portal: server-rendered HTML pages at `/` (maud templates compiled into the
+//! binary, a stylesheet and a little JavaScript embedded with `include_str!`; no Node
+//! toolchain). Pages read and change everything through the REST API router in process
+//! ([`backend`]), as the signed-in user, so the portal has the API's RBAC, validation,
+//! read-only mode and audit trail by construction. Forms carry the session's CSRF token.
+
+mod backend;
+mod layout;
+mod pages;
+mod viewer;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::AppState;
+use backend::Api;
+
+/// What portal handlers share: the server state and the API router to call.
+#[derive(Clone)]
+pub(crate) struct Portal {
+    pub state: AppState,
+    pub api: Api,
+}
+
+const CSS: &str = include_str!("assets/portal.css");
+const JS: &str = include_str!("assets/portal.js");
+
+/// Content Security Policy: only our own scripts, styles and forms; never framed.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
+                   script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The portal's routes; `api` is the guarded REST API router the pages call.
+pub(crate) fn router(state: AppState, api: Router) -> Router {
+    let portal = Portal {
+        state,
+        api: Api::new(api),
+    };
+    pages::routes()
+        .route("/", get(|| async { Redirect::to("/projects") }))
+        .route("/static/portal.css", get(|| asset(CSS, "text/css")))
+        .route("/static/portal.js", get(|| asset(JS, "text/javascript")))
+        .with_state(portal)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+}
+
+async fn asset(body: &'static str, kind: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+            (
+                HeaderName::from_static("x-content-type-options"),
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,119 @@
+//! Sign-in and sign-out. The login form posts to the session endpoint (`/c/login`) in
+//! process, so the cookie, lockout-free checks and audit record are the API's.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, http::Method};
+use maud::html;
+use serde::Deserialize;
+
+use super::{Confirm, csrf_checked};
+use crate::portal::Portal;
+use crate::portal::backend::enc;
+use crate::portal::layout::page;
+use crate::portal::viewer::Viewer;
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Next {
+    #[serde(default)]
+    next: String,
+}
+
+/// Only local paths are followed after sign-in (no open redirect).
+fn local(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/projects"
+    }
+}
+
+fn login_page(next: &str, error: Option<&str>, username: &str) -> Response {
+    let body = html! {
+        div.card.login {
+            h1 { "Sign in to Harbor-rs" }
+            @if let Some(e) = error { p.error #error role="alert" { (e) } }
+            form.stack method="post" action="/login" {
+                input type="hidden" name="next" value=(next);
+                label { "Username" input #username name="username" autocomplete="username" required value=(username); }
+                label { "Password" input #password type="password" name="password" autocomplete="current-password" required; }
+                button #login type="submit" { "Sign in" }
+            }
+        }
+    };
+    let mut resp = page(None, "Sign in", body);
+    if error.is_some() {
+        *resp.status_mut() = StatusCode::UNAUTHORIZED;
+    }
+    resp
+}
+
+/// `GET /login`.
+pub(crate) async fn form(Query(q): Query<Next>) -> Response {
+    login_page(local(&q.next), None, "")
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /login`: checks the credentials through `/c/login` and forwards its cookie.
+pub(crate) async fn submit(State(p): State<Portal>, Form(f): Form<LoginForm>) -> Response {
+    let next = local(&f.next).to_owned();
+    let body = format!(
+        "principal={}&password={}",
+        enc(&f.username),
+        enc(&f.password)
+    );
+    match p.api.post_form("/c/login", &body).await {
+        Ok(a) => {
+            let mut resp = Redirect::to(&next).into_response();
+            if let Some(c) = a.headers.get(header::SET_COOKIE) {
+                resp.headers_mut().insert(header::SET_COOKIE, c.clone());
+            }
+            resp
+        }
+        Err(e) => login_page(&next, Some(&e.message), &f.username),
+    }
+}
+
+/// `POST /logout`: ends the session and clears the cookie.
+pub(crate) async fn logout(v: Viewer, State(p): State<Portal>, Form(f): Form<Confirm>) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let ended = p.api.call(Some(&v), Method::GET, "/c/log_out", None).await;
+    let mut resp = Redirect::to("/login").into_response();
+    if let Ok(a) = ended
+        && let Some(c) = a.headers.get(header::SET_COOKIE)
+    {
+        resp.headers_mut().insert(header::SET_COOKIE, c.clone());
+    } else if let Ok(c) = HeaderValue::from_str("sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0") {
+        resp.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(local("/projects/a?x=1"), "/projects/a?x=1");
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "",
+            "projects",
+        ] {
+            assert_eq!(local(bad), "/projects", "{bad}");
+        }
+    }
+}

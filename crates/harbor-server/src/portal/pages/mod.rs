@@ -1,0 +1,98 @@
+//! The portal's pages, one module per area. Handlers load with `GET`s through the API,
+//! render with maud, and answer form posts with a redirect carrying a flash message.
+
+mod admin;
+mod gc;
+mod login;
+mod project;
+mod projects;
+mod repository;
+
+use axum::Router;
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::Portal;
+
+/// Unwraps an API answer or returns the error page (or the sign-in redirect).
+macro_rules! load {
+    ($viewer:expr, $call:expr) => {
+        match $call {
+            Ok(v) => v,
+            Err(f) => return $crate::portal::layout::failed(&$viewer, f),
+        }
+    };
+}
+pub(crate) use load;
+
+/// Refuses a form post without the session's CSRF token (403 page).
+macro_rules! csrf_checked {
+    ($viewer:expr, $sent:expr) => {
+        if let Err(f) = $viewer.check_csrf($sent) {
+            return $crate::portal::layout::error_page(Some(&$viewer), &f);
+        }
+    };
+}
+pub(crate) use csrf_checked;
+
+/// `?q=&page=` of list pages.
+#[derive(Deserialize, Default)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub page: Option<u64>,
+}
+
+impl ListQuery {
+    /// The page number (from 1).
+    pub fn page(&self) -> u64 {
+        self.page.unwrap_or(1).max(1)
+    }
+}
+
+/// A search term as a `q` filter value: the characters of Harbor's `q` syntax
+/// (`,` `=` `~` brackets, braces, parentheses) are dropped, so a search never turns into
+/// another filter or a malformed one.
+pub(crate) fn term(s: &str) -> String {
+    s.chars()
+        .filter(|c| !matches!(c, ',' | '=' | '~' | '(' | ')' | '[' | ']' | '{' | '}'))
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// Rows per page on every list.
+pub(crate) const PAGE_SIZE: u64 = 25;
+
+/// A form with only the CSRF token (buttons that delete or run something).
+#[derive(Deserialize)]
+pub(crate) struct Confirm {
+    #[serde(rename = "_csrf", default)]
+    pub csrf: String,
+}
+
+/// Every portal route.
+pub(crate) fn routes() -> Router<Portal> {
+    Router::new()
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/projects", get(projects::list).post(projects::create))
+        .merge(project::routes())
+        .merge(repository::routes())
+        .merge(admin::routes())
+        .merge(gc::routes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::term;
+
+    #[test]
+    fn search_terms_cannot_add_filters() {
+        assert_eq!(term("  app "), "app");
+        assert_eq!(term("a,project_id=1"), "aproject_id1");
+        assert_eq!(term("x~(1 2)"), "x1 2");
+        assert_eq!(term("[1~2]"), "12");
+    }
+}

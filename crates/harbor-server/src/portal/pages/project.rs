@@ -1,0 +1,913 @@
+//! A project's page and its tabs: repositories, members, robot accounts, policies (tag
+//! immutability and retention), logs and settings.
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{Redirect, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Confirm, ListQuery, PAGE_SIZE, csrf_checked, load};
+use crate::portal::Portal;
+use crate::portal::backend::{Answer, Failure, enc};
+use crate::portal::layout::{
+    action_button, csrf, empty, page, pager, quota_bar, search_box, tabs, text, when,
+};
+use crate::portal::viewer::{Viewer, redirect_with};
+
+pub(crate) fn routes() -> Router<Portal> {
+    Router::new()
+        .route(
+            "/projects/{p}",
+            get(|Path(p): Path<String>| async move {
+                Redirect::to(&format!("/projects/{}/repositories", enc(&p)))
+            }),
+        )
+        .route("/projects/{p}/repositories", get(repositories))
+        .route("/projects/{p}/members", get(members).post(add_member))
+        .route("/projects/{p}/members/{mid}/role", post(set_role))
+        .route("/projects/{p}/members/{mid}/remove", post(remove_member))
+        .route("/projects/{p}/robots", get(robots).post(create_robot))
+        .route("/projects/{p}/robots/{id}/delete", post(delete_robot))
+        .route("/projects/{p}/policies", get(policies))
+        .route("/projects/{p}/immutable", post(add_rule))
+        .route("/projects/{p}/immutable/{id}/delete", post(delete_rule))
+        .route("/projects/{p}/retention", post(set_retention))
+        .route("/projects/{p}/retention/run", post(run_retention))
+        .route("/projects/{p}/logs", get(logs))
+        .route("/projects/{p}/settings", get(settings).post(save_settings))
+        .route("/projects/{p}/delete", post(delete_project))
+}
+
+/// The project record and its summary (quota, counts).
+struct Head {
+    project: Value,
+    summary: Value,
+}
+
+impl Head {
+    fn name(&self) -> &str {
+        self.project["name"].as_str().unwrap_or_default()
+    }
+    fn id(&self) -> i64 {
+        self.project["project_id"].as_i64().unwrap_or_default()
+    }
+    /// The caller's role: 1 admin, 2 developer, 3 guest, 4 maintainer, 5 limited guest.
+    fn role(&self) -> i64 {
+        self.project["current_user_role_id"].as_i64().unwrap_or(0)
+    }
+    fn manages(&self, v: &Viewer) -> bool {
+        v.user.sysadmin || self.role() == 1
+    }
+    fn maintains(&self, v: &Viewer) -> bool {
+        self.manages(v) || self.role() == 4
+    }
+}
+
+async fn head(p: &Portal, v: &Viewer, name: &str) -> Result<Head, Failure> {
+    let base = format!("/projects/{}", enc(name));
+    let summary_path = format!("{base}/summary");
+    let (project, summary) = tokio::join!(p.api.get(v, &base), p.api.get(v, &summary_path));
+    Ok(Head {
+        project: project?.body,
+        summary: summary.map(|a| a.body).unwrap_or(Value::Null),
+    })
+}
+
+fn role_name(id: i64) -> &'static str {
+    match id {
+        1 => "Project admin",
+        2 => "Developer",
+        3 => "Guest",
+        4 => "Maintainer",
+        5 => "Limited guest",
+        _ => "—",
+    }
+}
+
+const ROLES: [(i64, &str); 5] = [
+    (1, "Project admin"),
+    (4, "Maintainer"),
+    (2, "Developer"),
+    (3, "Guest"),
+    (5, "Limited guest"),
+];
+
+/// The project title, quota bar and tabs around a tab's content.
+fn frame(v: &Viewer, h: &Head, tab: &str, content: Markup) -> Response {
+    let name = h.name();
+    let base = format!("/projects/{}", enc(name));
+    let mut items = vec![
+        (
+            "Repositories",
+            format!("{base}/repositories"),
+            tab == "repositories",
+        ),
+        ("Members", format!("{base}/members"), tab == "members"),
+    ];
+    if h.maintains(v) {
+        items.push(("Robot accounts", format!("{base}/robots"), tab == "robots"));
+    }
+    items.push(("Policies", format!("{base}/policies"), tab == "policies"));
+    items.push(("Logs", format!("{base}/logs"), tab == "logs"));
+    if h.manages(v) {
+        items.push((
+            "Configuration",
+            format!("{base}/settings"),
+            tab == "settings",
+        ));
+    }
+    let q = &h.summary["quota"];
+    let body = html! {
+        div.crumbs { a href="/projects" { "Projects" } " / " }
+        div.actions {
+            h1 #project-title { (name) }
+            @if h.project["metadata"]["public"] == "true" { span.badge.public { "public" } } @else { span.badge.private { "private" } }
+            span.small { (role_name(h.role())) }
+        }
+        @if !q.is_null() {
+            div.grid {
+                div.card.stat { "Repositories" b { (h.summary["repo_count"].as_u64().unwrap_or(0)) } }
+                div.card.stat { "Storage" (quota_bar(q["used"]["storage"].as_i64().unwrap_or(0), q["hard"]["storage"].as_i64().unwrap_or(-1))) }
+            }
+        }
+        (tabs(&items))
+        (content)
+    };
+    page(Some(v), name, body)
+}
+
+/// `GET /projects/{p}/repositories`.
+async fn repositories(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path(name): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let h = load!(v, head(&p, &v, &name).await);
+    let page_no = q.page();
+    let mut path = format!(
+        "/projects/{}/repositories?page={page_no}&page_size={PAGE_SIZE}&sort=name",
+        enc(&name)
+    );
+    if !q.q.is_empty() {
+        path.push_str(&format!(
+            "&q={}",
+            enc(&format!("name=~{}", super::term(&q.q)))
+        ));
+    }
+    let repos = load!(v, p.api.get(&v, &path).await);
+    let base = format!("/projects/{}/repositories", enc(&name));
+    let content = html! {
+        (search_box(&base, &q.q, "Filter repositories by name"))
+        @if repos.items().is_empty() {
+            @if q.q.is_empty() {
+                (empty("No repositories yet. Push an image, for example:"))
+                pre { "docker push <registry>/" (name) "/<repository>:<tag>" }
+            } @else { (empty("No repository matches this filter.")) }
+        } @else {
+            div.scroll { table #repositories {
+                thead { tr { th { "Name" } th { "Artifacts" } th { "Pulls" } th.hide-sm { "Updated" } } }
+                tbody { @for r in repos.items() {
+                    @let full = r["name"].as_str().unwrap_or_default();
+                    tr {
+                        td { a href={ "/repo?name=" (enc(full)) } { (full) } }
+                        td { (text(&r["artifact_count"])) }
+                        td { (text(&r["pull_count"])) }
+                        td.hide-sm { (when(&r["update_time"])) }
+                    }
+                } }
+            } }
+            (pager(&format!("{base}?q={}&", enc(&q.q)), page_no, PAGE_SIZE, repos.total()))
+        }
+    };
+    frame(&v, &h, "repositories", content)
+}
+
+/// `GET /projects/{p}/members`.
+async fn members(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path(name): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let h = load!(v, head(&p, &v, &name).await);
+    let page_no = q.page();
+    let mut path = format!(
+        "/projects/{}/members?page={page_no}&page_size={PAGE_SIZE}",
+        enc(&name)
+    );
+    if !q.q.is_empty() {
+        path.push_str(&format!("&entityname={}", enc(&q.q)));
+    }
+    let list = load!(v, p.api.get(&v, &path).await);
+    let base = format!("/projects/{}/members", enc(&name));
+    let manage = h.manages(&v);
+    let content = html! {
+        (search_box(&base, &q.q, "Filter members by name"))
+        @if list.items().is_empty() { (empty("No members match.")) } @else {
+            div.scroll { table #members {
+                thead { tr { th { "Member" } th { "Role" } @if manage { th { "Actions" } } } }
+                tbody { @for m in list.items() {
+                    @let mid = m["id"].as_i64().unwrap_or_default();
+                    tr {
+                        td { (text(&m["entity_name"])) }
+                        td { @if manage {
+                            form.row method="post" action={ (base) "/" (mid) "/role" } {
+                                (csrf(&v))
+                                label.sr for={ "role-" (mid) } { "Role" }
+                                select id={ "role-" (mid) } name="role_id" {
+                                    @for (id, label) in ROLES {
+                                        option value=(id) selected[m["role_id"].as_i64() == Some(id)] { (label) }
+                                    }
+                                }
+                                button.secondary type="submit" { "Change role" }
+                            }
+                        } @else { (role_name(m["role_id"].as_i64().unwrap_or(0))) } }
+                        @if manage { td { (action_button(&v, &format!("{base}/{mid}/remove"), "Remove", "Remove this member from the project?")) } }
+                    }
+                } }
+            } }
+            (pager(&format!("{base}?q={}&", enc(&q.q)), page_no, PAGE_SIZE, list.total()))
+        }
+        @if manage {
+            section.card {
+                h2 { "Add a member" }
+                form.row method="post" action=(base) #add-member {
+                    (csrf(&v))
+                    label { "Username" input name="username" #member-name required autocomplete="off"; }
+                    label { "Role" select name="role_id" #member-role {
+                        @for (id, label) in ROLES { option value=(id) selected[id == 2] { (label) } }
+                    } }
+                    button type="submit" { "Add member" }
+                }
+            }
+        }
+    };
+    frame(&v, &h, "members", content)
+}
+
+#[derive(Deserialize)]
+struct MemberForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    role_id: i64,
+}
+
+async fn add_member(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path(name): Path<String>,
+    Form(f): Form<MemberForm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let path = format!("/projects/{}/members", enc(&name));
+    let body = json!({ "role_id": f.role_id, "member_user": { "username": f.username.trim() } });
+    let r = p.api.send(&v, Method::POST, &path, Some(body)).await;
+    redirect_with(
+        &path_back(&name, "members"),
+        r.map(|_| {
+            format!(
+                "{} is now a {}.",
+                f.username.trim(),
+                role_name(f.role_id).to_lowercase()
+            )
+        }),
+    )
+}
+
+async fn set_role(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path((name, mid)): Path<(String, i64)>,
+    Form(f): Form<MemberForm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let path = format!("/projects/{}/members/{mid}", enc(&name));
+    let r = p
+        .api
+        .send(
+            &v,
+            Method::PUT,
+            &path,
+            Some(json!({ "role_id": f.role_id })),
+        )
+        .await;
+    redirect_with(
+        &path_back(&name, "members"),
+        r.map(|_| "Role changed.".to_owned()),
+    )
+}
+
+async fn remove_member(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path((name, mid)): Path<(String, i64)>,
+    Form(f): Form<Confirm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let path = format!("/projects/{}/members/{mid}", enc(&name));
+    let r = p.api.send(&v, Method::DELETE, &path, None).await;
+    redirect_with(
+        &path_back(&name, "members"),
+        r.map(|_| "Member removed.".to_owned()),
+    )
+}
+
+fn path_back(name: &str, tab: &str) -> String {
+    format!("/projects/{}/{tab}", enc(name))
+}
+
+/// The robot permissions offered in the portal: (resource, action, label).
+const ROBOT_ACCESS: [(&str, &str, &str); 6] = [
+    ("repository", "pull", "Pull"),
+    ("repository", "push", "Push"),
+    ("repository", "delete", "Delete repositories"),
+    ("artifact", "delete", "Delete artifacts"),
+    ("tag", "create", "Create tags"),
+    ("tag", "delete", "Delete tags"),
+];
+
+fn robots_view(
+    v: &Viewer,
+    h: &Head,
+    q: &ListQuery,
+    list: &Answer,
+    created: Option<&Value>,
+) -> Response {
+    let base = format!("/projects/{}/robots", enc(h.name()));
+    let content = html! {
+        (search_box(&base, &q.q, "Filter robot accounts by name"))
+        @if let Some(c) = created {
+            div.secret role="status" #robot-secret-box {
+                p { "Robot account " strong #robot-name { (text(&c["name"])) } " created. Copy its secret now: it is shown only once." }
+                (crate::portal::layout::copyable("robot-secret", c["secret"].as_str().unwrap_or_default()))
+            }
+        }
+        @if list.items().is_empty() { (empty("No robot accounts in this project.")) } @else {
+            div.scroll { table #robots {
+                thead { tr { th { "Name" } th { "Permissions" } th { "Status" } th.hide-sm { "Expires" } th { "Actions" } } }
+                tbody { @for r in list.items() {
+                    @let id = r["id"].as_i64().unwrap_or_default();
+                    tr {
+                        td { code { (text(&r["name"])) } br; span.small { (text(&r["description"])) } }
+                        td { @for perm in r["permissions"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                            @for a in perm["access"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                                span.badge { (text(&a["resource"])) ":" (text(&a["action"])) }
+                            }
+                        } }
+                        td { @if r["disable"] == true { "disabled" } @else { "enabled" } }
+                        td.hide-sm { @if r["expires_at"].as_i64().unwrap_or(-1) < 0 { "never" } @else { (text(&r["expires_at"])) } }
+                        td { (action_button(v, &format!("{base}/{id}/delete"), "Delete", "Delete this robot account? Clients using it lose access.")) }
+                    }
+                } }
+            } }
+        }
+        (pager(&format!("{base}?q={}&", enc(&q.q)), q.page(), PAGE_SIZE, list.total()))
+        section.card {
+            h2 { "New robot account" }
+            form.stack method="post" action=(base) #new-robot {
+                (csrf(v))
+                label { "Name" input name="name" #robot-name-input required pattern="[a-z0-9]+(?:[._-][a-z0-9]+)*"; }
+                label { "Description" input name="description"; }
+                label { "Expires after (days, -1 = never)" input name="duration" type="number" value="-1" min="-1"; }
+                fieldset {
+                    legend { "Permissions" }
+                    @for (res, act, label) in ROBOT_ACCESS {
+                        label.check { input type="checkbox" name="access" value={ (res) ":" (act) } checked[act == "pull" && res == "repository"]; (label) }
+                    }
+                }
+                button type="submit" #create-robot { "Create robot account" }
+            }
+        }
+    };
+    frame(v, h, "robots", content)
+}
+
+async fn robot_list(p: &Portal, v: &Viewer, h: &Head, q: &ListQuery) -> Result<Answer, Failure> {
+    let mut filter = format!("Level=project,ProjectID={}", h.id());
+    if !q.q.is_empty() {
+        filter.push_str(&format!(",name=~{}", super::term(&q.q)));
+    }
+    let path = format!(
+        "/robots?q={}&page={}&page_size={PAGE_SIZE}",
+        enc(&filter),
+        q.page()
+    );
+    p.api.get(v, &path).await
+}
+
+/// `GET /projects/{p}/robots`.
+async fn robots(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path(name): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let h = load!(v, head(&p, &v, &name).await);
+    let list = load!(v, robot_list(&p, &v, &h, &q).await);
+    robots_view(&v, &h, &q, &list, None)
+}
+
+/// `POST /projects/{p}/robots`: creates it and shows the secret on the answer page
+/// itself (never in a redirect, a cookie or a log).
+async fn create_robot(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path(name): Path<String>,
+    body: String,
+) -> Response {
+    let mut csrf_sent = String::new();
+    let (mut robot, mut description, mut duration, mut access) =
+        (String::new(), String::new(), -1_i64, Vec::new());
+    for (k, val) in form_urlencoded::parse(body.as_bytes()) {
+        match k.as_ref() {
+            "_csrf" => csrf_sent = val.into_owned(),
+            "name" => robot = val.trim().to_owned(),
+            "description" => description = val.into_owned(),
+            "duration" => duration = val.trim().parse().unwrap_or(-1),
+            "access" => {
+                if let Some((r, a)) = val.split_once(':') {
+                    access.push(json!({ "resource": r, "action": a }));
+                }
+            }
+            _ => {}
+        }
+    }
+    csrf_checked!(v, &csrf_sent);
+    let body = json!({
+        "name": robot, "description": description, "level": "project", "duration": duration,
+        "permissions": [{ "kind": "project", "namespace": name, "access": access }],
+    });
+    let created = match p.api.send(&v, Method::POST, "/robots", Some(body)).await {
+        Ok(a) => a.body,
+        Err(e) => return redirect_with(&path_back(&name, "robots"), Err(e)),
+    };
+    let h = load!(v, head(&p, &v, &name).await);
+    let q = ListQuery::default();
+    let list = load!(v, robot_list(&p, &v, &h, &q).await);
+    robots_view(&v, &h, &q, &list, Some(&created))
+}
+
+async fn delete_robot(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path((name, id)): Path<(String, i64)>,
+    Form(f): Form<Confirm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let r = p
+        .api
+        .send(&v, Method::DELETE, &format!("/robots/{id}"), None)
+        .await;
+    redirect_with(
+        &path_back(&name, "robots"),
+        r.map(|_| "Robot account deleted.".to_owned()),
+    )
+}
+
+fn selector(v: &Value) -> String {
+    let decoration = v["decoration"].as_str().unwrap_or("matches");
+    let pattern = v["pattern"].as_str().unwrap_or("**");
+    if decoration.contains("xclude") {
+        format!("excluding {pattern}")
+    } else {
+        pattern.to_owned()
+    }
+}
+
+/// `GET /projects/{p}/policies`: tag immutability rules and the retention policy.
+async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) -> Response {
+    let h = load!(v, head(&p, &v, &name).await);
+    let rules = load!(
+        v,
+        p.api
+            .get(
+                &v,
+                &format!("/projects/{}/immutabletagrules?page_size=100", enc(&name))
+            )
+            .await
+    );
+    let retention_id = h.project["metadata"]["retention_id"]
+        .as_str()
+        .and_then(|s| s.parse::<i64>().ok())
+        .or_else(|| h.project["metadata"]["retention_id"].as_i64());
+    let (policy, runs) = match retention_id {
+        Some(id) => {
+            let (pol_path, runs_path) = (
+                format!("/retentions/{id}"),
+                format!("/retentions/{id}/executions?page_size=10"),
+            );
+            let (pol, runs) = tokio::join!(p.api.get(&v, &pol_path), p.api.get(&v, &runs_path));
+            (pol.ok().map(|a| a.body), runs.ok())
+        }
+        None => (None, None),
+    };
+    let base = format!("/projects/{}", enc(&name));
+    let maintain = h.maintains(&v);
+    let rule = policy.as_ref().map(|p| &p["rules"][0]);
+    let content = html! {
+        h2 { "Tag immutability" }
+        p.small { "Tags matching an enabled rule cannot be overwritten or deleted." }
+        @if rules.items().is_empty() { (empty("No immutability rules.")) } @else {
+            div.scroll { table #immutable-rules {
+                thead { tr { th { "Repositories" } th { "Tags" } th { "State" } @if maintain { th { "Actions" } } } }
+                tbody { @for r in rules.items() {
+                    @let id = r["id"].as_i64().unwrap_or_default();
+                    tr {
+                        td { (selector(&r["scope_selectors"]["repository"][0])) }
+                        td { (selector(&r["tag_selectors"][0])) }
+                        td { @if r["disabled"] == true { "disabled" } @else { "enabled" } }
+                        @if maintain { td { (action_button(&v, &format!("{base}/immutable/{id}/delete"), "Delete", "Delete this immutability rule?")) } }
+                    }
+                } }
+            } }
+        }
+        @if maintain {
+            form.row method="post" action={ (base) "/immutable" } #add-immutable {
+                (csrf(&v))
+                label { "Repositories" input name="repositories" value="**" required; }
+                label { "Tags" input name="tags" placeholder="v*" required; }
+                button type="submit" { "Add rule" }
+            }
+        }
+        h2 { "Tag retention" }
+        @match rule {
+            Some(r) if !r.is_null() => {
+                p #retention-rule { "Keep the " strong { (text(&r["params"]["latestPushedK"])) } " most recently pushed artifacts with tags matching "
+                    code { (selector(&r["tag_selectors"][0])) } " in repositories matching " code { (selector(&r["scope_selectors"]["repository"][0])) } "; delete the rest."
+                    @if let Some(c) = policy.as_ref().and_then(|p| p["trigger"]["settings"]["cron"].as_str()).filter(|c| !c.is_empty()) {
+                        " Runs on schedule " code { (c) } "."
+                    }
+                }
+                @if maintain {
+                    div.actions {
+                        form.inline method="post" action={ (base) "/retention/run" } { (csrf(&v)) input type="hidden" name="dry_run" value="true"; button.secondary type="submit" #retention-dry-run { "Dry run" } }
+                        form.inline method="post" action={ (base) "/retention/run" } data-confirm="Delete the artifacts this policy does not retain?" { (csrf(&v)) button type="submit" #retention-run { "Run now" } }
+                    }
+                }
+                @if let Some(runs) = &runs {
+                    @if !runs.items().is_empty() {
+                        div.scroll { table #retention-runs {
+                            thead { tr { th { "Run" } th { "Status" } th { "Dry run" } th { "Started" } th { "Trigger" } } }
+                            tbody { @for e in runs.items() { tr {
+                                td { (text(&e["id"])) }
+                                td class={ "status-" (e["status"].as_str().unwrap_or("")) } { (text(&e["status"])) }
+                                td { (text(&e["dry_run"])) }
+                                td { (when(&e["start_time"])) }
+                                td { (text(&e["trigger"])) }
+                            } } }
+                        } }
+                    }
+                }
+            }
+            _ => { (empty("No retention policy: every artifact is kept.")) }
+        }
+        @if maintain {
+            form.row method="post" action={ (base) "/retention" } #set-retention {
+                (csrf(&v))
+                label { "Keep the latest" input name="keep" type="number" min="0" max="1000" value=(rule.and_then(|r| r["params"]["latestPushedK"].as_i64()).unwrap_or(10)) required; }
+                label { "Tags" input name="tags" value="**" required; }
+                label { "Repositories" input name="repositories" value="**" required; }
+                label { "Schedule (cron, empty = manual)" input name="cron" placeholder="0 0 0 * * *"; }
+                button type="submit" { "Save retention policy" }
+            }
+        }
+    };
+    frame(&v, &h, "policies", content)
+}
+
+#[derive(Deserialize)]
+struct RuleForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    repositories: String,
+    #[serde(default)]
+    tags: String,
+}
+
+async fn add_rule(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path(name): Path<String>,
+    Form(f): Form<RuleForm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let body = json!({
+        "action": "immutable", "template": "immutable_template", "disabled": false,
+        "tag_selectors": [{ "kind": "doublestar", "decoration": "matches", "pattern": f.tags.trim() }],
+        "scope_selectors": { "repository": [{ "kind": "doublestar", "decoration": "repoMatches", "pattern": f.repositories.trim() }] },
+    });
+    let path = format!("/projects/{}/immutabletagrules", enc(&name));
+    let r = p.api.send(&v, Method::POST, &path, Some(body)).await;
+    redirect_with(
+        &path_back(&name, "policies"),
+        r.map(|_| "Immutability rule added.".to_owned()),
+    )
+}
+
+async fn delete_rule(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path((name, id)): Path<(String, i64)>,
+    Form(f): Form<Confirm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let path = format!("/projects/{}/immutabletagrules/{id}", enc(&name));
+    let r = p.api.send(&v, Method::DELETE, &path, None).await;
+    redirect_with(
+        &path_back(&name, "policies"),
+        r.map(|_| "Immutability rule deleted.".to_owned()),
+    )
+}
+
+#[derive(Deserialize)]
+struct RetentionForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    keep: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    repositories: String,
+    #[serde(default)]
+    cron: String,
+    #[serde(default)]
+    dry_run: Option<String>,
+}
+
+fn retention_id(h: &Head) -> Option<i64> {
+    let m = &h.project["metadata"]["retention_id"];
+    m.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| m.as_i64())
+}
+
+async fn set_retention(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path(name): Path<String>,
+    Form(f): Form<RetentionForm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let back = path_back(&name, "policies");
+    let Ok(keep) = f.keep.trim().parse::<u32>() else {
+        return redirect_with(
+            &back,
+            Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "Keep must be a whole number.",
+            )),
+        );
+    };
+    let h = match head(&p, &v, &name).await {
+        Ok(h) => h,
+        Err(e) => return redirect_with(&back, Err(e)),
+    };
+    let mut policy = json!({
+        "algorithm": "or",
+        "rules": [{
+            "disabled": false, "action": "retain", "template": "latestPushedK",
+            "params": { "latestPushedK": keep },
+            "tag_selectors": [{ "kind": "doublestar", "decoration": "matches", "pattern": f.tags.trim(), "extras": "{\"untagged\":true}" }],
+            "scope_selectors": { "repository": [{ "kind": "doublestar", "decoration": "repoMatches", "pattern": f.repositories.trim() }] },
+        }],
+        "trigger": { "kind": "Schedule", "settings": { "cron": f.cron.trim() } },
+        "scope": { "level": "project", "ref": h.id() },
+    });
+    let r = match retention_id(&h) {
+        Some(id) => {
+            policy["id"] = json!(id);
+            p.api
+                .send(&v, Method::PUT, &format!("/retentions/{id}"), Some(policy))
+                .await
+        }
+        None => {
+            p.api
+                .send(&v, Method::POST, "/retentions", Some(policy))
+                .await
+        }
+    };
+    redirect_with(&back, r.map(|_| "Retention policy saved.".to_owned()))
+}
+
+async fn run_retention(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path(name): Path<String>,
+    Form(f): Form<RetentionForm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let back = path_back(&name, "policies");
+    let h = match head(&p, &v, &name).await {
+        Ok(h) => h,
+        Err(e) => return redirect_with(&back, Err(e)),
+    };
+    let Some(id) = retention_id(&h) else {
+        return redirect_with(
+            &back,
+            Err(Failure::new(
+                StatusCode::NOT_FOUND,
+                "This project has no retention policy.",
+            )),
+        );
+    };
+    let dry = f.dry_run.is_some();
+    let r = p
+        .api
+        .send(
+            &v,
+            Method::POST,
+            &format!("/retentions/{id}/executions"),
+            Some(json!({ "dry_run": dry })),
+        )
+        .await;
+    let what = if dry {
+        "Retention dry run started."
+    } else {
+        "Retention run started."
+    };
+    redirect_with(&back, r.map(|_| what.to_owned()))
+}
+
+/// `GET /projects/{p}/logs`.
+async fn logs(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path(name): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let h = load!(v, head(&p, &v, &name).await);
+    let page_no = q.page();
+    let mut path = format!(
+        "/projects/{}/logs?page={page_no}&page_size={PAGE_SIZE}",
+        enc(&name)
+    );
+    if !q.q.is_empty() {
+        path.push_str(&format!(
+            "&q={}",
+            enc(&format!("username=~{}", super::term(&q.q)))
+        ));
+    }
+    let list = load!(v, p.api.get(&v, &path).await);
+    let base = path_back(&name, "logs");
+    let content = html! {
+        (search_box(&base, &q.q, "Filter by user"))
+        (audit_table(list.items()))
+        (pager(&format!("{base}?q={}&", enc(&q.q)), page_no, PAGE_SIZE, list.total()))
+    };
+    frame(&v, &h, "logs", content)
+}
+
+/// A table of audit log entries.
+pub(crate) fn audit_table(items: &[Value]) -> Markup {
+    html! {
+        @if items.is_empty() { (empty("No log entries.")) } @else {
+            div.scroll { table #audit {
+                thead { tr { th { "Time" } th { "User" } th { "Operation" } th { "Resource" } th.hide-sm { "Type" } } }
+                tbody { @for e in items { tr {
+                    td { (when(&e["op_time"])) }
+                    td { (text(&e["username"])) }
+                    td { (text(&e["operation"])) }
+                    td { code { (text(&e["resource"])) } }
+                    td.hide-sm { (text(&e["resource_type"])) }
+                } } }
+            } }
+        }
+    }
+}
+
+/// `GET /projects/{p}/settings`.
+async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) -> Response {
+    let h = load!(v, head(&p, &v, &name).await);
+    let base = format!("/projects/{}", enc(&name));
+    let public = h.project["metadata"]["public"] == "true";
+    let hard = h.summary["quota"]["hard"]["storage"].as_i64().unwrap_or(-1);
+    let content = html! {
+        section.card {
+            h2 { "Access" }
+            form.stack method="post" action={ (base) "/settings" } #project-settings {
+                (csrf(&v))
+                label.check { input type="checkbox" name="public" value="true" checked[public]; "Public: anyone, signed in or not, may pull" }
+                @if v.user.sysadmin {
+                    label { "Storage quota (GiB, -1 = unlimited)"
+                        input name="quota_gib" inputmode="decimal" value=(if hard < 0 { "-1".to_owned() } else { format!("{}", hard as f64 / 1073741824.0) }); }
+                }
+                button type="submit" { "Save" }
+            }
+        }
+        section.card {
+            h2 { "Delete the project" }
+            p.small { "Only a project without repositories can be deleted." }
+            (action_button(&v, &format!("{base}/delete"), "Delete project", "Delete this project? This cannot be undone."))
+        }
+    };
+    frame(&v, &h, "settings", content)
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    public: Option<String>,
+    #[serde(default)]
+    quota_gib: Option<String>,
+}
+
+async fn save_settings(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path(name): Path<String>,
+    Form(f): Form<SettingsForm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let back = path_back(&name, "settings");
+    let body =
+        json!({ "metadata": { "public": if f.public.is_some() { "true" } else { "false" } } });
+    if let Err(e) = p
+        .api
+        .send(
+            &v,
+            Method::PUT,
+            &format!("/projects/{}", enc(&name)),
+            Some(body),
+        )
+        .await
+    {
+        return redirect_with(&back, Err(e));
+    }
+    if let Some(q) = f.quota_gib.as_deref() {
+        let limit = match super::projects::gib(q) {
+            Ok(Some(l)) => l,
+            Ok(None) => return redirect_with(&back, Ok("Saved.".to_owned())),
+            Err(e) => return redirect_with(&back, Err(Failure::new(StatusCode::BAD_REQUEST, e))),
+        };
+        let h = match head(&p, &v, &name).await {
+            Ok(h) => h,
+            Err(e) => return redirect_with(&back, Err(e)),
+        };
+        let quotas = match p
+            .api
+            .get(
+                &v,
+                &format!("/quotas?reference=project&reference_id={}", h.id()),
+            )
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => return redirect_with(&back, Err(e)),
+        };
+        let Some(qid) = quotas.items().first().and_then(|q| q["id"].as_i64()) else {
+            return redirect_with(
+                &back,
+                Err(Failure::new(
+                    StatusCode::NOT_FOUND,
+                    "This project has no quota record.",
+                )),
+            );
+        };
+        let r = p
+            .api
+            .send(
+                &v,
+                Method::PUT,
+                &format!("/quotas/{qid}"),
+                Some(json!({ "hard": { "storage": limit } })),
+            )
+            .await;
+        return redirect_with(&back, r.map(|_| "Saved.".to_owned()));
+    }
+    redirect_with(&back, Ok("Saved.".to_owned()))
+}
+
+async fn delete_project(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path(name): Path<String>,
+    Form(f): Form<Confirm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    match p
+        .api
+        .send(
+            &v,
+            Method::DELETE,
+            &format!("/projects/{}", enc(&name)),
+            None,
+        )
+        .await
+    {
+        Ok(_) => redirect_with("/projects", Ok(format!("Project {name} deleted."))),
+        Err(e) => redirect_with(&path_back(&name, "settings"), Err(e)),
+    }
+}

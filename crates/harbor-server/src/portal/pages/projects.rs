@@ -1,0 +1,165 @@
+//! The projects list (search, paging, quota bars) and project creation.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::Method;
+use axum::response::Response;
+use futures::future::join_all;
+use maud::html;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ListQuery, PAGE_SIZE, csrf_checked, load};
+use crate::portal::Portal;
+use crate::portal::backend::enc;
+use crate::portal::layout::{csrf, empty, page, pager, quota_bar, search_box, when};
+use crate::portal::viewer::{Viewer, redirect_with};
+
+/// `GET /projects?q=&page=`.
+pub(crate) async fn list(
+    v: Viewer,
+    State(p): State<Portal>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let page_no = q.page();
+    let mut path = format!("/projects?page={page_no}&page_size={PAGE_SIZE}&with_detail=true");
+    if !q.q.is_empty() {
+        path.push_str(&format!("&name={}", enc(&q.q)));
+    }
+    let answer = load!(v, p.api.get(&v, &path).await);
+    let projects = answer.items();
+    let summaries = join_all(projects.iter().map(|pr| {
+        let name = pr["name"].as_str().unwrap_or_default().to_owned();
+        let (api, v) = (&p.api, &v);
+        async move {
+            api.get(v, &format!("/projects/{}/summary", enc(&name)))
+                .await
+                .ok()
+        }
+    }))
+    .await;
+    let base = format!("/projects?q={}&", enc(&q.q));
+    let body = html! {
+        h1 { "Projects" }
+        div.actions {
+            (search_box("/projects", &q.q, "Filter projects by name"))
+        }
+        @if projects.is_empty() {
+            @if q.q.is_empty() { (empty("No projects yet. Create one below.")) }
+            @else { (empty("No project matches this filter.")) }
+        } @else {
+            div.scroll { table #projects {
+                thead { tr { th { "Name" } th { "Access" } th { "Repositories" } th { "Quota" } th.hide-sm { "Created" } } }
+                tbody {
+                    @for (pr, s) in projects.iter().zip(&summaries) {
+                        @let name = pr["name"].as_str().unwrap_or_default();
+                        tr {
+                            td { a href={ "/projects/" (enc(name)) } { (name) } }
+                            td { @if pr["metadata"]["public"] == "true" { span.badge.public { "public" } } @else { span.badge.private { "private" } } }
+                            td { (pr["repo_count"].as_u64().unwrap_or(0)) }
+                            td { @if let Some(s) = s {
+                                (quota_bar(s.body["quota"]["used"]["storage"].as_i64().unwrap_or(0), s.body["quota"]["hard"]["storage"].as_i64().unwrap_or(-1)))
+                            } }
+                            td.hide-sm { (when(&pr["creation_time"])) }
+                        }
+                    }
+                }
+            } }
+            (pager(&base, page_no, PAGE_SIZE, answer.total()))
+        }
+        section.card {
+            h2 { "New project" }
+            form.row method="post" action="/projects" #new-project {
+                (csrf(&v))
+                label { "Name" input name="name" #project-name required pattern="[a-z0-9]+(?:[._-][a-z0-9]+)*" minlength="1" maxlength="255" title="lower-case letters, digits, and . _ - between them"; }
+                label.check { input type="checkbox" name="public" value="true"; "Public (anyone may pull)" }
+                @if v.user.sysadmin {
+                    label { "Storage quota (GiB, empty = default)" input name="quota_gib" inputmode="decimal" size="8"; }
+                }
+                button type="submit" { "Create project" }
+            }
+        }
+    };
+    page(Some(&v), "Projects", body)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NewProject {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    public: Option<String>,
+    #[serde(default)]
+    quota_gib: String,
+}
+
+/// Parses a quota field in GiB: empty is "the default", -1 is unlimited.
+pub(crate) fn gib(s: &str) -> Result<Option<i64>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let n: f64 = s
+        .parse()
+        .map_err(|_| format!("the quota {s:?} is not a number of GiB"))?;
+    if n == -1.0 {
+        return Ok(Some(-1));
+    }
+    if !(0.0..1e9).contains(&n) {
+        return Err("the quota must be -1 (unlimited) or a size in GiB".to_owned());
+    }
+    Ok(Some((n * 1024.0 * 1024.0 * 1024.0) as i64))
+}
+
+/// `POST /projects`.
+pub(crate) async fn create(
+    v: Viewer,
+    State(p): State<Portal>,
+    Form(f): Form<NewProject>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let name = f.name.trim().to_owned();
+    let mut body = json!({
+        "project_name": name,
+        "metadata": { "public": if f.public.is_some() { "true" } else { "false" } },
+    });
+    match gib(&f.quota_gib) {
+        Ok(Some(limit)) => body["storage_limit"] = json!(limit),
+        Ok(None) => {}
+        Err(e) => {
+            return redirect_with(
+                "/projects",
+                Err(crate::portal::backend::Failure::new(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    e,
+                )),
+            );
+        }
+    }
+    match p.api.send(&v, Method::POST, "/projects", Some(body)).await {
+        Ok(_) => redirect_with(
+            &format!("/projects/{}", enc(&name)),
+            Ok(format!("Project {name} created.")),
+        ),
+        Err(e) => redirect_with("/projects", Err(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gib;
+
+    #[test]
+    fn quotas_are_read_in_gib() {
+        assert_eq!(gib(""), Ok(None));
+        assert_eq!(gib("-1"), Ok(Some(-1)));
+        assert_eq!(gib("1"), Ok(Some(1 << 30)));
+        assert_eq!(gib("0.5"), Ok(Some(1 << 29)));
+        assert!(gib("lots").is_err());
+        assert!(gib("-2").is_err());
+        assert!(gib("NaN").is_err());
+        assert!(gib("1e12").is_err());
+    }
+}

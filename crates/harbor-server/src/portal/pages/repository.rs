@@ -1,0 +1,499 @@
+//! A repository's artifacts (tags, sizes, push and pull times, pull commands, labels,
+//! multi-arch children, signatures) and one artifact's detail (layers, config, build
+//! history, annotations), with tag, label and delete actions.
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use harbor_core::RepositoryName;
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{PAGE_SIZE, csrf_checked, load};
+use crate::portal::Portal;
+use crate::portal::backend::{Failure, enc};
+use crate::portal::layout::{bytes, copyable, csrf, empty, page, pager, text, when};
+use crate::portal::viewer::{Viewer, redirect_with};
+
+pub(crate) fn routes() -> Router<Portal> {
+    Router::new()
+        .route("/repo", get(repository))
+        .route("/repo/delete", post(delete_repository))
+        .route("/artifact", get(artifact))
+        .route("/artifact/delete", post(delete_artifact))
+        .route("/artifact/tag", post(add_tag))
+        .route("/artifact/untag", post(remove_tag))
+        .route("/artifact/label", post(label))
+}
+
+/// `project/rest` split of a full repository name, checked against the grammar.
+fn split(full: &str) -> Result<(String, String), Failure> {
+    let parsed = RepositoryName::parse(full)
+        .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let s = parsed.as_str();
+    match s.split_once('/') {
+        Some((p, r)) => Ok((p.to_owned(), r.to_owned())),
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            format!("repository {s} not found (names are project/repository)"),
+        )),
+    }
+}
+
+/// The API path of a repository (`/projects/p/repositories/r`, `r` encoded twice).
+fn repo_path(full: &str) -> Result<String, Failure> {
+    let (p, r) = split(full)?;
+    Ok(format!(
+        "/projects/{}/repositories/{}",
+        enc(&p),
+        enc(&enc(&r))
+    ))
+}
+
+/// The registry host clients pull from: the configured external URL, else `Host`.
+fn registry_host(p: &Portal, headers: &HeaderMap) -> String {
+    if let Some(u) = &p.state.auth.external_url {
+        return u
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+    }
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost")
+        .to_owned()
+}
+
+fn short(digest: &str) -> &str {
+    digest.get(..19).unwrap_or(digest)
+}
+
+#[derive(Deserialize)]
+struct RepoQuery {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: Option<u64>,
+}
+
+fn artifact_href(repo: &str, digest: &str) -> String {
+    format!("/artifact?repo={}&ref={}", enc(repo), enc(digest))
+}
+
+fn tags_cell(a: &Value) -> Markup {
+    html! {
+        @for t in a["tags"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+            span.badge.tag { (text(&t["name"])) }
+        }
+        @if a["tags"].as_array().is_none_or(|t| t.is_empty()) { span.small { "untagged" } }
+    }
+}
+
+/// `GET /repo?name=project/repo`.
+async fn repository(
+    v: Viewer,
+    State(p): State<Portal>,
+    headers: HeaderMap,
+    Query(q): Query<RepoQuery>,
+) -> Response {
+    let path = load!(v, repo_path(&q.name));
+    let page_no = q.page.unwrap_or(1).max(1);
+    let mut list_path = format!(
+        "{path}/artifacts?page={page_no}&page_size={PAGE_SIZE}&with_tag=true&with_label=true&with_accessory=true"
+    );
+    if !q.q.is_empty() {
+        list_path.push_str(&format!(
+            "&q={}",
+            enc(&format!("tags=~{}", super::term(&q.q)))
+        ));
+    }
+    let (repo, list) = tokio::join!(p.api.get(&v, &path), p.api.get(&v, &list_path));
+    let repo = load!(v, repo).body;
+    let list = load!(v, list);
+    let (project, _) = load!(v, split(&q.name));
+    let host = registry_host(&p, &headers);
+    let full = q.name.as_str();
+    let first_tag = list
+        .items()
+        .iter()
+        .find_map(|a| a["tags"][0]["name"].as_str())
+        .unwrap_or("latest");
+    let base = format!("/repo?name={}&q={}&", enc(full), enc(&q.q));
+    let body = html! {
+        div.crumbs { a href="/projects" { "Projects" } " / " a href={ "/projects/" (enc(&project)) } { (project) } " / " }
+        h1 #repo-title { (full) }
+        div.card {
+            dl.kv {
+                dt { "Pull command" } dd { (copyable("pull-command", &format!("docker pull {host}/{full}:{first_tag}"))) }
+                dt { "Artifacts" } dd { (text(&repo["artifact_count"])) }
+                dt { "Pulls" } dd { (text(&repo["pull_count"])) }
+                dt { "Updated" } dd { (when(&repo["update_time"])) }
+            }
+        }
+        form.search method="get" action="/repo" role="search" {
+            input type="hidden" name="name" value=(full);
+            label.sr for="q" { "Filter artifacts by tag" }
+            input #q type="search" name="q" value=(q.q) placeholder="Filter artifacts by tag";
+            button type="submit" { "Search" }
+        }
+        @if list.items().is_empty() { (empty("No artifacts match.")) } @else {
+            div.scroll { table #artifacts {
+                thead { tr { th { "Artifact" } th { "Tags" } th { "Type" } th { "Size" } th.hide-sm { "Pushed" } th.hide-sm { "Pulled" } th { "Pull" } th { "" } } }
+                tbody { @for a in list.items() {
+                    @let digest = a["digest"].as_str().unwrap_or_default();
+                    @let id = a["id"].as_i64().unwrap_or_default();
+                    tr {
+                        td {
+                            a.mono href=(artifact_href(full, digest)) { (short(digest)) }
+                            @if let Some(children) = a["references"].as_array() { br; span.small { (children.len()) " platforms" } }
+                            @if let Some(acc) = a["accessories"].as_array().filter(|x| !x.is_empty()) {
+                                br; @for x in acc { span.badge title=(text(&x["digest"])) { (text(&x["type"])) } }
+                            }
+                            @for l in a["labels"].as_array().map(Vec::as_slice).unwrap_or(&[]) { span.badge { (text(&l["name"])) } }
+                        }
+                        td { (tags_cell(a)) }
+                        td { (text(&a["type"])) }
+                        td { (bytes(a["size"].as_i64().unwrap_or(0))) }
+                        td.hide-sm { (when(&a["push_time"])) }
+                        td.hide-sm { (when(&a["pull_time"])) }
+                        td { (copyable(&format!("pull-{id}"), &format!("docker pull {host}/{full}@{digest}"))) }
+                        td { (artifact_delete(&v, full, digest)) }
+                    }
+                } }
+            } }
+            (pager(&base, page_no, PAGE_SIZE, list.total()))
+        }
+        section.card {
+            h2 { "Delete the repository" }
+            p.small { "Deletes every artifact and tag in it." }
+            form.inline method="post" action="/repo/delete" data-confirm="Delete this repository and all its artifacts?" {
+                (csrf(&v))
+                input type="hidden" name="repo" value=(full);
+                button.danger type="submit" { "Delete repository" }
+            }
+        }
+    };
+    page(Some(&v), full, body)
+}
+
+fn artifact_delete(v: &Viewer, repo: &str, digest: &str) -> Markup {
+    html! {
+        form.inline method="post" action="/artifact/delete" data-confirm="Delete this artifact with all its tags?" {
+            (csrf(v))
+            input type="hidden" name="repo" value=(repo);
+            input type="hidden" name="ref" value=(digest);
+            button.danger type="submit" { "Delete" }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ArtifactForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    repo: String,
+    #[serde(rename = "ref", default)]
+    reference: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    label_id: Option<i64>,
+    #[serde(default)]
+    detach: Option<String>,
+}
+
+async fn delete_repository(
+    v: Viewer,
+    State(p): State<Portal>,
+    Form(f): Form<ArtifactForm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let r = match repo_path(&f.repo) {
+        Ok(path) => p.api.send(&v, Method::DELETE, &path, None).await,
+        Err(e) => Err(e),
+    };
+    let project = f.repo.split('/').next().unwrap_or_default();
+    match r {
+        Ok(_) => redirect_with(
+            &format!("/projects/{}/repositories", enc(project)),
+            Ok(format!("Repository {} deleted.", f.repo)),
+        ),
+        Err(e) => redirect_with(&format!("/repo?name={}", enc(&f.repo)), Err(e)),
+    }
+}
+
+async fn delete_artifact(
+    v: Viewer,
+    State(p): State<Portal>,
+    Form(f): Form<ArtifactForm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let r = match repo_path(&f.repo) {
+        Ok(path) => {
+            let path = format!("{path}/artifacts/{}", enc(&f.reference));
+            p.api.send(&v, Method::DELETE, &path, None).await
+        }
+        Err(e) => Err(e),
+    };
+    redirect_with(
+        &format!("/repo?name={}", enc(&f.repo)),
+        r.map(|_| format!("Artifact {} deleted.", short(&f.reference))),
+    )
+}
+
+async fn add_tag(v: Viewer, State(p): State<Portal>, Form(f): Form<ArtifactForm>) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let tag = f.tag.trim().to_owned();
+    let r = match repo_path(&f.repo) {
+        Ok(path) => {
+            let path = format!("{path}/artifacts/{}/tags", enc(&f.reference));
+            p.api
+                .send(&v, Method::POST, &path, Some(json!({ "name": tag })))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    redirect_with(
+        &artifact_href(&f.repo, &f.reference),
+        r.map(|_| format!("Tag {tag} added.")),
+    )
+}
+
+async fn remove_tag(v: Viewer, State(p): State<Portal>, Form(f): Form<ArtifactForm>) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let r = match repo_path(&f.repo) {
+        Ok(path) => {
+            let path = format!(
+                "{path}/artifacts/{}/tags/{}",
+                enc(&f.reference),
+                enc(&f.tag)
+            );
+            p.api.send(&v, Method::DELETE, &path, None).await
+        }
+        Err(e) => Err(e),
+    };
+    redirect_with(
+        &artifact_href(&f.repo, &f.reference),
+        r.map(|_| format!("Tag {} removed.", f.tag)),
+    )
+}
+
+async fn label(v: Viewer, State(p): State<Portal>, Form(f): Form<ArtifactForm>) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let Some(id) = f.label_id else {
+        return redirect_with(
+            &artifact_href(&f.repo, &f.reference),
+            Err(Failure::new(StatusCode::BAD_REQUEST, "Choose a label.")),
+        );
+    };
+    let r = match repo_path(&f.repo) {
+        Ok(path) if f.detach.is_some() => {
+            let path = format!("{path}/artifacts/{}/labels/{id}", enc(&f.reference));
+            p.api.send(&v, Method::DELETE, &path, None).await
+        }
+        Ok(path) => {
+            let path = format!("{path}/artifacts/{}/labels", enc(&f.reference));
+            p.api
+                .send(&v, Method::POST, &path, Some(json!({ "id": id })))
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let what = if f.detach.is_some() {
+        "Label removed."
+    } else {
+        "Label added."
+    };
+    redirect_with(
+        &artifact_href(&f.repo, &f.reference),
+        r.map(|_| what.to_owned()),
+    )
+}
+
+#[derive(Deserialize)]
+struct ArtifactQuery {
+    #[serde(default)]
+    repo: String,
+    #[serde(rename = "ref", default)]
+    reference: String,
+}
+
+/// `GET /artifact?repo=project/repo&ref=digest-or-tag`.
+async fn artifact(
+    v: Viewer,
+    State(p): State<Portal>,
+    headers: HeaderMap,
+    Query(q): Query<ArtifactQuery>,
+) -> Response {
+    let path = load!(v, repo_path(&q.repo));
+    let (project, _) = load!(v, split(&q.repo));
+    let art_path = format!(
+        "{path}/artifacts/{}?with_tag=true&with_label=true&with_accessory=true",
+        enc(&q.reference)
+    );
+    let a = load!(v, p.api.get(&v, &art_path).await).body;
+    let digest = a["digest"].as_str().unwrap_or_default().to_owned();
+    let project_id = a["project_id"].as_i64().unwrap_or_default();
+    let history_path = format!("{path}/artifacts/{}/additions/build_history", enc(&digest));
+    let project_labels = format!("/labels?scope=p&project_id={project_id}&page_size=100");
+    let (history, global, local) = tokio::join!(
+        p.api.get(&v, &history_path),
+        p.api.get(&v, "/labels?scope=g&page_size=100"),
+        p.api.get(&v, &project_labels),
+    );
+    // The manifest itself (layers, config): the API read above already checked access.
+    let manifest: Value = match RepositoryName::parse(&q.repo) {
+        Ok(name) => match p.state.registry.get_manifest(&name, &digest).await {
+            Ok(m) => serde_json::from_slice(&m.content).unwrap_or(Value::Null),
+            Err(_) => Value::Null,
+        },
+        Err(_) => Value::Null,
+    };
+    let history = history.map(|h| h.body).unwrap_or(Value::Null);
+    let mut labels: Vec<Value> = Vec::new();
+    for l in [global, local].into_iter().flatten() {
+        labels.extend(l.items().iter().cloned());
+    }
+    let host = registry_host(&p, &headers);
+    let repo = q.repo.as_str();
+    let body = html! {
+        div.crumbs {
+            a href="/projects" { "Projects" } " / "
+            a href={ "/projects/" (enc(&project)) } { (project) } " / "
+            a href={ "/repo?name=" (enc(repo)) } { (repo) } " / "
+        }
+        h1 #artifact-title { (repo.rsplit('/').next().unwrap_or(repo)) "@" (short(&digest)) }
+        div.card { dl.kv {
+            dt { "Digest" } dd { (copyable("digest", &digest)) }
+            dt { "Pull by digest" } dd { (copyable("pull-digest", &format!("docker pull {host}/{repo}@{digest}"))) }
+            dt { "Type" } dd { (text(&a["type"])) }
+            dt { "Media type" } dd { code { (text(&a["manifest_media_type"])) } }
+            @if !a["artifact_type"].as_str().unwrap_or_default().is_empty() { dt { "Artifact type" } dd { code { (text(&a["artifact_type"])) } } }
+            dt { "Size" } dd { (bytes(a["size"].as_i64().unwrap_or(0))) }
+            dt { "Pushed" } dd { (when(&a["push_time"])) }
+            dt { "Pulled" } dd { (when(&a["pull_time"])) }
+            @if let Some(os) = a["extra_attrs"]["os"].as_str() { dt { "Platform" } dd { (os) "/" (text(&a["extra_attrs"]["architecture"])) } }
+        } }
+        h2 { "Tags" }
+        @if a["tags"].as_array().is_none_or(|t| t.is_empty()) { (empty("No tags.")) } @else {
+            div.scroll { table #tags {
+                thead { tr { th { "Tag" } th { "Pull command" } th.hide-sm { "Pushed" } th.hide-sm { "Pulled" } th { "" } } }
+                tbody { @for t in a["tags"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                    @let name = t["name"].as_str().unwrap_or_default();
+                    tr {
+                        td { (name) }
+                        td { (copyable(&format!("pull-tag-{}", t["id"]), &format!("docker pull {host}/{repo}:{name}"))) }
+                        td.hide-sm { (when(&t["push_time"])) }
+                        td.hide-sm { (when(&t["pull_time"])) }
+                        td { form.inline method="post" action="/artifact/untag" data-confirm="Remove this tag?" {
+                            (csrf(&v))
+                            input type="hidden" name="repo" value=(repo);
+                            input type="hidden" name="ref" value=(digest);
+                            input type="hidden" name="tag" value=(name);
+                            button.danger type="submit" { "Remove" }
+                        } }
+                    }
+                } }
+            } }
+        }
+        form.row method="post" action="/artifact/tag" #add-tag {
+            (csrf(&v))
+            input type="hidden" name="repo" value=(repo);
+            input type="hidden" name="ref" value=(digest);
+            label { "New tag" input name="tag" required maxlength="128" pattern="[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"; }
+            button type="submit" { "Add tag" }
+        }
+        h2 { "Labels" }
+        div #artifact-labels {
+            @for l in a["labels"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                form.inline method="post" action="/artifact/label" {
+                    (csrf(&v))
+                    input type="hidden" name="repo" value=(repo);
+                    input type="hidden" name="ref" value=(digest);
+                    input type="hidden" name="label_id" value=(text(&l["id"]));
+                    input type="hidden" name="detach" value="true";
+                    span.badge { (text(&l["name"])) " " button.link type="submit" aria-label={ "Remove label " (text(&l["name"])) } { "×" } }
+                }
+            }
+            @if a["labels"].as_array().is_none_or(|l| l.is_empty()) { span.small { "No labels." } }
+        }
+        @if !labels.is_empty() {
+            form.row method="post" action="/artifact/label" {
+                (csrf(&v))
+                input type="hidden" name="repo" value=(repo);
+                input type="hidden" name="ref" value=(digest);
+                label { "Label" select name="label_id" { @for l in &labels { option value=(text(&l["id"])) { (text(&l["name"])) @if l["scope"] == "g" { " (global)" } } } } }
+                button.secondary type="submit" { "Add label" }
+            }
+        }
+        @if let Some(children) = a["references"].as_array() {
+            h2 { "Platforms" }
+            div.scroll { table #children {
+                thead { tr { th { "Platform" } th { "Digest" } } }
+                tbody { @for c in children {
+                    @let cd = c["child_digest"].as_str().unwrap_or_default();
+                    tr {
+                        td { (text(&c["platform"]["os"])) "/" (text(&c["platform"]["architecture"])) @if let Some(var) = c["platform"]["variant"].as_str() { "/" (var) } }
+                        td { a.mono href=(artifact_href(repo, cd)) { (cd) } }
+                    }
+                } }
+            } }
+        }
+        @if let Some(acc) = a["accessories"].as_array().filter(|x| !x.is_empty()) {
+            h2 { "Signatures and other accessories" }
+            div.scroll { table #accessories {
+                thead { tr { th { "Type" } th { "Digest" } th { "Size" } th.hide-sm { "Created" } } }
+                tbody { @for x in acc { tr {
+                    td { (text(&x["type"])) }
+                    td { a.mono href=(artifact_href(repo, x["digest"].as_str().unwrap_or_default())) { (text(&x["digest"])) } }
+                    td { (bytes(x["size"].as_i64().unwrap_or(0))) }
+                    td.hide-sm { (when(&x["creation_time"])) }
+                } } }
+            } }
+        }
+        @if let Some(layers) = manifest["layers"].as_array() {
+            h2 { "Layers" }
+            div.scroll { table #layers {
+                thead { tr { th { "#" } th { "Digest" } th { "Media type" } th { "Size" } } }
+                tbody { @for (i, l) in layers.iter().enumerate() { tr {
+                    td { (i + 1) }
+                    td.mono { (text(&l["digest"])) }
+                    td.mono { (text(&l["mediaType"])) }
+                    td { (bytes(l["size"].as_i64().unwrap_or(0))) }
+                } } }
+            } }
+        }
+        @if !manifest["config"].is_null() {
+            h2 { "Config" }
+            p { code #config-digest { (text(&manifest["config"]["digest"])) } " · " (bytes(manifest["config"]["size"].as_i64().unwrap_or(0))) " · " code { (text(&manifest["config"]["mediaType"])) } }
+        }
+        @if let Some(steps) = history.as_array().filter(|s| !s.is_empty()) {
+            h2 { "Build history" }
+            div.scroll { table #build-history {
+                thead { tr { th { "Created" } th { "Command" } } }
+                tbody { @for s in steps { tr {
+                    td { (when(&s["created"])) }
+                    td.mono { (text(&s["created_by"])) }
+                } } }
+            } }
+        }
+        @if let Some(ann) = a["annotations"].as_object().filter(|m| !m.is_empty()) {
+            h2 { "Annotations" }
+            dl.kv #annotations { @for (k, val) in ann { dt.mono { (k) } dd { (text(val)) } } }
+        }
+        section.card {
+            h2 { "Delete the artifact" }
+            (artifact_delete(&v, repo, &digest))
+        }
+    };
+    page(Some(&v), short(&digest), body)
+}

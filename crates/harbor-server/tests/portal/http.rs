@@ -1,0 +1,304 @@
+//! The portal over plain HTTP (no browser): sign-in redirects, CSRF, open redirects,
+//! permissions, read-only mode and security headers.
+
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Client, StatusCode, redirect};
+
+use crate::common::{self, ADMIN_PASSWORD, TestServer};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A form body, URL-encoded as browsers send it.
+fn encode(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+fn no_redirects() -> Client {
+    Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in through the portal's form; returns the `sid=...` cookie pair.
+pub(crate) async fn sign_in(s: &TestServer, user: &str, password: &str) -> String {
+    let resp = no_redirects()
+        .post(s.url("/login"))
+        .header(CONTENT_TYPE, FORM)
+        .body(encode(&[
+            ("username", user),
+            ("password", password),
+            ("next", "/projects"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "sign in as {user}");
+    let cookie = resp.headers()[SET_COOKIE].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+pub(crate) async fn get(s: &TestServer, cookie: &str, path: &str) -> (StatusCode, String) {
+    let resp = no_redirects()
+        .get(s.url(path))
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    (resp.status(), resp.text().await.unwrap())
+}
+
+/// The flash message a redirect sets (`ok:...` or `err:...`), decoded.
+pub(crate) fn flash_of(r: &reqwest::Response) -> String {
+    let c = r.headers()[SET_COOKIE].to_str().unwrap();
+    let v = c
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("harbor_flash=");
+    form_urlencoded::parse(format!("f={v}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The CSRF token in a page's forms.
+pub(crate) fn token(html: &str) -> String {
+    let at = html
+        .find("name=\"_csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 20;
+    html[at..at + 64].to_owned()
+}
+
+pub(crate) async fn post(
+    s: &TestServer,
+    cookie: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    no_redirects()
+        .post(s.url(path))
+        .header(COOKIE, cookie)
+        .header(CONTENT_TYPE, FORM)
+        .body(encode(form))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_forms_need_its_token() {
+    let s = TestServer::start().await;
+    let anon = no_redirects()
+        .get(s.url("/projects/library/members"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anon.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        anon.headers()[LOCATION],
+        "/login?next=%2Fprojects%2Flibrary%2Fmembers"
+    );
+    let headers = anon.headers();
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(headers["x-frame-options"], "DENY");
+
+    // Wrong password: the form again, with the reason, and no cookie.
+    let bad = no_redirects()
+        .post(s.url("/login"))
+        .header(CONTENT_TYPE, FORM)
+        .body(encode(&[("username", "admin"), ("password", "nope")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    assert!(bad.headers().get(SET_COOKIE).is_none());
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("invalid username or password")
+    );
+
+    // `next` is followed only within the site.
+    for (next, to) in [
+        ("//evil.example/x", "/projects"),
+        ("https://evil.example", "/projects"),
+        ("/admin/gc", "/admin/gc"),
+    ] {
+        let r = no_redirects()
+            .post(s.url("/login"))
+            .header(CONTENT_TYPE, FORM)
+            .body(encode(&[
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("next", next),
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()[LOCATION], to, "next={next}");
+    }
+
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let (status, html) = get(&s, &admin, "/projects").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("library"));
+    let csrf = token(&html);
+
+    // Without the token, or with another, nothing is created.
+    for sent in [
+        "",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+    ] {
+        let r = post(
+            &s,
+            &admin,
+            "/projects",
+            &[("name", "forged"), ("_csrf", sent)],
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.text().await.unwrap().contains("CSRF"));
+    }
+    let (status, _) = get(&s, &admin, "/projects/forged/repositories").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // With it, the project is created and the next page says so once.
+    let r = post(
+        &s,
+        &admin,
+        "/projects",
+        &[("name", "real"), ("_csrf", &csrf), ("public", "true")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/projects/real");
+    let flash = r.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (_, page) = get(
+        &s,
+        &format!("{admin}; {flash}"),
+        "/projects/real/repositories",
+    )
+    .await;
+    assert!(page.contains("Project real created."), "{page}");
+    let (_, again) = get(&s, &admin, "/projects/real/repositories").await;
+    assert!(!again.contains("Project real created."));
+
+    // API errors come back as messages: a bad name, a duplicate.
+    let r = post(
+        &s,
+        &admin,
+        "/projects",
+        &[("name", "Bad Name"), ("_csrf", &csrf)],
+    )
+    .await;
+    let flash = r.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (_, page) = get(&s, &format!("{admin}; {flash}"), "/projects").await;
+    assert!(page.contains("class=\"flash err\""), "{page}");
+
+    // Read-only mode refuses changes made from the portal too.
+    let ro = common::send(
+        &common::client(),
+        &s,
+        reqwest::Method::PUT,
+        "/api/v2.0/configurations",
+        Some(serde_json::json!({"read_only": true})),
+    )
+    .await;
+    assert_eq!(ro.status(), StatusCode::OK);
+    let r = post(
+        &s,
+        &admin,
+        "/projects",
+        &[("name", "during-ro"), ("_csrf", &csrf)],
+    )
+    .await;
+    let flash = flash_of(&r);
+    assert!(
+        flash.starts_with("err:") && flash.contains("read only"),
+        "{flash}"
+    );
+    let ro = common::send(
+        &common::client(),
+        &s,
+        reqwest::Method::PUT,
+        "/api/v2.0/configurations",
+        Some(serde_json::json!({"read_only": false})),
+    )
+    .await;
+    assert_eq!(ro.status(), StatusCode::OK);
+    let (status, _) = get(&s, &admin, "/projects/during-ro/repositories").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Signing out ends the session for the API as well.
+    let r = post(&s, &admin, "/logout", &[("_csrf", &csrf)]).await;
+    assert_eq!(r.headers()[LOCATION], "/login");
+    let (status, _) = get(&s, &admin, "/projects").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn members_see_what_their_role_allows() {
+    let s = TestServer::start().await;
+    common::create_project(&s, "secret", false).await;
+    common::create_project(&s, "shared", false).await;
+    common::create_user(&s, "guest1").await;
+    common::add_member(&s, "shared", "guest1", 3).await;
+    let guest = sign_in(&s, "guest1", common::PASSWORD).await;
+
+    let (_, list) = get(&s, &guest, "/projects").await;
+    assert!(list.contains("/projects/shared"));
+    assert!(
+        !list.contains("/projects/secret"),
+        "a private project of others stays hidden"
+    );
+    assert!(
+        !list.contains("/admin/users"),
+        "no administration links for users"
+    );
+    let (status, _) = get(&s, &guest, "/projects/secret/repositories").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get(&s, &guest, "/admin/users").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A guest sees members but no forms to change them, and the API refuses if forced.
+    let (status, members) = get(&s, &guest, "/projects/shared/members").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(members.contains("guest1"));
+    assert!(!members.contains("id=\"add-member\""));
+    let csrf = token(&members);
+    let r = post(
+        &s,
+        &guest,
+        "/projects/shared/members",
+        &[("username", "admin"), ("role_id", "1"), ("_csrf", &csrf)],
+    )
+    .await;
+    let flash = flash_of(&r);
+    assert!(flash.starts_with("err:"), "{flash}");
+    let r = post(&s, &guest, "/projects/shared/delete", &[("_csrf", &csrf)]).await;
+    assert!(flash_of(&r).starts_with("err:"), "{}", flash_of(&r));
+    let (status, _) = get(&s, &guest, "/projects/shared/repositories").await;
+    assert_eq!(status, StatusCode::OK, "the project is still there");
+}
