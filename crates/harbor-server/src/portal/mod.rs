@@ -10,7 +10,7 @@ mod pages;
 mod viewer;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -43,6 +43,7 @@ pub(crate) fn router(state: AppState, api: Router) -> Router {
         .route("/static/portal.css", get(|| asset(CSS, "text/css")))
         .route("/static/portal.js", get(|| asset(JS, "text/javascript")))
         .with_state(portal)
+        .layer(axum::middleware::map_response(as_pages))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -59,6 +60,29 @@ pub(crate) fn router(state: AppState, api: Router) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
+}
+
+/// Gives axum's own plain-text rejections (a malformed form or path) the portal's error
+/// page, so a browser never sees a bare `422 Failed to deserialize...`.
+async fn as_pages(resp: Response) -> Response {
+    let status = resp.status();
+    let plain = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() && plain) {
+        return resp;
+    }
+    let (status, message) = match status {
+        StatusCode::NOT_FOUND => (status, "There is no such page."),
+        StatusCode::METHOD_NOT_ALLOWED => (status, "This page cannot be used that way."),
+        _ => (
+            StatusCode::BAD_REQUEST,
+            "The request was malformed: a field or part of the address is not valid.",
+        ),
+    };
+    layout::error_page(None, &backend::Failure::new(status, message))
 }
 
 async fn asset(body: &'static str, kind: &'static str) -> Response {

@@ -302,3 +302,30 @@ async fn members_see_what_their_role_allows() {
     let (status, _) = get(&s, &guest, "/projects/shared/repositories").await;
     assert_eq!(status, StatusCode::OK, "the project is still there");
 }
+
+#[tokio::test]
+async fn malformed_requests_get_an_error_page() {
+    let s = TestServer::start().await;
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let (status, page) = get(&s, &admin, "/admin/gc/not-a-number").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains("<!DOCTYPE html>") && page.contains("malformed"),
+        "{page}"
+    );
+    let (status, page) = get(&s, &admin, "/projects?page=minus-one").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("id=\"error\""), "{page}");
+    // The API keeps its own JSON errors.
+    let api = no_redirects()
+        .get(s.url("/api/v2.0/projects/x/members/abc"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        api.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+}
