@@ -8,6 +8,7 @@
 //!
 //! ```text
 //! HARBOR_BENCH_PASSWORD=... harbor-api-bench --url http://127.0.0.1:8080 --artifacts 10000
+//! HARBOR_BENCH_PASSWORD=... harbor-api-bench --skip-seed --portal   # pages vs their API calls
 //! ```
 
 use std::process::ExitCode;
@@ -51,6 +52,51 @@ struct Cli {
     /// Requests per endpoint.
     #[arg(short = 'n', long, default_value_t = 400)]
     requests: usize,
+    /// Also time the web portal's pages next to the API calls behind them (signed in
+    /// through the portal's form; the API calls then use the same session cookie).
+    #[arg(long)]
+    portal: bool,
+}
+
+/// Signs in through the portal's form and returns the session cookie (`sid=...`).
+async fn portal_session(cli: &Cli) -> Result<String, String> {
+    let form = format!(
+        "username={}&password={}",
+        form_encode(&cli.user),
+        form_encode(&cli.password)
+    );
+    let no_redirect = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let r = no_redirect
+        .post(format!("{}/login", cli.url))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(form)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    r.headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no session cookie (HTTP {})", r.status()))
+}
+
+/// Percent-encodes a form value.
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Artifact `i`: the shared image's manifest with its own annotation, so its own digest.
@@ -119,11 +165,13 @@ async fn seed(cli: &Cli, http: &Client, repo: &str) -> Result<(), String> {
 }
 
 /// Times `n` GETs of `path` over `c` clients; a response other than 200 is an error.
+/// With `cookie`, the requests carry that portal session instead of Basic credentials.
 async fn time(
     cli: &Cli,
     http: &Client,
     name: &str,
     path: String,
+    cookie: Option<&str>,
 ) -> harbor_benches::report::Report {
     let next = Arc::new(AtomicUsize::new(0));
     let url = Arc::new(format!("{}{path}", cli.url));
@@ -132,15 +180,17 @@ async fn time(
         .map(|_| {
             let (http, next, url) = (http.clone(), next.clone(), url.clone());
             let (n, user, password) = (cli.requests, cli.user.clone(), cli.password.clone());
+            let cookie = cookie.map(str::to_owned);
             tokio::spawn(async move {
                 let mut s = Samples::default();
                 while next.fetch_add(1, Ordering::Relaxed) < n {
                     let t0 = Instant::now();
-                    let r = http
-                        .get(url.as_str())
-                        .basic_auth(&user, Some(&password))
-                        .send()
-                        .await;
+                    let req = http.get(url.as_str());
+                    let req = match &cookie {
+                        Some(c) => req.header(reqwest::header::COOKIE, c),
+                        None => req.basic_auth(&user, Some(&password)),
+                    };
+                    let r = req.send().await;
                     let ok = match r {
                         Ok(r) if r.status() == StatusCode::OK => match r.bytes().await {
                             Ok(b) => {
@@ -221,11 +271,56 @@ async fn main() -> ExitCode {
     ];
     let mut reports = Vec::new();
     for (name, path) in cases {
-        let r = time(&cli, &http, name, path).await;
+        let r = time(&cli, &http, name, path, None).await;
         if let Some(e) = &r.first_error {
             eprintln!("{name}: {} errors, first: {e}", r.errors);
         }
         reports.push(r);
+    }
+    if cli.portal {
+        // Each portal page next to the API call it is built on.
+        let cookie = match portal_session(&cli).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("portal sign-in failed: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let (p, tag) = (&cli.project, cli.artifacts / 3);
+        let pairs = [
+            (
+                "API: projects (25, details)",
+                "/api/v2.0/projects?page=1&page_size=25&with_detail=true".to_owned(),
+                "portal: projects page",
+                "/projects".to_owned(),
+            ),
+            (
+                "API: artifacts (25, tags, labels, accessories)",
+                format!(
+                    "{base}?page=1&page_size=25&with_tag=true&with_label=true&with_accessory=true"
+                ),
+                "portal: repository page",
+                format!("/repo?name={p}%2Fbig"),
+            ),
+            (
+                "API: one artifact",
+                format!("{base}/t{tag}?with_tag=true&with_label=true&with_accessory=true"),
+                "portal: artifact page",
+                format!("/artifact?repo={p}%2Fbig&ref=t{tag}"),
+            ),
+        ];
+        for (api_name, api_path, page_name, page_path) in pairs {
+            for (name, path, c) in [
+                (api_name, api_path, Some(cookie.as_str())),
+                (page_name, page_path, Some(cookie.as_str())),
+            ] {
+                let r = time(&cli, &http, name, path, c).await;
+                if let Some(e) = &r.first_error {
+                    eprintln!("{name}: {} errors, first: {e}", r.errors);
+                }
+                reports.push(r);
+            }
+        }
     }
     println!("{}", table(&reports));
     if reports.iter().any(|r| r.errors > 0) {

@@ -7,7 +7,7 @@
 //! page past the end costs a second `COUNT`); the tags of a whole page are one more
 //! query, and so are its accessories.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use bytes::Bytes;
 use harbor_core::artifact::{
@@ -433,6 +433,30 @@ pub(super) async fn tag_page(
     windowed(s, &c, sql, count, 6, page, tag).await
 }
 
+/// An accessory as read by [`accessories`]: columns 0 and 2 to 5 of either query.
+struct AccessoryRow {
+    id: i64,
+    subject_id: i64,
+    digest: String,
+    size: i64,
+    artifact_type: Option<String>,
+    created_ms: i64,
+    /// The cosign tag it was found by (none for an OCI referrer).
+    tag: Option<String>,
+}
+
+fn accessory_row(row: &AnyRow, subject_id: i64, tag: Option<String>) -> Result<AccessoryRow> {
+    Ok(AccessoryRow {
+        id: row.try_get(0).map_err(internal)?,
+        subject_id,
+        digest: row.try_get(2).map_err(internal)?,
+        size: row.try_get(3).map_err(internal)?,
+        artifact_type: row.try_get(4).map_err(internal)?,
+        created_ms: row.try_get(5).map_err(internal)?,
+        tag,
+    })
+}
+
 pub(super) async fn accessories(
     s: &SqlMetadataStore,
     repository_id: i64,
@@ -440,50 +464,78 @@ pub(super) async fn accessories(
 ) -> Result<Vec<AccessoryRecord>> {
     let mut out: Vec<AccessoryRecord> = Vec::new();
     let mut seen = HashSet::new();
+    let size = size_of("a");
+    // Two queries per batch, each driven by an index: referrers through
+    // `manifests_by_subject`, cosign tags by their exact names through the tags'
+    // (repository_id, name) key. (One statement joining tags on names computed from the
+    // subjects' digests let SQLite's planner scan every tag of the repository for each
+    // subject: seconds per page in a repository of 10,000 artifacts.)
     for batch in subjects.chunks(BATCH) {
         let ids = placeholders(2, batch.len());
-        let size = size_of("a");
         let sql = format!(
-            "SELECT a.id, sm.id, sm.digest, a.digest, {size}, a.artifact_type, a.created_at, \
-               CAST(NULL AS TEXT) \
+            "SELECT a.id, sm.id, a.digest, {size}, a.artifact_type, a.created_at \
              FROM manifests a JOIN manifests sm \
                ON sm.repository_id = a.repository_id AND sm.digest = a.subject \
-             WHERE a.repository_id = $1 AND sm.id IN ({ids}) \
-             UNION ALL \
-             SELECT a.id, sm.id, sm.digest, a.digest, {size}, a.artifact_type, a.created_at, t.name \
-             FROM manifests sm JOIN tags t ON t.repository_id = sm.repository_id \
-               AND t.name IN (REPLACE(sm.digest, ':', '-') || '.sig', \
-                 REPLACE(sm.digest, ':', '-') || '.att', REPLACE(sm.digest, ':', '-') || '.sbom') \
-             JOIN manifests a ON a.id = t.manifest_id \
-             WHERE sm.repository_id = $1 AND sm.id IN ({ids}) \
-             ORDER BY 1"
+             WHERE a.repository_id = $1 AND sm.id IN ({ids}) ORDER BY 1"
         );
         let mut q = sqlx::query(AssertSqlSafe(sql)).bind(repository_id);
         for (id, _) in batch {
             q = q.bind(*id);
         }
+        let mut rows: Vec<AccessoryRow> = Vec::new();
         for row in q.fetch_all(&s.read).await.map_err(internal)? {
-            let id: i64 = row.try_get(0).map_err(internal)?;
-            let subject_id: i64 = row.try_get(1).map_err(internal)?;
-            if !seen.insert((id, subject_id)) {
+            let subject_id = row.try_get(1).map_err(internal)?;
+            rows.push(accessory_row(&row, subject_id, None)?);
+        }
+        // The cosign tags each subject may have, and whose they are.
+        let mut by_tag: HashMap<String, i64> = HashMap::new();
+        for (id, digest) in batch {
+            let stem = digest.as_str().replace(':', "-");
+            for suffix in [".sig", ".att", ".sbom"] {
+                by_tag.insert(format!("{stem}{suffix}"), *id);
+            }
+        }
+        let names: Vec<&String> = by_tag.keys().collect();
+        for chunk in names.chunks(BATCH) {
+            let list = placeholders(2, chunk.len());
+            let sql = format!(
+                "SELECT a.id, t.name, a.digest, {size}, a.artifact_type, a.created_at \
+                 FROM tags t JOIN manifests a ON a.id = t.manifest_id \
+                 WHERE t.repository_id = $1 AND t.name IN ({list})"
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(repository_id);
+            for name in chunk {
+                q = q.bind(name.as_str());
+            }
+            for row in q.fetch_all(&s.read).await.map_err(internal)? {
+                let tag: String = row.try_get(1).map_err(internal)?;
+                let Some(subject_id) = by_tag.get(&tag).copied() else {
+                    continue;
+                };
+                rows.push(accessory_row(&row, subject_id, Some(tag))?);
+            }
+        }
+        rows.sort_by_key(|r| (r.id, r.tag.is_some()));
+        let digests: HashMap<i64, &Digest> = batch.iter().map(|(id, d)| (*id, d)).collect();
+        for r in rows {
+            if !seen.insert((r.id, r.subject_id)) {
                 continue;
             }
-            let subject: String = row.try_get(2).map_err(internal)?;
-            let digest: String = row.try_get(3).map_err(internal)?;
-            let artifact_type: Option<String> = row.try_get(5).map_err(internal)?;
-            let tag: Option<String> = row.try_get(7).map_err(internal)?;
-            let kind = match tag.as_deref().and_then(cosign_tag) {
+            let Some(subject) = digests.get(&r.subject_id) else {
+                continue;
+            };
+            let kind = match r.tag.as_deref().and_then(cosign_tag) {
                 Some((_, kind)) => kind,
-                None => subject_accessory_kind(artifact_type.as_deref()),
+                None => subject_accessory_kind(r.artifact_type.as_deref()),
             };
             out.push(AccessoryRecord {
-                artifact_id: id,
-                subject_artifact_id: subject_id,
-                subject_digest: Digest::parse(&subject)?,
-                digest: Digest::parse(&digest)?,
-                size: to_u64(row.try_get(4).map_err(internal)?)?,
+                artifact_id: r.id,
+                subject_artifact_id: r.subject_id,
+                subject_digest: (*subject).clone(),
+                digest: Digest::parse(&r.digest)?,
+                size: to_u64(r.size)?,
                 kind: kind.to_owned(),
-                created_ms: row.try_get(6).map_err(internal)?,
+                created_ms: r.created_ms,
             });
         }
     }
