@@ -28,14 +28,12 @@ pub(crate) async fn list(
     }
     let answer = load!(v, p.api.get(&v, &path).await);
     let projects = answer.items();
-    let summaries = join_all(projects.iter().map(|pr| {
-        let name = pr["name"].as_str().unwrap_or_default().to_owned();
-        let (api, v) = (&p.api, &v);
-        async move {
-            api.get(v, &format!("/projects/{}/summary", enc(&name)))
-                .await
-                .ok()
-        }
+    // Quota bars: read straight from the registry for the projects the API just listed
+    // (so the caller may see them), one indexed lookup each instead of a full summary.
+    let quotas = join_all(projects.iter().map(|pr| {
+        let registry = &p.state.registry;
+        let id = pr["project_id"].as_i64().unwrap_or_default();
+        async move { registry.project_quota(id).await.ok() }
     }))
     .await;
     let base = format!("/projects?q={}&", enc(&q.q));
@@ -51,15 +49,13 @@ pub(crate) async fn list(
             div.scroll { table #projects {
                 thead { tr { th { "Name" } th { "Access" } th { "Repositories" } th { "Quota" } th.hide-sm { "Created" } } }
                 tbody {
-                    @for (pr, s) in projects.iter().zip(&summaries) {
+                    @for (pr, quota) in projects.iter().zip(&quotas) {
                         @let name = pr["name"].as_str().unwrap_or_default();
                         tr {
                             td { a href={ "/projects/" (enc(name)) } { (name) } }
                             td { @if pr["metadata"]["public"] == "true" { span.badge.public { "public" } } @else { span.badge.private { "private" } } }
                             td { (pr["repo_count"].as_u64().unwrap_or(0)) }
-                            td { @if let Some(s) = s {
-                                (quota_bar(s.body["quota"]["used"]["storage"].as_i64().unwrap_or(0), s.body["quota"]["hard"]["storage"].as_i64().unwrap_or(-1)))
-                            } }
+                            td { @if let Some(q) = quota { (quota_bar(q.used, q.hard)) } }
                             td.hide-sm { (when(&pr["creation_time"])) }
                         }
                     }
