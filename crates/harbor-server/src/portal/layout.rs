@@ -79,7 +79,7 @@ fn nav(viewer: Option<&Viewer>) -> Markup {
                     a href="/system" { "System" }
                 }
                 div.who {
-                    span #whoami { (v.user.username) }
+                    a #whoami href="/account" title="Your account" { (v.user.username) }
                     form method="post" action="/logout" {
                         (csrf(v))
                         button.link type="submit" #logout { "Log out" }

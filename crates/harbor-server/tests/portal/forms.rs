@@ -335,3 +335,41 @@ async fn project_policies_settings_and_artifact_actions() {
     let (status, _) = get(&s, &admin, "/projects/pol/repositories").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn users_change_their_own_password() {
+    let s = TestServer::start().await;
+    common::create_user(&s, "kim").await;
+    let kim = sign_in(&s, "kim", PASSWORD).await;
+    let (status, page) = get(&s, &kim, "/account").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("kim@example.com"));
+    let t = token(&page);
+    let form = |old: &'static str, new: &'static str, again: &'static str| {
+        [
+            ("_csrf", t.clone()),
+            ("old", old.into()),
+            ("new", new.into()),
+            ("again", again.into()),
+        ]
+    };
+    for (f, flash) in [
+        (
+            form(PASSWORD, "New-Passw0rd", "Other-Passw0rd"),
+            "err:The new passwords do not match",
+        ),
+        (
+            form("wrong-one", "New-Passw0rd", "New-Passw0rd"),
+            "err:the old password is wrong",
+        ),
+        (form(PASSWORD, "weak", "weak"), "err:password"),
+        (
+            form(PASSWORD, "New-Passw0rd", "New-Passw0rd"),
+            "ok:Password changed",
+        ),
+    ] {
+        let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        expect(&s, &kim, "/account", &pairs, flash).await;
+    }
+    sign_in(&s, "kim", "New-Passw0rd").await;
+}

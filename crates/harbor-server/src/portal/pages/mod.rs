@@ -1,6 +1,7 @@
 //! The portal's pages, one module per area. Handlers load with `GET`s through the API,
 //! render with maud, and answer form posts with a redirect carrying a flash message.
 
+mod account;
 mod admin;
 mod gc;
 mod login;
@@ -78,6 +79,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/projects", get(projects::list).post(projects::create))
+        .merge(account::routes())
         .merge(project::routes())
         .merge(repository::routes())
         .merge(admin::routes())
