@@ -11,7 +11,7 @@ use harbor_core::model::now_ms;
 
 use super::Portal;
 use super::backend::{Failure, enc};
-use crate::api::context::SESSION_COOKIE;
+use crate::api::context::{SESSION_COOKIE, cookie};
 
 pub(crate) use crate::api::context::CSRF_HEADER;
 
@@ -59,17 +59,6 @@ impl Viewer {
             ))
         }
     }
-}
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
 }
 
 /// The flash message a request carries, if any.

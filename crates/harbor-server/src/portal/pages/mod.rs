@@ -63,6 +63,21 @@ pub(crate) fn term(s: &str) -> String {
         .to_owned()
 }
 
+/// The API path of one page of a list: `path` plus `page`, `page_size` and, when the
+/// search box holds something, `q=<key>=~<term>`.
+pub(crate) fn list_path(path: &str, q: &ListQuery, key: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mut out = format!("{path}{sep}page={}&page_size={PAGE_SIZE}", q.page());
+    let t = term(&q.q);
+    if !t.is_empty() {
+        out.push_str(&format!(
+            "&q={}",
+            super::backend::enc(&format!("{key}=~{t}"))
+        ));
+    }
+    out
+}
+
 /// Rows per page on every list.
 pub(crate) const PAGE_SIZE: u64 = 25;
 

@@ -150,16 +150,11 @@ async fn repositories(
 ) -> Response {
     let h = load!(v, head(&p, &v, &name).await);
     let page_no = q.page();
-    let mut path = format!(
-        "/projects/{}/repositories?page={page_no}&page_size={PAGE_SIZE}&sort=name",
-        enc(&name)
+    let path = super::list_path(
+        &format!("/projects/{}/repositories?sort=name", enc(&name)),
+        &q,
+        "name",
     );
-    if !q.q.is_empty() {
-        path.push_str(&format!(
-            "&q={}",
-            enc(&format!("name=~{}", super::term(&q.q)))
-        ));
-    }
     let repos = load!(v, p.api.get(&v, &path).await);
     let base = format!("/projects/{}/repositories", enc(&name));
     let content = html! {
@@ -748,16 +743,7 @@ async fn logs(
 ) -> Response {
     let h = load!(v, head(&p, &v, &name).await);
     let page_no = q.page();
-    let mut path = format!(
-        "/projects/{}/logs?page={page_no}&page_size={PAGE_SIZE}",
-        enc(&name)
-    );
-    if !q.q.is_empty() {
-        path.push_str(&format!(
-            "&q={}",
-            enc(&format!("username=~{}", super::term(&q.q)))
-        ));
-    }
+    let path = super::list_path(&format!("/projects/{}/logs", enc(&name)), &q, "username");
     let list = load!(v, p.api.get(&v, &path).await);
     let base = path_back(&name, "logs");
     let content = html! {
