@@ -67,18 +67,14 @@ pub(super) fn status_cell(run: &Value) -> Markup {
 /// `GET /admin/users`: the accounts (filtered by username, paged) and a create form.
 async fn users(v: Viewer, State(p): State<Portal>, Query(q): Query<ListQuery>) -> Response {
     let page_no = q.page();
-    let mut path = format!("/users?page={page_no}&page_size={PAGE_SIZE}");
-    let filter = super::term(&q.q);
-    if !filter.is_empty() {
-        path.push_str(&format!("&q={}", enc(&format!("username=~{filter}"))));
-    }
+    let path = super::list_path("/users", &q, "username");
     let list = load!(v, p.api.get(&v, &path).await);
     let admin = v.user.sysadmin;
     let body = html! {
         h1 { "Users" }
         (search_box("/admin/users", &q.q, "Filter users by name"))
         @if list.items().is_empty() {
-            @if filter.is_empty() { (empty("No users.")) } @else { (empty("No user matches this filter.")) }
+            @if super::term(&q.q).is_empty() { (empty("No users.")) } @else { (empty("No user matches this filter.")) }
         } @else {
             div.scroll { table #users {
                 thead { tr {

@@ -105,16 +105,16 @@ async fn repository(
     Query(q): Query<RepoQuery>,
 ) -> Response {
     let path = load!(v, repo_path(&q.name));
-    let page_no = q.page.unwrap_or(1).max(1);
-    let mut list_path = format!(
-        "{path}/artifacts?page={page_no}&page_size={PAGE_SIZE}&with_tag=true&with_label=true&with_accessory=true"
+    let listing = super::ListQuery {
+        q: q.q.clone(),
+        page: q.page,
+    };
+    let page_no = listing.page();
+    let list_path = super::list_path(
+        &format!("{path}/artifacts?with_tag=true&with_label=true&with_accessory=true"),
+        &listing,
+        "tags",
     );
-    if !q.q.is_empty() {
-        list_path.push_str(&format!(
-            "&q={}",
-            enc(&format!("tags=~{}", super::term(&q.q)))
-        ));
-    }
     let (repo, list) = tokio::join!(p.api.get(&v, &path), p.api.get(&v, &list_path));
     let repo = load!(v, repo).body;
     let list = load!(v, list);
