@@ -273,7 +273,25 @@ async fn load(state: &AppState, ctx: &Ctx, id: i64, action: Action) -> ApiResult
                 }
             })?;
     }
+    if action != Action::Read {
+        covers_target(ctx, &robot)?;
+    }
     Ok(robot)
+}
+
+/// A robot changes (refreshes, enables, extends, edits, deletes) only robots whose every
+/// permission it holds itself: otherwise a robot allowed `robot:update` could take over a
+/// more powerful one by giving it a secret of its choosing.
+fn covers_target(ctx: &Ctx, target: &Robot) -> ApiResult<()> {
+    if let Principal::Robot { robot: me, .. } = &ctx.principal
+        && me.id != target.id
+        && !is_subset(&target.permissions, &me.permissions)
+    {
+        return Err(ApiError::forbidden(
+            "a robot may only change robots whose permissions it holds itself",
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) async fn get(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> ApiResult {

@@ -1,7 +1,7 @@
 //! Robot accounts: creation rules, secrets (shown once, rotated by PATCH), registry access
 //! with their credentials, disabling and expiry, the subset rule.
 
-use reqwest::{Method, StatusCode};
+use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -220,4 +220,123 @@ pub async fn open_store(s: &TestServer) -> harbor_storage::SqlMetadataStore {
     harbor_storage::SqlMetadataStore::connect(&url, &harbor_storage::sql::PoolConfig::default())
         .await
         .unwrap()
+}
+
+/// A robot allowed to manage robots changes only robots whose permissions it holds
+/// itself: no secret refresh, enabling, extension, edit or delete of a stronger one, at
+/// system and at project level (it could otherwise set a stronger robot's secret and log
+/// in as it).
+#[tokio::test]
+async fn robots_cannot_take_over_stronger_robots() {
+    let s = TestServer::start_strict().await;
+    create_project(&s, "team", false).await;
+    let robots = "/api/v2.0/robots";
+    let manage = ["create", "read", "list", "update", "delete"]
+        .map(|a| json!({"resource": "robot", "action": a}));
+    let pull = json!({"resource": "repository", "action": "pull"});
+    let push = json!({"resource": "repository", "action": "push"});
+    let created = |r: Value| {
+        (
+            r["id"].as_i64().unwrap(),
+            r["name"].as_str().unwrap().to_owned(),
+            r["secret"].as_str().unwrap().to_owned(),
+        )
+    };
+    let s = &s;
+    let create = |body: Value| async move {
+        let r = admin(s, Method::POST, robots, Some(body)).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        r.json::<Value>().await.unwrap()
+    };
+
+    // System level: the manager may manage robots and pull from team; the victim may push.
+    let system = |name: &str, access: Vec<Value>| {
+        json!({"name": name, "level": "system", "duration": 1,
+        "permissions": [{"kind": "system", "namespace": "/", "access": manage},
+                        {"kind": "project", "namespace": "team", "access": access}]})
+    };
+    let (_, mgr_login, mgr_secret) = created(create(system("mgr", vec![pull.clone()])).await);
+    let (strong, strong_login, _) = created(create(system("strong", vec![push.clone()])).await);
+    let (weak, _, _) = created(create(system("weak", vec![pull.clone()])).await);
+    let mgr = as_user(&mgr_login, &mgr_secret);
+    takeover_refused(s, &mgr, strong, &strong_login, "team").await;
+    edits_allowed(s, &mgr, weak).await;
+
+    // Project level: the same with project robots holding robot permissions in team.
+    let project = |name: &str, mut access: Vec<Value>| {
+        access.extend(manage.iter().cloned());
+        json!({"name": name, "level": "project", "duration": 1,
+            "permissions": [{"kind": "project", "namespace": "team", "access": access}]})
+    };
+    let read = json!({"resource": "project", "action": "read"});
+    let (_, mgr_login, mgr_secret) =
+        created(create(project("pmgr", vec![pull.clone(), read])).await);
+    let (strong, strong_login, _) = created(create(project("pstrong", vec![push.clone()])).await);
+    let (weak, _, _) = created(create(project("pweak", vec![pull.clone()])).await);
+    let mgr = as_user(&mgr_login, &mgr_secret);
+    takeover_refused(s, &mgr, strong, &strong_login, "team").await;
+    edits_allowed(s, &mgr, weak).await;
+
+    // A project admin still manages every robot of the project, as in Harbor.
+    create_user(s, "pa").await;
+    add_member(s, "team", "pa", 1).await;
+    let pa = as_user("pa", PASSWORD);
+    let path = format!("{robots}/{strong}");
+    let r = send(&pa, s, Method::PATCH, &path, Some(json!({}))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = send(&pa, s, Method::DELETE, &path, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// Every change `mgr` tries on the stronger robot `id` is refused and leaves it as it was.
+async fn takeover_refused(s: &TestServer, mgr: &Client, id: i64, login: &str, project: &str) {
+    let path = format!("/api/v2.0/robots/{id}");
+    // Disabled by the administrator first, so that enabling is a change too.
+    let r = admin(s, Method::PUT, &path, Some(json!({"disable": true}))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let before: Value = get_json(&client(), s, &path).await;
+    let chosen = "Chosen-secret-1";
+    let pull = json!({"resource": "repository", "action": "pull"});
+    for (method, body) in [
+        (Method::PATCH, Some(json!({"secret": chosen}))),
+        (Method::PATCH, Some(json!({}))),
+        (Method::PUT, Some(json!({"disable": false}))),
+        (Method::PUT, Some(json!({"duration": 365}))),
+        (Method::PUT, Some(json!({"description": "mine now"}))),
+        (
+            Method::PUT,
+            Some(
+                json!({"permissions": [{"kind": "project", "namespace": project, "access": [pull]}]}),
+            ),
+        ),
+        (Method::DELETE, None),
+    ] {
+        let r = send(mgr, s, method, &path, body).await;
+        harbor_error(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
+    }
+    let after: Value = get_json(&client(), s, &path).await;
+    assert_eq!(before, after, "the stronger robot is unchanged");
+    // The chosen secret does not log in, even once enabled again by the administrator.
+    let r = admin(s, Method::PUT, &path, Some(json!({"disable": false}))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = get(&as_user(login, chosen), s, "/v2/").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// `mgr` may refresh, edit and delete the robot `id`, which holds nothing `mgr` lacks.
+async fn edits_allowed(s: &TestServer, mgr: &Client, id: i64) {
+    let path = format!("/api/v2.0/robots/{id}");
+    let r = send(mgr, s, Method::PATCH, &path, Some(json!({}))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = send(
+        mgr,
+        s,
+        Method::PUT,
+        &path,
+        Some(json!({"description": "rotated"})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = send(mgr, s, Method::DELETE, &path, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
 }
