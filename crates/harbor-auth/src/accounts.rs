@@ -163,24 +163,33 @@ impl Accounts {
         Ok(user.map(Principal::User))
     }
 
-    /// The principal named by a token's subject, if it still exists and may still act
-    /// (a deleted user, or a disabled, expired or deleted robot, may not).
-    pub async fn subject(&self, sub: &str) -> Result<Option<Principal>> {
+    /// The principal named by a token's subject and account id, if that very account
+    /// still exists and may still act (a deleted user, or a disabled, expired or deleted
+    /// robot, may not; nor may a new account that took a deleted one's name).
+    pub async fn subject(&self, sub: &str, account_id: Option<i64>) -> Result<Option<Principal>> {
         if sub.is_empty() {
             return Ok(Some(Principal::Anonymous));
         }
+        let Some(id) = account_id else {
+            return Ok(None);
+        };
         if let Some(name) = sub.strip_prefix(&self.robot_prefix) {
             return Ok(self
                 .store
                 .robot_by_name(name)
                 .await?
-                .filter(|r| !r.disabled && !r.expired(now_ms()))
+                .filter(|r| r.id == id && !r.disabled && !r.expired(now_ms()))
                 .map(|robot| Principal::Robot {
                     robot,
                     login: sub.to_owned(),
                 }));
         }
-        Ok(self.store.user_by_name(sub).await?.map(Principal::User))
+        Ok(self
+            .store
+            .user_by_name(sub)
+            .await?
+            .filter(|u| u.id == id)
+            .map(Principal::User))
     }
 
     /// What `principal` may do in `project`.

@@ -39,6 +39,15 @@ impl Principal {
         matches!(self, Principal::User(u) if u.sysadmin)
     }
 
+    /// The id of the account (user or robot); `None` for anonymous callers.
+    pub fn account_id(&self) -> Option<i64> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::User(u) => Some(u.id),
+            Principal::Robot { robot, .. } => Some(robot.id),
+        }
+    }
+
     /// The user id, for users.
     pub fn user_id(&self) -> Option<i64> {
         match self {

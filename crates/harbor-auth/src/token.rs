@@ -107,6 +107,11 @@ pub struct Claims {
     pub jti: String,
     /// What the token grants.
     pub access: Vec<Access>,
+    /// The id of the subject's account (absent for anonymous tokens). Names can be
+    /// reused after an account is deleted; ids are never, so a token stays bound to the
+    /// account it was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<i64>,
 }
 
 /// A token as the token endpoint answers it.
@@ -158,10 +163,12 @@ impl TokenService {
         }
     }
 
-    /// A token for `subject` granting `access`, issued at `now` (seconds since the epoch).
+    /// A token for `subject` (whose account has id `account_id`) granting `access`,
+    /// issued at `now` (seconds since the epoch).
     pub fn issue(
         &self,
         subject: &str,
+        account_id: Option<i64>,
         access: Vec<Access>,
         now: u64,
     ) -> Result<IssuedToken, AuthError> {
@@ -174,6 +181,7 @@ impl TokenService {
             iat: now,
             jti: uuid::Uuid::new_v4().simple().to_string(),
             access,
+            account_id,
         };
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.key.kid().to_owned());
@@ -284,7 +292,9 @@ mod tests {
         assert_eq!(restored.kid(), key.kid());
         assert_eq!(key.kid().split(':').count(), 5);
         let svc = TokenService::new(key, Duration::from_secs(1800));
-        let t = svc.issue("alice", pull("library/nginx"), now()).unwrap();
+        let t = svc
+            .issue("alice", Some(1), pull("library/nginx"), now())
+            .unwrap();
         assert_eq!(t.token, t.access_token);
         assert_eq!(t.expires_in, 1800);
         assert!(t.issued_at.ends_with('Z'));
@@ -305,14 +315,14 @@ mod tests {
         let svc = TokenService::new(SigningKey::generate().unwrap(), Duration::from_secs(1800));
         let t = now();
         // Expired, and not yet valid (beyond the leeway).
-        let expired = svc.issue("a", pull("x"), t - 3600).unwrap().token;
+        let expired = svc.issue("a", Some(1), pull("x"), t - 3600).unwrap().token;
         assert!(svc.verify(&expired).is_err());
-        let future = svc.issue("a", pull("x"), t + 600).unwrap().token;
+        let future = svc.issue("a", Some(1), pull("x"), t + 600).unwrap().token;
         assert!(svc.verify(&future).is_err());
         // Signed with another key.
         let stranger =
             TokenService::new(SigningKey::generate().unwrap(), Duration::from_secs(1800));
-        let foreign = stranger.issue("a", pull("x"), t).unwrap().token;
+        let foreign = stranger.issue("a", Some(1), pull("x"), t).unwrap().token;
         assert!(svc.verify(&foreign).is_err());
         // Wrong audience or issuer, validly signed by us.
         for (iss, aud) in [(ISSUER, "other-registry"), ("someone-else", SERVICE)] {
@@ -325,6 +335,7 @@ mod tests {
                 iat: t,
                 jti: "j".into(),
                 access: pull("x"),
+                account_id: Some(1),
             };
             let tok = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims, &svc.encoding)
                 .unwrap();
@@ -332,7 +343,7 @@ mod tests {
         }
         // An HMAC "signed" with the public key (algorithm confusion).
         let claims = svc
-            .verify(&svc.issue("a", pull("x"), t).unwrap().token)
+            .verify(&svc.issue("a", Some(1), pull("x"), t).unwrap().token)
             .unwrap();
         let hmac = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -342,7 +353,7 @@ mod tests {
         .unwrap();
         assert!(svc.verify(&hmac).is_err());
         // alg: none, and a tampered payload.
-        let good = svc.issue("a", pull("x"), t).unwrap().token;
+        let good = svc.issue("a", Some(1), pull("x"), t).unwrap().token;
         let parts: Vec<&str> = good.split('.').collect();
         let escalated = b64(&serde_json::json!({
             "iss": ISSUER, "sub": "a", "aud": SERVICE, "exp": t + 60, "nbf": t, "iat": t,
@@ -367,7 +378,7 @@ mod tests {
         let svc = TokenService::new(key, Duration::from_secs(1));
         // Expired a minute ago less a second: still inside the leeway, for about a second.
         let t = svc
-            .issue("u", pull("a/b"), now() - LEEWAY_SECS)
+            .issue("u", Some(1), pull("a/b"), now() - LEEWAY_SECS)
             .unwrap()
             .token;
         assert_eq!(svc.verify(&t).unwrap().sub, "u");

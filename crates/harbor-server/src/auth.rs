@@ -95,7 +95,7 @@ pub(crate) async fn authenticate(
             let Ok(claims) = state.tokens.verify(&t) else {
                 return Err(AuthFailure::BadCredentials("invalid or expired token"));
             };
-            match state.accounts.subject(&claims.sub).await {
+            match state.accounts.subject(&claims.sub, claims.account_id).await {
                 Ok(Some(principal)) => Ok(Caller {
                     principal,
                     token: Some(claims),

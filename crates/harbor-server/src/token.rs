@@ -80,7 +80,7 @@ async fn issue(state: &AppState, parts: &Parts) -> Result<Response, ApiError> {
     let now = harbor_core::model::now_ms().max(0) as u64 / 1000;
     let token = state
         .tokens
-        .issue(subject, access, now)
+        .issue(subject, principal.account_id(), access, now)
         .map_err(harbor_core::Error::internal)?;
     let mut resp = Json(token).into_response();
     resp.headers_mut()

@@ -154,7 +154,7 @@ async fn forged_stale_and_escalated_tokens_are_refused() {
     create_project(&s, "other", false).await;
     seed_image(&s, "team/app", "v1").await;
     seed_image(&s, "other/app", "v1").await;
-    create_user(&s, "guest").await;
+    let guest_id = create_user(&s, "guest").await;
     add_member(&s, "team", "guest", 3).await;
     add_member(&s, "other", "guest", 3).await;
     let store = open_store(&s).await;
@@ -180,7 +180,11 @@ async fn forged_stale_and_escalated_tokens_are_refused() {
             assert_eq!(body["errors"][0]["code"], "UNAUTHORIZED");
         }
     };
-    let issue = |ts: &TokenService, at: u64| ts.issue("guest", pull("team/app"), at).unwrap().token;
+    let issue = |ts: &TokenService, at: u64| {
+        ts.issue("guest", Some(guest_id), pull("team/app"), at)
+            .unwrap()
+            .token
+    };
     let v1 = "/v2/team/app/manifests/v1";
     // Sanity: a genuine token from the same key works.
     let svc = TokenService::new(key.clone(), std::time::Duration::from_secs(1800));
@@ -207,6 +211,7 @@ async fn forged_stale_and_escalated_tokens_are_refused() {
         iat: now,
         jti: "x".into(),
         access: pull("team/app"),
+        account_id: Some(guest_id),
     };
     let forged = |c: Claims| jsonwebtoken::encode(&header, &c, &enc).unwrap();
     refused(forged(claims("harbor-token-issuer", "someone-else")), v1).await;
@@ -362,4 +367,98 @@ async fn a_push_that_auto_creates_its_project_keeps_its_token() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// A deleted account's registry tokens and sessions stay dead when an account of the same
+/// name is created again (with fewer rights): tokens name the account's id, not only its
+/// name, so delete-and-recreate is a safe rotation.
+#[tokio::test]
+async fn tokens_of_deleted_accounts_do_not_revive() {
+    let s = TestServer::start_strict().await;
+    create_project(&s, "team", false).await;
+    seed_image(&s, "team/app", "v1").await;
+    let v1 = "/v2/team/app/manifests/v1";
+    let scope = "repository:team/app:pull,push";
+
+    // A robot: deleted, then a robot of the same name that may only pull.
+    let push_pull = [("repository", "push"), ("repository", "pull")];
+    let (rid, login, secret) = create_robot(&s, "team", "ci", &push_pull).await;
+    let old = token(&s, Some((&login, &secret)), scope).await;
+    assert_eq!(granted(&old, "team/app"), ["pull", "push"]);
+    let old = old["token"].as_str().unwrap().to_owned();
+    assert_eq!(status_of(&bearer(&old), &s, v1).await, StatusCode::OK);
+    let r = admin(&s, Method::DELETE, &format!("/api/v2.0/robots/{rid}"), None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        status_of(&bearer(&old), &s, v1).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, login2, secret2) = create_robot(&s, "team", "ci", &[("repository", "pull")]).await;
+    assert_eq!(login2, login);
+    assert_eq!(
+        status_of(&bearer(&old), &s, v1).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = post(&bearer(&old), &s, "/v2/team/app/blobs/uploads/").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The new robot's own token works, with its own rights.
+    let new = token(&s, Some((&login2, &secret2)), scope).await;
+    assert_eq!(granted(&new, "team/app"), ["pull"]);
+    let new = new["token"].as_str().unwrap().to_owned();
+    assert_eq!(status_of(&bearer(&new), &s, v1).await, StatusCode::OK);
+
+    // A user: a token and a portal session, deleted, then a guest of the same name.
+    let uid = create_user(&s, "dev").await;
+    add_member(&s, "team", "dev", 2).await;
+    let old = token(&s, Some(("dev", PASSWORD)), scope).await;
+    let old = old["token"].as_str().unwrap().to_owned();
+    let login = anon_client()
+        .post(s.url("/c/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("principal=dev&password={PASSWORD}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let sid = header(login.headers(), "set-cookie").unwrap();
+    let sid = sid.split(';').next().unwrap().to_owned();
+    let me = |sid: String| {
+        let url = s.url("/api/v2.0/users/current");
+        async move {
+            anon_client()
+                .get(url)
+                .header("cookie", sid)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(me(sid.clone()).await, StatusCode::OK);
+    let r = admin(&s, Method::DELETE, &format!("/api/v2.0/users/{uid}"), None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    create_user(&s, "dev").await;
+    add_member(&s, "team", "dev", 3).await;
+    assert_eq!(
+        status_of(&bearer(&old), &s, v1).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = post(&bearer(&old), &s, "/v2/team/app/blobs/uploads/").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(me(sid).await, StatusCode::UNAUTHORIZED);
+    // A token without an account id (as issued before this rule) names no account.
+    let store = open_store(&s).await;
+    let key = SigningKey::from_pkcs8(&store.signing_key(&[]).await.unwrap()).unwrap();
+    let svc = TokenService::new(key, std::time::Duration::from_secs(600));
+    let now = (harbor_core::model::now_ms() / 1000) as u64;
+    let access = vec![Access {
+        kind: "repository".into(),
+        name: "team/app".into(),
+        actions: vec!["pull".into()],
+    }];
+    let unbound = svc.issue("admin", None, access, now).unwrap().token;
+    assert_eq!(
+        status_of(&bearer(&unbound), &s, v1).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
