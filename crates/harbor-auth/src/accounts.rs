@@ -1,6 +1,7 @@
 //! The accounts service: bootstrap, credential checks, the principal behind a token, and
 //! the grants a principal holds in a project.
 
+use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::principal::{Grants, Principal, robot_grants};
 use crate::secret;
+use crate::throttle::LoginThrottle;
 use crate::token::SigningKey;
 use crate::ttl::TtlMap;
 
@@ -42,6 +44,8 @@ pub struct Accounts {
     /// SHA-256(stored hash, candidate) of recently verified credentials. Keyed by the
     /// stored hash too, so that a password change invalidates the entry at once.
     verified: TtlMap<[u8; 32], ()>,
+    /// Failed sign-in counting and lockouts; `None` checks every attempt.
+    throttle: Option<LoginThrottle>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -68,7 +72,14 @@ impl Accounts {
             store,
             robot_prefix: robot_prefix.into(),
             verified: TtlMap::new(VERIFIED_TTL, VERIFIED_MAX),
+            throttle: None,
         }
+    }
+
+    /// Counts failed sign-ins in `throttle` and refuses them while it says so.
+    pub fn with_throttle(mut self, throttle: LoginThrottle) -> Self {
+        self.throttle = Some(throttle);
+        self
     }
 
     /// The underlying store.
@@ -138,10 +149,30 @@ impl Accounts {
         SigningKey::from_pkcs8(&stored).map_err(Error::internal)
     }
 
-    /// Checks a username (or robot login name) and password or secret. `None` when they
-    /// do not match an enabled, unexpired account; the answer takes about the same time
-    /// whether or not the account exists.
-    pub async fn login(&self, username: &str, password: &str) -> Result<Option<Principal>> {
+    /// Checks a username (or robot login name) and password or secret, from `client` (the
+    /// caller's address, when known). `None` when they do not match an enabled, unexpired
+    /// account; the answer takes about the same time whether or not the account exists.
+    /// With a throttle, an attempt it refuses fails with [`Error::Throttled`] before any
+    /// check, and every failure is counted.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Option<Principal>> {
+        let Some(throttle) = &self.throttle else {
+            return self.check_credentials(username, password).await;
+        };
+        let attempt = throttle.admit(username, client, now_ms()).await?;
+        let found = self.check_credentials(username, password).await?;
+        match &found {
+            Some(_) => throttle.succeeded(&attempt).await?,
+            None => throttle.failed(&attempt, now_ms()).await?,
+        }
+        Ok(found)
+    }
+
+    async fn check_credentials(&self, username: &str, password: &str) -> Result<Option<Principal>> {
         if let Some(name) = username.strip_prefix(&self.robot_prefix) {
             let robot = self.store.robot_by_name(name).await?;
             let stored = robot.as_ref().map(|r| r.secret_hash.as_str());
@@ -264,17 +295,14 @@ impl Accounts {
     }
 }
 
-/// Hashes a password on the blocking pool (Argon2 is deliberately slow).
+/// Hashes a password on the blocking pool, within this process's bounds
+/// ([`crate::passwords`]).
 pub async fn hash_blocking(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || secret::hash(&password))
-        .await
-        .map_err(Error::internal)?
-        .map_err(Error::internal)
+    crate::passwords::global().hash(password).await
 }
 
-/// Verifies a password on the blocking pool.
+/// Verifies a password on the blocking pool, within this process's bounds; fails with
+/// [`Error::Busy`] when too many checks are waiting already.
 pub async fn verify_blocking(stored: String, candidate: String) -> Result<bool> {
-    tokio::task::spawn_blocking(move || secret::verify(&stored, &candidate))
-        .await
-        .map_err(Error::internal)
+    crate::passwords::global().verify(stored, candidate).await
 }

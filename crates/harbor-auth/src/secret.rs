@@ -4,9 +4,8 @@
 //! recommended minimum), so parameters can be raised later without invalidating stored
 //! hashes. Verification compares in constant time.
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
 
 use crate::AuthError;
 
@@ -14,6 +13,10 @@ use crate::AuthError;
 pub const MIN_LEN: usize = 8;
 /// Longest password or secret accepted.
 pub const MAX_LEN: usize = 128;
+
+/// Largest Argon2 memory cost (KiB) a stored hash may ask for: 4x the default. A stored
+/// hash is ours, but a larger one would let a bad row take the server's memory.
+const MAX_M_COST: u32 = 4 * Params::DEFAULT_M_COST;
 
 /// Harbor's policy for user passwords and robot secrets: 8 to 128 characters with at
 /// least one uppercase letter, one lowercase letter and one digit.
@@ -33,22 +36,89 @@ pub fn check_policy(secret: &str) -> Result<(), AuthError> {
     }
 }
 
+/// Argon2's working memory, reused from one hash to the next (19 MiB at the default
+/// cost), so that hashing does not allocate and free large blocks each time.
+#[derive(Default)]
+pub struct Memory(Vec<Block>);
+
+impl Memory {
+    /// The first `blocks` blocks, growing the buffer if needed.
+    fn blocks(&mut self, blocks: usize) -> &mut [Block] {
+        if self.0.len() < blocks {
+            self.0.resize(blocks, Block::new());
+        }
+        &mut self.0[..blocks]
+    }
+
+    /// Bytes held.
+    pub fn len_bytes(&self) -> usize {
+        self.0.len() * Block::SIZE
+    }
+}
+
 /// Hashes a password or secret with a fresh random salt.
 pub fn hash(secret: &str) -> Result<String, AuthError> {
-    Argon2::default()
-        .hash_password(secret.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| AuthError::Hash(e.to_string()))
+    hash_in(&mut Memory::default(), secret)
+}
+
+/// [`hash`] in the given working memory.
+pub fn hash_in(memory: &mut Memory, secret: &str) -> Result<String, AuthError> {
+    let err = |e: &dyn std::fmt::Display| AuthError::Hash(e.to_string());
+    let params = Params::default();
+    let mut salt = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut salt).map_err(|_| AuthError::Key("no randomness".into()))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(
+            secret.as_bytes(),
+            &salt,
+            &mut out,
+            memory.blocks(params.block_count()),
+        )
+        .map_err(|e| err(&e))?;
+    let phc = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| err(&e))?,
+        salt: Some(Salt::new(&salt).map_err(|e| err(&e))?),
+        hash: Some(Output::new(&out).map_err(|e| err(&e))?),
+    };
+    Ok(phc.to_string())
 }
 
 /// Whether `candidate` matches a stored hash. A malformed hash never matches.
 pub fn verify(stored: &str, candidate: &str) -> bool {
-    match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(candidate.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
+    verify_in(&mut Memory::default(), stored, candidate)
+}
+
+/// [`verify`] in the given working memory; compares in constant time.
+pub fn verify_in(memory: &mut Memory, stored: &str, candidate: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    if params.m_cost() > MAX_M_COST {
+        return false;
     }
+    let mut out = vec![0u8; expected.len()];
+    let blocks = memory.blocks(params.block_count());
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(candidate.as_bytes(), salt, &mut out, blocks)
+        .is_ok()
+        && constant_time_eq(&out, expected.as_ref())
 }
 
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -124,6 +194,42 @@ mod tests {
         assert_ne!(h, hash("Harbor12345").unwrap(), "salted");
         assert!(!verify("not a hash", "Harbor12345"));
         assert!(!verify("", ""));
+    }
+
+    #[test]
+    fn reused_memory_agrees_with_the_argon2_crate() {
+        use argon2::password_hash::PasswordVerifier as _;
+        let mut memory = Memory::default();
+        let ours = hash_in(&mut memory, "Harbor12345").unwrap();
+        assert_eq!(memory.len_bytes(), 19 * 1024 * 1024);
+        // Our hashes verify with the crate's own verifier, and the crate's with ours.
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"Harbor12345", &parsed)
+                .is_ok()
+        );
+        use argon2::password_hash::PasswordHasher as _;
+        let theirs = Argon2::default()
+            .hash_password(b"Harbor12345")
+            .unwrap()
+            .to_string();
+        assert!(verify_in(&mut memory, &theirs, "Harbor12345"));
+        assert!(!verify_in(&mut memory, &theirs, "Harbor12346"));
+        assert!(verify_in(&mut memory, &ours, "Harbor12345"));
+        assert_eq!(memory.len_bytes(), 19 * 1024 * 1024, "reused, not grown");
+        // Other parameters (argon2i, a smaller cost) verify too; an excessive cost never.
+        let small = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x10,
+            Params::new(1024, 3, 1, None).unwrap(),
+        )
+        .hash_password(b"pw")
+        .unwrap()
+        .to_string();
+        assert!(verify_in(&mut memory, &small, "pw"));
+        let huge = ours.replace("m=19456", "m=4194304");
+        assert!(!verify_in(&mut memory, &huge, "Harbor12345"));
     }
 
     #[test]

@@ -46,6 +46,12 @@ pub enum OciCode {
     Denied,
     /// `PRECONDITION` (Harbor): refused by a rule, such as tag immutability.
     Precondition,
+    /// `TOOMANYREQUESTS`: the client must slow down (HTTP 429).
+    TooManyRequests,
+    /// `UNAVAILABLE`: the server is at one of its bounds for a moment (HTTP 503).
+    Unavailable,
+    /// `STORAGE_FULL`: the disk or database holding the registry is full (HTTP 507).
+    StorageFull,
     /// `UNKNOWN`: an internal error, details withheld from the client.
     Unknown,
 }
@@ -71,6 +77,9 @@ impl OciCode {
             OciCode::Unauthorized => "UNAUTHORIZED",
             OciCode::Denied => "DENIED",
             OciCode::Precondition => "PRECONDITION",
+            OciCode::TooManyRequests => "TOOMANYREQUESTS",
+            OciCode::Unavailable => "UNAVAILABLE",
+            OciCode::StorageFull => "STORAGE_FULL",
             OciCode::Unknown => "UNKNOWN",
         }
     }
@@ -170,6 +179,21 @@ pub enum Error {
     /// ("adding 1.0 MiB of storage resource, which when updated to ...").
     #[error("{0}")]
     QuotaExceeded(String),
+    /// Too many failed sign-ins from this client or for this account: the caller must
+    /// wait `retry_after_secs` (HTTP 429 with `Retry-After`).
+    #[error("too many failed sign-in attempts: try again in {retry_after_secs} seconds")]
+    Throttled {
+        /// Seconds until an attempt is accepted again.
+        retry_after_secs: u64,
+    },
+    /// The server is at one of its bounds (such as concurrent password checks) for a
+    /// moment; the request may be retried shortly (HTTP 503 with `Retry-After`).
+    #[error("{0}")]
+    Busy(String),
+    /// The disk or database holding the registry is full: nothing was changed, and writes
+    /// resume once space is freed (HTTP 507).
+    #[error("the registry's storage is full: {0}")]
+    StorageFull(String),
     /// A back end failed; the message is logged, not shown to clients.
     #[error("internal error: {0}")]
     Internal(#[source] BoxError),
@@ -203,6 +227,9 @@ impl Error {
             Error::Precondition(_) => OciCode::Precondition,
             Error::QuotaExceeded(_) => OciCode::Denied,
             Error::NotFound(_) => OciCode::NameUnknown,
+            Error::Throttled { .. } => OciCode::TooManyRequests,
+            Error::Busy(_) => OciCode::Unavailable,
+            Error::StorageFull(_) => OciCode::StorageFull,
             Error::Internal(_) => OciCode::Unknown,
         }
     }

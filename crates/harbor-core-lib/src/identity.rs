@@ -280,6 +280,18 @@ pub struct Session {
     pub expires_ms: i64,
 }
 
+/// A counter of failed sign-ins under one key (an account at an address, an address, an
+/// account), for the login throttle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginFailures {
+    /// The counter's key, as the throttle chose it (a hash, never a name in clear).
+    pub key: String,
+    /// Failures counted since the counter last started.
+    pub failures: u32,
+    /// Time of the last failure, in ms since the epoch.
+    pub last_ms: i64,
+}
+
 /// One audit log entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEntry {

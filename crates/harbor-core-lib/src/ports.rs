@@ -453,3 +453,23 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// Stores settings (each inserted or replaced), all in one transaction.
     async fn put_settings(&self, settings: &[(String, String)]) -> Result<()>;
 }
+
+/// Counters of failed sign-ins, shared by every replica through the database, so that
+/// the login throttle (`harbor_auth::throttle`) holds across a cluster.
+#[async_trait]
+pub trait LoginFailureStore: Send + Sync + 'static {
+    /// The counters of `keys` that exist.
+    async fn login_failures(&self, keys: &[String]) -> Result<Vec<crate::identity::LoginFailures>>;
+    /// Counts one failure at `now_ms` under each key, in one transaction; a counter whose
+    /// last failure is older than `reset_before_ms` starts again at 1.
+    async fn record_login_failure(
+        &self,
+        keys: &[String],
+        now_ms: i64,
+        reset_before_ms: i64,
+    ) -> Result<()>;
+    /// Forgets the counters of `keys`.
+    async fn clear_login_failures(&self, keys: &[String]) -> Result<()>;
+    /// Deletes counters whose last failure is older than `before_ms`; returns how many.
+    async fn purge_login_failures(&self, before_ms: i64) -> Result<u64>;
+}

@@ -1,6 +1,7 @@
 //! Request credentials (Basic, Bearer, session cookie), the token realm and challenges,
 //! shared by `/v2/`, `/service/token` and `/api/v2.0/`.
 
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine as _;
 use harbor_auth::Principal;
@@ -71,18 +72,20 @@ pub(crate) enum AuthFailure {
 }
 
 /// Authenticates Basic or Bearer credentials (`bearer`: whether registry tokens count).
+/// Failed Basic sign-ins count towards the login throttle under the request's client.
 pub(crate) async fn authenticate(
     state: &AppState,
-    headers: &HeaderMap,
+    parts: &Parts,
     bearer: bool,
 ) -> Result<Caller, AuthFailure> {
-    match credentials(headers) {
+    match credentials(&parts.headers) {
         Credentials::None => Ok(Caller {
             principal: Principal::Anonymous,
             token: None,
         }),
         Credentials::Basic { user, password } => {
-            match state.accounts.login(&user, &password).await {
+            let client = crate::client::of(parts).ip;
+            match state.accounts.login(&user, &password, client).await {
                 Ok(Some(principal)) => Ok(Caller {
                     principal,
                     token: None,

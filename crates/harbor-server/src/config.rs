@@ -146,6 +146,66 @@ pub struct AuthConfig {
     /// cache off). Changes made through this replica apply at once; other replicas see
     /// them within this time.
     pub identity_cache_ms: u64,
+    /// Reverse proxies (IP addresses or CIDR ranges) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` headers name the client and its scheme
+    /// (`HARBOR_TRUSTED_PROXIES`, comma-separated; default none: the connection's address
+    /// is the client's).
+    pub trusted_proxies: Vec<String>,
+    /// Counting and locking out failed sign-ins (see docs/security.md).
+    pub login_throttle: LoginThrottleConfig,
+}
+
+/// The login throttle's limits (`harbor_auth::throttle`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginThrottleConfig {
+    /// Count failed sign-ins and refuse attempts over the limits with `429`
+    /// (`HARBOR_LOGIN_THROTTLE`, default true).
+    pub enabled: bool,
+    /// Failures of one account from one client address before it is locked there
+    /// (default 5).
+    pub max_failures: u32,
+    /// Failures from one client address, on any accounts, before the address is locked
+    /// (default 20).
+    pub max_failures_per_address: u32,
+    /// Failures of one account from anywhere before the addresses that failed on it are
+    /// locked out of it; addresses that did not fail stay admitted (default 50).
+    pub max_failures_per_account: u32,
+    /// The first lockout in seconds; each further failure doubles it (default 30).
+    pub lockout_secs: u64,
+    /// The longest lockout in seconds (default 900).
+    pub max_lockout_secs: u64,
+    /// Failures are forgotten this long after the last one, in seconds (default 900).
+    pub window_secs: u64,
+}
+
+impl Default for LoginThrottleConfig {
+    fn default() -> Self {
+        let p = harbor_auth::throttle::ThrottlePolicy::default();
+        LoginThrottleConfig {
+            enabled: true,
+            max_failures: p.max_failures,
+            max_failures_per_address: p.max_failures_per_address,
+            max_failures_per_account: p.max_failures_per_account,
+            lockout_secs: p.lockout.as_secs(),
+            max_lockout_secs: p.max_lockout.as_secs(),
+            window_secs: p.window.as_secs(),
+        }
+    }
+}
+
+impl LoginThrottleConfig {
+    /// The policy these settings describe.
+    pub fn policy(&self) -> harbor_auth::throttle::ThrottlePolicy {
+        harbor_auth::throttle::ThrottlePolicy {
+            max_failures: self.max_failures,
+            max_failures_per_address: self.max_failures_per_address,
+            max_failures_per_account: self.max_failures_per_account,
+            lockout: Duration::from_secs(self.lockout_secs),
+            max_lockout: Duration::from_secs(self.max_lockout_secs),
+            window: Duration::from_secs(self.window_secs),
+        }
+    }
 }
 
 impl Default for AuthConfig {
@@ -158,6 +218,8 @@ impl Default for AuthConfig {
             auto_create_projects: false,
             robot_prefix: "robot$".into(),
             identity_cache_ms: 2000,
+            trusted_proxies: Vec::new(),
+            login_throttle: LoginThrottleConfig::default(),
         }
     }
 }
@@ -247,6 +309,12 @@ pub struct LimitsConfig {
     pub header_read_timeout_secs: u64,
     /// On shutdown, how long in-flight requests may run on (`HARBOR_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
+    /// Password and robot-secret checks (Argon2id, 19 MiB of memory each) run at once;
+    /// 0 means one per CPU core (`HARBOR_PASSWORD_CHECKS`).
+    pub password_checks: usize,
+    /// Checks that may wait for a free one; beyond, a sign-in is answered `503` with
+    /// `Retry-After: 1` at once; 0 means 32 per check (`HARBOR_PASSWORD_QUEUE`).
+    pub password_queue: usize,
 }
 
 impl Default for Config {
@@ -303,6 +371,8 @@ impl Default for LimitsConfig {
             request_timeout_secs: 60,
             header_read_timeout_secs: 30,
             shutdown_grace_secs: 30,
+            password_checks: 0,
+            password_queue: 0,
         }
     }
 }
@@ -427,6 +497,14 @@ impl Config {
                 *slot = parse(key, &v)?;
             }
         }
+        for (key, slot) in [
+            ("HARBOR_PASSWORD_CHECKS", &mut limits.password_checks),
+            ("HARBOR_PASSWORD_QUEUE", &mut limits.password_queue),
+        ] {
+            if let Some(v) = get(key) {
+                *slot = parse(key, &v)?;
+            }
+        }
         if let Some(v) = get("HARBOR_MAX_MANIFEST_BYTES") {
             limits.max_manifest_bytes = parse("HARBOR_MAX_MANIFEST_BYTES", &v)?;
         }
@@ -451,6 +529,16 @@ impl Config {
         }
         if let Some(v) = get("HARBOR_ROBOT_PREFIX") {
             auth.robot_prefix = v.trim().to_owned();
+        }
+        if let Some(v) = get("HARBOR_TRUSTED_PROXIES") {
+            auth.trusted_proxies = v
+                .split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect();
+        }
+        if let Some(v) = get("HARBOR_LOGIN_THROTTLE") {
+            auth.login_throttle.enabled = parse("HARBOR_LOGIN_THROTTLE", &v)?;
         }
         if let Some(v) = get("HARBOR_QUOTA_DEFAULT_STORAGE_LIMIT") {
             self.quota.default_storage_limit = parse("HARBOR_QUOTA_DEFAULT_STORAGE_LIMIT", &v)?;
@@ -553,6 +641,23 @@ impl Config {
         {
             return invalid("auth.external_url", "must start with http:// or https://");
         }
+        if let Err(e) = crate::client::TrustedProxies::parse(&self.auth.trusted_proxies) {
+            return invalid("auth.trusted_proxies", &e.to_string());
+        }
+        let t = &self.auth.login_throttle;
+        if t.enabled
+            && (t.max_failures == 0
+                || t.max_failures_per_address == 0
+                || t.max_failures_per_account == 0
+                || t.lockout_secs == 0
+                || t.max_lockout_secs < t.lockout_secs
+                || t.window_secs == 0)
+        {
+            return invalid(
+                "auth.login_throttle",
+                "limits and times must be at least 1, and max_lockout_secs at least lockout_secs",
+            );
+        }
         if self.storage.part_size < 5 * 1024 * 1024 {
             return invalid(
                 "storage.part_size",
@@ -576,6 +681,19 @@ impl Config {
             .url
             .clone()
             .unwrap_or_else(|| format!("file://{}", self.data_dir.join("storage").display()))
+    }
+
+    /// Concurrent password checks and waiting checks, defaults resolved.
+    pub fn password_bounds(&self) -> (usize, usize) {
+        let workers = match self.limits.password_checks {
+            0 => harbor_auth::passwords::PasswordWork::default_workers(),
+            n => n,
+        };
+        let queue = match self.limits.password_queue {
+            0 => harbor_auth::passwords::PasswordWork::default_max_waiting(workers),
+            n => n,
+        };
+        (workers, queue)
     }
 
     /// The request timeout as a duration.

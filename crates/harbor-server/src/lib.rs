@@ -11,6 +11,7 @@
 mod api;
 mod audit;
 mod auth;
+pub mod client;
 pub mod config;
 pub mod jobs;
 pub mod metrics;
@@ -26,9 +27,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
+use harbor_auth::throttle::LoginThrottle;
 use harbor_auth::token::TokenService;
 use harbor_auth::{Accounts, CachedIdentity};
-use harbor_core::ports::IdentityStore;
+use harbor_core::ports::{IdentityStore, LoginFailureStore};
 use harbor_core::{Registry, RegistryConfig};
 use harbor_storage::blob::StorageOptions;
 use harbor_storage::sql::PoolConfig;
@@ -63,6 +65,8 @@ pub struct AppState {
     pub settings: SystemSettings,
     /// Background jobs: the shared queue and this process's workers.
     pub jobs: jobs::Jobs,
+    /// Reverse proxies whose forwarding headers name the client.
+    pub proxies: Arc<client::TrustedProxies>,
 }
 
 /// Authentication settings the handlers read.
@@ -76,6 +80,18 @@ pub struct AuthSettings {
     pub session_ttl: Duration,
 }
 
+impl AuthSettings {
+    /// Whether cookies set for `client` must be `Secure`: it came over HTTPS (through a
+    /// trusted proxy), or the configured external URL is HTTPS.
+    pub fn secure_cookies(&self, client: &client::ClientInfo) -> bool {
+        client.https
+            || self
+                .external_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
 /// Why the server state could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -85,6 +101,9 @@ pub enum OpenError {
     /// The accounts could not be bootstrapped or the signing key loaded.
     #[error("cannot initialise accounts: {0}")]
     Accounts(#[from] harbor_core::Error),
+    /// A setting is invalid.
+    #[error("invalid setting: {0}")]
+    Config(String),
 }
 
 impl AppState {
@@ -94,9 +113,12 @@ impl AppState {
     pub async fn build(
         registry: Registry,
         identity: Arc<dyn IdentityStore>,
+        login_failures: Arc<dyn LoginFailureStore>,
         jobs: Arc<dyn harbor_core::jobs::JobStore>,
         auth: &config::AuthConfig,
     ) -> Result<(Self, Option<String>), OpenError> {
+        let proxies = client::TrustedProxies::parse(&auth.trusted_proxies)
+            .map_err(|e| OpenError::Config(e.to_string()))?;
         let audit = AuditLog::start(identity.clone());
         let settings = SystemSettings::new(
             identity.clone(),
@@ -104,7 +126,13 @@ impl AppState {
         );
         let identity =
             CachedIdentity::wrap(identity, Duration::from_millis(auth.identity_cache_ms));
-        let accounts = Accounts::new(identity, auth.robot_prefix.clone());
+        let mut accounts = Accounts::new(identity, auth.robot_prefix.clone());
+        if auth.login_throttle.enabled {
+            accounts = accounts.with_throttle(LoginThrottle::new(
+                login_failures,
+                auth.login_throttle.policy(),
+            ));
+        }
         let boot = accounts
             .bootstrap(auth.admin_password.as_ref().map(|s| s.0.as_str()))
             .await?;
@@ -124,6 +152,7 @@ impl AppState {
             metrics: Metrics::new(None),
             settings,
             jobs: jobs::Jobs::new(jobs),
+            proxies: Arc::new(proxies),
         };
         Ok((state, boot.generated_password))
     }
@@ -132,6 +161,10 @@ impl AppState {
     /// `<data_dir>/registry.db` and blobs in `<data_dir>/storage`) and bootstraps the
     /// accounts. A generated admin password is printed once on standard output.
     pub async fn open(config: &Config) -> Result<Self, OpenError> {
+        let (workers, queue) = config.password_bounds();
+        if !harbor_auth::passwords::configure(workers, queue) {
+            tracing::debug!("password check bounds were set already in this process");
+        }
         let storage = StorageOptions {
             fsync: config.storage.fsync,
             part_size: config.storage.part_size,
@@ -165,8 +198,14 @@ impl AppState {
                 ..RegistryConfig::default()
             },
         );
-        let (mut state, generated) =
-            Self::build(registry.clone(), meta.clone(), meta.clone(), &config.auth).await?;
+        let (mut state, generated) = Self::build(
+            registry.clone(),
+            meta.clone(),
+            meta.clone(),
+            meta.clone(),
+            &config.auth,
+        )
+        .await?;
         if config.jobs.enabled {
             state.jobs.start(registry, meta, &config.jobs).await?;
         }
@@ -196,7 +235,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state.clone());
     // The portal calls the same guarded router in process for everything it shows or does.
-    guarded.clone().merge(portal::router(state, guarded))
+    let proxies = state.proxies.clone();
+    guarded.clone().merge(portal::router(state, guarded)).layer(
+        axum::middleware::from_fn_with_state(proxies, client::resolve),
+    )
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

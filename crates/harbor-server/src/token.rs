@@ -52,7 +52,7 @@ async fn issue(state: &AppState, parts: &Parts) -> Result<Response, ApiError> {
             .map(|(_, v)| v.as_str()),
     )
     .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let caller = match authenticate(state, &parts.headers, false).await {
+    let caller = match authenticate(state, parts, false).await {
         Ok(c) => c,
         Err(AuthFailure::BadCredentials(why)) => {
             let mut resp = ApiError::unauthorized(why).into_response();

@@ -7,7 +7,7 @@ use harbor_core::identity::{
     RobotPermission, RobotQuery, RobotUpdate, Session, UserQuery, UserUpdate,
 };
 use harbor_core::model::now_ms;
-use harbor_core::ports::{IdentityStore, MetadataStore};
+use harbor_core::ports::{IdentityStore, LoginFailureStore, MetadataStore};
 use harbor_core::rbac::Role;
 use harbor_core::{Digest, Error, RepositoryName};
 
@@ -27,6 +27,8 @@ harbor_storage::contract_tests!(
     audit_log_filters_and_order,
     signing_key_is_shared,
     settings_are_shared_and_replaced,
+    login_failures_count_reset_and_purge,
+    concurrent_login_failures_all_count,
 );
 
 fn new_user(name: &str, email: Option<&str>) -> NewUser {
@@ -1308,4 +1310,75 @@ async fn settings_are_shared_and_replaced(t: &Target) {
         s.settings().await.unwrap(),
         set(&[("banner", "\"hi\""), ("read_only", "false")])
     );
+}
+
+async fn login_failures_count_reset_and_purge(t: &Target) {
+    let s = t.open().await;
+    let keys = |ks: &[&str]| ks.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+    let counts = |v: Vec<harbor_core::identity::LoginFailures>| {
+        let mut v: Vec<(String, u32, i64)> = v
+            .into_iter()
+            .map(|c| (c.key, c.failures, c.last_ms))
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(
+        s.login_failures(&keys(&["a", "b"]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    s.record_login_failure(&keys(&["a", "b"]), 1_000, 0)
+        .await
+        .unwrap();
+    s.record_login_failure(&keys(&["a"]), 2_000, 0)
+        .await
+        .unwrap();
+    // Another replica sees them.
+    let other = t.open().await;
+    assert_eq!(
+        counts(other.login_failures(&keys(&["a", "b", "c"])).await.unwrap()),
+        [("a".into(), 2, 2_000), ("b".into(), 1, 1_000)]
+    );
+    // A counter whose last failure is older than the reset horizon starts again.
+    s.record_login_failure(&keys(&["a", "b"]), 10_000, 1_500)
+        .await
+        .unwrap();
+    assert_eq!(
+        counts(s.login_failures(&keys(&["a", "b"])).await.unwrap()),
+        [("a".into(), 3, 10_000), ("b".into(), 1, 10_000)]
+    );
+    s.clear_login_failures(&keys(&["a"])).await.unwrap();
+    assert_eq!(
+        counts(s.login_failures(&keys(&["a", "b"])).await.unwrap()),
+        [("b".into(), 1, 10_000)]
+    );
+    s.record_login_failure(&keys(&["c"]), 20_000, 0)
+        .await
+        .unwrap();
+    assert_eq!(s.purge_login_failures(15_000).await.unwrap(), 1);
+    assert_eq!(
+        counts(s.login_failures(&keys(&["a", "b", "c"])).await.unwrap()),
+        [("c".into(), 1, 20_000)]
+    );
+}
+
+async fn concurrent_login_failures_all_count(t: &Target) {
+    let stores = [t.open().await, t.open().await];
+    let key = vec!["k".to_string()];
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let s = stores[i % 2].clone();
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            s.record_login_failure(&key, 5_000 + i as i64, 0).await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let c = stores[0].login_failures(&key).await.unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].failures, 40, "no failure lost to a race");
 }

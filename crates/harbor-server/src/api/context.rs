@@ -47,7 +47,7 @@ impl FromRequestParts<AppState> for Ctx {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
         if parts.headers.contains_key(header::AUTHORIZATION) {
-            return match authenticate(state, &parts.headers, false).await {
+            return match authenticate(state, parts, false).await {
                 Ok(c) => Ok(Ctx {
                     principal: c.principal,
                     session: None,

@@ -11,6 +11,8 @@ pub(crate) struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds for a `Retry-After` header (429 and 503 answers).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -19,6 +21,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
     pub fn bad_request(m: impl Into<String>) -> Self {
@@ -48,6 +51,22 @@ impl From<Error> for ApiError {
             Error::Conflict(m) => ApiError::conflict(m),
             Error::Precondition(m) => ApiError::precondition(m),
             Error::QuotaExceeded(m) => ApiError::forbidden(m),
+            e @ (Error::Throttled { .. } | Error::Busy(_)) => {
+                let status = crate::oci::error::status(&e);
+                let code = if status == StatusCode::TOO_MANY_REQUESTS {
+                    "TOO_MANY_REQUESTS"
+                } else {
+                    "SERVICE_UNAVAILABLE"
+                };
+                let mut err = ApiError::new(status, code, e.to_string());
+                err.retry_after = crate::oci::error::retry_after(&e);
+                err
+            }
+            e @ Error::StorageFull(_) => ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "STORAGE_FULL",
+                e.to_string(),
+            ),
             Error::Internal(inner) => {
                 tracing::error!(error = %inner, "API request failed");
                 ApiError::new(
@@ -75,7 +94,12 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({
             "errors": [{ "code": self.code, "message": self.message }]
         });
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 

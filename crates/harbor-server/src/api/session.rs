@@ -16,6 +16,7 @@ use super::context::{CSRF_HEADER, Ctx, SESSION_COOKIE};
 use super::error::{ApiError, ApiResult};
 use crate::AppState;
 use crate::audit::record_now;
+use crate::client::ClientInfo;
 
 #[derive(Deserialize)]
 pub(crate) struct LoginForm {
@@ -23,17 +24,22 @@ pub(crate) struct LoginForm {
     password: String,
 }
 
-fn secure(state: &AppState) -> &'static str {
-    match &state.auth.external_url {
-        Some(u) if u.starts_with("https://") => "; Secure",
-        _ => "",
+fn secure(state: &AppState, client: &ClientInfo) -> &'static str {
+    if state.auth.secure_cookies(client) {
+        "; Secure"
+    } else {
+        ""
     }
 }
 
-pub(crate) async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> ApiResult {
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    Form(form): Form<LoginForm>,
+) -> ApiResult {
     let principal = state
         .accounts
-        .login(&form.principal, &form.password)
+        .login(&form.principal, &form.password, client.ip)
         .await?;
     let user = match principal {
         Some(Principal::User(u)) => u,
@@ -69,7 +75,7 @@ pub(crate) async fn login(State(state): State<AppState>, Form(form): Form<LoginF
     let cookie = format!(
         "{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         state.auth.session_ttl.as_secs(),
-        secure(&state)
+        secure(&state, &client)
     );
     let mut resp = StatusCode::OK.into_response();
     let h = resp.headers_mut();
@@ -85,7 +91,11 @@ pub(crate) async fn login(State(state): State<AppState>, Form(form): Form<LoginF
     Ok(resp)
 }
 
-pub(crate) async fn log_out(State(state): State<AppState>, ctx: Ctx) -> Response {
+pub(crate) async fn log_out(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ctx: Ctx,
+) -> Response {
     if let Some(s) = &ctx.session
         && let Err(e) = state.accounts.store().delete_session(&s.id_hash).await
     {
@@ -94,7 +104,7 @@ pub(crate) async fn log_out(State(state): State<AppState>, ctx: Ctx) -> Response
     let mut resp = StatusCode::OK.into_response();
     let expired = format!(
         "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        secure(&state)
+        secure(&state, &client)
     );
     if let Ok(v) = HeaderValue::from_str(&expired) {
         resp.headers_mut().insert(header::SET_COOKIE, v);

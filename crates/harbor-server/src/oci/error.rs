@@ -47,6 +47,9 @@ pub(crate) fn status(e: &Error) -> StatusCode {
         }
         Error::ManifestTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
         Error::BlobUploadInvalid(_)
         | Error::DigestInvalid(_)
         | Error::DigestMismatch { .. }
@@ -101,6 +104,15 @@ fn detail(e: &Error) -> Option<serde_json::Value> {
     }
 }
 
+/// Seconds a client should wait before retrying, for errors that say so.
+pub(crate) fn retry_after(e: &Error) -> Option<u64> {
+    match e {
+        Error::Throttled { retry_after_secs } => Some((*retry_after_secs).max(1)),
+        Error::Busy(_) => Some(1),
+        _ => None,
+    }
+}
+
 impl IntoResponse for OciError {
     fn into_response(self) -> Response {
         let e = self.0;
@@ -122,6 +134,9 @@ impl IntoResponse for OciError {
                 h.insert(header::RANGE, upload_range(*offset));
             }
             _ => {}
+        }
+        if let Some(secs) = retry_after(&e) {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }

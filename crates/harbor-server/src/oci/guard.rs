@@ -71,14 +71,14 @@ fn denied(message: &str) -> Response {
     error::body(StatusCode::FORBIDDEN, OciCode::Denied, message, None)
 }
 
+/// A failure of the identity store or the throttle: a refusal the client can act on
+/// (429, 503) as such, anything else as an internal error.
 fn internal(e: Error) -> Response {
-    tracing::error!(error = %e, "authorization failed");
-    error::body(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        OciCode::Unknown,
-        "internal server error",
-        None,
-    )
+    use axum::response::IntoResponse as _;
+    if matches!(e, Error::Internal(_)) {
+        tracing::error!(error = %e, "authorization failed");
+    }
+    error::OciError(e).into_response()
 }
 
 /// Authenticates and authorises a request to `route` (`None`: the base endpoint).
@@ -88,7 +88,7 @@ pub(crate) async fn check(
     route: Option<&Route<'_>>,
 ) -> Result<Allowed, Response> {
     let sent_credentials = parts.headers.contains_key(header::AUTHORIZATION);
-    let caller = match authenticate(state, &parts.headers, true).await {
+    let caller = match authenticate(state, parts, true).await {
         Ok(c) => c,
         Err(AuthFailure::BadCredentials(why)) => {
             let challenge = if sent_credentials {

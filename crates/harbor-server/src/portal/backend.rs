@@ -10,6 +10,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use super::viewer::Viewer;
+use crate::client::ClientInfo;
 
 /// The largest API response a page reads (listings are paged; logs are capped here).
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -94,7 +95,8 @@ impl Api {
         if let Some(v) = viewer {
             req = req
                 .header(header::COOKIE, v.cookie_header())
-                .header(super::viewer::CSRF_HEADER, v.csrf());
+                .header(super::viewer::CSRF_HEADER, v.csrf())
+                .extension(v.client);
         }
         let body = match body {
             Some(b) => {
@@ -106,12 +108,18 @@ impl Api {
         self.dispatch(req.body(body)).await
     }
 
-    /// A form-encoded `POST` (the session login).
-    pub async fn post_form(&self, uri: &str, form: &str) -> Result<Answer, Failure> {
+    /// A form-encoded `POST` on behalf of `client` (the session login).
+    pub async fn post_form(
+        &self,
+        client: ClientInfo,
+        uri: &str,
+        form: &str,
+    ) -> Result<Answer, Failure> {
         let req = Request::builder()
             .method(Method::POST)
             .uri(uri)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .extension(client)
             .body(Body::from(form.to_owned()));
         self.dispatch(req).await
     }

@@ -12,6 +12,7 @@ use harbor_core::model::now_ms;
 use super::Portal;
 use super::backend::{Failure, enc};
 use crate::api::context::{SESSION_COOKIE, cookie};
+use crate::client::ClientInfo;
 
 pub(crate) use crate::api::context::CSRF_HEADER;
 
@@ -27,6 +28,8 @@ pub(crate) struct Viewer {
     pub flash: Option<Flash>,
     /// The path and query of this request (for "log in and come back").
     pub here: String,
+    /// The client, passed on to the API calls made for this viewer.
+    pub client: ClientInfo,
 }
 
 /// A message shown once at the top of the next page.
@@ -133,6 +136,7 @@ impl FromRequestParts<Portal> for Viewer {
             sid: sid.to_owned(),
             flash: read_flash(&parts.headers),
             here,
+            client: crate::client::of(parts),
         })
     }
 }

@@ -19,5 +19,6 @@ mod robots;
 mod search;
 mod sessions;
 mod support;
+mod throttle;
 mod tokens;
 mod users;

@@ -119,22 +119,33 @@ impl TestServer {
     /// (The other constructors let a push create its project, so that registry tests can
     /// use any repository name.)
     pub async fn start_strict() -> Self {
+        Self::start_configured(|c| c.auth.auto_create_projects = false).await
+    }
+
+    /// A server with production access defaults (see [`Self::start_strict`]) and a
+    /// tweaked configuration, on the embedded default or, with
+    /// `HARBOR_TEST_BACKEND=scaled`, on PostgreSQL + S3.
+    pub async fn start_configured(tweak: impl FnOnce(&mut Config)) -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
         if std::env::var("HARBOR_TEST_BACKEND").as_deref() == Ok("scaled") {
             let scaled = Scaled::create()
                 .await
                 .expect("HARBOR_TEST_BACKEND=scaled needs PostgreSQL and S3 settings");
-            let tmp = tempfile::tempdir().expect("tempdir");
             let mut s = Self::start_with(tmp.path(), |c| {
                 scaled.apply(c);
                 c.auth.auto_create_projects = false;
+                tweak(c);
             })
             .await;
             s._tmp = Some(tmp);
             s._scaled = Some(scaled);
             return s;
         }
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let mut s = Self::start_with(tmp.path(), |c| c.auth.auto_create_projects = false).await;
+        let mut s = Self::start_with(tmp.path(), |c| {
+            c.auth.auto_create_projects = false;
+            tweak(c);
+        })
+        .await;
         s._tmp = Some(tmp);
         s
     }

@@ -16,6 +16,7 @@ mod identity;
 mod immutable;
 mod jobs;
 pub mod labels;
+mod login_failures;
 mod manifests;
 mod quotas;
 mod repositories;
@@ -124,6 +125,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "retention",
         include_str!("../../migrations/sqlite/0010_retention.sql"),
     ),
+    (
+        "login_failures",
+        include_str!("../../migrations/sqlite/0011_login_failures.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -162,6 +167,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "retention",
         include_str!("../../migrations/postgres/0010_retention.sql"),
+    ),
+    (
+        "login_failures",
+        include_str!("../../migrations/postgres/0011_login_failures.sql"),
     ),
 ];
 

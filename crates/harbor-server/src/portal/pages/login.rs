@@ -9,6 +9,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::{Confirm, csrf_checked};
+use crate::client::ClientInfo;
 use crate::portal::Portal;
 use crate::portal::backend::enc;
 use crate::portal::layout::page;
@@ -29,11 +30,12 @@ fn local(next: &str) -> &str {
     }
 }
 
-fn login_page(next: &str, error: Option<&str>, username: &str) -> Response {
+/// The sign-in page; with an error, answered with its status (401 or 429).
+fn login_page(next: &str, error: Option<(StatusCode, &str)>, username: &str) -> Response {
     let body = html! {
         div.card.login {
             h1 { "Sign in to Harbor-rs" }
-            @if let Some(e) = error { p.error #error role="alert" { (e) } }
+            @if let Some((_, e)) = error { p.error #error role="alert" { (e) } }
             form.stack method="post" action="/login" {
                 input type="hidden" name="next" value=(next);
                 label { "Username" input #username name="username" autocomplete="username" required value=(username); }
@@ -43,8 +45,8 @@ fn login_page(next: &str, error: Option<&str>, username: &str) -> Response {
         }
     };
     let mut resp = page(None, "Sign in", body);
-    if error.is_some() {
-        *resp.status_mut() = StatusCode::UNAUTHORIZED;
+    if let Some((status, _)) = error {
+        *resp.status_mut() = status;
     }
     resp
 }
@@ -65,14 +67,18 @@ pub(crate) struct LoginForm {
 }
 
 /// `POST /login`: checks the credentials through `/c/login` and forwards its cookie.
-pub(crate) async fn submit(State(p): State<Portal>, Form(f): Form<LoginForm>) -> Response {
+pub(crate) async fn submit(
+    State(p): State<Portal>,
+    client: ClientInfo,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let next = local(&f.next).to_owned();
     let body = format!(
         "principal={}&password={}",
         enc(&f.username),
         enc(&f.password)
     );
-    match p.api.post_form("/c/login", &body).await {
+    match p.api.post_form(client, "/c/login", &body).await {
         Ok(a) => {
             let mut resp = Redirect::to(&next).into_response();
             if let Some(c) = a.headers.get(header::SET_COOKIE) {
@@ -80,7 +86,14 @@ pub(crate) async fn submit(State(p): State<Portal>, Form(f): Form<LoginForm>) ->
             }
             resp
         }
-        Err(e) => login_page(&next, Some(&e.message), &f.username),
+        Err(e) => {
+            let status = if e.status == StatusCode::TOO_MANY_REQUESTS {
+                e.status
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            login_page(&next, Some((status, &e.message)), &f.username)
+        }
     }
 }
 
