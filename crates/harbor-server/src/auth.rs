@@ -172,3 +172,33 @@ pub(crate) fn bearer_challenge(
 pub(crate) fn basic_challenge() -> HeaderValue {
     HeaderValue::from_static("Basic realm=\"harbor\"")
 }
+
+/// Whether a browser says this request comes from another site: `Sec-Fetch-Site` is
+/// `cross-site` or `same-site` (another origin), or `Origin` names another host than the
+/// request's `Host` (or the configured external URL). Requests without either header
+/// (curl, the CLI, other programs) are not cross-site: only browsers carry a victim's
+/// ambient session into a forged form, and they send both headers on such posts.
+pub(crate) fn cross_site(state: &AppState, headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.to_str(), Ok("same-origin" | "none"));
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return true;
+    };
+    let Some((_, authority)) = origin.split_once("://") else {
+        // `null` (a sandboxed frame, a redirect chain) and anything malformed.
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let external = state
+        .auth
+        .external_url
+        .as_deref()
+        .and_then(|u| u.split_once("://"))
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    !(host.is_some_and(|h| h.eq_ignore_ascii_case(authority))
+        || external.is_some_and(|e| e.eq_ignore_ascii_case(authority)))
+}

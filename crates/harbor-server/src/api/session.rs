@@ -4,7 +4,7 @@
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use harbor_auth::Principal;
 use harbor_auth::secret::{random_token, token_hash};
@@ -35,8 +35,15 @@ fn secure(state: &AppState, client: &ClientInfo) -> &'static str {
 pub(crate) async fn login(
     State(state): State<AppState>,
     client: ClientInfo,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> ApiResult {
+    // Login CSRF: a cross-site page must not sign its visitor in to an account of its own.
+    if crate::auth::cross_site(&state, &headers) {
+        return Err(ApiError::forbidden(
+            "sign-in refused: the request came from another site",
+        ));
+    }
     let principal = state
         .accounts
         .login(&form.principal, &form.password, client.ip)

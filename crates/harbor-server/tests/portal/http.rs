@@ -329,3 +329,99 @@ async fn malformed_requests_get_an_error_page() {
             .starts_with("application/json")
     );
 }
+
+/// `next` with tabs, newlines and other characters browsers drop or choke on never leads
+/// off the site (nor to a 500), and a sign-in form posted from another site (login CSRF)
+/// signs no one in, on the portal's `/login` and on `/c/login`.
+#[tokio::test]
+async fn sign_in_stays_on_site_and_refuses_cross_site_forms() {
+    let s = TestServer::start().await;
+    for next in [
+        "/%09/evil.example",
+        "/\t/evil.example",
+        "/%0a/evil.example",
+        "/%0d%0aSet-Cookie:%20x=y",
+        "/%7f/evil.example",
+        "/\\evil.example",
+        "/ /evil.example",
+    ] {
+        // As a browser would send the field: the form encoding of the raw value, whose
+        // percent signs the server decodes once.
+        let raw = form_urlencoded::parse(format!("n={next}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let r = no_redirects()
+            .post(s.url("/login"))
+            .header(CONTENT_TYPE, FORM)
+            .body(encode(&[
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("next", &raw),
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "next={next:?}");
+        assert_eq!(r.headers()[LOCATION], "/projects", "next={next:?}");
+        let r = no_redirects()
+            .get(s.url(&format!("/login?next={next}")))
+            .send()
+            .await;
+        if let Ok(r) = r {
+            assert!(r.status().is_success(), "GET next={next:?}: {}", r.status());
+            let html = r.text().await.unwrap();
+            assert!(!html.contains("evil.example\""), "{html}");
+        }
+    }
+
+    let host = s.addr.to_string();
+    let form = encode(&[("username", "admin"), ("password", ADMIN_PASSWORD)]);
+    let session_form = encode(&[("principal", "admin"), ("password", ADMIN_PASSWORD)]);
+    for (path, body) in [("/login", &form), ("/c/login", &session_form)] {
+        for (name, value) in [
+            ("origin", "http://evil.example"),
+            ("origin", "null"),
+            ("origin", &format!("http://{host}.evil.example")),
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-site", "same-site"),
+        ] {
+            let r = no_redirects()
+                .post(s.url(path))
+                .header(CONTENT_TYPE, FORM)
+                .header(name, value)
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status(),
+                StatusCode::FORBIDDEN,
+                "{path} with {name}: {value}"
+            );
+            assert!(
+                r.headers().get(SET_COOKIE).is_none(),
+                "{path}: a session was set"
+            );
+        }
+        // The site's own pages, and programs that send neither header, sign in.
+        for headers in [
+            vec![("origin", format!("http://{host}"))],
+            vec![
+                ("origin", format!("http://{host}")),
+                ("sec-fetch-site", "same-origin".to_owned()),
+            ],
+            vec![],
+        ] {
+            let mut req = no_redirects()
+                .post(s.url(path))
+                .header(CONTENT_TYPE, FORM)
+                .body(body.clone());
+            for (k, v) in &headers {
+                req = req.header(*k, v);
+            }
+            let r = req.send().await.unwrap();
+            assert!(r.headers().get(SET_COOKIE).is_some(), "{path} {headers:?}");
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! process, so the cookie, lockout-free checks and audit record are the API's.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, http::Method};
 use maud::html;
@@ -21,13 +21,18 @@ pub(crate) struct Next {
     next: String,
 }
 
-/// Only local paths are followed after sign-in (no open redirect).
+/// Only paths of this site are followed after sign-in (no open redirect): an absolute
+/// path that does not start with `//`, without backslashes, whitespace or control
+/// characters (browsers drop tabs and newlines from a `Location`, which would turn
+/// `/\t/evil.example` into `//evil.example`), and not too long.
 fn local(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/projects"
-    }
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.len() <= 2048
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || c.is_control());
+    if ok { next } else { "/projects" }
 }
 
 /// The sign-in page; with an error, answered with its status (401 or 429).
@@ -70,9 +75,14 @@ pub(crate) struct LoginForm {
 pub(crate) async fn submit(
     State(p): State<Portal>,
     client: ClientInfo,
+    headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = local(&f.next).to_owned();
+    if crate::auth::cross_site(&p.state, &headers) {
+        let message = "Sign-in refused: the form was sent from another site.";
+        return login_page(&next, Some((StatusCode::FORBIDDEN, message)), "");
+    }
     let body = format!(
         "principal={}&password={}",
         enc(&f.username),
@@ -125,6 +135,12 @@ mod tests {
             "/\\evil.example",
             "",
             "projects",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: a=b",
+            "/\u{7f}x",
+            "/ /evil.example",
+            "/\u{a0}/evil.example",
         ] {
             assert_eq!(local(bad), "/projects", "{bad}");
         }
