@@ -2,6 +2,7 @@
 //! router (`/api/v2.0`, `/c`), made as the signed-in user with their session cookie and
 //! CSRF token. Pages therefore get exactly the API's validation, RBAC, quota, read-only
 //! mode and audit records, and no page can do what its user could not do with `curl`.
+//! Every call says `X-Is-Resource-Name: true`: pages address projects by name only.
 
 use axum::Router;
 use axum::body::Body;
@@ -11,6 +12,9 @@ use tower::ServiceExt;
 
 use super::viewer::Viewer;
 use crate::client::ClientInfo;
+
+/// Tells the API that a `{project_name_or_id}` in the path is a name.
+const RESOURCE_NAME: &str = "x-is-resource-name";
 
 /// The largest API response a page reads (listings are paged; logs are capped here).
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -91,7 +95,12 @@ impl Api {
         uri: &str,
         body: Option<Value>,
     ) -> Result<Answer, Failure> {
-        let mut req = Request::builder().method(method).uri(uri);
+        // Pages name projects by name, never by id: a project may be called `7` while
+        // another has the id 7 (Harbor's own UI sends the same header).
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(RESOURCE_NAME, "true");
         if let Some(v) = viewer {
             req = req
                 .header(header::COOKIE, v.cookie_header())

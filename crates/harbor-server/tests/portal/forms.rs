@@ -373,3 +373,97 @@ async fn users_change_their_own_password() {
     }
     sign_in(&s, "kim", "New-Passw0rd").await;
 }
+
+/// A project named after another project's id: the portal's actions on the page of the
+/// project named `<id>` reach that project, never the private project whose id it is
+/// (a developer could otherwise get an administrator to publish or delete it).
+#[tokio::test]
+async fn numeric_project_names_do_not_hijack_portal_actions() {
+    let s = TestServer::start().await;
+    let r = common::send(
+        &common::client(),
+        &s,
+        Method::POST,
+        "/api/v2.0/projects",
+        Some(json!({"project_name": "vault", "metadata": {"public": "false"}})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let hidden_id = r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    // A developer creates a project whose name is the private project's id.
+    api(
+        &s,
+        Method::POST,
+        "/api/v2.0/users",
+        Some(json!({"username": "dev", "email": "dev@example.com", "realname": "Dev", "password": PASSWORD})),
+    )
+    .await;
+    let dev = common::as_user("dev", PASSWORD);
+    let r = common::send(
+        &dev,
+        &s,
+        Method::POST,
+        "/api/v2.0/projects",
+        Some(json!({"project_name": hidden_id, "metadata": {"public": "false"}})),
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "all-digit names are allowed, as in Harbor"
+    );
+
+    // The administrator opens the page of the project named "<id>" and acts on it.
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let base = format!("/projects/{hidden_id}");
+    let (status, page) = get(&s, &admin, &format!("{base}/settings")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !page.contains("vault"),
+        "the page shows the private project"
+    );
+    let t = token(&page);
+    let form = [("_csrf", t.as_str()), ("public", "true")];
+    expect(&s, &admin, &format!("{base}/settings"), &form, "ok:").await;
+    let by_name = |name: &str| {
+        let url = s.url(&format!("/api/v2.0/projects/{name}"));
+        async move {
+            let r = common::client()
+                .get(url)
+                .header("X-Is-Resource-Name", "true")
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (_, numeric) = by_name(&hidden_id).await;
+    assert_eq!(
+        numeric["metadata"]["public"], "true",
+        "the named project changed"
+    );
+    let (_, hidden) = by_name("vault").await;
+    assert_eq!(
+        hidden["metadata"]["public"], "false",
+        "the private project is untouched"
+    );
+
+    expect(
+        &s,
+        &admin,
+        &format!("{base}/delete"),
+        &[("_csrf", t.as_str())],
+        "ok:",
+    )
+    .await;
+    assert_eq!(by_name(&hidden_id).await.0, StatusCode::NOT_FOUND);
+    let (status, hidden) = by_name("vault").await;
+    assert_eq!(status, StatusCode::OK, "the private project still exists");
+    assert_eq!(hidden["metadata"]["public"], "false");
+}
