@@ -13,6 +13,7 @@ mod common;
 
 mod auth;
 mod binary;
+mod faults;
 mod immutable;
 mod layout;
 mod oras;

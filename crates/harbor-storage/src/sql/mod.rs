@@ -216,6 +216,24 @@ pub(crate) async fn migrate_to(url: &str, version: usize) -> Result<(), StorageE
     Ok(())
 }
 
+/// Whether a SQLite connection handed back to its pool may serve again: it must not be
+/// inside a transaction. A `COMMIT` that fails (the disk is full, say) can leave sqlx
+/// believing a transaction is open that SQLite already rolled back, or leave one open:
+/// the first wedges every later `BEGIN` ("begin_with at non-zero transaction depth"),
+/// the second would run later single statements inside a transaction that is never
+/// committed, acknowledging writes that are lost. Such a connection is closed instead,
+/// and the pool opens a fresh one. The ping first runs whatever rollback a dropped
+/// transaction queued, so that the check sees the settled state.
+async fn still_clean(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection as _;
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!("closing a database connection left inside a transaction");
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 impl SqlMetadataStore {
     /// Opens the database at `url` (`sqlite://<path>` or `postgres://...`) and runs
     /// pending migrations.
@@ -285,6 +303,7 @@ impl SqlMetadataStore {
                         Ok(())
                     })
                 })
+                .after_release(|conn, _| Box::pin(still_clean(conn)))
         };
         let write = options().max_connections(1).connect(&url).await?;
         migrator(Dialect::Sqlite).run(&write).await?;
