@@ -7,6 +7,7 @@
 //! - [`run`]: runs a workload at a concurrency for a number of requests.
 //! - [`report`]: latency percentiles, throughput, tables and JSON.
 //! - [`rss`]: the registry process's peak memory while a workload runs.
+//! - [`server`]: a `harbor-server` process started for a benchmark.
 
 pub mod auth;
 pub mod client;
@@ -14,3 +15,4 @@ pub mod content;
 pub mod report;
 pub mod rss;
 pub mod run;
+pub mod server;

@@ -12,6 +12,12 @@ pub enum AuthError {
     /// A scope string is malformed.
     #[error("invalid scope {0:?}")]
     InvalidScope(String),
+    /// A token request asks for more scopes than [`crate::scope::MAX_SCOPES`].
+    #[error(
+        "too many scopes: at most {} may be asked for at once",
+        crate::scope::MAX_SCOPES
+    )]
+    TooManyScopes,
     /// Key material could not be created or read.
     #[error("key: {0}")]
     Key(String),

@@ -4,8 +4,9 @@
 //! check), which makes an unbounded number of concurrent checks a way to exhaust the
 //! server: every wrong password from anyone costs one. Here at most `workers` checks run
 //! at once on the blocking pool, each in working memory taken from a small free list,
-//! and at most `max_waiting` more wait for their turn; beyond that a check is refused at
-//! once with [`Error::Busy`] instead of queueing without bound. When no check is running
+//! and at most `max_waiting` more wait for their turn; beyond that a check is refused
+//! with [`Error::Busy`] (after a short delay, so that refused clients cannot spin)
+//! instead of queueing without bound. When no check is running
 //! or waiting, the free list is trimmed to one buffer, so a burst's memory is given back.
 //!
 //! The limit is per process (the resource is the machine's cores and memory), shared by
@@ -14,14 +15,21 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use harbor_core::{Error, Result};
 use tokio::sync::Semaphore;
 
 use crate::secret::{self, Memory};
 
-/// Checks that may wait for a worker, per worker, by default.
-const WAITING_PER_WORKER: usize = 32;
+/// Checks that may wait for a worker by default. A waiting check costs little memory (a
+/// request and its connection); refusing early would only invite clients to retry at
+/// once, so the queue is deep and refusals are slow.
+const DEFAULT_MAX_WAITING: usize = 1024;
+
+/// How long a refusal waits before it is answered, so that a refused client cannot
+/// retry in a tight loop.
+const REFUSAL_DELAY: Duration = Duration::from_millis(500);
 
 /// A bounded pool of Argon2 workers (see the module docs).
 pub struct PasswordWork {
@@ -60,9 +68,9 @@ impl PasswordWork {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     }
 
-    /// The default number of waiting checks for `workers` workers.
-    pub fn default_max_waiting(workers: usize) -> usize {
-        workers.max(1) * WAITING_PER_WORKER
+    /// The default number of waiting checks.
+    pub fn default_max_waiting() -> usize {
+        DEFAULT_MAX_WAITING
     }
 
     /// Hashes a password or secret with a fresh salt.
@@ -89,7 +97,13 @@ impl PasswordWork {
         &self,
         job: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T> {
-        let pending = Pending::enter(self)?;
+        let pending = match Pending::enter(self) {
+            Ok(p) => p,
+            Err(e) => {
+                tokio::time::sleep(REFUSAL_DELAY).await;
+                return Err(e);
+            }
+        };
         let _permit = self.permits.acquire().await.map_err(Error::internal)?;
         let mut memory = self
             .spare
@@ -151,7 +165,7 @@ pub fn configure(workers: usize, max_waiting: usize) -> bool {
 pub fn global() -> &'static PasswordWork {
     GLOBAL.get_or_init(|| {
         let workers = PasswordWork::default_workers();
-        PasswordWork::new(workers, PasswordWork::default_max_waiting(workers))
+        PasswordWork::new(workers, PasswordWork::default_max_waiting())
     })
 }
 

@@ -40,13 +40,21 @@ impl Scope {
     }
 }
 
+/// Most scopes one token request may ask for (clients ask for one to a few; an unbounded
+/// number would make tokens, and the work to grant them, as large as a caller likes).
+pub const MAX_SCOPES: usize = 32;
+
 /// Parses every `scope` query value; a value may hold several scopes separated by spaces.
+/// More than [`MAX_SCOPES`] fail with [`AuthError::TooManyScopes`].
 pub fn parse_all<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Vec<Scope>, AuthError> {
-    values
-        .into_iter()
-        .flat_map(str::split_whitespace)
-        .map(Scope::parse)
-        .collect()
+    let mut scopes = Vec::new();
+    for s in values.into_iter().flat_map(str::split_whitespace) {
+        if scopes.len() == MAX_SCOPES {
+            return Err(AuthError::TooManyScopes);
+        }
+        scopes.push(Scope::parse(s)?);
+    }
+    Ok(scopes)
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@
 //! Counters start again once `window` has passed since their last failure; a successful
 //! sign-in clears its account-at-address counter only (so logging in to one's own account
 //! cannot reset an address's count of failures on others). Every refusal looks the same,
-//! whether or not the account exists, and costs no password check. IPv6 addresses are
+//! whether or not the account exists, and costs no password check; it is answered after a
+//! short delay, so that refused clients cannot spin. IPv6 addresses are
 //! counted by their /64 prefix, which one client usually holds whole.
 
 use std::net::IpAddr;
@@ -48,6 +49,9 @@ pub struct ThrottlePolicy {
     pub max_lockout: Duration,
     /// A counter starts again when its last failure is this old.
     pub window: Duration,
+    /// How long a refused attempt waits before it is answered, so that a refused client
+    /// cannot retry in a tight loop (a refusal is cheap; thousands a second are not).
+    pub refusal_delay: Duration,
 }
 
 impl Default for ThrottlePolicy {
@@ -59,6 +63,7 @@ impl Default for ThrottlePolicy {
             lockout: Duration::from_secs(30),
             max_lockout: Duration::from_secs(15 * 60),
             window: Duration::from_secs(15 * 60),
+            refusal_delay: Duration::from_secs(1),
         }
     }
 }
@@ -205,6 +210,7 @@ impl LoginThrottle {
             find(&attempt.account),
         );
         if let Some(until) = refused {
+            tokio::time::sleep(self.policy.refusal_delay).await;
             let secs = (until - now + 999) / 1000;
             return Err(Error::Throttled {
                 retry_after_secs: u64::try_from(secs).unwrap_or(1).max(1),

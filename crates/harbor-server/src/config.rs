@@ -177,6 +177,9 @@ pub struct LoginThrottleConfig {
     pub max_lockout_secs: u64,
     /// Failures are forgotten this long after the last one, in seconds (default 900).
     pub window_secs: u64,
+    /// A refused attempt is answered after this many milliseconds, so that refused
+    /// clients cannot retry in a tight loop (default 1000).
+    pub refusal_delay_ms: u64,
 }
 
 impl Default for LoginThrottleConfig {
@@ -190,6 +193,7 @@ impl Default for LoginThrottleConfig {
             lockout_secs: p.lockout.as_secs(),
             max_lockout_secs: p.max_lockout.as_secs(),
             window_secs: p.window.as_secs(),
+            refusal_delay_ms: u64::try_from(p.refusal_delay.as_millis()).unwrap_or(1000),
         }
     }
 }
@@ -204,6 +208,7 @@ impl LoginThrottleConfig {
             lockout: Duration::from_secs(self.lockout_secs),
             max_lockout: Duration::from_secs(self.max_lockout_secs),
             window: Duration::from_secs(self.window_secs),
+            refusal_delay: Duration::from_millis(self.refusal_delay_ms),
         }
     }
 }
@@ -305,15 +310,28 @@ pub struct LimitsConfig {
     /// Time limit of requests that do not stream blob data
     /// (`HARBOR_REQUEST_TIMEOUT_SECS`).
     pub request_timeout_secs: u64,
-    /// Time a client has to send its request headers (`HARBOR_HEADER_READ_TIMEOUT_SECS`).
+    /// Time a client has to send its request headers once it started
+    /// (`HARBOR_HEADER_READ_TIMEOUT_SECS`).
     pub header_read_timeout_secs: u64,
+    /// A connection without a request in flight is closed after this long without a byte
+    /// from the client (a new connection that sends nothing, or only the HTTP/2 preface,
+    /// included), and a connection whose client reads nothing of a response for this long
+    /// (`HARBOR_IDLE_TIMEOUT_SECS`).
+    pub idle_timeout_secs: u64,
+    /// A request body (other than a blob upload's, which has
+    /// `upload_idle_timeout_secs`) that sends nothing for this long is cut, and the
+    /// request answered `400` (`HARBOR_BODY_IDLE_TIMEOUT_SECS`).
+    pub body_idle_timeout_secs: u64,
+    /// Most client connections served at once; more wait in the listen backlog
+    /// (`HARBOR_MAX_CONNECTIONS`).
+    pub max_connections: usize,
     /// On shutdown, how long in-flight requests may run on (`HARBOR_SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace_secs: u64,
     /// Password and robot-secret checks (Argon2id, 19 MiB of memory each) run at once;
     /// 0 means one per CPU core (`HARBOR_PASSWORD_CHECKS`).
     pub password_checks: usize,
     /// Checks that may wait for a free one; beyond, a sign-in is answered `503` with
-    /// `Retry-After: 1` at once; 0 means 32 per check (`HARBOR_PASSWORD_QUEUE`).
+    /// `Retry-After: 1` after half a second; 0 means 1024 (`HARBOR_PASSWORD_QUEUE`).
     pub password_queue: usize,
 }
 
@@ -370,6 +388,9 @@ impl Default for LimitsConfig {
             upload_idle_timeout_secs: 60,
             request_timeout_secs: 60,
             header_read_timeout_secs: 30,
+            idle_timeout_secs: 30,
+            body_idle_timeout_secs: 10,
+            max_connections: 4096,
             shutdown_grace_secs: 30,
             password_checks: 0,
             password_queue: 0,
@@ -492,12 +513,18 @@ impl Config {
                 "HARBOR_SHUTDOWN_GRACE_SECS",
                 &mut limits.shutdown_grace_secs,
             ),
+            ("HARBOR_IDLE_TIMEOUT_SECS", &mut limits.idle_timeout_secs),
+            (
+                "HARBOR_BODY_IDLE_TIMEOUT_SECS",
+                &mut limits.body_idle_timeout_secs,
+            ),
         ] {
             if let Some(v) = get(key) {
                 *slot = parse(key, &v)?;
             }
         }
         for (key, slot) in [
+            ("HARBOR_MAX_CONNECTIONS", &mut limits.max_connections),
             ("HARBOR_PASSWORD_CHECKS", &mut limits.password_checks),
             ("HARBOR_PASSWORD_QUEUE", &mut limits.password_queue),
         ] {
@@ -598,6 +625,12 @@ impl Config {
                 "limits.header_read_timeout_secs",
                 self.limits.header_read_timeout_secs,
             ),
+            ("limits.idle_timeout_secs", self.limits.idle_timeout_secs),
+            (
+                "limits.body_idle_timeout_secs",
+                self.limits.body_idle_timeout_secs,
+            ),
+            ("limits.max_connections", self.limits.max_connections as u64),
         ] {
             if v == 0 {
                 return invalid(key, "must be at least 1");
@@ -690,7 +723,7 @@ impl Config {
             n => n,
         };
         let queue = match self.limits.password_queue {
-            0 => harbor_auth::passwords::PasswordWork::default_max_waiting(workers),
+            0 => harbor_auth::passwords::PasswordWork::default_max_waiting(),
             n => n,
         };
         (workers, queue)

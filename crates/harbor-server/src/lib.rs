@@ -13,6 +13,7 @@ mod audit;
 mod auth;
 pub mod client;
 pub mod config;
+mod conn;
 pub mod jobs;
 pub mod metrics;
 mod oci;
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, Request};
+use axum::http::{HeaderName, HeaderValue, Request, header};
 use harbor_auth::throttle::LoginThrottle;
 use harbor_auth::token::TokenService;
 use harbor_auth::{Accounts, CachedIdentity};
@@ -37,6 +38,7 @@ use harbor_storage::sql::PoolConfig;
 use harbor_storage::{ObjectBlobStore, SqlMetadataStore, StorageError};
 use settings::SystemSettings;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -59,6 +61,8 @@ pub struct AppState {
     pub auth: Arc<AuthSettings>,
     /// Time limit of requests that do not stream blob data.
     pub request_timeout: Duration,
+    /// A request body (other than a blob upload's) silent this long is cut.
+    pub body_idle_timeout: Duration,
     /// Prometheus metrics.
     pub metrics: Metrics,
     /// Settings changed at run time (read-only mode), shared through the database.
@@ -149,6 +153,7 @@ impl AppState {
                 session_ttl: Duration::from_secs(auth.session_ttl_secs),
             }),
             request_timeout: Duration::from_secs(60),
+            body_idle_timeout: Duration::from_secs(10),
             metrics: Metrics::new(None),
             settings,
             jobs: jobs::Jobs::new(jobs),
@@ -218,6 +223,7 @@ impl AppState {
             );
         }
         state.request_timeout = config.request_timeout();
+        state.body_idle_timeout = Duration::from_secs(config.limits.body_idle_timeout_secs);
         state.metrics = Metrics::new(Some(probe));
         Ok(state)
     }
@@ -232,6 +238,15 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             settings::read_only_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            conn::limit_body,
+        ))
+        // No browser may guess another type for an API or token answer than declared.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
         ))
         .with_state(state.clone());
     // The portal calls the same guarded router in process for everything it shows or does.

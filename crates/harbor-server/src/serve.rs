@@ -1,20 +1,28 @@
 //! Serving a router on a TCP listener, with graceful shutdown.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::Request;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tower::ServiceExt as _;
+use tower::service_fn;
 
 use crate::AppState;
 use crate::config::Config;
+use crate::conn::{ConnState, IdleIo, InFlight, Tracked};
 
 /// Largest read buffer per HTTP/1 connection. hyper grows a connection's buffer up to this
 /// while a client streams a body (its default is ~400 KiB); a smaller cap keeps memory low
@@ -24,8 +32,14 @@ const READ_BUFFER_MAX: usize = 128 * 1024;
 /// Connection-level settings.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
-    /// Time a client has to send request headers (slow-loris protection).
+    /// Time a client has to send request headers once it started (slow-loris protection).
     pub header_read_timeout: Duration,
+    /// A connection with no request in flight is closed after this long without a byte
+    /// from the client, and any connection whose client reads nothing of a response for
+    /// this long (see `conn`).
+    pub idle_timeout: Duration,
+    /// Most connections served at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
     /// How long in-flight requests may run on after shutdown begins.
     pub shutdown_grace: Duration,
 }
@@ -34,13 +48,29 @@ impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 4096,
             shutdown_grace: Duration::from_secs(30),
         }
     }
 }
 
+impl ServeOptions {
+    /// The options a configuration sets.
+    pub fn from_config(config: &Config) -> Self {
+        let l = &config.limits;
+        ServeOptions {
+            header_read_timeout: Duration::from_secs(l.header_read_timeout_secs),
+            idle_timeout: Duration::from_secs(l.idle_timeout_secs),
+            max_connections: l.max_connections,
+            shutdown_grace: Duration::from_secs(l.shutdown_grace_secs),
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and gives
-/// open connections up to `shutdown_grace` to finish.
+/// open connections up to `shutdown_grace` to finish; connections still open then are
+/// closed (their requests cancelled, which hands back what they held) before this returns.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -53,9 +83,24 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(opts.header_read_timeout)
         .max_buf_size(READ_BUFFER_MAX);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(opts.idle_timeout)
+        .keep_alive_timeout(opts.idle_timeout);
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(opts.max_connections.max(1)));
+    let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        // Past the cap, stop accepting: clients wait in the kernel's backlog.
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => match s {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -68,20 +113,32 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                // The peer's address, for the client address of every request.
-                let svc = TowerToHyperService::new(app.clone().map_request(
-                    move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                        req.extensions_mut().insert(ConnectInfo(peer));
-                        req
-                    },
-                ));
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                let state = Arc::new(ConnState::default());
+                let io = IdleIo::new(stream, state.clone(), opts.idle_timeout);
+                let app = app.clone();
+                let svc = service_fn(move |mut req: Request<Incoming>| {
+                    // The peer's address, for the client address of every request.
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    let guard = InFlight::enter(&state);
+                    let app = app.clone();
+                    async move {
+                        let resp = app.oneshot(req).await?;
+                        Ok::<_, Infallible>(resp.map(|b| Tracked::wrap(b, guard)))
+                    }
+                });
+                let conn = builder.serve_connection_with_upgrades(
+                    TokioIo::new(io),
+                    TowerToHyperService::new(svc),
+                );
                 let conn = graceful.watch(conn.into_owned());
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
+                    drop(slot);
                 });
+                // Reap finished connections as we go.
+                while connections.try_join_next().is_some() {}
             }
             () = &mut shutdown => break,
         }
@@ -91,9 +148,16 @@ pub async fn serve(
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),
         () = tokio::time::sleep(opts.shutdown_grace) => {
-            tracing::warn!("shutdown grace period over; dropping open connections");
+            tracing::warn!(
+                open = connections.len(),
+                "shutdown grace period over; closing the connections still open"
+            );
         }
     }
+    // Cancel what is left here, on the running runtime, so that cancelled requests hand
+    // back what they hold (upload leases, staging areas) before the process exits.
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -157,10 +221,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         "harbor-server started"
     );
     println!("harbor-server listening on http://{addr}");
-    let opts = ServeOptions {
-        header_read_timeout: Duration::from_secs(config.limits.header_read_timeout_secs),
-        shutdown_grace: Duration::from_secs(config.limits.shutdown_grace_secs),
-    };
+    let opts = ServeOptions::from_config(&config);
     serve(listener, crate::app(state), shutdown_signal(), opts).await;
     // Hand running jobs back to the queue, then write the audit entries and pull counts
     // of the last requests before exiting.

@@ -9,6 +9,10 @@ use crate::manifest;
 use crate::model::{NewManifest, StoredManifest};
 use crate::names::{Reference, RepositoryName, Tag};
 
+/// Most `?tag=` values one manifest push may carry. Each is answered with an `OCI-Tag`
+/// header, and common HTTP clients refuse a response with more than 100 headers.
+pub const MAX_TAGS_PER_PUSH: usize = 64;
+
 /// What a manifest push recorded.
 #[derive(Clone, Debug)]
 pub struct PushedManifest {
@@ -33,6 +37,12 @@ impl Registry {
         extra_tags: &[String],
     ) -> Result<PushedManifest> {
         let reference = Reference::parse(reference)?;
+        if extra_tags.len() > MAX_TAGS_PER_PUSH {
+            return Err(Error::TagInvalid(format!(
+                "{} tags in one push: at most {MAX_TAGS_PER_PUSH} are accepted",
+                extra_tags.len()
+            )));
+        }
         let mut tags = extra_tags
             .iter()
             .map(|t| Tag::parse(t))

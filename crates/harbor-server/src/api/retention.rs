@@ -99,7 +99,17 @@ pub(crate) async fn authorised(
     action: Action,
 ) -> ApiResult<(RetentionPolicy, Project)> {
     let policy = state.registry.retention_policy(id).await?;
-    let (project, grants) = project(state, ctx, policy.project_id().unwrap_or_default()).await?;
+    // A policy of a project the caller may not see is answered as a missing policy: the
+    // error must not name the project.
+    let (project, grants) = project(state, ctx, policy.project_id().unwrap_or_default())
+        .await
+        .map_err(|e| {
+            if e.status == StatusCode::NOT_FOUND {
+                ApiError::not_found(format!("retention policy {id} not found"))
+            } else {
+                e
+            }
+        })?;
     ctx.check(&grants, Resource::TagRetention, action)?;
     Ok((policy, project))
 }

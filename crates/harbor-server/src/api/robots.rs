@@ -256,22 +256,28 @@ pub(crate) async fn list_robots(
 
 async fn load(state: &AppState, ctx: &Ctx, id: i64, action: Action) -> ApiResult<Robot> {
     ctx.require_authenticated()?;
+    let missing = || ApiError::not_found(format!("robot {id} not found"));
     let robot = state.accounts.store().robot(id).await?;
     let Some(robot) = robot else {
-        return Err(ApiError::not_found(format!("robot {id} not found")));
+        return Err(missing());
     };
     // A robot may always read and refresh itself.
     let is_self = matches!(&ctx.principal, Principal::Robot { robot: me, .. } if me.id == id);
-    if !(is_self && matches!(action, Action::Read | Action::Update)) {
-        authorize(state, ctx, robot.project_id, action)
+    if !is_self {
+        // Whoever may not even read a robot learns nothing about it: the same 404 as for
+        // a robot that does not exist, for system and project robots alike.
+        authorize(state, ctx, robot.project_id, Action::Read)
             .await
             .map_err(|e| {
-                if e.status == StatusCode::NOT_FOUND {
-                    ApiError::not_found(format!("robot {id} not found"))
+                if matches!(e.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) {
+                    missing()
                 } else {
                     e
                 }
             })?;
+    }
+    if action != Action::Read && !(is_self && action == Action::Update) {
+        authorize(state, ctx, robot.project_id, action).await?;
     }
     if action != Action::Read {
         covers_target(ctx, &robot)?;

@@ -6,7 +6,9 @@ mod common;
 
 mod artifacts;
 mod audit;
+mod caps;
 mod configurations;
+mod connections;
 mod immutable;
 mod jobs;
 mod labels;

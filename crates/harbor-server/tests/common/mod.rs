@@ -159,6 +159,8 @@ impl TestServer {
         config.storage.fsync = false;
         config.auth.admin_password = Some(harbor_storage::blob::Secret(ADMIN_PASSWORD.into()));
         config.auth.auto_create_projects = true;
+        // Refusals answer at once here (tests count them, they do not spin).
+        config.auth.login_throttle.refusal_delay_ms = 0;
         tweak(&mut config);
         let state = AppState::open(&config).await.expect("open storage");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -170,7 +172,7 @@ impl TestServer {
             async move {
                 let _ = rx.await;
             },
-            ServeOptions::default(),
+            ServeOptions::from_config(&config),
         ));
         TestServer {
             addr,
