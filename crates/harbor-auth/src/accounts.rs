@@ -13,6 +13,7 @@ use harbor_core::{Error, Result};
 use sha2::{Digest as _, Sha256};
 
 use crate::principal::{Grants, Principal, robot_grants};
+use crate::sealing::SealingKey;
 use crate::secret;
 use crate::throttle::LoginThrottle;
 use crate::token::SigningKey;
@@ -142,11 +143,48 @@ impl Accounts {
         Ok(out)
     }
 
-    /// The shared token-signing key: the stored one, or a new one stored for every replica.
-    pub async fn signing_key(&self) -> Result<SigningKey> {
+    /// The shared token-signing key: the stored one, or a new one stored for every
+    /// replica. It is stored sealed with `sealing` (see [`crate::sealing`]); a key sealed
+    /// with one of `previous` is re-sealed with `sealing` (a secret-key rotation), and a
+    /// key an older version stored in clear is sealed now.
+    pub async fn signing_key(
+        &self,
+        sealing: &SealingKey,
+        previous: &[SealingKey],
+    ) -> Result<SigningKey> {
+        const WHAT: &str = "token signing key";
+        let key_err = |e: crate::AuthError| Error::Invalid(e.to_string());
         let candidate = SigningKey::generate().map_err(Error::internal)?;
-        let stored = self.store.signing_key(candidate.pkcs8()).await?;
-        SigningKey::from_pkcs8(&stored).map_err(Error::internal)
+        let sealed = sealing
+            .seal(candidate.pkcs8(), WHAT)
+            .map_err(Error::internal)?;
+        let stored = self.store.signing_key(&sealed).await?;
+        let der = if SealingKey::is_sealed(&stored) {
+            if let Ok(der) = sealing.open(&stored, WHAT) {
+                return SigningKey::from_pkcs8(&der).map_err(key_err);
+            }
+            previous
+                .iter()
+                .find_map(|old| old.open(&stored, WHAT).ok())
+                .ok_or_else(|| {
+                    Error::Invalid(
+                        "the token-signing key in the database is sealed with another secret \
+                         key: give every replica the same secret key (auth.secret_key, \
+                         HARBOR_SECRET_KEY), or name the old one in \
+                         auth.previous_secret_keys while rotating"
+                            .into(),
+                    )
+                })?
+        } else {
+            stored.clone()
+        };
+        // Re-sealed under the current key (or sealed for the first time).
+        let key = SigningKey::from_pkcs8(&der).map_err(key_err)?;
+        let resealed = sealing.seal(&der, WHAT).map_err(Error::internal)?;
+        if !self.store.replace_signing_key(&stored, &resealed).await? {
+            tracing::debug!("another replica re-sealed the signing key first");
+        }
+        Ok(key)
     }
 
     /// Checks a username (or robot login name) and password or secret, from `client` (the

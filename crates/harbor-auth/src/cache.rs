@@ -279,6 +279,10 @@ impl IdentityStore for CachedIdentity {
         self.inner.signing_key(candidate).await
     }
 
+    async fn replace_signing_key(&self, old: &[u8], new: &[u8]) -> Result<bool> {
+        self.inner.replace_signing_key(old, new).await
+    }
+
     async fn settings(&self) -> Result<Vec<(String, String)>> {
         self.inner.settings().await
     }

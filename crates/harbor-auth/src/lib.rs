@@ -5,6 +5,7 @@
 //! - [`passwords`]: the bounded pool Argon2 work runs in (concurrency, queue, memory).
 //! - [`token`]: the Docker registry token service's JWTs (ES256), signing-key generation,
 //!   issuing and strict verification.
+//! - [`sealing`]: secrets at rest (the signing key), sealed with a configured key.
 //! - [`scope`]: parsing `scope=repository:library/nginx:pull,push` requests.
 //! - [`principal`]: who a request acts as, and its grants in a project.
 //! - [`robot`]: robot permission validation and the subset rule.
@@ -22,6 +23,7 @@ pub mod passwords;
 pub mod principal;
 pub mod robot;
 pub mod scope;
+pub mod sealing;
 pub mod secret;
 pub mod throttle;
 pub mod token;

@@ -197,6 +197,10 @@ pub trait MetadataStore:
     /// Releases a lease without saving progress.
     async fn release_upload(&self, id: &UploadId, token: &str) -> Result<()>;
 
+    /// Releases every upload lease whose token starts with `<owner>.` (the leases of a
+    /// process that is gone, or of this one as it stops); returns how many.
+    async fn release_uploads_of(&self, owner: &str) -> Result<u64>;
+
     /// Deletes an upload session; false if there was none.
     async fn delete_upload(&self, id: &UploadId) -> Result<bool>;
 
@@ -446,6 +450,10 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// The token-signing key every replica shares: stores `candidate` if no key is stored
     /// yet, and returns the stored key (`candidate` or the one stored before).
     async fn signing_key(&self, candidate: &[u8]) -> Result<Vec<u8>>;
+    /// Replaces the stored signing key with `new` if it is still `old` (to seal a key an
+    /// older version stored in clear, or to re-seal it under a new secret key); false if
+    /// another replica changed it first.
+    async fn replace_signing_key(&self, old: &[u8], new: &[u8]) -> Result<bool>;
 
     /// System settings changed at run time (such as `read_only`), shared by every
     /// replica: `(name, JSON value)` pairs in name order.

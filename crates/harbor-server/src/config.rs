@@ -153,6 +153,16 @@ pub struct AuthConfig {
     pub trusted_proxies: Vec<String>,
     /// Counting and locking out failed sign-ins (see docs/security.md).
     pub login_throttle: LoginThrottleConfig,
+    /// The key secrets are sealed with at rest (the token-signing key in the database),
+    /// 64 hex characters (`HARBOR_SECRET_KEY`; e.g. `openssl rand -hex 32`). Every replica
+    /// needs the same one. When unset, `<data_dir>/secret.key` is used, created (mode
+    /// 0600) on first start: fine for one server, not for replicas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<Secret>,
+    /// Earlier secret keys, while rotating: secrets sealed with one of them are re-sealed
+    /// with `secret_key` at start-up (`HARBOR_PREVIOUS_SECRET_KEYS`, comma-separated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub previous_secret_keys: Vec<Secret>,
 }
 
 /// The login throttle's limits (`harbor_auth::throttle`).
@@ -225,6 +235,8 @@ impl Default for AuthConfig {
             identity_cache_ms: 2000,
             trusted_proxies: Vec::new(),
             login_throttle: LoginThrottleConfig::default(),
+            secret_key: None,
+            previous_secret_keys: Vec::new(),
         }
     }
 }
@@ -307,6 +319,11 @@ pub struct LimitsConfig {
     /// Abort an upload whose client sends nothing for this long
     /// (`HARBOR_UPLOAD_IDLE_TIMEOUT_SECS`).
     pub upload_idle_timeout_secs: u64,
+    /// How long a request's claim on an upload session lasts unless renewed; it is
+    /// renewed every third of it while the request lives, so an upload cut by a crashed
+    /// replica can be resumed elsewhere after at most this long (a restart on the same
+    /// data directory releases its old claims at once) (`HARBOR_UPLOAD_LEASE_SECS`).
+    pub upload_lease_secs: u64,
     /// Time limit of requests that do not stream blob data
     /// (`HARBOR_REQUEST_TIMEOUT_SECS`).
     pub request_timeout_secs: u64,
@@ -386,6 +403,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             max_manifest_bytes: 4 * 1024 * 1024,
             upload_idle_timeout_secs: 60,
+            upload_lease_secs: 30,
             request_timeout_secs: 60,
             header_read_timeout_secs: 30,
             idle_timeout_secs: 30,
@@ -514,6 +532,7 @@ impl Config {
                 &mut limits.shutdown_grace_secs,
             ),
             ("HARBOR_IDLE_TIMEOUT_SECS", &mut limits.idle_timeout_secs),
+            ("HARBOR_UPLOAD_LEASE_SECS", &mut limits.upload_lease_secs),
             (
                 "HARBOR_BODY_IDLE_TIMEOUT_SECS",
                 &mut limits.body_idle_timeout_secs,
@@ -562,6 +581,16 @@ impl Config {
                 .split(',')
                 .map(|p| p.trim().to_owned())
                 .filter(|p| !p.is_empty())
+                .collect();
+        }
+        if let Some(v) = get("HARBOR_SECRET_KEY") {
+            auth.secret_key = Some(Secret(v.trim().to_owned()));
+        }
+        if let Some(v) = get("HARBOR_PREVIOUS_SECRET_KEYS") {
+            auth.previous_secret_keys = v
+                .split(',')
+                .map(|k| Secret(k.trim().to_owned()))
+                .filter(|k| !k.0.is_empty())
                 .collect();
         }
         if let Some(v) = get("HARBOR_LOGIN_THROTTLE") {
@@ -636,6 +665,9 @@ impl Config {
                 return invalid(key, "must be at least 1");
             }
         }
+        if self.limits.upload_lease_secs < 3 {
+            return invalid("limits.upload_lease_secs", "must be at least 3");
+        }
         if harbor_core::quota::validate_limit(self.quota.default_storage_limit).is_err() {
             return invalid(
                 "quota.default_storage_limit",
@@ -673,6 +705,16 @@ impl Config {
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
             return invalid("auth.external_url", "must start with http:// or https://");
+        }
+        for k in self
+            .auth
+            .secret_key
+            .iter()
+            .chain(&self.auth.previous_secret_keys)
+        {
+            if let Err(e) = harbor_auth::sealing::SealingKey::parse(&k.0) {
+                return invalid("auth.secret_key", &e.to_string());
+            }
         }
         if let Err(e) = crate::client::TrustedProxies::parse(&self.auth.trusted_proxies) {
             return invalid("auth.trusted_proxies", &e.to_string());
@@ -714,6 +756,59 @@ impl Config {
             .url
             .clone()
             .unwrap_or_else(|| format!("file://{}", self.data_dir.join("storage").display()))
+    }
+
+    /// The key secrets are sealed with, and earlier ones: the configured key, else the
+    /// one in `<data_dir>/secret.key` (created with mode 0600 if missing).
+    pub fn sealing_keys(
+        &self,
+    ) -> Result<
+        (
+            harbor_auth::sealing::SealingKey,
+            Vec<harbor_auth::sealing::SealingKey>,
+        ),
+        ConfigError,
+    > {
+        use harbor_auth::sealing::SealingKey;
+        let invalid = |key: &str, e: &dyn std::fmt::Display| ConfigError::Invalid {
+            key: key.into(),
+            message: e.to_string(),
+        };
+        let previous = self
+            .auth
+            .previous_secret_keys
+            .iter()
+            .map(|k| SealingKey::parse(&k.0).map_err(|e| invalid("auth.previous_secret_keys", &e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(k) = &self.auth.secret_key {
+            let key = SealingKey::parse(&k.0).map_err(|e| invalid("auth.secret_key", &e))?;
+            return Ok((key, previous));
+        }
+        let path = self.data_dir.join("secret.key");
+        let file_err = |e: &dyn std::fmt::Display| {
+            invalid("auth.secret_key", &format!("{}: {e}", path.display()))
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok((
+                SealingKey::parse(&text).map_err(|e| file_err(&e))?,
+                previous,
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = SealingKey::generate().map_err(|e| file_err(&e))?;
+                crate::files::private_dir(&self.data_dir).map_err(|e| file_err(&e))?;
+                let mut f = crate::files::private_options(
+                    std::fs::OpenOptions::new().write(true).create_new(true),
+                )
+                .open(&path)
+                .map_err(|e| file_err(&e))?;
+                use std::io::Write as _;
+                f.write_all(format!("{}\n", key.to_hex()).as_bytes())
+                    .and_then(|()| f.sync_all())
+                    .map_err(|e| file_err(&e))?;
+                Ok((key, previous))
+            }
+            Err(e) => Err(file_err(&e)),
+        }
     }
 
     /// Concurrent password checks and waiting checks, defaults resolved.

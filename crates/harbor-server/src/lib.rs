@@ -14,6 +14,8 @@ mod auth;
 pub mod client;
 pub mod config;
 mod conn;
+mod files;
+mod instance;
 pub mod jobs;
 pub mod metrics;
 mod oci;
@@ -28,6 +30,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request, header};
+use harbor_auth::sealing::SealingKey;
 use harbor_auth::throttle::LoginThrottle;
 use harbor_auth::token::TokenService;
 use harbor_auth::{Accounts, CachedIdentity};
@@ -71,6 +74,8 @@ pub struct AppState {
     pub jobs: jobs::Jobs,
     /// Reverse proxies whose forwarding headers name the client.
     pub proxies: Arc<client::TrustedProxies>,
+    /// This process's name in upload leases (and the data directory's lock).
+    instance: Option<Arc<instance::Instance>>,
 }
 
 /// Authentication settings the handlers read.
@@ -120,6 +125,7 @@ impl AppState {
         login_failures: Arc<dyn LoginFailureStore>,
         jobs: Arc<dyn harbor_core::jobs::JobStore>,
         auth: &config::AuthConfig,
+        sealing: &(SealingKey, Vec<SealingKey>),
     ) -> Result<(Self, Option<String>), OpenError> {
         let proxies = client::TrustedProxies::parse(&auth.trusted_proxies)
             .map_err(|e| OpenError::Config(e.to_string()))?;
@@ -140,7 +146,7 @@ impl AppState {
         let boot = accounts
             .bootstrap(auth.admin_password.as_ref().map(|s| s.0.as_str()))
             .await?;
-        let key = accounts.signing_key().await?;
+        let key = accounts.signing_key(&sealing.0, &sealing.1).await?;
         let tokens = TokenService::new(key, Duration::from_secs(auth.token_ttl_secs));
         let state = AppState {
             registry,
@@ -158,6 +164,7 @@ impl AppState {
             settings,
             jobs: jobs::Jobs::new(jobs),
             proxies: Arc::new(proxies),
+            instance: None,
         };
         Ok((state, boot.generated_password))
     }
@@ -166,6 +173,16 @@ impl AppState {
     /// `<data_dir>/registry.db` and blobs in `<data_dir>/storage`) and bootstraps the
     /// accounts. A generated admin password is printed once on standard output.
     pub async fn open(config: &Config) -> Result<Self, OpenError> {
+        let instance = instance::Instance::claim(&config.data_dir).map_err(|e| {
+            OpenError::Config(format!(
+                "cannot use the data directory {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let sealing = config
+            .sealing_keys()
+            .map_err(|e| OpenError::Config(e.to_string()))?;
+        files::warn_if_open(&config.data_dir);
         let (workers, queue) = config.password_bounds();
         if !harbor_auth::passwords::configure(workers, queue) {
             tracing::debug!("password check bounds were set already in this process");
@@ -200,15 +217,25 @@ impl AppState {
             RegistryConfig {
                 max_manifest_bytes: config.limits.max_manifest_bytes,
                 upload_idle_timeout: Duration::from_secs(config.limits.upload_idle_timeout_secs),
+                upload_lease: Duration::from_secs(config.limits.upload_lease_secs),
+                lease_owner: instance.owner.clone(),
                 ..RegistryConfig::default()
             },
         );
+        if instance.exclusive {
+            // Leases a previous run on this data directory left when it died.
+            let released = registry.release_leases().await?;
+            if released > 0 {
+                tracing::info!(released, "released the upload leases of the previous run");
+            }
+        }
         let (mut state, generated) = Self::build(
             registry.clone(),
             meta.clone(),
             meta.clone(),
             meta.clone(),
             &config.auth,
+            &sealing,
         )
         .await?;
         if config.jobs.enabled {
@@ -222,6 +249,7 @@ impl AppState {
                  PUT /api/v2.0/users/<id>/password"
             );
         }
+        state.instance = Some(Arc::new(instance));
         state.request_timeout = config.request_timeout();
         state.body_idle_timeout = Duration::from_secs(config.limits.body_idle_timeout_secs);
         state.metrics = Metrics::new(Some(probe));

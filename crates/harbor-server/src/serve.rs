@@ -223,6 +223,13 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     println!("harbor-server listening on http://{addr}");
     let opts = ServeOptions::from_config(&config);
     serve(listener, crate::app(state), shutdown_signal(), opts).await;
+    // Release the upload leases of the requests the shutdown cut, so their clients can
+    // resume at once on another replica or after a restart.
+    match registry.release_leases().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(released = n, "released the upload leases of cut requests"),
+        Err(e) => tracing::warn!(error = %e, "cannot release upload leases"),
+    }
     // Hand running jobs back to the queue, then write the audit entries and pull counts
     // of the last requests before exiting.
     jobs.shutdown().await;

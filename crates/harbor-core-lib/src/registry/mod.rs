@@ -36,8 +36,13 @@ pub struct RegistryConfig {
     /// An upload request that sends no data for this long is aborted.
     pub upload_idle_timeout: Duration,
     /// How long one request may hold an upload session before others may take it over;
-    /// renewed while data flows.
+    /// renewed every third of it while the request lives, so a crashed process blocks an
+    /// upload for at most this long.
     pub upload_lease: Duration,
+    /// Who this process is in lease tokens (`<owner>.<random>`): a process that knows it
+    /// took over an owner (a restart on the same data directory) releases that owner's
+    /// leases at once with [`Registry::release_leases`]. Letters and digits only.
+    pub lease_owner: String,
     /// The most entries one tags-list or catalog page returns.
     pub max_page_size: usize,
     /// How long pull counts gather in memory before they are written in one batch.
@@ -49,7 +54,8 @@ impl Default for RegistryConfig {
         RegistryConfig {
             max_manifest_bytes: 4 * 1024 * 1024,
             upload_idle_timeout: Duration::from_secs(60),
-            upload_lease: Duration::from_secs(120),
+            upload_lease: Duration::from_secs(30),
+            lease_owner: uuid::Uuid::new_v4().simple().to_string(),
             max_page_size: 10_000,
             pull_flush_interval: Duration::from_secs(1),
         }

@@ -103,7 +103,7 @@ pub(crate) struct Pumped {
     pub written: u64,
 }
 
-/// Keeps an upload lease alive while a long body streams in.
+/// Keeps an upload lease alive while a request streams its body in.
 pub(crate) struct LeaseKeeper<'a> {
     pub id: &'a UploadId,
     pub lease: Lease,
@@ -123,17 +123,18 @@ impl Registry {
         mut keeper: Option<LeaseKeeper<'_>>,
     ) -> Result<Pumped> {
         let idle = self.config.upload_idle_timeout;
-        let renew_every = self.config.upload_lease / 4;
         let mut sink = HashSink::new(hasher);
         let mut written: u64 = 0;
         let outcome: Result<()> = async {
             loop {
-                let next = tokio::time::timeout(idle, body.next()).await.map_err(|_| {
-                    Error::BlobUploadInvalid(format!(
-                        "no data received for {}s; upload aborted",
-                        idle.as_secs()
-                    ))
-                })?;
+                let next = tokio::time::timeout(idle, self.beating(body.next(), &mut keeper))
+                    .await
+                    .map_err(|_| {
+                        Error::BlobUploadInvalid(format!(
+                            "no data received for {}s; upload aborted",
+                            idle.as_secs()
+                        ))
+                    })??;
                 let Some(chunk) = next else { break };
                 let chunk = chunk.map_err(|e| {
                     Error::BlobUploadInvalid(format!("failed to read request body: {e}"))
@@ -150,12 +151,7 @@ impl Registry {
                     )));
                 }
                 sink.feed(&chunk).await?;
-                writer.write(chunk).await?;
-                if let Some(k) = keeper.as_mut()
-                    && k.last_renewal.elapsed() >= renew_every
-                {
-                    self.renew(k).await?;
-                }
+                self.beating(writer.write(chunk), &mut keeper).await??;
             }
             if let Some(limit) = expected
                 && written != limit
@@ -173,6 +169,28 @@ impl Registry {
             hasher: hasher?,
             written,
         })
+    }
+
+    /// Awaits `fut` while renewing the lease (if any) every third of its length, whether
+    /// or not data flows: a live request keeps its upload, a dead process loses it within
+    /// one lease. A lost lease fails the request.
+    async fn beating<T>(
+        &self,
+        fut: impl Future<Output = T>,
+        keeper: &mut Option<LeaseKeeper<'_>>,
+    ) -> Result<T> {
+        let Some(k) = keeper.as_mut() else {
+            return Ok(fut.await);
+        };
+        let every = self.config.upload_lease / 3;
+        tokio::pin!(fut);
+        loop {
+            let due = tokio::time::Instant::from_std(k.last_renewal + every);
+            tokio::select! {
+                out = &mut fut => return Ok(out),
+                () = tokio::time::sleep_until(due) => self.renew(k).await?,
+            }
+        }
     }
 
     async fn renew(&self, k: &mut LeaseKeeper<'_>) -> Result<()> {

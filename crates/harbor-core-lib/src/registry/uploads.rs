@@ -72,23 +72,19 @@ impl Held {
 
     /// Returns everything now, awaiting each step.
     async fn give_back(mut self) {
-        if let Some(w) = self.writer.take() {
-            w.abort().await;
-        }
-        if self.transient {
-            self.transient = false;
-            if let Err(e) = self
-                .blobs
-                .abort_upload(&self.id, &self.transient_state)
-                .await
-            {
-                tracing::warn!(upload = %self.id, error = %e, "failed to discard upload staging");
-            }
-        }
-        if let Some(token) = self.lease_token.take()
-            && let Err(e) = self.meta.release_upload(&self.id, &token).await
-        {
-            tracing::warn!(upload = %self.id, error = %e, "failed to release upload lease");
+        self.leftovers().give_back().await;
+    }
+
+    /// Takes what is still held, leaving this disarmed.
+    fn leftovers(&mut self) -> Leftovers {
+        Leftovers {
+            blobs: self.blobs.clone(),
+            meta: self.meta.clone(),
+            id: self.id.clone(),
+            writer: self.writer.take(),
+            lease_token: self.lease_token.take(),
+            transient: std::mem::take(&mut self.transient),
+            transient_state: std::mem::take(&mut self.transient_state),
         }
     }
 
@@ -108,24 +104,61 @@ impl Drop for Held {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return; // The lease expires on its own.
         };
-        let rest = Held {
-            blobs: self.blobs.clone(),
-            meta: self.meta.clone(),
-            id: self.id.clone(),
-            writer: self.writer.take(),
-            lease_token: self.lease_token.take(),
-            transient: std::mem::take(&mut self.transient),
-            transient_state: std::mem::take(&mut self.transient_state),
-        };
-        rt.spawn(rest.give_back());
+        // `Leftovers` has no `Drop`: if the runtime is shutting down and drops this task
+        // unrun, nothing is spawned again (the lease expires or is released on restart).
+        rt.spawn(self.leftovers().give_back());
+    }
+}
+
+/// What a request held when it ended early, to give back in the background.
+struct Leftovers {
+    blobs: Arc<dyn BlobStore>,
+    meta: Arc<dyn MetadataStore>,
+    id: UploadId,
+    writer: Option<Box<dyn UploadWriter>>,
+    lease_token: Option<String>,
+    transient: bool,
+    transient_state: String,
+}
+
+impl Leftovers {
+    async fn give_back(self) {
+        if let Some(w) = self.writer {
+            w.abort().await;
+        }
+        if self.transient
+            && let Err(e) = self
+                .blobs
+                .abort_upload(&self.id, &self.transient_state)
+                .await
+        {
+            tracing::warn!(upload = %self.id, error = %e, "failed to discard upload staging");
+        }
+        if let Some(token) = self.lease_token
+            && let Err(e) = self.meta.release_upload(&self.id, &token).await
+        {
+            tracing::warn!(upload = %self.id, error = %e, "failed to release upload lease");
+        }
     }
 }
 
 impl Registry {
+    /// Releases every upload lease this process's owner holds (see
+    /// [`RegistryConfig::lease_owner`](super::RegistryConfig::lease_owner)): at start-up,
+    /// those a previous run on the same data directory left when it died; at shutdown,
+    /// those of the requests it cut. Returns how many.
+    pub async fn release_leases(&self) -> Result<u64> {
+        self.meta.release_uploads_of(&self.config.lease_owner).await
+    }
+
     fn new_lease(&self) -> Lease {
         let now = now_ms();
         Lease {
-            token: uuid::Uuid::new_v4().simple().to_string(),
+            token: format!(
+                "{}.{}",
+                self.config.lease_owner,
+                uuid::Uuid::new_v4().simple()
+            ),
             now,
             until: now + self.config.upload_lease.as_millis() as i64,
         }

@@ -11,6 +11,7 @@ mod configurations;
 mod connections;
 mod immutable;
 mod jobs;
+mod keys;
 mod labels;
 mod matrix;
 mod projects;

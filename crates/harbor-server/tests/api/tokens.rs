@@ -2,12 +2,10 @@
 //! that must be refused (forged, stale, escalated, or of accounts that are gone).
 
 use harbor_auth::token::{Access, Claims, SigningKey, TokenService};
-use harbor_core::ports::IdentityStore as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::*;
-use crate::robots::open_store;
 use crate::support::*;
 
 fn challenge(r: &reqwest::Response) -> String {
@@ -157,8 +155,7 @@ async fn forged_stale_and_escalated_tokens_are_refused() {
     let guest_id = create_user(&s, "guest").await;
     add_member(&s, "team", "guest", 3).await;
     add_member(&s, "other", "guest", 3).await;
-    let store = open_store(&s).await;
-    let key = SigningKey::from_pkcs8(&store.signing_key(&[]).await.unwrap()).unwrap();
+    let key = SigningKey::from_pkcs8(&s.token_signing_key().await).unwrap();
     let now = (harbor_core::model::now_ms() / 1000) as u64;
     let pull = |repo: &str| {
         vec![Access {
@@ -447,8 +444,7 @@ async fn tokens_of_deleted_accounts_do_not_revive() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(me(sid).await, StatusCode::UNAUTHORIZED);
     // A token without an account id (as issued before this rule) names no account.
-    let store = open_store(&s).await;
-    let key = SigningKey::from_pkcs8(&store.signing_key(&[]).await.unwrap()).unwrap();
+    let key = SigningKey::from_pkcs8(&s.token_signing_key().await).unwrap();
     let svc = TokenService::new(key, std::time::Duration::from_secs(600));
     let now = (harbor_core::model::now_ms() / 1000) as u64;
     let access = vec![Access {

@@ -32,13 +32,19 @@ pub const ADMIN_PASSWORD: &str = "Harbor12345";
 pub struct Scaled {
     pub db: TestDatabase,
     pub bucket: TestBucket,
+    /// The secret key every replica on this database shares (64 hex characters).
+    pub secret_key: String,
 }
 
 impl Scaled {
     pub async fn create() -> Option<Self> {
+        // Random enough for a throw-away database: the hash of this moment and process.
+        let seed = format!("{:?} {}", std::time::SystemTime::now(), std::process::id());
+        let secret_key = hex::encode(Sha256::digest(seed.as_bytes()));
         Some(Scaled {
             db: TestDatabase::create().await?,
             bucket: TestBucket::create().await?,
+            secret_key,
         })
     }
 
@@ -47,6 +53,7 @@ impl Scaled {
         c.database.url = Some(self.db.url.clone());
         c.storage.url = Some(self.bucket.url.clone());
         c.storage.s3 = self.bucket.options.s3.clone();
+        c.auth.secret_key = Some(harbor_storage::blob::Secret(self.secret_key.clone()));
     }
 
     /// The same, as environment variables for a `harbor-server` process.
@@ -54,6 +61,7 @@ impl Scaled {
         let s3 = &self.bucket.options.s3;
         vec![
             ("HARBOR_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+            ("HARBOR_SECRET_KEY".into(), self.secret_key.clone()),
             ("HARBOR_DATABASE_URL".into(), self.db.url.clone()),
             ("HARBOR_STORAGE_URL".into(), self.bucket.url.clone()),
             ("HARBOR_S3_ENDPOINT".into(), self.bucket.endpoint.clone()),
@@ -216,6 +224,29 @@ impl TestServer {
             let _ = t.await;
         }
         self._tmp.take()
+    }
+
+    /// The token-signing key this server uses (PKCS#8 DER): read from its database and
+    /// opened with its secret key (as a second process with the same configuration would).
+    pub async fn token_signing_key(&self) -> Vec<u8> {
+        use harbor_core::ports::IdentityStore as _;
+        let (sealing, _) = self.config.sealing_keys().expect("secret key");
+        let store = harbor_storage::SqlMetadataStore::connect(
+            &self.database_url(),
+            &harbor_storage::sql::PoolConfig::default(),
+        )
+        .await
+        .expect("open the database");
+        let stored = store.signing_key(&[]).await.expect("stored key");
+        store.close().await;
+        sealing
+            .open(&stored, "token signing key")
+            .expect("sealed key")
+    }
+
+    /// This server's configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The metadata database URL this server uses.

@@ -6,6 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use futures::StreamExt as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -220,4 +221,208 @@ async fn get_project(s: &TestServer, name: &str) -> StatusCode {
         .await
         .unwrap()
         .status()
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_harbor-server");
+
+/// A `harbor-server` process on `dir` with `env`; its base URL is read from its first line.
+struct Proc {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Proc {
+    fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead as _;
+        let mut child = Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .env("HARBOR_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("HARBOR_AUTO_CREATE_PROJECTS", "true")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("harbor-server listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Proc { child, base }
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args([sig, &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    /// Waits for the process to exit (at most `limit`).
+    async fn exit_within(mut self, limit: std::time::Duration) -> std::process::ExitStatus {
+        let t = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(t.elapsed() < limit, "still running after {limit:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts an upload of `r` and a PATCH that sends 1000 bytes, then nothing (the request
+/// stays in flight); returns the upload's location.
+async fn stalled_patch(base: &str) -> String {
+    let c = client();
+    let r = c
+        .post(format!("{base}/v2/r/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    let body = futures::stream::once(async {
+        Ok::<_, std::io::Error>(bytes::Bytes::from(vec![1u8; 1000]))
+    })
+    .chain(futures::stream::pending());
+    let url = format!("{base}{loc}");
+    tokio::spawn(async move {
+        let _ = client()
+            .patch(url)
+            .body(reqwest::Body::wrap_stream(body))
+            .send()
+            .await;
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    loc
+}
+
+/// A chunk of 1000 bytes at offset 0 of the upload at `loc`.
+async fn resume(base: &str, loc: &str) -> StatusCode {
+    client()
+        .patch(format!("{base}{loc}"))
+        .header("content-range", "0-999")
+        .body(vec![2u8; 1000])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Holds the data directory's instance lock, as another live process would: a server
+/// started meanwhile cannot take over (and release) the leases of the previous one.
+fn hold_instance_lock(dir: &Path) -> std::fs::File {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.join("instance-id"))
+        .unwrap();
+    f.try_lock().unwrap();
+    f
+}
+
+/// SIGTERM while an upload streams: the process exits 0 once the grace period is over
+/// (it used to overflow its stack and abort), and the cut upload's lease is released on
+/// the way out, so the client resumes at once even on a process that cannot take over
+/// the old one's leases.
+#[tokio::test]
+async fn sigterm_during_an_upload_exits_cleanly_and_releases_its_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Proc::start(dir.path(), &[("HARBOR_SHUTDOWN_GRACE_SECS", "1")]);
+    let loc = stalled_patch(&p.base).await;
+    p.signal("-TERM");
+    let status = p.exit_within(std::time::Duration::from_secs(15)).await;
+    assert_eq!(status.code(), Some(0), "exit status {status:?}");
+    let _lock = hold_instance_lock(dir.path());
+    let p = Proc::start(dir.path(), &[]);
+    assert_eq!(resume(&p.base, &loc).await, StatusCode::ACCEPTED);
+}
+
+/// kill -9 while an upload streams: a restart on the same data directory releases the
+/// dead run's leases at once; a process that cannot take over waits one (short) lease.
+#[tokio::test]
+async fn after_kill_9_uploads_resume_at_once_after_a_restart_or_after_one_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Proc::start(dir.path(), &[]);
+    let loc = stalled_patch(&p.base).await;
+    p.signal("-KILL");
+    let _ = p.exit_within(std::time::Duration::from_secs(10)).await;
+    let p = Proc::start(dir.path(), &[]);
+    assert_eq!(resume(&p.base, &loc).await, StatusCode::ACCEPTED);
+
+    // Again, now with another process holding the data directory (a replica elsewhere
+    // sees the same): the lease expires by itself after at most HARBOR_UPLOAD_LEASE_SECS.
+    let loc = stalled_patch(&p.base).await;
+    p.signal("-KILL");
+    let _ = p.exit_within(std::time::Duration::from_secs(10)).await;
+    let _lock = hold_instance_lock(dir.path());
+    let p = Proc::start(dir.path(), &[("HARBOR_UPLOAD_LEASE_SECS", "3")]);
+    let t = std::time::Instant::now();
+    let status = loop {
+        let status = resume(&p.base, &loc).await;
+        if status != StatusCode::CONFLICT || t.elapsed() > std::time::Duration::from_secs(60) {
+            break status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!(status, StatusCode::ACCEPTED, "after {:?}", t.elapsed());
+    // The dead run's lease was taken with the default 30 s; it is gone well before 120 s.
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(40),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+/// A live request keeps its upload however slowly its body comes, beyond the lease time:
+/// its lease is renewed on a clock, and another request meanwhile is refused.
+#[tokio::test]
+async fn a_slow_live_upload_keeps_its_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Proc::start(dir.path(), &[("HARBOR_UPLOAD_LEASE_SECS", "3")]);
+    let c = client();
+    let r = c
+        .post(format!("{}/v2/r/blobs/uploads/", p.base))
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    let body = futures::stream::unfold(0u8, |i| async move {
+        if i == 4 {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        Some((
+            Ok::<_, std::io::Error>(bytes::Bytes::from(vec![i; 1000])),
+            i + 1,
+        ))
+    });
+    let slow = tokio::spawn(
+        c.patch(format!("{}{loc}", p.base))
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    // Past one lease, the session is still held by the live request.
+    assert_eq!(resume(&p.base, &loc).await, StatusCode::CONFLICT);
+    let r = slow.await.unwrap().unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(r.headers()["range"], "0-3999");
 }

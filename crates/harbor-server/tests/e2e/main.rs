@@ -14,6 +14,7 @@ mod common;
 mod auth;
 mod binary;
 mod faults;
+mod files;
 mod immutable;
 mod layout;
 mod oras;

@@ -56,9 +56,7 @@ impl LocalStaging {
     pub(crate) async fn open(&self, id: &UploadId, offset: u64) -> Result<Box<dyn UploadWriter>> {
         let path = self.staging_path(id);
         let file = tokio::task::spawn_blocking(move || -> io::Result<File> {
-            let f = OpenOptions::new()
-                .create(offset == 0)
-                .write(true)
+            let f = private(OpenOptions::new().create(offset == 0).write(true))
                 .truncate(false)
                 .open(&path)?;
             let len = f.metadata()?.len();
@@ -112,7 +110,7 @@ impl LocalStaging {
                 Ok(f) => f,
                 // An empty upload that never received a byte has no staging file yet.
                 Err(e) if e.kind() == io::ErrorKind::NotFound && len == 0 => {
-                    File::create(&staging)?
+                    private(OpenOptions::new().write(true).create(true)).open(&staging)?
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -132,7 +130,7 @@ impl LocalStaging {
             let dir = target
                 .parent()
                 .ok_or_else(|| StorageError::Inconsistent("blob path has no parent".into()))?;
-            std::fs::create_dir_all(dir)?;
+            private_dir(dir)?;
             std::fs::rename(&staging, &target)?;
             if fsync {
                 File::open(dir)?.sync_all()?;
@@ -232,4 +230,26 @@ impl UploadWriter for LocalWriter {
     async fn abort(mut self: Box<Self>) {
         let _ = self.wait().await;
     }
+}
+
+/// `opts` creating files readable by their owner only: blobs may be private images.
+fn private(opts: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    opts
+}
+
+/// Creates `dir` and missing parents, those it creates with mode `0700`.
+pub(crate) fn private_dir(dir: &std::path::Path) -> io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        b.mode(0o700);
+    }
+    b.create(dir)
 }

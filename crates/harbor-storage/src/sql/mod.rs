@@ -216,6 +216,23 @@ pub(crate) async fn migrate_to(url: &str, version: usize) -> Result<(), StorageE
     Ok(())
 }
 
+/// Creates an empty database file readable by its owner only, unless it exists: SQLite
+/// gives its `-wal` and `-shm` files the database file's permissions.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Whether a SQLite connection handed back to its pool may serve again: it must not be
 /// inside a transaction. A `COMMIT` that fails (the disk is full, say) can leave sqlx
 /// believing a transaction is open that SQLite already rolled back, or leave one open:
@@ -286,6 +303,7 @@ impl SqlMetadataStore {
                 "database path must not contain '?' or '#'".into(),
             ));
         }
+        private_file(Path::new(path))?;
         let url = format!("sqlite://{path}?mode=rwc");
         let pragmas = if pool.durable {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
@@ -486,6 +504,10 @@ impl MetadataStore for SqlMetadataStore {
 
     async fn release_upload(&self, id: &UploadId, token: &str) -> Result<()> {
         uploads::release(self, id, token).await
+    }
+
+    async fn release_uploads_of(&self, owner: &str) -> Result<u64> {
+        uploads::release_owner(self, owner).await
     }
 
     async fn delete_upload(&self, id: &UploadId) -> Result<bool> {

@@ -153,6 +153,25 @@ pub(super) async fn save(
     Ok(done.rows_affected() == 1)
 }
 
+/// Releases the leases whose token is `<owner>.<random>`. The owner is letters and digits
+/// (checked here), so the prefix needs no escaping in `LIKE`.
+pub(super) async fn release_owner(s: &SqlMetadataStore, owner: &str) -> Result<u64> {
+    if owner.is_empty() || !owner.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(harbor_core::Error::Invalid(format!(
+            "invalid lease owner {owner:?}: letters and digits only"
+        )));
+    }
+    let done = sqlx::query(
+        "UPDATE upload_sessions SET lease_token = NULL, lease_until = NULL
+         WHERE lease_token LIKE $1",
+    )
+    .bind(format!("{owner}.%"))
+    .execute(&s.write)
+    .await
+    .map_err(internal)?;
+    Ok(done.rows_affected())
+}
+
 pub(super) async fn release(s: &SqlMetadataStore, id: &UploadId, token: &str) -> Result<()> {
     sqlx::query(
         "UPDATE upload_sessions SET lease_token = NULL, lease_until = NULL

@@ -117,6 +117,21 @@ pub(super) async fn signing_key(s: &SqlMetadataStore, candidate: &[u8]) -> Resul
     row.try_get(0).map_err(internal)
 }
 
+/// Replaces the stored key if it is still `old`; false if another replica changed it.
+pub(super) async fn replace_signing_key(
+    s: &SqlMetadataStore,
+    old: &[u8],
+    new: &[u8],
+) -> Result<bool> {
+    let done = sqlx::query("UPDATE signing_keys SET key = $1 WHERE id = 1 AND key = $2")
+        .bind(new)
+        .bind(old)
+        .execute(&s.write)
+        .await
+        .map_err(internal)?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Rows deleted per statement (and transaction) by a purge.
 const PURGE_BATCH: i64 = 5000;
 

@@ -391,6 +391,10 @@ impl IdentityStore for SqlMetadataStore {
         audit::signing_key(self, candidate).await
     }
 
+    async fn replace_signing_key(&self, old: &[u8], new: &[u8]) -> Result<bool> {
+        audit::replace_signing_key(self, old, new).await
+    }
+
     async fn settings(&self) -> Result<Vec<(String, String)>> {
         settings::settings(self).await
     }

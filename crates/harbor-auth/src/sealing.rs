@@ -1,0 +1,132 @@
+//! Secrets at rest: values the server must read back (the token-signing key now; remote
+//! registry credentials later) are sealed with AES-256-GCM under a key from the
+//! configuration, so a copy of the database alone reveals nothing.
+//!
+//! A sealed value is `hrs1` ‖ 12-byte random nonce ‖ ciphertext ‖ 16-byte tag; the
+//! additional data names what the value is, so one sealed value cannot be passed off as
+//! another. Keys are 32 random bytes, written as 64 hex characters.
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
+
+use crate::AuthError;
+
+const MAGIC: &[u8; 4] = b"hrs1";
+const KEY_LEN: usize = 32;
+
+/// A key that seals and opens secrets at rest.
+pub struct SealingKey {
+    key: RandomizedNonceKey,
+    bytes: [u8; KEY_LEN],
+}
+
+impl std::fmt::Debug for SealingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealingKey(***)")
+    }
+}
+
+impl SealingKey {
+    /// A key from 32 bytes.
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Result<Self, AuthError> {
+        let key = RandomizedNonceKey::new(&AES_256_GCM, &bytes)
+            .map_err(|_| AuthError::Key("cannot use the sealing key".into()))?;
+        Ok(SealingKey { key, bytes })
+    }
+
+    /// A new random key.
+    pub fn generate() -> Result<Self, AuthError> {
+        let mut bytes = [0u8; KEY_LEN];
+        aws_lc_rs::rand::fill(&mut bytes).map_err(|_| AuthError::Key("no randomness".into()))?;
+        Self::from_bytes(bytes)
+    }
+
+    /// A key written as 64 hex characters (surrounding whitespace ignored).
+    pub fn parse(text: &str) -> Result<Self, AuthError> {
+        let text = text.trim();
+        let bad = || AuthError::Key("a secret key is 64 hex characters (32 random bytes)".into());
+        if text.len() != 2 * KEY_LEN || !text.is_ascii() {
+            return Err(bad());
+        }
+        let mut bytes = [0u8; KEY_LEN];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Self::from_bytes(bytes)
+    }
+
+    /// The key as 64 hex characters, to store or hand to other replicas.
+    pub fn to_hex(&self) -> String {
+        self.bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Seals `plaintext`; `what` names the value (its additional authenticated data).
+    pub fn seal(&self, plaintext: &[u8], what: &str) -> Result<Vec<u8>, AuthError> {
+        let mut data = plaintext.to_vec();
+        let nonce = self
+            .key
+            .seal_in_place_append_tag(Aad::from(what.as_bytes()), &mut data)
+            .map_err(|_| AuthError::Key("cannot seal".into()))?;
+        let mut out = Vec::with_capacity(MAGIC.len() + NONCE_LEN + data.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(nonce.as_ref());
+        out.extend_from_slice(&data);
+        Ok(out)
+    }
+
+    /// Opens a value sealed with this key as `what`; fails for any other key, name or
+    /// tampered bytes.
+    pub fn open(&self, sealed: &[u8], what: &str) -> Result<Vec<u8>, AuthError> {
+        let wrong = || AuthError::Key(format!("cannot open the sealed {what} with this key"));
+        let rest = sealed.strip_prefix(MAGIC.as_slice()).ok_or_else(wrong)?;
+        if rest.len() < NONCE_LEN {
+            return Err(wrong());
+        }
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| wrong())?;
+        let mut data = ciphertext.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(what.as_bytes()), &mut data)
+            .map_err(|_| wrong())?;
+        Ok(plain.to_vec())
+    }
+
+    /// Whether `bytes` look sealed (as opposed to a value stored in clear by an older
+    /// version).
+    pub fn is_sealed(bytes: &[u8]) -> bool {
+        bytes.starts_with(MAGIC)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seals_and_opens_only_with_the_same_key_and_name() {
+        let k = SealingKey::generate().unwrap();
+        let sealed = k.seal(b"private key", "signing key").unwrap();
+        assert!(SealingKey::is_sealed(&sealed));
+        assert!(!sealed.windows(11).any(|w| w == b"private key"));
+        assert_eq!(k.open(&sealed, "signing key").unwrap(), b"private key");
+        assert_ne!(
+            sealed,
+            k.seal(b"private key", "signing key").unwrap(),
+            "nonce"
+        );
+        assert!(k.open(&sealed, "something else").is_err());
+        let other = SealingKey::generate().unwrap();
+        assert!(other.open(&sealed, "signing key").is_err());
+        let mut tampered = sealed.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(k.open(&tampered, "signing key").is_err());
+        assert!(k.open(b"hrs1", "signing key").is_err());
+        assert!(k.open(b"clear", "signing key").is_err());
+        // Hex round trip.
+        let again = SealingKey::parse(&format!(" {}\n", k.to_hex())).unwrap();
+        assert_eq!(again.open(&sealed, "signing key").unwrap(), b"private key");
+        assert!(SealingKey::parse("abc").is_err());
+        assert!(SealingKey::parse(&"zz".repeat(32)).is_err());
+        assert_eq!(format!("{k:?}"), "SealingKey(***)");
+    }
+}
