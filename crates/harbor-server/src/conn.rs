@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use futures::task::AtomicWaker;
+use http_body::Body as _;
 use http_body::{Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
@@ -272,4 +273,74 @@ pub(crate) async fn limit_body(
         state.body_idle_timeout
     };
     next.run(req.map(|b| IdleBody::wrap(b, idle))).await
+}
+
+/// Most bytes of a request body read and thrown away after an early error.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+/// Longest time spent doing so.
+const DRAIN_TIME: Duration = Duration::from_secs(30);
+
+/// A request body handed to a handler, whose unread rest the caller can still reach.
+pub(crate) struct Drainable(Arc<std::sync::Mutex<Option<Body>>>);
+
+impl Drainable {
+    /// Splits `body` into the body a handler reads and the handle to its rest.
+    pub(crate) fn split(body: Body) -> (Body, Drainable) {
+        let slot = Arc::new(std::sync::Mutex::new(Some(body)));
+        (Body::new(Shared(slot.clone())), Drainable(slot))
+    }
+
+    /// Reads and discards what the handler left of the body (at most [`DRAIN_LIMIT`]
+    /// bytes for at most [`DRAIN_TIME`]), so that a client still sending it reads the
+    /// answer instead of a reset connection. Past the bounds the connection is given up.
+    pub(crate) async fn drain(self) {
+        let Some(body) = self.0.lock().ok().and_then(|mut b| b.take()) else {
+            return;
+        };
+        if body.is_end_stream() {
+            return;
+        }
+        let mut left = DRAIN_LIMIT;
+        let mut frames = body.into_data_stream();
+        let _ = tokio::time::timeout(DRAIN_TIME, async {
+            use futures::StreamExt as _;
+            while let Some(Ok(chunk)) = frames.next().await {
+                let n = chunk.len() as u64;
+                if n >= left {
+                    break;
+                }
+                left -= n;
+            }
+        })
+        .await;
+    }
+}
+
+/// The handler's side of a [`Drainable`] body.
+struct Shared(Arc<std::sync::Mutex<Option<Body>>>);
+
+impl http_body::Body for Shared {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let Ok(mut slot) = self.0.lock() else {
+            return Poll::Ready(None);
+        };
+        match slot.as_mut() {
+            Some(b) => Pin::new(b).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|s| s.as_ref().map(|b| b.size_hint()))
+            .unwrap_or_default()
+    }
 }

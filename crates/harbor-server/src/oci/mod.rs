@@ -22,6 +22,7 @@ use harbor_core::{Error, OciCode, RepositoryName};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
+use crate::conn::Drainable;
 use crate::metrics::RouteLabel;
 use error::OciError;
 use route::Route;
@@ -85,6 +86,17 @@ fn name(raw: &str) -> Result<RepositoryName, OciError> {
 
 async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let (body, rest) = Drainable::split(body);
+    let resp = answer(&state, parts, body).await;
+    // An early error (a denied push, a chunk out of order, a manifest too large) is
+    // answered once the client has sent its body, not while it is still sending it.
+    if resp.status().is_client_error() || resp.status().is_server_error() {
+        rest.drain().await;
+    }
+    resp
+}
+
+async fn answer(state: &AppState, parts: Parts, body: Body) -> Response {
     let path = parts.uri.path().strip_prefix("/v2/").unwrap_or_default();
     let Some(route) = Route::parse(path) else {
         let mut resp = error::body(
@@ -97,7 +109,7 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         return resp;
     };
     let label = RouteLabel(route.label());
-    let allowed = match guard::check(&state, &parts, Some(&route)).await {
+    let allowed = match guard::check(state, &parts, Some(&route)).await {
         Ok(a) => a,
         Err(mut resp) => {
             resp.extensions_mut().insert(label);
@@ -107,7 +119,7 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     let timeout = state.request_timeout;
     let streaming = matches!(route, Route::Upload { .. } | Route::Uploads { .. })
         || (matches!(route, Route::Blob { .. }) && parts.method == Method::GET);
-    let fut = handle(&state, &allowed, route, &parts, body);
+    let fut = handle(state, &allowed, route, &parts, body);
     let result = if streaming {
         fut.await
     } else {
