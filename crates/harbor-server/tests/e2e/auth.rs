@@ -361,8 +361,17 @@ async fn oras_with_a_wrong_password_cannot_push_or_pull() {
     let resp = get(&client(), &srv, "/v2/artifacts/notes/tags/list").await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND, "nothing was pushed");
 
-    // The token service itself says why.
+    // The token service itself says why: oras-py tried the wrong secret several times,
+    // so by now the login throttle refuses this account from this address (429) unless
+    // it has not yet counted five failures (401).
     let scope = "repository:artifacts/notes:pull,push";
     let resp = token_request(&srv, &login, "Wrong-secret-1", scope).await;
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        matches!(
+            resp.status(),
+            StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+        ),
+        "{}",
+        resp.status()
+    );
 }
