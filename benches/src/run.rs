@@ -98,6 +98,9 @@ pub struct Spec {
     /// Most bytes of distinct generated layers to hold in memory; beyond it content is
     /// reused round-robin.
     pub memory_budget: usize,
+    /// Generate the same content on every run (storage stays bounded over repeated runs,
+    /// as in a soak); otherwise every run pushes new content.
+    pub seed: Option<u64>,
 }
 
 fn unique_seed() -> u64 {
@@ -107,9 +110,10 @@ fn unique_seed() -> u64 {
         .unwrap_or(1)
 }
 
-/// Generates `count` distinct images of `size` (in parallel on the blocking pool).
-async fn images(count: usize, size: usize) -> Arc<Vec<Image>> {
-    let base = unique_seed();
+/// Generates `count` distinct images of `size` (in parallel on the blocking pool), from
+/// `seed` when given.
+async fn images(count: usize, size: usize, seed: Option<u64>) -> Arc<Vec<Image>> {
+    let base = seed.unwrap_or_else(unique_seed);
     let tasks: Vec<_> = (0..count)
         .map(|i| tokio::task::spawn_blocking(move || Image::generate(size, base + i as u64)))
         .collect();
@@ -175,7 +179,7 @@ pub async fn run(reg: &Registry, spec: &Spec) -> Result<Report, OpError> {
     let distinct = |n: usize| n.clamp(1, (spec.memory_budget / spec.size.max(1)).max(1));
     Ok(match spec.workload {
         Workload::Push | Workload::PushChunked => {
-            let imgs = images(distinct(spec.requests), spec.size).await;
+            let imgs = images(distinct(spec.requests), spec.size, spec.seed).await;
             let chunk = (spec.workload == Workload::PushChunked).then_some(spec.chunk);
             let repo = format!("{repo}/push");
             reg.prepare(Scope::Repository(&repo)).await?;
@@ -193,7 +197,7 @@ pub async fn run(reg: &Registry, spec: &Spec) -> Result<Report, OpError> {
         }
         Workload::Pull | Workload::Mix => {
             let pulled = distinct(4.min(spec.requests));
-            let imgs = images(pulled, spec.size).await;
+            let imgs = images(pulled, spec.size, spec.seed).await;
             let pull_repo = format!("{repo}/pull");
             let push_repo = format!("{repo}/mix");
             reg.prepare(Scope::Repository(&pull_repo)).await?;
@@ -205,7 +209,8 @@ pub async fn run(reg: &Registry, spec: &Spec) -> Result<Report, OpError> {
                     .await?;
             }
             let pushes = if spec.workload == Workload::Mix {
-                images(distinct(spec.requests / 4 + 1), spec.size).await
+                let seed = spec.seed.map(|s| s.wrapping_add(1 << 32));
+                images(distinct(spec.requests / 4 + 1), spec.size, seed).await
             } else {
                 Arc::new(Vec::new())
             };

@@ -64,6 +64,10 @@ struct Cli {
     /// Most memory for distinct generated layers; beyond it content is reused.
     #[arg(long, default_value = "2GiB")]
     memory: String,
+    /// Generate the same content on every run (for soaks: storage stays bounded);
+    /// without it every run pushes new content.
+    #[arg(long)]
+    seed: Option<u64>,
     /// User name, for registries that ask for credentials (token flow or Basic).
     #[arg(long, env = "HARBOR_BENCH_USER")]
     user: Option<String>,
@@ -103,6 +107,7 @@ fn specs(cli: &Cli) -> Result<Vec<Spec>, String> {
                 chunk,
                 repo: cli.repo.clone(),
                 memory_budget,
+                seed: cli.seed,
             });
         }
     }
