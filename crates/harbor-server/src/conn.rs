@@ -145,25 +145,35 @@ impl<T: AsyncRead + Unpin> AsyncRead for IdleIo<T> {
     }
 }
 
+impl<T> IdleIo<T> {
+    /// A write's outcome, with the stall clock: a write that makes no progress for the
+    /// idle time-out fails (the client stopped reading).
+    fn written(
+        &mut self,
+        r: Poll<io::Result<usize>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        match r {
+            Poll::Ready(r) => {
+                self.write_deadline = None;
+                Poll::Ready(r)
+            }
+            Poll::Pending if expired(&mut self.write_deadline, self.idle, cx) => {
+                Poll::Ready(Err(timed_out("client stopped reading")))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 impl<T: AsyncWrite + Unpin> AsyncWrite for IdleIo<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_write(cx, data) {
-            Poll::Ready(r) => {
-                this.write_deadline = None;
-                Poll::Ready(r)
-            }
-            Poll::Pending => {
-                if expired(&mut this.write_deadline, this.idle, cx) {
-                    return Poll::Ready(Err(timed_out("client stopped reading")));
-                }
-                Poll::Pending
-            }
-        }
+        let r = Pin::new(&mut self.inner).poll_write(cx, data);
+        self.written(r, cx)
     }
 
     fn poll_write_vectored(
@@ -171,19 +181,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleIo<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        match Pin::new(&mut this.inner).poll_write_vectored(cx, bufs) {
-            Poll::Ready(r) => {
-                this.write_deadline = None;
-                Poll::Ready(r)
-            }
-            Poll::Pending => {
-                if expired(&mut this.write_deadline, this.idle, cx) {
-                    return Poll::Ready(Err(timed_out("client stopped reading")));
-                }
-                Poll::Pending
-            }
-        }
+        let r = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.written(r, cx)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -1,16 +1,15 @@
 //! The `harbor-server` binary itself: configuration layering, start-up and graceful
 //! shutdown on SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::StatusCode;
 
-use crate::common::{ADMIN_PASSWORD, anon_client, client, sha256};
+use crate::common::{anon_client, client, sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_harbor-server");
+const BIN: &str = crate::SERVER;
 
 #[test]
 fn print_config_layers_file_env_and_flags() {
@@ -77,32 +76,9 @@ fn bad_configuration_is_reported_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("lisen"));
 }
 
-/// Starts the binary on an ephemeral port; returns it and its base URL. The administrator
-/// gets the tests' password, and pushes create their project (the test pushes to `r`).
+/// Starts the binary on an ephemeral port; returns it and its base URL.
 fn spawn(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir.to_str().unwrap(),
-        ])
-        .env("HARBOR_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("HARBOR_AUTO_CREATE_PROJECTS", "true")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("harbor-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, base)
+    crate::start_server(dir, &[], Stdio::null())
 }
 
 #[tokio::test]

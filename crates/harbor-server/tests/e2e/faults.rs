@@ -223,9 +223,7 @@ async fn get_project(s: &TestServer, name: &str) -> StatusCode {
         .status()
 }
 
-const BIN: &str = env!("CARGO_BIN_EXE_harbor-server");
-
-/// A `harbor-server` process on `dir` with `env`; its base URL is read from its first line.
+/// A `harbor-server` process on `dir` with `env`, killed when dropped.
 struct Proc {
     child: std::process::Child,
     base: String,
@@ -233,26 +231,7 @@ struct Proc {
 
 impl Proc {
     fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
-        use std::io::BufRead as _;
-        let mut child = Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
-            .env("HARBOR_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("HARBOR_AUTO_CREATE_PROJECTS", "true")
-            .envs(env.iter().copied())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("harbor-server listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let (child, base) = crate::start_server(dir, env, std::process::Stdio::null());
         Proc { child, base }
     }
 

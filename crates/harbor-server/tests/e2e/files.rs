@@ -4,11 +4,9 @@
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::common::{ADMIN_PASSWORD, client, sha256};
-
-const BIN: &str = env!("CARGO_BIN_EXE_harbor-server");
+use crate::common::{client, sha256};
 
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
@@ -27,27 +25,10 @@ fn walk(dir: &Path, out: &mut Vec<(std::path::PathBuf, u32)>) {
 
 /// Runs the server on `dir` until it answers, pushes one blob, stops it; returns stderr.
 async fn run_once(dir: &Path) -> String {
-    use std::io::BufRead as _;
     let log = dir.parent().unwrap().join("stderr.log");
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env("HARBOR_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("HARBOR_AUTO_CREATE_PROJECTS", "true")
-        .env("HARBOR_LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("harbor-server listening on ")
-        .unwrap()
-        .to_owned();
+    let stderr = std::fs::File::create(&log).unwrap();
+    let (mut child, base) =
+        crate::start_server(dir, &[("HARBOR_LOG_FORMAT", "json")], stderr.into());
     let blob = b"private layer".to_vec();
     let r = client()
         .post(format!(

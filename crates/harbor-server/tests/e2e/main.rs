@@ -22,7 +22,39 @@ mod quota;
 mod replicas;
 mod skopeo;
 
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+/// The server binary under test.
+pub const SERVER: &str = env!("CARGO_BIN_EXE_harbor-server");
+
+/// Starts the server binary on an ephemeral loopback port with `dir` as its data
+/// directory, the tests' administrator password, pushes that create their project, `env`
+/// on top and its stderr to `stderr`; returns it and its base URL (read from its first
+/// line on stdout).
+pub fn start_server(dir: &Path, env: &[(&str, &str)], stderr: Stdio) -> (Child, String) {
+    use std::io::BufRead as _;
+    let mut child = Command::new(SERVER)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("HARBOR_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
+        .env("HARBOR_AUTO_CREATE_PROJECTS", "true")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("start harbor-server");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("first line");
+    let base = line
+        .trim()
+        .strip_prefix("harbor-server listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, base)
+}
 
 /// The administrator's `user:password`, as skopeo's `--creds` takes it.
 pub fn admin_creds() -> String {
