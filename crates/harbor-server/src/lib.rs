@@ -267,10 +267,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             settings::read_only_guard,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            conn::limit_body,
-        ))
         // No browser may guess another type for an API or token answer than declared.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -278,10 +274,20 @@ pub fn router(state: AppState) -> Router {
         ))
         .with_state(state.clone());
     // The portal calls the same guarded router in process for everything it shows or does.
+    // What comes from the network, portal forms included, has its body's silence bounded
+    // and its client resolved.
     let proxies = state.proxies.clone();
-    guarded.clone().merge(portal::router(state, guarded)).layer(
-        axum::middleware::from_fn_with_state(proxies, client::resolve),
-    )
+    guarded
+        .clone()
+        .merge(portal::router(state.clone(), guarded))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            conn::limit_body,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            proxies,
+            client::resolve,
+        ))
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -117,6 +117,7 @@ async fn a_body_shorter_than_its_length_is_a_prompt_400() {
     for (method, path, kind) in [
         ("PUT", "/v2/team/app/manifests/v1", OCI_MANIFEST),
         ("POST", "/api/v2.0/projects", "application/json"),
+        ("POST", "/login", "application/x-www-form-urlencoded"),
     ] {
         let mut c = TcpStream::connect(s.addr).await.unwrap();
         let head = format!(
