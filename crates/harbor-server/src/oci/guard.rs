@@ -124,11 +124,7 @@ pub(crate) async fn check(
         None => return catalog(caller),
     };
     let action = action_for(&parts.method, route);
-    let scope = format!(
-        "repository:{}:{}",
-        name.as_str(),
-        challenge_actions(&parts.method)
-    );
+    let scope = challenge_scope(parts, route, &name);
     let project_name = name.as_str().split('/').next().unwrap_or_default();
     let (mut project, ok) = match &caller.token {
         Some(claims) => {
@@ -195,6 +191,28 @@ pub(crate) async fn check(
         project,
         mount_allowed,
     })
+}
+
+/// The scope a challenge for this request asks for. A cross-repository mount
+/// (`POST …/blobs/uploads/?mount=D&from=F`) asks for the pull scope of `F` too, as CNCF
+/// Distribution does, so that a client following the challenge gets a token that allows
+/// the mount (otherwise the mount silently becomes a full upload).
+fn challenge_scope(parts: &Parts, route: &Route<'_>, name: &RepositoryName) -> String {
+    let mut scope = format!(
+        "repository:{}:{}",
+        name.as_str(),
+        challenge_actions(&parts.method)
+    );
+    if parts.method == Method::POST && matches!(route, Route::Uploads { .. }) {
+        let q = query(&parts.uri);
+        if param(&q, "mount").is_some()
+            && let Some(from) = param(&q, "from").and_then(|f| RepositoryName::parse(f).ok())
+            && from.as_str() != name.as_str()
+        {
+            scope.push_str(&format!(" repository:{}:pull", from.as_str()));
+        }
+    }
+    scope
 }
 
 fn route_name<'a>(route: &Route<'a>) -> Option<&'a str> {

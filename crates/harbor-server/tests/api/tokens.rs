@@ -458,3 +458,48 @@ async fn tokens_of_deleted_accounts_do_not_revive() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// A cross-repository mount's challenge asks for the source's pull scope too, so a client
+/// that follows it (as Docker's does: one token for every scope of the challenge) mounts
+/// instead of uploading again.
+#[tokio::test]
+async fn a_mount_challenge_names_the_source_and_following_it_mounts() {
+    let s = TestServer::start_strict().await;
+    create_project(&s, "src", false).await;
+    create_project(&s, "dst", false).await;
+    let layer = b"a layer worth mounting".to_vec();
+    let digest = push_blob(&s, "src/app", &layer).await;
+    create_user(&s, "dev").await;
+    add_member(&s, "src", "dev", 3).await; // guest: pull only
+    add_member(&s, "dst", "dev", 2).await; // developer: push
+    let path = format!("/v2/dst/app/blobs/uploads/?mount={digest}&from=src/app");
+    let r = post(&anon_client(), &s, &path).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let c = challenge(&r);
+    assert!(
+        c.ends_with(",scope=\"repository:dst/app:pull,push repository:src/app:pull\""),
+        "{c}"
+    );
+    // Follow it: one token for both scopes, as the challenge asks.
+    let scope = c.split("scope=\"").nth(1).unwrap().trim_end_matches('"');
+    let t = token(&s, Some(("dev", PASSWORD)), scope).await;
+    assert_eq!(granted(&t, "dst/app"), ["pull", "push"]);
+    assert_eq!(granted(&t, "src/app"), ["pull"]);
+    let r = post(&bearer(t["token"].as_str().unwrap()), &s, &path).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "mounted, not uploaded again"
+    );
+    assert_eq!(
+        header(r.headers(), "docker-content-digest"),
+        Some(digest.as_str())
+    );
+    // A mount without `from`, or from the target itself, asks for nothing more.
+    let own = format!("/v2/dst/app/blobs/uploads/?mount={digest}&from=dst/app");
+    let c = challenge(&post(&anon_client(), &s, &own).await);
+    assert!(
+        c.ends_with(",scope=\"repository:dst/app:pull,push\""),
+        "{c}"
+    );
+}
