@@ -38,14 +38,9 @@ fn opt_time(ms: Option<i64>) -> String {
     ms.map(time).unwrap_or_else(|| NEVER.to_owned())
 }
 
-/// Maps core errors: unknown manifests are 404 here, invalid references 400.
+/// Maps core errors (the one mapping of [`ApiError`]'s `From`).
 fn api_error(e: Error) -> ApiError {
-    match e {
-        Error::ManifestUnknown(m) => ApiError::not_found(m),
-        Error::DigestInvalid(m) => ApiError::bad_request(m),
-        Error::TagInvalid(m) | Error::Invalid(m) => ApiError::bad_request(m),
-        other => other.into(),
-    }
+    e.into()
 }
 
 /// Harbor's `Tag`.

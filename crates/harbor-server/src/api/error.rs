@@ -44,39 +44,36 @@ impl ApiError {
     }
 }
 
+/// Harbor's code for an HTTP status of the REST API.
+fn harbor_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
+        StatusCode::FORBIDDEN => "FORBIDDEN",
+        StatusCode::NOT_FOUND => "NOT_FOUND",
+        StatusCode::CONFLICT => "CONFLICT",
+        StatusCode::PRECONDITION_FAILED => "PRECONDITION",
+        StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
+        StatusCode::RANGE_NOT_SATISFIABLE => "RANGE_NOT_SATISFIABLE",
+        StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",
+        StatusCode::SERVICE_UNAVAILABLE => "SERVICE_UNAVAILABLE",
+        StatusCode::INSUFFICIENT_STORAGE => "STORAGE_FULL",
+        StatusCode::INTERNAL_SERVER_ERROR => "UNKNOWN",
+        _ => "BAD_REQUEST",
+    }
+}
+
 impl From<Error> for ApiError {
+    /// The one mapping of core errors: the status is the registry's
+    /// ([`crate::oci::error::status`]), the code Harbor's for that status, so an unknown
+    /// manifest is a 404 in both APIs.
     fn from(e: Error) -> Self {
-        match e {
-            Error::NotFound(m) => ApiError::not_found(m),
-            Error::Conflict(m) => ApiError::conflict(m),
-            Error::Precondition(m) => ApiError::precondition(m),
-            Error::QuotaExceeded(m) => ApiError::forbidden(m),
-            e @ (Error::Throttled { .. } | Error::Busy(_)) => {
-                let status = crate::oci::error::status(&e);
-                let code = if status == StatusCode::TOO_MANY_REQUESTS {
-                    "TOO_MANY_REQUESTS"
-                } else {
-                    "SERVICE_UNAVAILABLE"
-                };
-                let mut err = ApiError::new(status, code, e.to_string());
-                err.retry_after = crate::oci::error::retry_after(&e);
-                err
-            }
-            e @ Error::StorageFull(_) => ApiError::new(
-                StatusCode::INSUFFICIENT_STORAGE,
-                "STORAGE_FULL",
-                e.to_string(),
-            ),
-            Error::Internal(inner) => {
-                tracing::error!(error = %inner, "API request failed");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "UNKNOWN",
-                    "internal server error",
-                )
-            }
-            other => ApiError::bad_request(other.to_string()),
+        if let Error::Internal(inner) = &e {
+            tracing::error!(error = %inner, "API request failed");
         }
+        let status = crate::oci::error::status(&e);
+        let mut err = ApiError::new(status, harbor_code(status), e.public_message());
+        err.retry_after = crate::oci::error::retry_after(&e);
+        err
     }
 }
 
@@ -105,3 +102,53 @@ impl IntoResponse for ApiError {
 
 /// Result of an API handler.
 pub(crate) type ApiResult<T = Response> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harbor_core::Digest;
+
+    #[test]
+    fn one_mapping_for_both_apis() {
+        let d = Digest::sha256(b"x");
+        let cases = [
+            (Error::ManifestUnknown("v1".into()), 404, "NOT_FOUND"),
+            (Error::NameUnknown("a/b".into()), 404, "NOT_FOUND"),
+            (Error::BlobUnknown(d), 404, "NOT_FOUND"),
+            (Error::NotFound("x".into()), 404, "NOT_FOUND"),
+            (Error::Conflict("x".into()), 409, "CONFLICT"),
+            (Error::UploadBusy, 409, "CONFLICT"),
+            (Error::Precondition("x".into()), 412, "PRECONDITION"),
+            (Error::QuotaExceeded("x".into()), 403, "FORBIDDEN"),
+            (
+                Error::ManifestTooLarge { limit: 4 },
+                413,
+                "PAYLOAD_TOO_LARGE",
+            ),
+            (
+                Error::Throttled {
+                    retry_after_secs: 7,
+                },
+                429,
+                "TOO_MANY_REQUESTS",
+            ),
+            (Error::Busy("x".into()), 503, "SERVICE_UNAVAILABLE"),
+            (Error::StorageFull("x".into()), 507, "STORAGE_FULL"),
+            (Error::Invalid("x".into()), 400, "BAD_REQUEST"),
+            (Error::TagInvalid("x".into()), 400, "BAD_REQUEST"),
+            (Error::internal("secret detail"), 500, "UNKNOWN"),
+        ];
+        for (e, status, code) in cases {
+            let oci = crate::oci::error::status(&e);
+            let api = ApiError::from(e);
+            assert_eq!(api.status.as_u16(), status, "{api:?}");
+            assert_eq!(api.status, oci, "the registry API agrees");
+            assert_eq!(api.code, code);
+            assert!(!api.message.contains("secret detail"));
+        }
+        let throttled = ApiError::from(Error::Throttled {
+            retry_after_secs: 7,
+        });
+        assert_eq!(throttled.retry_after, Some(7));
+    }
+}
