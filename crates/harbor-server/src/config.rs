@@ -795,15 +795,9 @@ impl Config {
             )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = SealingKey::generate().map_err(|e| file_err(&e))?;
-                crate::files::private_dir(&self.data_dir).map_err(|e| file_err(&e))?;
-                let mut f = crate::files::private_options(
-                    std::fs::OpenOptions::new().write(true).create_new(true),
-                )
-                .open(&path)
-                .map_err(|e| file_err(&e))?;
-                use std::io::Write as _;
-                f.write_all(format!("{}\n", key.to_hex()).as_bytes())
-                    .and_then(|()| f.sync_all())
+                let text = format!("{}\n", key.to_hex());
+                harbor_storage::private_fs::dir(&self.data_dir)
+                    .and_then(|()| harbor_storage::private_fs::create(&path, text.as_bytes()))
                     .map_err(|e| file_err(&e))?;
                 Ok((key, previous))
             }

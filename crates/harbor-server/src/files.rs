@@ -2,35 +2,12 @@
 //! (the database holds password hashes, sessions and the sealed signing key; blobs may be
 //! private images), and warns at start-up about anything in it that others may read.
 
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-
-/// Creates `dir` (and missing parents) with mode `0700` where it creates them.
-pub(crate) fn private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        b.mode(0o700);
-    }
-    b.create(dir)
-}
-
-/// `opts` creating files with mode `0600`.
-pub(crate) fn private_options(opts: &mut OpenOptions) -> &mut OpenOptions {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    opts
-}
 
 /// Paths under `dir` (the directory itself, the database and its journals, the storage
 /// and key files, not descending into blob directories) that group or others may read,
 /// write or enter, with their modes.
-pub fn too_open(dir: &Path) -> Vec<(PathBuf, u32)> {
+pub(crate) fn too_open(dir: &Path) -> Vec<(PathBuf, u32)> {
     let mut found = Vec::new();
     #[cfg(unix)]
     {

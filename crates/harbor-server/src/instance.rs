@@ -12,6 +12,8 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read as _, Seek as _, Write as _};
 use std::path::Path;
 
+use harbor_storage::private_fs;
+
 /// This process's lease owner.
 #[derive(Debug)]
 pub struct Instance {
@@ -31,11 +33,10 @@ fn fresh() -> String {
 impl Instance {
     /// Takes the instance lock of `data_dir` (creating the directory and file as needed).
     pub fn claim(data_dir: &Path) -> std::io::Result<Self> {
-        crate::files::private_dir(data_dir)?;
+        private_fs::dir(data_dir)?;
         let path = data_dir.join("instance-id");
-        let mut file =
-            crate::files::private_options(OpenOptions::new().read(true).write(true).create(true))
-                .open(&path)?;
+        let mut file = private_fs::options(OpenOptions::new().read(true).write(true).create(true))
+            .open(&path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

@@ -11,6 +11,7 @@
 
 pub mod blob;
 mod error;
+pub mod private_fs;
 pub mod sql;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;

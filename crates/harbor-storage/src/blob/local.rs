@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use super::layout::{Layout, UPLOADS};
 use super::read::{blob_stream, file_stream};
 use crate::error::{StorageError, internal};
+use crate::private_fs;
 
 /// Bytes gathered before one positioned write on the blocking pool.
 const WRITE_BATCH: usize = 256 * 1024;
@@ -56,7 +57,7 @@ impl LocalStaging {
     pub(crate) async fn open(&self, id: &UploadId, offset: u64) -> Result<Box<dyn UploadWriter>> {
         let path = self.staging_path(id);
         let file = tokio::task::spawn_blocking(move || -> io::Result<File> {
-            let f = private(OpenOptions::new().create(offset == 0).write(true))
+            let f = private_fs::options(OpenOptions::new().create(offset == 0).write(true))
                 .truncate(false)
                 .open(&path)?;
             let len = f.metadata()?.len();
@@ -110,7 +111,8 @@ impl LocalStaging {
                 Ok(f) => f,
                 // An empty upload that never received a byte has no staging file yet.
                 Err(e) if e.kind() == io::ErrorKind::NotFound && len == 0 => {
-                    private(OpenOptions::new().write(true).create(true)).open(&staging)?
+                    private_fs::options(OpenOptions::new().write(true).create(true))
+                        .open(&staging)?
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -130,7 +132,7 @@ impl LocalStaging {
             let dir = target
                 .parent()
                 .ok_or_else(|| StorageError::Inconsistent("blob path has no parent".into()))?;
-            private_dir(dir)?;
+            private_fs::dir(dir)?;
             std::fs::rename(&staging, &target)?;
             if fsync {
                 File::open(dir)?.sync_all()?;
@@ -230,26 +232,4 @@ impl UploadWriter for LocalWriter {
     async fn abort(mut self: Box<Self>) {
         let _ = self.wait().await;
     }
-}
-
-/// `opts` creating files readable by their owner only: blobs may be private images.
-fn private(opts: &mut OpenOptions) -> &mut OpenOptions {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    opts
-}
-
-/// Creates `dir` and missing parents, those it creates with mode `0700`.
-pub(crate) fn private_dir(dir: &std::path::Path) -> io::Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        b.mode(0o700);
-    }
-    b.create(dir)
 }

@@ -59,8 +59,8 @@ impl ObjectBlobStore {
     /// their directory entries are flushed to disk before the commit returns.
     pub fn filesystem(root: impl AsRef<FsPath>, fsync: bool) -> Result<Self, StorageError> {
         let root = root.as_ref();
-        local::private_dir(&root.join(UPLOADS))?;
-        local::private_dir(&root.join(BLOBS))?;
+        crate::private_fs::dir(&root.join(UPLOADS))?;
+        crate::private_fs::dir(&root.join(BLOBS))?;
         let root: PathBuf = root.canonicalize()?;
         let fs = Arc::new(LocalFileSystem::new_with_prefix(&root)?);
         Ok(ObjectBlobStore {

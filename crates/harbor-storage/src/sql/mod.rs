@@ -219,17 +219,9 @@ pub(crate) async fn migrate_to(url: &str, version: usize) -> Result<(), StorageE
 /// Creates an empty database file readable by its owner only, unless it exists: SQLite
 /// gives its `-wal` and `-shm` files the database file's permissions.
 fn private_file(path: &Path) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    match opts.open(path) {
-        Ok(_) => Ok(()),
+    match crate::private_fs::create(path, b"") {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
+        other => other,
     }
 }
 
