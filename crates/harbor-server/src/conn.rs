@@ -13,7 +13,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -89,8 +89,8 @@ pub(crate) struct IdleIo<T> {
     inner: T,
     state: Arc<ConnState>,
     idle: Duration,
-    read_deadline: Option<Pin<Box<Sleep>>>,
-    write_deadline: Option<Pin<Box<Sleep>>>,
+    read_clock: Clock,
+    write_clock: Clock,
 }
 
 impl<T> IdleIo<T> {
@@ -99,8 +99,8 @@ impl<T> IdleIo<T> {
             inner,
             state,
             idle,
-            read_deadline: None,
-            write_deadline: None,
+            read_clock: Clock::default(),
+            write_clock: Clock::default(),
         }
     }
 }
@@ -109,10 +109,37 @@ fn timed_out(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, what.to_owned())
 }
 
-/// Polls `deadline`, arming it `after` from now first if needed; true once it passed.
-fn expired(deadline: &mut Option<Pin<Box<Sleep>>>, after: Duration, cx: &mut Context<'_>) -> bool {
-    let sleep = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(after)));
-    sleep.as_mut().poll(cx).is_ready()
+/// A stall clock: started when an operation first waits, stopped when it makes progress.
+/// Its timer is allocated once and reset, not rebuilt, so a busy stream costs no
+/// allocation per wait.
+#[derive(Default)]
+struct Clock {
+    sleep: Option<Pin<Box<Sleep>>>,
+    running: bool,
+}
+
+impl Clock {
+    /// Progress: the clock stops.
+    fn stop(&mut self) {
+        self.running = false;
+    }
+
+    /// Waiting: starts the clock (`after` from now) unless it runs; true once it passed.
+    fn expired(&mut self, after: Duration, cx: &mut Context<'_>) -> bool {
+        let deadline = Instant::now() + after;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if !self.running {
+            sleep.as_mut().reset(deadline);
+            self.running = true;
+        }
+        if sleep.as_mut().poll(cx).is_ready() {
+            self.running = false;
+            return true;
+        }
+        false
+    }
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for IdleIo<T> {
@@ -124,7 +151,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for IdleIo<T> {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(r) => {
-                this.read_deadline = None;
+                this.read_clock.stop();
                 Poll::Ready(r)
             }
             Poll::Pending => {
@@ -133,10 +160,10 @@ impl<T: AsyncRead + Unpin> AsyncRead for IdleIo<T> {
                 if this.state.in_flight.load(Ordering::Acquire) > 0 {
                     // Waiting for a request's body or the next pipelined request while
                     // one is served: request bodies have their own clock (IdleBody).
-                    this.read_deadline = None;
+                    this.read_clock.stop();
                     return Poll::Pending;
                 }
-                if expired(&mut this.read_deadline, this.idle, cx) {
+                if this.read_clock.expired(this.idle, cx) {
                     return Poll::Ready(Err(timed_out("connection idle")));
                 }
                 Poll::Pending
@@ -155,10 +182,10 @@ impl<T> IdleIo<T> {
     ) -> Poll<io::Result<usize>> {
         match r {
             Poll::Ready(r) => {
-                self.write_deadline = None;
+                self.write_clock.stop();
                 Poll::Ready(r)
             }
-            Poll::Pending if expired(&mut self.write_deadline, self.idle, cx) => {
+            Poll::Pending if self.write_clock.expired(self.idle, cx) => {
                 Poll::Ready(Err(timed_out("client stopped reading")))
             }
             Poll::Pending => Poll::Pending,
@@ -210,7 +237,7 @@ pub(crate) struct BodyStalled(u64);
 pub(crate) struct IdleBody {
     inner: Body,
     idle: Duration,
-    deadline: Option<Pin<Box<Sleep>>>,
+    clock: Clock,
 }
 
 impl IdleBody {
@@ -218,7 +245,7 @@ impl IdleBody {
         Body::new(IdleBody {
             inner,
             idle,
-            deadline: None,
+            clock: Clock::default(),
         })
     }
 }
@@ -234,18 +261,13 @@ impl http_body::Body for IdleBody {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                this.deadline = None;
+                this.clock.stop();
                 Poll::Ready(frame)
             }
-            Poll::Pending => {
-                let idle = this.idle;
-                let sleep = this.deadline.get_or_insert_with(|| {
-                    Box::pin(tokio::time::sleep_until(Instant::now() + idle))
-                });
-                ready!(sleep.as_mut().poll(cx));
-                this.deadline = None;
-                Poll::Ready(Some(Err(axum::Error::new(BodyStalled(idle.as_secs())))))
-            }
+            Poll::Pending if this.clock.expired(this.idle, cx) => Poll::Ready(Some(Err(
+                axum::Error::new(BodyStalled(this.idle.as_secs())),
+            ))),
+            Poll::Pending => Poll::Pending,
         }
     }
 
