@@ -28,7 +28,6 @@ use std::time::Duration;
 use harbor_core::identity::LoginFailures;
 use harbor_core::ports::LoginFailureStore;
 use harbor_core::{Error, Result};
-use sha2::{Digest as _, Sha256};
 
 /// How often (in recorded failures) this process purges counters whose window is over.
 const PURGE_EVERY: u64 = 256;
@@ -160,17 +159,18 @@ fn counted(ip: IpAddr) -> String {
     }
 }
 
+/// A counter's key: the SHA-256 of its kind, account and address, joined by NUL.
 fn key(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0u8]);
-    }
-    hex(&h.finalize())
+    crate::secret::token_hash(&parts.join("\0"))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+impl Attempt {
+    /// Every counter the attempt touches.
+    fn keys(&self) -> Vec<String> {
+        let mut keys = vec![self.pair.clone(), self.account.clone()];
+        keys.extend(self.address.clone());
+        keys
+    }
 }
 
 impl LoginThrottle {
@@ -198,9 +198,7 @@ impl LoginThrottle {
             account: key(&["account", account]),
             pair_failed_before: false,
         };
-        let mut keys = vec![attempt.pair.clone(), attempt.account.clone()];
-        keys.extend(attempt.address.clone());
-        let counters = self.store.login_failures(&keys).await?;
+        let counters = self.store.login_failures(&attempt.keys()).await?;
         let find = |k: &str| counters.iter().find(|c| c.key == k);
         let pair = find(&attempt.pair);
         let refused = self.policy.decide(
@@ -224,11 +222,9 @@ impl LoginThrottle {
 
     /// Counts a failed attempt.
     pub async fn failed(&self, attempt: &Attempt, now: i64) -> Result<()> {
-        let mut keys = vec![attempt.pair.clone(), attempt.account.clone()];
-        keys.extend(attempt.address.clone());
         let window = ms(self.policy.window);
         self.store
-            .record_login_failure(&keys, now, now.saturating_sub(window))
+            .record_login_failure(&attempt.keys(), now, now.saturating_sub(window))
             .await?;
         if self.recorded.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1 {
             let horizon = window.max(ms(self.policy.max_lockout));
