@@ -86,6 +86,10 @@ fn name(raw: &str) -> Result<RepositoryName, OciError> {
 
 async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    // Pulls carry no body: nothing to drain, and their path stays as it was.
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::DELETE) {
+        return answer(&state, parts, body).await;
+    }
     let (body, rest) = Drainable::split(body);
     let resp = answer(&state, parts, body).await;
     // An early error (a denied push, a chunk out of order, a manifest too large) is
