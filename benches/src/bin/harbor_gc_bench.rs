@@ -128,6 +128,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     layer_json.join(",")
                 );
                 reg.put_manifest(
+                    "admin",
                     &repos[a % repos.len()],
                     &format!("v{a}"),
                     Some("application/vnd.oci.image.manifest.v1+json"),

@@ -11,6 +11,7 @@ pub mod artifact;
 pub mod digest;
 pub mod doublestar;
 pub mod error;
+pub mod events;
 pub mod gc;
 pub mod identity;
 pub mod immutable;

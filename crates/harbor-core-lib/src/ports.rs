@@ -10,6 +10,7 @@ use futures::stream::BoxStream;
 
 use crate::digest::Digest;
 use crate::error::Result;
+use crate::events::NewEvent;
 use crate::identity::{
     AuditEntry, AuditQuery, Match, Member, NewAuditEntry, NewRobot, NewUser, Page, Project,
     ProjectQuery, ProjectSummary, Robot, RobotQuery, RobotUpdate, Session, User, UserQuery,
@@ -132,6 +133,7 @@ pub trait MetadataStore:
     + crate::quota::QuotaStore
     + crate::retention::RetentionStore
     + crate::gc::GcStore
+    + crate::events::EventStore
     + Send
     + Sync
     + 'static
@@ -226,6 +228,18 @@ pub trait MetadataStore:
         repo: &RepositoryName,
         manifest: &NewManifest,
         tags: &[Tag],
+    ) -> Result<()> {
+        self.put_manifest_emitting(repo, manifest, tags, &[]).await
+    }
+
+    /// [`MetadataStore::put_manifest`], appending `events` to the outbox in the same
+    /// transaction.
+    async fn put_manifest_emitting(
+        &self,
+        repo: &RepositoryName,
+        manifest: &NewManifest,
+        tags: &[Tag],
+        events: &[NewEvent],
     ) -> Result<()>;
 
     /// Looks a manifest up by tag or digest.
@@ -236,10 +250,32 @@ pub trait MetadataStore:
     ) -> Result<Option<StoredManifest>>;
 
     /// Deletes a manifest and every tag pointing at it; false if it did not exist.
-    async fn delete_manifest(&self, repo: &RepositoryName, digest: &Digest) -> Result<bool>;
+    async fn delete_manifest(&self, repo: &RepositoryName, digest: &Digest) -> Result<bool> {
+        self.delete_manifest_emitting(repo, digest, &[]).await
+    }
+
+    /// [`MetadataStore::delete_manifest`], appending `events` to the outbox in the same
+    /// transaction if the manifest existed.
+    async fn delete_manifest_emitting(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+        events: &[NewEvent],
+    ) -> Result<bool>;
 
     /// Deletes one tag, leaving the manifest; false if it did not exist.
-    async fn delete_tag(&self, repo: &RepositoryName, tag: &Tag) -> Result<bool>;
+    async fn delete_tag(&self, repo: &RepositoryName, tag: &Tag) -> Result<bool> {
+        self.delete_tag_emitting(repo, tag, &[]).await
+    }
+
+    /// [`MetadataStore::delete_tag`], appending `events` to the outbox in the same
+    /// transaction if the tag existed.
+    async fn delete_tag_emitting(
+        &self,
+        repo: &RepositoryName,
+        tag: &Tag,
+        events: &[NewEvent],
+    ) -> Result<bool>;
 
     /// Tags of a repository in lexical order after `last`, at most `limit`;
     /// `None` if the repository does not exist.
@@ -283,7 +319,17 @@ pub trait MetadataStore:
 
     /// Deletes a repository with its manifests, tags and blob links, in one transaction;
     /// false if it did not exist. Blobs themselves stay for garbage collection.
-    async fn delete_repository(&self, repo: &RepositoryName) -> Result<bool>;
+    async fn delete_repository(&self, repo: &RepositoryName) -> Result<bool> {
+        self.delete_repository_emitting(repo, &[]).await
+    }
+
+    /// [`MetadataStore::delete_repository`], appending `events` to the outbox in the same
+    /// transaction if the repository existed.
+    async fn delete_repository_emitting(
+        &self,
+        repo: &RepositoryName,
+        events: &[NewEvent],
+    ) -> Result<bool>;
 
     /// Adds pulls to repositories' pull counts (and moves their update time, as Harbor
     /// does), in one transaction. Repositories that no longer exist are skipped.
@@ -333,11 +379,33 @@ pub trait MetadataStore:
 
     /// Creates a tag on an artifact; [`Error::Conflict`](crate::Error::Conflict) if the
     /// repository has a tag of that name already.
-    async fn create_tag(&self, repo: &RepositoryName, artifact_id: i64, tag: &Tag) -> Result<()>;
+    async fn create_tag(&self, repo: &RepositoryName, artifact_id: i64, tag: &Tag) -> Result<()> {
+        self.create_tag_emitting(repo, artifact_id, tag, &[]).await
+    }
+
+    /// [`MetadataStore::create_tag`], appending `events` to the outbox in the same
+    /// transaction.
+    async fn create_tag_emitting(
+        &self,
+        repo: &RepositoryName,
+        artifact_id: i64,
+        tag: &Tag,
+        events: &[NewEvent],
+    ) -> Result<()>;
 
     /// Adds pull counts and records last pull times of manifests and tags, all in one
     /// transaction. Repositories, manifests and tags that no longer exist are skipped.
-    async fn record_pulls(&self, pulls: &[crate::artifact::RepositoryPulls]) -> Result<()>;
+    async fn record_pulls(&self, pulls: &[crate::artifact::RepositoryPulls]) -> Result<()> {
+        self.record_pulls_emitting(pulls, &[]).await
+    }
+
+    /// [`MetadataStore::record_pulls`], appending `events` (pull events) to the outbox in
+    /// the same transaction.
+    async fn record_pulls_emitting(
+        &self,
+        pulls: &[crate::artifact::RepositoryPulls],
+        events: &[NewEvent],
+    ) -> Result<()>;
 }
 
 /// Users, projects, members, robot accounts, web sessions, the audit log and the shared

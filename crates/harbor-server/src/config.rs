@@ -61,6 +61,35 @@ pub struct Config {
     pub quota: QuotaConfig,
     /// Background jobs (garbage collection, retention, purges).
     pub jobs: JobsConfig,
+    /// Delivery of domain events to subscribers (the audit log).
+    pub events: EventsConfig,
+}
+
+/// Domain event delivery (docs/architecture.md, "Domain events").
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Deliver events to subscribers from this process (`HARBOR_EVENTS_DELIVER`, default
+    /// true). Events are recorded either way; with several replicas, one delivering at a
+    /// time is chosen by a lease, so turning it off only keeps a replica out of the
+    /// choice.
+    pub deliver: bool,
+    /// How often the outbox is read for other replicas' events, in ms (default 1000;
+    /// this process's own events are delivered at once).
+    pub poll_interval_ms: u64,
+    /// Delivered events stay in the outbox this long (`HARBOR_EVENTS_RETENTION_HOURS`,
+    /// default 24).
+    pub retention_hours: u64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            deliver: true,
+            poll_interval_ms: 1000,
+            retention_hours: 24,
+        }
+    }
 }
 
 /// Background job settings (see docs/gc.md).
@@ -364,6 +393,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             quota: QuotaConfig::default(),
             jobs: JobsConfig::default(),
+            events: EventsConfig::default(),
         }
     }
 }
@@ -598,6 +628,12 @@ impl Config {
         }
         if let Some(v) = get("HARBOR_QUOTA_DEFAULT_STORAGE_LIMIT") {
             self.quota.default_storage_limit = parse("HARBOR_QUOTA_DEFAULT_STORAGE_LIMIT", &v)?;
+        }
+        if let Some(v) = get("HARBOR_EVENTS_DELIVER") {
+            self.events.deliver = parse("HARBOR_EVENTS_DELIVER", &v)?;
+        }
+        if let Some(v) = get("HARBOR_EVENTS_RETENTION_HOURS") {
+            self.events.retention_hours = parse("HARBOR_EVENTS_RETENTION_HOURS", &v)?;
         }
         if let Some(v) = get("HARBOR_JOBS_ENABLED") {
             self.jobs.enabled = parse("HARBOR_JOBS_ENABLED", &v)?;

@@ -34,6 +34,7 @@ use harbor_auth::sealing::SealingKey;
 use harbor_auth::throttle::LoginThrottle;
 use harbor_auth::token::TokenService;
 use harbor_auth::{Accounts, CachedIdentity};
+use harbor_core::events::{AuditSubscriber, Dispatcher, DispatcherConfig};
 use harbor_core::ports::{IdentityStore, LoginFailureStore};
 use harbor_core::{Registry, RegistryConfig};
 use harbor_storage::blob::StorageOptions;
@@ -45,7 +46,6 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-pub use audit::AuditLog;
 use config::Config;
 use metrics::{Metrics, PoolProbe, PoolSample};
 
@@ -58,8 +58,8 @@ pub struct AppState {
     pub accounts: Arc<Accounts>,
     /// Registry token issuer and verifier.
     pub tokens: Arc<TokenService>,
-    /// Background writer of registry audit entries.
-    pub audit: AuditLog,
+    /// Delivery of domain events to subscribers (the audit log first).
+    pub events: Dispatcher,
     /// Authentication settings.
     pub auth: Arc<AuthSettings>,
     /// Time limit of requests that do not stream blob data.
@@ -129,7 +129,11 @@ impl AppState {
     ) -> Result<(Self, Option<String>), OpenError> {
         let proxies = client::TrustedProxies::parse(&auth.trusted_proxies)
             .map_err(|e| OpenError::Config(e.to_string()))?;
-        let audit = AuditLog::start(identity.clone());
+        let events = Dispatcher::new(
+            registry.metadata().clone(),
+            registry.event_signal().clone(),
+            DispatcherConfig::default(),
+        );
         let settings = SystemSettings::new(
             identity.clone(),
             Duration::from_millis(auth.identity_cache_ms),
@@ -152,7 +156,7 @@ impl AppState {
             registry,
             accounts: Arc::new(accounts),
             tokens: Arc::new(tokens),
-            audit,
+            events,
             auth: Arc::new(AuthSettings {
                 external_url: auth.external_url.clone(),
                 auto_create_projects: auth.auto_create_projects,
@@ -239,7 +243,35 @@ impl AppState {
         )
         .await?;
         if config.jobs.enabled {
-            state.jobs.start(registry, meta, &config.jobs).await?;
+            state
+                .jobs
+                .start(registry.clone(), meta.clone(), &config.jobs)
+                .await?;
+        }
+        state.events = Dispatcher::new(
+            meta.clone(),
+            registry.event_signal().clone(),
+            DispatcherConfig {
+                owner: instance.owner.clone(),
+                poll_interval: Duration::from_millis(config.events.poll_interval_ms.max(10)),
+                retention: Duration::from_secs(config.events.retention_hours.saturating_mul(3600)),
+                ..DispatcherConfig::default()
+            },
+        );
+        if instance.exclusive {
+            // Cursor leases the previous run on this data directory left when it died.
+            let released = state.events.release_leases().await?;
+            if released > 0 {
+                tracing::info!(
+                    released,
+                    "released the event cursor leases of the previous run"
+                );
+            }
+        }
+        if config.events.deliver {
+            state
+                .events
+                .start(Arc::new(AuditSubscriber::new(meta.clone(), meta.clone())));
         }
         if let Some(password) = generated {
             // Shown once, on standard output only: never logged.

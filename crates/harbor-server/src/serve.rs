@@ -201,7 +201,7 @@ pub enum RunError {
 /// Opens storage, binds, announces the address on stdout and serves until a signal.
 pub async fn run(config: Config) -> Result<(), RunError> {
     let state = AppState::open(&config).await?;
-    let audit = state.audit.clone();
+    let events = state.events.clone();
     let registry = state.registry.clone();
     let jobs = state.jobs.clone();
     let listener = TcpListener::bind(config.listen)
@@ -230,10 +230,13 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         Ok(n) => tracing::info!(released = n, "released the upload leases of cut requests"),
         Err(e) => tracing::warn!(error = %e, "cannot release upload leases"),
     }
-    // Hand running jobs back to the queue, then write the audit entries and pull counts
-    // of the last requests before exiting.
+    // Hand running jobs back to the queue, write the pull counts (and pull events) of the
+    // last requests, and give subscribers a moment to take the last events; what they do
+    // not take now stays in the outbox for the next start or another replica.
     jobs.shutdown().await;
-    audit.flush().await;
     registry.flush_pulls().await;
+    if !events.shutdown(Duration::from_secs(5)).await {
+        tracing::info!("events left for delivery after the restart");
+    }
     Ok(())
 }

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use harbor_core::events::{DomainEvent, EventStore, NewEvent, StartAt, StoredEvent};
 use harbor_core::identity::{
     AuditEntry, AuditQuery, Member, NewAuditEntry, NewRobot, NewUser, Page, Project, ProjectQuery,
     Robot, RobotAccess, RobotPermission, RobotQuery, Session, User, UserQuery,
@@ -117,7 +118,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 22] = [
+const COPY_ORDER: [&str; 24] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -140,6 +141,8 @@ const COPY_ORDER: [&str; 22] = [
     "project_blobs",
     "job_schedules",
     "retention_policies",
+    "events",
+    "event_cursors",
 ];
 
 fn all() -> Page {
@@ -454,6 +457,27 @@ async fn check_identity(
     }
 }
 
+/// One undelivered event and a subscriber's cursor before it.
+async fn populate_events(s: &SqlMetadataStore) -> StoredEvent {
+    let e = NewEvent {
+        actor: "alice".into(),
+        occurred_ms: 1_000,
+        event: DomainEvent::RepositoryDeleted {
+            repository: "team/app".into(),
+        },
+    };
+    s.append_events(&[e]).await.unwrap();
+    let lease = harbor_core::model::Lease {
+        token: "t".into(),
+        now: 1,
+        until: 2,
+    };
+    s.claim_cursor("audit-log", StartAt::Beginning, &lease)
+        .await
+        .unwrap();
+    s.events_after(0, 10).await.unwrap().remove(0)
+}
+
 fn rows(report: &harbor_storage::sql::CopyReport, table: &str) -> u64 {
     report.tables.iter().find(|t| t.0 == table).unwrap().1
 }
@@ -467,9 +491,16 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     let expected = identity(&source).await;
     let labelled = populate_labels(&source).await;
     let quotas = populate_quotas(&source).await;
+    let event = populate_events(&source).await;
 
     let sqlite_target = open(&format!("sqlite://{}", dir.path().join("b.db").display())).await;
     let report = source.copy_into(&sqlite_target).await.unwrap();
+    assert_eq!(rows(&report, "events"), 1);
+    assert_eq!(rows(&report, "event_cursors"), 1);
+    assert_eq!(
+        sqlite_target.events_after(0, 10).await.unwrap(),
+        vec![event]
+    );
     assert_eq!(
         report.tables.iter().map(|t| t.0).collect::<Vec<_>>(),
         COPY_ORDER

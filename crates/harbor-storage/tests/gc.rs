@@ -121,6 +121,7 @@ async fn push(
     let digest = Digest::sha256(manifest.as_bytes());
     let reference = tag.map(str::to_owned).unwrap_or_else(|| digest.to_string());
     reg.put_manifest(
+        "admin",
         r,
         &reference,
         Some("application/vnd.oci.image.manifest.v1+json"),
@@ -198,7 +199,10 @@ async fn reclaims_garbage_and_keeps_live_content(t: &Target) {
         .unwrap();
     // A blob uploaded without any manifest (an abandoned push).
     let orphan = ensure_blob(&s.reg, &app, &l5).await.unwrap();
-    s.reg.delete_artifact(&app, b.as_str()).await.unwrap();
+    s.reg
+        .delete_artifact("admin", &app, b.as_str())
+        .await
+        .unwrap();
     consistent(&s.meta, p).await;
 
     // Inside the time window nothing goes.
@@ -423,7 +427,7 @@ async fn pushes_and_pulls_survive_gc_under_fire(t: &Target) {
                         // Every other artifact is deleted again: its layers (shared
                         // ones included) become garbage the next run takes.
                         if i % 2 == 1 {
-                            reg.delete_artifact(&r, d.as_str()).await.unwrap();
+                            reg.delete_artifact("admin", &r, d.as_str()).await.unwrap();
                         } else {
                             pull_all(&reg, &r, &d).await.unwrap();
                             kept.push((r.clone(), d));

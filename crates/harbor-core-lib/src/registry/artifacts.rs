@@ -13,9 +13,9 @@ use crate::artifact::{
 };
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::events::{DomainEvent, NewEvent};
 use crate::identity::{Match, Page};
 use crate::manifest::{self, DOCKER_MANIFEST, OCI_MANIFEST};
-use crate::model::now_ms;
 use crate::names::{Reference, RepositoryName, Tag};
 
 /// The largest image config read for `extra_attrs` and `build_history`.
@@ -241,6 +241,7 @@ impl Registry {
     /// as `/v2/`. An artifact that is itself the child of an index is kept.
     pub async fn delete_artifact(
         &self,
+        by: &str,
         repo: &RepositoryName,
         reference: &str,
     ) -> Result<ArtifactDeletion> {
@@ -260,7 +261,7 @@ impl Registry {
                 .accessories(r.repository_id, &[(r.id, r.digest.clone())])
                 .await?;
             // The artifact first: if it may not go (an immutable tag), nothing goes.
-            self.delete_quietly(repo, &r.digest).await?;
+            self.delete_quietly(by, repo, &r.digest).await?;
             // Accessories go with their own accessories (a signature of an SBOM).
             for acc in accessories {
                 if let Some(a) = self
@@ -294,8 +295,8 @@ impl Registry {
     }
 
     /// Deletes a manifest by digest; one already gone is not an error.
-    async fn delete_quietly(&self, repo: &RepositoryName, digest: &Digest) -> Result<()> {
-        match self.delete_manifest(repo, digest.as_str()).await {
+    async fn delete_quietly(&self, by: &str, repo: &RepositoryName, digest: &Digest) -> Result<()> {
+        match self.delete_manifest(by, repo, digest.as_str()).await {
             Ok(()) | Err(Error::ManifestUnknown(_)) => Ok(()),
             Err(e) => Err(e),
         }
@@ -306,6 +307,7 @@ impl Registry {
     /// manifests pushed through the same operations as a client push. Returns its digest.
     pub async fn copy_artifact(
         &self,
+        by: &str,
         src: &RepositoryName,
         reference: &str,
         dst: &RepositoryName,
@@ -322,7 +324,7 @@ impl Registry {
             .meta
             .accessories(root.repository_id, &[(root.id, root.digest.clone())])
             .await?;
-        self.copy_manifest(src, dst, &root, &tags).await?;
+        self.copy_manifest(by, src, dst, &root, &tags).await?;
         for acc in accessories {
             let Some(a) = self
                 .meta
@@ -338,7 +340,7 @@ impl Registry {
                 .into_iter()
                 .map(|t| t.name)
                 .collect();
-            self.copy_manifest(src, dst, &a, &tags).await?;
+            self.copy_manifest(by, src, dst, &a, &tags).await?;
         }
         Ok(root.digest)
     }
@@ -348,6 +350,7 @@ impl Registry {
     /// the target is charged only for what it keeps.
     async fn copy_manifest(
         &self,
+        by: &str,
         src: &RepositoryName,
         dst: &RepositoryName,
         r: &ArtifactRecord,
@@ -355,7 +358,7 @@ impl Registry {
     ) -> Result<()> {
         let mut linked = Vec::new();
         let out = self
-            .copy_manifest_linking(src, dst, r, tags, &mut linked)
+            .copy_manifest_linking(by, src, dst, r, tags, &mut linked)
             .await;
         if out.is_err() {
             for d in &linked {
@@ -369,6 +372,7 @@ impl Registry {
 
     async fn copy_manifest_linking(
         &self,
+        by: &str,
         src: &RepositoryName,
         dst: &RepositoryName,
         r: &ArtifactRecord,
@@ -413,6 +417,7 @@ impl Registry {
             }
             let tags: &[String] = if m.id == r.id { tags } else { &[] };
             self.put_manifest(
+                by,
                 dst,
                 m.digest.as_str(),
                 Some(&m.manifest_media_type),
@@ -440,19 +445,33 @@ impl Registry {
     /// already (on this artifact or another), as in Harbor.
     pub async fn create_artifact_tag(
         &self,
+        by: &str,
         repo: &RepositoryName,
         reference: &str,
         tag: &str,
     ) -> Result<()> {
         let tag = Tag::parse(tag).map_err(|e| Error::Invalid(e.to_string()))?;
         let r = self.record(repo, reference).await?;
-        self.meta.create_tag(repo, r.id, &tag).await
+        let e = NewEvent::now(
+            by,
+            DomainEvent::TagCreated {
+                repository: repo.to_string(),
+                tag: tag.to_string(),
+                digest: r.digest.to_string(),
+            },
+        );
+        self.meta
+            .create_tag_emitting(repo, r.id, &tag, &[e])
+            .await?;
+        self.signal.written();
+        Ok(())
     }
 
     /// Removes a tag from an artifact; [`Error::NotFound`] unless the tag is attached to
     /// that artifact.
     pub async fn delete_artifact_tag(
         &self,
+        by: &str,
         repo: &RepositoryName,
         reference: &str,
         tag: &str,
@@ -471,22 +490,39 @@ impl Registry {
             ))
         })?;
         // Through the registry's tag delete, so its rules (immutability) apply.
-        match self.delete_manifest(repo, parsed.as_str()).await {
+        match self.delete_manifest(by, repo, parsed.as_str()).await {
             Err(Error::ManifestUnknown(_)) => Err(Error::NotFound(format!("tag {tag} not found"))),
             other => other,
         }
     }
 
-    /// Counts a manifest pull of `repo` and records the pull time of the manifest
-    /// `digest` (and of the tag, when `reference` is one). Never waits for the database:
-    /// it is written with the next batch of pull counts.
-    pub fn record_manifest_pull(&self, repo: &RepositoryName, reference: &str, digest: &str) {
-        let digest = Digest::parse(digest).ok();
+    /// Counts a manifest pull of `repo` by `by`, records the pull time of the manifest
+    /// `digest` (and of the tag, when `reference` is one) and an
+    /// [`ArtifactPulled`](DomainEvent::ArtifactPulled) event. Never waits for the
+    /// database: all of it is written with the next batch of pull counts.
+    pub fn record_manifest_pull(
+        &self,
+        by: &str,
+        repo: &RepositoryName,
+        reference: &str,
+        digest: &str,
+    ) {
+        let Ok(digest) = Digest::parse(digest) else {
+            return self.pulls.record(repo);
+        };
         let tag = match Reference::parse(reference) {
             Ok(Reference::Tag(t)) => Some(t),
             _ => None,
         };
+        let event = NewEvent::now(
+            by,
+            DomainEvent::ArtifactPulled {
+                repository: repo.to_string(),
+                digest: digest.to_string(),
+                tag: tag.as_ref().map(|t| t.to_string()),
+            },
+        );
         self.pulls
-            .record_manifest(repo, digest.as_ref(), tag.as_ref(), now_ms());
+            .record_manifest(repo, Some(&digest), tag.as_ref(), event);
     }
 }

@@ -251,7 +251,10 @@ impl Registry {
         }
         observer.log(format!("deleted untagged {repo}@{digest}"));
         for acc in accessories {
-            match self.delete_artifact(repo, acc.digest.as_str()).await {
+            match self
+                .delete_artifact(crate::events::SYSTEM, repo, acc.digest.as_str())
+                .await
+            {
                 Ok(_) | Err(Error::ManifestUnknown(_)) | Err(Error::NotFound(_)) => {}
                 Err(e) => observer.log(format!(
                     "kept accessory {repo}@{} of a deleted artifact: {e}",

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use super::Registry;
 use crate::digest::{Algorithm, Digest};
 use crate::error::{Error, Result};
+use crate::events::{DomainEvent, NewEvent};
 use crate::manifest;
 use crate::model::{NewManifest, StoredManifest};
 use crate::names::{Reference, RepositoryName, Tag};
@@ -27,9 +28,12 @@ pub struct PushedManifest {
 impl Registry {
     /// Pushes a manifest under a tag or digest reference, plus any extra `tags`
     /// (`PUT /manifests/<digest>?tag=...`). The bytes are stored verbatim. Moving an
-    /// immutable tag to another manifest fails with [`Error::Precondition`].
+    /// immutable tag to another manifest fails with [`Error::Precondition`]. `by` (the
+    /// acting principal's name) is recorded with the
+    /// [`ArtifactPushed`](DomainEvent::ArtifactPushed) event.
     pub async fn put_manifest(
         &self,
+        by: &str,
         repo: &RepositoryName,
         reference: &str,
         content_type: Option<&str>,
@@ -84,6 +88,16 @@ impl Registry {
         manifests.sort();
         manifests.dedup();
         let subject = parsed.subject.map(|s| s.digest);
+        let event = NewEvent::now(
+            by,
+            DomainEvent::ArtifactPushed {
+                repository: repo.to_string(),
+                digest: digest.to_string(),
+                media_type: parsed.media_type.clone(),
+                size: body.len() as u64,
+                tags: tags.iter().map(|t| t.to_string()).collect(),
+            },
+        );
         let record = NewManifest {
             digest: digest.clone(),
             media_type: parsed.media_type,
@@ -95,7 +109,10 @@ impl Registry {
             manifests,
         };
         self.check_tag_moves(repo, &digest, &tags).await?;
-        self.meta.put_manifest(repo, &record, &tags).await?;
+        self.meta
+            .put_manifest_emitting(repo, &record, &tags, std::slice::from_ref(&event))
+            .await?;
+        self.signal.written();
         Ok(PushedManifest {
             digest,
             subject,
@@ -116,16 +133,34 @@ impl Registry {
             .ok_or_else(|| Error::ManifestUnknown(format!("{repo}:{reference}")))
     }
 
-    /// Deletes a manifest by digest (with all its tags) or only a tag; fails with
-    /// [`Error::Precondition`] if an immutable tag would go.
-    pub async fn delete_manifest(&self, repo: &RepositoryName, reference: &str) -> Result<()> {
+    /// Deletes a manifest by digest (with all its tags) or only a tag, on behalf of `by`;
+    /// fails with [`Error::Precondition`] if an immutable tag would go.
+    pub async fn delete_manifest(
+        &self,
+        by: &str,
+        repo: &RepositoryName,
+        reference: &str,
+    ) -> Result<()> {
         let reference = Reference::parse(reference)?;
         self.check_delete(repo, &reference).await?;
+        // Pulls waiting for their batch are written first, so that no pull event comes
+        // after the delete of what was pulled.
+        self.pulls.flush().await;
+        let repository = repo.to_string();
         let existed = match &reference {
-            Reference::Digest(d) => self.meta.delete_manifest(repo, d).await?,
-            Reference::Tag(t) => self.meta.delete_tag(repo, t).await?,
+            Reference::Digest(d) => {
+                let digest = d.to_string();
+                let e = NewEvent::now(by, DomainEvent::ArtifactDeleted { repository, digest });
+                self.meta.delete_manifest_emitting(repo, d, &[e]).await?
+            }
+            Reference::Tag(t) => {
+                let tag = t.to_string();
+                let e = NewEvent::now(by, DomainEvent::TagDeleted { repository, tag });
+                self.meta.delete_tag_emitting(repo, t, &[e]).await?
+            }
         };
         if existed {
+            self.signal.written();
             Ok(())
         } else {
             Err(Error::ManifestUnknown(format!("{repo}:{reference}")))

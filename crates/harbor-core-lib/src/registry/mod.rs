@@ -26,6 +26,7 @@ pub use manifests::PushedManifest;
 pub use retention::RetentionOutcome;
 pub use uploads::{ChunkRange, UploadStatus};
 
+use crate::events::EventSignal;
 use crate::ports::{BlobStore, MetadataStore};
 
 /// Tunables of the registry service.
@@ -69,6 +70,7 @@ pub struct Registry {
     meta: Arc<dyn MetadataStore>,
     config: RegistryConfig,
     pulls: pulls::PullCounter,
+    signal: EventSignal,
 }
 
 impl Registry {
@@ -78,13 +80,22 @@ impl Registry {
         meta: Arc<dyn MetadataStore>,
         config: RegistryConfig,
     ) -> Self {
-        let pulls = pulls::PullCounter::new(meta.clone(), config.pull_flush_interval);
+        let signal = EventSignal::default();
+        let pulls =
+            pulls::PullCounter::new(meta.clone(), config.pull_flush_interval, signal.clone());
         Registry {
             blobs,
             meta,
             config,
             pulls,
+            signal,
         }
+    }
+
+    /// Fires whenever this registry has committed domain events: hand it to the
+    /// [`Dispatcher`](crate::events::Dispatcher) so subscribers wake at once.
+    pub fn event_signal(&self) -> &EventSignal {
+        &self.signal
     }
 
     /// The configuration in effect.

@@ -9,6 +9,12 @@
 //! repositories pulled in an interval, and a failed write puts its counts back to be
 //! retried with the next batch. [`PullCounter::flush`] writes whatever is pending and
 //! waits for it (the server calls it on shutdown, tests to observe counts).
+//!
+//! Pull events ([`DomainEvent::ArtifactPulled`](crate::events::DomainEvent)) ride along:
+//! they are kept in memory (at most [`MAX_PENDING_EVENTS`]; beyond that they are dropped
+//! with a warning, the counts still kept) and appended to the outbox in the same
+//! transaction as the counts. So a pull costs no database write, and a crash loses at
+//! most the last interval's pull events, as it loses their counts.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -18,6 +24,7 @@ use tokio::sync::Notify;
 
 use crate::artifact::RepositoryPulls;
 use crate::digest::Digest;
+use crate::events::{EventSignal, NewEvent};
 use crate::names::{RepositoryName, Tag};
 use crate::ports::MetadataStore;
 
@@ -43,10 +50,17 @@ impl Pending {
     }
 }
 
+/// Pull events held between two writes, at most.
+pub const MAX_PENDING_EVENTS: usize = 65_536;
+
 struct Shared {
     meta: Arc<dyn MetadataStore>,
     interval: Duration,
+    signal: EventSignal,
     pending: Mutex<HashMap<RepositoryName, Pending>>,
+    events: Mutex<Vec<NewEvent>>,
+    /// Pull events dropped because [`MAX_PENDING_EVENTS`] were waiting.
+    dropped: std::sync::atomic::AtomicU64,
     wake: Notify,
     /// Held while a batch is written, so that [`PullCounter::flush`] returns only once
     /// everything taken before it is stored.
@@ -59,11 +73,18 @@ struct Shared {
 pub(crate) struct PullCounter(Arc<Shared>);
 
 impl PullCounter {
-    pub(crate) fn new(meta: Arc<dyn MetadataStore>, interval: Duration) -> Self {
+    pub(crate) fn new(
+        meta: Arc<dyn MetadataStore>,
+        interval: Duration,
+        signal: EventSignal,
+    ) -> Self {
         PullCounter(Arc::new(Shared {
             meta,
             interval,
+            signal,
             pending: Mutex::new(HashMap::new()),
+            events: Mutex::new(Vec::new()),
+            dropped: std::sync::atomic::AtomicU64::new(0),
             wake: Notify::new(),
             writing: tokio::sync::Mutex::new(()),
             started: OnceLock::new(),
@@ -72,18 +93,34 @@ impl PullCounter {
 
     /// Counts one pull of `repo`; never waits for I/O.
     pub(crate) fn record(&self, repo: &RepositoryName) {
-        self.record_manifest(repo, None, None, 0);
+        self.count(repo, None, None, 0);
+        self.wake();
     }
 
-    /// Counts one pull of `repo` and remembers `at_ms` as the last pull of the manifest
-    /// `digest` (and of `tag`, when pulled by tag); never waits for I/O.
+    /// Counts one pull of `repo`, remembers the event's time as the last pull of the
+    /// manifest `digest` (and of `tag`, when pulled by tag) and queues the event; never
+    /// waits for I/O.
     pub(crate) fn record_manifest(
         &self,
         repo: &RepositoryName,
         digest: Option<&Digest>,
         tag: Option<&Tag>,
-        at_ms: i64,
+        event: NewEvent,
     ) {
+        self.count(repo, digest, tag, event.occurred_ms);
+        if let Ok(mut events) = self.0.events.lock() {
+            if events.len() < MAX_PENDING_EVENTS {
+                events.push(event);
+            } else {
+                self.0
+                    .dropped
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        self.wake();
+    }
+
+    fn count(&self, repo: &RepositoryName, digest: Option<&Digest>, tag: Option<&Tag>, at_ms: i64) {
         if let Ok(mut pending) = self.0.pending.lock() {
             let p = pending.entry(repo.clone()).or_default();
             p.count += 1;
@@ -96,6 +133,9 @@ impl PullCounter {
                 *e = (*e).max(at_ms);
             }
         }
+    }
+
+    fn wake(&self) {
         self.start();
         self.0.wake.notify_one();
     }
@@ -141,16 +181,36 @@ async fn write_pending(shared: &Shared) {
             .collect(),
         Err(_) => return,
     };
+    let events = match shared.events.lock() {
+        Ok(mut events) => std::mem::take(&mut *events),
+        Err(_) => Vec::new(),
+    };
+    let dropped = shared.dropped.swap(0, std::sync::atomic::Ordering::Relaxed);
+    if dropped > 0 {
+        tracing::warn!(
+            dropped,
+            "pull events dropped: more than {MAX_PENDING_EVENTS} waited for one write"
+        );
+    }
     if batch.is_empty() {
         return;
     }
-    if let Err(err) = shared.meta.record_pulls(&batch).await {
-        tracing::warn!(error = %err, repositories = batch.len(), "cannot record pull counts; retrying later");
-        if let Ok(mut pending) = shared.pending.lock() {
-            for p in batch {
-                pending.entry(p.repository.clone()).or_default().merge(p);
+    match shared.meta.record_pulls_emitting(&batch, &events).await {
+        Ok(()) if !events.is_empty() => shared.signal.written(),
+        Ok(()) => {}
+        Err(err) => {
+            tracing::warn!(error = %err, repositories = batch.len(), "cannot record pull counts; retrying later");
+            if let Ok(mut pending) = shared.pending.lock() {
+                for p in batch {
+                    pending.entry(p.repository.clone()).or_default().merge(p);
+                }
             }
+            if let Ok(mut pending) = shared.events.lock() {
+                let newer = std::mem::replace(&mut *pending, events);
+                let room = MAX_PENDING_EVENTS.saturating_sub(pending.len());
+                pending.extend(newer.into_iter().take(room));
+            }
+            shared.wake.notify_one();
         }
-        shared.wake.notify_one();
     }
 }

@@ -3,6 +3,7 @@
 
 use super::Registry;
 use crate::error::{Error, Result};
+use crate::events::{DomainEvent, NewEvent};
 use crate::identity::Page;
 use crate::model::{RepositoryQuery, RepositoryRecord};
 use crate::names::RepositoryName;
@@ -39,9 +40,13 @@ impl Registry {
 
     /// Deletes a repository: its manifests and tags go at once (so `/v2/` answers
     /// `NAME_UNKNOWN` for it), its blobs stay for garbage collection.
-    pub async fn delete_repository(&self, repo: &RepositoryName) -> Result<()> {
+    pub async fn delete_repository(&self, by: &str, repo: &RepositoryName) -> Result<()> {
         self.repository(repo).await?;
-        if self.meta.delete_repository(repo).await? {
+        self.pulls.flush().await;
+        let repository = repo.to_string();
+        let e = NewEvent::now(by, DomainEvent::RepositoryDeleted { repository });
+        if self.meta.delete_repository_emitting(repo, &[e]).await? {
+            self.signal.written();
             Ok(())
         } else {
             Err(Error::NotFound(format!("repository {repo} not found")))

@@ -261,7 +261,10 @@ impl Registry {
                 }
                 log(format!("DEL {what} (dry run)"));
             } else {
-                match self.delete_artifact(repo, c.digest.as_str()).await {
+                match self
+                    .delete_artifact(crate::events::SYSTEM, repo, c.digest.as_str())
+                    .await
+                {
                     Ok(ArtifactDeletion::Deleted) => log(format!("DEL {what}")),
                     Ok(ArtifactDeletion::ReferencedByIndex) => {
                         log(format!(

@@ -29,7 +29,6 @@ use super::labels::label_json;
 use super::paging::{QValue, list, page, param, parse_q, query, sort_keys, time};
 use super::repositories::{full_name, project, time_range};
 use crate::AppState;
-use crate::audit::record_now;
 
 /// Harbor's time for "never" (Go's zero time), shown for artifacts never pulled.
 const NEVER: &str = "0001-01-01T00:00:00.000Z";
@@ -361,8 +360,7 @@ pub(crate) async fn delete(
     ctx: Ctx,
     Path((p, r, reference)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let (project, name) =
-        target(&state, &ctx, &p, &r, (Resource::Artifact, Action::Delete)).await?;
+    let (_, name) = target(&state, &ctx, &p, &r, (Resource::Artifact, Action::Delete)).await?;
     let a = state
         .registry
         .artifact(&name, &reference, ArtifactOptions::default())
@@ -370,7 +368,7 @@ pub(crate) async fn delete(
         .map_err(api_error)?;
     match state
         .registry
-        .delete_artifact(&name, a.record.digest.as_str())
+        .delete_artifact(ctx.principal.name(), &name, a.record.digest.as_str())
         .await
         .map_err(api_error)?
     {
@@ -381,15 +379,6 @@ pub(crate) async fn delete(
             ));
         }
     }
-    record_now(
-        &state,
-        Some(project.id),
-        ctx.principal.name(),
-        "delete",
-        "artifact",
-        &format!("{name}@{}", a.record.digest),
-    )
-    .await;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -423,8 +412,7 @@ pub(crate) async fn copy(
     parts: Parts,
     Path((p, r)): Path<(String, String)>,
 ) -> ApiResult {
-    let (dst_project, dst) =
-        target(&state, &ctx, &p, &r, (Resource::Artifact, Action::Create)).await?;
+    let (_, dst) = target(&state, &ctx, &p, &r, (Resource::Artifact, Action::Create)).await?;
     let q = query(&parts.uri);
     let from = param(&q, "from").ok_or_else(|| ApiError::bad_request("from is required"))?;
     let (src, reference) = parse_from(from)?;
@@ -452,20 +440,11 @@ pub(crate) async fn copy(
             "the operation isn't supported for an artifact accessory",
         ));
     }
-    let digest = state
+    state
         .registry
-        .copy_artifact(&src, &reference, &dst)
+        .copy_artifact(ctx.principal.name(), &src, &reference, &dst)
         .await
         .map_err(api_error)?;
-    record_now(
-        &state,
-        Some(dst_project.id),
-        ctx.principal.name(),
-        "create",
-        "artifact",
-        &format!("{dst}@{digest}"),
-    )
-    .await;
     // The request path (as Harbor answers), under the `/api/v2.0` the router is nested in.
     let location = format!(
         "/api/v2.0{}/{}",
@@ -587,21 +566,12 @@ pub(crate) async fn create_tag(
     Path((p, r, reference)): Path<(String, String, String)>,
     Json(req): Json<NewTag>,
 ) -> ApiResult {
-    let (project, name) = target(&state, &ctx, &p, &r, (Resource::Tag, Action::Create)).await?;
+    let (_, name) = target(&state, &ctx, &p, &r, (Resource::Tag, Action::Create)).await?;
     state
         .registry
-        .create_artifact_tag(&name, &reference, &req.name)
+        .create_artifact_tag(ctx.principal.name(), &name, &reference, &req.name)
         .await
         .map_err(api_error)?;
-    record_now(
-        &state,
-        Some(project.id),
-        ctx.principal.name(),
-        "create",
-        "tag",
-        &format!("{name}:{}", req.name),
-    )
-    .await;
     Ok(StatusCode::CREATED.into_response())
 }
 
@@ -611,21 +581,12 @@ pub(crate) async fn delete_tag(
     ctx: Ctx,
     Path((p, r, reference, tag)): Path<(String, String, String, String)>,
 ) -> ApiResult {
-    let (project, name) = target(&state, &ctx, &p, &r, (Resource::Tag, Action::Delete)).await?;
+    let (_, name) = target(&state, &ctx, &p, &r, (Resource::Tag, Action::Delete)).await?;
     state
         .registry
-        .delete_artifact_tag(&name, &reference, &tag)
+        .delete_artifact_tag(ctx.principal.name(), &name, &reference, &tag)
         .await
         .map_err(api_error)?;
-    record_now(
-        &state,
-        Some(project.id),
-        ctx.principal.name(),
-        "delete",
-        "tag",
-        &format!("{name}:{tag}"),
-    )
-    .await;
     Ok(StatusCode::OK.into_response())
 }
 

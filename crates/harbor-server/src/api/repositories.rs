@@ -244,16 +244,10 @@ pub(crate) async fn delete(
     let (project, grants) = project(&state, &ctx, &p).await?;
     ctx.check(&grants, Resource::Repository, Action::Delete)?;
     let name = full_name(&project, &r)?;
-    state.registry.delete_repository(&name).await?;
-    record_now(
-        &state,
-        Some(project.id),
-        ctx.principal.name(),
-        "delete",
-        "repository",
-        name.as_str(),
-    )
-    .await;
+    state
+        .registry
+        .delete_repository(ctx.principal.name(), &name)
+        .await?;
     Ok(StatusCode::OK.into_response())
 }
 

@@ -29,8 +29,6 @@ use crate::auth::{AuthFailure, Caller, authenticate, basic_challenge, bearer_cha
 pub(crate) struct Allowed {
     /// Who is calling.
     pub caller: Caller,
-    /// The repository's project, when the request touches a repository and it exists.
-    pub project: Option<Project>,
     /// For `POST .../blobs/uploads/?mount=`: whether the caller may mount from the source.
     pub mount_allowed: bool,
 }
@@ -100,9 +98,8 @@ pub(crate) async fn check(
         }
         Err(AuthFailure::Internal(e)) => return Err(internal(e)),
     };
-    let allowed = |caller, project| Allowed {
+    let allowed = |caller| Allowed {
         caller,
-        project,
         mount_allowed: false,
     };
     let Some(route) = route else {
@@ -113,20 +110,20 @@ pub(crate) async fn check(
                 "authentication required",
             ));
         }
-        return Ok(allowed(caller, None));
+        return Ok(allowed(caller));
     };
     let name = match route_name(route) {
         Some(raw) => match RepositoryName::parse(raw) {
             Ok(n) => n,
             // The handler answers NAME_INVALID; no access decision depends on it.
-            Err(_) => return Ok(allowed(caller, None)),
+            Err(_) => return Ok(allowed(caller)),
         },
         None => return catalog(caller),
     };
     let action = action_for(&parts.method, route);
     let scope = challenge_scope(parts, route, &name);
     let project_name = name.as_str().split('/').next().unwrap_or_default();
-    let (mut project, ok) = match &caller.token {
+    let (project, ok) = match &caller.token {
         Some(claims) => {
             let mut ok = token_allows(claims, name.as_str(), action.as_str());
             let project = if ok {
@@ -183,12 +180,11 @@ pub(crate) async fn check(
         });
     }
     if action == Action::Push && project.is_none() {
-        project = Some(auto_create(state, &caller.principal, project_name).await?);
+        auto_create(state, &caller.principal, project_name).await?;
     }
     let mount_allowed = mount_allowed(state, parts, &caller, &name).await?;
     Ok(Allowed {
         caller,
-        project,
         mount_allowed,
     })
 }
@@ -240,7 +236,6 @@ fn catalog(caller: Caller) -> Result<Allowed, Response> {
     if ok {
         return Ok(Allowed {
             caller,
-            project: None,
             mount_allowed: false,
         });
     }

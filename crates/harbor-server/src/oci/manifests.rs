@@ -44,6 +44,7 @@ pub(super) async fn get(
 
 pub(super) async fn put(
     reg: &Registry,
+    by: &str,
     repo: &RepositoryName,
     reference: &str,
     parts: &Parts,
@@ -68,7 +69,7 @@ pub(super) async fn put(
         .collect();
     let content_type = text(&parts.headers, header::CONTENT_TYPE);
     let pushed = reg
-        .put_manifest(repo, reference, content_type, bytes, &extra_tags)
+        .put_manifest(by, repo, reference, content_type, bytes, &extra_tags)
         .await?;
     let mut resp = StatusCode::CREATED.into_response();
     let h = resp.headers_mut();
@@ -89,7 +90,12 @@ pub(super) async fn put(
     Ok(resp)
 }
 
-pub(super) async fn delete(reg: &Registry, repo: &RepositoryName, reference: &str) -> ApiResult {
-    reg.delete_manifest(repo, reference).await?;
+pub(super) async fn delete(
+    reg: &Registry,
+    by: &str,
+    repo: &RepositoryName,
+    reference: &str,
+) -> ApiResult {
+    reg.delete_manifest(by, repo, reference).await?;
     Ok((StatusCode::ACCEPTED, [(header::CONTENT_LENGTH, value("0"))]).into_response())
 }

@@ -153,13 +153,7 @@ async fn handle(
 ) -> ApiResult {
     let reg = &state.registry;
     let m = &parts.method;
-    let project_id = allowed.project.as_ref().map(|p| p.id);
     let who = allowed.caller.principal.name();
-    let audit = |op: &'static str, name: &RepositoryName, reference: &str| {
-        let sep = if reference.contains(':') { '@' } else { ':' };
-        let resource = format!("{name}{sep}{reference}");
-        crate::audit::record_repository(state, project_id, who, op, "artifact", resource)
-    };
     match route {
         Route::Catalog if m == Method::GET => listing::catalog(reg, parts).await,
         Route::Tags { name: n } if m == Method::GET => listing::tags(reg, &name(n)?, parts).await,
@@ -177,26 +171,13 @@ async fn handle(
                             .get(headers::DOCKER_CONTENT_DIGEST)
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or_default();
-                        reg.record_manifest_pull(&n, reference, digest);
-                        audit("pull", &n, reference).await;
+                        reg.record_manifest_pull(who, &n, reference, digest);
                     }
                     r
                 }
                 Method::HEAD => manifests::get(reg, &n, reference, parts, false).await,
-                Method::PUT => {
-                    let r = manifests::put(reg, &n, reference, parts, body).await;
-                    if r.is_ok() {
-                        audit("create", &n, reference).await;
-                    }
-                    r
-                }
-                Method::DELETE => {
-                    let r = manifests::delete(reg, &n, reference).await;
-                    if r.is_ok() {
-                        audit("delete", &n, reference).await;
-                    }
-                    r
-                }
+                Method::PUT => manifests::put(reg, who, &n, reference, parts, body).await,
+                Method::DELETE => manifests::delete(reg, who, &n, reference).await,
                 _ => Ok(method_not_allowed()),
             }
         }

@@ -639,10 +639,17 @@ async fn copies_artifacts_between_projects_without_moving_bytes() {
         .await
         .unwrap();
     assert_eq!(child.status(), StatusCode::OK);
-    wait_audit(&s, "q=operation%3Dcreate", |e| {
-        e["resource"] == format!("dst/multi@{index}")
+    // Each manifest copied is a push into the target: the index under its tag, the
+    // child by digest.
+    let entries = wait_audit(&s, "q=operation%3Dcreate", |e| {
+        e["resource"] == "dst/multi:multi"
     })
     .await;
+    let child = format!("dst/multi@{}", amd.digest);
+    assert!(
+        entries.iter().any(|e| e["resource"] == child.as_str()),
+        "{entries:?}"
+    );
 
     // Failures.
     let path = format!("{}?from=src/app:{}", arts("dst", "x"), cosign_tag(&img));

@@ -405,3 +405,106 @@ async fn a_slow_live_upload_keeps_its_lease() {
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     assert_eq!(r.headers()["range"], "0-3999");
 }
+
+/// Pushes a one-blob image to `repo:tag` through the server at `base`.
+async fn push_at(base: &str, repo: &str, tag: &str, seed: u32) {
+    let config = format!("{{\"seed\":{seed}}}").into_bytes();
+    let digest = sha256(&config);
+    let r = client()
+        .post(format!("{base}/v2/{repo}/blobs/uploads/?digest={digest}"))
+        .body(config.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let m = image_manifest((&digest, config.len()), &[]);
+    let r = client()
+        .put(format!("{base}/v2/{repo}/manifests/{tag}"))
+        .header("content-type", OCI_MANIFEST)
+        .body(m)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+/// The `create` entries of the audit log, as `repo:tag`.
+async fn created(base: &str) -> Vec<String> {
+    let v: Vec<Value> = client()
+        .get(format!(
+            "{base}/api/v2.0/audit-logs?page_size=100&q=operation%3Dcreate"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut v: Vec<String> = v
+        .iter()
+        .filter(|e| e["resource_type"] == "artifact")
+        .filter_map(|e| e["resource"].as_str().map(str::to_owned))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Polls the audit log until it holds `want` `create` entries; returns them.
+async fn created_eventually(base: &str, want: usize) -> Vec<String> {
+    let t = std::time::Instant::now();
+    loop {
+        let v = created(base).await;
+        if v.len() >= want || t.elapsed() > std::time::Duration::from_secs(20) {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// kill -9 between a push's commit and the delivery of its event: the event waits in the
+/// outbox (written with the push) and reaches the audit log after the restart, once.
+#[tokio::test]
+async fn events_survive_kill_9_and_reach_the_audit_log_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // This run records events but does not deliver them: the kill comes "between".
+    let p = Proc::start(dir.path(), &[("HARBOR_EVENTS_DELIVER", "false")]);
+    push_at(&p.base, "library/app", "v1", 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(created(&p.base).await, Vec::<String>::new());
+    p.signal("-KILL");
+    let _ = p.exit_within(std::time::Duration::from_secs(10)).await;
+
+    let mut p = Proc::start(dir.path(), &[]);
+    let v = created_eventually(&p.base, 1).await;
+    assert_eq!(v, vec!["library/app:v1".to_owned()]);
+
+    // Kills at whatever point delivery has reached: every push is logged once.
+    for round in 0..3u32 {
+        for i in 0..10u32 {
+            push_at(
+                &p.base,
+                "library/app",
+                &format!("r{round}-{i}"),
+                100 * round + i,
+            )
+            .await;
+        }
+        p.signal("-KILL");
+        let _ = p.exit_within(std::time::Duration::from_secs(10)).await;
+        p = Proc::start(dir.path(), &[]);
+    }
+    let want = 1 + 30;
+    let v = created_eventually(&p.base, want).await;
+    // A moment more, for a duplicate to show if there were one.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let v2 = created(&p.base).await;
+    assert_eq!(v, v2);
+    let mut expected = vec!["library/app:v1".to_owned()];
+    for round in 0..3u32 {
+        for i in 0..10u32 {
+            expected.push(format!("library/app:r{round}-{i}"));
+        }
+    }
+    expected.sort();
+    assert_eq!(v, expected);
+}

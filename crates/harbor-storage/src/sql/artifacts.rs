@@ -14,6 +14,7 @@ use harbor_core::artifact::{
     AccessoryRecord, ArtifactQuery, ArtifactRecord, ArtifactSortKey, RepositoryPulls, TagFilter,
     TagRecord, cosign_tag, media_types_of_kind, subject_accessory_kind,
 };
+use harbor_core::events::NewEvent;
 use harbor_core::identity::{Match, Page};
 use harbor_core::model::now_ms;
 use harbor_core::{Digest, Error, Reference, RepositoryName, Result, Tag};
@@ -568,6 +569,7 @@ pub(super) async fn create_tag(
     repo: &RepositoryName,
     artifact_id: i64,
     tag: &Tag,
+    events: &[NewEvent],
 ) -> Result<()> {
     let now = now_ms();
     let mut tx = s.begin_write().await?;
@@ -597,11 +599,16 @@ pub(super) async fn create_tag(
         .execute(&mut *tx)
         .await
         .map_err(internal)?;
+    super::events::append(&mut tx, s.dialect, events).await?;
     tx.commit().await.map_err(internal)
 }
 
-pub(super) async fn record_pulls(s: &SqlMetadataStore, pulls: &[RepositoryPulls]) -> Result<()> {
-    if pulls.is_empty() {
+pub(super) async fn record_pulls(
+    s: &SqlMetadataStore,
+    pulls: &[RepositoryPulls],
+    events: &[NewEvent],
+) -> Result<()> {
+    if pulls.is_empty() && events.is_empty() {
         return Ok(());
     }
     let now = now_ms();
@@ -647,6 +654,7 @@ pub(super) async fn record_pulls(s: &SqlMetadataStore, pulls: &[RepositoryPulls]
             .map_err(internal)?;
         }
     }
+    super::events::append(&mut tx, s.dialect, events).await?;
     tx.commit().await.map_err(internal)
 }
 

@@ -341,6 +341,31 @@ const TABLES: &[Table] = &[
         key: 1,
         ids: Ids::NeverReused,
     },
+    // 0012_events.sql: undelivered events move with the data, and cursors with them (so
+    // the audit log does not record delivered events twice). Leases are not copied.
+    Table {
+        name: "events",
+        columns: &[
+            ("id", Ty::Int),
+            ("occurred_ms", Ty::Int),
+            ("kind", Ty::Text),
+            ("repository", Ty::OptText),
+            ("actor", Ty::Text),
+            ("payload", Ty::Text),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
+    Table {
+        name: "event_cursors",
+        columns: &[
+            ("subscriber", Ty::Text),
+            ("position", Ty::Int),
+            ("claimed_ms", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::Given,
+    },
 ];
 
 /// Rows per read and per insert; manifests carry their content, so fewer of them.

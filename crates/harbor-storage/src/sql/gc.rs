@@ -87,7 +87,7 @@ impl GcStore for SqlMetadataStore {
         repo: &RepositoryName,
         digest: &Digest,
     ) -> Result<bool> {
-        manifests::delete_if(self, repo, digest, true).await
+        manifests::delete_if(self, repo, digest, true, &[]).await
     }
 
     async fn gc_candidates(

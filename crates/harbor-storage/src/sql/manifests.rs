@@ -3,15 +3,14 @@
 use std::collections::{BTreeMap, HashSet};
 
 use bytes::Bytes;
+use harbor_core::events::NewEvent;
 use harbor_core::model::{NewManifest, Referrer, StoredManifest, now_ms};
 use harbor_core::{Digest, Error, Reference, RepositoryName, Result, Tag};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::blobs::ensure_repository;
-use super::{
-    Dialect, SqlMetadataStore, delete_in_repository, limit, placeholders, quotas, to_i64, to_u64,
-};
+use super::{Dialect, SqlMetadataStore, limit, placeholders, quotas, to_i64, to_u64};
 use crate::error::internal;
 
 /// Reference kinds in `manifest_references`.
@@ -123,6 +122,7 @@ pub(super) async fn put(
     repo: &RepositoryName,
     m: &NewManifest,
     tags: &[Tag],
+    events: &[NewEvent],
 ) -> Result<()> {
     let now = now_ms();
     let annotations = if m.annotations.is_empty() {
@@ -203,6 +203,7 @@ pub(super) async fn put(
         .await
         .map_err(internal)?;
     }
+    super::events::append(&mut tx, s.dialect, events).await?;
     tx.commit().await.map_err(internal)
 }
 
@@ -285,8 +286,9 @@ pub(super) async fn delete(
     s: &SqlMetadataStore,
     repo: &RepositoryName,
     digest: &Digest,
+    events: &[NewEvent],
 ) -> Result<bool> {
-    delete_if(s, repo, digest, false).await
+    delete_if(s, repo, digest, false, events).await
 }
 
 /// [`delete`], but with `only_untagged` only if the manifest still has no tag and no
@@ -297,6 +299,7 @@ pub(super) async fn delete_if(
     repo: &RepositoryName,
     digest: &Digest,
     only_untagged: bool,
+    events: &[NewEvent],
 ) -> Result<bool> {
     let mut tx = s.begin_write().await?;
     let Some(repo_row) = sqlx::query("SELECT id, project_id FROM repositories WHERE name = $1")
@@ -369,6 +372,7 @@ pub(super) async fn delete_if(
         candidates.push(digest.as_str().to_owned());
         quotas::release(&mut tx, p, &candidates).await?;
     }
+    super::events::append(&mut tx, s.dialect, events).await?;
     tx.commit().await.map_err(internal)?;
     Ok(true)
 }
@@ -409,15 +413,24 @@ pub(super) async fn delete_tag(
     s: &SqlMetadataStore,
     repo: &RepositoryName,
     tag: &Tag,
+    events: &[NewEvent],
 ) -> Result<bool> {
-    delete_in_repository(
-        s,
+    let mut tx = s.begin_write().await?;
+    let done = sqlx::query(
         "DELETE FROM tags
          WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2",
-        repo,
-        tag.as_str(),
     )
+    .bind(repo.as_str())
+    .bind(tag.as_str())
+    .execute(&mut *tx)
     .await
+    .map_err(internal)?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    super::events::append(&mut tx, s.dialect, events).await?;
+    tx.commit().await.map_err(internal)?;
+    Ok(true)
 }
 
 pub(super) async fn tags(

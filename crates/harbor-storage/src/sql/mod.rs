@@ -11,6 +11,7 @@
 mod artifacts;
 mod blobs;
 mod copy;
+mod events;
 mod gc;
 mod identity;
 mod immutable;
@@ -27,6 +28,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use harbor_core::events::NewEvent;
 use harbor_core::identity::Page;
 use harbor_core::model::{
     Claim, Lease, NewManifest, Referrer, RepositoryQuery, RepositoryRecord, StoredManifest,
@@ -129,6 +131,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "login_failures",
         include_str!("../../migrations/sqlite/0011_login_failures.sql"),
     ),
+    (
+        "events",
+        include_str!("../../migrations/sqlite/0012_events.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -171,6 +177,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "login_failures",
         include_str!("../../migrations/postgres/0011_login_failures.sql"),
+    ),
+    (
+        "events",
+        include_str!("../../migrations/postgres/0012_events.sql"),
     ),
 ];
 
@@ -406,23 +416,6 @@ fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Runs a `DELETE` whose `$1` is a repository name and `$2` a key within it; true if a
-/// row went.
-async fn delete_in_repository(
-    s: &SqlMetadataStore,
-    sql: &'static str,
-    repo: &RepositoryName,
-    key: &str,
-) -> Result<bool> {
-    let done = sqlx::query(sql)
-        .bind(repo.as_str())
-        .bind(key)
-        .execute(&s.write)
-        .await
-        .map_err(internal)?;
-    Ok(done.rows_affected() > 0)
-}
-
 /// `$first, $first+1, ...` for `count` placeholders.
 fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
@@ -517,13 +510,14 @@ impl MetadataStore for SqlMetadataStore {
         blobs::finish_upload(self, id, repo, digest, size, seen_version).await
     }
 
-    async fn put_manifest(
+    async fn put_manifest_emitting(
         &self,
         repo: &RepositoryName,
         manifest: &NewManifest,
         tags: &[Tag],
+        events: &[NewEvent],
     ) -> Result<()> {
-        manifests::put(self, repo, manifest, tags).await
+        manifests::put(self, repo, manifest, tags, events).await
     }
 
     async fn manifest(
@@ -534,12 +528,22 @@ impl MetadataStore for SqlMetadataStore {
         manifests::get(self, repo, reference).await
     }
 
-    async fn delete_manifest(&self, repo: &RepositoryName, digest: &Digest) -> Result<bool> {
-        manifests::delete(self, repo, digest).await
+    async fn delete_manifest_emitting(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+        events: &[NewEvent],
+    ) -> Result<bool> {
+        manifests::delete(self, repo, digest, events).await
     }
 
-    async fn delete_tag(&self, repo: &RepositoryName, tag: &Tag) -> Result<bool> {
-        manifests::delete_tag(self, repo, tag).await
+    async fn delete_tag_emitting(
+        &self,
+        repo: &RepositoryName,
+        tag: &Tag,
+        events: &[NewEvent],
+    ) -> Result<bool> {
+        manifests::delete_tag(self, repo, tag, events).await
     }
 
     async fn tags(
@@ -584,8 +588,12 @@ impl MetadataStore for SqlMetadataStore {
         repositories::set_description(self, repo, description).await
     }
 
-    async fn delete_repository(&self, repo: &RepositoryName) -> Result<bool> {
-        repositories::delete(self, repo).await
+    async fn delete_repository_emitting(
+        &self,
+        repo: &RepositoryName,
+        events: &[NewEvent],
+    ) -> Result<bool> {
+        repositories::delete(self, repo, events).await
     }
 
     async fn add_pulls(&self, pulls: &[(RepositoryName, u64)]) -> Result<()> {
@@ -638,12 +646,22 @@ impl MetadataStore for SqlMetadataStore {
         artifacts::parents(self, repo, digest).await
     }
 
-    async fn create_tag(&self, repo: &RepositoryName, artifact_id: i64, tag: &Tag) -> Result<()> {
-        artifacts::create_tag(self, repo, artifact_id, tag).await
+    async fn create_tag_emitting(
+        &self,
+        repo: &RepositoryName,
+        artifact_id: i64,
+        tag: &Tag,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        artifacts::create_tag(self, repo, artifact_id, tag, events).await
     }
 
-    async fn record_pulls(&self, pulls: &[harbor_core::artifact::RepositoryPulls]) -> Result<()> {
-        artifacts::record_pulls(self, pulls).await
+    async fn record_pulls_emitting(
+        &self,
+        pulls: &[harbor_core::artifact::RepositoryPulls],
+        events: &[NewEvent],
+    ) -> Result<()> {
+        artifacts::record_pulls(self, pulls, events).await
     }
 }
 

@@ -6,6 +6,7 @@
 //! the page, on indexes (`manifests (repository_id, digest)`, `tags_by_manifest`,
 //! `manifest_references_by_digest`).
 
+use harbor_core::events::NewEvent;
 use harbor_core::identity::Page;
 use harbor_core::model::{
     RepositoryQuery, RepositoryRecord, RepositorySortKey, RepositoryVisibility, now_ms,
@@ -169,7 +170,11 @@ pub(super) async fn set_description(
 /// links; the blobs table keeps the blobs for garbage collection. What the repository
 /// held leaves its project's usage in the same transaction, unless another repository
 /// of the project still references it.
-pub(super) async fn delete(s: &SqlMetadataStore, repo: &RepositoryName) -> Result<bool> {
+pub(super) async fn delete(
+    s: &SqlMetadataStore,
+    repo: &RepositoryName,
+    events: &[NewEvent],
+) -> Result<bool> {
     let mut tx = s.begin_write().await?;
     let Some(row) = sqlx::query("SELECT id, project_id FROM repositories WHERE name = $1")
         .bind(repo.as_str())
@@ -194,8 +199,12 @@ pub(super) async fn delete(s: &SqlMetadataStore, repo: &RepositoryName) -> Resul
     if let Some(p) = project_id {
         quotas::release(&mut tx, p, &candidates).await?;
     }
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    super::events::append(&mut tx, s.dialect, events).await?;
     tx.commit().await.map_err(internal)?;
-    Ok(done.rows_affected() > 0)
+    Ok(true)
 }
 
 pub(super) async fn add_pulls(s: &SqlMetadataStore, pulls: &[(RepositoryName, u64)]) -> Result<()> {

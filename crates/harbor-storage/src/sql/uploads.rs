@@ -153,19 +153,24 @@ pub(super) async fn save(
     Ok(done.rows_affected() == 1)
 }
 
-/// Releases the leases whose token is `<owner>.<random>`. The owner is letters and digits
-/// (checked here), so the prefix needs no escaping in `LIKE`.
-pub(super) async fn release_owner(s: &SqlMetadataStore, owner: &str) -> Result<u64> {
+/// The `LIKE` pattern of lease tokens `<owner>.<random>`. The owner is letters and digits
+/// (checked here), so the prefix needs no escaping.
+pub(super) fn owner_pattern(owner: &str) -> Result<String> {
     if owner.is_empty() || !owner.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(harbor_core::Error::Invalid(format!(
             "invalid lease owner {owner:?}: letters and digits only"
         )));
     }
+    Ok(format!("{owner}.%"))
+}
+
+/// Releases the upload leases whose token is `<owner>.<random>`.
+pub(super) async fn release_owner(s: &SqlMetadataStore, owner: &str) -> Result<u64> {
     let done = sqlx::query(
         "UPDATE upload_sessions SET lease_token = NULL, lease_until = NULL
          WHERE lease_token LIKE $1",
     )
-    .bind(format!("{owner}.%"))
+    .bind(owner_pattern(owner)?)
     .execute(&s.write)
     .await
     .map_err(internal)?;

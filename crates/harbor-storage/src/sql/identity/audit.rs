@@ -34,6 +34,15 @@ pub(super) async fn record(s: &SqlMetadataStore, entries: &[NewAuditEntry]) -> R
         return Ok(());
     }
     let mut tx = s.begin_write().await?;
+    insert(&mut tx, entries).await?;
+    tx.commit().await.map_err(internal)
+}
+
+/// Inserts audit entries in the caller's transaction.
+pub(in crate::sql) async fn insert(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    entries: &[NewAuditEntry],
+) -> Result<()> {
     for batch in entries.chunks(BATCH) {
         let rows = (0..batch.len())
             .map(|i| format!("({})", placeholders(1 + i * FIELDS, FIELDS)))
@@ -54,9 +63,9 @@ pub(super) async fn record(s: &SqlMetadataStore, entries: &[NewAuditEntry]) -> R
                 .bind(e.resource.as_str())
                 .bind(e.op_time_ms);
         }
-        q.execute(&mut *tx).await.map_err(internal)?;
+        q.execute(&mut **tx).await.map_err(internal)?;
     }
-    tx.commit().await.map_err(internal)
+    Ok(())
 }
 
 pub(super) async fn list(

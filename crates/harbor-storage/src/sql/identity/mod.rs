@@ -5,7 +5,7 @@
 //! which becomes [`Error::Conflict`], so two concurrent creations cannot both succeed.
 //! Listings build their `WHERE` clause with a [`Filter`] and return a page and the total.
 
-mod audit;
+pub(super) mod audit;
 mod projects;
 mod robots;
 mod settings;

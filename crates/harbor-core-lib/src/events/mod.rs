@@ -1,0 +1,221 @@
+//! Domain events and the transactional outbox.
+//!
+//! A change that others may react to (an artifact pushed, pulled or deleted, a tag
+//! created or deleted, a repository deleted) is described by a [`DomainEvent`] and written
+//! to the **outbox** by the store method that makes the change, in the same database
+//! transaction: the change and its event are both stored or neither is. Subscribers
+//! ([`Subscriber`]: the audit log first; webhooks, replication triggers and scan-on-push
+//! later) read the outbox through the [`Dispatcher`], each with its own cursor, at least
+//! once and in outbox order (docs/architecture.md, "Domain events").
+
+mod audit;
+mod dispatch;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::identity::NewAuditEntry;
+use crate::model::Lease;
+
+pub use audit::{AuditSubscriber, audit_entry};
+pub use dispatch::{Batch, Delivered, Dispatcher, DispatcherConfig, EventSignal, Subscriber};
+
+/// Something that happened, as subscribers see it. Serialised (tagged by `type`) into the
+/// outbox, so variants and fields are only ever added, never renamed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DomainEvent {
+    /// A manifest was pushed (or copied in), with the tags that now point at it.
+    ArtifactPushed {
+        /// `<project>/<repository path>`.
+        repository: String,
+        /// The manifest's digest.
+        digest: String,
+        /// The manifest's media type.
+        media_type: String,
+        /// Size of the manifest in bytes.
+        size: u64,
+        /// Tags the push set (empty for a push by digest).
+        tags: Vec<String>,
+    },
+    /// A manifest was pulled (GET, not HEAD), by `tag` when it was pulled by tag.
+    ArtifactPulled {
+        /// `<project>/<repository path>`.
+        repository: String,
+        /// The manifest's digest.
+        digest: String,
+        /// The tag it was pulled by, if any.
+        tag: Option<String>,
+    },
+    /// A manifest was deleted with every tag that pointed at it.
+    ArtifactDeleted {
+        /// `<project>/<repository path>`.
+        repository: String,
+        /// The manifest's digest.
+        digest: String,
+    },
+    /// A tag was put on an existing artifact through the API.
+    TagCreated {
+        /// `<project>/<repository path>`.
+        repository: String,
+        /// The tag.
+        tag: String,
+        /// The artifact it points at.
+        digest: String,
+    },
+    /// A tag was deleted; its manifest stays.
+    TagDeleted {
+        /// `<project>/<repository path>`.
+        repository: String,
+        /// The tag.
+        tag: String,
+    },
+    /// A repository was deleted with all its artifacts.
+    RepositoryDeleted {
+        /// `<project>/<repository path>`.
+        repository: String,
+    },
+}
+
+impl DomainEvent {
+    /// The event's type name, as stored in the outbox's `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DomainEvent::ArtifactPushed { .. } => "artifact_pushed",
+            DomainEvent::ArtifactPulled { .. } => "artifact_pulled",
+            DomainEvent::ArtifactDeleted { .. } => "artifact_deleted",
+            DomainEvent::TagCreated { .. } => "tag_created",
+            DomainEvent::TagDeleted { .. } => "tag_deleted",
+            DomainEvent::RepositoryDeleted { .. } => "repository_deleted",
+        }
+    }
+
+    /// The repository the event is about: events of one repository are delivered in the
+    /// order they were committed.
+    pub fn repository(&self) -> Option<&str> {
+        match self {
+            DomainEvent::ArtifactPushed { repository, .. }
+            | DomainEvent::ArtifactPulled { repository, .. }
+            | DomainEvent::ArtifactDeleted { repository, .. }
+            | DomainEvent::TagCreated { repository, .. }
+            | DomainEvent::TagDeleted { repository, .. }
+            | DomainEvent::RepositoryDeleted { repository } => Some(repository),
+        }
+    }
+
+    /// The project the event is about (the first segment of its repository).
+    pub fn project(&self) -> Option<&str> {
+        self.repository()
+            .map(|r| r.split_once('/').map_or(r, |(p, _)| p))
+    }
+}
+
+/// The actor of events the server causes on its own (retention, garbage collection).
+pub const SYSTEM: &str = "system";
+
+/// An event to write, with who caused it and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEvent {
+    /// The principal's name (a username, a robot's full name, or `system` for work the
+    /// server did on its own, such as retention).
+    pub actor: String,
+    /// When it happened (ms since the Unix epoch).
+    pub occurred_ms: i64,
+    /// What happened.
+    pub event: DomainEvent,
+}
+
+impl NewEvent {
+    /// `event` caused by `actor`, now.
+    pub fn now(actor: &str, event: DomainEvent) -> Self {
+        NewEvent {
+            actor: actor.to_owned(),
+            occurred_ms: crate::model::now_ms(),
+            event,
+        }
+    }
+}
+
+/// An event read back from the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Its position in the outbox: unique, increasing in commit order. Subscribers may use
+    /// it as an idempotency key.
+    pub id: i64,
+    /// Who caused it.
+    pub actor: String,
+    /// When it happened (ms since the Unix epoch).
+    pub occurred_ms: i64,
+    /// What happened.
+    pub event: DomainEvent,
+}
+
+/// Where a subscriber seen for the first time starts reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartAt {
+    /// Every event still in the outbox (the audit log: nothing may be missed).
+    Beginning,
+    /// Only events written from now on (a webhook registered today does not want last
+    /// week's pushes).
+    Latest,
+}
+
+/// The outbox and the subscribers' cursors.
+///
+/// Events are appended by the store methods that take `events` (in the transaction of
+/// the change) or by [`EventStore::append_events`]. Each subscriber has one cursor row:
+/// the id of the last event it has handled, and a lease so that among several replicas
+/// only one delivers to it at a time.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends events in a transaction of their own, for changes not written through a
+    /// store method that takes events.
+    async fn append_events(&self, events: &[NewEvent]) -> Result<()>;
+
+    /// Up to `limit` events with an id above `after`, in id order.
+    async fn events_after(&self, after: i64, limit: usize) -> Result<Vec<StoredEvent>>;
+
+    /// The id of the newest event (0 when the outbox is empty).
+    async fn last_event_id(&self) -> Result<i64>;
+
+    /// Takes (or renews) the lease on `subscriber`'s cursor, creating the cursor at
+    /// `start` if it is new, and returns its position; `None` while another holder's
+    /// lease is unexpired.
+    async fn claim_cursor(
+        &self,
+        subscriber: &str,
+        start: StartAt,
+        lease: &Lease,
+    ) -> Result<Option<i64>>;
+
+    /// Moves `subscriber`'s cursor from `from` to `to` if the lease `token` still holds
+    /// it there; false otherwise (the lease was lost and another holder may deliver).
+    async fn advance_cursor(
+        &self,
+        subscriber: &str,
+        token: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<bool>;
+
+    /// [`EventStore::advance_cursor`] and the recording of `entries` in the audit log, in
+    /// one transaction: each event reaches the audit log exactly once.
+    async fn advance_cursor_with_audit(
+        &self,
+        subscriber: &str,
+        token: &str,
+        from: i64,
+        to: i64,
+        entries: &[NewAuditEntry],
+    ) -> Result<bool>;
+
+    /// Releases every cursor lease whose token is `<owner>.<random>` (those of a process
+    /// that is gone, or of this one as it stops); returns how many.
+    async fn release_cursors_of(&self, owner: &str) -> Result<u64>;
+
+    /// Deletes events that happened before `before_ms` and that every cursor has passed
+    /// (cursors not claimed since `before_ms` are abandoned and do not hold events back);
+    /// returns how many.
+    async fn prune_events(&self, before_ms: i64) -> Result<u64>;
+}

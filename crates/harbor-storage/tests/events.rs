@@ -1,0 +1,533 @@
+//! The outbox of domain events on real stores (SQLite or PostgreSQL): events are written
+//! with the change that causes them and only then, cursors and their leases, exactly-once
+//! delivery to the audit log, ordering under concurrent pushes, and pruning.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use harbor_core::events::{
+    AuditSubscriber, Dispatcher, DispatcherConfig, DomainEvent, EventStore, NewEvent, StartAt,
+    StoredEvent,
+};
+use harbor_core::identity::{AuditQuery, NewAuditEntry, NewUser, Page};
+use harbor_core::model::{Lease, now_ms};
+use harbor_core::ports::{ByteStream, IdentityStore};
+use harbor_core::{Digest, Error, Registry, RegistryConfig, RepositoryName};
+use harbor_storage::testing::TestTarget as Target;
+use harbor_storage::{ObjectBlobStore, SqlMetadataStore};
+
+harbor_storage::contract_tests!(
+    changes_write_their_events_and_failures_none,
+    pulls_are_batched_with_their_counts,
+    cursors_are_leased_and_moved_only_by_their_holder,
+    the_audit_log_gets_each_event_once,
+    concurrent_pushes_are_read_in_commit_order,
+    delivered_events_are_pruned,
+);
+
+struct Setup {
+    reg: Registry,
+    meta: Arc<SqlMetadataStore>,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup(t: &Target) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = Arc::new(t.open().await);
+    let blobs = ObjectBlobStore::filesystem(dir.path(), false).unwrap();
+    let config = RegistryConfig {
+        pull_flush_interval: Duration::from_millis(50),
+        ..RegistryConfig::default()
+    };
+    let reg = Registry::new(Arc::new(blobs), meta.clone(), config);
+    let owner = meta
+        .create_user(&NewUser {
+            username: "owner".into(),
+            email: None,
+            realname: "owner".into(),
+            comment: String::new(),
+            password_hash: "x".into(),
+            sysadmin: false,
+        })
+        .await
+        .unwrap();
+    meta.create_project("team", owner.id, false).await.unwrap();
+    Setup {
+        reg,
+        meta,
+        _dir: dir,
+    }
+}
+
+fn repo(s: &str) -> RepositoryName {
+    RepositoryName::parse(s).unwrap()
+}
+
+fn body(data: Vec<u8>) -> ByteStream {
+    Box::pin(futures::stream::once(async move { Ok(Bytes::from(data)) }))
+}
+
+/// Pushes a one-layer image (`seed` makes it unique) under `reference`; its digest.
+async fn push(reg: &Registry, by: &str, r: &RepositoryName, reference: &str, seed: u32) -> Digest {
+    let config = format!("{{\"seed\":{seed}}}").into_bytes();
+    let cd = Digest::sha256(&config);
+    if reg.probe_blob(r, &cd).await.is_err() {
+        reg.upload_blob(r, &cd, Some(config.len() as u64), body(config.clone()))
+            .await
+            .unwrap();
+    }
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{cd}","size":{}}},"layers":[]}}"#,
+        config.len()
+    );
+    reg.put_manifest(
+        by,
+        r,
+        reference,
+        Some("application/vnd.oci.image.manifest.v1+json"),
+        Bytes::from(manifest),
+        &[],
+    )
+    .await
+    .unwrap()
+    .digest
+}
+
+async fn all_events(m: &SqlMetadataStore) -> Vec<StoredEvent> {
+    m.events_after(0, 10_000).await.unwrap()
+}
+
+fn lease(token: &str, ms: i64) -> Lease {
+    let now = now_ms();
+    Lease {
+        token: token.into(),
+        now,
+        until: now + ms,
+    }
+}
+
+async fn changes_write_their_events_and_failures_none(t: &Target) {
+    let s = setup(t).await;
+    let r = repo("team/app");
+    let d = push(&s.reg, "alice", &r, "v1", 1).await;
+    s.reg
+        .create_artifact_tag("bob", &r, d.as_str(), "stable")
+        .await
+        .unwrap();
+    s.reg.delete_manifest("bob", &r, "stable").await.unwrap();
+    // Failures write nothing: a manifest naming a blob the repository lacks, a delete
+    // of a missing tag, a duplicate tag.
+    let missing = Digest::sha256(b"not uploaded");
+    let bad = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{missing}","size":12}},"layers":[]}}"#
+    );
+    let err = s
+        .reg
+        .put_manifest("eve", &r, "bad", None, Bytes::from(bad), &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ManifestBlobUnknown(_)), "{err:?}");
+    let err = s.reg.delete_manifest("eve", &r, "nope").await.unwrap_err();
+    assert!(matches!(err, Error::ManifestUnknown(_)), "{err:?}");
+    let err = s
+        .reg
+        .create_artifact_tag("eve", &r, d.as_str(), "v1")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    s.reg
+        .delete_manifest("carol", &r, d.as_str())
+        .await
+        .unwrap();
+    push(&s.reg, "alice", &r, "v2", 2).await;
+    s.reg.delete_repository("dave", &r).await.unwrap();
+
+    let events = all_events(&s.meta).await;
+    let seen: Vec<(&str, DomainEvent)> = events
+        .iter()
+        .map(|e| (e.actor.as_str(), e.event.clone()))
+        .collect();
+    let repository = "team/app".to_owned();
+    let pushed = |digest: &Digest, tag: &str| DomainEvent::ArtifactPushed {
+        repository: repository.clone(),
+        digest: digest.to_string(),
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        size: match &seen[0].1 {
+            DomainEvent::ArtifactPushed { size, .. } => *size,
+            other => panic!("{other:?}"),
+        },
+        tags: vec![tag.into()],
+    };
+    assert_eq!(seen.len(), 6, "{seen:#?}");
+    assert_eq!(seen[0], ("alice", pushed(&d, "v1")));
+    assert_eq!(
+        seen[1],
+        (
+            "bob",
+            DomainEvent::TagCreated {
+                repository: repository.clone(),
+                tag: "stable".into(),
+                digest: d.to_string()
+            }
+        )
+    );
+    assert_eq!(
+        seen[2],
+        (
+            "bob",
+            DomainEvent::TagDeleted {
+                repository: repository.clone(),
+                tag: "stable".into()
+            }
+        )
+    );
+    assert_eq!(
+        seen[3],
+        (
+            "carol",
+            DomainEvent::ArtifactDeleted {
+                repository: repository.clone(),
+                digest: d.to_string()
+            }
+        )
+    );
+    assert!(
+        matches!(&seen[4], ("alice", DomainEvent::ArtifactPushed { tags, .. }) if tags == &["v2"])
+    );
+    assert_eq!(
+        seen[5],
+        ("dave", DomainEvent::RepositoryDeleted { repository })
+    );
+    // Ids increase; times are real.
+    assert!(events.windows(2).all(|w| w[0].id < w[1].id));
+    assert!(events.iter().all(|e| e.occurred_ms > now_ms() - 60_000));
+    assert_eq!(s.meta.last_event_id().await.unwrap(), events[5].id);
+}
+
+async fn pulls_are_batched_with_their_counts(t: &Target) {
+    let s = setup(t).await;
+    let r = repo("team/app");
+    let d = push(&s.reg, "alice", &r, "v1", 1).await;
+    for _ in 0..3 {
+        s.reg.record_manifest_pull("bob", &r, "v1", d.as_str());
+    }
+    s.reg
+        .record_manifest_pull("carol", &r, d.as_str(), d.as_str());
+    s.reg.flush_pulls().await;
+    let pulls: Vec<(String, Option<String>)> = all_events(&s.meta)
+        .await
+        .into_iter()
+        .filter_map(|e| match e.event {
+            DomainEvent::ArtifactPulled { digest, tag, .. } => {
+                assert_eq!(digest, d.to_string());
+                Some((e.actor, tag))
+            }
+            _ => None,
+        })
+        .collect();
+    let bob = ("bob".to_owned(), Some("v1".to_owned()));
+    assert_eq!(
+        pulls,
+        vec![bob.clone(), bob.clone(), bob, ("carol".into(), None)]
+    );
+    let rec = s.reg.repository(&r).await.unwrap();
+    assert_eq!(rec.pull_count, 4, "counts and events are written together");
+}
+
+async fn cursors_are_leased_and_moved_only_by_their_holder(t: &Target) {
+    let s = setup(t).await;
+    let r = repo("team/app");
+    push(&s.reg, "alice", &r, "v1", 1).await;
+    let first = s.meta.last_event_id().await.unwrap();
+    // A new cursor starts at the beginning or at the newest event.
+    let a = lease("a.1", 60_000);
+    assert_eq!(
+        s.meta
+            .claim_cursor("from-start", StartAt::Beginning, &a)
+            .await
+            .unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        s.meta
+            .claim_cursor("from-now", StartAt::Latest, &a)
+            .await
+            .unwrap(),
+        Some(first)
+    );
+    // Another holder is refused while the lease runs; the holder renews.
+    let b = lease("b.1", 60_000);
+    assert_eq!(
+        s.meta
+            .claim_cursor("from-start", StartAt::Beginning, &b)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.meta
+            .claim_cursor("from-start", StartAt::Beginning, &a)
+            .await
+            .unwrap(),
+        Some(0)
+    );
+    // Only the holder moves it, and only from where it is.
+    assert!(
+        !s.meta
+            .advance_cursor("from-start", "b.1", 0, first)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.meta
+            .advance_cursor("from-start", "a.1", 5, first)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.meta
+            .advance_cursor("from-start", "a.1", 0, first)
+            .await
+            .unwrap()
+    );
+    // An expired lease is taken over, at the position its holder reached.
+    let expired = lease("a.2", -1);
+    assert_eq!(
+        s.meta
+            .claim_cursor("short", StartAt::Beginning, &expired)
+            .await
+            .unwrap(),
+        Some(0)
+    );
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(
+        s.meta
+            .claim_cursor("short", StartAt::Beginning, &lease("b.1", 60_000))
+            .await
+            .unwrap(),
+        Some(0)
+    );
+    assert!(
+        !s.meta
+            .advance_cursor("short", "a.2", 0, first)
+            .await
+            .unwrap()
+    );
+    // A restarted owner releases its dead run's leases (and only those) at once.
+    assert_eq!(s.meta.release_cursors_of("a").await.unwrap(), 2);
+    assert_eq!(
+        s.meta
+            .claim_cursor("from-start", StartAt::Beginning, &lease("c.1", 60_000))
+            .await
+            .unwrap(),
+        Some(first)
+    );
+    assert_eq!(
+        s.meta
+            .claim_cursor("short", StartAt::Beginning, &lease("c.1", 60_000))
+            .await
+            .unwrap(),
+        None,
+        "b.1 holds it"
+    );
+    assert!(s.meta.release_cursors_of("a%").await.is_err());
+}
+
+async fn the_audit_log_gets_each_event_once(t: &Target) {
+    let s = setup(t).await;
+    let r = repo("team/app");
+    let d = push(&s.reg, "alice", &r, "v1", 1).await;
+    s.reg.record_manifest_pull("bob", &r, "v1", d.as_str());
+    s.reg.flush_pulls().await;
+    s.reg
+        .delete_manifest("carol", &r, d.as_str())
+        .await
+        .unwrap();
+    let entries = |m: Arc<SqlMetadataStore>| async move {
+        let (v, _) = m
+            .audit_log(
+                &AuditQuery::default(),
+                Page {
+                    page: 1,
+                    page_size: 100,
+                },
+            )
+            .await
+            .unwrap();
+        let mut v: Vec<(String, String, String, String)> = v
+            .into_iter()
+            .map(|e| (e.username, e.operation, e.resource_type, e.resource))
+            .collect();
+        v.sort();
+        v
+    };
+    // Two dispatchers (two replicas) deliver to the same subscriber.
+    let mut dispatchers = Vec::new();
+    for owner in ["one", "two"] {
+        let d = Dispatcher::new(
+            s.meta.clone(),
+            s.reg.event_signal().clone(),
+            DispatcherConfig {
+                owner: owner.into(),
+                batch: 1,
+                ..DispatcherConfig::default()
+            },
+        );
+        d.start(Arc::new(AuditSubscriber::new(
+            s.meta.clone(),
+            s.meta.clone(),
+        )));
+        dispatchers.push(d);
+    }
+    let drained = dispatchers[0].drain(Duration::from_secs(20)).await
+        || dispatchers[1].drain(Duration::from_secs(20)).await;
+    assert!(drained, "events were not delivered");
+    // Give the other dispatcher time to (wrongly) deliver again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let project_entries = entries(s.meta.clone()).await;
+    assert_eq!(
+        project_entries,
+        vec![
+            (
+                "alice".into(),
+                "create".into(),
+                "artifact".into(),
+                "team/app:v1".into()
+            ),
+            (
+                "bob".into(),
+                "pull".into(),
+                "artifact".into(),
+                "team/app:v1".into()
+            ),
+            (
+                "carol".into(),
+                "delete".into(),
+                "artifact".into(),
+                format!("team/app@{d}")
+            ),
+        ]
+    );
+    let (logged, _) = s
+        .meta
+        .audit_log(
+            &AuditQuery::default(),
+            Page {
+                page: 1,
+                page_size: 100,
+            },
+        )
+        .await
+        .unwrap();
+    let team = s.meta.project_by_name("team").await.unwrap().unwrap();
+    assert!(logged.iter().all(|e| e.project_id == Some(team.id)));
+    // A stale delivery (the cursor moved since) records nothing.
+    let entry = NewAuditEntry {
+        project_id: None,
+        username: "ghost".into(),
+        operation: "create".into(),
+        resource_type: "artifact".into(),
+        resource: "x".into(),
+        op_time_ms: now_ms(),
+    };
+    let moved = s
+        .meta
+        .advance_cursor_with_audit(AuditSubscriber::NAME, "stale.token", 0, 1, &[entry])
+        .await
+        .unwrap();
+    assert!(!moved);
+    assert_eq!(entries(s.meta.clone()).await.len(), 3);
+}
+
+async fn concurrent_pushes_are_read_in_commit_order(t: &Target) {
+    let s = Arc::new(setup(t).await);
+    // A reader follows the outbox while 8 writers push (into repositories outside any
+    // project, so no quota lock orders them); whatever it has read, no event with a
+    // lower id may show up later (it would be skipped by a cursor).
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (s, stop) = (s.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut cursor = 0;
+            let mut seen = 0;
+            loop {
+                let done = stop.load(std::sync::atomic::Ordering::SeqCst);
+                for e in s.meta.events_after(cursor, 1000).await.unwrap() {
+                    assert!(e.id > cursor);
+                    cursor = e.id;
+                    seen += 1;
+                }
+                if done {
+                    return seen;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut writers = Vec::new();
+    for w in 0..8u32 {
+        let s = s.clone();
+        writers.push(tokio::spawn(async move {
+            for i in 0..25u32 {
+                let r = repo(&format!("w{w}/app"));
+                push(&s.reg, "alice", &r, &format!("t{i}"), w * 100 + i).await;
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = reader.await.unwrap();
+    let all = all_events(&s.meta).await;
+    assert_eq!(all.len(), 200);
+    assert_eq!(
+        seen, 200,
+        "the reader skipped events committed out of id order"
+    );
+}
+
+async fn delivered_events_are_pruned(t: &Target) {
+    let s = setup(t).await;
+    let old = now_ms() - 3_600_000;
+    let event = |n: u32| NewEvent {
+        actor: "alice".into(),
+        occurred_ms: old,
+        event: DomainEvent::TagDeleted {
+            repository: "team/app".into(),
+            tag: format!("t{n}"),
+        },
+    };
+    s.meta
+        .append_events(&[event(1), event(2), event(3)])
+        .await
+        .unwrap();
+    let ids: Vec<i64> = all_events(&s.meta).await.iter().map(|e| e.id).collect();
+    // A live cursor that has handled the first one holds the others back.
+    let a = lease("a.1", 60_000);
+    s.meta
+        .claim_cursor("slow", StartAt::Beginning, &a)
+        .await
+        .unwrap();
+    assert!(
+        s.meta
+            .advance_cursor("slow", "a.1", 0, ids[0])
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.meta.prune_events(now_ms() - 60_000).await.unwrap(), 1);
+    // Recent events stay, even once delivered.
+    assert!(
+        s.meta
+            .advance_cursor("slow", "a.1", ids[0], ids[2])
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.meta.prune_events(old - 1).await.unwrap(), 0);
+    assert_eq!(s.meta.prune_events(now_ms() - 60_000).await.unwrap(), 2);
+    assert!(all_events(&s.meta).await.is_empty());
+    // Ids are never reused after pruning.
+    s.meta.append_events(&[event(4)]).await.unwrap();
+    assert!(all_events(&s.meta).await[0].id > ids[2]);
+}
