@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::client::{OpError, Registry, Scope};
-use crate::content::Image;
+use crate::content::{Blob, Image};
 use crate::report::{Report, Samples};
 
 /// What to measure.
@@ -23,6 +23,8 @@ pub enum Workload {
     ManifestGet,
     /// `HEAD` a manifest by tag.
     ManifestHead,
+    /// `PUT` a new manifest (its blobs already pushed) under a new tag.
+    ManifestPut,
     /// List 100 tags.
     Tags,
     /// List repositories.
@@ -33,12 +35,13 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in report order.
-    pub const ALL: [Workload; 8] = [
+    pub const ALL: [Workload; 9] = [
         Workload::Push,
         Workload::PushChunked,
         Workload::Pull,
         Workload::ManifestGet,
         Workload::ManifestHead,
+        Workload::ManifestPut,
         Workload::Tags,
         Workload::Catalog,
         Workload::Mix,
@@ -52,6 +55,7 @@ impl Workload {
             Workload::Pull => "pull",
             Workload::ManifestGet => "manifest-get",
             Workload::ManifestHead => "manifest-head",
+            Workload::ManifestPut => "manifest-put",
             Workload::Tags => "tags",
             Workload::Catalog => "catalog",
             Workload::Mix => "mix",
@@ -249,6 +253,34 @@ pub async fn run(reg: &Registry, spec: &Spec) -> Result<Report, OpError> {
                             .await
                             .map(|b| b.len() as u64)
                     }
+                }
+            })
+            .await
+        }
+        Workload::ManifestPut => {
+            // One image's blobs, then a distinct manifest per request (an annotation
+            // numbers it), each under its own tag: the timed part is the manifest PUT.
+            let img = Image::generate(1024, unique_seed());
+            let repo = format!("{repo}/manifest-put");
+            reg.prepare(Scope::Repository(&repo)).await?;
+            reg.push_image(&repo, "base", &img, None).await?;
+            let mut base: serde_json::Value = serde_json::from_slice(&img.manifest.data)
+                .map_err(|e| OpError(format!("bench manifest: {e}")))?;
+            let manifests: Arc<Vec<Blob>> = Arc::new(
+                (0..spec.requests)
+                    .map(|i| {
+                        base["annotations"] = serde_json::json!({ "bench.n": i.to_string() });
+                        Blob::new(serde_json::to_vec(&base).unwrap_or_default().into())
+                    })
+                    .collect(),
+            );
+            let reg2 = reg.clone();
+            timed(reg, spec, move |i| {
+                let (reg, repo, manifests) = (reg2.clone(), repo.clone(), manifests.clone());
+                async move {
+                    let m = &manifests[i % manifests.len()];
+                    reg.push_manifest(&repo, &format!("m{i}"), m).await?;
+                    Ok(m.data.len() as u64)
                 }
             })
             .await

@@ -13,7 +13,7 @@
 //! subscriber wait, which keeps the order.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::sync::{RwLock, watch};
@@ -90,8 +90,12 @@ pub struct DispatcherConfig {
     pub batch: usize,
     /// How often the outbox is read when nothing local wakes the dispatcher.
     pub poll_interval: Duration,
-    /// How long a cursor lease lasts without renewal.
+    /// How long a cursor lease lasts without renewal (it is renewed once half of it has
+    /// passed).
     pub lease: Duration,
+    /// After a local wake-up, how long events gather before they are read: under load,
+    /// one batch carries many events instead of one round trip each.
+    pub gather: Duration,
     /// How long delivered events stay in the outbox.
     pub retention: Duration,
 }
@@ -103,6 +107,7 @@ impl Default for DispatcherConfig {
             batch: 256,
             poll_interval: Duration::from_secs(1),
             lease: Duration::from_secs(30),
+            gather: Duration::from_millis(100),
             retention: Duration::from_secs(24 * 3600),
         }
     }
@@ -243,11 +248,16 @@ async fn run(
     let mut pause = Pause::None;
     // Our idea of the cursor; authoritative only right after a claim.
     let mut at: Option<i64> = None;
+    // When our lease should be renewed (half its time), if we hold one.
+    let mut renew_at: Option<Instant> = None;
     loop {
         match pause {
             Pause::None => {}
             Pause::Idle => {
-                let _ = tokio::time::timeout(config.poll_interval, wake.changed()).await;
+                if let Ok(Ok(())) = tokio::time::timeout(config.poll_interval, wake.changed()).await
+                {
+                    tokio::time::sleep(config.gather).await;
+                }
             }
             Pause::Backoff(d) => tokio::time::sleep(d).await,
         }
@@ -260,8 +270,12 @@ async fn run(
         let from = match at {
             Some(p) => p,
             None => match claim().await {
-                Ok(Some(p)) => p,
+                Ok(Some(p)) => {
+                    renew_at = Some(Instant::now() + config.lease / 2);
+                    p
+                }
                 Ok(None) => {
+                    renew_at = None;
                     // Another replica delivers; look again later.
                     pause = Pause::Idle;
                     continue;
@@ -292,18 +306,23 @@ async fn run(
             pause = Pause::Idle;
             continue;
         };
-        // Renew the lease (and check the position) before delivering.
-        match claim().await {
-            Ok(Some(p)) if p == from => {}
-            Ok(_) => {
-                at = None;
-                continue;
-            }
-            Err(err) => {
-                tracing::warn!(subscriber = sub.name(), error = %err, "cannot renew event cursor");
-                backoff = next_backoff(backoff);
-                pause = Pause::Backoff(backoff);
-                continue;
+        // Renew the lease (and check the position) before delivering, unless it is fresh.
+        // Moving the cursor checks both anyway; this keeps a stale holder from
+        // delivering a batch it could not acknowledge.
+        if renew_at.is_none_or(|t| Instant::now() >= t) {
+            match claim().await {
+                Ok(Some(p)) if p == from => renew_at = Some(Instant::now() + config.lease / 2),
+                Ok(_) => {
+                    renew_at = None;
+                    at = None;
+                    continue;
+                }
+                Err(err) => {
+                    tracing::warn!(subscriber = sub.name(), error = %err, "cannot renew event cursor");
+                    backoff = next_backoff(backoff);
+                    pause = Pause::Backoff(backoff);
+                    continue;
+                }
             }
         }
         let batch = Batch {
@@ -326,6 +345,7 @@ async fn run(
             }
             Ok(false) => {
                 tracing::info!(subscriber = sub.name(), "event cursor lease lost");
+                renew_at = None;
                 at = None;
             }
             Err(err) => {
