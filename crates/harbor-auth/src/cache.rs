@@ -172,6 +172,16 @@ impl IdentityStore for CachedIdentity {
     async fn set_project_public(&self, id: i64, public: bool) -> Result<Project> {
         self.write(self.inner.set_project_public(id, public)).await
     }
+    async fn update_project_metadata(
+        &self,
+        id: i64,
+        public: Option<bool>,
+        set: &std::collections::BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<Project> {
+        self.write(self.inner.update_project_metadata(id, public, set, remove))
+            .await
+    }
     async fn delete_project(&self, id: i64) -> Result<()> {
         self.write(self.inner.delete_project(id)).await
     }

@@ -159,6 +159,38 @@ pub enum ProjectCmd {
         /// Name.
         name: String,
     },
+    /// Show a project's metadata (public, severity, auto_scan, ...).
+    Meta {
+        /// Name.
+        name: String,
+    },
+    /// Set metadata keys: `harbor project meta-set team severity=high reuse_sys_cve_allowlist=true`.
+    /// Keys for features this server does not have yet are refused by name.
+    MetaSet {
+        /// Name.
+        name: String,
+        /// `key=value` pairs.
+        #[arg(required = true, value_parser = parse_key_value)]
+        values: Vec<(String, String)>,
+    },
+    /// Remove a metadata key.
+    MetaUnset {
+        /// Name.
+        name: String,
+        /// The key.
+        key: String,
+    },
+}
+
+/// `key=value`.
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected key=value"))?;
+    if k.is_empty() {
+        return Err(format!("{s:?}: the key is empty"));
+    }
+    Ok((k.to_owned(), v.to_owned()))
 }
 
 /// `harbor repo ...`.

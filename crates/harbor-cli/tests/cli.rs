@@ -138,6 +138,40 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
     );
     let table = ok(h, &["project", "list"], "").await;
     assert!(table.starts_with("ID"), "{table}");
+    // Metadata: set, shown, refused by name when the server cannot honour it, removed.
+    ok(
+        h,
+        &[
+            "project",
+            "meta-set",
+            "team",
+            "severity=high",
+            "auto_scan=false",
+        ],
+        "",
+    )
+    .await;
+    let meta = json(h, &["project", "meta", "team"]).await;
+    assert_eq!(
+        meta,
+        json!({"public": "false", "severity": "high", "auto_scan": "false"})
+    );
+    let err = fails(
+        h,
+        &["project", "meta-set", "team", "prevent_vul=true"],
+        "",
+        1,
+    )
+    .await;
+    assert!(
+        err.contains("prevent_vul") && err.contains("not supported yet"),
+        "{err}"
+    );
+    ok(h, &["project", "meta-unset", "team", "severity"], "").await;
+    let meta = json(h, &["project", "meta", "team"]).await;
+    assert_eq!(meta, json!({"public": "false", "auto_scan": "false"}));
+    let shown = json(h, &["project", "show", "team"]).await;
+    assert_eq!(shown["metadata"]["auto_scan"], "false");
     assert!(
         table
             .lines()

@@ -115,6 +115,8 @@ pub struct Project {
     pub owner_name: String,
     /// Anyone, anonymous included, may pull.
     pub public: bool,
+    /// Harbor's other metadata keys, validated ([`crate::project_meta`]).
+    pub metadata: std::collections::BTreeMap<String, String>,
     /// Created at.
     pub created_ms: i64,
     /// Last updated at.

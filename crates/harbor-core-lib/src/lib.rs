@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod model;
 pub mod names;
 pub mod ports;
+pub mod project_meta;
 pub mod quota;
 pub mod rbac;
 pub mod registry;

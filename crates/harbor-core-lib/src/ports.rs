@@ -447,6 +447,15 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn projects(&self, query: &ProjectQuery, page: Page) -> Result<(Vec<Project>, u64)>;
     /// Makes a project public or private.
     async fn set_project_public(&self, id: i64, public: bool) -> Result<Project>;
+    /// Changes a project's metadata in one transaction: `public` if given, the keys of
+    /// `set` set, those in `remove` removed, the others kept.
+    async fn update_project_metadata(
+        &self,
+        id: i64,
+        public: Option<bool>,
+        set: &std::collections::BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<Project>;
     /// Deletes a project with its members and robots.
     async fn delete_project(&self, id: i64) -> Result<()>;
     /// Repositories in a project (repositories named `<project>/...`).

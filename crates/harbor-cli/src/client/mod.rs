@@ -164,6 +164,9 @@ pub struct ProjectMetadata {
     /// The id of the project's tag retention policy, if it has one (read only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_id: Option<String>,
+    /// Harbor's other keys (`severity`, `auto_scan`, ...), as strings.
+    #[serde(flatten)]
+    pub other: std::collections::BTreeMap<String, String>,
 }
 
 /// A project to create.
@@ -185,7 +188,7 @@ impl NewProject {
             project_name: name.into(),
             metadata: ProjectMetadata {
                 public: Some("false".into()),
-                retention_id: None,
+                ..ProjectMetadata::default()
             },
             storage_limit: None,
         }
@@ -627,6 +630,39 @@ impl Client {
         )
         .await
         .map(drop)
+    }
+
+    /// `GET /projects/{name}/metadatas/`: every metadata key of a project.
+    pub async fn project_metadata(
+        &self,
+        name: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        let path = format!("/projects/{}/metadatas/", encode(name));
+        let r = self.request(Method::GET, &path, None).await?;
+        self.json(r).await
+    }
+
+    /// Sets metadata keys of a project (`PUT /projects/{name}` with `metadata`); the
+    /// server refuses, naming the key, what it cannot honour.
+    pub async fn set_project_metadata(
+        &self,
+        name: &str,
+        values: &std::collections::BTreeMap<String, String>,
+    ) -> Result<()> {
+        let body = json!({ "metadata": values });
+        self.send(
+            Method::PUT,
+            &format!("/projects/{}", encode(name)),
+            Some(body),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Removes one metadata key of a project.
+    pub async fn delete_project_metadata(&self, name: &str, key: &str) -> Result<()> {
+        let path = format!("/projects/{}/metadatas/{}", encode(name), encode(key));
+        self.send(Method::DELETE, &path, None).await.map(drop)
     }
 
     /// Deletes an empty project.

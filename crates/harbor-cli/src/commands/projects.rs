@@ -72,6 +72,30 @@ pub(crate) async fn project(app: &App, cmd: ProjectCmd) -> Outcome {
                 &name,
             )?;
         }
+        ProjectCmd::Meta { name } => {
+            let meta = c.project_metadata(&name).await?;
+            let fields: Vec<(&str, String)> =
+                meta.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+            out.one(&meta, &fields, &name)?;
+        }
+        ProjectCmd::MetaSet { name, values } => {
+            let values: std::collections::BTreeMap<String, String> = values.into_iter().collect();
+            c.set_project_metadata(&name, &values).await?;
+            let set: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            out.done(
+                &format!("Project {name}: {}", set.join(", ")),
+                &json!({ "name": name, "metadata": values }),
+                &name,
+            )?;
+        }
+        ProjectCmd::MetaUnset { name, key } => {
+            c.delete_project_metadata(&name, &key).await?;
+            out.done(
+                &format!("Project {name}: removed {key}"),
+                &json!({ "name": name, "removed": key }),
+                &name,
+            )?;
+        }
         ProjectCmd::Delete { name } => {
             c.delete_project(&name).await?;
             out.done(

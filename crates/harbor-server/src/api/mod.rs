@@ -11,6 +11,7 @@ mod jobservice;
 mod labels;
 mod logs;
 mod members;
+mod metadatas;
 mod paging;
 mod projects;
 mod quotas;
@@ -90,6 +91,20 @@ pub(crate) fn router() -> Router<AppState> {
                 .delete(projects::delete),
         )
         .route("/projects/{p}/_deletable", get(projects::is_deletable))
+        .route(
+            "/projects/{p}/metadatas",
+            get(metadatas::list).post(metadatas::add),
+        )
+        .route(
+            "/projects/{p}/metadatas/",
+            get(metadatas::list).post(metadatas::add),
+        )
+        .route(
+            "/projects/{p}/metadatas/{name}",
+            get(metadatas::get)
+                .put(metadatas::put)
+                .delete(metadatas::delete),
+        )
         .route("/projects/{p}/summary", get(projects::summary))
         .route(
             "/projects/{p}/members",

@@ -7,7 +7,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use harbor_auth::Principal;
 use harbor_auth::principal::robot_system_allows;
+use std::collections::BTreeMap;
+
 use harbor_core::identity::{Project, ProjectQuery, check_project_name};
+use harbor_core::project_meta::{self, RawValue};
 use harbor_core::rbac::{Action, Resource, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -19,12 +22,12 @@ use super::users::created;
 use crate::AppState;
 use crate::audit::record_now;
 
-fn bool_text(b: bool) -> &'static str {
-    if b { "true" } else { "false" }
-}
-
 /// Harbor's `Project`, with the caller's roles.
 pub(crate) fn project_json(p: &Project, roles: &[Role], repo_count: Option<u64>) -> Value {
+    let mut metadata = serde_json::Map::new();
+    for (k, val) in project_meta::view(p, None) {
+        metadata.insert(k, Value::String(val));
+    }
     let mut v = json!({
         "project_id": p.id,
         "name": p.name,
@@ -36,7 +39,14 @@ pub(crate) fn project_json(p: &Project, roles: &[Role], repo_count: Option<u64>)
         "togglable": true,
         "current_user_role_id": roles.first().map(|r| r.id()).unwrap_or(0),
         "current_user_role_ids": roles.iter().map(|r| r.id()).collect::<Vec<_>>(),
-        "metadata": { "public": bool_text(p.public) },
+        "metadata": metadata,
+        // No CVE allowlist entries until scanning exists (creating one is refused).
+        "cve_allowlist": {
+            "project_id": p.id,
+            "items": [],
+            "creation_time": time(p.created_ms),
+            "update_time": time(p.updated_ms),
+        },
     });
     if let Some(n) = repo_count {
         v["repo_count"] = json!(n);
@@ -51,7 +61,30 @@ async fn roles_of(state: &AppState, ctx: &Ctx, p: &Project) -> ApiResult<Vec<Rol
     })
 }
 
-/// `metadata.public` is a string in Harbor (`"true"`/`"false"`); booleans are accepted too.
+/// Metadata values as sent: Harbor's strings, or JSON booleans and integers; `null` is
+/// "not given".
+pub(crate) fn raw_metadata(
+    m: &serde_json::Map<String, Value>,
+) -> ApiResult<BTreeMap<String, RawValue>> {
+    let mut out = BTreeMap::new();
+    for (k, v) in m {
+        let raw = match v {
+            Value::Null => continue,
+            Value::String(s) => RawValue::Text(s.clone()),
+            Value::Bool(b) => RawValue::Bool(*b),
+            Value::Number(n) if n.is_i64() => RawValue::Int(n.as_i64().unwrap_or_default()),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "metadata.{k} must be a string, not {other}"
+                )));
+            }
+        };
+        out.insert(k.clone(), raw);
+    }
+    Ok(out)
+}
+
+/// `public=` of the listing filter: `"true"`/`"false"`, booleans accepted too.
 fn public_flag(v: &Value) -> ApiResult<Option<bool>> {
     match v {
         Value::Null => Ok(None),
@@ -75,16 +108,40 @@ pub(crate) struct ProjectReq {
     /// Bytes, -1 = unlimited; the configured default when absent.
     #[serde(default)]
     storage_limit: Option<i64>,
+    #[serde(default)]
+    cve_allowlist: Option<Value>,
+    #[serde(default)]
+    registry_id: Option<i64>,
 }
 
 impl ProjectReq {
-    fn public(&self) -> ApiResult<Option<bool>> {
-        if let Some(m) = &self.metadata
-            && let Some(v) = m.get("public")
-        {
-            return public_flag(v);
+    /// The metadata to write (the deprecated top-level `public` folded in), validated;
+    /// what this server cannot do is refused by name.
+    fn metadata(&self) -> ApiResult<BTreeMap<String, RawValue>> {
+        if self.registry_id.is_some() {
+            return Err(ApiError::bad_request(
+                "registry_id is not supported yet: this server has no proxy cache projects",
+            ));
         }
-        Ok(self.public)
+        if let Some(list) = &self.cve_allowlist {
+            let items = list.get("items").and_then(Value::as_array);
+            if items.is_some_and(|i| !i.is_empty()) {
+                return Err(ApiError::bad_request(
+                    "cve_allowlist items are not supported yet: this server has no \
+                     vulnerability scanning",
+                ));
+            }
+        }
+        let mut raw = match &self.metadata {
+            Some(m) => raw_metadata(m)?,
+            None => BTreeMap::new(),
+        };
+        if let Some(p) = self.public {
+            raw.entry("public".into()).or_insert(RawValue::Bool(p));
+        }
+        // Everything checked now, before anything is written.
+        project_meta::validate_all(&raw)?;
+        Ok(raw)
     }
 }
 
@@ -112,15 +169,19 @@ pub(crate) async fn create(
     };
     let name = req.project_name.clone().unwrap_or_default();
     check_project_name(&name)?;
-    let public = req.public()?.unwrap_or(false);
+    let mut metadata = req.metadata()?;
+    let public = match metadata.remove("public") {
+        Some(v) => project_meta::validate("public", &v)? == "true",
+        None => false,
+    };
     if let Some(limit) = req.storage_limit {
         harbor_core::quota::validate_limit(limit)?;
     }
-    let p = state
-        .accounts
-        .store()
-        .create_project(&name, owner_id, public)
-        .await?;
+    let store = state.accounts.store();
+    let mut p = store.create_project(&name, owner_id, public).await?;
+    if !metadata.is_empty() {
+        p = project_meta::update(store.as_ref(), &p, &metadata).await?;
+    }
     // The project was created with the default limit; only system administrators choose
     // another (as in Harbor, others get the default).
     if let Some(limit) = req.storage_limit
@@ -243,13 +304,10 @@ pub(crate) async fn update(
     {
         return Err(ApiError::bad_request("a project cannot be renamed"));
     }
-    if let Some(public) = req.public()? {
+    let metadata = req.metadata()?;
+    if !metadata.is_empty() {
         ctx.check(&grants, Resource::Metadata, Action::Update)?;
-        state
-            .accounts
-            .store()
-            .set_project_public(p.id, public)
-            .await?;
+        project_meta::update(state.accounts.store().as_ref(), &p, &metadata).await?;
     }
     record_now(
         &state,

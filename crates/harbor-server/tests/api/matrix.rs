@@ -394,6 +394,7 @@ async fn every_role_against_every_operation_on_a_private_project() {
         owner_id: 1,
         owner_name: "admin".into(),
         public: false,
+        metadata: Default::default(),
         created_ms: 0,
         updated_ms: 0,
     };

@@ -253,3 +253,168 @@ async fn member_lifecycle() {
     let v: Vec<Value> = get_json(&client(), &s, &format!("{members}?entityname=ali")).await;
     assert_eq!(v.len(), 1);
 }
+
+/// Every key of Harbor's `ProjectMetadata`: with its off value it is stored and returned;
+/// a value this server cannot honour is refused with 400 naming the key; nothing sent
+/// is dropped.
+#[tokio::test]
+async fn every_metadata_key_is_stored_or_refused_by_name() {
+    let s = TestServer::start_strict().await;
+    // The off (or any valid) value of every key, as Harbor's clients send them all.
+    let all = json!({
+        "public": "true",
+        "enable_content_trust": "false",
+        "enable_content_trust_cosign": "false",
+        "prevent_vul": "false",
+        "severity": "high",
+        "auto_scan": "false",
+        "auto_sbom_generation": "false",
+        "reuse_sys_cve_allowlist": "true",
+        "proxy_speed_kb": "-1",
+        "max_upstream_conn": "-1",
+        "proxy_cache_local_on_not_found": "false",
+        "proxy_referrer_api": "false",
+        "proxy_cache_filter_pattern": "",
+        "proxy_cache_filter_kind": "doublestar",
+    });
+    let r = admin(
+        &s,
+        Method::POST,
+        "/api/v2.0/projects",
+        Some(json!({"project_name": "meta", "metadata": all, "cve_allowlist": {"items": []}})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let p: Value = get_json(&client(), &s, "/api/v2.0/projects/meta").await;
+    assert_eq!(p["metadata"], all, "every key comes back as sent");
+    assert_eq!(p["cve_allowlist"]["items"], json!([]));
+    let m: Value = get_json(&client(), &s, "/api/v2.0/projects/meta/metadatas/").await;
+    assert_eq!(m, all);
+
+    // Turning on what this server cannot do yet is refused, naming the key, on create,
+    // update and the metadata API; nothing is changed.
+    for (key, on) in [
+        ("auto_scan", "true"),
+        ("prevent_vul", "true"),
+        ("enable_content_trust", "true"),
+        ("enable_content_trust_cosign", "true"),
+        ("auto_sbom_generation", "true"),
+        ("proxy_speed_kb", "1000"),
+        ("max_upstream_conn", "10"),
+        ("proxy_cache_local_on_not_found", "true"),
+        ("proxy_referrer_api", "true"),
+        ("proxy_cache_filter_pattern", "library/**"),
+        ("proxy_cache_filter_kind", "regex"),
+        ("retention_id", "7"),
+        ("no_such_key", "true"),
+    ] {
+        let body =
+            json!({"project_name": format!("p-{}", key.replace('_', "-")), "metadata": {key: on}});
+        let r = admin(&s, Method::POST, "/api/v2.0/projects", Some(body)).await;
+        let e = harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+        assert!(e.to_string().contains(key), "{key}: {e}");
+        let r = admin(
+            &s,
+            Method::PUT,
+            "/api/v2.0/projects/meta",
+            Some(json!({"metadata": {key: on}})),
+        )
+        .await;
+        harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+        let path = format!("/api/v2.0/projects/meta/metadatas/{key}");
+        let r = admin(&s, Method::PUT, &path, Some(json!({key: on}))).await;
+        harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+    }
+    let r = get(&client(), &s, "/api/v2.0/projects/p-auto-scan").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "a refused create creates nothing"
+    );
+    let m: Value = get_json(&client(), &s, "/api/v2.0/projects/meta/metadatas/").await;
+    assert_eq!(m, all, "refused updates changed nothing");
+    // Malformed values.
+    for (key, bad) in [
+        ("public", json!("yes")),
+        ("severity", json!("urgent")),
+        ("auto_scan", json!(1.5)),
+    ] {
+        let r = admin(
+            &s,
+            Method::PUT,
+            "/api/v2.0/projects/meta",
+            Some(json!({"metadata": {key: bad}})),
+        )
+        .await;
+        let e = harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+        assert!(e.to_string().contains(key), "{e}");
+    }
+    // What needs features we lack, outside metadata.
+    for body in [
+        json!({"project_name": "px", "registry_id": 1}),
+        json!({"project_name": "px", "cve_allowlist": {"items": [{"cve_id": "CVE-2024-1"}]}}),
+    ] {
+        let r = admin(&s, Method::POST, "/api/v2.0/projects", Some(body)).await;
+        harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+    }
+
+    // The metadata API: one key, change, delete, add.
+    let one = "/api/v2.0/projects/meta/metadatas/severity";
+    let v: Value = get_json(&client(), &s, one).await;
+    assert_eq!(v, json!({"severity": "high"}));
+    let r = admin(&s, Method::PUT, one, Some(json!({"severity": "Critical"}))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = get_json(&client(), &s, one).await;
+    assert_eq!(v, json!({"severity": "critical"}));
+    let r = admin(&s, Method::PUT, one, Some(json!({"public": "true"}))).await;
+    harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+    assert_eq!(
+        admin(&s, Method::DELETE, one, None).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(&client(), &s, one).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let r = admin(&s, Method::DELETE, one, None).await;
+    harbor_error(r, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+    let r = admin(
+        &s,
+        Method::DELETE,
+        "/api/v2.0/projects/meta/metadatas/public",
+        None,
+    )
+    .await;
+    harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+    let list = "/api/v2.0/projects/meta/metadatas/";
+    let r = admin(&s, Method::POST, list, Some(json!({"severity": "low"}))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = admin(&s, Method::POST, list, Some(json!({"severity": "low"}))).await;
+    harbor_error(r, StatusCode::CONFLICT, "CONFLICT").await;
+    // `public` through the metadata API is enforced: anonymous pulls see the project.
+    let r = admin(
+        &s,
+        Method::PUT,
+        "/api/v2.0/projects/meta/metadatas/public",
+        Some(json!({"public": false})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let anon = Client::new();
+    let r = get(&anon, &s, "/api/v2.0/projects/meta").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Who may: maintainers read, developers do not; only project admins write.
+    create_user(&s, "mia").await;
+    create_user(&s, "dev").await;
+    add_member(&s, "meta", "mia", 4).await;
+    add_member(&s, "meta", "dev", 2).await;
+    let mia = as_user("mia", PASSWORD);
+    let dev = as_user("dev", PASSWORD);
+    let r = get(&mia, &s, list).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = get(&dev, &s, list).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = send(&mia, &s, Method::PUT, one, Some(json!({"severity": "low"}))).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}

@@ -312,6 +312,23 @@ async fn project_policies_settings_and_artifact_actions() {
     assert_eq!(summary["quota"]["hard"]["storage"], 2_i64 << 30);
     let bad = [("_csrf", t.as_str()), ("quota_gib", "plenty")];
     expect(&s, &admin, "/projects/pol/settings", &bad, "err:").await;
+    // Metadata set through the API is shown.
+    api(
+        &s,
+        Method::PUT,
+        "/api/v2.0/projects/pol/metadatas/severity",
+        Some(json!({"severity": "high"})),
+    )
+    .await;
+    let (_, page) = get(&s, &admin, "/projects/pol/settings").await;
+    let card = page
+        .split("id=\"project-metadata\"")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        card.contains("<code>severity</code>") && card.contains("high"),
+        "{card}"
+    );
 
     // A project with repositories cannot be deleted; without, it can.
     expect(&s, &admin, "/projects/pol/delete", &csrf, "err:").await;

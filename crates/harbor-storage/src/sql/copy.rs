@@ -167,6 +167,8 @@ const TABLES: &[Table] = &[
             ("public", Ty::Int),
             ("created_at", Ty::Int),
             ("updated_at", Ty::Int),
+            // 0013_project_metadata.sql
+            ("metadata", Ty::Text),
         ],
         key: 1,
         ids: Ids::NeverReused,

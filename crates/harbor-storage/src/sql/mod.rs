@@ -135,6 +135,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "events",
         include_str!("../../migrations/sqlite/0012_events.sql"),
     ),
+    (
+        "project_metadata",
+        include_str!("../../migrations/sqlite/0013_project_metadata.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -181,6 +185,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "events",
         include_str!("../../migrations/postgres/0012_events.sql"),
+    ),
+    (
+        "project_metadata",
+        include_str!("../../migrations/postgres/0013_project_metadata.sql"),
     ),
 ];
 

@@ -778,6 +778,16 @@ async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
     let base = format!("/projects/{}", enc(&name));
     let public = h.project["metadata"]["public"] == "true";
     let hard = h.summary["quota"]["hard"]["storage"].as_i64().unwrap_or(-1);
+    // Harbor's other metadata keys the project has (set through the API or the CLI).
+    let other: Vec<(String, String)> = h.project["metadata"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "public" | "retention_id"))
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
     let content = html! {
         section.card {
             h2 { "Access" }
@@ -790,6 +800,18 @@ async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
                 }
                 button type="submit" { "Save" }
             }
+        }
+        section.card #project-metadata {
+            h2 { "Metadata" }
+            @if other.is_empty() {
+                p.small { "No other metadata keys are set." }
+            } @else {
+                table {
+                    thead { tr { th { "key" } th { "value" } } }
+                    tbody { @for (k, val) in &other { tr { td { code { (k) } } td { (val) } } } }
+                }
+            }
+            p.small { "Set with " code { "harbor project meta-set" } " or the API. Vulnerability scanning, signature policies and proxy-cache keys can only be off until those features exist: turning one on is refused, never ignored." }
         }
         section.card {
             h2 { "Delete the project" }

@@ -281,6 +281,16 @@ impl IdentityStore for SqlMetadataStore {
         projects::set_public(self, id, public).await
     }
 
+    async fn update_project_metadata(
+        &self,
+        id: i64,
+        public: Option<bool>,
+        set: &std::collections::BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<Project> {
+        projects::update_metadata(self, id, public, set, remove).await
+    }
+
     async fn delete_project(&self, id: i64) -> Result<()> {
         projects::delete(self, id).await
     }

@@ -1,5 +1,7 @@
 //! Projects, their members and their repository counts.
 
+use std::collections::BTreeMap;
+
 use harbor_core::identity::{Match, Member, Page, Project, ProjectQuery, ProjectSummary};
 use harbor_core::model::now_ms;
 use harbor_core::rbac::Role;
@@ -12,8 +14,8 @@ use crate::error::internal;
 use crate::sql::SqlMetadataStore;
 
 /// Project columns, the owner's name from the joined `users u` (empty once deleted).
-const COLUMNS: &str =
-    "p.id, p.name, p.owner_id, COALESCE(u.username, ''), p.public, p.created_at, p.updated_at";
+const COLUMNS: &str = "p.id, p.name, p.owner_id, COALESCE(u.username, ''), p.public, \
+     p.created_at, p.updated_at, p.metadata";
 const FROM: &str = "FROM projects p LEFT JOIN users u ON u.id = p.owner_id";
 
 const MEMBER_COLUMNS: &str = "m.id, m.project_id, m.user_id, u.username, m.role";
@@ -28,7 +30,12 @@ fn project(row: &AnyRow) -> Result<Project> {
         public: flag(row, 4)?,
         created_ms: row.try_get(5).map_err(internal)?,
         updated_ms: row.try_get(6).map_err(internal)?,
+        metadata: metadata(&row.try_get::<String, _>(7).map_err(internal)?)?,
     })
+}
+
+fn metadata(json: &str) -> Result<BTreeMap<String, String>> {
+    serde_json::from_str(json).map_err(|e| Error::internal(format!("project metadata: {e}")))
 }
 
 fn member_row(row: &AnyRow) -> Result<Member> {
@@ -170,6 +177,47 @@ pub(super) async fn set_public(s: &SqlMetadataStore, id: i64, public: bool) -> R
         .await
         .map_err(internal)?;
     found(done.rows_affected(), || not_found(id))?;
+    let updated = project_in(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(not_found(id)))?;
+    tx.commit().await.map_err(internal)?;
+    Ok(updated)
+}
+
+pub(super) async fn update_metadata(
+    s: &SqlMetadataStore,
+    id: i64,
+    public: Option<bool>,
+    set: &BTreeMap<String, String>,
+    remove: &[String],
+) -> Result<Project> {
+    let mut tx = s.begin_write().await?;
+    let lock = match s.dialect() {
+        crate::sql::Dialect::Postgres => " FOR UPDATE",
+        crate::sql::Dialect::Sqlite => "",
+    };
+    let sql = format!("SELECT metadata, public FROM projects WHERE id = $1{lock}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| Error::NotFound(not_found(id)))?;
+    let mut meta = metadata(&row.try_get::<String, _>(0).map_err(internal)?)?;
+    let was_public = flag(&row, 1)?;
+    for k in remove {
+        meta.remove(k);
+    }
+    meta.extend(set.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let json = serde_json::to_string(&meta).map_err(|e| Error::internal(e.to_string()))?;
+    sqlx::query("UPDATE projects SET metadata = $1, public = $2, updated_at = $3 WHERE id = $4")
+        .bind(json)
+        .bind(int_flag(public.unwrap_or(was_public)))
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
     let updated = project_in(&mut tx, id)
         .await?
         .ok_or_else(|| Error::NotFound(not_found(id)))?;
