@@ -164,7 +164,7 @@ impl TokenService {
     }
 
     /// A token for `subject` (whose account has id `account_id`) granting `access`,
-    /// issued at `now` (seconds since the epoch).
+    /// issued at `now` (seconds since the epoch), valid for the service's lifetime.
     pub fn issue(
         &self,
         subject: &str,
@@ -172,11 +172,23 @@ impl TokenService {
         access: Vec<Access>,
         now: u64,
     ) -> Result<IssuedToken, AuthError> {
+        self.issue_for(subject, account_id, access, now, self.ttl)
+    }
+
+    /// [`TokenService::issue`] with another lifetime (a run-time setting).
+    pub fn issue_for(
+        &self,
+        subject: &str,
+        account_id: Option<i64>,
+        access: Vec<Access>,
+        now: u64,
+        ttl: Duration,
+    ) -> Result<IssuedToken, AuthError> {
         let claims = Claims {
             iss: ISSUER.into(),
             sub: subject.into(),
             aud: SERVICE.into(),
-            exp: now + self.ttl.as_secs(),
+            exp: now + ttl.as_secs(),
             nbf: now,
             iat: now,
             jti: uuid::Uuid::new_v4().simple().to_string(),
@@ -197,7 +209,7 @@ impl TokenService {
         Ok(IssuedToken {
             access_token: token.clone(),
             token,
-            expires_in: self.ttl.as_secs(),
+            expires_in: ttl.as_secs(),
             issued_at,
         })
     }

@@ -431,6 +431,16 @@ pub enum SystemCmd {
     Info,
     /// Component health.
     Health,
+    /// Show the system settings (`/configurations`) with whether each can change.
+    Config,
+    /// Change system settings: `harbor system config-set token_expiration=60
+    /// project_creation_restriction=adminonly`. Values are read as JSON where they parse
+    /// (numbers, true, false), else as text.
+    ConfigSet {
+        /// `key=value` pairs.
+        #[arg(required = true, value_parser = parse_key_value)]
+        values: Vec<(String, String)>,
+    },
     /// Turn read-only mode on or off, or show it.
     ReadOnly {
         /// on, off or status.

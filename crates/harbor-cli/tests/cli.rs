@@ -411,6 +411,28 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
         fails(h, &["repo", "show", "team/app"], "", 4).await;
     }
 
+    // System settings: changed as JSON values, shown with whether each can change.
+    ok(
+        h,
+        &[
+            "system",
+            "config-set",
+            "token_expiration=45",
+            "banner_message=Hello all",
+        ],
+        "",
+    )
+    .await;
+    let cfg = json(h, &["system", "config"]).await;
+    assert_eq!(
+        cfg["token_expiration"],
+        json!({"value": 45, "editable": true})
+    );
+    assert_eq!(cfg["banner_message"]["value"], "Hello all");
+    assert_eq!(cfg["auth_mode"]["editable"], false);
+    let err = fails(h, &["system", "config-set", "ldap_url=ldap://x"], "", 1).await;
+    assert!(err.contains("ldap_url is not supported yet"), "{err}");
+
     // Disabling the robot locks it out.
     ok(h, &["robot", "disable", &robot_id], "").await;
     fails(rh, &["project", "list"], "", 3).await;

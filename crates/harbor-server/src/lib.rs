@@ -74,6 +74,9 @@ pub struct AppState {
     pub jobs: jobs::Jobs,
     /// Reverse proxies whose forwarding headers name the client.
     pub proxies: Arc<client::TrustedProxies>,
+    /// Storage limit (bytes, -1 unlimited) of new projects, unless the stored setting
+    /// `storage_per_project` says otherwise.
+    pub default_storage_limit: i64,
     /// This process's name in upload leases (and the data directory's lock).
     instance: Option<Arc<instance::Instance>>,
 }
@@ -168,6 +171,7 @@ impl AppState {
             settings,
             jobs: jobs::Jobs::new(jobs),
             proxies: Arc::new(proxies),
+            default_storage_limit: -1,
             instance: None,
         };
         Ok((state, boot.generated_password))
@@ -283,6 +287,7 @@ impl AppState {
         }
         state.instance = Some(Arc::new(instance));
         state.request_timeout = config.request_timeout();
+        state.default_storage_limit = config.quota.default_storage_limit;
         state.body_idle_timeout = Duration::from_secs(config.limits.body_idle_timeout_secs);
         state.metrics = Metrics::new(Some(probe));
         Ok(state)

@@ -20,11 +20,28 @@ use crate::AppState;
 pub const READ_ONLY_MESSAGE: &str =
     "The system is in read only mode. Any modification is prohibited.";
 
-/// The settings this server changes at run time.
+/// The settings this server changes at run time (Harbor's `/configurations` names). A
+/// `None` means "as the server's configuration says".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
     /// Every write on `/v2/` and the REST API is refused (pulls go on).
     pub read_only: bool,
+    /// Only system administrators create projects (`project_creation_restriction` =
+    /// `adminonly`; robots with the system `project:create` permission still may).
+    pub admin_only_projects: bool,
+    /// Anyone may sign up (`POST /users` without credentials).
+    pub self_registration: bool,
+    /// Registry token lifetime in minutes (`token_expiration`).
+    pub token_expiration_min: Option<u64>,
+    /// Portal session lifetime in minutes (`session_timeout`).
+    pub session_timeout_min: Option<u64>,
+    /// Days a robot created with `duration: 0` lives (`robot_token_duration`).
+    pub robot_token_duration_days: Option<i64>,
+    /// Storage limit in bytes of new projects created without one (`storage_per_project`,
+    /// -1 = unlimited).
+    pub storage_per_project: Option<i64>,
+    /// A message the portal shows on every page (`banner_message`), empty for none.
+    pub banner_message: String,
 }
 
 impl Settings {
@@ -32,8 +49,18 @@ impl Settings {
         let mut s = Settings::default();
         for (name, value) in rows {
             let v: Value = serde_json::from_str(value).unwrap_or(Value::Null);
-            if name == "read_only" {
-                s.read_only = v.as_bool().unwrap_or(false);
+            match name.as_str() {
+                "read_only" => s.read_only = v.as_bool().unwrap_or(false),
+                "project_creation_restriction" => {
+                    s.admin_only_projects = v.as_str() == Some("adminonly");
+                }
+                "self_registration" => s.self_registration = v.as_bool().unwrap_or(false),
+                "token_expiration" => s.token_expiration_min = v.as_u64(),
+                "session_timeout" => s.session_timeout_min = v.as_u64(),
+                "robot_token_duration" => s.robot_token_duration_days = v.as_i64(),
+                "storage_per_project" => s.storage_per_project = v.as_i64(),
+                "banner_message" => s.banner_message = v.as_str().unwrap_or_default().to_owned(),
+                _ => {}
             }
         }
         s
@@ -86,9 +113,17 @@ impl SystemSettings {
 
     /// Stores `read_only` for every replica, and applies it here at once.
     pub async fn set_read_only(&self, read_only: bool) -> harbor_core::Result<Settings> {
-        self.store
-            .put_settings(&[("read_only".into(), json!(read_only).to_string())])
-            .await?;
+        self.put(&[("read_only".into(), json!(read_only))]).await
+    }
+
+    /// Stores settings (Harbor names, validated JSON values) for every replica in one
+    /// transaction, and applies them here at once.
+    pub async fn put(&self, values: &[(String, Value)]) -> harbor_core::Result<Settings> {
+        let rows: Vec<(String, String)> = values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        self.store.put_settings(&rows).await?;
         let rows = self.store.settings().await?;
         Ok(self.remember(Settings::from_rows(&rows)))
     }

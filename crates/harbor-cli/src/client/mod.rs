@@ -581,6 +581,13 @@ impl Client {
         .map(drop)
     }
 
+    /// `PUT /configurations` with `values` (administrators); all or nothing.
+    pub async fn set_configurations(&self, values: &Value) -> Result<()> {
+        self.send(Method::PUT, "/configurations", Some(values.clone()))
+            .await
+            .map(drop)
+    }
+
     /// `GET /configurations` (administrators).
     pub async fn configurations(&self) -> Result<Value> {
         self.get("/configurations").await

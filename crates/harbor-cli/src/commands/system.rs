@@ -48,6 +48,37 @@ pub(crate) async fn system(app: &App, cmd: SystemCmd) -> Outcome {
             fields.push(("components", components.join(", ")));
             out.one(&h, &fields, &text(&h["status"]))?;
         }
+        SystemCmd::Config => {
+            let cfg = c.configurations().await?;
+            let fields: Vec<(&str, String)> = cfg
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            let fixed = if v["editable"] == false {
+                                " (fixed)"
+                            } else {
+                                ""
+                            };
+                            (k.as_str(), format!("{}{fixed}", v["value"]))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.one(&cfg, &fields, "")?;
+        }
+        SystemCmd::ConfigSet { values } => {
+            let body: serde_json::Map<String, serde_json::Value> = values
+                .into_iter()
+                .map(|(k, v)| {
+                    let value = serde_json::from_str(&v).unwrap_or(serde_json::Value::String(v));
+                    (k, value)
+                })
+                .collect();
+            let body = serde_json::Value::Object(body);
+            c.set_configurations(&body).await?;
+            out.done("Settings changed", &body, "")?;
+        }
         SystemCmd::ReadOnly { state } => {
             if state != Switch::Status {
                 c.set_read_only(state == Switch::On).await?;

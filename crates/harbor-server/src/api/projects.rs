@@ -151,6 +151,11 @@ pub(crate) async fn create(
     Json(req): Json<ProjectReq>,
 ) -> ApiResult {
     ctx.require_authenticated()?;
+    if !may_create_projects(&state, &ctx.principal).await {
+        return Err(ApiError::forbidden(
+            "only system administrators may create projects (project_creation_restriction)",
+        ));
+    }
     let owner_id = match &ctx.principal {
         Principal::User(u) => u.id,
         Principal::Robot { robot, .. }
@@ -177,28 +182,46 @@ pub(crate) async fn create(
     if let Some(limit) = req.storage_limit {
         harbor_core::quota::validate_limit(limit)?;
     }
-    let store = state.accounts.store();
-    let mut p = store.create_project(&name, owner_id, public).await?;
+    // Only system administrators choose another limit than the default (as in Harbor).
+    let limit = req.storage_limit.filter(|_| ctx.principal.is_sysadmin());
+    let p = create_project(&state, &ctx.principal, &name, owner_id, public, limit).await?;
     if !metadata.is_empty() {
-        p = project_meta::update(store.as_ref(), &p, &metadata).await?;
+        project_meta::update(state.accounts.store().as_ref(), &p, &metadata).await?;
     }
-    // The project was created with the default limit; only system administrators choose
-    // another (as in Harbor, others get the default).
-    if let Some(limit) = req.storage_limit
-        && ctx.principal.is_sysadmin()
-    {
+    Ok(created(&format!("/api/v2.0/projects/{}", p.id)))
+}
+
+/// Whether `principal` may create projects under the run-time setting
+/// `project_creation_restriction` (robots are judged by their own permissions).
+pub(crate) async fn may_create_projects(state: &AppState, principal: &Principal) -> bool {
+    principal.is_sysadmin()
+        || matches!(principal, Principal::Robot { .. })
+        || !state.settings.get().await.admin_only_projects
+}
+
+/// Creates a project owned by `owner_id` on behalf of `by`, with its storage limit
+/// (`limit`, else the `storage_per_project` setting, else the configured default), and
+/// records it: the one place projects are created (the API, and a push that creates its
+/// project).
+pub(crate) async fn create_project(
+    state: &AppState,
+    by: &Principal,
+    name: &str,
+    owner_id: i64,
+    public: bool,
+    limit: Option<i64>,
+) -> harbor_core::Result<Project> {
+    let p = state
+        .accounts
+        .store()
+        .create_project(name, owner_id, public)
+        .await?;
+    // Created with the configured default; a chosen or stored one replaces it.
+    if let Some(limit) = limit.or(state.settings.get().await.storage_per_project) {
         state.registry.set_project_quota_limit(p.id, limit).await?;
     }
-    record_now(
-        &state,
-        Some(p.id),
-        ctx.principal.name(),
-        "create",
-        "project",
-        &p.name,
-    )
-    .await;
-    Ok(created(&format!("/api/v2.0/projects/{}", p.id)))
+    record_now(state, Some(p.id), by.name(), "create", "project", &p.name).await;
+    Ok(p)
 }
 
 /// `HEAD /projects?project_name=`: 200 if the project exists, else 404.

@@ -169,6 +169,16 @@ pub(crate) async fn create(
         }
         None => generate()?,
     };
+    // 0: the system's default lifetime (`robot_token_duration`), as in Harbor.
+    let duration = match req.duration {
+        0 => state
+            .settings
+            .get()
+            .await
+            .robot_token_duration_days
+            .unwrap_or(super::configurations::DEFAULT_ROBOT_DAYS),
+        d => d,
+    };
     let robot = store
         .create_robot(&NewRobot {
             name: stored_name,
@@ -176,8 +186,8 @@ pub(crate) async fn create(
             project_id,
             secret_hash: hash_blocking(secret.clone()).await?,
             disabled: req.disable,
-            duration_days: req.duration,
-            expires_ms: expiry(req.duration)?,
+            duration_days: duration,
+            expires_ms: expiry(duration)?,
             permissions: req.permissions,
             creator: ctx.principal.name().to_owned(),
         })

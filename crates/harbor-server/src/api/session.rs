@@ -59,7 +59,11 @@ pub(crate) async fn login(
     };
     let sid = random_token()?;
     let csrf = random_token()?;
-    let ttl_ms = i64::try_from(state.auth.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    let ttl = match state.settings.get().await.session_timeout_min {
+        Some(min) => std::time::Duration::from_secs(min * 60),
+        None => state.auth.session_ttl,
+    };
+    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
     state
         .accounts
         .store()
@@ -81,7 +85,7 @@ pub(crate) async fn login(
     .await;
     let cookie = format!(
         "{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        state.auth.session_ttl.as_secs(),
+        ttl.as_secs(),
         secure(&state, &client)
     );
     let mut resp = StatusCode::OK.into_response();

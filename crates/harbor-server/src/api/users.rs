@@ -77,7 +77,13 @@ pub(crate) async fn create(
     ctx: Ctx,
     Json(req): Json<CreateUser>,
 ) -> ApiResult {
-    ctx.require_sysadmin()?;
+    // Administrators create accounts; with `self_registration` on, so may anonymous
+    // visitors, for themselves (never administrators).
+    let signing_up =
+        !ctx.principal.is_authenticated() && state.settings.get().await.self_registration;
+    if !signing_up {
+        ctx.require_sysadmin()?;
+    }
     check_username(&req.username)?;
     check_text("realname", &req.realname)?;
     check_text("comment", &req.comment)?;
@@ -96,15 +102,12 @@ pub(crate) async fn create(
             sysadmin: false,
         })
         .await?;
-    record_now(
-        &state,
-        None,
-        ctx.principal.name(),
-        "create",
-        "user",
-        &user.username,
-    )
-    .await;
+    let by = if signing_up {
+        user.username.as_str()
+    } else {
+        ctx.principal.name()
+    };
+    record_now(&state, None, by, "create", "user", &user.username).await;
     Ok(created(&format!("/api/v2.0/users/{}", user.id)))
 }
 

@@ -287,26 +287,16 @@ async fn auto_create(
     let Principal::User(user) = principal else {
         return Err(not_found());
     };
-    if !state.auth.auto_create_projects || harbor_core::identity::check_project_name(name).is_err()
+    if !state.auth.auto_create_projects
+        || harbor_core::identity::check_project_name(name).is_err()
+        || !crate::api::may_create_projects(state, principal).await
     {
         return Err(not_found());
     }
-    let store = state.accounts.store();
-    match store.create_project(name, user.id, false).await {
-        Ok(p) => {
-            crate::audit::record_now(
-                state,
-                Some(p.id),
-                principal.name(),
-                "create",
-                "project",
-                name,
-            )
-            .await;
-            Ok(p)
-        }
+    match crate::api::create_project(state, principal, name, user.id, false, None).await {
+        Ok(p) => Ok(p),
         // Created concurrently by another push.
-        Err(Error::Conflict(_)) => match store.project_by_name(name).await {
+        Err(Error::Conflict(_)) => match state.accounts.store().project_by_name(name).await {
             Ok(Some(p)) => Ok(p),
             Ok(None) => Err(not_found()),
             Err(e) => Err(internal(e)),

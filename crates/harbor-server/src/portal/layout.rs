@@ -43,6 +43,7 @@ fn page_with_status(
                 a.skip href="#main" { "Skip to content" }
                 (nav(viewer))
                 main #main {
+                    @if let Some(v) = viewer && !v.banner.is_empty() { div.banner role="note" #banner { (v.banner) } }
                     @if let Some(f) = &flash { (flash_box(f)) }
                     (body)
                 }

@@ -30,6 +30,8 @@ pub(crate) struct Viewer {
     pub here: String,
     /// The client, passed on to the API calls made for this viewer.
     pub client: ClientInfo,
+    /// The administrators' banner message (`banner_message`), empty for none.
+    pub banner: String,
 }
 
 /// A message shown once at the top of the next page.
@@ -137,6 +139,7 @@ impl FromRequestParts<Portal> for Viewer {
             flash: read_flash(&parts.headers),
             here,
             client: crate::client::of(parts),
+            banner: portal.state.settings.get().await.banner_message,
         })
     }
 }

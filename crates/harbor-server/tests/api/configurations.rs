@@ -168,3 +168,214 @@ async fn only_administrators_read_and_change_configurations() {
     })
     .await;
 }
+
+/// Every field of Harbor's `Configurations`: the ones this server applies are stored and
+/// take effect; fixed ones accept only their value; those of missing features only empty
+/// values; unknown ones are refused; one bad field changes nothing.
+#[tokio::test]
+async fn every_configuration_field_is_applied_or_refused_by_name() {
+    let s = TestServer::start_strict().await;
+    let cfg: Value = get_json(&client(), &s, CONFIG).await;
+    for (name, value, editable) in [
+        ("read_only", json!(false), true),
+        ("project_creation_restriction", json!("everyone"), true),
+        ("self_registration", json!(false), true),
+        ("token_expiration", json!(30), true),
+        ("session_timeout", json!(30), true),
+        ("robot_token_duration", json!(30), true),
+        ("storage_per_project", json!(-1), true),
+        ("banner_message", json!(""), true),
+        ("auth_mode", json!("db_auth"), false),
+        ("primary_auth_mode", json!(false), false),
+        ("robot_name_prefix", json!("robot$"), false),
+        ("quota_per_project_enable", json!(true), false),
+        ("notification_enable", json!(false), false),
+        ("audit_log_forward_endpoint", json!(""), false),
+        ("skip_audit_log_database", json!(false), false),
+        ("disabled_audit_log_event_types", json!(""), false),
+        ("scanner_skip_update_pulltime", json!(false), false),
+    ] {
+        assert_eq!(
+            cfg[name],
+            json!({"value": value, "editable": editable}),
+            "{name}"
+        );
+    }
+
+    // Refusals name the field, and the whole request changes nothing.
+    for (body, names) in [
+        (json!({"token_expiration": 0}), "token_expiration"),
+        (json!({"session_timeout": "long"}), "session_timeout"),
+        (json!({"robot_token_duration": -1}), "robot_token_duration"),
+        (json!({"storage_per_project": 0}), "storage_per_project"),
+        (
+            json!({"project_creation_restriction": "nobody"}),
+            "project_creation_restriction",
+        ),
+        (json!({"auth_mode": "ldap_auth"}), "auth_mode"),
+        (json!({"robot_name_prefix": "bot_"}), "robot_name_prefix"),
+        (
+            json!({"quota_per_project_enable": false}),
+            "quota_per_project_enable",
+        ),
+        (json!({"notification_enable": true}), "notification_enable"),
+        (
+            json!({"audit_log_forward_endpoint": "syslog:514"}),
+            "audit_log_forward_endpoint",
+        ),
+        (json!({"ldap_url": "ldaps://ldap.example.com"}), "ldap_url"),
+        (
+            json!({"oidc_endpoint": "https://id.example.com"}),
+            "oidc_endpoint",
+        ),
+        (
+            json!({"http_authproxy_endpoint": "https://a"}),
+            "http_authproxy_endpoint",
+        ),
+        (json!({"uaa_endpoint": "https://uaa"}), "uaa_endpoint"),
+        (json!({"colour": "blue"}), "colour"),
+        (
+            json!({"token_expiration": 5, "ldap_url": "ldap://x"}),
+            "ldap_url",
+        ),
+    ] {
+        let r = admin(&s, Method::PUT, CONFIG, Some(body)).await;
+        let e = harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+        assert!(e.to_string().contains(names), "{names}: {e}");
+    }
+    let again: Value = get_json(&client(), &s, CONFIG).await;
+    assert_eq!(again, cfg, "refused requests changed nothing");
+    // Off values of fixed and missing features are accepted (a client sends them all).
+    let r = admin(
+        &s,
+        Method::PUT,
+        CONFIG,
+        Some(
+            json!({"auth_mode": "db_auth", "ldap_url": "", "oidc_verify_cert": false,
+                    "notification_enable": false, "quota_per_project_enable": true}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Applied: token and session lifetimes, the project quota default, robot lifetime,
+    // the banner, creation restriction and self-registration.
+    let r = admin(
+        &s,
+        Method::PUT,
+        CONFIG,
+        Some(json!({
+            "token_expiration": 5,
+            "session_timeout": 7,
+            "storage_per_project": 1_048_576,
+            "robot_token_duration": 3,
+            "banner_message": "Maintenance on Sunday",
+            "project_creation_restriction": "adminonly",
+            "self_registration": true,
+        })),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let cfg: Value = get_json(&client(), &s, CONFIG).await;
+    assert_eq!(cfg["token_expiration"]["value"], 5);
+    assert_eq!(cfg["banner_message"]["value"], "Maintenance on Sunday");
+    let t: Value = client()
+        .get(s.url("/service/token?service=harbor-registry"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["expires_in"], 300);
+    create_user(&s, "alice").await;
+    let r = anon_client()
+        .post(s.url("/c/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("principal=alice&password={PASSWORD}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = header(r.headers(), "set-cookie").unwrap().to_owned();
+    assert!(cookie.contains("Max-Age=420"), "{cookie}");
+    // Only administrators create projects now; theirs get the stored default quota.
+    let r = send(
+        &as_user("alice", PASSWORD),
+        &s,
+        Method::POST,
+        "/api/v2.0/projects",
+        Some(json!({"project_name": "mine"})),
+    )
+    .await;
+    let e = harbor_error(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
+    assert!(
+        e.to_string().contains("project_creation_restriction"),
+        "{e}"
+    );
+    create_project(&s, "small", false).await;
+    let q: Value = get_json(&client(), &s, "/api/v2.0/projects/small/summary").await;
+    assert_eq!(q["quota"]["hard"]["storage"], 1_048_576);
+    // A robot created with duration 0 lives robot_token_duration days.
+    let r = admin(
+        &s,
+        Method::POST,
+        "/api/v2.0/robots",
+        Some(
+            json!({"name": "ci", "level": "project", "duration": 0, "permissions": [
+            {"kind": "project", "namespace": "small",
+             "access": [{"resource": "repository", "action": "pull"}]}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let robot: Value = r.json().await.unwrap();
+    let shown: Value = get_json(&client(), &s, &format!("/api/v2.0/robots/{}", robot["id"])).await;
+    assert_eq!(shown["duration"], 3);
+    let days = (shown["expires_at"].as_i64().unwrap() - chrono_now()) as f64 / 86_400.0;
+    assert!((2.9..3.1).contains(&days), "{days}");
+    // Self-registration: an anonymous visitor signs up (never as an administrator).
+    let r = send(
+        &anon_client(),
+        &s,
+        Method::POST,
+        "/api/v2.0/users",
+        Some(
+            json!({"username": "newbie", "email": "n@example.com", "realname": "N",
+                    "password": PASSWORD, "sysadmin_flag": true}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let me: Value = get_json(&as_user("newbie", PASSWORD), &s, "/api/v2.0/users/current").await;
+    assert_eq!(me["sysadmin_flag"], false);
+    // Off again: sign-ups are refused.
+    let r = admin(
+        &s,
+        Method::PUT,
+        CONFIG,
+        Some(json!({"self_registration": false})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = send(
+        &anon_client(),
+        &s,
+        Method::POST,
+        "/api/v2.0/users",
+        Some(
+            json!({"username": "late", "email": "l@example.com", "realname": "L",
+                    "password": PASSWORD}),
+        ),
+    )
+    .await;
+    harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+}
+
+/// Seconds since the Unix epoch.
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}

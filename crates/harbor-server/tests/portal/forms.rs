@@ -127,6 +127,19 @@ async fn administrators_manage_users_labels_settings_and_gc() {
     assert_eq!(conf["read_only"]["value"], true, "{conf}");
     let (_, settings) = get(&s, &admin, "/admin/settings").await;
     assert!(settings.contains("id=\"read-only-state\""));
+    // The administrators' banner shows on every page, escaped.
+    api(
+        &s,
+        Method::PUT,
+        "/api/v2.0/configurations",
+        Some(json!({"banner_message": "Upgrade <b>tonight</b>"})),
+    )
+    .await;
+    let (_, page) = get(&s, &admin, "/projects").await;
+    assert!(
+        page.contains("id=\"banner\" role=\"note\">Upgrade &lt;b&gt;tonight&lt;/b&gt;</div>"),
+        "{page}"
+    );
     expect(&s, &admin, "/admin/settings", &del, "ok:").await;
     let conf = api(&s, Method::GET, "/api/v2.0/configurations", None).await;
     assert_eq!(conf["read_only"]["value"], false, "{conf}");
