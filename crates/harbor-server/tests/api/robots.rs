@@ -100,7 +100,8 @@ async fn robot_rules() {
             "NOT_FOUND",
         ),
         (
-            json!({"name": "x", "level": "project", "duration": 0, "permissions": perm("team", "repository", "pull")}),
+            // 0 takes the system default (robot_token_duration); below -1 is invalid.
+            json!({"name": "x", "level": "project", "duration": -2, "permissions": perm("team", "repository", "pull")}),
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST",
         ),
