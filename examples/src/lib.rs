@@ -4,6 +4,8 @@
 //! *merged* next to the application's own routes rather than nested under a prefix. Your
 //! middleware can wrap the registry alone (here: a header telling which part answered).
 
+pub mod events;
+
 use axum::Router;
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
