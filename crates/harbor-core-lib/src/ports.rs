@@ -32,6 +32,12 @@ pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
 /// upload id and only becomes a blob through [`BlobStore::commit_upload`].
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
+    /// The storage driver's name as Harbor reports it (`filesystem`, `s3`, `gcs`,
+    /// `azure`, ...).
+    fn provider(&self) -> String {
+        "unknown".into()
+    }
+
     /// Size of a committed blob, or `None` if it is not stored.
     async fn size(&self, digest: &Digest) -> Result<Option<u64>>;
 

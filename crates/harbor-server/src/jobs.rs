@@ -28,6 +28,8 @@ const HISTORY_SWEEP: Duration = Duration::from_secs(3600);
 pub struct Jobs {
     store: Arc<dyn JobStore>,
     runner: Arc<Mutex<Option<RunnerHandle>>>,
+    /// This process's worker pool once started: workers and start time (ms).
+    pool: Arc<std::sync::OnceLock<(usize, i64)>>,
 }
 
 impl Jobs {
@@ -36,6 +38,7 @@ impl Jobs {
         Jobs {
             store,
             runner: Arc::new(Mutex::new(None)),
+            pool: Arc::default(),
         }
     }
 
@@ -50,6 +53,11 @@ impl Jobs {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .is_some()
+    }
+
+    /// This process's worker pool, if it runs one: `(workers, started at ms)`.
+    pub fn pool(&self) -> Option<(usize, i64)> {
+        self.pool.get().copied().filter(|_| self.running())
     }
 
     /// Queues a manual job and wakes this process's workers.
@@ -90,6 +98,9 @@ impl Jobs {
         config: &JobsConfig,
     ) -> harbor_core::Result<()> {
         self.ensure_schedules(config).await?;
+        let _ = self
+            .pool
+            .set((config.workers, harbor_core::model::now_ms()));
         let mut runner = JobRunner::new(
             self.store.clone(),
             RunnerConfig {

@@ -236,7 +236,10 @@ pub struct ScheduleTask {
     pub vendor_type: String,
     /// Its name, e.g. `gc` or `retention:3`.
     #[serde(default)]
-    pub vendor_id: String,
+    pub name: String,
+    /// Harbor's vendor id: the retention policy's id, -1 for system jobs.
+    #[serde(default)]
+    pub vendor_id: i64,
     /// Six-field cron.
     #[serde(default)]
     pub cron: String,

@@ -201,9 +201,19 @@ pub(crate) async fn gc(app: &App, cmd: GcCmd) -> Outcome {
         }
         GcCmd::Stop { id } => {
             c.stop_system_job(kind, id).await?;
+            // The server leaves a run that already ended as it is; say so.
+            let run = c.system_job_run(kind, id).await?;
+            let msg = if run.ended() && run.job_status != "Stopped" {
+                format!(
+                    "Garbage collection run {id} had already ended ({})",
+                    run.job_status
+                )
+            } else {
+                format!("Asked garbage collection run {id} to stop")
+            };
             out.done(
-                &format!("Asked garbage collection run {id} to stop"),
-                &json!({ "stopped": id }),
+                &msg,
+                &json!({ "stopped": id, "job_status": run.job_status }),
                 &id.to_string(),
             )?;
         }
@@ -278,7 +288,7 @@ pub(crate) async fn queues(app: &App) -> Outcome {
 /// `harbor system schedules`.
 pub(crate) async fn schedules(app: &App) -> Outcome {
     let all = app.client.schedules().await?;
-    let name = |s: &ScheduleTask| s.vendor_id.clone();
+    let name = |s: &ScheduleTask| s.name.clone();
     let job = |s: &ScheduleTask| s.vendor_type.clone();
     let kind = |s: &ScheduleTask| s.schedule_type.clone();
     let cron = |s: &ScheduleTask| s.cron.clone();

@@ -181,7 +181,7 @@ pub(crate) async fn get_run<K: SystemJob>(
 }
 
 /// `PUT /system/<kind>/{id}`: stops a run (a queued one at once, a running one between
-/// its steps).
+/// its steps). A run that already ended is left as it is (`200`, as Harbor answers).
 pub(crate) async fn stop_run<K: SystemJob>(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -190,12 +190,7 @@ pub(crate) async fn stop_run<K: SystemJob>(
     ctx.require_sysadmin()?;
     let job = one::<K>(&state, &id).await?;
     if job.status.is_final() {
-        return Err(ApiError::precondition(format!(
-            "{} execution {} already ended ({})",
-            K::RESOURCE,
-            job.id,
-            job.status.as_str()
-        )));
+        return Ok(StatusCode::OK.into_response());
     }
     state.jobs.store().request_stop(job.id, now_ms()).await?;
     record_now(

@@ -62,17 +62,36 @@ pub(crate) async fn queues(State(state): State<AppState>, ctx: Ctx) -> ApiResult
     Ok(Json(out).into_response())
 }
 
-/// `GET /jobservice/pools`: this process's worker pool (replicas share the queue).
+/// `GET /jobservice/pools`: this process's worker pool, if it runs one (replicas share
+/// the queue; one started with `--no-jobs` has none).
 pub(crate) async fn pools(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
     ctx.require_sysadmin()?;
-    Ok(Json(json!([{
-        "pid": std::process::id(),
-        "worker_pool_id": "local",
-        "start_at": Value::Null,
-        "concurrency": if state.jobs.running() { "on" } else { "off" },
-        "status": if state.jobs.running() { "Running" } else { "Stopped (--no-jobs)" },
-    }]))
-    .into_response())
+    let pools: Vec<Value> = state
+        .jobs
+        .pool()
+        .map(|(workers, started_ms)| {
+            json!({
+                "pid": std::process::id(),
+                "worker_pool_id": "local",
+                "start_at": time(started_ms),
+                "heartbeat_at": time(now_ms()),
+                "concurrency": workers,
+                "host": hostname(),
+            })
+        })
+        .into_iter()
+        .collect();
+    Ok(Json(pools).into_response())
+}
+
+/// This machine's name, as the kernel knows it.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 async fn job_or_404(state: &AppState, id: &str) -> ApiResult<harbor_core::jobs::Job> {
@@ -140,7 +159,14 @@ pub(crate) async fn schedules(State(state): State<AppState>, ctx: Ctx) -> ApiRes
             json!({
                 "id": s.id,
                 "vendor_type": s.kind,
-                "vendor_id": s.name,
+                // Our schedule's name (`gc`, `retention:3`); Harbor's vendor id is the
+                // retention policy's id, -1 for system jobs.
+                "name": s.name,
+                "vendor_id": s
+                    .name
+                    .strip_prefix("retention:")
+                    .and_then(|id| id.parse::<i64>().ok())
+                    .unwrap_or(-1),
                 "cron": s.cron,
                 "schedule_type": s.schedule_type,
                 "next_scheduled_time": s.next_run_ms.map(time),

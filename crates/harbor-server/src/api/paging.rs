@@ -51,25 +51,28 @@ pub(crate) fn sort_keys<K: Copy>(
 }
 
 /// `page` (from 1, default 1) and `page_size` (1..=100, default 10).
+///
+/// As Harbor: `page` 0 or below is the first page; `page_size` 0 or below means "no
+/// limit", which here is the largest page ([`MAX_PAGE_SIZE`]). Above it is a `400`.
 pub(crate) fn page(q: &[(String, String)]) -> ApiResult<Page> {
-    let num = |name: &str, default: u64| -> ApiResult<u64> {
+    let num = |name: &str, default: i64| -> ApiResult<i64> {
         match param(q, name) {
             None | Some("") => Ok(default),
             Some(v) => v
-                .parse::<u64>()
-                .map_err(|_| ApiError::bad_request(format!("{name} must be a positive integer"))),
+                .parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("{name} must be an integer"))),
         }
     };
-    let page = num("page", 1)?;
-    let page_size = num("page_size", 10)?;
-    if page == 0 {
-        return Err(ApiError::bad_request("page must be at least 1"));
-    }
-    if page_size == 0 || page_size > MAX_PAGE_SIZE {
-        return Err(ApiError::bad_request(format!(
-            "page_size must be between 1 and {MAX_PAGE_SIZE}"
-        )));
-    }
+    let page = u64::try_from(num("page", 1)?).unwrap_or(0).max(1);
+    let page_size = match u64::try_from(num("page_size", 10)?) {
+        Ok(0) | Err(_) => MAX_PAGE_SIZE,
+        Ok(n) if n > MAX_PAGE_SIZE => {
+            return Err(ApiError::bad_request(format!(
+                "page_size must be at most {MAX_PAGE_SIZE}"
+            )));
+        }
+        Ok(n) => n,
+    };
     Ok(Page { page, page_size })
 }
 
@@ -269,13 +272,17 @@ mod tests {
                 page_size: 100
             }
         );
-        for bad in [
-            "page=0",
-            "page_size=101",
-            "page_size=0",
-            "page=x",
-            "page=-1",
+        // Harbor's leniency: page 0 or below is the first, page_size 0 or below the largest.
+        for (lenient, want) in [
+            ("page=0", (1, 10)),
+            ("page=-1&page_size=5", (1, 5)),
+            ("page_size=0", (1, MAX_PAGE_SIZE)),
+            ("page=2&page_size=-1", (2, MAX_PAGE_SIZE)),
         ] {
+            let p = page(&q(lenient)).unwrap();
+            assert_eq!((p.page, p.page_size), want, "{lenient}");
+        }
+        for bad in ["page_size=101", "page=x", "page_size=1.5"] {
             assert!(page(&q(bad)).is_err(), "{bad}");
         }
     }

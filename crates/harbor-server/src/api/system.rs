@@ -46,13 +46,15 @@ pub(crate) async fn systeminfo(
     ctx: Ctx,
     headers: HeaderMap,
 ) -> Response {
+    let settings = state.settings.get().await;
     let mut v = json!({
         "auth_mode": "db_auth",
         "primary_auth_mode": false,
-        "self_registration": false,
+        "self_registration": settings.self_registration,
         "harbor_version": concat!("harbor-rs v", env!("CARGO_PKG_VERSION")),
-        "banner_message": "",
+        "banner_message": settings.banner_message,
         "oidc_provider_name": "",
+        "current_time": super::paging::time(harbor_core::model::now_ms()),
     });
     if ctx.principal.is_authenticated() {
         let base = external_base(&state, &headers);
@@ -62,13 +64,22 @@ pub(crate) async fn systeminfo(
             .to_owned();
         v["registry_url"] = json!(host);
         v["external_url"] = json!(base);
-        v["project_creation_restriction"] = json!("everyone");
+        v["project_creation_restriction"] = json!(if settings.admin_only_projects {
+            "adminonly"
+        } else {
+            "everyone"
+        });
         v["has_ca_root"] = json!(false);
-        v["read_only"] = json!(state.settings.get().await.read_only);
+        v["read_only"] = json!(settings.read_only);
+        v["registry_storage_provider_name"] = json!(state.registry.blob_store().provider());
         v["with_chartmuseum"] = json!(false);
         v["notification_enable"] = json!(false);
         v["robot_name_prefix"] = json!(state.accounts.robot_prefix());
-        v["robot_token_duration"] = json!(-1);
+        v["robot_token_duration"] = json!(
+            settings
+                .robot_token_duration_days
+                .unwrap_or(super::configurations::DEFAULT_ROBOT_DAYS)
+        );
     }
     Json(v).into_response()
 }

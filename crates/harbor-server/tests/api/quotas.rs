@@ -105,7 +105,7 @@ async fn projects_get_quotas_listed_and_summarised() {
     assert_eq!(by_hard[0]["ref"]["name"], "limited");
     let other: Vec<Value> = get_json(&admin, &s, "/api/v2.0/quotas?reference=user").await;
     assert!(other.is_empty());
-    for bad in ["sort=size", "reference_id=x", "page_size=0"] {
+    for bad in ["sort=size", "reference_id=x", "page_size=101"] {
         harbor_error(
             get(&admin, &s, &format!("/api/v2.0/quotas?{bad}")).await,
             StatusCode::BAD_REQUEST,

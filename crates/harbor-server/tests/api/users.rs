@@ -168,7 +168,7 @@ async fn user_lifecycle_and_rules() {
     let v: Vec<Value> = get_json(&client(), &s, "/api/v2.0/users?q=username%3D~aro").await;
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["username"], "carol");
-    for bad in ["page=0", "page_size=1000", "q=bogus%3D1"] {
+    for bad in ["page=x", "page_size=1000", "q=bogus%3D1"] {
         let r = get(&client(), &s, &format!("/api/v2.0/users?{bad}")).await;
         harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
     }
@@ -206,8 +206,30 @@ async fn ping_health_systeminfo() {
         anon.get("registry_url").is_none(),
         "anonymous callers see the public subset"
     );
+    assert!(
+        anon["current_time"].as_str().unwrap().ends_with('Z'),
+        "{anon}"
+    );
     let full: Value = get_json(&client(), &s, "/api/v2.0/systeminfo").await;
     assert_eq!(full["registry_url"], s.addr.to_string());
+    let provider = if std::env::var("HARBOR_TEST_BACKEND").as_deref() == Ok("scaled") {
+        "s3"
+    } else {
+        "filesystem"
+    };
+    assert_eq!(full["registry_storage_provider_name"], provider);
+    assert_eq!(full["robot_token_duration"], 30);
+    // The job service's worker pool: Harbor's types.
+    let pools: Vec<Value> = get_json(&client(), &s, "/api/v2.0/jobservice/pools").await;
+    assert_eq!(pools.len(), 1, "this process runs workers: {pools:?}");
+    for p in &pools {
+        assert!(p["concurrency"].is_u64(), "{p}");
+        assert!(
+            p["start_at"].is_string() && p["heartbeat_at"].is_string(),
+            "{p}"
+        );
+        assert!(p["host"].as_str().is_some_and(|h| !h.is_empty()), "{p}");
+    }
     let r = get(&anon_client(), &s, "/api/v2.0/no-such-thing").await;
     harbor_error(r, StatusCode::NOT_FOUND, "NOT_FOUND").await;
     let r = send(&anon_client(), &s, Method::DELETE, "/api/v2.0/ping", None).await;

@@ -134,6 +134,22 @@ fn not_found(e: &object_store::Error) -> bool {
 
 #[async_trait]
 impl BlobStore for ObjectBlobStore {
+    fn provider(&self) -> String {
+        if matches!(self.staging, Staging::Local(_)) {
+            return "filesystem".into();
+        }
+        let backend = self.store.to_string();
+        [
+            ("AmazonS3", "s3"),
+            ("GoogleCloudStorage", "gcs"),
+            ("MicrosoftAzure", "azure"),
+            ("InMemory", "inmemory"),
+        ]
+        .iter()
+        .find(|(prefix, _)| backend.starts_with(prefix))
+        .map_or_else(|| "unknown".into(), |(_, name)| (*name).into())
+    }
+
     async fn size(&self, digest: &Digest) -> Result<Option<u64>> {
         match self.store.head(&self.layout.blob(digest)).await {
             Ok(meta) => Ok(Some(meta.size)),
