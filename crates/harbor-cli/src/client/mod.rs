@@ -629,14 +629,8 @@ impl Client {
 
     /// Makes a project public or private.
     pub async fn set_project_public(&self, name: &str, public: bool) -> Result<()> {
-        let body = json!({ "metadata": { "public": public.to_string() } });
-        self.send(
-            Method::PUT,
-            &format!("/projects/{}", encode(name)),
-            Some(body),
-        )
-        .await
-        .map(drop)
+        let values = std::collections::BTreeMap::from([("public".into(), public.to_string())]);
+        self.set_project_metadata(name, &values).await
     }
 
     /// `GET /projects/{name}/metadatas/`: every metadata key of a project.
