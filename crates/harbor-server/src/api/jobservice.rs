@@ -126,10 +126,13 @@ pub(crate) async fn act_on_job(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    Json(body): Json<Action>,
+    body: Option<Json<Action>>,
 ) -> ApiResult {
     ctx.require_sysadmin()?;
-    if body.action != "stop" {
+    // Harbor's call has no body (it stops); `{"action": "stop"}` is accepted too.
+    if let Some(Json(body)) = &body
+        && body.action != "stop"
+    {
         return Err(ApiError::bad_request(format!(
             "unsupported action {:?}: only stop",
             body.action

@@ -130,13 +130,13 @@ pub(crate) async fn list_runs(
     Ok(list(&parts.uri, pg, total, items))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 pub(crate) struct RunBody {
-    #[serde(default)]
     dry_run: bool,
 }
 
-/// `POST /retentions/{id}/executions` with `{"dry_run": bool}`: 201 with `Location`.
+/// `POST /retentions/{id}/executions` with `{"dry_run": bool}`: 201 with `Location`. The
+/// body is required (as in Harbor's API): a call without one must not start a real run.
 pub(crate) async fn start_run(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -145,7 +145,13 @@ pub(crate) async fn start_run(
 ) -> ApiResult {
     let id = number(&id, "retention id")?;
     let (_, project) = authorised(&state, &ctx, id, Action::Operate).await?;
-    let dry_run = body.map(|Json(b)| b.dry_run).unwrap_or(false);
+    let Some(Json(RunBody { dry_run })) = body else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "UNPROCESSABLE_ENTITY",
+            "a body {\"dry_run\": true|false} is required",
+        ));
+    };
     let params = serde_json::to_string(&RetentionParams {
         policy_id: id,
         dry_run,

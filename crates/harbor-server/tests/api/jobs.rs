@@ -255,6 +255,19 @@ async fn queued_jobs_can_be_stopped_and_run_one_at_a_time() {
     assert_eq!(resp.status(), StatusCode::OK);
     let run: Value = get_json(&client(), &s, &path).await;
     assert_eq!(run["job_status"], "Stopped");
+    // The job service's stop, as Harbor calls it: a PUT without a body.
+    let second = run_now(&s, "gc", gc_params(false)).await;
+    let job_id = second.rsplit('/').next().unwrap().to_owned();
+    let resp = admin(
+        &s,
+        Method::PUT,
+        &format!("/api/v2.0/jobservice/jobs/{job_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let stopped: Value = get_json(&client(), &s, &second).await;
+    assert_eq!(stopped["job_status"], "Stopped");
     // Started again with workers, the next run goes through.
     let s = s.restart_with(|c| c.jobs.enabled = true).await;
     let run = wait_done(&s, &run_now(&s, "gc", gc_params(false)).await).await;
@@ -348,6 +361,28 @@ async fn retention_runs_delete_what_the_policy_does_not_keep() {
             && x["cron"] == "0 0 3 * * *"),
         "{all:?}"
     );
+
+    // Without a body nothing starts (it used to be a real run).
+    let resp = admin(
+        &s,
+        Method::POST,
+        &format!("/api/v2.0/retentions/{id}/executions"),
+        None,
+    )
+    .await;
+    harbor_error(
+        resp,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "UNPROCESSABLE_ENTITY",
+    )
+    .await;
+    let none: Vec<Value> = get_json(
+        &client(),
+        &s,
+        &format!("/api/v2.0/retentions/{id}/executions"),
+    )
+    .await;
+    assert!(none.is_empty(), "{none:?}");
 
     let mut runs = Vec::new();
     for dry_run in [true, false] {
