@@ -188,6 +188,12 @@ impl IdentityStore for CachedIdentity {
     async fn project_repository_count(&self, name: &str) -> Result<u64> {
         self.inner.project_repository_count(name).await
     }
+    async fn project_repository_counts(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, u64>> {
+        self.inner.project_repository_counts(ids).await
+    }
     async fn project_summary(&self, project: &Project) -> Result<ProjectSummary> {
         self.inner.project_summary(project).await
     }

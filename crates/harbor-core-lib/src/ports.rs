@@ -466,6 +466,12 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn delete_project(&self, id: i64) -> Result<()>;
     /// Repositories in a project (repositories named `<project>/...`).
     async fn project_repository_count(&self, name: &str) -> Result<u64>;
+    /// Repositories holding at least one artifact, of each of the projects `ids`, in one
+    /// query (projects with none are left out).
+    async fn project_repository_counts(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, u64>>;
     /// Repository and member counts of a project.
     async fn project_summary(&self, project: &Project) -> Result<ProjectSummary>;
 

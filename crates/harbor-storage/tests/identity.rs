@@ -600,6 +600,18 @@ async fn project_repository_counts_and_summary(t: &Target) {
     assert_eq!(s.project_repository_count("pp").await.unwrap(), 1);
     assert_eq!(s.project_repository_count("p-x").await.unwrap(), 1);
     assert_eq!(s.project_repository_count("nothing").await.unwrap(), 0);
+    // The same for a page of projects at once (projects made now adopt their repositories).
+    let pp = s.create_project("pp", owner.id, false).await.unwrap();
+    let px = s.create_project("p-x", owner.id, false).await.unwrap();
+    let empty = s.create_project("empty", owner.id, false).await.unwrap();
+    let counts = s
+        .project_repository_counts(&[p.id, pp.id, px.id, empty.id, 999_999])
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        std::collections::HashMap::from([(p.id, 2), (pp.id, 1), (px.id, 1)])
+    );
 
     let dev = s.create_user(&new_user("dev", None)).await.unwrap();
     let dev2 = s.create_user(&new_user("dev2", None)).await.unwrap();

@@ -144,12 +144,11 @@ fn artifact_json(a: &Artifact, project: &Project, shown: Shown) -> Value {
         "pull_time": opt_time(r.pulled_ms),
         "extra_attrs": a.extra_attrs.clone().map(Value::Object).unwrap_or_else(|| json!({})),
         "annotations": r.annotations,
-        "references": Value::Null,
-        "tags": Value::Null,
         "labels": [],
-        "accessories": Value::Null,
         "addition_links": {},
     });
+    // `references`, `tags` and `accessories` are left out when there are none to show
+    // (not an index; `with_tag`/`with_accessory` off), as Harbor leaves them out.
     if !a.children.is_empty() {
         v["references"] = a
             .children

@@ -285,9 +285,14 @@ pub(crate) async fn list_projects(
             roles.entry(pid).or_default().push(role);
         }
     }
+    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
+    let repos = store.project_repository_counts(&ids).await?;
     let items = projects
         .iter()
-        .map(|proj| project_json(proj, roles.get(&proj.id).map_or(&[], Vec::as_slice), None))
+        .map(|proj| {
+            let roles = roles.get(&proj.id).map_or(&[][..], Vec::as_slice);
+            project_json(proj, roles, Some(repos.get(&proj.id).copied().unwrap_or(0)))
+        })
         .collect();
     Ok(list(&parts.uri, p, total, items))
 }

@@ -28,7 +28,6 @@ pub(crate) fn user_json(u: &User) -> Value {
         "comment": u.comment,
         "sysadmin_flag": u.sysadmin,
         "admin_role_in_auth": false,
-        "oidc_user_meta": null,
         "creation_time": time(u.created_ms),
         "update_time": time(u.updated_ms),
     })

@@ -58,6 +58,19 @@ async fn search_finds_only_what_the_caller_may_see() {
     let v: Value = get_json(&dev, &s, "/api/v2.0/search?q=e").await;
     // "secret" matches too, but dev may not see it.
     assert_eq!(names(&v, "project", "name"), ["open", "team"]);
+    // Projects carry their repository count and the caller's role (dev: guest of team).
+    let team = v["project"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "team")
+        .unwrap();
+    assert_eq!(team["repo_count"], 1);
+    assert_eq!(team["current_user_role_id"], 3);
+    // The listing too.
+    let list: Vec<Value> = get_json(&dev, &s, "/api/v2.0/projects?name=team").await;
+    assert_eq!(list[0]["repo_count"], 1);
+    assert_eq!(list[0]["current_user_role_id"], 3);
     let v: Value = get_json(&dev, &s, "/api/v2.0/search?q=secret").await;
     assert!(v["project"].as_array().unwrap().is_empty());
     assert!(v["repository"].as_array().unwrap().is_empty());

@@ -38,6 +38,9 @@ async fn bootstrap_creates_admin_and_public_library() {
 async fn user_lifecycle_and_rules() {
     let s = TestServer::start_strict().await;
     let alice = create_user(&s, "alice").await;
+    // Harbor leaves out what it has no value for (`oidc_user_meta`), never `null`.
+    let u: Value = get_json(&client(), &s, &format!("/api/v2.0/users/{alice}")).await;
+    assert!(u.as_object().unwrap().values().all(|v| !v.is_null()), "{u}");
     // Duplicate username and e-mail, bad names, weak passwords.
     for (body, status, code) in [
         (

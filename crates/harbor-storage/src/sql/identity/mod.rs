@@ -299,6 +299,13 @@ impl IdentityStore for SqlMetadataStore {
         projects::repository_count(self, name).await
     }
 
+    async fn project_repository_counts(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, u64>> {
+        projects::repository_counts(self, ids).await
+    }
+
     async fn project_summary(&self, project: &Project) -> Result<ProjectSummary> {
         projects::summary(self, project).await
     }

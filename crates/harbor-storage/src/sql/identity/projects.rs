@@ -268,6 +268,29 @@ pub(super) async fn repository_count(s: &SqlMetadataStore, name: &str) -> Result
     count(&row, 0)
 }
 
+pub(super) async fn repository_counts(
+    s: &SqlMetadataStore,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, u64>> {
+    let mut out = std::collections::HashMap::new();
+    for batch in ids.chunks(300) {
+        let sql = format!(
+            "SELECT r.project_id, COUNT(*) FROM repositories r WHERE r.project_id IN ({}) \
+             AND (SELECT 1 FROM manifests m WHERE m.repository_id = r.id LIMIT 1) IS NOT NULL \
+             GROUP BY r.project_id",
+            crate::sql::placeholders(1, batch.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in batch {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&s.read).await.map_err(internal)? {
+            out.insert(row.try_get(0).map_err(internal)?, count(&row, 1)?);
+        }
+    }
+    Ok(out)
+}
+
 pub(super) async fn summary(s: &SqlMetadataStore, p: &Project) -> Result<ProjectSummary> {
     let repo_count = repository_count(s, &p.name).await?;
     let rows = sqlx::query(
