@@ -21,6 +21,16 @@ pub const SYSTEM_ACCESS: &[(&str, &str)] = &[
     ("robot", "delete"),
 ];
 
+/// Project-level (resource, action) pairs a robot may hold: what a project admin may do.
+pub fn project_access() -> Vec<(&'static str, &'static str)> {
+    Resource::ALL
+        .iter()
+        .flat_map(|r| Action::ALL.iter().map(move |a| (*r, *a)))
+        .filter(|(r, a)| Role::ProjectAdmin.allows(*r, *a))
+        .map(|(r, a)| (r.as_str(), a.as_str()))
+        .collect()
+}
+
 /// Robot level: `system` (may span projects) or `project` (one project).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Level {

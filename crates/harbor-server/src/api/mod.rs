@@ -180,6 +180,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/quotas/{id}", get(quotas::get).put(quotas::update))
         .route("/quotas/{id}/recount", post(quotas::recount))
         .route("/robots", get(robots::list_robots).post(robots::create))
+        .route("/permissions", get(robots::permissions))
         .route(
             "/robots/{id}",
             get(robots::get)

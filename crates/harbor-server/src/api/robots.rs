@@ -52,6 +52,23 @@ fn robot_json(state: &AppState, r: &Robot) -> Value {
     })
 }
 
+/// `GET /permissions`: the (resource, action) pairs robots may be given, Harbor's
+/// `Permissions`: system administrators get both levels, other signed-in users the
+/// project level (what a project admin may hand out).
+pub(crate) async fn permissions(ctx: Ctx) -> ApiResult {
+    ctx.require_authenticated()?;
+    let pairs = |list: &[(&str, &str)]| -> Vec<Value> {
+        list.iter()
+            .map(|(resource, action)| json!({ "resource": resource, "action": action }))
+            .collect()
+    };
+    let mut out = json!({ "project": pairs(&harbor_auth::robot::project_access()) });
+    if ctx.principal.is_sysadmin() {
+        out["system"] = json!(pairs(harbor_auth::robot::SYSTEM_ACCESS));
+    }
+    Ok(Json(out).into_response())
+}
+
 /// Days to an expiry: -1 never, else 1 to 100 years' worth of days.
 fn expiry(duration: i64) -> ApiResult<Option<i64>> {
     match duration {

@@ -341,3 +341,55 @@ async fn edits_allowed(s: &TestServer, mgr: &Client, id: i64) {
     let r = send(mgr, s, Method::DELETE, &path, None).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// `GET /permissions`: what robots may be given. Every pair listed is accepted when
+/// creating a robot, administrators see the system level too, anonymous callers nothing.
+#[tokio::test]
+async fn permissions_lists_what_robots_may_hold() {
+    let s = TestServer::start_strict().await;
+    create_project(&s, "team", false).await;
+    let all: Value = get_json(&client(), &s, "/api/v2.0/permissions").await;
+    let project = all["project"].as_array().unwrap();
+    let system = all["system"].as_array().unwrap();
+    for (r, a) in [
+        ("repository", "push"),
+        ("repository", "pull"),
+        ("artifact", "delete"),
+    ] {
+        assert!(
+            project
+                .iter()
+                .any(|p| p["resource"] == r && p["action"] == a),
+            "{r}:{a} in {project:?}"
+        );
+    }
+    assert!(
+        system
+            .iter()
+            .any(|p| p["resource"] == "project" && p["action"] == "create")
+    );
+    // Every project pair listed is one a robot may be created with.
+    let access: Vec<Value> = project
+        .iter()
+        .map(|p| json!({"resource": p["resource"], "action": p["action"]}))
+        .collect();
+    let body = json!({"name": "all", "level": "project", "duration": -1, "permissions": [
+        {"kind": "project", "namespace": "team", "access": access}]});
+    let r = admin(&s, Method::POST, "/api/v2.0/robots", Some(body)).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let access: Vec<Value> = system
+        .iter()
+        .map(|p| json!({"resource": p["resource"], "action": p["action"]}))
+        .collect();
+    let body = json!({"name": "sys", "level": "system", "duration": -1, "permissions": [
+        {"kind": "system", "namespace": "/", "access": access}]});
+    let r = admin(&s, Method::POST, "/api/v2.0/robots", Some(body)).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // Other users see the project level only; anonymous callers are refused.
+    create_user(&s, "alice").await;
+    let mine: Value = get_json(&as_user("alice", PASSWORD), &s, "/api/v2.0/permissions").await;
+    assert_eq!(mine["project"], all["project"]);
+    assert!(mine.get("system").is_none(), "{mine}");
+    let r = get(&anon_client(), &s, "/api/v2.0/permissions").await;
+    harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+}
