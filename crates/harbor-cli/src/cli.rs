@@ -206,6 +206,13 @@ pub enum RepoCmd {
         /// Repository.
         repository: String,
     },
+    /// Set a repository's description.
+    Describe {
+        /// Repository.
+        repository: String,
+        /// The new description (empty to clear it).
+        description: String,
+    },
     /// Delete a repository with all its artifacts.
     Delete {
         /// Repository.
@@ -236,6 +243,12 @@ pub enum UserCmd {
         /// Free text.
         #[arg(long, default_value = "")]
         comment: String,
+    },
+    /// Show a user.
+    Show {
+        /// Username.
+        #[arg(value_name = "USERNAME")]
+        user: String,
     },
     /// Delete a user.
     Delete {
@@ -363,6 +376,20 @@ pub enum RobotCmd {
     Show {
         /// Robot id.
         id: i64,
+    },
+    /// Change a robot's description, lifetime or (project robots) permissions.
+    Update {
+        /// Robot id.
+        id: i64,
+        /// Free text.
+        #[arg(long)]
+        description: Option<String>,
+        /// Lifetime in days from now (-1: never expires).
+        #[arg(long, allow_negative_numbers = true)]
+        duration: Option<i64>,
+        /// New permissions (replacing the old ones), as for `robot create`.
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
     },
     /// Replace a robot's secret with a new one, printed once.
     RefreshSecret {
@@ -819,6 +846,20 @@ pub enum LabelCmd {
         #[arg(long, default_value = "")]
         description: String,
     },
+    /// Change a label.
+    Update {
+        /// Label id.
+        id: i64,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New colour.
+        #[arg(long)]
+        color: Option<String>,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+    },
     /// Delete a label (detaching it everywhere).
     Delete {
         /// Label id.
@@ -851,6 +892,20 @@ pub enum ImmutableCmd {
         /// The tag pattern excludes instead.
         #[arg(long)]
         exclude_tags: bool,
+    },
+    /// Turn a rule off without deleting it.
+    Disable {
+        /// Project.
+        project: String,
+        /// Rule id.
+        id: i64,
+    },
+    /// Turn a disabled rule back on.
+    Enable {
+        /// Project.
+        project: String,
+        /// Rule id.
+        id: i64,
     },
     /// Delete a rule.
     Delete {

@@ -193,6 +193,10 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
         "Passw0rd-dev\n",
     )
     .await;
+    let dev = json(h, &["user", "show", "dev"]).await;
+    assert_eq!(dev["email"], "dev@example.com");
+    assert_eq!(dev["sysadmin_flag"], false);
+    fails(h, &["user", "show", "nobody"], "", 4).await;
     let err = fails(
         h,
         &["user", "create", "weak", "--email", "w@example.com"],
@@ -257,6 +261,24 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
     assert!(shown.get("secret").is_none(), "{shown}");
     let listed = ok(h, &["robot", "list", "--project", "team", "-q"], "").await;
     assert_eq!(listed.trim(), robot_id);
+    // Updated: description and lifetime; its permissions stay those it was given.
+    let updated = json(
+        h,
+        &[
+            "robot",
+            "update",
+            &robot_id,
+            "--description",
+            "CI pushes",
+            "--duration",
+            "7",
+        ],
+    )
+    .await;
+    assert_eq!(updated["description"], "CI pushes");
+    assert_eq!(updated["duration"], 7);
+    assert_eq!(updated["permissions"], shown["permissions"]);
+    fails(h, &["robot", "update", &robot_id], "", 2).await;
     fails(
         h,
         &[
@@ -303,6 +325,8 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
         assert_eq!(repos[0]["artifact_count"], 1);
         let shown = json(h, &["repo", "show", "team/app"]).await;
         assert_eq!(shown["name"], "team/app");
+        let described = json(h, &["repo", "describe", "team/app", "The app"]).await;
+        assert_eq!(described["description"], "The app");
         // The push is in the audit log under the robot's name.
         let mut found = false;
         for _ in 0..50 {
@@ -325,7 +349,30 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
         assert_eq!(arts[0]["tags"][0]["name"], "v1");
         let digest = arts[0]["digest"].as_str().unwrap().to_owned();
         ok(h, &["artifact", "tag", "team/app:v1", "stable"], "").await;
-        ok(h, &["label", "create", "release", "--project", "team"], "").await;
+        let label = ok(
+            h,
+            &["label", "create", "release", "--project", "team", "-q"],
+            "",
+        )
+        .await;
+        ok(
+            h,
+            &[
+                "label",
+                "update",
+                label.trim(),
+                "--color",
+                "#00ff00",
+                "--description",
+                "shipped",
+            ],
+            "",
+        )
+        .await;
+        let labels = json(h, &["label", "list", "--project", "team"]).await;
+        assert_eq!(labels[0]["color"], "#00ff00");
+        assert_eq!(labels[0]["description"], "shipped");
+        assert_eq!(labels[0]["name"], "release");
         ok(h, &["artifact", "label", "team/app:v1", "release"], "").await;
         let shown = json(h, &["artifact", "show", &format!("team/app@{digest}")]).await;
         let mut tags: Vec<&str> = shown["tags"]
@@ -350,6 +397,15 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
         assert!(err.contains("immutable"), "{err}");
         let rules = json(h, &["immutable", "list", "team"]).await;
         assert_eq!(rules[0]["id"].to_string(), rule.trim());
+        // Disabled, the rule no longer protects the tag; enabled again, it does.
+        ok(h, &["immutable", "disable", "team", rule.trim()], "").await;
+        let rules = json(h, &["immutable", "list", "team"]).await;
+        assert_eq!(rules[0]["disabled"], true);
+        ok(h, &["artifact", "tag", "team/app:v1", "v9"], "").await;
+        ok(h, &["artifact", "untag", "team/app:v1", "v9"], "").await;
+        ok(h, &["immutable", "enable", "team", rule.trim()], "").await;
+        let err = fails(h, &["artifact", "untag", "team/app:v1", "v1"], "", 1).await;
+        assert!(err.contains("immutable"), "{err}");
         ok(h, &["immutable", "delete", "team", rule.trim()], "").await;
         ok(h, &["artifact", "untag", "team/app:v1", "stable"], "").await;
         ok(h, &["project", "create", "other"], "").await;

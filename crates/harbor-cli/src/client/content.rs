@@ -315,6 +315,30 @@ impl Client {
             .ok_or_else(|| not_found(format!("label {name} not found")))
     }
 
+    /// Changes a label: the fields of `changes` (`name`, `color`, `description`) replace
+    /// the label's.
+    pub async fn update_label(&self, id: i64, changes: &Value) -> Result<()> {
+        self.send(Method::PUT, &format!("/labels/{id}"), Some(changes.clone()))
+            .await
+            .map(drop)
+    }
+
+    /// Enables or disables an immutability rule.
+    pub async fn set_immutable_rule_disabled(
+        &self,
+        project: &str,
+        id: i64,
+        disabled: bool,
+    ) -> Result<()> {
+        self.send(
+            Method::PUT,
+            &format!("/projects/{}/immutabletagrules/{id}", encode(project)),
+            Some(json!({ "disabled": disabled })),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Deletes a label (detaching it everywhere).
     pub async fn delete_label(&self, id: i64) -> Result<()> {
         self.send(Method::DELETE, &format!("/labels/{id}"), None)

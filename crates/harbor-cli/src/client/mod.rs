@@ -834,6 +834,14 @@ impl Client {
             .map(drop)
     }
 
+    /// Changes a robot: the fields of `changes` (`description`, `duration`,
+    /// `permissions`) replace the robot's; the rest stays.
+    pub async fn update_robot(&self, id: i64, changes: &Value) -> Result<()> {
+        self.send(Method::PUT, &format!("/robots/{id}"), Some(changes.clone()))
+            .await
+            .map(drop)
+    }
+
     /// Deletes a robot.
     pub async fn delete_robot(&self, id: i64) -> Result<()> {
         self.send(Method::DELETE, &format!("/robots/{id}"), None)
@@ -856,6 +864,18 @@ impl Client {
     pub async fn repository(&self, full: &str) -> Result<Repository> {
         let (p, r) = repo_path(full)?;
         self.get(&format!("/projects/{p}/repositories/{r}")).await
+    }
+
+    /// Sets a repository's description.
+    pub async fn describe_repository(&self, full: &str, description: &str) -> Result<()> {
+        let (p, r) = repo_path(full)?;
+        self.send(
+            Method::PUT,
+            &format!("/projects/{p}/repositories/{r}"),
+            Some(json!({ "description": description })),
+        )
+        .await
+        .map(drop)
     }
 
     /// Deletes a repository and its artifacts.

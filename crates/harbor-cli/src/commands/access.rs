@@ -46,6 +46,16 @@ pub(crate) async fn user(app: &App, cmd: UserCmd) -> Outcome {
                 &id.to_string(),
             )?;
         }
+        UserCmd::Show { user } => {
+            let u = c.user_by_name(&user).await?;
+            let fields = [
+                ("id", u.user_id.to_string()),
+                ("username", u.username.clone()),
+                ("email", u.email.clone()),
+                ("admin", u.sysadmin_flag.to_string()),
+            ];
+            out.one(&u, &fields, &u.user_id.to_string())?;
+        }
         UserCmd::Delete { user } => {
             let u = c.user_by_name(&user).await?;
             c.delete_user(u.user_id).await?;
@@ -234,6 +244,50 @@ pub(crate) async fn robot(app: &App, cmd: RobotCmd) -> Outcome {
             }
         }
         RobotCmd::Show { id } => {
+            let r = c.robot(id).await?;
+            out.one(&r, &robot_fields(&r), &r.id.to_string())?;
+        }
+        RobotCmd::Update {
+            id,
+            description,
+            duration,
+            permissions,
+        } => {
+            let mut changes = serde_json::Map::new();
+            if let Some(d) = description {
+                changes.insert("description".into(), json!(d));
+            }
+            if let Some(d) = duration {
+                changes.insert("duration".into(), json!(d));
+            }
+            if !permissions.is_empty() {
+                // A project robot's permissions stay on its project.
+                let r = c.robot(id).await?;
+                let namespace = r
+                    .permissions
+                    .first()
+                    .map(|p| p.namespace.clone())
+                    .ok_or_else(|| {
+                        super::Failure::usage("the robot has no permissions to replace")
+                    })?;
+                let access = permissions
+                    .iter()
+                    .map(|p| access(p))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let p = vec![RobotPermission {
+                    kind: "project".into(),
+                    namespace,
+                    access,
+                }];
+                changes.insert("permissions".into(), json!(p));
+            }
+            if changes.is_empty() {
+                return Err(super::Failure::usage(
+                    "nothing to change: give --description, --duration or --permission",
+                ));
+            }
+            c.update_robot(id, &serde_json::Value::Object(changes))
+                .await?;
             let r = c.robot(id).await?;
             out.one(&r, &robot_fields(&r), &r.id.to_string())?;
         }

@@ -237,6 +237,31 @@ pub(crate) async fn label(app: &App, cmd: LabelCmd) -> Outcome {
                 &id.to_string(),
             )?;
         }
+        LabelCmd::Update {
+            id,
+            name,
+            color,
+            description,
+        } => {
+            let mut changes = serde_json::Map::new();
+            for (k, v) in [
+                ("name", name),
+                ("color", color),
+                ("description", description),
+            ] {
+                if let Some(v) = v {
+                    changes.insert(k.into(), json!(v));
+                }
+            }
+            if changes.is_empty() {
+                return Err(super::Failure::usage(
+                    "nothing to change: give --name, --color or --description",
+                ));
+            }
+            let changes = serde_json::Value::Object(changes);
+            c.update_label(id, &changes).await?;
+            out.done(&format!("Updated label {id}"), &changes, &id.to_string())?;
+        }
         LabelCmd::Delete { id } => {
             c.delete_label(id).await?;
             out.done(
@@ -279,6 +304,16 @@ pub(crate) async fn immutable(app: &App, cmd: ImmutableCmd) -> Outcome {
             out.done(
                 &format!("Tags {tags} in {project}/{repos} are now immutable (rule {id})"),
                 &json!({ "id": id, "project": project, "repositories": repos, "tags": tags }),
+                &id.to_string(),
+            )?;
+        }
+        ImmutableCmd::Disable { ref project, id } | ImmutableCmd::Enable { ref project, id } => {
+            let disabled = matches!(cmd, ImmutableCmd::Disable { .. });
+            c.set_immutable_rule_disabled(project, id, disabled).await?;
+            let what = if disabled { "disabled" } else { "enabled" };
+            out.done(
+                &format!("Rule {id} of {project} is {what}"),
+                &json!({ "id": id, "disabled": disabled }),
                 &id.to_string(),
             )?;
         }

@@ -139,6 +139,14 @@ pub(crate) async fn repo(app: &App, cmd: RepoCmd) -> Outcome {
             let r = c.repository(&repository).await?;
             out.one(&r, &fields(&r), &r.name)?;
         }
+        RepoCmd::Describe {
+            repository,
+            description,
+        } => {
+            c.describe_repository(&repository, &description).await?;
+            let r = c.repository(&repository).await?;
+            out.one(&r, &fields(&r), &r.name)?;
+        }
         RepoCmd::Delete { repository } => {
             c.delete_repository(&repository).await?;
             out.done(
