@@ -170,7 +170,9 @@ pub(crate) async fn current(ctx: Ctx) -> ApiResult {
     Ok(Json(user_json(u)).into_response())
 }
 
-/// `GET /users/current/permissions?scope=/project/<id>&relative=true`.
+/// `GET /users/current/permissions?scope=/project/<id>&relative=true`: what the caller
+/// may do in a project, or (`scope=/system`) at system level. Without a scope the list
+/// is empty, as in Harbor.
 pub(crate) async fn current_permissions(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -178,12 +180,45 @@ pub(crate) async fn current_permissions(
 ) -> ApiResult {
     ctx.require_authenticated()?;
     let q = query(&parts.uri);
-    let scope = param(&q, "scope").unwrap_or("/project/0");
-    let relative = param(&q, "relative") == Some("true");
+    let relative = match param(&q, "relative") {
+        None | Some("") => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "relative must be true or false, not {v:?}"
+            )));
+        }
+    };
+    let scope = param(&q, "scope").unwrap_or_default().trim_end_matches('/');
+    if scope.is_empty() {
+        return Ok(Json(Vec::<Value>::new()).into_response());
+    }
+    if scope == "/system" {
+        let out: Vec<Value> = harbor_auth::robot::SYSTEM_ACCESS
+            .iter()
+            .filter(|(r, a)| match &ctx.principal {
+                p if p.is_sysadmin() => true,
+                harbor_auth::Principal::Robot { robot, .. } => {
+                    harbor_auth::principal::robot_system_allows(&robot.permissions, r, a)
+                }
+                _ => false,
+            })
+            .map(|(r, a)| {
+                let resource = if relative {
+                    (*r).to_owned()
+                } else {
+                    format!("/system/{r}")
+                };
+                json!({"resource": resource, "action": a})
+            })
+            .collect();
+        return Ok(Json(out).into_response());
+    }
     let id = scope
         .strip_prefix("/project/")
         .and_then(|s| s.split('/').next())
-        .ok_or_else(|| ApiError::bad_request("scope must be /project/<id or name>"))?;
+        .ok_or_else(|| ApiError::bad_request("scope must be /system or /project/<id or name>"))?;
     let (project, grants) = ctx.project(&state, &parts.headers, id).await?;
     let mut out = Vec::new();
     for r in Resource::ALL {

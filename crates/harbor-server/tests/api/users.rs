@@ -238,3 +238,59 @@ async fn ping_health_systeminfo() {
     let r = send(&anon_client(), &s, Method::DELETE, "/api/v2.0/ping", None).await;
     harbor_error(r, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED").await;
 }
+
+/// `GET /users/current/permissions`: a project's permissions by role, relative or not;
+/// the system level for administrators; an empty list without a scope, as in Harbor.
+#[tokio::test]
+async fn current_permissions_by_scope() {
+    let s = TestServer::start_strict().await;
+    let pid = create_project(&s, "team", false).await;
+    create_user(&s, "gus").await;
+    add_member(&s, "team", "gus", 3).await;
+    let gus = as_user("gus", PASSWORD);
+    let path = "/api/v2.0/users/current/permissions";
+    let has =
+        |v: &[Value], r: &str, a: &str| v.iter().any(|p| p["resource"] == r && p["action"] == a);
+
+    let v: Vec<Value> = get_json(
+        &gus,
+        &s,
+        &format!("{path}?scope=/project/{pid}&relative=true"),
+    )
+    .await;
+    assert!(has(&v, "repository", "pull"), "{v:?}");
+    assert!(
+        !has(&v, "repository", "push"),
+        "a guest may not push: {v:?}"
+    );
+    let v: Vec<Value> = get_json(&gus, &s, &format!("{path}?scope=/project/{pid}")).await;
+    assert!(
+        has(&v, &format!("/project/{pid}/repository"), "pull"),
+        "{v:?}"
+    );
+    // System level: administrators hold it, others nothing.
+    let v: Vec<Value> = get_json(
+        &client(),
+        &s,
+        &format!("{path}?scope=/system&relative=true"),
+    )
+    .await;
+    assert!(
+        has(&v, "project", "create") && has(&v, "audit-log", "list"),
+        "{v:?}"
+    );
+    let v: Vec<Value> = get_json(&client(), &s, &format!("{path}?scope=/system")).await;
+    assert!(has(&v, "/system/project", "create"), "{v:?}");
+    let v: Vec<Value> = get_json(&gus, &s, &format!("{path}?scope=/system")).await;
+    assert!(v.is_empty(), "{v:?}");
+    // No scope: an empty list. A project the caller cannot see: 404. Nonsense: 400.
+    let v: Vec<Value> = get_json(&gus, &s, path).await;
+    assert!(v.is_empty(), "{v:?}");
+    create_project(&s, "hidden", false).await;
+    let r = get(&gus, &s, &format!("{path}?scope=/project/hidden")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    for bad in ["scope=/galaxy", "scope=/system&relative=maybe"] {
+        let r = get(&gus, &s, &format!("{path}?{bad}")).await;
+        harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+    }
+}
