@@ -206,6 +206,10 @@ pub struct Robot {
     pub permissions: Vec<RobotPermission>,
     /// Who created it (username or robot login name).
     pub creator: String,
+    /// What created it: `local` (a user) or `robot`.
+    pub creator_type: String,
+    /// The creating account's id (0 when not recorded).
+    pub creator_ref: i64,
     /// Created at.
     pub created_ms: i64,
     /// Last updated at.
@@ -245,6 +249,10 @@ pub struct NewRobot {
     pub permissions: Vec<RobotPermission>,
     /// Creator.
     pub creator: String,
+    /// What created it: `local` (a user) or `robot`.
+    pub creator_type: String,
+    /// The creating account's id.
+    pub creator_ref: i64,
 }
 
 /// Robot fields to change; `None` keeps the stored value.

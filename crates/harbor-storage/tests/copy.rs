@@ -189,6 +189,8 @@ fn new_robot(name: &str, project_id: i64) -> NewRobot {
             ],
         }],
         creator: "admin".into(),
+        creator_type: "local".into(),
+        creator_ref: 1,
     }
 }
 

@@ -770,6 +770,8 @@ fn new_robot(name: &str, project_id: i64) -> NewRobot {
             ],
         }],
         creator: "admin".into(),
+        creator_type: "local".into(),
+        creator_ref: 1,
     }
 }
 
@@ -845,6 +847,7 @@ async fn robot_crud(t: &Target) {
     assert_eq!(r.expires_ms, Some(1_700_000_000_000));
     assert_eq!(r.permissions, new_robot("x", 0).permissions);
     assert_eq!(r.creator, "admin");
+    assert_eq!((r.creator_type.as_str(), r.creator_ref), ("local", 1));
     assert!(r.created_ms >= before);
     assert_eq!(s.robot(r.id).await.unwrap().as_ref(), Some(&r));
     assert_eq!(

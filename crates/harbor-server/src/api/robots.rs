@@ -47,6 +47,8 @@ fn robot_json(state: &AppState, r: &Robot) -> Value {
         "expires_at": expires_at(r),
         "permissions": r.permissions,
         "creator": r.creator,
+        "creator_type": r.creator_type,
+        "creator_ref": r.creator_ref,
         "creation_time": time(r.created_ms),
         "update_time": time(r.updated_ms),
     })
@@ -207,6 +209,11 @@ pub(crate) async fn create(
             expires_ms: expiry(duration)?,
             permissions: req.permissions,
             creator: ctx.principal.name().to_owned(),
+            creator_type: match &ctx.principal {
+                harbor_auth::Principal::Robot { .. } => "robot".into(),
+                _ => "local".into(),
+            },
+            creator_ref: ctx.principal.account_id().unwrap_or(0),
         })
         .await?;
     let login = state.accounts.robot_login(&robot.name);

@@ -153,6 +153,13 @@ async fn robot_rules() {
     let v: Value = r.json().await.unwrap();
     let sys_bot = as_user(v["name"].as_str().unwrap(), v["secret"].as_str().unwrap());
     assert_eq!(v["name"], "robot$sys");
+    let sys_id = v["id"].as_i64().unwrap();
+    // Who made it, as Harbor reports it: the admin user (id 1).
+    let shown: Value = get_json(&client(), &s, &format!("{robots}/{sys_id}")).await;
+    assert_eq!(
+        (&shown["creator_type"], &shown["creator_ref"]),
+        (&json!("local"), &json!(1))
+    );
     // The system robot reads the catalog, and creates robots only within its own rights.
     assert_eq!(
         status_of(&sys_bot, &s, "/v2/_catalog").await,
@@ -162,6 +169,10 @@ async fn robot_rules() {
         {"kind": "project", "namespace": "team", "access": [{"resource": "repository", "action": "pull"}]}]});
     let r = send(&sys_bot, &s, Method::POST, robots, Some(within)).await;
     assert_eq!(r.status(), StatusCode::CREATED);
+    let child: Value = r.json().await.unwrap();
+    let shown: Value = get_json(&client(), &s, &format!("{robots}/{}", child["id"])).await;
+    assert_eq!(shown["creator_type"], "robot");
+    assert_eq!(shown["creator_ref"], sys_id);
     let beyond = json!({"name": "greedy", "level": "system", "permissions": [
         {"kind": "project", "namespace": "team", "access": [{"resource": "repository", "action": "push"}]}]});
     let r = send(&sys_bot, &s, Method::POST, robots, Some(beyond)).await;

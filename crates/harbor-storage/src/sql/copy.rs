@@ -199,6 +199,9 @@ const TABLES: &[Table] = &[
             ("creator", Ty::Text),
             ("created_at", Ty::Int),
             ("updated_at", Ty::Int),
+            // 0014_robot_creator.sql
+            ("creator_type", Ty::Text),
+            ("creator_ref", Ty::Int),
         ],
         key: 1,
         ids: Ids::NeverReused,

@@ -139,6 +139,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "project_metadata",
         include_str!("../../migrations/sqlite/0013_project_metadata.sql"),
     ),
+    (
+        "robot_creator",
+        include_str!("../../migrations/sqlite/0014_robot_creator.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -189,6 +193,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "project_metadata",
         include_str!("../../migrations/postgres/0013_project_metadata.sql"),
+    ),
+    (
+        "robot_creator",
+        include_str!("../../migrations/postgres/0014_robot_creator.sql"),
     ),
 ];
 

@@ -11,7 +11,8 @@ use crate::error::{StorageError, internal};
 use crate::sql::SqlMetadataStore;
 
 const COLUMNS: &str = "id, name, description, project_id, secret_hash, disabled, duration_days, \
-                       expires_at, permissions, creator, created_at, updated_at";
+                       expires_at, permissions, creator, created_at, updated_at, creator_type, \
+                       creator_ref";
 
 fn robot(row: &AnyRow) -> Result<Robot> {
     let permissions: String = row.try_get(8).map_err(internal)?;
@@ -34,6 +35,8 @@ fn robot(row: &AnyRow) -> Result<Robot> {
         creator: row.try_get(9).map_err(internal)?,
         created_ms: row.try_get(10).map_err(internal)?,
         updated_ms: row.try_get(11).map_err(internal)?,
+        creator_type: row.try_get(12).map_err(internal)?,
+        creator_ref: row.try_get(13).map_err(internal)?,
     })
 }
 
@@ -50,8 +53,8 @@ pub(super) async fn create(s: &SqlMetadataStore, r: &NewRobot) -> Result<Robot> 
     let sql = format!(
         "INSERT INTO robots
          (name, description, project_id, secret_hash, disabled, duration_days, expires_at,
-          permissions, creator, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+          permissions, creator, created_at, updated_at, creator_type, creator_ref)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)
          RETURNING {COLUMNS}"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -65,6 +68,8 @@ pub(super) async fn create(s: &SqlMetadataStore, r: &NewRobot) -> Result<Robot> 
         .bind(to_json(&r.permissions)?)
         .bind(r.creator.as_str())
         .bind(now)
+        .bind(r.creator_type.as_str())
+        .bind(r.creator_ref)
         .fetch_one(&s.write)
         .await
         .map_err(|e| {
