@@ -192,7 +192,9 @@ async fn write_pending(shared: &Shared) {
             "pull events dropped: more than {MAX_PENDING_EVENTS} waited for one write"
         );
     }
-    if batch.is_empty() {
+    // A pull counted after the counts were taken may have queued its event already: the
+    // events go out even when no counts do (they are counted with the next batch).
+    if batch.is_empty() && events.is_empty() {
         return;
     }
     match shared.meta.record_pulls_emitting(&batch, &events).await {
