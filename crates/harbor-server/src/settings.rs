@@ -44,7 +44,36 @@ pub struct Settings {
     pub banner_message: String,
 }
 
+/// Days a robot created with `duration: 0` lives unless `robot_token_duration` says.
+pub const DEFAULT_ROBOT_DAYS: i64 = 30;
+
 impl Settings {
+    /// Registry token lifetime: the stored setting, else `configured`.
+    pub fn token_ttl(&self, configured: Duration) -> Duration {
+        self.token_expiration_min
+            .map_or(configured, |m| Duration::from_secs(m * 60))
+    }
+
+    /// Portal session lifetime: the stored setting, else `configured`.
+    pub fn session_ttl(&self, configured: Duration) -> Duration {
+        self.session_timeout_min
+            .map_or(configured, |m| Duration::from_secs(m * 60))
+    }
+
+    /// Harbor's `project_creation_restriction`: `adminonly` or `everyone`.
+    pub fn project_creation_restriction(&self) -> &'static str {
+        if self.admin_only_projects {
+            "adminonly"
+        } else {
+            "everyone"
+        }
+    }
+
+    /// Lifetime in days of robots created with `duration: 0`.
+    pub fn robot_days(&self) -> i64 {
+        self.robot_token_duration_days.unwrap_or(DEFAULT_ROBOT_DAYS)
+    }
+
     fn from_rows(rows: &[(String, String)]) -> Settings {
         let mut s = Settings::default();
         for (name, value) in rows {

@@ -78,10 +78,7 @@ async fn issue(state: &AppState, parts: &Parts) -> Result<Response, ApiError> {
         p => p.name(),
     };
     let now = harbor_core::model::now_ms().max(0) as u64 / 1000;
-    let ttl = match state.settings.get().await.token_expiration_min {
-        Some(min) => std::time::Duration::from_secs(min * 60),
-        None => state.tokens.ttl(),
-    };
+    let ttl = state.settings.get().await.token_ttl(state.tokens.ttl());
     let token = state
         .tokens
         .issue_for(subject, principal.account_id(), access, now, ttl)

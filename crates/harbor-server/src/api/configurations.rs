@@ -20,9 +20,6 @@ use crate::AppState;
 use crate::audit::record_now;
 use crate::settings::Settings;
 
-/// Days a robot created with `duration: 0` lives unless `robot_token_duration` says.
-pub(crate) const DEFAULT_ROBOT_DAYS: i64 = 30;
-
 fn item(value: Value, editable: bool) -> Value {
     json!({ "value": value, "editable": editable })
 }
@@ -107,31 +104,18 @@ fn editable_values(state: &AppState, s: &Settings) -> Vec<(&'static str, Value)>
         ("read_only", json!(s.read_only)),
         (
             "project_creation_restriction",
-            json!(if s.admin_only_projects {
-                "adminonly"
-            } else {
-                "everyone"
-            }),
+            json!(s.project_creation_restriction()),
         ),
         ("self_registration", json!(s.self_registration)),
         (
             "token_expiration",
-            json!(
-                s.token_expiration_min
-                    .unwrap_or_else(|| minutes(state.tokens.ttl()))
-            ),
+            json!(minutes(s.token_ttl(state.tokens.ttl()))),
         ),
         (
             "session_timeout",
-            json!(
-                s.session_timeout_min
-                    .unwrap_or_else(|| minutes(state.auth.session_ttl))
-            ),
+            json!(minutes(s.session_ttl(state.auth.session_ttl))),
         ),
-        (
-            "robot_token_duration",
-            json!(s.robot_token_duration_days.unwrap_or(DEFAULT_ROBOT_DAYS)),
-        ),
+        ("robot_token_duration", json!(s.robot_days())),
         (
             "storage_per_project",
             json!(s.storage_per_project.unwrap_or(state.default_storage_limit)),

@@ -190,12 +190,7 @@ pub(crate) async fn create(
     };
     // 0: the system's default lifetime (`robot_token_duration`), as in Harbor.
     let duration = match req.duration {
-        0 => state
-            .settings
-            .get()
-            .await
-            .robot_token_duration_days
-            .unwrap_or(super::configurations::DEFAULT_ROBOT_DAYS),
+        0 => state.settings.get().await.robot_days(),
         d => d,
     };
     let robot = store

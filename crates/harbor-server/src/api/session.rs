@@ -59,10 +59,11 @@ pub(crate) async fn login(
     };
     let sid = random_token()?;
     let csrf = random_token()?;
-    let ttl = match state.settings.get().await.session_timeout_min {
-        Some(min) => std::time::Duration::from_secs(min * 60),
-        None => state.auth.session_ttl,
-    };
+    let ttl = state
+        .settings
+        .get()
+        .await
+        .session_ttl(state.auth.session_ttl);
     let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
     state
         .accounts

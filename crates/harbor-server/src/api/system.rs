@@ -64,22 +64,14 @@ pub(crate) async fn systeminfo(
             .to_owned();
         v["registry_url"] = json!(host);
         v["external_url"] = json!(base);
-        v["project_creation_restriction"] = json!(if settings.admin_only_projects {
-            "adminonly"
-        } else {
-            "everyone"
-        });
+        v["project_creation_restriction"] = json!(settings.project_creation_restriction());
         v["has_ca_root"] = json!(false);
         v["read_only"] = json!(settings.read_only);
         v["registry_storage_provider_name"] = json!(state.registry.blob_store().provider());
         v["with_chartmuseum"] = json!(false);
         v["notification_enable"] = json!(false);
         v["robot_name_prefix"] = json!(state.accounts.robot_prefix());
-        v["robot_token_duration"] = json!(
-            settings
-                .robot_token_duration_days
-                .unwrap_or(super::configurations::DEFAULT_ROBOT_DAYS)
-        );
+        v["robot_token_duration"] = json!(settings.robot_days());
     }
     Json(v).into_response()
 }
