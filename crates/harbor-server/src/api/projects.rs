@@ -277,24 +277,32 @@ pub(crate) async fn list_projects(
     }
     let store = state.accounts.store();
     let (projects, total) = store.projects(&filter, p).await?;
-    // The caller's roles in the whole page, in one query.
+    let items = projects_json(store.as_ref(), &ctx, &projects).await?;
+    Ok(list(&parts.uri, p, total, items))
+}
+
+/// Harbor's `Project` for each of a page of projects, with the caller's roles and the
+/// repository counts (one query each for the whole page).
+pub(crate) async fn projects_json(
+    store: &dyn harbor_core::ports::IdentityStore,
+    ctx: &Ctx,
+    projects: &[Project],
+) -> ApiResult<Vec<Value>> {
+    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
     let mut roles: std::collections::HashMap<i64, Vec<Role>> = Default::default();
     if let Some(uid) = ctx.principal.user_id() {
-        let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
         for (pid, role) in store.roles_in_projects(uid, &ids).await? {
             roles.entry(pid).or_default().push(role);
         }
     }
-    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
     let repos = store.project_repository_counts(&ids).await?;
-    let items = projects
+    Ok(projects
         .iter()
-        .map(|proj| {
-            let roles = roles.get(&proj.id).map_or(&[][..], Vec::as_slice);
-            project_json(proj, roles, Some(repos.get(&proj.id).copied().unwrap_or(0)))
+        .map(|p| {
+            let roles = roles.get(&p.id).map_or(&[][..], Vec::as_slice);
+            project_json(p, roles, Some(repos.get(&p.id).copied().unwrap_or(0)))
         })
-        .collect();
-    Ok(list(&parts.uri, p, total, items))
+        .collect())
 }
 
 pub(crate) async fn get(

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::paging::{param, query};
-use super::projects::project_json;
+use super::projects::projects_json;
 use crate::AppState;
 
 /// Most projects and most repositories one search returns (Harbor's search has no paging).
@@ -88,22 +88,7 @@ pub(crate) async fn search(State(state): State<AppState>, ctx: Ctx, parts: Parts
             })
         })
         .collect();
-    // The caller's roles and the repository counts of the projects found, one query each.
-    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
-    let mut roles: HashMap<i64, Vec<harbor_core::rbac::Role>> = HashMap::new();
-    if let Some(uid) = ctx.principal.user_id() {
-        for (pid, role) in store.roles_in_projects(uid, &ids).await? {
-            roles.entry(pid).or_default().push(role);
-        }
-    }
-    let counts = store.project_repository_counts(&ids).await?;
-    let project: Vec<Value> = projects
-        .iter()
-        .map(|p| {
-            let roles = roles.get(&p.id).map_or(&[][..], Vec::as_slice);
-            project_json(p, roles, Some(counts.get(&p.id).copied().unwrap_or(0)))
-        })
-        .collect();
+    let project = projects_json(store.as_ref(), &ctx, &projects).await?;
     Ok(Json(json!({ "project": project, "repository": repository })).into_response())
 }
 
