@@ -18,10 +18,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use harbor_core::Result;
+use harbor_core::events::NewEvent;
 use harbor_core::identity::{
-    AuditEntry, AuditQuery, Match, Member, NewAuditEntry, NewRobot, NewUser, Page, Project,
-    ProjectQuery, ProjectSummary, Robot, RobotQuery, RobotUpdate, Session, User, UserQuery,
-    UserUpdate,
+    AuditEntry, AuditQuery, Match, Member, NewAuditEntry, NewProject, NewRobot, NewUser, Page,
+    Project, ProjectQuery, ProjectSummary, Robot, RobotQuery, RobotUpdate, Session, User,
+    UserQuery, UserUpdate,
 };
 use harbor_core::ports::IdentityStore;
 use harbor_core::rbac::Role;
@@ -151,8 +152,12 @@ impl IdentityStore for CachedIdentity {
         self.write(self.inner.delete_user(id)).await
     }
 
-    async fn create_project(&self, name: &str, owner_id: i64, public: bool) -> Result<Project> {
-        self.write(self.inner.create_project(name, owner_id, public))
+    async fn create_project_emitting(
+        &self,
+        project: &NewProject,
+        events: &[NewEvent],
+    ) -> Result<Project> {
+        self.write(self.inner.create_project_emitting(project, events))
             .await
     }
     async fn project(&self, id: i64) -> Result<Option<Project>> {
@@ -172,18 +177,23 @@ impl IdentityStore for CachedIdentity {
     async fn set_project_public(&self, id: i64, public: bool) -> Result<Project> {
         self.write(self.inner.set_project_public(id, public)).await
     }
-    async fn update_project_metadata(
+    async fn update_project_metadata_emitting(
         &self,
         id: i64,
         public: Option<bool>,
         set: &std::collections::BTreeMap<String, String>,
         remove: &[String],
+        events: &[NewEvent],
     ) -> Result<Project> {
-        self.write(self.inner.update_project_metadata(id, public, set, remove))
-            .await
+        self.write(
+            self.inner
+                .update_project_metadata_emitting(id, public, set, remove, events),
+        )
+        .await
     }
-    async fn delete_project(&self, id: i64) -> Result<()> {
-        self.write(self.inner.delete_project(id)).await
+    async fn delete_project_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()> {
+        self.write(self.inner.delete_project_emitting(id, events))
+            .await
     }
     async fn project_repository_count(&self, name: &str) -> Result<u64> {
         self.inner.project_repository_count(name).await
@@ -198,9 +208,18 @@ impl IdentityStore for CachedIdentity {
         self.inner.project_summary(project).await
     }
 
-    async fn add_member(&self, project_id: i64, user_id: i64, role: Role) -> Result<Member> {
-        self.write(self.inner.add_member(project_id, user_id, role))
-            .await
+    async fn add_member_emitting(
+        &self,
+        project_id: i64,
+        user_id: i64,
+        role: Role,
+        events: &[NewEvent],
+    ) -> Result<Member> {
+        self.write(
+            self.inner
+                .add_member_emitting(project_id, user_id, role, events),
+        )
+        .await
     }
     async fn member(&self, project_id: i64, member_id: i64) -> Result<Option<Member>> {
         self.inner.member(project_id, member_id).await
@@ -213,13 +232,30 @@ impl IdentityStore for CachedIdentity {
     ) -> Result<(Vec<Member>, u64)> {
         self.inner.members(project_id, username, page).await
     }
-    async fn set_member_role(&self, project_id: i64, member_id: i64, role: Role) -> Result<()> {
-        self.write(self.inner.set_member_role(project_id, member_id, role))
-            .await
+    async fn set_member_role_emitting(
+        &self,
+        project_id: i64,
+        member_id: i64,
+        role: Role,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        self.write(
+            self.inner
+                .set_member_role_emitting(project_id, member_id, role, events),
+        )
+        .await
     }
-    async fn delete_member(&self, project_id: i64, member_id: i64) -> Result<()> {
-        self.write(self.inner.delete_member(project_id, member_id))
-            .await
+    async fn delete_member_emitting(
+        &self,
+        project_id: i64,
+        member_id: i64,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        self.write(
+            self.inner
+                .delete_member_emitting(project_id, member_id, events),
+        )
+        .await
     }
     async fn roles(&self, project_id: i64, user_id: i64) -> Result<Vec<Role>> {
         let load = async { self.inner.roles(project_id, user_id).await.map(Some) };
@@ -237,8 +273,9 @@ impl IdentityStore for CachedIdentity {
         self.inner.roles_in_projects(user_id, project_ids).await
     }
 
-    async fn create_robot(&self, robot: &NewRobot) -> Result<Robot> {
-        self.write(self.inner.create_robot(robot)).await
+    async fn create_robot_emitting(&self, robot: &NewRobot, events: &[NewEvent]) -> Result<Robot> {
+        self.write(self.inner.create_robot_emitting(robot, events))
+            .await
     }
     async fn robot(&self, id: i64) -> Result<Option<Robot>> {
         self.inner.robot(id).await
@@ -254,15 +291,30 @@ impl IdentityStore for CachedIdentity {
     async fn robots(&self, query: &RobotQuery, page: Page) -> Result<(Vec<Robot>, u64)> {
         self.inner.robots(query, page).await
     }
-    async fn update_robot(&self, id: i64, update: &RobotUpdate) -> Result<Robot> {
-        self.write(self.inner.update_robot(id, update)).await
-    }
-    async fn set_robot_secret(&self, id: i64, secret_hash: &str) -> Result<()> {
-        self.write(self.inner.set_robot_secret(id, secret_hash))
+    async fn update_robot_emitting(
+        &self,
+        id: i64,
+        update: &RobotUpdate,
+        events: &[NewEvent],
+    ) -> Result<Robot> {
+        self.write(self.inner.update_robot_emitting(id, update, events))
             .await
     }
-    async fn delete_robot(&self, id: i64) -> Result<()> {
-        self.write(self.inner.delete_robot(id)).await
+    async fn set_robot_secret_emitting(
+        &self,
+        id: i64,
+        secret_hash: &str,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        self.write(
+            self.inner
+                .set_robot_secret_emitting(id, secret_hash, events),
+        )
+        .await
+    }
+    async fn delete_robot_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()> {
+        self.write(self.inner.delete_robot_emitting(id, events))
+            .await
     }
 
     async fn create_session(&self, session: &Session) -> Result<()> {

@@ -165,6 +165,12 @@ pub enum Error {
     /// A request field breaks a rule (a name, a password policy, a malformed value).
     #[error("{0}")]
     Invalid(String),
+    /// The operation needs a signed-in caller (HTTP 401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller is known but not allowed to do this (HTTP 403).
+    #[error("{0}")]
+    Forbidden(String),
     /// A record (user, project, member, robot, ...) does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -225,7 +231,8 @@ impl Error {
             Error::PaginationInvalid(_) => OciCode::PaginationInvalid,
             Error::Unsupported(_) | Error::Invalid(_) | Error::Conflict(_) => OciCode::Unsupported,
             Error::Precondition(_) => OciCode::Precondition,
-            Error::QuotaExceeded(_) => OciCode::Denied,
+            Error::QuotaExceeded(_) | Error::Forbidden(_) => OciCode::Denied,
+            Error::Unauthorized(_) => OciCode::Unauthorized,
             Error::NotFound(_) => OciCode::NameUnknown,
             Error::Throttled { .. } => OciCode::TooManyRequests,
             Error::Busy(_) => OciCode::Unavailable,

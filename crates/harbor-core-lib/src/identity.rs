@@ -228,6 +228,21 @@ impl Robot {
     }
 }
 
+/// A project to create; `id` and timestamps come from the store.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewProject {
+    /// Its name ([`check_project_name`]).
+    pub name: String,
+    /// The user who owns it (made its project admin).
+    pub owner_id: i64,
+    /// Anyone may read it.
+    pub public: bool,
+    /// Metadata keys other than `public`, validated ([`crate::project_meta`]).
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// Storage limit in bytes (-1 unlimited); the store's configured default when `None`.
+    pub storage_limit: Option<i64>,
+}
+
 /// A robot to create; `id` and timestamps come from the store.
 #[derive(Clone, Debug)]
 pub struct NewRobot {

@@ -12,9 +12,9 @@ use crate::digest::Digest;
 use crate::error::Result;
 use crate::events::NewEvent;
 use crate::identity::{
-    AuditEntry, AuditQuery, Match, Member, NewAuditEntry, NewRobot, NewUser, Page, Project,
-    ProjectQuery, ProjectSummary, Robot, RobotQuery, RobotUpdate, Session, User, UserQuery,
-    UserUpdate,
+    AuditEntry, AuditQuery, Match, Member, NewAuditEntry, NewProject, NewRobot, NewUser, Page,
+    Project, ProjectQuery, ProjectSummary, Robot, RobotQuery, RobotUpdate, Session, User,
+    UserQuery, UserUpdate,
 };
 use crate::model::{
     BlobVersion, Claim, Lease, NewManifest, Referrer, RepositoryQuery, RepositoryRecord,
@@ -443,8 +443,25 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// Deletes a user with their memberships and sessions.
     async fn delete_user(&self, id: i64) -> Result<()>;
 
-    /// Creates a project and makes its owner a project admin, in one transaction.
-    async fn create_project(&self, name: &str, owner_id: i64, public: bool) -> Result<Project>;
+    /// Creates a project with the configured default quota and makes its owner a project
+    /// admin, in one transaction.
+    async fn create_project(&self, name: &str, owner_id: i64, public: bool) -> Result<Project> {
+        let new = NewProject {
+            name: name.to_owned(),
+            owner_id,
+            public,
+            ..NewProject::default()
+        };
+        self.create_project_emitting(&new, &[]).await
+    }
+    /// Creates a project with its metadata, its quota (`storage_limit`, else the
+    /// configured default) and its owner as project admin, and appends `events` to the
+    /// outbox, in one transaction.
+    async fn create_project_emitting(
+        &self,
+        project: &NewProject,
+        events: &[NewEvent],
+    ) -> Result<Project>;
     /// The project with this id.
     async fn project(&self, id: i64) -> Result<Option<Project>>;
     /// The project with this name.
@@ -461,9 +478,25 @@ pub trait IdentityStore: Send + Sync + 'static {
         public: Option<bool>,
         set: &std::collections::BTreeMap<String, String>,
         remove: &[String],
+    ) -> Result<Project> {
+        self.update_project_metadata_emitting(id, public, set, remove, &[])
+            .await
+    }
+    /// [`IdentityStore::update_project_metadata`], appending `events` in its transaction.
+    async fn update_project_metadata_emitting(
+        &self,
+        id: i64,
+        public: Option<bool>,
+        set: &std::collections::BTreeMap<String, String>,
+        remove: &[String],
+        events: &[NewEvent],
     ) -> Result<Project>;
     /// Deletes a project with its members and robots.
-    async fn delete_project(&self, id: i64) -> Result<()>;
+    async fn delete_project(&self, id: i64) -> Result<()> {
+        self.delete_project_emitting(id, &[]).await
+    }
+    /// [`IdentityStore::delete_project`], appending `events` in its transaction.
+    async fn delete_project_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()>;
     /// Repositories in a project (repositories named `<project>/...`).
     async fn project_repository_count(&self, name: &str) -> Result<u64>;
     /// Repositories holding at least one artifact, of each of the projects `ids`, in one
@@ -476,7 +509,18 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn project_summary(&self, project: &Project) -> Result<ProjectSummary>;
 
     /// Adds a member; a user holds at most one membership per project.
-    async fn add_member(&self, project_id: i64, user_id: i64, role: Role) -> Result<Member>;
+    async fn add_member(&self, project_id: i64, user_id: i64, role: Role) -> Result<Member> {
+        self.add_member_emitting(project_id, user_id, role, &[])
+            .await
+    }
+    /// [`IdentityStore::add_member`], appending `events` in its transaction.
+    async fn add_member_emitting(
+        &self,
+        project_id: i64,
+        user_id: i64,
+        role: Role,
+        events: &[NewEvent],
+    ) -> Result<Member>;
     /// One membership of a project.
     async fn member(&self, project_id: i64, member_id: i64) -> Result<Option<Member>>;
     /// One page of a project's members ordered by id (filtered by username), and the
@@ -488,9 +532,30 @@ pub trait IdentityStore: Send + Sync + 'static {
         page: Page,
     ) -> Result<(Vec<Member>, u64)>;
     /// Changes a member's role.
-    async fn set_member_role(&self, project_id: i64, member_id: i64, role: Role) -> Result<()>;
+    async fn set_member_role(&self, project_id: i64, member_id: i64, role: Role) -> Result<()> {
+        self.set_member_role_emitting(project_id, member_id, role, &[])
+            .await
+    }
+    /// [`IdentityStore::set_member_role`], appending `events` in its transaction.
+    async fn set_member_role_emitting(
+        &self,
+        project_id: i64,
+        member_id: i64,
+        role: Role,
+        events: &[NewEvent],
+    ) -> Result<()>;
     /// Removes a membership.
-    async fn delete_member(&self, project_id: i64, member_id: i64) -> Result<()>;
+    async fn delete_member(&self, project_id: i64, member_id: i64) -> Result<()> {
+        self.delete_member_emitting(project_id, member_id, &[])
+            .await
+    }
+    /// [`IdentityStore::delete_member`], appending `events` in its transaction.
+    async fn delete_member_emitting(
+        &self,
+        project_id: i64,
+        member_id: i64,
+        events: &[NewEvent],
+    ) -> Result<()>;
     /// The roles a user holds in a project (empty for non-members).
     async fn roles(&self, project_id: i64, user_id: i64) -> Result<Vec<Role>>;
     /// The roles a user holds in each of `project_ids` (in one query, for listings):
@@ -502,7 +567,11 @@ pub trait IdentityStore: Send + Sync + 'static {
     ) -> Result<Vec<(i64, Role)>>;
 
     /// Creates a robot account.
-    async fn create_robot(&self, robot: &NewRobot) -> Result<Robot>;
+    async fn create_robot(&self, robot: &NewRobot) -> Result<Robot> {
+        self.create_robot_emitting(robot, &[]).await
+    }
+    /// [`IdentityStore::create_robot`], appending `events` in its transaction.
+    async fn create_robot_emitting(&self, robot: &NewRobot, events: &[NewEvent]) -> Result<Robot>;
     /// The robot with this id.
     async fn robot(&self, id: i64) -> Result<Option<Robot>>;
     /// The robot with this stored name.
@@ -510,11 +579,33 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// One page of robots ordered by id, and the number of matches.
     async fn robots(&self, query: &RobotQuery, page: Page) -> Result<(Vec<Robot>, u64)>;
     /// Changes a robot's fields.
-    async fn update_robot(&self, id: i64, update: &RobotUpdate) -> Result<Robot>;
+    async fn update_robot(&self, id: i64, update: &RobotUpdate) -> Result<Robot> {
+        self.update_robot_emitting(id, update, &[]).await
+    }
+    /// [`IdentityStore::update_robot`], appending `events` in its transaction.
+    async fn update_robot_emitting(
+        &self,
+        id: i64,
+        update: &RobotUpdate,
+        events: &[NewEvent],
+    ) -> Result<Robot>;
     /// Replaces a robot's secret hash.
-    async fn set_robot_secret(&self, id: i64, secret_hash: &str) -> Result<()>;
+    async fn set_robot_secret(&self, id: i64, secret_hash: &str) -> Result<()> {
+        self.set_robot_secret_emitting(id, secret_hash, &[]).await
+    }
+    /// [`IdentityStore::set_robot_secret`], appending `events` in its transaction.
+    async fn set_robot_secret_emitting(
+        &self,
+        id: i64,
+        secret_hash: &str,
+        events: &[NewEvent],
+    ) -> Result<()>;
     /// Deletes a robot.
-    async fn delete_robot(&self, id: i64) -> Result<()>;
+    async fn delete_robot(&self, id: i64) -> Result<()> {
+        self.delete_robot_emitting(id, &[]).await
+    }
+    /// [`IdentityStore::delete_robot`], appending `events` in its transaction.
+    async fn delete_robot_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()>;
 
     /// Stores a web session.
     async fn create_session(&self, session: &Session) -> Result<()>;

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::identity::Project;
-use crate::ports::IdentityStore;
 
 /// What a value must look like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,22 +226,9 @@ pub fn validate_all(
     Ok((public, rest))
 }
 
-/// Validates `values` and writes them (the keys given; others are kept) in one
-/// transaction; the updated project.
-pub async fn update(
-    store: &dyn IdentityStore,
-    project: &Project,
-    values: &BTreeMap<String, RawValue>,
-) -> Result<Project> {
-    let (public, set) = validate_all(values)?;
-    store
-        .update_project_metadata(project.id, public, &set, &[])
-        .await
-}
-
-/// Removes one key. `public` cannot be removed (set it to `"false"`); a key that is not
-/// set is [`Error::NotFound`].
-pub async fn remove(store: &dyn IdentityStore, project: &Project, name: &str) -> Result<Project> {
+/// Whether `name` may be removed from `project`: `public` cannot be (set it to
+/// `"false"`); a key that is not set is [`Error::NotFound`].
+pub fn check_removable(project: &Project, name: &str) -> Result<()> {
     if name == "public" {
         return Err(Error::Invalid(
             "metadata.public cannot be removed: set it to \"false\"".into(),
@@ -254,9 +240,7 @@ pub async fn remove(store: &dyn IdentityStore, project: &Project, name: &str) ->
             project.name
         )));
     }
-    store
-        .update_project_metadata(project.id, None, &BTreeMap::new(), &[name.to_owned()])
-        .await
+    Ok(())
 }
 
 /// Every key a project has, as Harbor returns them: `public`, the stored keys and

@@ -60,6 +60,9 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     /// Delivery of domain events to subscribers (the audit log first).
     pub events: Dispatcher,
+    /// The platform services (projects, members, robots, system jobs) the REST handlers
+    /// call.
+    pub platform: harbor_platform::Platform,
     /// Authentication settings.
     pub auth: Arc<AuthSettings>,
     /// Time limit of requests that do not stream blob data.
@@ -155,9 +158,20 @@ impl AppState {
             .await?;
         let key = accounts.signing_key(&sealing.0, &sealing.1).await?;
         let tokens = TokenService::new(key, Duration::from_secs(auth.token_ttl_secs));
+        let accounts = Arc::new(accounts);
+        let jobs = jobs::Jobs::new(jobs);
+        let waker = jobs.clone();
+        let mut platform = harbor_platform::Platform::new(
+            accounts.clone(),
+            jobs.store().clone(),
+            registry.metadata().clone(),
+            settings.clone(),
+        );
+        platform.jobs = platform.jobs.with_waker(Arc::new(move || waker.wake()));
         let state = AppState {
             registry,
-            accounts: Arc::new(accounts),
+            accounts,
+            platform,
             tokens: Arc::new(tokens),
             events,
             auth: Arc::new(AuthSettings {
@@ -169,7 +183,7 @@ impl AppState {
             body_idle_timeout: Duration::from_secs(10),
             metrics: Metrics::new(None),
             settings,
-            jobs: jobs::Jobs::new(jobs),
+            jobs,
             proxies: Arc::new(proxies),
             default_storage_limit: -1,
             instance: None,

@@ -29,6 +29,18 @@ impl AuditSubscriber {
     }
 }
 
+/// What the audit log calls a job kind (Harbor's resource names where it has one).
+fn job_resource(kind: &str) -> &'static str {
+    match kind {
+        crate::gc::JOB_KIND => "garbage_collection",
+        crate::identity::PURGE_AUDIT_JOB_KIND => "purge_audit",
+        crate::gc::FSCK_JOB_KIND => "fsck",
+        crate::gc::UPLOAD_CLEANUP_JOB_KIND => "upload_cleanup",
+        crate::jobs::kinds::RETENTION_JOB_KIND => "retention",
+        _ => "job",
+    }
+}
+
 /// The audit entry for one event: Harbor's operation, resource type and resource.
 pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> NewAuditEntry {
     let (operation, resource_type, resource) = match &e.event {
@@ -69,6 +81,32 @@ pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> NewAuditEntry {
         DomainEvent::RepositoryDeleted { repository } => {
             ("delete", "repository", repository.clone())
         }
+        DomainEvent::ProjectCreated { project, .. } => ("create", "project", project.clone()),
+        DomainEvent::ProjectMetadataSet { project, keys, .. } => (
+            "update",
+            "project_metadata",
+            format!("{project}:{}", keys.join(",")),
+        ),
+        DomainEvent::ProjectMetadataRemoved { project, key, .. } => {
+            ("delete", "project_metadata", format!("{project}:{key}"))
+        }
+        DomainEvent::ProjectDeleted { project, .. } => ("delete", "project", project.clone()),
+        DomainEvent::MemberAdded { member, .. } => ("create", "member", member.clone()),
+        DomainEvent::MemberUpdated { member, .. } => ("update", "member", member.clone()),
+        DomainEvent::MemberRemoved { member, .. } => ("delete", "member", member.clone()),
+        DomainEvent::RobotCreated { robot, .. } => ("create", "robot", robot.clone()),
+        DomainEvent::RobotUpdated { robot, .. } => ("update", "robot", robot.clone()),
+        DomainEvent::RobotDeleted { robot, .. } => ("delete", "robot", robot.clone()),
+        DomainEvent::JobStarted { kind, job_id } => {
+            ("create", job_resource(kind), format!("run {job_id}"))
+        }
+        DomainEvent::JobStopRequested { kind, job_id } => {
+            ("update", job_resource(kind), format!("stop {job_id}"))
+        }
+        DomainEvent::ScheduleChanged { kind, schedule } => match schedule {
+            Some(s) => ("update", job_resource(kind), format!("schedule {s}")),
+            None => ("delete", job_resource(kind), "schedule".to_owned()),
+        },
     };
     NewAuditEntry {
         project_id,
@@ -94,7 +132,8 @@ impl Subscriber for AuditSubscriber {
         // One lookup per project in the batch (projects deleted since have none).
         let mut ids: HashMap<&str, Option<i64>> = HashMap::new();
         for e in batch.events {
-            if let Some(p) = e.event.project()
+            if e.event.project_id().is_none()
+                && let Some(p) = e.event.project()
                 && !ids.contains_key(p)
             {
                 let id = self.identity.project_by_name(p).await?.map(|p| p.id);
@@ -105,10 +144,11 @@ impl Subscriber for AuditSubscriber {
             .events
             .iter()
             .map(|e| {
-                let project = e
-                    .event
-                    .project()
-                    .and_then(|p| ids.get(p).copied().flatten());
+                let project = e.event.project_id().or_else(|| {
+                    e.event
+                        .project()
+                        .and_then(|p| ids.get(p).copied().flatten())
+                });
                 audit_entry(e, project)
             })
             .collect();

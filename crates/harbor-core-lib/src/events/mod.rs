@@ -76,6 +76,114 @@ pub enum DomainEvent {
         /// `<project>/<repository path>`.
         repository: String,
     },
+    /// A project was created (with its owner as project admin and its quota).
+    ProjectCreated {
+        /// Its name.
+        project: String,
+        /// Its owner's username.
+        owner: String,
+    },
+    /// Metadata keys of a project were set (`public` included).
+    ProjectMetadataSet {
+        /// The project's name.
+        project: String,
+        /// Its id.
+        project_id: i64,
+        /// The keys set.
+        keys: Vec<String>,
+    },
+    /// A metadata key of a project was removed.
+    ProjectMetadataRemoved {
+        /// The project's name.
+        project: String,
+        /// Its id.
+        project_id: i64,
+        /// The key removed.
+        key: String,
+    },
+    /// A project was deleted (with its members and robots).
+    ProjectDeleted {
+        /// Its name.
+        project: String,
+        /// Its id.
+        project_id: i64,
+    },
+    /// A user became a member of a project.
+    MemberAdded {
+        /// The project's name.
+        project: String,
+        /// Its id.
+        project_id: i64,
+        /// The member's username.
+        member: String,
+        /// Harbor's role name.
+        role: String,
+    },
+    /// A member's role changed.
+    MemberUpdated {
+        /// The project's name.
+        project: String,
+        /// Its id.
+        project_id: i64,
+        /// The member's username.
+        member: String,
+        /// The new role (Harbor's name).
+        role: String,
+    },
+    /// A member left a project.
+    MemberRemoved {
+        /// The project's name.
+        project: String,
+        /// Its id.
+        project_id: i64,
+        /// The member's username.
+        member: String,
+    },
+    /// A robot account was created.
+    RobotCreated {
+        /// Its login name (`robot$...`).
+        robot: String,
+        /// Its project, for a project robot.
+        project_id: Option<i64>,
+    },
+    /// A robot account changed: description, permissions, lifetime, enabled, or secret.
+    RobotUpdated {
+        /// Its login name.
+        robot: String,
+        /// Its project, for a project robot.
+        project_id: Option<i64>,
+        /// Its secret was replaced.
+        secret_refreshed: bool,
+    },
+    /// A robot account was deleted.
+    RobotDeleted {
+        /// Its login name.
+        robot: String,
+        /// Its project, for a project robot.
+        project_id: Option<i64>,
+    },
+    /// A system job (garbage collection, audit purge, storage check, upload cleanup) was
+    /// started by hand.
+    JobStarted {
+        /// The job's kind (e.g. `GARBAGE_COLLECTION`).
+        kind: String,
+        /// The run's id.
+        job_id: i64,
+    },
+    /// Stopping a running or queued job was asked for.
+    JobStopRequested {
+        /// The job's kind.
+        kind: String,
+        /// The run's id.
+        job_id: i64,
+    },
+    /// A job kind's schedule was set (`cron`) or removed (`None`).
+    ScheduleChanged {
+        /// The job's kind.
+        kind: String,
+        /// The schedule's type and cron (`Daily 0 0 0 * * *`), `None` once removed.
+        schedule: Option<String>,
+    },
 }
 
 impl DomainEvent {
@@ -88,6 +196,19 @@ impl DomainEvent {
             DomainEvent::TagCreated { .. } => "tag_created",
             DomainEvent::TagDeleted { .. } => "tag_deleted",
             DomainEvent::RepositoryDeleted { .. } => "repository_deleted",
+            DomainEvent::ProjectCreated { .. } => "project_created",
+            DomainEvent::ProjectMetadataSet { .. } => "project_metadata_set",
+            DomainEvent::ProjectMetadataRemoved { .. } => "project_metadata_removed",
+            DomainEvent::ProjectDeleted { .. } => "project_deleted",
+            DomainEvent::MemberAdded { .. } => "member_added",
+            DomainEvent::MemberUpdated { .. } => "member_updated",
+            DomainEvent::MemberRemoved { .. } => "member_removed",
+            DomainEvent::RobotCreated { .. } => "robot_created",
+            DomainEvent::RobotUpdated { .. } => "robot_updated",
+            DomainEvent::RobotDeleted { .. } => "robot_deleted",
+            DomainEvent::JobStarted { .. } => "job_started",
+            DomainEvent::JobStopRequested { .. } => "job_stop_requested",
+            DomainEvent::ScheduleChanged { .. } => "schedule_changed",
         }
     }
 
@@ -101,13 +222,42 @@ impl DomainEvent {
             | DomainEvent::TagCreated { repository, .. }
             | DomainEvent::TagDeleted { repository, .. }
             | DomainEvent::RepositoryDeleted { repository } => Some(repository),
+            _ => None,
         }
     }
 
-    /// The project the event is about (the first segment of its repository).
+    /// The name of the project the event is about: the first segment of its repository,
+    /// or the project a project-level event names.
     pub fn project(&self) -> Option<&str> {
-        self.repository()
-            .map(|r| r.split_once('/').map_or(r, |(p, _)| p))
+        match self {
+            DomainEvent::ProjectCreated { project, .. }
+            | DomainEvent::ProjectMetadataSet { project, .. }
+            | DomainEvent::ProjectMetadataRemoved { project, .. }
+            | DomainEvent::ProjectDeleted { project, .. }
+            | DomainEvent::MemberAdded { project, .. }
+            | DomainEvent::MemberUpdated { project, .. }
+            | DomainEvent::MemberRemoved { project, .. } => Some(project),
+            _ => self
+                .repository()
+                .map(|r| r.split_once('/').map_or(r, |(p, _)| p)),
+        }
+    }
+
+    /// The id of the project, for events that carry it (those written when the id was
+    /// known, and those about a project that no longer exists by name).
+    pub fn project_id(&self) -> Option<i64> {
+        match self {
+            DomainEvent::ProjectMetadataSet { project_id, .. }
+            | DomainEvent::ProjectMetadataRemoved { project_id, .. }
+            | DomainEvent::ProjectDeleted { project_id, .. }
+            | DomainEvent::MemberAdded { project_id, .. }
+            | DomainEvent::MemberUpdated { project_id, .. }
+            | DomainEvent::MemberRemoved { project_id, .. } => Some(*project_id),
+            DomainEvent::RobotCreated { project_id, .. }
+            | DomainEvent::RobotUpdated { project_id, .. }
+            | DomainEvent::RobotDeleted { project_id, .. } => *project_id,
+            _ => None,
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use super::{Heartbeat, Job, JobQuery, NewJob, NewSchedule, Outcome, Schedule};
 use crate::Result;
+use crate::events::NewEvent;
 use crate::identity::Page;
 
 /// Durable jobs, their logs and schedules, shared by every replica.
@@ -15,6 +16,16 @@ use crate::identity::Page;
 pub trait JobStore: Send + Sync + 'static {
     /// Stores a new `Pending` job.
     async fn enqueue(&self, job: &NewJob) -> Result<Job>;
+
+    /// Stores a new `Pending` job unless a job of the same kind is `Pending` or
+    /// `Running`: atomically, so of two concurrent callers at most one gets `Ok(Ok(job))`
+    /// and the other the active job (`Ok(Err(active))`). The events `events(&job)` makes
+    /// for the new job are appended to the outbox in the same transaction.
+    async fn enqueue_exclusive(
+        &self,
+        job: &NewJob,
+        events: &(dyn for<'j> Fn(&'j Job) -> Vec<NewEvent> + Send + Sync),
+    ) -> Result<std::result::Result<Job, Job>>;
 
     /// The job with this id.
     async fn job(&self, id: i64) -> Result<Option<Job>>;

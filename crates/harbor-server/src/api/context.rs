@@ -9,6 +9,7 @@ use harbor_auth::{Grants, Principal};
 use harbor_core::identity::{Project, Session, User};
 use harbor_core::model::now_ms;
 use harbor_core::rbac::{Action, Resource};
+use harbor_platform::ProjectRef;
 
 use super::error::{ApiError, ApiResult};
 use crate::AppState;
@@ -136,45 +137,29 @@ impl Ctx {
         headers: &HeaderMap,
         reference: &str,
     ) -> ApiResult<(Project, Grants)> {
-        let by_name = headers
-            .get("x-is-resource-name")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let store = state.accounts.store();
-        let found = match reference.parse::<i64>() {
-            Ok(id) if !by_name => store.project(id).await?,
-            _ => store.project_by_name(reference).await?,
-        };
-        let hidden = || {
-            if self.principal.is_authenticated() {
-                ApiError::not_found(format!("project {reference} not found"))
-            } else {
-                ApiError::unauthorized("authentication required")
-            }
-        };
-        let Some(project) = found else {
-            return Err(hidden());
-        };
-        let grants = state.accounts.grants(&self.principal, &project).await?;
-        if !grants.allows(Resource::Project, Action::Read) {
-            return Err(hidden());
-        }
-        Ok((project, grants))
+        let r = project_ref(headers, reference);
+        Ok(state.platform.projects.open(&self.principal, &r).await?)
     }
+}
+
+/// The project a path's `{project_name_or_id}` and the `X-Is-Resource-Name` header name.
+pub(crate) fn project_ref(headers: &HeaderMap, reference: &str) -> ProjectRef {
+    let by_name = headers
+        .get("x-is-resource-name")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    ProjectRef::parse(reference, by_name)
 }
 
 impl Ctx {
     /// Fails unless `grants` allow `action` on `resource`: 401 for anonymous callers
     /// (signing in may help), 403 for everyone else.
     pub fn check(&self, grants: &Grants, resource: Resource, action: Action) -> ApiResult<()> {
-        if grants.allows(resource, action) {
-            Ok(())
-        } else if !self.principal.is_authenticated() {
-            Err(ApiError::unauthorized("authentication required"))
-        } else {
-            Err(ApiError::forbidden(format!(
-                "not allowed to {action} {resource} in this project"
-            )))
-        }
+        Ok(harbor_platform::access::check(
+            &self.principal,
+            grants,
+            resource,
+            action,
+        )?)
     }
 }

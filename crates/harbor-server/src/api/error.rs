@@ -36,9 +36,6 @@ impl ApiError {
     pub fn not_found(m: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", m)
     }
-    pub fn conflict(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "CONFLICT", m)
-    }
     pub fn precondition(m: impl Into<String>) -> Self {
         Self::new(StatusCode::PRECONDITION_FAILED, "PRECONDITION", m)
     }

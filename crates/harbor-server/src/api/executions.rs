@@ -13,8 +13,8 @@ use axum::response::IntoResponse;
 use harbor_core::gc::{FSCK_JOB_KIND, GcParams, JOB_KIND as GC_JOB_KIND};
 use harbor_core::identity::PurgeAuditParams;
 use harbor_core::jobs::kinds::{FsckParams, UploadCleanupParams};
-use harbor_core::jobs::{Cron, Job, JobQuery, JobStatus, NewSchedule, Schedule, Trigger};
-use harbor_core::model::now_ms;
+use harbor_core::jobs::{Job, Schedule, Trigger};
+use harbor_platform::system_jobs::ScheduleSpec;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -22,7 +22,6 @@ use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::paging::{list, page, query, time};
 use crate::AppState;
-use crate::audit::record_now;
 
 /// One kind of system job.
 pub(crate) trait SystemJob: Send + Sync + 'static {
@@ -135,13 +134,9 @@ pub(crate) fn history(job: &Job, schedule: Option<&Schedule>) -> Value {
     })
 }
 
-async fn one<K: SystemJob>(state: &AppState, id: &str) -> ApiResult<Job> {
-    let missing = || ApiError::not_found(format!("{} execution {id} not found", K::RESOURCE));
-    let id: i64 = id.parse().map_err(|_| missing())?;
-    match state.jobs.store().job(id).await? {
-        Some(j) if j.kind == K::KIND => Ok(j),
-        _ => Err(missing()),
-    }
+fn run_id<K: SystemJob>(id: &str) -> ApiResult<i64> {
+    id.parse()
+        .map_err(|_| ApiError::not_found(format!("{} execution {id} not found", K::RESOURCE)))
 }
 
 /// `GET /system/<kind>`: the runs, newest first.
@@ -150,21 +145,12 @@ pub(crate) async fn list_runs<K: SystemJob>(
     ctx: Ctx,
     parts: Parts,
 ) -> ApiResult {
-    ctx.require_sysadmin()?;
     let q = query(&parts.uri);
     let pg = page(&q)?;
-    let store = state.jobs.store();
-    let (jobs, total) = store
-        .jobs(
-            &JobQuery {
-                kind: Some(K::KIND.to_owned()),
-                status: None,
-            },
-            pg,
-        )
-        .await?;
-    let schedule = store.schedule(K::SCHEDULE).await?;
-    let items: Vec<Value> = jobs.iter().map(|j| history(j, schedule.as_ref())).collect();
+    let jobs = &state.platform.jobs;
+    let (runs, total) = jobs.runs(&ctx.principal, K::KIND, pg).await?;
+    let schedule = jobs.schedule(&ctx.principal, K::SCHEDULE).await?;
+    let items: Vec<Value> = runs.iter().map(|j| history(j, schedule.as_ref())).collect();
     Ok(list(&parts.uri, pg, total, items))
 }
 
@@ -174,9 +160,9 @@ pub(crate) async fn get_run<K: SystemJob>(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> ApiResult {
-    ctx.require_sysadmin()?;
-    let job = one::<K>(&state, &id).await?;
-    let schedule = state.jobs.store().schedule(K::SCHEDULE).await?;
+    let jobs = &state.platform.jobs;
+    let job = jobs.run(&ctx.principal, K::KIND, run_id::<K>(&id)?).await?;
+    let schedule = jobs.schedule(&ctx.principal, K::SCHEDULE).await?;
     Ok(Json(history(&job, schedule.as_ref())).into_response())
 }
 
@@ -187,21 +173,12 @@ pub(crate) async fn stop_run<K: SystemJob>(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> ApiResult {
-    ctx.require_sysadmin()?;
-    let job = one::<K>(&state, &id).await?;
-    if job.status.is_final() {
-        return Ok(StatusCode::OK.into_response());
-    }
-    state.jobs.store().request_stop(job.id, now_ms()).await?;
-    record_now(
-        &state,
-        None,
-        ctx.principal.name(),
-        "update",
-        K::RESOURCE,
-        &format!("stop {}", job.id),
-    )
-    .await;
+    let id = run_id::<K>(&id)?;
+    state
+        .platform
+        .jobs
+        .stop(&ctx.principal, K::KIND, id)
+        .await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -211,9 +188,8 @@ pub(crate) async fn run_log<K: SystemJob>(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> ApiResult {
-    ctx.require_sysadmin()?;
-    let job = one::<K>(&state, &id).await?;
-    let lines = state.jobs.store().job_log(job.id).await?;
+    let id = run_id::<K>(&id)?;
+    let (job, lines) = state.platform.jobs.log(&ctx.principal, K::KIND, id).await?;
     let mut text = String::new();
     for (at, line) in lines {
         text.push_str(&time(at));
@@ -235,8 +211,12 @@ pub(crate) async fn get_schedule<K: SystemJob>(
     State(state): State<AppState>,
     ctx: Ctx,
 ) -> ApiResult {
-    ctx.require_sysadmin()?;
-    let Some(s) = state.jobs.store().schedule(K::SCHEDULE).await? else {
+    let found = state
+        .platform
+        .jobs
+        .schedule(&ctx.principal, K::SCHEDULE)
+        .await?;
+    let Some(s) = found else {
         return Ok(Json(json!({ "schedule": { "type": "None" } })).into_response());
     };
     Ok(Json(json!({
@@ -286,39 +266,11 @@ pub(crate) async fn post_schedule<K: SystemJob>(
     if kind != "Manual" {
         return set_schedule::<K>(&state, &ctx, &body, params, StatusCode::CREATED).await;
     }
-    let store = state.jobs.store();
-    for status in [JobStatus::Pending, JobStatus::Running] {
-        let (busy, _) = store
-            .jobs(
-                &JobQuery {
-                    kind: Some(K::KIND.to_owned()),
-                    status: Some(status),
-                },
-                harbor_core::identity::Page {
-                    page: 1,
-                    page_size: 1,
-                },
-            )
-            .await?;
-        if let Some(j) = busy.first() {
-            return Err(ApiError::conflict(format!(
-                "{} execution {} is already {}",
-                K::RESOURCE,
-                j.id,
-                j.status.as_str().to_lowercase()
-            )));
-        }
-    }
-    let job = state.jobs.enqueue(K::KIND, params).await?;
-    record_now(
-        &state,
-        None,
-        ctx.principal.name(),
-        "create",
-        K::RESOURCE,
-        &format!("run {}", job.id),
-    )
-    .await;
+    let job = state
+        .platform
+        .jobs
+        .start(&ctx.principal, K::KIND, params)
+        .await?;
     let location = format!("/api/v2.0/system/{}/{}", path_of::<K>(), job.id);
     Ok((
         StatusCode::CREATED,
@@ -363,59 +315,17 @@ async fn set_schedule<K: SystemJob>(
     let Some(obj) = &body.schedule else {
         return Err(ApiError::bad_request("schedule.type is required"));
     };
-    let store = state.jobs.store();
+    let jobs = &state.platform.jobs;
     if obj.kind == "None" {
-        store.delete_schedule(K::SCHEDULE).await?;
-        record_now(
-            state,
-            None,
-            ctx.principal.name(),
-            "delete",
-            K::RESOURCE,
-            "schedule",
-        )
-        .await;
-        return Ok(ok.into_response());
+        jobs.remove_schedule(&ctx.principal, K::SCHEDULE, K::KIND)
+            .await?;
+    } else {
+        let spec = ScheduleSpec {
+            kind: obj.kind.clone(),
+            cron: obj.cron.clone(),
+        };
+        jobs.set_schedule(&ctx.principal, K::SCHEDULE, K::KIND, &spec, params)
+            .await?;
     }
-    let cron_text = match obj.kind.as_str() {
-        "Hourly" | "Daily" | "Weekly" => Cron::default_for_type(&obj.kind)
-            .map(str::to_owned)
-            .unwrap_or_default(),
-        "Custom" | "Schedule" => obj
-            .cron
-            .clone()
-            .filter(|c| !c.trim().is_empty())
-            .ok_or_else(|| ApiError::bad_request("a Custom schedule needs a cron expression"))?,
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "unknown schedule type {other:?}: use Manual, Hourly, Daily, Weekly, Custom or None"
-            )));
-        }
-    };
-    let cron = Cron::parse(&cron_text)
-        .map_err(|e| ApiError::bad_request(format!("invalid cron {cron_text:?}: {e}")))?;
-    let next = cron
-        .next_after(now_ms())
-        .ok_or_else(|| ApiError::bad_request(format!("the cron {cron_text:?} never fires")))?;
-    store
-        .put_schedule(&NewSchedule {
-            name: K::SCHEDULE.into(),
-            kind: K::KIND.into(),
-            cron: cron_text.clone(),
-            schedule_type: obj.kind.clone(),
-            params,
-            next_run_ms: Some(next),
-            paused: false,
-        })
-        .await?;
-    record_now(
-        state,
-        None,
-        ctx.principal.name(),
-        "update",
-        K::RESOURCE,
-        &format!("schedule {} {cron_text}", obj.kind),
-    )
-    .await;
     Ok(ok.into_response())
 }

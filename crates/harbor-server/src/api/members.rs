@@ -6,16 +6,16 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use harbor_core::identity::{Match, Member};
-use harbor_core::rbac::{Action, Resource, Role};
+use harbor_core::rbac::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::context::Ctx;
+use super::context::{Ctx, project_ref};
 use super::error::{ApiError, ApiResult};
 use super::paging::{list, page, param, query};
 use super::users::created;
 use crate::AppState;
-use crate::audit::record_now;
+use harbor_platform::UserRef;
 
 /// Harbor's `ProjectMemberEntity`.
 fn member_json(m: &Member) -> Value {
@@ -44,17 +44,16 @@ pub(crate) async fn list_members(
     parts: Parts,
     Path(reference): Path<String>,
 ) -> ApiResult {
-    let (p, grants) = ctx.project(&state, &parts.headers, &reference).await?;
-    ctx.check(&grants, Resource::Member, Action::List)?;
     let q = query(&parts.uri);
     let pg = page(&q)?;
     let filter = param(&q, "entityname")
         .filter(|n| !n.is_empty())
         .map(|n| Match::Fuzzy(n.to_owned()));
+    let r = project_ref(&parts.headers, &reference);
     let (members, total) = state
-        .accounts
-        .store()
-        .members(p.id, filter.as_ref(), pg)
+        .platform
+        .members
+        .list(&ctx.principal, &r, filter.as_ref(), pg)
         .await?;
     Ok(list(
         &parts.uri,
@@ -88,8 +87,6 @@ pub(crate) async fn create(
     Path(reference): Path<String>,
     Json(req): Json<NewMember>,
 ) -> ApiResult {
-    let (p, grants) = ctx.project(&state, &headers, &reference).await?;
-    ctx.check(&grants, Resource::Member, Action::Create)?;
     let role = role(req.role_id)?;
     if req.member_group.as_ref().is_some_and(|g| !g.is_null()) {
         return Err(ApiError::bad_request("user groups are not supported"));
@@ -97,40 +94,25 @@ pub(crate) async fn create(
     let who = req
         .member_user
         .ok_or_else(|| ApiError::bad_request("member_user is required"))?;
-    let store = state.accounts.store();
-    let user = match (who.user_id, who.username.as_deref()) {
-        (Some(id), _) if id > 0 => store.user(id).await?,
-        (_, Some(name)) if !name.is_empty() => store.user_by_name(name).await?,
+    let user = match (who.user_id, who.username) {
+        (Some(id), _) if id > 0 => UserRef::Id(id),
+        (_, Some(name)) if !name.is_empty() => UserRef::Name(name),
         _ => {
             return Err(ApiError::bad_request(
                 "member_user needs user_id or username",
             ));
         }
-    }
-    .ok_or_else(|| ApiError::not_found("user not found"))?;
-    let m = store.add_member(p.id, user.id, role).await?;
-    record_now(
-        &state,
-        Some(p.id),
-        ctx.principal.name(),
-        "create",
-        "member",
-        &user.username,
-    )
-    .await;
+    };
+    let r = project_ref(&headers, &reference);
+    let m = state
+        .platform
+        .members
+        .add(&ctx.principal, &r, &user, role)
+        .await?;
     Ok(created(&format!(
         "/api/v2.0/projects/{}/members/{}",
-        p.id, m.id
+        m.project_id, m.id
     )))
-}
-
-async fn load(state: &AppState, project_id: i64, mid: i64) -> ApiResult<Member> {
-    state
-        .accounts
-        .store()
-        .member(project_id, mid)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("member {mid} not found")))
 }
 
 pub(crate) async fn get(
@@ -139,9 +121,9 @@ pub(crate) async fn get(
     headers: HeaderMap,
     Path((reference, mid)): Path<(String, i64)>,
 ) -> ApiResult {
-    let (p, grants) = ctx.project(&state, &headers, &reference).await?;
-    ctx.check(&grants, Resource::Member, Action::Read)?;
-    Ok(Json(member_json(&load(&state, p.id, mid).await?)).into_response())
+    let r = project_ref(&headers, &reference);
+    let m = state.platform.members.get(&ctx.principal, &r, mid).await?;
+    Ok(Json(member_json(&m)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -156,27 +138,13 @@ pub(crate) async fn update(
     Path((reference, mid)): Path<(String, i64)>,
     Json(req): Json<RoleRequest>,
 ) -> ApiResult {
-    let (p, grants) = ctx.project(&state, &headers, &reference).await?;
-    ctx.check(&grants, Resource::Member, Action::Update)?;
     let role = role(req.role_id)?;
-    let m = load(&state, p.id, mid).await?;
-    if ctx.principal.user_id() == Some(m.user_id) {
-        return Err(ApiError::forbidden("you cannot change your own role"));
-    }
+    let r = project_ref(&headers, &reference);
     state
-        .accounts
-        .store()
-        .set_member_role(p.id, mid, role)
+        .platform
+        .members
+        .set_role(&ctx.principal, &r, mid, role)
         .await?;
-    record_now(
-        &state,
-        Some(p.id),
-        ctx.principal.name(),
-        "update",
-        "member",
-        &m.username,
-    )
-    .await;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -186,23 +154,11 @@ pub(crate) async fn delete(
     headers: HeaderMap,
     Path((reference, mid)): Path<(String, i64)>,
 ) -> ApiResult {
-    let (p, grants) = ctx.project(&state, &headers, &reference).await?;
-    ctx.check(&grants, Resource::Member, Action::Delete)?;
-    let m = load(&state, p.id, mid).await?;
-    if ctx.principal.user_id() == Some(m.user_id) {
-        return Err(ApiError::forbidden(
-            "you cannot remove yourself from the project",
-        ));
-    }
-    state.accounts.store().delete_member(p.id, mid).await?;
-    record_now(
-        &state,
-        Some(p.id),
-        ctx.principal.name(),
-        "delete",
-        "member",
-        &m.username,
-    )
-    .await;
+    let r = project_ref(&headers, &reference);
+    state
+        .platform
+        .members
+        .remove(&ctx.principal, &r, mid)
+        .await?;
     Ok(StatusCode::OK.into_response())
 }

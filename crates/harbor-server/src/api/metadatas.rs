@@ -11,11 +11,10 @@ use harbor_core::project_meta;
 use harbor_core::rbac::{Action, Resource};
 use serde_json::{Map, Value};
 
-use super::context::Ctx;
+use super::context::{Ctx, project_ref};
 use super::error::{ApiError, ApiResult};
 use super::projects::raw_metadata;
 use crate::AppState;
-use crate::audit::record_now;
 
 fn as_json(m: BTreeMap<String, String>) -> Value {
     Value::Object(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
@@ -50,21 +49,13 @@ pub(crate) async fn add(
     Path(p): Path<String>,
     Json(body): Json<Map<String, Value>>,
 ) -> ApiResult {
-    let (project, grants) = ctx.project(&state, &headers, &p).await?;
-    ctx.check(&grants, Resource::Metadata, Action::Create)?;
     let raw = raw_metadata(&body)?;
-    if raw.is_empty() {
-        return Err(ApiError::bad_request("no metadata given"));
-    }
-    if let Some(k) = raw
-        .keys()
-        .find(|k| project.metadata.contains_key(*k) || *k == "public")
-    {
-        return Err(ApiError::conflict(format!(
-            "metadata {k} is set already: change it with PUT .../metadatas/{k}"
-        )));
-    }
-    write(&state, &ctx, &project, &raw).await?;
+    let r = project_ref(&headers, &p);
+    state
+        .platform
+        .projects
+        .add_metadata(&ctx.principal, &r, &raw)
+        .await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -93,15 +84,18 @@ pub(crate) async fn put(
     Path((p, name)): Path<(String, String)>,
     Json(body): Json<Map<String, Value>>,
 ) -> ApiResult {
-    let (project, grants) = ctx.project(&state, &headers, &p).await?;
-    ctx.check(&grants, Resource::Metadata, Action::Update)?;
     let raw = raw_metadata(&body)?;
     if raw.len() != 1 || !raw.contains_key(&name) {
         return Err(ApiError::bad_request(format!(
             "the body must be {{\"{name}\": <value>}}"
         )));
     }
-    write(&state, &ctx, &project, &raw).await?;
+    let r = project_ref(&headers, &p);
+    state
+        .platform
+        .projects
+        .set_metadata(&ctx.principal, &r, &raw)
+        .await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -112,37 +106,11 @@ pub(crate) async fn delete(
     headers: HeaderMap,
     Path((p, name)): Path<(String, String)>,
 ) -> ApiResult {
-    let (project, grants) = ctx.project(&state, &headers, &p).await?;
-    ctx.check(&grants, Resource::Metadata, Action::Delete)?;
-    project_meta::remove(state.accounts.store().as_ref(), &project, &name).await?;
-    record_now(
-        &state,
-        Some(project.id),
-        ctx.principal.name(),
-        "delete",
-        "project_metadata",
-        &format!("{}:{name}", project.name),
-    )
-    .await;
+    let r = project_ref(&headers, &p);
+    state
+        .platform
+        .projects
+        .remove_metadata(&ctx.principal, &r, &name)
+        .await?;
     Ok(StatusCode::OK.into_response())
-}
-
-async fn write(
-    state: &AppState,
-    ctx: &Ctx,
-    project: &harbor_core::identity::Project,
-    raw: &BTreeMap<String, project_meta::RawValue>,
-) -> ApiResult<()> {
-    project_meta::update(state.accounts.store().as_ref(), project, raw).await?;
-    let keys: Vec<&str> = raw.keys().map(String::as_str).collect();
-    record_now(
-        state,
-        Some(project.id),
-        ctx.principal.name(),
-        "update",
-        "project_metadata",
-        &format!("{}:{}", project.name, keys.join(",")),
-    )
-    .await;
-    Ok(())
 }

@@ -24,8 +24,6 @@ mod session;
 mod system;
 mod users;
 
-pub(crate) use projects::{create_project, may_create_projects};
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{StatusCode, header};

@@ -5,22 +5,20 @@ use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use harbor_auth::Principal;
-use harbor_auth::principal::robot_system_allows;
 use std::collections::BTreeMap;
 
-use harbor_core::identity::{Project, ProjectQuery, check_project_name};
+use harbor_core::identity::{Project, ProjectQuery};
 use harbor_core::project_meta::{self, RawValue};
 use harbor_core::rbac::{Action, Resource, Role};
+use harbor_platform::projects::{CreateProject, ProjectDetails};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::context::Ctx;
+use super::context::{Ctx, project_ref};
 use super::error::{ApiError, ApiResult};
 use super::paging::{list, page, param, parse_q, query, time};
 use super::users::created;
 use crate::AppState;
-use crate::audit::record_now;
 
 /// Harbor's `Project`, with the caller's roles.
 pub(crate) fn project_json(p: &Project, roles: &[Role], repo_count: Option<u64>) -> Value {
@@ -52,13 +50,6 @@ pub(crate) fn project_json(p: &Project, roles: &[Role], repo_count: Option<u64>)
         v["repo_count"] = json!(n);
     }
     v
-}
-
-async fn roles_of(state: &AppState, ctx: &Ctx, p: &Project) -> ApiResult<Vec<Role>> {
-    Ok(match ctx.principal.user_id() {
-        Some(uid) => state.accounts.store().roles(p.id, uid).await?,
-        None => Vec::new(),
-    })
 }
 
 /// Metadata values as sent: Harbor's strings, or JSON booleans and integers; `null` is
@@ -115,8 +106,8 @@ pub(crate) struct ProjectReq {
 }
 
 impl ProjectReq {
-    /// The metadata to write (the deprecated top-level `public` folded in), validated;
-    /// what this server cannot do is refused by name.
+    /// The metadata to write (the deprecated top-level `public` folded in); what this
+    /// server cannot do is refused by name.
     fn metadata(&self) -> ApiResult<BTreeMap<String, RawValue>> {
         if self.registry_id.is_some() {
             return Err(ApiError::bad_request(
@@ -139,8 +130,6 @@ impl ProjectReq {
         if let Some(p) = self.public {
             raw.entry("public".into()).or_insert(RawValue::Bool(p));
         }
-        // Everything checked now, before anything is written.
-        project_meta::validate_all(&raw)?;
         Ok(raw)
     }
 }
@@ -150,90 +139,26 @@ pub(crate) async fn create(
     ctx: Ctx,
     Json(req): Json<ProjectReq>,
 ) -> ApiResult {
-    ctx.require_authenticated()?;
-    if !may_create_projects(&state, &ctx.principal).await {
-        return Err(ApiError::forbidden(
-            "only system administrators may create projects (project_creation_restriction)",
-        ));
-    }
-    let owner_id = match &ctx.principal {
-        Principal::User(u) => u.id,
-        Principal::Robot { robot, .. }
-            if robot_system_allows(&robot.permissions, "project", "create") =>
-        {
-            // Owned by the bootstrap admin: robots cannot own projects.
-            state
-                .accounts
-                .store()
-                .user_by_name(harbor_auth::accounts::ADMIN)
-                .await?
-                .map(|u| u.id)
-                .unwrap_or(0)
-        }
-        _ => return Err(ApiError::forbidden("not allowed to create projects")),
+    let new = CreateProject {
+        metadata: req.metadata()?,
+        name: req.project_name.unwrap_or_default(),
+        storage_limit: req.storage_limit,
     };
-    let name = req.project_name.clone().unwrap_or_default();
-    check_project_name(&name)?;
-    let mut metadata = req.metadata()?;
-    let public = match metadata.remove("public") {
-        Some(v) => project_meta::validate("public", &v)? == "true",
-        None => false,
-    };
-    if let Some(limit) = req.storage_limit {
-        harbor_core::quota::validate_limit(limit)?;
-    }
-    // Only system administrators choose another limit than the default (as in Harbor).
-    let limit = req.storage_limit.filter(|_| ctx.principal.is_sysadmin());
-    let p = create_project(&state, &ctx.principal, &name, owner_id, public, limit).await?;
-    if !metadata.is_empty() {
-        project_meta::update(state.accounts.store().as_ref(), &p, &metadata).await?;
-    }
+    let p = state.platform.projects.create(&ctx.principal, new).await?;
     Ok(created(&format!("/api/v2.0/projects/{}", p.id)))
-}
-
-/// Whether `principal` may create projects under the run-time setting
-/// `project_creation_restriction` (robots are judged by their own permissions).
-pub(crate) async fn may_create_projects(state: &AppState, principal: &Principal) -> bool {
-    principal.is_sysadmin()
-        || matches!(principal, Principal::Robot { .. })
-        || !state.settings.get().await.admin_only_projects
-}
-
-/// Creates a project owned by `owner_id` on behalf of `by`, with its storage limit
-/// (`limit`, else the `storage_per_project` setting, else the configured default), and
-/// records it: the one place projects are created (the API, and a push that creates its
-/// project).
-pub(crate) async fn create_project(
-    state: &AppState,
-    by: &Principal,
-    name: &str,
-    owner_id: i64,
-    public: bool,
-    limit: Option<i64>,
-) -> harbor_core::Result<Project> {
-    let p = state
-        .accounts
-        .store()
-        .create_project(name, owner_id, public)
-        .await?;
-    // Created with the configured default; a chosen or stored one replaces it.
-    if let Some(limit) = limit.or(state.settings.get().await.storage_per_project) {
-        state.registry.set_project_quota_limit(p.id, limit).await?;
-    }
-    record_now(state, Some(p.id), by.name(), "create", "project", &p.name).await;
-    Ok(p)
 }
 
 /// `HEAD /projects?project_name=`: 200 if the project exists, else 404.
 pub(crate) async fn head(State(state): State<AppState>, ctx: Ctx, parts: Parts) -> ApiResult {
-    ctx.require_authenticated()?;
     let q = query(&parts.uri);
     let name = param(&q, "project_name")
         .filter(|n| !n.is_empty())
         .ok_or_else(|| ApiError::bad_request("project_name is required"))?;
-    Ok(match state.accounts.store().project_by_name(name).await? {
-        Some(_) => StatusCode::OK,
-        None => StatusCode::NOT_FOUND,
+    let found = state.platform.projects.exists(&ctx.principal, name).await?;
+    Ok(if found {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
     }
     .into_response())
 }
@@ -263,46 +188,22 @@ pub(crate) async fn list_projects(
             }
         }
     }
-    if !ctx.principal.is_sysadmin() {
-        match &ctx.principal {
-            Principal::User(u) => filter.visible_to = Some(u.id),
-            // Anonymous callers and robots list public projects.
-            _ => {
-                if filter.public == Some(false) {
-                    return Ok(list(&parts.uri, p, 0, Vec::<Value>::new()));
-                }
-                filter.public = Some(true);
-            }
-        }
-    }
-    let store = state.accounts.store();
-    let (projects, total) = store.projects(&filter, p).await?;
-    let items = projects_json(store.as_ref(), &ctx, &projects).await?;
-    Ok(list(&parts.uri, p, total, items))
+    let (projects, total) = state
+        .platform
+        .projects
+        .list(&ctx.principal, filter, p)
+        .await?;
+    Ok(list(
+        &parts.uri,
+        p,
+        total,
+        projects.iter().map(details_json).collect(),
+    ))
 }
 
-/// Harbor's `Project` for each of a page of projects, with the caller's roles and the
-/// repository counts (one query each for the whole page).
-pub(crate) async fn projects_json(
-    store: &dyn harbor_core::ports::IdentityStore,
-    ctx: &Ctx,
-    projects: &[Project],
-) -> ApiResult<Vec<Value>> {
-    let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
-    let mut roles: std::collections::HashMap<i64, Vec<Role>> = Default::default();
-    if let Some(uid) = ctx.principal.user_id() {
-        for (pid, role) in store.roles_in_projects(uid, &ids).await? {
-            roles.entry(pid).or_default().push(role);
-        }
-    }
-    let repos = store.project_repository_counts(&ids).await?;
-    Ok(projects
-        .iter()
-        .map(|p| {
-            let roles = roles.get(&p.id).map_or(&[][..], Vec::as_slice);
-            project_json(p, roles, Some(repos.get(&p.id).copied().unwrap_or(0)))
-        })
-        .collect())
+/// Harbor's `Project` of a listing entry.
+pub(crate) fn details_json(d: &ProjectDetails) -> Value {
+    project_json(&d.project, &d.roles, Some(d.repo_count))
 }
 
 pub(crate) async fn get(
@@ -311,16 +212,15 @@ pub(crate) async fn get(
     headers: HeaderMap,
     Path(reference): Path<String>,
 ) -> ApiResult {
-    let (p, _) = ctx.project(&state, &headers, &reference).await?;
-    let roles = roles_of(&state, &ctx, &p).await?;
-    let repos = state
-        .accounts
-        .store()
-        .project_repository_count(&p.name)
-        .await?;
-    let mut v = project_json(&p, &roles, Some(repos));
+    let r = project_ref(&headers, &reference);
+    let d = state.platform.projects.get(&ctx.principal, &r).await?;
+    let mut v = details_json(&d);
     // Harbor's `metadata.retention_id`: the project's tag retention policy, if any.
-    if let Some(policy) = state.registry.retention_policy_of_project(p.id).await? {
+    if let Some(policy) = state
+        .registry
+        .retention_policy_of_project(d.project.id)
+        .await?
+    {
         v["metadata"]["retention_id"] = json!(policy.id.to_string());
     }
     Ok(Json(v).into_response())
@@ -333,44 +233,14 @@ pub(crate) async fn update(
     Path(reference): Path<String>,
     Json(req): Json<ProjectReq>,
 ) -> ApiResult {
-    let (p, grants) = ctx.project(&state, &headers, &reference).await?;
-    ctx.check(&grants, Resource::Project, Action::Update)?;
-    if let Some(n) = &req.project_name
-        && n != &p.name
-    {
-        return Err(ApiError::bad_request("a project cannot be renamed"));
-    }
+    let r = project_ref(&headers, &reference);
     let metadata = req.metadata()?;
-    if !metadata.is_empty() {
-        ctx.check(&grants, Resource::Metadata, Action::Update)?;
-        project_meta::update(state.accounts.store().as_ref(), &p, &metadata).await?;
-    }
-    record_now(
-        &state,
-        Some(p.id),
-        ctx.principal.name(),
-        "update",
-        "project",
-        &p.name,
-    )
-    .await;
-    Ok(StatusCode::OK.into_response())
-}
-
-async fn deletable(state: &AppState, p: &Project) -> ApiResult<(bool, String)> {
-    let repos = state
-        .accounts
-        .store()
-        .project_repository_count(&p.name)
+    state
+        .platform
+        .projects
+        .update(&ctx.principal, &r, req.project_name.as_deref(), &metadata)
         .await?;
-    Ok(if repos > 0 {
-        (
-            false,
-            format!("the project contains {repos} repositories: delete them first"),
-        )
-    } else {
-        (true, String::new())
-    })
+    Ok(StatusCode::OK.into_response())
 }
 
 pub(crate) async fn delete(
@@ -379,22 +249,8 @@ pub(crate) async fn delete(
     headers: HeaderMap,
     Path(reference): Path<String>,
 ) -> ApiResult {
-    let (p, grants) = ctx.project(&state, &headers, &reference).await?;
-    ctx.check(&grants, Resource::Project, Action::Delete)?;
-    let (ok, why) = deletable(&state, &p).await?;
-    if !ok {
-        return Err(ApiError::precondition(why));
-    }
-    state.accounts.store().delete_project(p.id).await?;
-    record_now(
-        &state,
-        Some(p.id),
-        ctx.principal.name(),
-        "delete",
-        "project",
-        &p.name,
-    )
-    .await;
+    let r = project_ref(&headers, &reference);
+    state.platform.projects.delete(&ctx.principal, &r).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -404,10 +260,13 @@ pub(crate) async fn is_deletable(
     headers: HeaderMap,
     Path(reference): Path<String>,
 ) -> ApiResult {
-    let (p, grants) = ctx.project(&state, &headers, &reference).await?;
-    ctx.check(&grants, Resource::Project, Action::Delete)?;
-    let (ok, message) = deletable(&state, &p).await?;
-    Ok(Json(json!({"deletable": ok, "message": message})).into_response())
+    let r = project_ref(&headers, &reference);
+    let d = state
+        .platform
+        .projects
+        .deletable(&ctx.principal, &r)
+        .await?;
+    Ok(Json(json!({"deletable": d.deletable, "message": d.message})).into_response())
 }
 
 pub(crate) async fn summary(
@@ -416,8 +275,8 @@ pub(crate) async fn summary(
     headers: HeaderMap,
     Path(reference): Path<String>,
 ) -> ApiResult {
-    let (p, grants) = ctx.project(&state, &headers, &reference).await?;
-    let s = state.accounts.store().project_summary(&p).await?;
+    let r = project_ref(&headers, &reference);
+    let (p, grants, s) = state.platform.projects.summary(&ctx.principal, &r).await?;
     let mut v = json!({ "repo_count": s.repo_count });
     // Member counts only for those who may list members, as Harbor does.
     if grants.allows(Resource::Member, Action::List) {

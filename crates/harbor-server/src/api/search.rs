@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::paging::{param, query};
-use super::projects::projects_json;
+use super::projects::details_json;
 use crate::AppState;
 
 /// Most projects and most repositories one search returns (Harbor's search has no paging).
@@ -53,10 +53,16 @@ pub(crate) async fn search(State(state): State<AppState>, ctx: Ctx, parts: Parts
         page: 1,
         page_size: SEARCH_LIMIT,
     };
+    let pf = ProjectQuery {
+        name: Some(Match::Fuzzy(term.clone())),
+        ..ProjectQuery::default()
+    };
+    let (projects, _) = state
+        .platform
+        .projects
+        .list(&ctx.principal, pf, page)
+        .await?;
     let store = state.accounts.store();
-    let mut pf = project_filter(vis);
-    pf.name = Some(Match::Fuzzy(term.clone()));
-    let (projects, _) = store.projects(&pf, page).await?;
     let rf = RepositoryQuery {
         visibility: vis,
         name: Some(Match::Fuzzy(term)),
@@ -65,7 +71,10 @@ pub(crate) async fn search(State(state): State<AppState>, ctx: Ctx, parts: Parts
     let (repos, _) = state.registry.list_repositories(&rf, page).await?;
     // Each repository's project, looked up once per distinct project, by name (the
     // look-up authorisation caches).
-    let mut public: HashMap<i64, bool> = projects.iter().map(|p| (p.id, p.public)).collect();
+    let mut public: HashMap<i64, bool> = projects
+        .iter()
+        .map(|d| (d.project.id, d.project.public))
+        .collect();
     for r in &repos {
         if public.contains_key(&r.project_id) {
             continue;
@@ -88,7 +97,7 @@ pub(crate) async fn search(State(state): State<AppState>, ctx: Ctx, parts: Parts
             })
         })
         .collect();
-    let project = projects_json(store.as_ref(), &ctx, &projects).await?;
+    let project: Vec<Value> = projects.iter().map(details_json).collect();
     Ok(Json(json!({ "project": project, "repository": repository })).into_response())
 }
 

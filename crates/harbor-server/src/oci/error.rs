@@ -40,7 +40,8 @@ pub(crate) fn status(e: &Error) -> StatusCode {
         | Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::Precondition(_) => StatusCode::PRECONDITION_FAILED,
-        Error::QuotaExceeded(_) => StatusCode::FORBIDDEN,
+        Error::QuotaExceeded(_) | Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         Error::UploadBusy => StatusCode::CONFLICT,
         Error::ChunkOutOfOrder { .. } | Error::RangeNotSatisfiable { .. } => {
             StatusCode::RANGE_NOT_SATISFIABLE

@@ -284,16 +284,18 @@ async fn auto_create(
             None,
         )
     };
-    let Principal::User(user) = principal else {
-        return Err(not_found());
-    };
-    if !state.auth.auto_create_projects
+    if !matches!(principal, Principal::User(_))
+        || !state.auth.auto_create_projects
         || harbor_core::identity::check_project_name(name).is_err()
-        || !crate::api::may_create_projects(state, principal).await
+        || !state.platform.projects.may_create(principal).await
     {
         return Err(not_found());
     }
-    match crate::api::create_project(state, principal, name, user.id, false, None).await {
+    let new = harbor_platform::projects::CreateProject {
+        name: name.to_owned(),
+        ..Default::default()
+    };
+    match state.platform.projects.create(principal, new).await {
         Ok(p) => Ok(p),
         // Created concurrently by another push.
         Err(Error::Conflict(_)) => match state.accounts.store().project_by_name(name).await {

@@ -9,6 +9,7 @@
 //! loser simply tries again (and then sees the kind taken).
 
 use async_trait::async_trait;
+use harbor_core::events::NewEvent;
 use harbor_core::identity::{Match, Page};
 use harbor_core::jobs::{
     Heartbeat, Job, JobQuery, JobStatus, JobStore, NewJob, NewSchedule, Outcome, Schedule, Trigger,
@@ -126,6 +127,17 @@ where
     job(&row)
 }
 
+/// The advisory lock key that serialises [`JobStore::enqueue_exclusive`] for one kind on
+/// PostgreSQL: FNV-1a of the kind, under a prefix of its own.
+fn kind_lock(kind: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in b"job-kind:".iter().chain(kind.as_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
 /// What one claim transaction ended with.
 enum Claimed {
     Job(Box<Job>),
@@ -235,6 +247,38 @@ async fn claim_once(
 impl JobStore for SqlMetadataStore {
     async fn enqueue(&self, new: &NewJob) -> Result<Job> {
         insert_job(&self.write, new, now_ms()).await
+    }
+
+    async fn enqueue_exclusive(
+        &self,
+        new: &NewJob,
+        events: &(dyn for<'j> Fn(&'j Job) -> Vec<NewEvent> + Send + Sync),
+    ) -> Result<std::result::Result<Job, Job>> {
+        let mut tx = self.begin_write().await?;
+        if self.dialect == Dialect::Postgres {
+            // Callers for one kind queue up here; SQLite's writer lock does the same.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(kind_lock(&new.kind))
+                .execute(&mut *tx)
+                .await
+                .map_err(internal)?;
+        }
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE kind = $1 AND status IN ('Pending', 'Running') \
+             ORDER BY id LIMIT 1"
+        );
+        let active = sqlx::query(AssertSqlSafe(sql))
+            .bind(&new.kind)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(internal)?;
+        if let Some(row) = active {
+            return Ok(Err(job(&row)?));
+        }
+        let created = insert_job(&mut *tx, new, now_ms()).await?;
+        super::events::append(&mut tx, self.dialect, &events(&created)).await?;
+        tx.commit().await.map_err(internal)?;
+        Ok(Ok(created))
     }
 
     async fn job(&self, id: i64) -> Result<Option<Job>> {

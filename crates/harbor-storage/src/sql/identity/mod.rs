@@ -12,10 +12,11 @@ mod settings;
 mod users;
 
 use async_trait::async_trait;
+use harbor_core::events::NewEvent;
 use harbor_core::identity::{
-    AuditEntry, AuditQuery, Match, Member, NewAuditEntry, NewRobot, NewUser, Page, Project,
-    ProjectQuery, ProjectSummary, Robot, RobotQuery, RobotUpdate, Session, User, UserQuery,
-    UserUpdate,
+    AuditEntry, AuditQuery, Match, Member, NewAuditEntry, NewProject, NewRobot, NewUser, Page,
+    Project, ProjectQuery, ProjectSummary, Robot, RobotQuery, RobotUpdate, Session, User,
+    UserQuery, UserUpdate,
 };
 use harbor_core::ports::IdentityStore;
 use harbor_core::rbac::Role;
@@ -50,6 +51,17 @@ fn failure(e: &sqlx::Error) -> Failure<'_> {
 
 /// Maps a failed write: a unique violation to `Conflict(duplicate(which))`, a foreign-key
 /// violation to `NotFound(missing)`, anything else to an internal error.
+/// Appends `events` to the outbox and commits: the change and its events are stored
+/// together or not at all.
+async fn commit(
+    s: &SqlMetadataStore,
+    mut tx: sqlx::Transaction<'static, Any>,
+    events: &[NewEvent],
+) -> Result<()> {
+    super::events::append(&mut tx, s.dialect(), events).await?;
+    tx.commit().await.map_err(internal)
+}
+
 fn write_error(
     e: sqlx::Error,
     duplicate: impl FnOnce(&str) -> String,
@@ -261,8 +273,12 @@ impl IdentityStore for SqlMetadataStore {
         users::delete(self, id).await
     }
 
-    async fn create_project(&self, name: &str, owner_id: i64, public: bool) -> Result<Project> {
-        projects::create(self, name, owner_id, public).await
+    async fn create_project_emitting(
+        &self,
+        project: &NewProject,
+        events: &[NewEvent],
+    ) -> Result<Project> {
+        projects::create(self, project, events).await
     }
 
     async fn project(&self, id: i64) -> Result<Option<Project>> {
@@ -281,18 +297,19 @@ impl IdentityStore for SqlMetadataStore {
         projects::set_public(self, id, public).await
     }
 
-    async fn update_project_metadata(
+    async fn update_project_metadata_emitting(
         &self,
         id: i64,
         public: Option<bool>,
         set: &std::collections::BTreeMap<String, String>,
         remove: &[String],
+        events: &[NewEvent],
     ) -> Result<Project> {
-        projects::update_metadata(self, id, public, set, remove).await
+        projects::update_metadata(self, id, public, set, remove, events).await
     }
 
-    async fn delete_project(&self, id: i64) -> Result<()> {
-        projects::delete(self, id).await
+    async fn delete_project_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()> {
+        projects::delete(self, id, events).await
     }
 
     async fn project_repository_count(&self, name: &str) -> Result<u64> {
@@ -310,8 +327,14 @@ impl IdentityStore for SqlMetadataStore {
         projects::summary(self, project).await
     }
 
-    async fn add_member(&self, project_id: i64, user_id: i64, role: Role) -> Result<Member> {
-        projects::add_member(self, project_id, user_id, role).await
+    async fn add_member_emitting(
+        &self,
+        project_id: i64,
+        user_id: i64,
+        role: Role,
+        events: &[NewEvent],
+    ) -> Result<Member> {
+        projects::add_member(self, project_id, user_id, role, events).await
     }
 
     async fn roles_in_projects(
@@ -335,20 +358,31 @@ impl IdentityStore for SqlMetadataStore {
         projects::members(self, project_id, username, page).await
     }
 
-    async fn set_member_role(&self, project_id: i64, member_id: i64, role: Role) -> Result<()> {
-        projects::set_member_role(self, project_id, member_id, role).await
+    async fn set_member_role_emitting(
+        &self,
+        project_id: i64,
+        member_id: i64,
+        role: Role,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        projects::set_member_role(self, project_id, member_id, role, events).await
     }
 
-    async fn delete_member(&self, project_id: i64, member_id: i64) -> Result<()> {
-        projects::delete_member(self, project_id, member_id).await
+    async fn delete_member_emitting(
+        &self,
+        project_id: i64,
+        member_id: i64,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        projects::delete_member(self, project_id, member_id, events).await
     }
 
     async fn roles(&self, project_id: i64, user_id: i64) -> Result<Vec<Role>> {
         projects::roles(self, project_id, user_id).await
     }
 
-    async fn create_robot(&self, robot: &NewRobot) -> Result<Robot> {
-        robots::create(self, robot).await
+    async fn create_robot_emitting(&self, robot: &NewRobot, events: &[NewEvent]) -> Result<Robot> {
+        robots::create(self, robot, events).await
     }
 
     async fn robot(&self, id: i64) -> Result<Option<Robot>> {
@@ -363,16 +397,26 @@ impl IdentityStore for SqlMetadataStore {
         robots::list(self, query, page).await
     }
 
-    async fn update_robot(&self, id: i64, update: &RobotUpdate) -> Result<Robot> {
-        robots::update(self, id, update).await
+    async fn update_robot_emitting(
+        &self,
+        id: i64,
+        update: &RobotUpdate,
+        events: &[NewEvent],
+    ) -> Result<Robot> {
+        robots::update(self, id, update, events).await
     }
 
-    async fn set_robot_secret(&self, id: i64, secret_hash: &str) -> Result<()> {
-        robots::set_secret(self, id, secret_hash).await
+    async fn set_robot_secret_emitting(
+        &self,
+        id: i64,
+        secret_hash: &str,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        robots::set_secret(self, id, secret_hash, events).await
     }
 
-    async fn delete_robot(&self, id: i64) -> Result<()> {
-        robots::delete(self, id).await
+    async fn delete_robot_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()> {
+        robots::delete(self, id, events).await
     }
 
     async fn create_session(&self, session: &Session) -> Result<()> {

@@ -2,14 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use harbor_core::identity::{Match, Member, Page, Project, ProjectQuery, ProjectSummary};
+use harbor_core::events::NewEvent;
+use harbor_core::identity::{
+    Match, Member, NewProject, Page, Project, ProjectQuery, ProjectSummary,
+};
 use harbor_core::model::now_ms;
 use harbor_core::rbac::Role;
 use harbor_core::{Error, Result};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Filter, count, flag, found, int_flag, paged, role, write_error};
+use super::{Filter, commit, count, flag, found, int_flag, paged, role, write_error};
 use crate::error::internal;
 use crate::sql::SqlMetadataStore;
 
@@ -69,20 +72,22 @@ async fn project_in(conn: &mut AnyConnection, id: i64) -> Result<Option<Project>
 
 pub(super) async fn create(
     s: &SqlMetadataStore,
-    name: &str,
-    owner_id: i64,
-    public: bool,
+    new: &NewProject,
+    events: &[NewEvent],
 ) -> Result<Project> {
     let now = now_ms();
+    let (name, owner_id) = (new.name.as_str(), new.owner_id);
+    let meta = serde_json::to_string(&new.metadata).map_err(|e| Error::internal(e.to_string()))?;
     let mut tx = s.begin_write().await?;
     let id: i64 = sqlx::query(
-        "INSERT INTO projects (name, owner_id, public, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $4) RETURNING id",
+        "INSERT INTO projects (name, owner_id, public, created_at, updated_at, metadata)
+         VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
     )
     .bind(name)
     .bind(owner_id)
-    .bind(int_flag(public))
+    .bind(int_flag(new.public))
     .bind(now)
+    .bind(meta)
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| {
@@ -116,11 +121,12 @@ pub(super) async fn create(
         .await
         .map_err(internal)?;
     // Its storage quota, charged with what those repositories hold.
-    crate::sql::quotas::create(&mut tx, id, s.default_storage_limit(), now).await?;
+    let limit = new.storage_limit.unwrap_or(s.default_storage_limit());
+    crate::sql::quotas::create(&mut tx, id, limit, now).await?;
     let created = project_in(&mut tx, id)
         .await?
         .ok_or_else(|| Error::NotFound(not_found(id)))?;
-    tx.commit().await.map_err(internal)?;
+    commit(s, tx, events).await?;
     Ok(created)
 }
 
@@ -190,6 +196,7 @@ pub(super) async fn update_metadata(
     public: Option<bool>,
     set: &BTreeMap<String, String>,
     remove: &[String],
+    events: &[NewEvent],
 ) -> Result<Project> {
     let mut tx = s.begin_write().await?;
     let lock = match s.dialect() {
@@ -221,14 +228,14 @@ pub(super) async fn update_metadata(
     let updated = project_in(&mut tx, id)
         .await?
         .ok_or_else(|| Error::NotFound(not_found(id)))?;
-    tx.commit().await.map_err(internal)?;
+    commit(s, tx, events).await?;
     Ok(updated)
 }
 
 /// Deletes the project, its members and its robots. Members would cascade; robots have
 /// no foreign key (system robots use project 0). Repositories left in it (the API refuses
 /// to delete a project holding any) lose their project until one of that name exists again.
-pub(super) async fn delete(s: &SqlMetadataStore, id: i64) -> Result<()> {
+pub(super) async fn delete(s: &SqlMetadataStore, id: i64, events: &[NewEvent]) -> Result<()> {
     let mut tx = s.begin_write().await?;
     let done = sqlx::query("DELETE FROM projects WHERE id = $1")
         .bind(id)
@@ -247,7 +254,7 @@ pub(super) async fn delete(s: &SqlMetadataStore, id: i64) -> Result<()> {
             .await
             .map_err(internal)?;
     }
-    tx.commit().await.map_err(internal)
+    commit(s, tx, events).await
 }
 
 /// Repositories named `<name>/...`: the range `[name/, name0)`, since `0` is the byte
@@ -319,6 +326,7 @@ pub(super) async fn add_member(
     project_id: i64,
     user_id: i64,
     r: Role,
+    events: &[NewEvent],
 ) -> Result<Member> {
     let mut tx = s.begin_write().await?;
     let id: i64 = sqlx::query(
@@ -346,7 +354,7 @@ pub(super) async fn add_member(
         .await
         .map_err(internal)?;
     let added = member_row(&row)?;
-    tx.commit().await.map_err(internal)?;
+    commit(s, tx, events).await?;
     Ok(added)
 }
 
@@ -394,34 +402,40 @@ pub(super) async fn set_member_role(
     project_id: i64,
     member_id: i64,
     r: Role,
+    events: &[NewEvent],
 ) -> Result<()> {
+    let mut tx = s.begin_write().await?;
     let done =
         sqlx::query("UPDATE project_members SET role = $1 WHERE id = $2 AND project_id = $3")
             .bind(r.id())
             .bind(member_id)
             .bind(project_id)
-            .execute(&s.write)
+            .execute(&mut *tx)
             .await
             .map_err(internal)?;
     found(done.rows_affected(), || {
         member_not_found(project_id, member_id)
-    })
+    })?;
+    commit(s, tx, events).await
 }
 
 pub(super) async fn delete_member(
     s: &SqlMetadataStore,
     project_id: i64,
     member_id: i64,
+    events: &[NewEvent],
 ) -> Result<()> {
+    let mut tx = s.begin_write().await?;
     let done = sqlx::query("DELETE FROM project_members WHERE id = $1 AND project_id = $2")
         .bind(member_id)
         .bind(project_id)
-        .execute(&s.write)
+        .execute(&mut *tx)
         .await
         .map_err(internal)?;
     found(done.rows_affected(), || {
         member_not_found(project_id, member_id)
-    })
+    })?;
+    commit(s, tx, events).await
 }
 
 pub(super) async fn roles_in_projects(

@@ -1,12 +1,13 @@
 //! Robot accounts; their permissions are stored as Harbor's JSON.
 
+use harbor_core::events::NewEvent;
 use harbor_core::identity::{NewRobot, Page, Robot, RobotPermission, RobotQuery, RobotUpdate};
 use harbor_core::model::now_ms;
 use harbor_core::{Error, Result};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Filter, flag, found, int_flag, paged, write_error};
+use super::{Filter, commit, flag, found, int_flag, paged, write_error};
 use crate::error::{StorageError, internal};
 use crate::sql::SqlMetadataStore;
 
@@ -48,7 +49,11 @@ fn not_found(id: i64) -> String {
     format!("robot {id} not found")
 }
 
-pub(super) async fn create(s: &SqlMetadataStore, r: &NewRobot) -> Result<Robot> {
+pub(super) async fn create(
+    s: &SqlMetadataStore,
+    r: &NewRobot,
+    events: &[NewEvent],
+) -> Result<Robot> {
     let now = now_ms();
     let sql = format!(
         "INSERT INTO robots
@@ -57,6 +62,7 @@ pub(super) async fn create(s: &SqlMetadataStore, r: &NewRobot) -> Result<Robot> 
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)
          RETURNING {COLUMNS}"
     );
+    let mut tx = s.begin_write().await?;
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(r.name.as_str())
         .bind(r.description.as_str())
@@ -70,7 +76,7 @@ pub(super) async fn create(s: &SqlMetadataStore, r: &NewRobot) -> Result<Robot> 
         .bind(now)
         .bind(r.creator_type.as_str())
         .bind(r.creator_ref)
-        .fetch_one(&s.write)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
             write_error(
@@ -79,7 +85,9 @@ pub(super) async fn create(s: &SqlMetadataStore, r: &NewRobot) -> Result<Robot> 
                 String::new,
             )
         })?;
-    robot(&row)
+    let created = robot(&row)?;
+    commit(s, tx, events).await?;
+    Ok(created)
 }
 
 pub(super) async fn by_id(s: &SqlMetadataStore, id: i64) -> Result<Option<Robot>> {
@@ -117,7 +125,13 @@ pub(super) async fn list(
     paged(s, COLUMNS, "FROM robots", &filter, "id", page, robot).await
 }
 
-pub(super) async fn update(s: &SqlMetadataStore, id: i64, u: &RobotUpdate) -> Result<Robot> {
+pub(super) async fn update(
+    s: &SqlMetadataStore,
+    id: i64,
+    u: &RobotUpdate,
+    events: &[NewEvent],
+) -> Result<Robot> {
+    let mut tx = s.begin_write().await?;
     let permissions = u.permissions.as_deref().map(to_json).transpose()?;
     let (days, expires) = u.duration.unwrap_or((0, None));
     let sql = format!(
@@ -140,31 +154,42 @@ pub(super) async fn update(s: &SqlMetadataStore, id: i64, u: &RobotUpdate) -> Re
         .bind(permissions)
         .bind(now_ms())
         .bind(id)
-        .fetch_optional(&s.write)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(internal)?;
-    match row {
-        Some(row) => robot(&row),
-        None => Err(Error::NotFound(not_found(id))),
-    }
+    let updated = match row {
+        Some(row) => robot(&row)?,
+        None => return Err(Error::NotFound(not_found(id))),
+    };
+    commit(s, tx, events).await?;
+    Ok(updated)
 }
 
-pub(super) async fn set_secret(s: &SqlMetadataStore, id: i64, secret_hash: &str) -> Result<()> {
+pub(super) async fn set_secret(
+    s: &SqlMetadataStore,
+    id: i64,
+    secret_hash: &str,
+    events: &[NewEvent],
+) -> Result<()> {
+    let mut tx = s.begin_write().await?;
     let done = sqlx::query("UPDATE robots SET secret_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(secret_hash)
         .bind(now_ms())
         .bind(id)
-        .execute(&s.write)
+        .execute(&mut *tx)
         .await
         .map_err(internal)?;
-    found(done.rows_affected(), || not_found(id))
+    found(done.rows_affected(), || not_found(id))?;
+    commit(s, tx, events).await
 }
 
-pub(super) async fn delete(s: &SqlMetadataStore, id: i64) -> Result<()> {
+pub(super) async fn delete(s: &SqlMetadataStore, id: i64, events: &[NewEvent]) -> Result<()> {
+    let mut tx = s.begin_write().await?;
     let done = sqlx::query("DELETE FROM robots WHERE id = $1")
         .bind(id)
-        .execute(&s.write)
+        .execute(&mut *tx)
         .await
         .map_err(internal)?;
-    found(done.rows_affected(), || not_found(id))
+    found(done.rows_affected(), || not_found(id))?;
+    commit(s, tx, events).await
 }

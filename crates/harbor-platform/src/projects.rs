@@ -1,0 +1,368 @@
+//! Projects: creation (by the API, the CLI or a push into a missing project) with its
+//! owner, quota and metadata in one transaction; listings with the caller's roles;
+//! metadata changes; deletion under Harbor's "deletable" rule.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use harbor_auth::{Accounts, Grants, Principal};
+use harbor_core::events::{DomainEvent, NewEvent};
+use harbor_core::identity::{
+    NewProject, Page, Project, ProjectQuery, ProjectSummary, check_project_name,
+};
+use harbor_core::project_meta::{self, RawValue};
+use harbor_core::rbac::{Action, Resource, Role};
+use harbor_core::{Error, Result};
+
+use crate::access::{self, ProjectRef};
+use crate::settings::SystemSettings;
+
+/// A project to create.
+#[derive(Clone, Debug, Default)]
+pub struct CreateProject {
+    /// Its name (Harbor's rules: lower case, 1 to 255 characters, ...).
+    pub name: String,
+    /// Metadata keys as sent (`public` included), validated by `project_meta`.
+    pub metadata: BTreeMap<String, RawValue>,
+    /// Storage limit in bytes (-1 unlimited); only system administrators choose one, for
+    /// everyone else the default applies.
+    pub storage_limit: Option<i64>,
+}
+
+/// A project as its reader sees it.
+#[derive(Clone, Debug)]
+pub struct ProjectDetails {
+    /// The project.
+    pub project: Project,
+    /// The reader's roles in it (empty for non-members and robots).
+    pub roles: Vec<Role>,
+    /// Repositories holding an artifact.
+    pub repo_count: u64,
+}
+
+/// Whether a project may be deleted, and why not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deletable {
+    /// It may.
+    pub deletable: bool,
+    /// Why not (empty when it may).
+    pub message: String,
+}
+
+/// The project service.
+#[derive(Clone)]
+pub struct Projects {
+    accounts: Arc<Accounts>,
+    settings: SystemSettings,
+}
+
+impl Projects {
+    /// Projects kept by `accounts`' store, under the run-time `settings`.
+    pub fn new(accounts: Arc<Accounts>, settings: SystemSettings) -> Self {
+        Projects { accounts, settings }
+    }
+
+    /// The project `r` names and `by`'s grants in it; hidden like a missing one when `by`
+    /// may not read it.
+    pub async fn open(&self, by: &Principal, r: &ProjectRef) -> Result<(Project, Grants)> {
+        access::open_project(&self.accounts, by, r).await
+    }
+
+    /// [`Projects::open`], requiring `action` on `resource`.
+    pub async fn open_for(
+        &self,
+        by: &Principal,
+        r: &ProjectRef,
+        resource: Resource,
+        action: Action,
+    ) -> Result<(Project, Grants)> {
+        access::project_for(&self.accounts, by, r, resource, action).await
+    }
+
+    /// Whether `by` may create projects: system administrators always; robots by their
+    /// system `project:create` permission; other users unless the setting
+    /// `project_creation_restriction` is `adminonly`.
+    pub async fn may_create(&self, by: &Principal) -> bool {
+        match by {
+            Principal::Anonymous => false,
+            Principal::Robot { .. } => access::system_allows(by, "project", Action::Create),
+            Principal::User(u) => u.sysadmin || !self.settings.get().await.admin_only_projects,
+        }
+    }
+
+    /// Creates a project owned by `by` (a robot's projects are owned by the bootstrap
+    /// admin: robots cannot own projects), with its quota (`storage_limit` for system
+    /// administrators, else the `storage_per_project` setting, else the configured
+    /// default), its metadata and the `ProjectCreated` event, in one transaction.
+    pub async fn create(&self, by: &Principal, req: CreateProject) -> Result<Project> {
+        access::require_authenticated(by)?;
+        if !self.may_create(by).await {
+            return Err(Error::Forbidden(match by {
+                Principal::Robot { .. } => "not allowed to create projects".into(),
+                _ => "only system administrators may create projects \
+                      (project_creation_restriction)"
+                    .into(),
+            }));
+        }
+        check_project_name(&req.name)?;
+        let (public, metadata) = project_meta::validate_all(&req.metadata)?;
+        if let Some(limit) = req.storage_limit {
+            harbor_core::quota::validate_limit(limit)?;
+        }
+        let (owner_id, owner) = match by {
+            Principal::User(u) => (u.id, u.username.clone()),
+            _ => {
+                let admin = harbor_auth::accounts::ADMIN;
+                let id = self.store().user_by_name(admin).await?.map_or(0, |u| u.id);
+                (id, admin.to_owned())
+            }
+        };
+        let chosen = req.storage_limit.filter(|_| by.is_sysadmin());
+        let new = NewProject {
+            name: req.name,
+            owner_id,
+            public: public.unwrap_or(false),
+            metadata,
+            storage_limit: chosen.or(self.settings.get().await.storage_per_project),
+        };
+        let event = DomainEvent::ProjectCreated {
+            project: new.name.clone(),
+            owner,
+        };
+        self.store()
+            .create_project_emitting(&new, &[NewEvent::now(by.name(), event)])
+            .await
+    }
+
+    /// Whether a project of this name exists (any signed-in caller may ask, as in Harbor).
+    pub async fn exists(&self, by: &Principal, name: &str) -> Result<bool> {
+        access::require_authenticated(by)?;
+        Ok(self.store().project_by_name(name).await?.is_some())
+    }
+
+    /// One page of the projects `by` may see (all for system administrators, public and
+    /// member projects for users, public ones for everyone else), filtered by `query`.
+    pub async fn list(
+        &self,
+        by: &Principal,
+        mut query: ProjectQuery,
+        page: Page,
+    ) -> Result<(Vec<ProjectDetails>, u64)> {
+        if !by.is_sysadmin() {
+            match by {
+                Principal::User(u) => query.visible_to = Some(u.id),
+                _ => {
+                    if query.public == Some(false) {
+                        return Ok((Vec::new(), 0));
+                    }
+                    query.public = Some(true);
+                }
+            }
+        }
+        let (projects, total) = self.store().projects(&query, page).await?;
+        Ok((self.details(by, projects).await?, total))
+    }
+
+    /// `projects` with `by`'s roles and their repository counts: one query each for the
+    /// whole page.
+    pub async fn details(
+        &self,
+        by: &Principal,
+        projects: Vec<Project>,
+    ) -> Result<Vec<ProjectDetails>> {
+        let store = self.store();
+        let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
+        let mut roles: HashMap<i64, Vec<Role>> = HashMap::new();
+        if let Some(uid) = by.user_id() {
+            for (pid, role) in store.roles_in_projects(uid, &ids).await? {
+                roles.entry(pid).or_default().push(role);
+            }
+        }
+        let repos = store.project_repository_counts(&ids).await?;
+        Ok(projects
+            .into_iter()
+            .map(|p| ProjectDetails {
+                roles: roles.remove(&p.id).unwrap_or_default(),
+                repo_count: repos.get(&p.id).copied().unwrap_or(0),
+                project: p,
+            })
+            .collect())
+    }
+
+    /// The project `r` names, as `by` sees it.
+    pub async fn get(&self, by: &Principal, r: &ProjectRef) -> Result<ProjectDetails> {
+        let (project, _) = self.open(by, r).await?;
+        let mut all = self.details(by, vec![project]).await?;
+        all.pop()
+            .ok_or_else(|| Error::internal("project details of one project came back empty"))
+    }
+
+    /// Repository and member counts (`project:read`).
+    pub async fn summary(
+        &self,
+        by: &Principal,
+        r: &ProjectRef,
+    ) -> Result<(Project, Grants, ProjectSummary)> {
+        let (project, grants) = self.open(by, r).await?;
+        let summary = self.store().project_summary(&project).await?;
+        Ok((project, grants, summary))
+    }
+
+    /// Harbor's `PUT /projects/{p}`: a project cannot be renamed (`name`, if given, must
+    /// be its own); `metadata` keys are set (`project:update`, and `metadata:update` when
+    /// any are given).
+    pub async fn update(
+        &self,
+        by: &Principal,
+        r: &ProjectRef,
+        name: Option<&str>,
+        metadata: &BTreeMap<String, RawValue>,
+    ) -> Result<Project> {
+        let (project, grants) = self
+            .open_for(by, r, Resource::Project, Action::Update)
+            .await?;
+        if name.is_some_and(|n| n != project.name) {
+            return Err(Error::Invalid("a project cannot be renamed".into()));
+        }
+        if metadata.is_empty() {
+            project_meta::validate_all(metadata)?;
+            return Ok(project);
+        }
+        access::check(by, &grants, Resource::Metadata, Action::Update)?;
+        self.write_metadata(by, &project, metadata).await
+    }
+
+    /// Adds metadata keys (`metadata:create`); a key set already is [`Error::Conflict`].
+    pub async fn add_metadata(
+        &self,
+        by: &Principal,
+        r: &ProjectRef,
+        values: &BTreeMap<String, RawValue>,
+    ) -> Result<Project> {
+        let (project, _) = self
+            .open_for(by, r, Resource::Metadata, Action::Create)
+            .await?;
+        if values.is_empty() {
+            return Err(Error::Invalid("no metadata given".into()));
+        }
+        if let Some(k) = values
+            .keys()
+            .find(|k| project.metadata.contains_key(*k) || *k == "public")
+        {
+            return Err(Error::Conflict(format!(
+                "metadata {k} is set already: change it with PUT .../metadatas/{k}"
+            )));
+        }
+        self.write_metadata(by, &project, values).await
+    }
+
+    /// Sets metadata keys (`metadata:update`).
+    pub async fn set_metadata(
+        &self,
+        by: &Principal,
+        r: &ProjectRef,
+        values: &BTreeMap<String, RawValue>,
+    ) -> Result<Project> {
+        let (project, _) = self
+            .open_for(by, r, Resource::Metadata, Action::Update)
+            .await?;
+        self.write_metadata(by, &project, values).await
+    }
+
+    /// Removes one metadata key (`metadata:delete`; `public` cannot be removed).
+    pub async fn remove_metadata(
+        &self,
+        by: &Principal,
+        r: &ProjectRef,
+        key: &str,
+    ) -> Result<Project> {
+        let (project, _) = self
+            .open_for(by, r, Resource::Metadata, Action::Delete)
+            .await?;
+        project_meta::check_removable(&project, key)?;
+        let event = DomainEvent::ProjectMetadataRemoved {
+            project: project.name.clone(),
+            project_id: project.id,
+            key: key.to_owned(),
+        };
+        self.store()
+            .update_project_metadata_emitting(
+                project.id,
+                None,
+                &BTreeMap::new(),
+                &[key.to_owned()],
+                &[NewEvent::now(by.name(), event)],
+            )
+            .await
+    }
+
+    async fn write_metadata(
+        &self,
+        by: &Principal,
+        project: &Project,
+        values: &BTreeMap<String, RawValue>,
+    ) -> Result<Project> {
+        let (public, set) = project_meta::validate_all(values)?;
+        let event = DomainEvent::ProjectMetadataSet {
+            project: project.name.clone(),
+            project_id: project.id,
+            keys: values.keys().cloned().collect(),
+        };
+        self.store()
+            .update_project_metadata_emitting(
+                project.id,
+                public,
+                &set,
+                &[],
+                &[NewEvent::now(by.name(), event)],
+            )
+            .await
+    }
+
+    /// Whether `by` may delete the project and whether it may be deleted now: Harbor's
+    /// rule is that it holds no repositories.
+    pub async fn deletable(&self, by: &Principal, r: &ProjectRef) -> Result<Deletable> {
+        let (project, _) = self
+            .open_for(by, r, Resource::Project, Action::Delete)
+            .await?;
+        self.deletable_now(&project).await
+    }
+
+    async fn deletable_now(&self, project: &Project) -> Result<Deletable> {
+        let repos = self.store().project_repository_count(&project.name).await?;
+        Ok(if repos > 0 {
+            Deletable {
+                deletable: false,
+                message: format!("the project contains {repos} repositories: delete them first"),
+            }
+        } else {
+            Deletable {
+                deletable: true,
+                message: String::new(),
+            }
+        })
+    }
+
+    /// Deletes an empty project with its members and robots (`project:delete`); one
+    /// holding repositories is [`Error::Precondition`].
+    pub async fn delete(&self, by: &Principal, r: &ProjectRef) -> Result<()> {
+        let (project, _) = self
+            .open_for(by, r, Resource::Project, Action::Delete)
+            .await?;
+        let d = self.deletable_now(&project).await?;
+        if !d.deletable {
+            return Err(Error::Precondition(d.message));
+        }
+        let event = DomainEvent::ProjectDeleted {
+            project: project.name.clone(),
+            project_id: project.id,
+        };
+        self.store()
+            .delete_project_emitting(project.id, &[NewEvent::now(by.name(), event)])
+            .await
+    }
+
+    fn store(&self) -> &Arc<dyn harbor_core::ports::IdentityStore> {
+        self.accounts.store()
+    }
+}

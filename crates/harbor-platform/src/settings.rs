@@ -1,0 +1,159 @@
+//! Settings changed at run time (Harbor's `/configurations`), stored in the database so
+//! every replica follows them.
+//!
+//! Each replica keeps the last values it read and re-reads them when they are older than
+//! the cache's TTL, and only when a caller asks: reads never wait for this.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use harbor_core::ports::IdentityStore;
+use serde_json::Value;
+
+/// The settings this server changes at run time (Harbor's `/configurations` names). A
+/// `None` means "as the server's configuration says".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Every write on `/v2/` and the REST API is refused (pulls go on).
+    pub read_only: bool,
+    /// Only system administrators create projects (`project_creation_restriction` =
+    /// `adminonly`; robots with the system `project:create` permission still may).
+    pub admin_only_projects: bool,
+    /// Anyone may sign up (`POST /users` without credentials).
+    pub self_registration: bool,
+    /// Registry token lifetime in minutes (`token_expiration`).
+    pub token_expiration_min: Option<u64>,
+    /// Portal session lifetime in minutes (`session_timeout`).
+    pub session_timeout_min: Option<u64>,
+    /// Days a robot created with `duration: 0` lives (`robot_token_duration`).
+    pub robot_token_duration_days: Option<i64>,
+    /// Storage limit in bytes of new projects created without one (`storage_per_project`,
+    /// -1 = unlimited).
+    pub storage_per_project: Option<i64>,
+    /// A message the portal shows on every page (`banner_message`), empty for none.
+    pub banner_message: String,
+}
+
+/// Days a robot created with `duration: 0` lives unless `robot_token_duration` says.
+pub const DEFAULT_ROBOT_DAYS: i64 = 30;
+
+impl Settings {
+    /// Registry token lifetime: the stored setting, else `configured`.
+    pub fn token_ttl(&self, configured: Duration) -> Duration {
+        self.token_expiration_min
+            .map_or(configured, |m| Duration::from_secs(m * 60))
+    }
+
+    /// Portal session lifetime: the stored setting, else `configured`.
+    pub fn session_ttl(&self, configured: Duration) -> Duration {
+        self.session_timeout_min
+            .map_or(configured, |m| Duration::from_secs(m * 60))
+    }
+
+    /// Harbor's `project_creation_restriction`: `adminonly` or `everyone`.
+    pub fn project_creation_restriction(&self) -> &'static str {
+        if self.admin_only_projects {
+            "adminonly"
+        } else {
+            "everyone"
+        }
+    }
+
+    /// Lifetime in days of robots created with `duration: 0`.
+    pub fn robot_days(&self) -> i64 {
+        self.robot_token_duration_days.unwrap_or(DEFAULT_ROBOT_DAYS)
+    }
+
+    /// The settings stored as `rows` (Harbor names, JSON values); unknown names are
+    /// ignored.
+    pub fn from_rows(rows: &[(String, String)]) -> Settings {
+        let mut s = Settings::default();
+        for (name, value) in rows {
+            let v: Value = serde_json::from_str(value).unwrap_or(Value::Null);
+            match name.as_str() {
+                "read_only" => s.read_only = v.as_bool().unwrap_or(false),
+                "project_creation_restriction" => {
+                    s.admin_only_projects = v.as_str() == Some("adminonly");
+                }
+                "self_registration" => s.self_registration = v.as_bool().unwrap_or(false),
+                "token_expiration" => s.token_expiration_min = v.as_u64(),
+                "session_timeout" => s.session_timeout_min = v.as_u64(),
+                "robot_token_duration" => s.robot_token_duration_days = v.as_i64(),
+                "storage_per_project" => s.storage_per_project = v.as_i64(),
+                "banner_message" => s.banner_message = v.as_str().unwrap_or_default().to_owned(),
+                _ => {}
+            }
+        }
+        s
+    }
+}
+
+/// The shared settings, cached for `ttl`.
+#[derive(Clone)]
+pub struct SystemSettings {
+    store: Arc<dyn IdentityStore>,
+    ttl: Duration,
+    current: Arc<RwLock<(Option<Instant>, Settings)>>,
+}
+
+impl std::fmt::Debug for SystemSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemSettings")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SystemSettings {
+    /// Settings stored in `store`, re-read when older than `ttl`.
+    pub fn new(store: Arc<dyn IdentityStore>, ttl: Duration) -> Self {
+        SystemSettings {
+            store,
+            ttl,
+            current: Arc::new(RwLock::new((None, Settings::default()))),
+        }
+    }
+
+    /// The current settings: cached ones if fresh, else read from the database. When
+    /// the database cannot be read, the last values read are used (and logged).
+    pub async fn get(&self) -> Settings {
+        if let Ok(cur) = self.current.read()
+            && let Some(at) = cur.0
+            && at.elapsed() < self.ttl
+        {
+            return cur.1.clone();
+        }
+        match self.store.settings().await {
+            Ok(rows) => self.remember(Settings::from_rows(&rows)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read system settings; using the last known");
+                self.current.read().map(|c| c.1.clone()).unwrap_or_default()
+            }
+        }
+    }
+
+    /// Stores `read_only` for every replica, and applies it here at once.
+    pub async fn set_read_only(&self, read_only: bool) -> harbor_core::Result<Settings> {
+        self.put(&[("read_only".into(), Value::Bool(read_only))])
+            .await
+    }
+
+    /// Stores settings (Harbor names, validated JSON values) for every replica in one
+    /// transaction, and applies them here at once.
+    pub async fn put(&self, values: &[(String, Value)]) -> harbor_core::Result<Settings> {
+        let rows: Vec<(String, String)> = values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        self.store.put_settings(&rows).await?;
+        let rows = self.store.settings().await?;
+        Ok(self.remember(Settings::from_rows(&rows)))
+    }
+
+    fn remember(&self, s: Settings) -> Settings {
+        if let Ok(mut cur) = self.current.write() {
+            *cur = (Some(Instant::now()), s.clone());
+        }
+        s
+    }
+}

@@ -1,0 +1,399 @@
+//! The platform services on real stores (SQLite, and PostgreSQL when
+//! `HARBOR_TEST_DATABASE_URL` is set): permission decisions, Harbor's rules, the events
+//! each change writes with it, and the one-active-run rule under concurrent starts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use harbor_auth::robot::Level;
+use harbor_auth::{Accounts, Principal};
+use harbor_core::Error;
+use harbor_core::events::{DomainEvent, EventStore};
+use harbor_core::identity::{NewUser, RobotAccess, RobotPermission, User};
+use harbor_core::ports::IdentityStore;
+use harbor_core::project_meta::RawValue;
+use harbor_core::rbac::Role;
+use harbor_platform::projects::CreateProject;
+use harbor_platform::robots::{CreateRobot, RobotChanges};
+use harbor_platform::{Platform, ProjectRef, SystemSettings, UserRef};
+use harbor_storage::SqlMetadataStore;
+use harbor_storage::testing::TestTarget as Target;
+
+harbor_storage::contract_tests!(
+    one_run_per_kind_wins_concurrent_starts,
+    project_changes_are_written_with_their_events,
+    roles_decide_what_members_may_do,
+    robots_change_only_robots_they_cover,
+);
+
+struct Setup {
+    platform: Platform,
+    store: Arc<SqlMetadataStore>,
+    admin: Principal,
+}
+
+async fn setup(t: &Target) -> Setup {
+    let store = Arc::new(t.open().await);
+    let accounts = Arc::new(Accounts::new(store.clone(), "robot$"));
+    accounts.bootstrap(Some("Test-Passw0rd")).await.unwrap();
+    let admin = store
+        .user_by_name(harbor_auth::accounts::ADMIN)
+        .await
+        .unwrap()
+        .unwrap();
+    let settings = SystemSettings::new(store.clone(), Duration::from_millis(1));
+    let platform = Platform::new(accounts, store.clone(), store.clone(), settings);
+    Setup {
+        platform,
+        store,
+        admin: Principal::User(admin),
+    }
+}
+
+async fn user(s: &Setup, name: &str) -> User {
+    s.store
+        .create_user(&NewUser {
+            username: name.into(),
+            email: None,
+            realname: name.into(),
+            comment: String::new(),
+            password_hash: "x".into(),
+            sysadmin: false,
+        })
+        .await
+        .unwrap()
+}
+
+async fn kinds(s: &Setup) -> Vec<String> {
+    s.store
+        .events_after(0, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e.actor, e.event.kind()))
+        .collect()
+}
+
+fn named(name: &str) -> CreateProject {
+    CreateProject {
+        name: name.into(),
+        ..CreateProject::default()
+    }
+}
+
+async fn one_run_per_kind_wins_concurrent_starts(t: &Target) {
+    let s = setup(t).await;
+    let starts = (0..8).map(|_| {
+        let (jobs, admin) = (s.platform.jobs.clone(), s.admin.clone());
+        tokio::spawn(async move { jobs.start(&admin, "GARBAGE_COLLECTION", "{}".into()).await })
+    });
+    let mut won = Vec::new();
+    let mut refused = 0;
+    for h in starts {
+        match h.await.unwrap() {
+            Ok(job) => won.push(job),
+            Err(Error::Conflict(m)) => {
+                assert!(m.contains("is already pending"), "{m}");
+                refused += 1;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!((won.len(), refused), (1, 7));
+    // Exactly one JobStarted event, for the run that was queued.
+    let events = s.store.events_after(0, 100).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0].event,
+        DomainEvent::JobStarted {
+            kind: "GARBAGE_COLLECTION".into(),
+            job_id: won[0].id
+        }
+    );
+    // Another kind is not blocked; anyone but a system administrator is refused.
+    s.platform
+        .jobs
+        .start(&s.admin, "FSCK", "{}".into())
+        .await
+        .unwrap();
+    let bob = Principal::User(user(&s, "bob").await);
+    let err = s.platform.jobs.start(&bob, "FSCK", "{}".into()).await;
+    assert!(matches!(err, Err(Error::Forbidden(_))), "{err:?}");
+    let err = s
+        .platform
+        .jobs
+        .start(&Principal::Anonymous, "FSCK", "{}".into())
+        .await;
+    assert!(matches!(err, Err(Error::Unauthorized(_))), "{err:?}");
+}
+
+async fn project_changes_are_written_with_their_events(t: &Target) {
+    let s = setup(t).await;
+    let alice = Principal::User(user(&s, "alice").await);
+    let p = s
+        .platform
+        .projects
+        .create(
+            &alice,
+            CreateProject {
+                name: "team".into(),
+                metadata: [("public".to_owned(), RawValue::Bool(true))].into(),
+                // Only system administrators choose a limit: ignored for alice.
+                storage_limit: Some(1),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(p.public);
+    assert_eq!(p.owner_name, "alice");
+    let roles = s.store.roles(p.id, alice.user_id().unwrap()).await.unwrap();
+    assert_eq!(roles, [Role::ProjectAdmin]);
+    // A duplicate is refused and writes no event.
+    let dup = s.platform.projects.create(&alice, named("team")).await;
+    assert!(matches!(dup, Err(Error::Conflict(_))), "{dup:?}");
+    // A key this server cannot enforce yet is refused by name, before anything is written.
+    let r = ProjectRef::Name("team".into());
+    let bad = [("prevent_vul".to_owned(), RawValue::Bool(true))].into();
+    let err = s.platform.projects.set_metadata(&alice, &r, &bad).await;
+    assert!(
+        matches!(&err, Err(Error::Invalid(m)) if m.contains("prevent_vul")),
+        "{err:?}"
+    );
+    let ok = [("auto_scan".to_owned(), RawValue::Bool(false))].into();
+    s.platform
+        .projects
+        .set_metadata(&alice, &r, &ok)
+        .await
+        .unwrap();
+    s.platform
+        .projects
+        .remove_metadata(&alice, &r, "auto_scan")
+        .await
+        .unwrap();
+    s.platform.projects.delete(&alice, &r).await.unwrap();
+    assert!(s.store.project(p.id).await.unwrap().is_none());
+    assert_eq!(
+        kinds(&s).await,
+        [
+            "alice project_created",
+            "alice project_metadata_set",
+            "alice project_metadata_removed",
+            "alice project_deleted",
+        ]
+    );
+    // Anonymous callers create nothing.
+    let err = s
+        .platform
+        .projects
+        .create(&Principal::Anonymous, named("x"))
+        .await;
+    assert!(matches!(err, Err(Error::Unauthorized(_))), "{err:?}");
+}
+
+async fn roles_decide_what_members_may_do(t: &Target) {
+    let s = setup(t).await;
+    let owner = Principal::User(user(&s, "owner").await);
+    let guest = user(&s, "guest").await;
+    let stranger = Principal::User(user(&s, "stranger").await);
+    s.platform
+        .projects
+        .create(&owner, named("private"))
+        .await
+        .unwrap();
+    let r = ProjectRef::Name("private".into());
+    let m = s
+        .platform
+        .members
+        .add(&owner, &r, &UserRef::Name("guest".into()), Role::Guest)
+        .await
+        .unwrap();
+    let guest = Principal::User(guest);
+    // A guest may read members but not add or change them, nor delete the project.
+    assert_eq!(
+        s.platform
+            .members
+            .list(&guest, &r, None, Default::default())
+            .await
+            .unwrap()
+            .1,
+        2
+    );
+    let err = s
+        .platform
+        .members
+        .add(&guest, &r, &UserRef::Name("stranger".into()), Role::Guest)
+        .await;
+    assert!(matches!(err, Err(Error::Forbidden(_))), "{err:?}");
+    let err = s.platform.projects.delete(&guest, &r).await;
+    assert!(matches!(err, Err(Error::Forbidden(_))), "{err:?}");
+    // A stranger cannot tell the private project from a missing one.
+    let err = s.platform.members.get(&stranger, &r, m.id).await;
+    assert!(matches!(err, Err(Error::NotFound(_))), "{err:?}");
+    // Nobody changes their own role.
+    let own = s
+        .platform
+        .members
+        .list(&owner, &r, None, Default::default())
+        .await
+        .unwrap()
+        .0
+        .into_iter()
+        .find(|m| m.username == "owner")
+        .unwrap();
+    let err = s
+        .platform
+        .members
+        .set_role(&owner, &r, own.id, Role::Guest)
+        .await;
+    assert!(matches!(err, Err(Error::Forbidden(_))), "{err:?}");
+    s.platform
+        .members
+        .set_role(&owner, &r, m.id, Role::Developer)
+        .await
+        .unwrap();
+    s.platform.members.remove(&owner, &r, m.id).await.unwrap();
+    let got = kinds(&s).await;
+    assert_eq!(
+        got[1..],
+        [
+            "owner member_added",
+            "owner member_updated",
+            "owner member_removed"
+        ]
+    );
+}
+
+fn repo_access(project: &str, actions: &[(&str, &str)]) -> Vec<RobotPermission> {
+    vec![RobotPermission {
+        kind: "project".into(),
+        namespace: project.into(),
+        access: actions
+            .iter()
+            .map(|(resource, action)| RobotAccess {
+                resource: (*resource).into(),
+                action: (*action).into(),
+                effect: String::new(),
+            })
+            .collect(),
+    }]
+}
+
+fn robot(name: &str, permissions: Vec<RobotPermission>) -> CreateRobot {
+    CreateRobot {
+        name: name.into(),
+        description: String::new(),
+        level: Level::Project,
+        duration: -1,
+        disable: false,
+        permissions,
+        secret: None,
+    }
+}
+
+async fn robots_change_only_robots_they_cover(t: &Target) {
+    let s = setup(t).await;
+    s.platform
+        .projects
+        .create(&s.admin, named("team"))
+        .await
+        .unwrap();
+    let manager_perms = repo_access(
+        "team",
+        &[
+            ("project", "read"),
+            ("robot", "read"),
+            ("robot", "update"),
+            ("repository", "pull"),
+        ],
+    );
+    let manager = s
+        .platform
+        .robots
+        .create(&s.admin, robot("manager", manager_perms))
+        .await
+        .unwrap();
+    let weak = s
+        .platform
+        .robots
+        .create(
+            &s.admin,
+            robot("weak", repo_access("team", &[("repository", "pull")])),
+        )
+        .await
+        .unwrap();
+    let strong_perms = repo_access("team", &[("repository", "push"), ("repository", "pull")]);
+    let strong = s
+        .platform
+        .robots
+        .create(&s.admin, robot("strong", strong_perms))
+        .await
+        .unwrap();
+    assert_eq!(strong.login, "robot$team+strong");
+    let by = Principal::Robot {
+        robot: manager.robot.clone(),
+        login: manager.login.clone(),
+    };
+    // Taking over a more powerful robot by giving it a known secret is refused...
+    let err = s
+        .platform
+        .robots
+        .refresh_secret(&by, strong.robot.id, Some("Chosen-Secret-1".into()))
+        .await;
+    assert!(matches!(err, Err(Error::Forbidden(_))), "{err:?}");
+    let err = s
+        .platform
+        .robots
+        .update(
+            &by,
+            strong.robot.id,
+            RobotChanges {
+                disable: Some(true),
+                ..RobotChanges::default()
+            },
+        )
+        .await;
+    assert!(matches!(err, Err(Error::Forbidden(_))), "{err:?}");
+    // ...while a robot it covers may be refreshed.
+    let secret = s
+        .platform
+        .robots
+        .refresh_secret(&by, weak.robot.id, None)
+        .await
+        .unwrap();
+    assert!(secret.len() >= 8);
+    // A robot cannot extend its own rights.
+    let err = s
+        .platform
+        .robots
+        .update(
+            &by,
+            manager.robot.id,
+            RobotChanges {
+                duration: Some(10),
+                ..RobotChanges::default()
+            },
+        )
+        .await;
+    assert!(matches!(err, Err(Error::Forbidden(_))), "{err:?}");
+    s.platform
+        .robots
+        .delete(&s.admin, strong.robot.id)
+        .await
+        .unwrap();
+    let got = kinds(&s).await;
+    assert_eq!(
+        got[1..],
+        [
+            "admin robot_created",
+            "admin robot_created",
+            "admin robot_created",
+            "robot$team+manager robot_updated",
+            "admin robot_deleted",
+        ]
+    );
+    let refreshed = s.store.events_after(0, 100).await.unwrap();
+    assert!(refreshed.iter().any(|e| matches!(
+        &e.event,
+        DomainEvent::RobotUpdated { robot, secret_refreshed: true, .. } if robot == "robot$team+weak"
+    )));
+}
