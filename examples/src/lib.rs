@@ -5,6 +5,7 @@
 //! middleware can wrap the registry alone (here: a header telling which part answered).
 
 pub mod events;
+pub mod platform;
 
 use axum::Router;
 use axum::http::HeaderValue;
