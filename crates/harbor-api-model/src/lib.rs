@@ -1,0 +1,66 @@
+//! The `/api/v2.0` REST API as types: Harbor's request and response models with its
+//! field names, JSON types and optionality (`swagger/harbor-swagger.yaml`). The server
+//! answers with them, the CLI's client reads and sends them, the portal reads them; one
+//! definition, checked against Harbor's by `tests/swagger.rs`.
+//!
+//! Conventions: times are RFC 3339 strings (`2026-01-02T03:04:05.678Z`); fields Harbor
+//! may leave out are `Option`s skipped when `None`; fields a client may leave out of a
+//! response default when absent, so the types read Harbor's own answers too. Fields we
+//! add beyond Harbor's are named in [`EXTENSIONS`].
+
+#![warn(missing_docs)]
+
+pub mod audit;
+pub mod errors;
+pub mod jobs;
+pub mod members;
+pub mod projects;
+pub mod repositories;
+pub mod robots;
+pub mod search;
+pub mod users;
+
+pub use audit::AuditLog;
+pub use errors::{ErrorItem, Errors};
+pub use jobs::{ExecHistory, ScheduleBody, ScheduleObj};
+pub use members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserEntity};
+pub use projects::{
+    CveAllowlist, CveAllowlistItem, Project, ProjectDeletable, ProjectMetadata, ProjectReq,
+    ProjectSummary, ProjectSummaryQuota, ResourceList,
+};
+pub use repositories::{Quota, QuotaRef, Repository};
+pub use robots::{
+    Access, Permission, Permissions, Robot, RobotCreate, RobotCreated, RobotPermission, RobotSec,
+};
+pub use search::{Search, SearchRepository, Statistic};
+pub use users::{
+    PasswordReq, UserCreationReq, UserProfile, UserResp, UserSearchRespItem, UserSysAdminFlag,
+};
+
+/// Fields of our models that Harbor's definitions lack, per definition: what this server
+/// tells beyond Harbor (documented in docs/api.md). Everything else must match Harbor.
+pub const EXTENSIONS: &[(&str, &[&str])] = &[
+    (
+        "GCHistory",
+        &[
+            "start_time",
+            "end_time",
+            "attempts",
+            "stop_requested",
+            "progress",
+            "error",
+        ],
+    ),
+    (
+        "ExecHistory",
+        &[
+            "start_time",
+            "end_time",
+            "attempts",
+            "stop_requested",
+            "progress",
+            "error",
+        ],
+    ),
+    ("Robot", &["creator"]),
+];
