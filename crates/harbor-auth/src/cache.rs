@@ -119,8 +119,9 @@ impl CachedIdentity {
 
 #[async_trait]
 impl IdentityStore for CachedIdentity {
-    async fn create_user(&self, user: &NewUser) -> Result<User> {
-        self.write(self.inner.create_user(user)).await
+    async fn create_user_emitting(&self, user: &NewUser, events: &[NewEvent]) -> Result<User> {
+        self.write(self.inner.create_user_emitting(user, events))
+            .await
     }
     async fn user(&self, id: i64) -> Result<Option<User>> {
         self.inner.user(id).await
@@ -139,17 +140,36 @@ impl IdentityStore for CachedIdentity {
     async fn user_count(&self) -> Result<u64> {
         self.inner.user_count().await
     }
-    async fn update_user(&self, id: i64, update: &UserUpdate) -> Result<User> {
-        self.write(self.inner.update_user(id, update)).await
+    async fn update_user_emitting(
+        &self,
+        id: i64,
+        update: &UserUpdate,
+        events: &[NewEvent],
+    ) -> Result<User> {
+        self.write(self.inner.update_user_emitting(id, update, events))
+            .await
     }
-    async fn set_password(&self, id: i64, password_hash: &str) -> Result<()> {
-        self.write(self.inner.set_password(id, password_hash)).await
+    async fn set_password_emitting(
+        &self,
+        id: i64,
+        password_hash: &str,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        self.write(self.inner.set_password_emitting(id, password_hash, events))
+            .await
     }
-    async fn set_sysadmin(&self, id: i64, sysadmin: bool) -> Result<()> {
-        self.write(self.inner.set_sysadmin(id, sysadmin)).await
+    async fn set_sysadmin_emitting(
+        &self,
+        id: i64,
+        sysadmin: bool,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        self.write(self.inner.set_sysadmin_emitting(id, sysadmin, events))
+            .await
     }
-    async fn delete_user(&self, id: i64) -> Result<()> {
-        self.write(self.inner.delete_user(id)).await
+    async fn delete_user_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()> {
+        self.write(self.inner.delete_user_emitting(id, events))
+            .await
     }
 
     async fn create_project_emitting(

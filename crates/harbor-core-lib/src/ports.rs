@@ -425,7 +425,11 @@ pub trait MetadataStore:
 #[async_trait]
 pub trait IdentityStore: Send + Sync + 'static {
     /// Creates a user.
-    async fn create_user(&self, user: &NewUser) -> Result<User>;
+    async fn create_user(&self, user: &NewUser) -> Result<User> {
+        self.create_user_emitting(user, &[]).await
+    }
+    /// [`IdentityStore::create_user`], appending `events` in its transaction.
+    async fn create_user_emitting(&self, user: &NewUser, events: &[NewEvent]) -> Result<User>;
     /// The user with this id.
     async fn user(&self, id: i64) -> Result<Option<User>>;
     /// The user with this username.
@@ -435,13 +439,44 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// Number of users (0 before bootstrap).
     async fn user_count(&self) -> Result<u64>;
     /// Changes profile fields.
-    async fn update_user(&self, id: i64, update: &UserUpdate) -> Result<User>;
+    async fn update_user(&self, id: i64, update: &UserUpdate) -> Result<User> {
+        self.update_user_emitting(id, update, &[]).await
+    }
+    /// [`IdentityStore::update_user`], appending `events` in its transaction.
+    async fn update_user_emitting(
+        &self,
+        id: i64,
+        update: &UserUpdate,
+        events: &[NewEvent],
+    ) -> Result<User>;
     /// Replaces the password hash (and ends the user's web sessions).
-    async fn set_password(&self, id: i64, password_hash: &str) -> Result<()>;
+    async fn set_password(&self, id: i64, password_hash: &str) -> Result<()> {
+        self.set_password_emitting(id, password_hash, &[]).await
+    }
+    /// [`IdentityStore::set_password`], appending `events` in its transaction.
+    async fn set_password_emitting(
+        &self,
+        id: i64,
+        password_hash: &str,
+        events: &[NewEvent],
+    ) -> Result<()>;
     /// Grants or revokes system administration.
-    async fn set_sysadmin(&self, id: i64, sysadmin: bool) -> Result<()>;
+    async fn set_sysadmin(&self, id: i64, sysadmin: bool) -> Result<()> {
+        self.set_sysadmin_emitting(id, sysadmin, &[]).await
+    }
+    /// [`IdentityStore::set_sysadmin`], appending `events` in its transaction.
+    async fn set_sysadmin_emitting(
+        &self,
+        id: i64,
+        sysadmin: bool,
+        events: &[NewEvent],
+    ) -> Result<()>;
     /// Deletes a user with their memberships and sessions.
-    async fn delete_user(&self, id: i64) -> Result<()>;
+    async fn delete_user(&self, id: i64) -> Result<()> {
+        self.delete_user_emitting(id, &[]).await
+    }
+    /// [`IdentityStore::delete_user`], appending `events` in its transaction.
+    async fn delete_user_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()>;
 
     /// Creates a project with the configured default quota and makes its owner a project
     /// admin, in one transaction.

@@ -69,6 +69,20 @@ pub fn system_allows(by: &Principal, resource: &str, action: Action) -> bool {
     }
 }
 
+/// The system-level (resource, action) pairs `by` holds (all for system
+/// administrators, a robot's system permissions, none for anyone else).
+pub fn system_permissions(by: &Principal) -> Vec<(&'static str, &'static str)> {
+    harbor_auth::robot::SYSTEM_ACCESS
+        .iter()
+        .copied()
+        .filter(|(r, a)| match by {
+            p if p.is_sysadmin() => true,
+            Principal::Robot { robot, .. } => robot_system_allows(&robot.permissions, r, a),
+            _ => false,
+        })
+        .collect()
+}
+
 /// Fails unless [`system_allows`]: 401 for anonymous callers, 403 with `why` otherwise.
 pub fn require_system(by: &Principal, resource: &str, action: Action, why: &str) -> Result<()> {
     require_authenticated(by)?;

@@ -1,4 +1,4 @@
-//! Harbor-rs platform services: projects, members, robots and system jobs.
+//! Harbor-rs platform services: projects, members, users, robots and system jobs.
 //!
 //! Each service method takes the acting [`Principal`], decides with the one RBAC
 //! evaluator ([`access`]), applies Harbor's rules and writes the change together with the
@@ -20,24 +20,33 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod audit;
 pub mod members;
 pub mod projects;
+pub mod retention;
 pub mod robots;
+pub mod sessions;
 pub mod settings;
 pub mod system_jobs;
+pub mod users;
 
 use std::sync::Arc;
 
 pub use access::ProjectRef;
+pub use audit::AuditLog;
 use harbor_auth::Accounts;
 pub use harbor_auth::Principal;
+use harbor_core::Registry;
 use harbor_core::events::EventStore;
 use harbor_core::jobs::JobStore;
 pub use members::{Members, UserRef};
 pub use projects::Projects;
+pub use retention::Retention;
 pub use robots::Robots;
+pub use sessions::Sessions;
 pub use settings::{Settings, SystemSettings};
 pub use system_jobs::SystemJobs;
+pub use users::Users;
 
 /// The platform services over one set of stores. Cheap to clone.
 #[derive(Clone)]
@@ -50,25 +59,46 @@ pub struct Platform {
     pub robots: Robots,
     /// System jobs and their schedules.
     pub jobs: SystemJobs,
+    /// User accounts.
+    pub users: Users,
+    /// Tag retention policies and their runs.
+    pub retention: Retention,
+    /// Portal sessions.
+    pub sessions: Sessions,
+    /// The audit log, read.
+    pub audit: AuditLog,
     /// Run-time settings.
     pub settings: SystemSettings,
 }
 
 impl Platform {
-    /// The services over `accounts` (users, projects, robots, credential checks), the job
-    /// queue `jobs` and the outbox `events`, under the run-time `settings`.
+    /// The services over `registry` (its metadata store holds the outbox), `accounts`
+    /// (users, projects, robots, credential checks) and the job queue `jobs`, under the
+    /// run-time `settings`.
     pub fn new(
+        registry: Registry,
         accounts: Arc<Accounts>,
         jobs: Arc<dyn JobStore>,
-        events: Arc<dyn EventStore>,
         settings: SystemSettings,
     ) -> Self {
+        let events: Arc<dyn EventStore> = registry.metadata().clone();
         Platform {
+            retention: Retention::new(registry, accounts.clone(), jobs.clone()),
+            sessions: Sessions::new(accounts.clone(), events.clone(), settings.clone()),
+            audit: AuditLog::new(accounts.clone()),
             projects: Projects::new(accounts.clone(), settings.clone()),
             members: Members::new(accounts.clone()),
-            robots: Robots::new(accounts, settings.clone()),
+            robots: Robots::new(accounts.clone(), settings.clone()),
+            users: Users::new(accounts, settings.clone()),
             jobs: SystemJobs::new(jobs, events),
             settings,
         }
+    }
+
+    /// Calls `wake` whenever a job was queued (to wake this process's workers).
+    pub fn with_waker(mut self, wake: system_jobs::Waker) -> Self {
+        self.jobs = self.jobs.with_waker(wake.clone());
+        self.retention = self.retention.with_waker(wake);
+        self
     }
 }

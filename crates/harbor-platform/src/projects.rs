@@ -79,6 +79,22 @@ impl Projects {
         access::project_for(&self.accounts, by, r, resource, action).await
     }
 
+    /// What `by` may do in the project: every (resource, action) pair its grants allow.
+    pub async fn permissions(
+        &self,
+        by: &Principal,
+        r: &ProjectRef,
+    ) -> Result<(Project, Vec<(Resource, Action)>)> {
+        access::require_authenticated(by)?;
+        let (project, grants) = self.open(by, r).await?;
+        let pairs = Resource::ALL
+            .iter()
+            .flat_map(|r| Action::ALL.iter().map(move |a| (*r, *a)))
+            .filter(|(r, a)| grants.allows(*r, *a))
+            .collect();
+        Ok((project, pairs))
+    }
+
     /// Whether `by` may create projects: system administrators always; robots by their
     /// system `project:create` permission; other users unless the setting
     /// `project_creation_restriction` is `adminonly`.
@@ -161,6 +177,42 @@ impl Projects {
         }
         let (projects, total) = self.store().projects(&query, page).await?;
         Ok((self.details(by, projects).await?, total))
+    }
+
+    /// How many projects are public, and how many `by` can see (all for system
+    /// administrators, public and member projects for users, public ones otherwise).
+    pub async fn counts(&self, by: &Principal) -> Result<(u64, u64)> {
+        let one = Page {
+            page: 1,
+            page_size: 1,
+        };
+        let public = ProjectQuery {
+            public: Some(true),
+            ..ProjectQuery::default()
+        };
+        let public = self.store().projects(&public, one).await?.1;
+        let mut visible = ProjectQuery::default();
+        match by {
+            p if p.is_sysadmin() => {}
+            Principal::User(u) => visible.visible_to = Some(u.id),
+            _ => return Ok((public, public)),
+        }
+        Ok((public, self.store().projects(&visible, one).await?.1))
+    }
+
+    /// Whether each of the projects `names` is public (absent: no such project). For
+    /// labelling what the caller may see already, such as search hits.
+    pub async fn public_flags(&self, names: &[&str]) -> Result<HashMap<String, bool>> {
+        let mut out = HashMap::new();
+        for name in names {
+            if out.contains_key(*name) {
+                continue;
+            }
+            if let Some(p) = self.store().project_by_name(name).await? {
+                out.insert(p.name, p.public);
+            }
+        }
+        Ok(out)
     }
 
     /// `projects` with `by`'s roles and their repository counts: one query each for the

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use harbor_auth::Principal;
 use harbor_core::events::{DomainEvent, EventStore, NewEvent};
 use harbor_core::identity::Page;
-use harbor_core::jobs::{Cron, Job, JobQuery, JobStore, NewJob, NewSchedule, Schedule, Trigger};
+use harbor_core::jobs::{
+    Cron, Job, JobQuery, JobStatus, JobStore, NewJob, NewSchedule, Schedule, Trigger,
+};
 use harbor_core::model::now_ms;
 use harbor_core::{Error, Result};
 
@@ -101,6 +103,59 @@ impl SystemJobs {
         }
     }
 
+    /// The job `id`, of any kind.
+    pub async fn job(&self, by: &Principal, id: i64) -> Result<Job> {
+        access::require_sysadmin(by)?;
+        self.jobs
+            .job(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("job {id} not found")))
+    }
+
+    /// The job `id` with its log lines (`(ms, line)`).
+    pub async fn job_log(&self, by: &Principal, id: i64) -> Result<(Job, Vec<(i64, String)>)> {
+        let job = self.job(by, id).await?;
+        let lines = self.jobs.job_log(job.id).await?;
+        Ok((job, lines))
+    }
+
+    /// Stops the job `id`, of any kind (see [`SystemJobs::stop`]).
+    pub async fn stop_job(&self, by: &Principal, id: i64) -> Result<Job> {
+        let job = self.job(by, id).await?;
+        self.stop_run(by, job).await
+    }
+
+    /// How many jobs of each of `kinds` are queued and running: `(kind, pending, running)`.
+    pub async fn queues(&self, by: &Principal, kinds: &[&str]) -> Result<Vec<(String, u64, u64)>> {
+        access::require_sysadmin(by)?;
+        let one = Page {
+            page: 1,
+            page_size: 1,
+        };
+        let mut out = Vec::with_capacity(kinds.len());
+        for kind in kinds {
+            let mut counts = [0; 2];
+            for (i, status) in [JobStatus::Pending, JobStatus::Running]
+                .into_iter()
+                .enumerate()
+            {
+                let query = JobQuery {
+                    kind: Some((*kind).to_owned()),
+                    status: Some(status),
+                };
+                counts[i] = self.jobs.jobs(&query, one).await?.1;
+            }
+            out.push(((*kind).to_owned(), counts[0], counts[1]));
+        }
+        Ok(out)
+    }
+
+    /// Every schedule.
+    pub async fn schedules(&self, by: &Principal) -> Result<Vec<Schedule>> {
+        access::require_sysadmin(by)?;
+        self.jobs.schedules().await
+    }
+
     /// One page of the runs of `kind`, newest first, and how many there are.
     pub async fn runs(&self, by: &Principal, kind: &str, page: Page) -> Result<(Vec<Job>, u64)> {
         access::require_sysadmin(by)?;
@@ -127,6 +182,10 @@ impl SystemJobs {
     /// already ended is left as it is (Harbor answers such a stop with success too).
     pub async fn stop(&self, by: &Principal, kind: &str, id: i64) -> Result<Job> {
         let job = self.run(by, kind, id).await?;
+        self.stop_run(by, job).await
+    }
+
+    async fn stop_run(&self, by: &Principal, job: Job) -> Result<Job> {
         if job.status.is_final() {
             return Ok(job);
         }
@@ -134,7 +193,7 @@ impl SystemJobs {
         self.emit(
             by,
             DomainEvent::JobStopRequested {
-                kind: kind.to_owned(),
+                kind: job.kind.clone(),
                 job_id: job.id,
             },
         )

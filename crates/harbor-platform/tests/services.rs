@@ -13,11 +13,12 @@ use harbor_core::identity::{NewUser, RobotAccess, RobotPermission, User};
 use harbor_core::ports::IdentityStore;
 use harbor_core::project_meta::RawValue;
 use harbor_core::rbac::Role;
+use harbor_core::{Registry, RegistryConfig};
 use harbor_platform::projects::CreateProject;
 use harbor_platform::robots::{CreateRobot, RobotChanges};
 use harbor_platform::{Platform, ProjectRef, SystemSettings, UserRef};
-use harbor_storage::SqlMetadataStore;
 use harbor_storage::testing::TestTarget as Target;
+use harbor_storage::{ObjectBlobStore, SqlMetadataStore};
 
 harbor_storage::contract_tests!(
     one_run_per_kind_wins_concurrent_starts,
@@ -30,9 +31,11 @@ struct Setup {
     platform: Platform,
     store: Arc<SqlMetadataStore>,
     admin: Principal,
+    _dir: tempfile::TempDir,
 }
 
 async fn setup(t: &Target) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(t.open().await);
     let accounts = Arc::new(Accounts::new(store.clone(), "robot$"));
     accounts.bootstrap(Some("Test-Passw0rd")).await.unwrap();
@@ -42,11 +45,14 @@ async fn setup(t: &Target) -> Setup {
         .unwrap()
         .unwrap();
     let settings = SystemSettings::new(store.clone(), Duration::from_millis(1));
-    let platform = Platform::new(accounts, store.clone(), store.clone(), settings);
+    let blobs = Arc::new(ObjectBlobStore::filesystem(dir.path(), false).unwrap());
+    let registry = Registry::new(blobs, store.clone(), RegistryConfig::default());
+    let platform = Platform::new(registry, accounts, store.clone(), settings);
     Setup {
         platform,
         store,
         admin: Principal::User(admin),
+        _dir: dir,
     }
 }
 

@@ -161,13 +161,13 @@ impl AppState {
         let accounts = Arc::new(accounts);
         let jobs = jobs::Jobs::new(jobs);
         let waker = jobs.clone();
-        let mut platform = harbor_platform::Platform::new(
+        let platform = harbor_platform::Platform::new(
+            registry.clone(),
             accounts.clone(),
             jobs.store().clone(),
-            registry.metadata().clone(),
             settings.clone(),
-        );
-        platform.jobs = platform.jobs.with_waker(Arc::new(move || waker.wake()));
+        )
+        .with_waker(Arc::new(move || waker.wake()));
         let state = AppState {
             registry,
             accounts,

@@ -94,9 +94,33 @@ pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> NewAuditEntry {
         DomainEvent::MemberAdded { member, .. } => ("create", "member", member.clone()),
         DomainEvent::MemberUpdated { member, .. } => ("update", "member", member.clone()),
         DomainEvent::MemberRemoved { member, .. } => ("delete", "member", member.clone()),
+        DomainEvent::UserCreated { user } => ("create", "user", user.clone()),
+        DomainEvent::UserUpdated { user, .. } => ("update", "user", user.clone()),
+        DomainEvent::UserDeleted { user } => ("delete", "user", user.clone()),
+        DomainEvent::UserSignedIn { user } => ("login", "user", user.clone()),
         DomainEvent::RobotCreated { robot, .. } => ("create", "robot", robot.clone()),
         DomainEvent::RobotUpdated { robot, .. } => ("update", "robot", robot.clone()),
         DomainEvent::RobotDeleted { robot, .. } => ("delete", "robot", robot.clone()),
+        DomainEvent::RetentionPolicyChanged {
+            project,
+            policy_id,
+            change,
+            ..
+        } => (
+            change.as_str(),
+            "retention_policy",
+            format!("{project}/retention/{policy_id}"),
+        ),
+        DomainEvent::RetentionRunStarted {
+            project,
+            policy_id,
+            job_id,
+            ..
+        } => (
+            "create",
+            "retention_execution",
+            format!("{project}/retention/{policy_id}/executions/{job_id}"),
+        ),
         DomainEvent::JobStarted { kind, job_id } => {
             ("create", job_resource(kind), format!("run {job_id}"))
         }

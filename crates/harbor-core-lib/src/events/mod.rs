@@ -139,6 +139,28 @@ pub enum DomainEvent {
         /// The member's username.
         member: String,
     },
+    /// A user account was created (by an administrator, or by signing up).
+    UserCreated {
+        /// The username.
+        user: String,
+    },
+    /// A user account changed: its profile, password or administrator right.
+    UserUpdated {
+        /// The username.
+        user: String,
+        /// What changed: `profile`, `password` or `sysadmin`.
+        change: String,
+    },
+    /// A user signed in to the portal.
+    UserSignedIn {
+        /// The username.
+        user: String,
+    },
+    /// A user account was deleted with its memberships and sessions.
+    UserDeleted {
+        /// The username.
+        user: String,
+    },
     /// A robot account was created.
     RobotCreated {
         /// Its login name (`robot$...`).
@@ -161,6 +183,30 @@ pub enum DomainEvent {
         robot: String,
         /// Its project, for a project robot.
         project_id: Option<i64>,
+    },
+    /// A project's tag retention policy was created, replaced or deleted.
+    RetentionPolicyChanged {
+        /// The project's name.
+        project: String,
+        /// Its id.
+        project_id: i64,
+        /// The policy's id.
+        policy_id: i64,
+        /// `create`, `update` or `delete`.
+        change: String,
+    },
+    /// A tag retention run was started by hand.
+    RetentionRunStarted {
+        /// The project's name.
+        project: String,
+        /// Its id.
+        project_id: i64,
+        /// The policy's id.
+        policy_id: i64,
+        /// The run's (job's) id.
+        job_id: i64,
+        /// Only report what would be deleted.
+        dry_run: bool,
     },
     /// A system job (garbage collection, audit purge, storage check, upload cleanup) was
     /// started by hand.
@@ -203,9 +249,15 @@ impl DomainEvent {
             DomainEvent::MemberAdded { .. } => "member_added",
             DomainEvent::MemberUpdated { .. } => "member_updated",
             DomainEvent::MemberRemoved { .. } => "member_removed",
+            DomainEvent::UserCreated { .. } => "user_created",
+            DomainEvent::UserUpdated { .. } => "user_updated",
+            DomainEvent::UserDeleted { .. } => "user_deleted",
+            DomainEvent::UserSignedIn { .. } => "user_signed_in",
             DomainEvent::RobotCreated { .. } => "robot_created",
             DomainEvent::RobotUpdated { .. } => "robot_updated",
             DomainEvent::RobotDeleted { .. } => "robot_deleted",
+            DomainEvent::RetentionPolicyChanged { .. } => "retention_policy_changed",
+            DomainEvent::RetentionRunStarted { .. } => "retention_run_started",
             DomainEvent::JobStarted { .. } => "job_started",
             DomainEvent::JobStopRequested { .. } => "job_stop_requested",
             DomainEvent::ScheduleChanged { .. } => "schedule_changed",
@@ -236,7 +288,9 @@ impl DomainEvent {
             | DomainEvent::ProjectDeleted { project, .. }
             | DomainEvent::MemberAdded { project, .. }
             | DomainEvent::MemberUpdated { project, .. }
-            | DomainEvent::MemberRemoved { project, .. } => Some(project),
+            | DomainEvent::MemberRemoved { project, .. }
+            | DomainEvent::RetentionPolicyChanged { project, .. }
+            | DomainEvent::RetentionRunStarted { project, .. } => Some(project),
             _ => self
                 .repository()
                 .map(|r| r.split_once('/').map_or(r, |(p, _)| p)),
@@ -252,7 +306,9 @@ impl DomainEvent {
             | DomainEvent::ProjectDeleted { project_id, .. }
             | DomainEvent::MemberAdded { project_id, .. }
             | DomainEvent::MemberUpdated { project_id, .. }
-            | DomainEvent::MemberRemoved { project_id, .. } => Some(*project_id),
+            | DomainEvent::MemberRemoved { project_id, .. }
+            | DomainEvent::RetentionPolicyChanged { project_id, .. }
+            | DomainEvent::RetentionRunStarted { project_id, .. } => Some(*project_id),
             DomainEvent::RobotCreated { project_id, .. }
             | DomainEvent::RobotUpdated { project_id, .. }
             | DomainEvent::RobotDeleted { project_id, .. } => *project_id,

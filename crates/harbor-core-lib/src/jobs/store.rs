@@ -17,6 +17,14 @@ pub trait JobStore: Send + Sync + 'static {
     /// Stores a new `Pending` job.
     async fn enqueue(&self, job: &NewJob) -> Result<Job>;
 
+    /// Stores a new `Pending` job and appends the events `events(&job)` makes for it to
+    /// the outbox, in one transaction.
+    async fn enqueue_emitting(
+        &self,
+        job: &NewJob,
+        events: &(dyn for<'j> Fn(&'j Job) -> Vec<NewEvent> + Send + Sync),
+    ) -> Result<Job>;
+
     /// Stores a new `Pending` job unless a job of the same kind is `Pending` or
     /// `Running`: atomically, so of two concurrent callers at most one gets `Ok(Ok(job))`
     /// and the other the active job (`Ok(Err(active))`). The events `events(&job)` makes

@@ -4,10 +4,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
-use harbor_auth::secret::{constant_time_eq, token_hash};
+use harbor_auth::secret::constant_time_eq;
 use harbor_auth::{Grants, Principal};
 use harbor_core::identity::{Project, Session, User};
-use harbor_core::model::now_ms;
 use harbor_core::rbac::{Action, Resource};
 use harbor_platform::ProjectRef;
 
@@ -63,11 +62,9 @@ impl FromRequestParts<AppState> for Ctx {
                 session: None,
             });
         };
-        let store = state.accounts.store();
-        let session = store.session(&token_hash(sid), now_ms()).await?;
-        let Some(session) = session else {
+        let Some((session, user)) = state.platform.sessions.resolve(sid).await? else {
             return Err(ApiError::unauthorized(
-                "the session has expired: log in again",
+                "the session has expired (or its user no longer exists): log in again",
             ));
         };
         if !is_safe(&parts.method) {
@@ -82,11 +79,6 @@ impl FromRequestParts<AppState> for Ctx {
                 ));
             }
         }
-        let Some(user) = store.user(session.user_id).await? else {
-            return Err(ApiError::unauthorized(
-                "the session's user no longer exists",
-            ));
-        };
         Ok(Ctx {
             principal: Principal::User(user),
             session: Some(session),

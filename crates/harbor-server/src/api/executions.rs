@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use harbor_api_model as m;
 use harbor_core::gc::{FSCK_JOB_KIND, GcParams, JOB_KIND as GC_JOB_KIND};
 use harbor_core::identity::PurgeAuditParams;
 use harbor_core::jobs::kinds::{FsckParams, UploadCleanupParams};
@@ -101,37 +102,46 @@ impl SystemJob for UploadCleanup {
 }
 
 /// Harbor's `ScheduleObj` of a schedule (or of a manual run).
-fn schedule_obj(s: Option<&Schedule>) -> Value {
+fn schedule_obj(s: Option<&Schedule>) -> m::ScheduleObj {
     match s {
-        Some(s) => json!({
-            "type": s.schedule_type,
-            "cron": s.cron,
-            "next_scheduled_time": s.next_run_ms.map(time),
-        }),
-        None => json!({ "type": "Manual" }),
+        Some(s) => m::ScheduleObj {
+            kind: s.schedule_type.clone(),
+            cron: Some(s.cron.clone()),
+            next_scheduled_time: s.next_run_ms.map(time),
+        },
+        None => m::ScheduleObj {
+            kind: "Manual".into(),
+            ..m::ScheduleObj::default()
+        },
     }
 }
 
 /// Harbor's `GCHistory` / `ExecHistory`, with our progress, error and run times.
-pub(crate) fn history(job: &Job, schedule: Option<&Schedule>) -> Value {
-    let progress: Value = serde_json::from_str(&job.progress).unwrap_or_else(|_| json!({}));
-    json!({
-        "id": job.id,
-        "job_name": job.kind,
-        "job_kind": job.trigger.as_str(),
-        "job_parameters": job.params,
-        "schedule": schedule_obj(if job.trigger == Trigger::Schedule { schedule } else { None }),
-        "job_status": job.status.as_str(),
-        "deleted": false,
-        "creation_time": time(job.created_at),
-        "update_time": time(job.updated_at),
-        "start_time": job.started_at.map(time),
-        "end_time": job.finished_at.map(time),
-        "attempts": job.attempts,
-        "stop_requested": job.stop_requested,
-        "progress": progress,
-        "error": job.error,
-    })
+pub(crate) fn history(job: &Job, schedule: Option<&Schedule>) -> m::ExecHistory {
+    let progress: Value =
+        serde_json::from_str(&job.progress).unwrap_or_else(|_| Value::Object(Map::new()));
+    let schedule = if job.trigger == Trigger::Schedule {
+        schedule
+    } else {
+        None
+    };
+    m::ExecHistory {
+        id: job.id,
+        job_name: job.kind.clone(),
+        job_kind: job.trigger.as_str().to_owned(),
+        job_parameters: job.params.clone(),
+        schedule: Some(schedule_obj(schedule)),
+        job_status: job.status.as_str().to_owned(),
+        deleted: false,
+        creation_time: time(job.created_at),
+        update_time: time(job.updated_at),
+        start_time: job.started_at.map(time),
+        end_time: job.finished_at.map(time),
+        attempts: Some(job.attempts),
+        stop_requested: Some(job.stop_requested),
+        progress: Some(progress),
+        error: job.error.clone(),
+    }
 }
 
 fn run_id<K: SystemJob>(id: &str) -> ApiResult<i64> {
@@ -150,7 +160,7 @@ pub(crate) async fn list_runs<K: SystemJob>(
     let jobs = &state.platform.jobs;
     let (runs, total) = jobs.runs(&ctx.principal, K::KIND, pg).await?;
     let schedule = jobs.schedule(&ctx.principal, K::SCHEDULE).await?;
-    let items: Vec<Value> = runs.iter().map(|j| history(j, schedule.as_ref())).collect();
+    let items: Vec<m::ExecHistory> = runs.iter().map(|j| history(j, schedule.as_ref())).collect();
     Ok(list(&parts.uri, pg, total, items))
 }
 
@@ -219,33 +229,18 @@ pub(crate) async fn get_schedule<K: SystemJob>(
     let Some(s) = found else {
         return Ok(Json(json!({ "schedule": { "type": "None" } })).into_response());
     };
-    Ok(Json(json!({
-        "id": s.id,
-        "job_name": s.kind,
-        "job_kind": "SCHEDULE",
-        "job_parameters": s.params,
-        "schedule": schedule_obj(Some(&s)),
-        "job_status": if s.paused { "Paused" } else { "Scheduled" },
-        "creation_time": time(s.created_at),
-        "update_time": time(s.updated_at),
-    }))
+    Ok(Json(m::ExecHistory {
+        id: s.id,
+        job_name: s.kind.clone(),
+        job_kind: "SCHEDULE".into(),
+        job_parameters: s.params.clone(),
+        schedule: Some(schedule_obj(Some(&s))),
+        job_status: if s.paused { "Paused" } else { "Scheduled" }.into(),
+        creation_time: time(s.created_at),
+        update_time: time(s.updated_at),
+        ..m::ExecHistory::default()
+    })
     .into_response())
-}
-
-/// Harbor's `Schedule` body.
-#[derive(Deserialize)]
-pub(crate) struct ScheduleBody {
-    schedule: Option<ScheduleObj>,
-    #[serde(default)]
-    parameters: Map<String, Value>,
-}
-
-#[derive(Deserialize)]
-struct ScheduleObj {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    cron: Option<String>,
 }
 
 /// `POST /system/<kind>/schedule`: `Manual` starts a run now (201, `Location` of the
@@ -254,7 +249,7 @@ struct ScheduleObj {
 pub(crate) async fn post_schedule<K: SystemJob>(
     State(state): State<AppState>,
     ctx: Ctx,
-    Json(body): Json<ScheduleBody>,
+    Json(body): Json<m::ScheduleBody>,
 ) -> ApiResult {
     ctx.require_sysadmin()?;
     let params = K::params(&body.parameters)?;
@@ -284,7 +279,7 @@ pub(crate) async fn post_schedule<K: SystemJob>(
 pub(crate) async fn put_schedule<K: SystemJob>(
     State(state): State<AppState>,
     ctx: Ctx,
-    Json(body): Json<ScheduleBody>,
+    Json(body): Json<m::ScheduleBody>,
 ) -> ApiResult {
     ctx.require_sysadmin()?;
     let params = K::params(&body.parameters)?;
@@ -308,7 +303,7 @@ fn path_of<K: SystemJob>() -> &'static str {
 async fn set_schedule<K: SystemJob>(
     state: &AppState,
     ctx: &Ctx,
-    body: &ScheduleBody,
+    body: &m::ScheduleBody,
     params: String,
     ok: StatusCode,
 ) -> ApiResult {

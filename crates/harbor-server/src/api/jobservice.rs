@@ -7,9 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use harbor_core::gc::{FSCK_JOB_KIND, JOB_KIND as GC_JOB_KIND, UPLOAD_CLEANUP_JOB_KIND};
-use harbor_core::identity::{PURGE_AUDIT_JOB_KIND, Page};
+use harbor_core::identity::PURGE_AUDIT_JOB_KIND;
 use harbor_core::jobs::kinds::RETENTION_JOB_KIND;
-use harbor_core::jobs::{JobQuery, JobStatus};
 use harbor_core::model::now_ms;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -18,7 +17,6 @@ use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::paging::time;
 use crate::AppState;
-use crate::audit::record_now;
 
 /// The job kinds this server runs.
 const KINDS: [&str; 5] = [
@@ -29,36 +27,20 @@ const KINDS: [&str; 5] = [
     FSCK_JOB_KIND,
 ];
 
-async fn count(state: &AppState, kind: &str, status: JobStatus) -> ApiResult<u64> {
-    let (_, total) = state
-        .jobs
-        .store()
-        .jobs(
-            &JobQuery {
-                kind: Some(kind.to_owned()),
-                status: Some(status),
-            },
-            Page {
-                page: 1,
-                page_size: 1,
-            },
-        )
-        .await?;
-    Ok(total)
-}
-
 /// `GET /jobservice/queues`: each kind with its queued (`count`) and running jobs.
 pub(crate) async fn queues(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
-    ctx.require_sysadmin()?;
-    let mut out = Vec::new();
-    for kind in KINDS {
-        out.push(json!({
-            "job_type": kind,
-            "count": count(&state, kind, JobStatus::Pending).await?,
-            "running": count(&state, kind, JobStatus::Running).await?,
-            "paused": false,
-        }));
-    }
+    let counts = state.platform.jobs.queues(&ctx.principal, &KINDS).await?;
+    let out: Vec<Value> = counts
+        .into_iter()
+        .map(|(kind, pending, running)| {
+            json!({
+                "job_type": kind,
+                "count": pending,
+                "running": running,
+                "paused": false,
+            })
+        })
+        .collect();
     Ok(Json(out).into_response())
 }
 
@@ -94,10 +76,9 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-async fn job_or_404(state: &AppState, id: &str) -> ApiResult<harbor_core::jobs::Job> {
-    let missing = || ApiError::not_found(format!("job {id} not found"));
-    let id: i64 = id.parse().map_err(|_| missing())?;
-    state.jobs.store().job(id).await?.ok_or_else(missing)
+fn job_id(id: &str) -> ApiResult<i64> {
+    id.parse()
+        .map_err(|_| ApiError::not_found(format!("job {id} not found")))
 }
 
 /// `GET /jobservice/jobs/{id}/log`.
@@ -106,10 +87,10 @@ pub(crate) async fn job_log(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> ApiResult {
-    ctx.require_sysadmin()?;
-    let job = job_or_404(&state, &id).await?;
+    let id = job_id(&id)?;
+    let (_, lines) = state.platform.jobs.job_log(&ctx.principal, id).await?;
     let mut text = String::new();
-    for (at, line) in state.jobs.store().job_log(job.id).await? {
+    for (at, line) in lines {
         text.push_str(&format!("{} [INFO] {line}\n", time(at)));
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
@@ -138,24 +119,14 @@ pub(crate) async fn act_on_job(
             body.action
         )));
     }
-    let job = job_or_404(&state, &id).await?;
-    state.jobs.store().request_stop(job.id, now_ms()).await?;
-    record_now(
-        &state,
-        None,
-        ctx.principal.name(),
-        "update",
-        "job",
-        &format!("stop {}", job.id),
-    )
-    .await;
+    let id = job_id(&id)?;
+    state.platform.jobs.stop_job(&ctx.principal, id).await?;
     Ok(StatusCode::OK.into_response())
 }
 
 /// `GET /schedules`: every schedule.
 pub(crate) async fn schedules(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
-    ctx.require_sysadmin()?;
-    let all = state.jobs.store().schedules().await?;
+    let all = state.platform.jobs.schedules(&ctx.principal).await?;
     let out: Vec<Value> = all
         .iter()
         .map(|s| {
@@ -188,8 +159,7 @@ pub(crate) async fn paused(
     ctx: Ctx,
     Path(kind): Path<String>,
 ) -> ApiResult {
-    ctx.require_sysadmin()?;
-    let all = state.jobs.store().schedules().await?;
+    let all = state.platform.jobs.schedules(&ctx.principal).await?;
     let of_kind: Vec<_> = all.iter().filter(|s| s.kind == kind).collect();
     Ok(Json(json!({
         "paused": !of_kind.is_empty() && of_kind.iter().all(|s| s.paused),

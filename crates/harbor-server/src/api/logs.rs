@@ -2,26 +2,23 @@
 
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
-use harbor_auth::Principal;
-use harbor_auth::principal::robot_system_allows;
-use harbor_core::identity::{AuditEntry, AuditQuery};
-use harbor_core::rbac::{Action, Resource};
-use serde_json::{Value, json};
+use harbor_core::identity::{AuditEntry, AuditQuery, Page};
 
-use super::context::Ctx;
+use super::context::{Ctx, project_ref};
 use super::error::{ApiError, ApiResult};
 use super::paging::{QValue, list, page, param, parse_q, parse_time, query, time};
 use crate::AppState;
 
-fn entry_json(e: &AuditEntry) -> Value {
-    json!({
-        "id": e.id,
-        "username": e.username,
-        "resource": e.resource,
-        "resource_type": e.resource_type,
-        "operation": e.operation,
-        "op_time": time(e.op_time_ms),
-    })
+/// Harbor's `AuditLog`.
+fn entry_model(e: &AuditEntry) -> harbor_api_model::AuditLog {
+    harbor_api_model::AuditLog {
+        id: e.id,
+        username: e.username.clone(),
+        resource: e.resource.clone(),
+        resource_type: e.resource_type.clone(),
+        operation: e.operation.clone(),
+        op_time: time(e.op_time_ms),
+    }
 }
 
 /// Filters: `username`, `resource` (exact or `~fuzzy`), `operation`, `resource_type`,
@@ -55,34 +52,21 @@ fn filter(q: &[(String, String)]) -> ApiResult<AuditQuery> {
     Ok(f)
 }
 
-async fn respond(state: &AppState, parts: &Parts, f: AuditQuery) -> ApiResult {
-    let q = query(&parts.uri);
-    let pg = page(&q)?;
-    let (entries, total) = state.accounts.store().audit_log(&f, pg).await?;
+fn respond(parts: &Parts, pg: Page, entries: Vec<AuditEntry>, total: u64) -> ApiResult {
     Ok(list(
         &parts.uri,
         pg,
         total,
-        entries.iter().map(entry_json).collect(),
+        entries.iter().map(entry_model).collect(),
     ))
 }
 
 /// Every entry: system administrators and robots holding `audit-log:list`.
 pub(crate) async fn all(State(state): State<AppState>, ctx: Ctx, parts: Parts) -> ApiResult {
-    ctx.require_authenticated()?;
-    let ok = match &ctx.principal {
-        Principal::Robot { robot, .. } => {
-            robot_system_allows(&robot.permissions, "audit-log", "list")
-        }
-        p => p.is_sysadmin(),
-    };
-    if !ok {
-        return Err(ApiError::forbidden(
-            "only system administrators may read the whole audit log",
-        ));
-    }
-    let f = filter(&query(&parts.uri))?;
-    respond(&state, &parts, f).await
+    let q = query(&parts.uri);
+    let (f, pg) = (filter(&q)?, page(&q)?);
+    let (entries, total) = state.platform.audit.list(&ctx.principal, &f, pg).await?;
+    respond(&parts, pg, entries, total)
 }
 
 /// A project's entries: needs `log:list` in the project (project admins).
@@ -92,9 +76,13 @@ pub(crate) async fn project(
     parts: Parts,
     Path(reference): Path<String>,
 ) -> ApiResult {
-    let (p, grants) = ctx.project(&state, &parts.headers, &reference).await?;
-    ctx.check(&grants, Resource::Log, Action::List)?;
-    let mut f = filter(&query(&parts.uri))?;
-    f.project_id = Some(p.id);
-    respond(&state, &parts, f).await
+    let q = query(&parts.uri);
+    let (f, pg) = (filter(&q)?, page(&q)?);
+    let r = project_ref(&parts.headers, &reference);
+    let (entries, total) = state
+        .platform
+        .audit
+        .of_project(&ctx.principal, &r, f, pg)
+        .await?;
+    respond(&parts, pg, entries, total)
 }

@@ -5,10 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use harbor_api_model as model;
 use harbor_core::identity::{Match, Member};
 use harbor_core::rbac::Role;
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::context::{Ctx, project_ref};
 use super::error::{ApiError, ApiResult};
@@ -18,16 +17,16 @@ use crate::AppState;
 use harbor_platform::UserRef;
 
 /// Harbor's `ProjectMemberEntity`.
-fn member_json(m: &Member) -> Value {
-    json!({
-        "id": m.id,
-        "project_id": m.project_id,
-        "entity_id": m.user_id,
-        "entity_name": m.username,
-        "entity_type": "u",
-        "role_id": m.role.id(),
-        "role_name": m.role.name(),
-    })
+fn member_model(m: &Member) -> model::ProjectMemberEntity {
+    model::ProjectMemberEntity {
+        id: m.id,
+        project_id: m.project_id,
+        entity_name: m.username.clone(),
+        role_name: m.role.name().to_owned(),
+        role_id: m.role.id(),
+        entity_id: m.user_id,
+        entity_type: "u".into(),
+    }
 }
 
 fn role(id: i64) -> ApiResult<Role> {
@@ -59,25 +58,8 @@ pub(crate) async fn list_members(
         &parts.uri,
         pg,
         total,
-        members.iter().map(member_json).collect(),
+        members.iter().map(member_model).collect(),
     ))
-}
-
-#[derive(Deserialize)]
-pub(crate) struct MemberUser {
-    #[serde(default)]
-    user_id: Option<i64>,
-    #[serde(default)]
-    username: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct NewMember {
-    role_id: i64,
-    #[serde(default)]
-    member_user: Option<MemberUser>,
-    #[serde(default)]
-    member_group: Option<Value>,
 }
 
 pub(crate) async fn create(
@@ -85,7 +67,7 @@ pub(crate) async fn create(
     ctx: Ctx,
     headers: HeaderMap,
     Path(reference): Path<String>,
-    Json(req): Json<NewMember>,
+    Json(req): Json<model::ProjectMember>,
 ) -> ApiResult {
     let role = role(req.role_id)?;
     if req.member_group.as_ref().is_some_and(|g| !g.is_null()) {
@@ -123,12 +105,7 @@ pub(crate) async fn get(
 ) -> ApiResult {
     let r = project_ref(&headers, &reference);
     let m = state.platform.members.get(&ctx.principal, &r, mid).await?;
-    Ok(Json(member_json(&m)).into_response())
-}
-
-#[derive(Deserialize)]
-pub(crate) struct RoleRequest {
-    role_id: i64,
+    Ok(Json(member_model(&m)).into_response())
 }
 
 pub(crate) async fn update(
@@ -136,7 +113,7 @@ pub(crate) async fn update(
     ctx: Ctx,
     headers: HeaderMap,
     Path((reference, mid)): Path<(String, i64)>,
-    Json(req): Json<RoleRequest>,
+    Json(req): Json<model::RoleRequest>,
 ) -> ApiResult {
     let role = role(req.role_id)?;
     let r = project_ref(&headers, &reference);

@@ -7,12 +7,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use std::collections::BTreeMap;
 
+use harbor_api_model as m;
 use harbor_core::identity::{Project, ProjectQuery};
 use harbor_core::project_meta::{self, RawValue};
 use harbor_core::rbac::{Action, Resource, Role};
 use harbor_platform::projects::{CreateProject, ProjectDetails};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::context::{Ctx, project_ref};
 use super::error::{ApiError, ApiResult};
@@ -21,44 +21,46 @@ use super::users::created;
 use crate::AppState;
 
 /// Harbor's `Project`, with the caller's roles.
-pub(crate) fn project_json(p: &Project, roles: &[Role], repo_count: Option<u64>) -> Value {
-    let mut metadata = serde_json::Map::new();
+pub(crate) fn project_model(p: &Project, roles: &[Role], repo_count: Option<u64>) -> m::Project {
+    let mut metadata = m::ProjectMetadata::default();
     for (k, val) in project_meta::view(p, None) {
-        metadata.insert(k, Value::String(val));
+        match k.as_str() {
+            "public" => metadata.public = Some(val),
+            _ => {
+                metadata.other.insert(k, val);
+            }
+        }
     }
-    let mut v = json!({
-        "project_id": p.id,
-        "name": p.name,
-        "owner_id": p.owner_id,
-        "owner_name": p.owner_name,
-        "creation_time": time(p.created_ms),
-        "update_time": time(p.updated_ms),
-        "deleted": false,
-        "togglable": true,
-        "current_user_role_id": roles.first().map(|r| r.id()).unwrap_or(0),
-        "current_user_role_ids": roles.iter().map(|r| r.id()).collect::<Vec<_>>(),
-        "metadata": metadata,
+    m::Project {
+        project_id: p.id,
+        owner_id: p.owner_id,
+        name: p.name.clone(),
+        creation_time: time(p.created_ms),
+        update_time: time(p.updated_ms),
+        deleted: false,
+        owner_name: p.owner_name.clone(),
+        togglable: true,
+        current_user_role_id: roles.first().map(|r| r.id()).unwrap_or(0),
+        current_user_role_ids: roles.iter().map(|r| r.id()).collect(),
+        repo_count,
+        metadata,
         // No CVE allowlist entries until scanning exists (creating one is refused).
-        "cve_allowlist": {
-            "project_id": p.id,
-            "items": [],
-            "creation_time": time(p.created_ms),
-            "update_time": time(p.updated_ms),
-        },
-    });
-    if let Some(n) = repo_count {
-        v["repo_count"] = json!(n);
+        cve_allowlist: Some(m::CveAllowlist {
+            project_id: Some(p.id),
+            creation_time: Some(time(p.created_ms)),
+            update_time: Some(time(p.updated_ms)),
+            ..m::CveAllowlist::default()
+        }),
     }
-    v
 }
 
 /// Metadata values as sent: Harbor's strings, or JSON booleans and integers; `null` is
 /// "not given".
-pub(crate) fn raw_metadata(
-    m: &serde_json::Map<String, Value>,
+pub(crate) fn raw_metadata<'a>(
+    values: impl IntoIterator<Item = (&'a String, &'a Value)>,
 ) -> ApiResult<BTreeMap<String, RawValue>> {
     let mut out = BTreeMap::new();
-    for (k, v) in m {
+    for (k, v) in values {
         let raw = match v {
             Value::Null => continue,
             Value::String(s) => RawValue::Text(s.clone()),
@@ -88,59 +90,41 @@ fn public_flag(v: &Value) -> ApiResult<Option<bool>> {
     }
 }
 
-#[derive(Deserialize)]
-pub(crate) struct ProjectReq {
-    #[serde(default)]
-    project_name: Option<String>,
-    #[serde(default)]
-    public: Option<bool>,
-    #[serde(default)]
-    metadata: Option<serde_json::Map<String, Value>>,
-    /// Bytes, -1 = unlimited; the configured default when absent.
-    #[serde(default)]
-    storage_limit: Option<i64>,
-    #[serde(default)]
-    cve_allowlist: Option<Value>,
-    #[serde(default)]
-    registry_id: Option<i64>,
-}
-
-impl ProjectReq {
-    /// The metadata to write (the deprecated top-level `public` folded in); what this
-    /// server cannot do is refused by name.
-    fn metadata(&self) -> ApiResult<BTreeMap<String, RawValue>> {
-        if self.registry_id.is_some() {
-            return Err(ApiError::bad_request(
-                "registry_id is not supported yet: this server has no proxy cache projects",
-            ));
-        }
-        if let Some(list) = &self.cve_allowlist {
-            let items = list.get("items").and_then(Value::as_array);
-            if items.is_some_and(|i| !i.is_empty()) {
-                return Err(ApiError::bad_request(
-                    "cve_allowlist items are not supported yet: this server has no \
-                     vulnerability scanning",
-                ));
-            }
-        }
-        let mut raw = match &self.metadata {
-            Some(m) => raw_metadata(m)?,
-            None => BTreeMap::new(),
-        };
-        if let Some(p) = self.public {
-            raw.entry("public".into()).or_insert(RawValue::Bool(p));
-        }
-        Ok(raw)
+/// The metadata a `ProjectReq` asks to write (the deprecated top-level `public` folded
+/// in); what this server cannot do is refused by name.
+fn requested_metadata(req: &m::ProjectReq) -> ApiResult<BTreeMap<String, RawValue>> {
+    if req.registry_id.is_some() {
+        return Err(ApiError::bad_request(
+            "registry_id is not supported yet: this server has no proxy cache projects",
+        ));
     }
+    if req
+        .cve_allowlist
+        .as_ref()
+        .is_some_and(|l| !l.items.is_empty())
+    {
+        return Err(ApiError::bad_request(
+            "cve_allowlist items are not supported yet: this server has no \
+             vulnerability scanning",
+        ));
+    }
+    let mut raw = match &req.metadata {
+        Some(values) => raw_metadata(values)?,
+        None => BTreeMap::new(),
+    };
+    if let Some(p) = req.public {
+        raw.entry("public".into()).or_insert(RawValue::Bool(p));
+    }
+    Ok(raw)
 }
 
 pub(crate) async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    Json(req): Json<ProjectReq>,
+    Json(req): Json<m::ProjectReq>,
 ) -> ApiResult {
     let new = CreateProject {
-        metadata: req.metadata()?,
+        metadata: requested_metadata(&req)?,
         name: req.project_name.unwrap_or_default(),
         storage_limit: req.storage_limit,
     };
@@ -197,13 +181,13 @@ pub(crate) async fn list_projects(
         &parts.uri,
         p,
         total,
-        projects.iter().map(details_json).collect(),
+        projects.iter().map(details_model).collect(),
     ))
 }
 
 /// Harbor's `Project` of a listing entry.
-pub(crate) fn details_json(d: &ProjectDetails) -> Value {
-    project_json(&d.project, &d.roles, Some(d.repo_count))
+pub(crate) fn details_model(d: &ProjectDetails) -> m::Project {
+    project_model(&d.project, &d.roles, Some(d.repo_count))
 }
 
 pub(crate) async fn get(
@@ -214,14 +198,14 @@ pub(crate) async fn get(
 ) -> ApiResult {
     let r = project_ref(&headers, &reference);
     let d = state.platform.projects.get(&ctx.principal, &r).await?;
-    let mut v = details_json(&d);
+    let mut v = details_model(&d);
     // Harbor's `metadata.retention_id`: the project's tag retention policy, if any.
     if let Some(policy) = state
         .registry
         .retention_policy_of_project(d.project.id)
         .await?
     {
-        v["metadata"]["retention_id"] = json!(policy.id.to_string());
+        v.metadata.retention_id = Some(policy.id.to_string());
     }
     Ok(Json(v).into_response())
 }
@@ -231,10 +215,10 @@ pub(crate) async fn update(
     ctx: Ctx,
     headers: HeaderMap,
     Path(reference): Path<String>,
-    Json(req): Json<ProjectReq>,
+    Json(req): Json<m::ProjectReq>,
 ) -> ApiResult {
     let r = project_ref(&headers, &reference);
-    let metadata = req.metadata()?;
+    let metadata = requested_metadata(&req)?;
     state
         .platform
         .projects
@@ -266,7 +250,11 @@ pub(crate) async fn is_deletable(
         .projects
         .deletable(&ctx.principal, &r)
         .await?;
-    Ok(Json(json!({"deletable": d.deletable, "message": d.message})).into_response())
+    Ok(Json(m::ProjectDeletable {
+        deletable: d.deletable,
+        message: d.message,
+    })
+    .into_response())
 }
 
 pub(crate) async fn summary(
@@ -277,25 +265,33 @@ pub(crate) async fn summary(
 ) -> ApiResult {
     let r = project_ref(&headers, &reference);
     let (p, grants, s) = state.platform.projects.summary(&ctx.principal, &r).await?;
-    let mut v = json!({ "repo_count": s.repo_count });
+    let mut v = m::ProjectSummary {
+        repo_count: s.repo_count,
+        ..m::ProjectSummary::default()
+    };
     // Member counts only for those who may list members, as Harbor does.
     if grants.allows(Resource::Member, Action::List) {
         let count = |r: Role| {
-            s.members_by_role
-                .iter()
-                .find(|(x, _)| *x == r)
-                .map_or(0, |(_, n)| *n)
+            Some(
+                s.members_by_role
+                    .iter()
+                    .find(|(x, _)| *x == r)
+                    .map_or(0, |(_, n)| *n),
+            )
         };
-        v["project_admin_count"] = json!(count(Role::ProjectAdmin));
-        v["maintainer_count"] = json!(count(Role::Maintainer));
-        v["developer_count"] = json!(count(Role::Developer));
-        v["guest_count"] = json!(count(Role::Guest));
-        v["limited_guest_count"] = json!(count(Role::LimitedGuest));
+        v.project_admin_count = count(Role::ProjectAdmin);
+        v.maintainer_count = count(Role::Maintainer);
+        v.developer_count = count(Role::Developer);
+        v.guest_count = count(Role::Guest);
+        v.limited_guest_count = count(Role::LimitedGuest);
     }
     if grants.allows(Resource::Quota, Action::Read)
         && let Some(q) = state.registry.find_project_quota(p.id).await?
     {
-        v["quota"] = json!({ "hard": { "storage": q.hard }, "used": { "storage": q.used } });
+        v.quota = Some(m::ProjectSummaryQuota {
+            hard: [("storage".to_owned(), q.hard)].into(),
+            used: [("storage".to_owned(), q.used)].into(),
+        });
     }
     Ok(Json(v).into_response())
 }

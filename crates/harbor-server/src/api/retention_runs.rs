@@ -8,24 +8,18 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use harbor_core::identity::Page;
-use harbor_core::jobs::kinds::{RETENTION_JOB_KIND, RetentionParams, RetentionProgress};
-use harbor_core::jobs::{Job, JobQuery};
-use harbor_core::model::now_ms;
+use harbor_core::jobs::Job;
+use harbor_core::jobs::kinds::RetentionProgress;
 use harbor_core::rbac::Action;
+use harbor_platform::retention::params_of;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::paging::{list, page, query, time};
-use super::retention::authorised;
 use super::users::created;
 use crate::AppState;
-use crate::audit::record_now;
-
-/// Retention jobs examined when listing one policy's runs (newest first).
-const SCAN: u64 = 1000;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -51,10 +45,6 @@ fn number(s: &str, what: &str) -> ApiResult<i64> {
         .ok_or_else(|| ApiError::bad_request(format!("the {what} must be a positive integer")))
 }
 
-fn params_of(job: &Job) -> RetentionParams {
-    serde_json::from_str(&job.params).unwrap_or_default()
-}
-
 fn progress_of(job: &Job) -> RetentionProgress {
     serde_json::from_str(&job.progress).unwrap_or_default()
 }
@@ -73,6 +63,15 @@ fn execution(job: &Job) -> Value {
     })
 }
 
+/// The policy and run ids of a path.
+fn ids(id: &str, eid: &str) -> ApiResult<(i64, i64)> {
+    let id = number(id, "retention id")?;
+    let eid = eid
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("retention execution {eid} not found")))?;
+    Ok((id, eid))
+}
+
 /// The run `eid` of policy `id`, after checking `action` on the policy's project.
 async fn run_of(
     state: &AppState,
@@ -81,14 +80,12 @@ async fn run_of(
     eid: &str,
     action: Action,
 ) -> ApiResult<Job> {
-    let id = number(id, "retention id")?;
-    authorised(state, ctx, id, action).await?;
-    let missing = || ApiError::not_found(format!("retention execution {eid} not found"));
-    let eid: i64 = eid.parse().map_err(|_| missing())?;
-    match state.jobs.store().job(eid).await? {
-        Some(j) if j.kind == RETENTION_JOB_KIND && params_of(&j).policy_id == id => Ok(j),
-        _ => Err(missing()),
-    }
+    let (id, eid) = ids(id, eid)?;
+    Ok(state
+        .platform
+        .retention
+        .run(&ctx.principal, id, eid, action)
+        .await?)
 }
 
 /// `GET /retentions/{id}/executions`: the policy's runs, newest first.
@@ -99,35 +96,18 @@ pub(crate) async fn list_runs(
     parts: Parts,
 ) -> ApiResult {
     let id = number(&id, "retention id")?;
-    authorised(&state, &ctx, id, Action::List).await?;
     let pg = page(&query(&parts.uri))?;
-    let (jobs, _) = state
-        .jobs
-        .store()
-        .jobs(
-            &JobQuery {
-                kind: Some(RETENTION_JOB_KIND.to_owned()),
-                status: None,
-            },
-            Page {
-                page: 1,
-                page_size: SCAN,
-            },
-        )
+    let (runs, total) = state
+        .platform
+        .retention
+        .runs(&ctx.principal, id, pg)
         .await?;
-    let mine: Vec<&Job> = jobs
-        .iter()
-        .filter(|j| params_of(j).policy_id == id)
-        .collect();
-    let total = mine.len() as u64;
-    let start = usize::try_from((pg.page - 1).saturating_mul(pg.page_size)).unwrap_or(usize::MAX);
-    let items: Vec<Value> = mine
-        .into_iter()
-        .skip(start)
-        .take(usize::try_from(pg.page_size).unwrap_or(usize::MAX))
-        .map(execution)
-        .collect();
-    Ok(list(&parts.uri, pg, total, items))
+    Ok(list(
+        &parts.uri,
+        pg,
+        total,
+        runs.iter().map(execution).collect(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -144,7 +124,12 @@ pub(crate) async fn start_run(
     body: Option<Json<RunBody>>,
 ) -> ApiResult {
     let id = number(&id, "retention id")?;
-    let (_, project) = authorised(&state, &ctx, id, Action::Operate).await?;
+    // Permission first: whoever may not run the policy learns nothing about the body.
+    state
+        .platform
+        .retention
+        .authorised(&ctx.principal, id, Action::Operate)
+        .await?;
     let Some(Json(RunBody { dry_run })) = body else {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -152,21 +137,11 @@ pub(crate) async fn start_run(
             "a body {\"dry_run\": true|false} is required",
         ));
     };
-    let params = serde_json::to_string(&RetentionParams {
-        policy_id: id,
-        dry_run,
-    })
-    .map_err(|e| ApiError::from(harbor_core::Error::internal(e)))?;
-    let job = state.jobs.enqueue(RETENTION_JOB_KIND, params).await?;
-    record_now(
-        &state,
-        Some(project.id),
-        ctx.principal.name(),
-        "create",
-        "retention_execution",
-        &format!("{}/retention/{id}/executions/{}", project.name, job.id),
-    )
-    .await;
+    let job = state
+        .platform
+        .retention
+        .start(&ctx.principal, id, dry_run)
+        .await?;
     Ok(created(&format!(
         "/api/v2.0/retentions/{id}/executions/{}",
         job.id
@@ -191,8 +166,12 @@ pub(crate) async fn stop_run(
             body.action
         )));
     }
-    let job = run_of(&state, &ctx, &id, &eid, Action::Operate).await?;
-    state.jobs.store().request_stop(job.id, now_ms()).await?;
+    let (id, eid) = ids(&id, &eid)?;
+    state
+        .platform
+        .retention
+        .stop(&ctx.principal, id, eid)
+        .await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -239,7 +218,12 @@ pub(crate) async fn task_log(
     ctx: Ctx,
     Path((id, eid, tid)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let job = run_of(&state, &ctx, &id, &eid, Action::Read).await?;
+    let (id, eid) = ids(&id, &eid)?;
+    let (job, lines) = state
+        .platform
+        .retention
+        .log(&ctx.principal, id, eid)
+        .await?;
     let tid = number(&tid, "task id")?;
     let progress = progress_of(&job);
     let task = progress
@@ -249,7 +233,7 @@ pub(crate) async fn task_log(
         .ok_or_else(|| ApiError::not_found(format!("retention task {tid} not found")))?;
     let prefix = format!("[{}] ", task.repository);
     let mut text = String::new();
-    for (at, line) in state.jobs.store().job_log(job.id).await? {
+    for (at, line) in lines {
         if let Some(rest) = line.strip_prefix(&prefix) {
             text.push_str(&format!("{} [INFO] {rest}\n", time(at)));
         }

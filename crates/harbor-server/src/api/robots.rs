@@ -7,11 +7,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
+use harbor_api_model as m;
 use harbor_auth::robot::Level;
-use harbor_core::identity::{Robot, RobotPermission, RobotQuery};
+use harbor_core::identity::{Robot, RobotAccess, RobotPermission, RobotQuery};
 use harbor_platform::robots::{CreateRobot, RobotChanges};
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
@@ -22,23 +21,67 @@ fn expires_at(r: &Robot) -> i64 {
     r.expires_ms.map_or(-1, |ms| ms / 1000)
 }
 
-fn robot_json(state: &AppState, r: &Robot) -> Value {
-    json!({
-        "id": r.id,
-        "name": state.accounts.robot_login(&r.name),
-        "description": r.description,
-        "level": if r.is_project_level() { "project" } else { "system" },
-        "duration": r.duration_days,
-        "editable": true,
-        "disable": r.disabled,
-        "expires_at": expires_at(r),
-        "permissions": r.permissions,
-        "creator": r.creator,
-        "creator_type": r.creator_type,
-        "creator_ref": r.creator_ref,
-        "creation_time": time(r.created_ms),
-        "update_time": time(r.updated_ms),
-    })
+/// Permissions as the API shows them.
+fn to_model(p: &[RobotPermission]) -> Vec<m::RobotPermission> {
+    p.iter()
+        .map(|p| m::RobotPermission {
+            kind: p.kind.clone(),
+            namespace: p.namespace.clone(),
+            access: p
+                .access
+                .iter()
+                .map(|a| m::Access {
+                    resource: a.resource.clone(),
+                    action: a.action.clone(),
+                    effect: a.effect.clone(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Permissions as sent.
+fn from_model(p: Vec<m::RobotPermission>) -> Vec<RobotPermission> {
+    p.into_iter()
+        .map(|p| RobotPermission {
+            kind: p.kind,
+            namespace: p.namespace,
+            access: p
+                .access
+                .into_iter()
+                .map(|a| RobotAccess {
+                    resource: a.resource,
+                    action: a.action,
+                    effect: a.effect,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Harbor's `Robot`.
+fn robot_model(state: &AppState, r: &Robot) -> m::Robot {
+    m::Robot {
+        id: r.id,
+        name: state.accounts.robot_login(&r.name),
+        description: r.description.clone(),
+        level: if r.is_project_level() {
+            "project"
+        } else {
+            "system"
+        }
+        .into(),
+        duration: r.duration_days,
+        editable: true,
+        disable: r.disabled,
+        expires_at: expires_at(r),
+        permissions: to_model(&r.permissions),
+        creator: Some(r.creator.clone()),
+        creator_type: r.creator_type.clone(),
+        creator_ref: r.creator_ref,
+        creation_time: time(r.created_ms),
+        update_time: time(r.updated_ms),
+    }
 }
 
 /// `GET /permissions`: the (resource, action) pairs robots may be given, Harbor's
@@ -46,62 +89,52 @@ fn robot_json(state: &AppState, r: &Robot) -> Value {
 /// project level (what a project admin may hand out).
 pub(crate) async fn permissions(ctx: Ctx) -> ApiResult {
     ctx.require_authenticated()?;
-    let pairs = |list: &[(&str, &str)]| -> Vec<Value> {
+    let pairs = |list: &[(&str, &str)]| -> Vec<m::Permission> {
         list.iter()
-            .map(|(resource, action)| json!({ "resource": resource, "action": action }))
+            .map(|(resource, action)| m::Permission {
+                resource: (*resource).to_owned(),
+                action: (*action).to_owned(),
+            })
             .collect()
     };
-    let mut out = json!({ "project": pairs(&harbor_auth::robot::project_access()) });
-    if ctx.principal.is_sysadmin() {
-        out["system"] = json!(pairs(harbor_auth::robot::SYSTEM_ACCESS));
-    }
+    let out = m::Permissions {
+        project: pairs(&harbor_auth::robot::project_access()),
+        system: ctx
+            .principal
+            .is_sysadmin()
+            .then(|| pairs(harbor_auth::robot::SYSTEM_ACCESS)),
+    };
     Ok(Json(out).into_response())
-}
-
-#[derive(Deserialize)]
-pub(crate) struct CreateRobotReq {
-    name: String,
-    #[serde(default)]
-    description: String,
-    level: String,
-    #[serde(default = "never")]
-    duration: i64,
-    #[serde(default)]
-    disable: bool,
-    permissions: Vec<RobotPermission>,
-    #[serde(default)]
-    secret: Option<String>,
-}
-
-fn never() -> i64 {
-    -1
 }
 
 pub(crate) async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    Json(req): Json<CreateRobotReq>,
+    Json(req): Json<m::RobotCreate>,
 ) -> ApiResult {
     ctx.require_authenticated()?;
+    let permissions = req
+        .permissions
+        .ok_or_else(|| ApiError::bad_request("permissions is required"))?;
     let new = CreateRobot {
         name: req.name,
-        description: req.description,
+        description: req.description.unwrap_or_default(),
         level: Level::parse(&req.level)?,
-        duration: req.duration,
-        disable: req.disable,
-        permissions: req.permissions,
+        duration: req.duration.unwrap_or(-1),
+        disable: req.disable.unwrap_or(false),
+        permissions: from_model(permissions),
         secret: req.secret,
     };
     let c = state.platform.robots.create(&ctx.principal, new).await?;
     let mut resp = (
         StatusCode::CREATED,
-        Json(json!({
-            "id": c.robot.id,
-            "name": c.login,
-            "secret": c.secret,
-            "creation_time": time(c.robot.created_ms),
-            "expires_at": expires_at(&c.robot),
-        })),
+        Json(m::RobotCreated {
+            id: c.robot.id,
+            creation_time: time(c.robot.created_ms),
+            expires_at: expires_at(&c.robot),
+            name: c.login,
+            secret: c.secret,
+        }),
     )
         .into_response();
     if let Ok(v) = format!("/api/v2.0/robots/{}", c.robot.id).parse() {
@@ -149,38 +182,26 @@ pub(crate) async fn list_robots(
         &parts.uri,
         pg,
         total,
-        robots.iter().map(|r| robot_json(&state, r)).collect(),
+        robots.iter().map(|r| robot_model(&state, r)).collect(),
     ))
 }
 
 pub(crate) async fn get(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> ApiResult {
     let robot = state.platform.robots.get(&ctx.principal, id).await?;
-    Ok(Json(robot_json(&state, &robot)).into_response())
-}
-
-#[derive(Deserialize)]
-pub(crate) struct UpdateRobot {
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    duration: Option<i64>,
-    #[serde(default)]
-    disable: Option<bool>,
-    #[serde(default)]
-    permissions: Option<Vec<RobotPermission>>,
+    Ok(Json(robot_model(&state, &robot)).into_response())
 }
 
 pub(crate) async fn update(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
-    Json(req): Json<UpdateRobot>,
+    Json(req): Json<m::RobotCreate>,
 ) -> ApiResult {
     let changes = RobotChanges {
         description: req.description,
         duration: req.duration,
         disable: req.disable,
-        permissions: req.permissions,
+        permissions: req.permissions.map(from_model),
     };
     state
         .platform
@@ -190,18 +211,12 @@ pub(crate) async fn update(
     Ok(StatusCode::OK.into_response())
 }
 
-#[derive(Deserialize, Default)]
-pub(crate) struct RefreshSecret {
-    #[serde(default)]
-    secret: Option<String>,
-}
-
 /// `PATCH /robots/{id}`: a new secret, given (checked against the policy) or generated.
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
-    body: Option<Json<RefreshSecret>>,
+    body: Option<Json<m::RobotSec>>,
 ) -> ApiResult {
     let req = body.map(|Json(b)| b).unwrap_or_default();
     let secret = state
@@ -209,7 +224,10 @@ pub(crate) async fn refresh(
         .robots
         .refresh_secret(&ctx.principal, id, req.secret)
         .await?;
-    Ok(Json(json!({ "secret": secret })).into_response())
+    Ok(Json(m::RobotSec {
+        secret: Some(secret),
+    })
+    .into_response())
 }
 
 pub(crate) async fn delete(

@@ -7,15 +7,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
+use harbor_api_model as m;
 use harbor_auth::Principal;
 use harbor_core::identity::{Match, Page, ProjectQuery};
 use harbor_core::model::{RepositoryQuery, RepositoryVisibility};
-use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::paging::{param, query};
-use super::projects::details_json;
+use super::projects::details_model;
 use crate::AppState;
 
 /// Most projects and most repositories one search returns (Harbor's search has no paging).
@@ -28,16 +28,6 @@ fn visibility(principal: &Principal) -> RepositoryVisibility {
         Principal::User(u) => RepositoryVisibility::PublicOrMember(u.id),
         _ => RepositoryVisibility::Public,
     }
-}
-
-fn project_filter(visibility: RepositoryVisibility) -> ProjectQuery {
-    let mut f = ProjectQuery::default();
-    match visibility {
-        RepositoryVisibility::All => {}
-        RepositoryVisibility::PublicOrMember(user) => f.visible_to = Some(user),
-        RepositoryVisibility::Public => f.public = Some(true),
-    }
-    f
 }
 
 /// `GET /search?q=`: projects and repositories whose names contain `q` (case-insensitive)
@@ -62,7 +52,7 @@ pub(crate) async fn search(State(state): State<AppState>, ctx: Ctx, parts: Parts
         .projects
         .list(&ctx.principal, pf, page)
         .await?;
-    let store = state.accounts.store();
+
     let rf = RepositoryQuery {
         visibility: vis,
         name: Some(Match::Fuzzy(term)),
@@ -71,46 +61,45 @@ pub(crate) async fn search(State(state): State<AppState>, ctx: Ctx, parts: Parts
     let (repos, _) = state.registry.list_repositories(&rf, page).await?;
     // Each repository's project, looked up once per distinct project, by name (the
     // look-up authorisation caches).
-    let mut public: HashMap<i64, bool> = projects
+    let mut public: HashMap<String, bool> = projects
         .iter()
-        .map(|d| (d.project.id, d.project.public))
+        .map(|d| (d.project.name.clone(), d.project.public))
         .collect();
-    for r in &repos {
-        if public.contains_key(&r.project_id) {
-            continue;
-        }
-        let name = r.name.split('/').next().unwrap_or_default();
-        if let Some(p) = store.project_by_name(name).await? {
-            public.insert(p.id, p.public);
-        }
-    }
-    let repository: Vec<Value> = repos
+    let others: Vec<&str> = repos
+        .iter()
+        .map(|r| r.name.split('/').next().unwrap_or_default())
+        .filter(|p| !public.contains_key(*p))
+        .collect();
+    public.extend(state.platform.projects.public_flags(&others).await?);
+    let repository = repos
         .iter()
         .map(|r| {
-            json!({
-                "project_id": r.project_id,
-                "project_name": r.name.split('/').next().unwrap_or_default(),
-                "project_public": public.get(&r.project_id).copied().unwrap_or(false),
-                "repository_name": r.name,
-                "pull_count": r.pull_count,
-                "artifact_count": r.artifact_count,
-            })
+            let project = r.name.split('/').next().unwrap_or_default();
+            m::SearchRepository {
+                project_id: r.project_id,
+                project_name: project.to_owned(),
+                project_public: public.get(project).copied().unwrap_or(false),
+                repository_name: r.name.clone(),
+                pull_count: r.pull_count,
+                artifact_count: r.artifact_count,
+            }
         })
         .collect();
-    let project: Vec<Value> = projects.iter().map(details_json).collect();
-    Ok(Json(json!({ "project": project, "repository": repository })).into_response())
+    Ok(Json(m::Search {
+        project: projects.iter().map(details_model).collect(),
+        repository,
+    })
+    .into_response())
 }
 
 /// `GET /statistics` (signed-in callers): public projects and repositories, the private
 /// ones the caller is a member of, and for administrators the totals.
 pub(crate) async fn statistics(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
     ctx.require_authenticated()?;
-    let store = state.accounts.store();
     let one = Page {
         page: 1,
         page_size: 1,
     };
-    let projects = |f: ProjectQuery| async move { store.projects(&f, one).await.map(|r| r.1) };
     let repos = |visibility: RepositoryVisibility| {
         let q = RepositoryQuery {
             visibility,
@@ -119,27 +108,24 @@ pub(crate) async fn statistics(State(state): State<AppState>, ctx: Ctx) -> ApiRe
         let registry = state.registry.clone();
         async move { registry.list_repositories(&q, one).await.map(|r| r.1) }
     };
-    let public_projects = projects(ProjectQuery {
-        public: Some(true),
-        ..ProjectQuery::default()
-    })
-    .await?;
+    let (public_projects, visible_projects) =
+        state.platform.projects.counts(&ctx.principal).await?;
     let public_repos = repos(RepositoryVisibility::Public).await?;
-    let vis = visibility(&ctx.principal);
-    let (visible_projects, visible_repos) = match vis {
-        RepositoryVisibility::Public => (public_projects, public_repos),
-        vis => (projects(project_filter(vis)).await?, repos(vis).await?),
+    let visible_repos = match visibility(&ctx.principal) {
+        RepositoryVisibility::Public => public_repos,
+        vis => repos(vis).await?,
     };
-    let mut v = json!({
-        "public_project_count": public_projects,
-        "public_repo_count": public_repos,
-        "private_project_count": visible_projects.saturating_sub(public_projects),
-        "private_repo_count": visible_repos.saturating_sub(public_repos),
-    });
+    let mut v = m::Statistic {
+        public_project_count: public_projects,
+        public_repo_count: public_repos,
+        private_project_count: visible_projects.saturating_sub(public_projects),
+        private_repo_count: visible_repos.saturating_sub(public_repos),
+        ..m::Statistic::default()
+    };
     if ctx.principal.is_sysadmin() {
-        v["total_project_count"] = json!(visible_projects);
-        v["total_repo_count"] = json!(visible_repos);
-        v["total_storage_consumption"] = json!(state.registry.total_quota_usage().await?);
+        v.total_project_count = Some(visible_projects);
+        v.total_repo_count = Some(visible_repos);
+        v.total_storage_consumption = Some(state.registry.total_quota_usage().await?);
     }
     Ok(Json(v).into_response())
 }

@@ -6,16 +6,12 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use harbor_auth::Principal;
-use harbor_auth::secret::{random_token, token_hash};
-use harbor_core::identity::Session;
-use harbor_core::model::now_ms;
+use harbor_platform::sessions::SignedIn;
 use serde::Deserialize;
 
 use super::context::{CSRF_HEADER, Ctx, SESSION_COOKIE};
 use super::error::{ApiError, ApiResult};
 use crate::AppState;
-use crate::audit::record_now;
 use crate::client::ClientInfo;
 
 #[derive(Deserialize)]
@@ -44,46 +40,16 @@ pub(crate) async fn login(
             "sign-in refused: the request came from another site",
         ));
     }
-    let principal = state
-        .accounts
-        .login(&form.principal, &form.password, client.ip)
+    let SignedIn { sid, csrf, ttl, .. } = state
+        .platform
+        .sessions
+        .sign_in(
+            &form.principal,
+            &form.password,
+            client.ip,
+            state.auth.session_ttl,
+        )
         .await?;
-    let user = match principal {
-        Some(Principal::User(u)) => u,
-        Some(_) => {
-            return Err(ApiError::forbidden(
-                "robot accounts cannot log in to the portal",
-            ));
-        }
-        None => return Err(ApiError::unauthorized("invalid username or password")),
-    };
-    let sid = random_token()?;
-    let csrf = random_token()?;
-    let ttl = state
-        .settings
-        .get()
-        .await
-        .session_ttl(state.auth.session_ttl);
-    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-    state
-        .accounts
-        .store()
-        .create_session(&Session {
-            id_hash: token_hash(&sid),
-            user_id: user.id,
-            csrf_token: csrf.clone(),
-            expires_ms: now_ms().saturating_add(ttl_ms),
-        })
-        .await?;
-    record_now(
-        &state,
-        None,
-        &user.username,
-        "login",
-        "user",
-        &user.username,
-    )
-    .await;
     let cookie = format!(
         "{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         ttl.as_secs(),
@@ -109,7 +75,7 @@ pub(crate) async fn log_out(
     ctx: Ctx,
 ) -> Response {
     if let Some(s) = &ctx.session
-        && let Err(e) = state.accounts.store().delete_session(&s.id_hash).await
+        && let Err(e) = state.platform.sessions.sign_out(s).await
     {
         return ApiError::from(e).into_response();
     }

@@ -17,7 +17,7 @@ pub(crate) async fn ping() -> &'static str {
 /// Component health, without authentication (for load balancers). The database is
 /// probed with a cheap query.
 pub(crate) async fn health(State(state): State<AppState>) -> Response {
-    let db = state.accounts.store().user_count().await;
+    let db = state.platform.users.count().await;
     let (status, db_status) = match &db {
         Ok(_) => (StatusCode::OK, "healthy"),
         Err(e) => {

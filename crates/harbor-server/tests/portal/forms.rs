@@ -145,9 +145,18 @@ async fn administrators_manage_users_labels_settings_and_gc() {
     assert_eq!(conf["read_only"]["value"], false, "{conf}");
 
     // The audit log shows what happened, filtered by user and operation.
-    let (status, audit) = get(&s, &admin, "/admin/audit?q=admin&operation=delete").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(audit.contains("erin"), "the user deletion is logged");
+    // (Entries arrive through the event stream, normally within a second.)
+    let mut logged = false;
+    for _ in 0..100 {
+        let (status, audit) = get(&s, &admin, "/admin/audit?q=admin&operation=delete").await;
+        assert_eq!(status, StatusCode::OK);
+        if audit.contains("erin") {
+            logged = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(logged, "the user deletion is logged");
     let (_, system) = get(&s, &admin, "/system").await;
     assert!(system.contains("harbor-rs"), "{system}");
 

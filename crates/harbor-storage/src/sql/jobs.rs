@@ -249,6 +249,18 @@ impl JobStore for SqlMetadataStore {
         insert_job(&self.write, new, now_ms()).await
     }
 
+    async fn enqueue_emitting(
+        &self,
+        new: &NewJob,
+        events: &(dyn for<'j> Fn(&'j Job) -> Vec<NewEvent> + Send + Sync),
+    ) -> Result<Job> {
+        let mut tx = self.begin_write().await?;
+        let created = insert_job(&mut *tx, new, now_ms()).await?;
+        super::events::append(&mut tx, self.dialect, &events(&created)).await?;
+        tx.commit().await.map_err(internal)?;
+        Ok(created)
+    }
+
     async fn enqueue_exclusive(
         &self,
         new: &NewJob,

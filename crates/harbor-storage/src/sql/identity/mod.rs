@@ -237,8 +237,8 @@ pub(in crate::sql) async fn paged<T>(
 
 #[async_trait]
 impl IdentityStore for SqlMetadataStore {
-    async fn create_user(&self, user: &NewUser) -> Result<User> {
-        users::create(self, user).await
+    async fn create_user_emitting(&self, user: &NewUser, events: &[NewEvent]) -> Result<User> {
+        users::create(self, user, events).await
     }
 
     async fn user(&self, id: i64) -> Result<Option<User>> {
@@ -257,20 +257,35 @@ impl IdentityStore for SqlMetadataStore {
         users::count_all(self).await
     }
 
-    async fn update_user(&self, id: i64, update: &UserUpdate) -> Result<User> {
-        users::update(self, id, update).await
+    async fn update_user_emitting(
+        &self,
+        id: i64,
+        update: &UserUpdate,
+        events: &[NewEvent],
+    ) -> Result<User> {
+        users::update(self, id, update, events).await
     }
 
-    async fn set_password(&self, id: i64, password_hash: &str) -> Result<()> {
-        users::set_password(self, id, password_hash).await
+    async fn set_password_emitting(
+        &self,
+        id: i64,
+        password_hash: &str,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        users::set_password(self, id, password_hash, events).await
     }
 
-    async fn set_sysadmin(&self, id: i64, sysadmin: bool) -> Result<()> {
-        users::set_sysadmin(self, id, sysadmin).await
+    async fn set_sysadmin_emitting(
+        &self,
+        id: i64,
+        sysadmin: bool,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        users::set_sysadmin(self, id, sysadmin, events).await
     }
 
-    async fn delete_user(&self, id: i64) -> Result<()> {
-        users::delete(self, id).await
+    async fn delete_user_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()> {
+        users::delete(self, id, events).await
     }
 
     async fn create_project_emitting(

@@ -1,12 +1,13 @@
 //! Users and their web sessions.
 
+use harbor_core::events::NewEvent;
 use harbor_core::identity::{NewUser, Page, Session, User, UserQuery, UserUpdate};
 use harbor_core::model::now_ms;
 use harbor_core::{Error, Result};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Filter, count, flag, found, int_flag, paged, write_error};
+use super::{Filter, commit, count, flag, found, int_flag, paged, write_error};
 use crate::error::internal;
 use crate::sql::SqlMetadataStore;
 
@@ -41,8 +42,9 @@ fn duplicate(which: &str, username: &str, email: Option<&str>) -> String {
     }
 }
 
-pub(super) async fn create(s: &SqlMetadataStore, u: &NewUser) -> Result<User> {
+pub(super) async fn create(s: &SqlMetadataStore, u: &NewUser, events: &[NewEvent]) -> Result<User> {
     let now = now_ms();
+    let mut tx = s.begin_write().await?;
     let row = sqlx::query(
         "INSERT INTO users
          (username, email, realname, comment, password_hash, sysadmin, created_at, updated_at)
@@ -57,7 +59,7 @@ pub(super) async fn create(s: &SqlMetadataStore, u: &NewUser) -> Result<User> {
     .bind(u.password_hash.as_str())
     .bind(int_flag(u.sysadmin))
     .bind(now)
-    .fetch_one(&s.write)
+    .fetch_one(&mut *tx)
     .await
     .map_err(|e| {
         write_error(
@@ -66,7 +68,9 @@ pub(super) async fn create(s: &SqlMetadataStore, u: &NewUser) -> Result<User> {
             String::new,
         )
     })?;
-    user(&row)
+    let created = user(&row)?;
+    commit(s, tx, events).await?;
+    Ok(created)
 }
 
 pub(super) async fn by_id(s: &SqlMetadataStore, id: i64) -> Result<Option<User>> {
@@ -118,8 +122,14 @@ pub(super) async fn count_all(s: &SqlMetadataStore) -> Result<u64> {
     count(&row, 0)
 }
 
-pub(super) async fn update(s: &SqlMetadataStore, id: i64, u: &UserUpdate) -> Result<User> {
+pub(super) async fn update(
+    s: &SqlMetadataStore,
+    id: i64,
+    u: &UserUpdate,
+    events: &[NewEvent],
+) -> Result<User> {
     let new_email = u.email.as_ref().and_then(|e| e.as_deref());
+    let mut tx = s.begin_write().await?;
     let row = sqlx::query(
         "UPDATE users SET
              email = CASE WHEN $1 = 1 THEN $2 ELSE email END,
@@ -136,7 +146,7 @@ pub(super) async fn update(s: &SqlMetadataStore, id: i64, u: &UserUpdate) -> Res
     .bind(u.comment.as_deref())
     .bind(now_ms())
     .bind(id)
-    .fetch_optional(&s.write)
+    .fetch_optional(&mut *tx)
     .await
     .map_err(|e| {
         write_error(
@@ -150,13 +160,20 @@ pub(super) async fn update(s: &SqlMetadataStore, id: i64, u: &UserUpdate) -> Res
             String::new,
         )
     })?;
-    match row {
-        Some(row) => user(&row),
-        None => Err(Error::NotFound(not_found(id))),
-    }
+    let updated = match row {
+        Some(row) => user(&row)?,
+        None => return Err(Error::NotFound(not_found(id))),
+    };
+    commit(s, tx, events).await?;
+    Ok(updated)
 }
 
-pub(super) async fn set_password(s: &SqlMetadataStore, id: i64, hash: &str) -> Result<()> {
+pub(super) async fn set_password(
+    s: &SqlMetadataStore,
+    id: i64,
+    hash: &str,
+    events: &[NewEvent],
+) -> Result<()> {
     let mut tx = s.begin_write().await?;
     let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)
@@ -171,23 +188,30 @@ pub(super) async fn set_password(s: &SqlMetadataStore, id: i64, hash: &str) -> R
         .execute(&mut *tx)
         .await
         .map_err(internal)?;
-    tx.commit().await.map_err(internal)
+    commit(s, tx, events).await
 }
 
-pub(super) async fn set_sysadmin(s: &SqlMetadataStore, id: i64, sysadmin: bool) -> Result<()> {
+pub(super) async fn set_sysadmin(
+    s: &SqlMetadataStore,
+    id: i64,
+    sysadmin: bool,
+    events: &[NewEvent],
+) -> Result<()> {
+    let mut tx = s.begin_write().await?;
     let done = sqlx::query("UPDATE users SET sysadmin = $1, updated_at = $2 WHERE id = $3")
         .bind(int_flag(sysadmin))
         .bind(now_ms())
         .bind(id)
-        .execute(&s.write)
+        .execute(&mut *tx)
         .await
         .map_err(internal)?;
-    found(done.rows_affected(), || not_found(id))
+    found(done.rows_affected(), || not_found(id))?;
+    commit(s, tx, events).await
 }
 
 /// Deletes the user, their memberships and their sessions. The foreign keys cascade
 /// anyway; the explicit deletes keep this true should a connection run without them.
-pub(super) async fn delete(s: &SqlMetadataStore, id: i64) -> Result<()> {
+pub(super) async fn delete(s: &SqlMetadataStore, id: i64, events: &[NewEvent]) -> Result<()> {
     let mut tx = s.begin_write().await?;
     for sql in [
         "DELETE FROM project_members WHERE user_id = $1",
@@ -205,7 +229,7 @@ pub(super) async fn delete(s: &SqlMetadataStore, id: i64) -> Result<()> {
         .await
         .map_err(internal)?;
     found(done.rows_affected(), || not_found(id))?;
-    tx.commit().await.map_err(internal)
+    commit(s, tx, events).await
 }
 
 /// Stores a session, dropping expired ones on the way.
