@@ -90,9 +90,9 @@ pub async fn provision(
     register_all(&mut runner, registry.clone(), store.clone());
     let runner = Arc::new(runner.start());
     let settings = SystemSettings::new(store.clone(), Duration::from_secs(5));
-    let mut platform = Platform::new(accounts, store.clone(), store.clone(), settings);
     let waker = runner.clone();
-    platform.jobs = platform.jobs.with_waker(Arc::new(move || waker.wake()));
+    let platform = Platform::new(registry.clone(), accounts, store.clone(), settings)
+        .with_waker(Arc::new(move || waker.wake()));
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let dispatcher = Dispatcher::new(

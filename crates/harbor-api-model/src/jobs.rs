@@ -54,6 +54,21 @@ pub struct ExecHistory {
     pub error: Option<String>,
 }
 
+impl ExecHistory {
+    /// Whether the run has ended (`Success`, `Error` or `Stopped`).
+    pub fn ended(&self) -> bool {
+        matches!(self.job_status.as_str(), "Success" | "Error" | "Stopped")
+    }
+
+    /// The progress report as the kind's type (its default when absent or different).
+    pub fn progress_as<T: serde::de::DeserializeOwned + Default>(&self) -> T {
+        self.progress
+            .clone()
+            .and_then(|p| serde_json::from_value(p).ok())
+            .unwrap_or_default()
+    }
+}
+
 /// Harbor's `ScheduleObj`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ScheduleObj {

@@ -132,7 +132,7 @@ pub struct ProjectReq {
 
 impl ProjectReq {
     /// A private project named `name`.
-    pub fn named(name: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<String>) -> Self {
         ProjectReq {
             project_name: Some(name.into()),
             metadata: Some(BTreeMap::from([(

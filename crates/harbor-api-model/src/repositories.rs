@@ -54,6 +54,23 @@ pub struct Quota {
     pub update_time: String,
 }
 
+impl Quota {
+    /// The project's name.
+    pub fn project_name(&self) -> String {
+        self.reference.name.clone()
+    }
+
+    /// The storage limit in bytes, -1 unlimited.
+    pub fn limit(&self) -> i64 {
+        self.hard.get("storage").copied().unwrap_or(-1)
+    }
+
+    /// Bytes stored.
+    pub fn usage(&self) -> i64 {
+        self.used.get("storage").copied().unwrap_or(0)
+    }
+}
+
 /// Harbor's `QuotaRefObject` for a project.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct QuotaRef {

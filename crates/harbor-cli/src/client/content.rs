@@ -1,5 +1,6 @@
 //! Artifacts, tags, labels, tag immutability rules and quotas.
 
+use harbor_api_model::Quota;
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -128,35 +129,6 @@ impl Artifact {
             .map(|t| t.name.as_str())
             .collect::<Vec<_>>()
             .join(",")
-    }
-}
-
-/// A project's storage quota.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Quota {
-    /// Quota id.
-    pub id: i64,
-    /// The project (`id`, `name`).
-    #[serde(rename = "ref")]
-    pub project: Value,
-    /// `{"storage": limit}`, -1 unlimited.
-    pub hard: Value,
-    /// `{"storage": bytes}`.
-    pub used: Value,
-}
-
-impl Quota {
-    /// The project's name.
-    pub fn project_name(&self) -> String {
-        self.project["name"].as_str().unwrap_or_default().to_owned()
-    }
-    /// The limit in bytes, -1 unlimited.
-    pub fn limit(&self) -> i64 {
-        self.hard["storage"].as_i64().unwrap_or(-1)
-    }
-    /// Bytes used.
-    pub fn usage(&self) -> i64 {
-        self.used["storage"].as_i64().unwrap_or(0)
     }
 }
 

@@ -71,61 +71,12 @@ pub struct FsckParameters {
     pub grace_minutes: u64,
 }
 
-/// One run of a system job (Harbor's `GCHistory`/`ExecHistory`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Execution {
-    /// Id.
-    pub id: i64,
-    /// The job kind, e.g. `GARBAGE_COLLECTION`.
-    #[serde(default)]
-    pub job_name: String,
-    /// `MANUAL` or `SCHEDULE`.
-    #[serde(default)]
-    pub job_kind: String,
-    /// The parameters, as a JSON string.
-    #[serde(default)]
-    pub job_parameters: String,
-    /// `Pending`, `Running`, `Success`, `Error` or `Stopped`.
-    #[serde(default)]
-    pub job_status: String,
-    /// Queued at.
-    #[serde(default)]
-    pub creation_time: String,
-    /// Last change.
-    #[serde(default)]
-    pub update_time: String,
-    /// Started at.
-    #[serde(default)]
-    pub start_time: Option<String>,
-    /// Ended at.
-    #[serde(default)]
-    pub end_time: Option<String>,
-    /// The kind's progress report (see [`GcProgress`] for garbage collection).
-    #[serde(default)]
-    pub progress: Value,
-    /// Why it failed.
-    #[serde(default)]
-    pub error: Option<String>,
-    /// Everything else the server sent.
-    #[serde(flatten)]
-    pub rest: serde_json::Map<String, Value>,
-}
+/// One run of a system job (Harbor's `GCHistory`/`ExecHistory`, shared with the server).
+pub use harbor_api_model::ExecHistory as Execution;
 
 /// Whether a run status is final.
 pub fn status_is_final(status: &str) -> bool {
     matches!(status, "Success" | "Error" | "Stopped")
-}
-
-impl Execution {
-    /// Whether the run has ended.
-    pub fn ended(&self) -> bool {
-        status_is_final(&self.job_status)
-    }
-
-    /// The progress of a garbage collection run.
-    pub fn gc_progress(&self) -> GcProgress {
-        serde_json::from_value(self.progress.clone()).unwrap_or_default()
-    }
 }
 
 /// Where a garbage collection run stands.
@@ -456,12 +407,12 @@ mod tests {
         }))
         .unwrap();
         assert!(!e.ended());
-        let p = e.gc_progress();
+        let p: GcProgress = e.progress_as();
         assert_eq!(
             (p.phase.as_str(), p.blobs_candidates, p.blobs_deleted),
             ("sweep", 4, 1)
         );
-        assert_eq!(e.rest["attempts"], 1);
+        assert_eq!(e.attempts, Some(1));
         for (s, done) in [("Pending", false), ("Success", true), ("Error", true)] {
             assert_eq!(status_is_final(s), done, "{s}");
         }

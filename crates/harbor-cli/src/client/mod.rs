@@ -23,7 +23,15 @@ use std::time::Duration;
 mod content;
 mod jobs;
 
-pub use content::{Artifact, ArtifactRef, ArtifactTag, ImmutableRule, Label, Quota, parse_size};
+pub use content::{Artifact, ArtifactRef, ArtifactTag, ImmutableRule, Label, parse_size};
+/// The REST API's types, shared with the server (`harbor-api-model`), under the names
+/// this client has always used.
+pub use harbor_api_model::{
+    Access as RobotAccess, AuditLog as AuditEntry, Project, ProjectMemberEntity as Member,
+    ProjectMetadata, ProjectReq as NewProject, ProjectSummary, Quota, Repository, Robot,
+    RobotCreate as NewRobot, RobotCreated as CreatedRobot, RobotPermission,
+    UserCreationReq as NewUser, UserResp as User,
+};
 pub use jobs::{
     Execution, FsckParameters, GcParameters, GcProgress, JobQueue, PurgeAuditParameters,
     RetentionExecution, RetentionTask, ScheduleTask, SystemJob, status_is_final,
@@ -120,260 +128,6 @@ pub struct TlsOptions {
     pub ca_cert_pem: Option<Vec<u8>>,
     /// Accept any certificate (testing only).
     pub insecure: bool,
-}
-
-/// A project (Harbor's `Project`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Project {
-    /// Id.
-    pub project_id: i64,
-    /// Name.
-    pub name: String,
-    /// Owner's username.
-    #[serde(default)]
-    pub owner_name: String,
-    /// Metadata; `public` is `"true"` or `"false"`.
-    #[serde(default)]
-    pub metadata: ProjectMetadata,
-    /// Repositories in it (when the server says).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repo_count: Option<u64>,
-    /// Creation time (RFC 3339).
-    #[serde(default)]
-    pub creation_time: String,
-}
-
-impl Project {
-    /// Whether anyone may pull from it.
-    pub fn is_public(&self) -> bool {
-        self.metadata.public.as_deref() == Some("true")
-    }
-
-    /// The id of its tag retention policy, if it has one.
-    pub fn retention_id(&self) -> Option<i64> {
-        self.metadata.retention_id.as_deref()?.parse().ok()
-    }
-}
-
-/// Project metadata.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct ProjectMetadata {
-    /// `"true"` or `"false"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub public: Option<String>,
-    /// The id of the project's tag retention policy, if it has one (read only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retention_id: Option<String>,
-    /// Harbor's other keys (`severity`, `auto_scan`, ...), as strings.
-    #[serde(flatten)]
-    pub other: std::collections::BTreeMap<String, String>,
-}
-
-/// A project to create.
-#[derive(Clone, Debug, Serialize)]
-pub struct NewProject {
-    /// Name.
-    pub project_name: String,
-    /// Metadata (`public`).
-    pub metadata: ProjectMetadata,
-    /// Storage limit in bytes (-1 unlimited), if the server supports quotas.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub storage_limit: Option<i64>,
-}
-
-impl NewProject {
-    /// A private project.
-    pub fn new(name: impl Into<String>) -> Self {
-        NewProject {
-            project_name: name.into(),
-            metadata: ProjectMetadata {
-                public: Some("false".into()),
-                ..ProjectMetadata::default()
-            },
-            storage_limit: None,
-        }
-    }
-
-    /// Makes it public (or not).
-    pub fn public(mut self, public: bool) -> Self {
-        self.metadata.public = Some(public.to_string());
-        self
-    }
-}
-
-/// A user account.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct User {
-    /// Id.
-    pub user_id: i64,
-    /// Login name.
-    pub username: String,
-    /// E-mail.
-    #[serde(default)]
-    pub email: String,
-    /// Display name.
-    #[serde(default)]
-    pub realname: String,
-    /// System administrator.
-    #[serde(default)]
-    pub sysadmin_flag: bool,
-    /// Creation time.
-    #[serde(default)]
-    pub creation_time: String,
-}
-
-/// A user to create.
-#[derive(Clone, Debug, Serialize)]
-pub struct NewUser {
-    /// Login name.
-    pub username: String,
-    /// E-mail.
-    pub email: String,
-    /// Display name.
-    pub realname: String,
-    /// Password.
-    pub password: String,
-    /// Free text.
-    pub comment: String,
-}
-
-/// A project membership.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Member {
-    /// Membership id.
-    pub id: i64,
-    /// The member's username.
-    pub entity_name: String,
-    /// Role id: 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest.
-    pub role_id: i64,
-    /// Role name.
-    #[serde(default)]
-    pub role_name: String,
-}
-
-/// A robot permission: what a robot may do in a namespace.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct RobotPermission {
-    /// `project` (or `system`).
-    pub kind: String,
-    /// Project name (or `/` for system).
-    pub namespace: String,
-    /// The allowed resource actions.
-    pub access: Vec<RobotAccess>,
-}
-
-/// One resource action.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct RobotAccess {
-    /// Resource, e.g. `repository`.
-    pub resource: String,
-    /// Action, e.g. `pull`.
-    pub action: String,
-}
-
-/// A robot account.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Robot {
-    /// Id.
-    pub id: i64,
-    /// Login name (`robot$...`).
-    pub name: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: String,
-    /// `project` or `system`.
-    #[serde(default)]
-    pub level: String,
-    /// Disabled.
-    #[serde(default)]
-    pub disable: bool,
-    /// Lifetime in days (-1 never expires).
-    #[serde(default)]
-    pub duration: i64,
-    /// Expiry in seconds since the epoch (-1 never).
-    #[serde(default)]
-    pub expires_at: i64,
-    /// Permissions.
-    #[serde(default)]
-    pub permissions: Vec<RobotPermission>,
-}
-
-/// A robot to create.
-#[derive(Clone, Debug, Serialize)]
-pub struct NewRobot {
-    /// Name (without the `robot$` prefix).
-    pub name: String,
-    /// Free text.
-    pub description: String,
-    /// `project` or `system`.
-    pub level: String,
-    /// Lifetime in days (-1 never expires).
-    pub duration: i64,
-    /// Permissions.
-    pub permissions: Vec<RobotPermission>,
-}
-
-/// A created robot and its secret (shown once).
-#[derive(Clone, Serialize, Deserialize)]
-pub struct CreatedRobot {
-    /// Id.
-    pub id: i64,
-    /// Login name.
-    pub name: String,
-    /// The secret: store it now, it cannot be read again.
-    pub secret: String,
-    /// Expiry in seconds since the epoch (-1 never).
-    #[serde(default)]
-    pub expires_at: i64,
-}
-
-impl std::fmt::Debug for CreatedRobot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreatedRobot")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A repository.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Repository {
-    /// Id.
-    pub id: i64,
-    /// Project id.
-    pub project_id: i64,
-    /// Full name (`project/repo`).
-    pub name: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: String,
-    /// Top-level artifacts.
-    #[serde(default)]
-    pub artifact_count: u64,
-    /// Manifest pulls.
-    #[serde(default)]
-    pub pull_count: u64,
-    /// Last push or pull.
-    #[serde(default)]
-    pub update_time: String,
-}
-
-/// An audit log entry.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// Id.
-    pub id: i64,
-    /// Who.
-    pub username: String,
-    /// What was done: `create`, `delete`, `pull`, ...
-    pub operation: String,
-    /// To what.
-    pub resource: String,
-    /// Its kind: `artifact`, `project`, ...
-    pub resource_type: String,
-    /// When (RFC 3339).
-    pub op_time: String,
 }
 
 /// A REST API client bound to one server and one identity.
@@ -674,7 +428,7 @@ impl Client {
     }
 
     /// `GET /projects/{name}/summary`.
-    pub async fn project_summary(&self, name: &str) -> Result<Value> {
+    pub async fn project_summary(&self, name: &str) -> Result<ProjectSummary> {
         self.get(&format!("/projects/{}/summary", encode(name)))
             .await
     }
@@ -816,28 +570,27 @@ impl Client {
         let r = self
             .send(Method::PATCH, &format!("/robots/{id}"), Some(json!({})))
             .await?;
-        let v: Value = self.json(r).await?;
-        v["secret"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| Error::Protocol {
-                url: format!("{}/api/v2.0/robots/{id}", self.base),
-                detail: "no secret in the answer".into(),
-            })
+        let v: harbor_api_model::RobotSec = self.json(r).await?;
+        v.secret.ok_or_else(|| Error::Protocol {
+            url: format!("{}/api/v2.0/robots/{id}", self.base),
+            detail: "no secret in the answer".into(),
+        })
     }
 
     /// Disables or enables a robot.
     pub async fn set_robot_disabled(&self, id: i64, disabled: bool) -> Result<()> {
-        let body = json!({ "disable": disabled });
-        self.send(Method::PUT, &format!("/robots/{id}"), Some(body))
-            .await
-            .map(drop)
+        let changes = NewRobot {
+            disable: Some(disabled),
+            ..NewRobot::default()
+        };
+        self.update_robot(id, &changes).await
     }
 
-    /// Changes a robot: the fields of `changes` (`description`, `duration`,
-    /// `permissions`) replace the robot's; the rest stays.
-    pub async fn update_robot(&self, id: i64, changes: &Value) -> Result<()> {
-        self.send(Method::PUT, &format!("/robots/{id}"), Some(changes.clone()))
+    /// Changes a robot: the fields `changes` gives (`description`, `duration`,
+    /// `disable`, `permissions`) replace the robot's; the rest stays.
+    pub async fn update_robot(&self, id: i64, changes: &NewRobot) -> Result<()> {
+        let body = serde_json::to_value(changes).map_err(|e| Error::Setup(e.to_string()))?;
+        self.send(Method::PUT, &format!("/robots/{id}"), Some(body))
             .await
             .map(drop)
     }
@@ -930,6 +683,7 @@ mod tests {
             name: "robot$x".into(),
             secret: "s3cret-Value".into(),
             expires_at: -1,
+            creation_time: String::new(),
         };
         assert!(!format!("{r:?}").contains("s3cret"));
     }

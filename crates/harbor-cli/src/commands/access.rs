@@ -35,7 +35,7 @@ pub(crate) async fn user(app: &App, cmd: UserCmd) -> Outcome {
                 .create_user(&NewUser {
                     realname: realname.unwrap_or_else(|| user.clone()),
                     username: user.clone(),
-                    email,
+                    email: Some(email).filter(|e| !e.is_empty()),
                     password,
                     comment,
                 })
@@ -160,6 +160,7 @@ fn access(p: &str) -> Result<RobotAccess, Failure> {
     Ok(RobotAccess {
         resource: resource.to_owned(),
         action: action.to_owned(),
+        effect: String::new(),
     })
 }
 
@@ -218,14 +219,15 @@ pub(crate) async fn robot(app: &App, cmd: RobotCmd) -> Outcome {
             let created = c
                 .create_robot(&NewRobot {
                     name,
-                    description,
+                    description: Some(description),
                     level: "project".into(),
-                    duration,
-                    permissions: vec![RobotPermission {
+                    duration: Some(duration),
+                    permissions: Some(vec![RobotPermission {
                         kind: "project".into(),
                         namespace: project,
                         access,
-                    }],
+                    }]),
+                    ..NewRobot::default()
                 })
                 .await?;
             // The secret is printed once, here: it cannot be read again.
@@ -253,13 +255,11 @@ pub(crate) async fn robot(app: &App, cmd: RobotCmd) -> Outcome {
             duration,
             permissions,
         } => {
-            let mut changes = serde_json::Map::new();
-            if let Some(d) = description {
-                changes.insert("description".into(), json!(d));
-            }
-            if let Some(d) = duration {
-                changes.insert("duration".into(), json!(d));
-            }
+            let mut changes = NewRobot {
+                description,
+                duration,
+                ..NewRobot::default()
+            };
             if !permissions.is_empty() {
                 // A project robot's permissions stay on its project.
                 let r = c.robot(id).await?;
@@ -279,15 +279,14 @@ pub(crate) async fn robot(app: &App, cmd: RobotCmd) -> Outcome {
                     namespace,
                     access,
                 }];
-                changes.insert("permissions".into(), json!(p));
+                changes.permissions = Some(p);
             }
-            if changes.is_empty() {
+            if changes == NewRobot::default() {
                 return Err(super::Failure::usage(
                     "nothing to change: give --description, --duration or --permission",
                 ));
             }
-            c.update_robot(id, &serde_json::Value::Object(changes))
-                .await?;
+            c.update_robot(id, &changes).await?;
             let r = c.robot(id).await?;
             out.one(&r, &robot_fields(&r), &r.id.to_string())?;
         }

@@ -33,7 +33,8 @@ fn count(v: &Value, key: &str) -> u64 {
 
 /// One line on what a run did.
 fn summary(kind: SystemJob, e: &Execution) -> String {
-    let p = &e.progress;
+    let progress = e.progress.clone().unwrap_or_default();
+    let p = &progress;
     let dry = if p["dry_run"].as_bool() == Some(true) {
         " (dry run)"
     } else {
@@ -41,7 +42,7 @@ fn summary(kind: SystemJob, e: &Execution) -> String {
     };
     match kind {
         SystemJob::Gc => {
-            let g = e.gc_progress();
+            let g = e.progress_as::<crate::client::GcProgress>();
             format!(
                 "{} blobs, {} freed{dry}",
                 g.blobs_deleted,
@@ -70,7 +71,7 @@ fn progress(kind: SystemJob, e: &Execution) -> Progress {
             message: e.job_status.clone(),
         };
     }
-    let g = e.gc_progress();
+    let g = e.progress_as::<crate::client::GcProgress>();
     let phase = if g.phase.is_empty() {
         "starting"
     } else {
@@ -105,7 +106,7 @@ fn show(app: &App, kind: SystemJob, e: &Execution) -> Outcome {
     if let Some(err) = &e.error {
         fields.push(("error", err.clone()));
     }
-    if let Some(p) = e.progress.as_object() {
+    if let Some(p) = e.progress.as_ref().and_then(Value::as_object) {
         for (k, v) in p {
             let shown = match v {
                 Value::Array(items) if items.is_empty() => continue,

@@ -52,14 +52,17 @@ pub(crate) async fn project(app: &App, cmd: ProjectCmd) -> Outcome {
             ];
             let mut value = serde_json::to_value(&p).map_err(|e| e.to_string())?;
             if let Some(s) = summary {
-                fields.push(("repositories", s["repo_count"].to_string()));
-                if let Some(q) = s.get("quota") {
+                fields.push(("repositories", s.repo_count.to_string()));
+                if let Some(q) = &s.quota {
+                    let storage = |l: &harbor_api_model::ResourceList| {
+                        l.get("storage").map_or("?".into(), i64::to_string)
+                    };
                     fields.push((
                         "storage",
-                        format!("{} of {}", q["used"]["storage"], q["hard"]["storage"]),
+                        format!("{} of {}", storage(&q.used), storage(&q.hard)),
                     ));
                 }
-                value["summary"] = s;
+                value["summary"] = serde_json::to_value(&s).map_err(|e| e.to_string())?;
             }
             out.one(&value, &fields, &p.project_id.to_string())?;
         }

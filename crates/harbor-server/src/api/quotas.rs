@@ -19,15 +19,19 @@ use crate::AppState;
 use crate::audit::record_now;
 
 /// Harbor's `Quota`.
-pub(crate) fn quota_json(q: &Quota) -> Value {
-    json!({
-        "id": q.id,
-        "ref": { "id": q.project_id, "name": q.project_name, "owner_name": q.owner_name },
-        "hard": { "storage": q.hard },
-        "used": { "storage": q.used },
-        "creation_time": time(q.created_ms),
-        "update_time": time(q.updated_ms),
-    })
+pub(crate) fn quota_model(q: &Quota) -> harbor_api_model::Quota {
+    harbor_api_model::Quota {
+        id: q.id,
+        reference: harbor_api_model::QuotaRef {
+            id: q.project_id,
+            name: q.project_name.clone(),
+            owner_name: q.owner_name.clone(),
+        },
+        hard: [("storage".to_owned(), q.hard)].into(),
+        used: [("storage".to_owned(), q.used)].into(),
+        creation_time: time(q.created_ms),
+        update_time: time(q.updated_ms),
+    }
 }
 
 /// System administrators, and robots holding the system permission `quota:<action>`.
@@ -98,7 +102,7 @@ pub(crate) async fn list_quotas(
         &parts.uri,
         pg,
         total,
-        quotas.iter().map(quota_json).collect(),
+        quotas.iter().map(quota_model).collect(),
     ))
 }
 
@@ -110,7 +114,7 @@ pub(crate) async fn get(
 ) -> ApiResult {
     require(&ctx, "read")?;
     let q = state.registry.quota(quota_id(&id)?).await?;
-    Ok(Json(quota_json(&q)).into_response())
+    Ok(Json(quota_model(&q)).into_response())
 }
 
 /// The `storage` of a `{"hard": {"storage": N}}` body.

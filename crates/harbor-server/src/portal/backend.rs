@@ -57,6 +57,17 @@ impl Answer {
     pub fn items(&self) -> &[Value] {
         self.body.as_array().map_or(&[], |a| a.as_slice())
     }
+
+    /// The body as the API model `T` says it is; an answer that does not fit is a 502
+    /// (the API and the portal disagree, which the shared model exists to prevent).
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, Failure> {
+        serde_json::from_value(self.body.clone()).map_err(|e| {
+            Failure::new(
+                StatusCode::BAD_GATEWAY,
+                format!("the API's answer does not fit its model: {e}"),
+            )
+        })
+    }
 }
 
 /// The REST API router, called in process.

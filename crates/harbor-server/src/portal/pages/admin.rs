@@ -69,11 +69,12 @@ async fn users(v: Viewer, State(p): State<Portal>, Query(q): Query<ListQuery>) -
     let page_no = q.page();
     let path = super::list_path("/users", &q, "username");
     let list = load!(v, p.api.get(&v, &path).await);
+    let users: Vec<harbor_api_model::UserResp> = load!(v, list.decode());
     let admin = v.user.sysadmin;
     let body = html! {
         h1 { "Users" }
         (search_box("/admin/users", &q.q, "Filter users by name"))
-        @if list.items().is_empty() {
+        @if users.is_empty() {
             @if super::term(&q.q).is_empty() { (empty("No users.")) } @else { (empty("No user matches this filter.")) }
         } @else {
             div.scroll { table #users {
@@ -81,16 +82,16 @@ async fn users(v: Viewer, State(p): State<Portal>, Query(q): Query<ListQuery>) -
                     th { "Username" } th { "Email" } th { "Administrator" } th.hide-sm { "Created" }
                     @if admin { th { "Actions" } }
                 } }
-                tbody { @for u in list.items() {
-                    @let id = u["user_id"].as_i64().unwrap_or_default();
-                    @let name = u["username"].as_str().unwrap_or_default();
-                    @let is_admin = u["sysadmin_flag"].as_bool().unwrap_or(false);
+                tbody { @for u in &users {
+                    @let id = u.user_id;
+                    @let name = u.username.as_str();
+                    @let is_admin = u.sysadmin_flag;
                     @let me = id == v.user.id;
                     tr data-user=(name) {
                         td { (name) @if me { " " span.badge { "you" } } }
-                        td { (text(&u["email"])) }
-                        td.admin-flag { (yes_no(&u["sysadmin_flag"])) }
-                        td.hide-sm { (when(&u["creation_time"])) }
+                        td { (u.email) }
+                        td.admin-flag { (yes_no(&serde_json::Value::Bool(is_admin))) }
+                        td.hide-sm { (when(&serde_json::Value::String(u.creation_time.clone()))) }
                         @if admin { td { div.actions {
                             @if !me {
                                 form.inline method="post" action={ "/admin/users/" (id) "/admin" } {
@@ -392,6 +393,7 @@ async fn audit(v: Viewer, State(p): State<Portal>, Query(q): Query<AuditQuery>) 
         path.push_str(&format!("&q={}", enc(&filters.join(","))));
     }
     let list = load!(v, p.api.get(&v, &path).await);
+    let entries: Vec<harbor_api_model::AuditLog> = load!(v, list.decode());
     let admin = v.user.sysadmin;
     let purges = if admin {
         p.api.get(&v, "/system/purgeaudit?page_size=10").await.ok()
@@ -416,7 +418,7 @@ async fn audit(v: Viewer, State(p): State<Portal>, Query(q): Query<AuditQuery>) 
             }
             button type="submit" { "Search" }
         }
-        (super::project::audit_table(list.items()))
+        (super::project::audit_table(&entries))
         @if !list.items().is_empty() {
             (pager(&base, page_no, PAGE_SIZE, list.total()))
         }

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
+use harbor_api_model as m;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -45,20 +46,28 @@ pub(crate) fn routes() -> Router<Portal> {
 
 /// The project record and its summary (quota, counts).
 struct Head {
-    project: Value,
-    summary: Value,
+    project: m::Project,
+    summary: m::ProjectSummary,
 }
 
 impl Head {
     fn name(&self) -> &str {
-        self.project["name"].as_str().unwrap_or_default()
+        &self.project.name
     }
     fn id(&self) -> i64 {
-        self.project["project_id"].as_i64().unwrap_or_default()
+        self.project.project_id
     }
     /// The caller's role: 1 admin, 2 developer, 3 guest, 4 maintainer, 5 limited guest.
     fn role(&self) -> i64 {
-        self.project["current_user_role_id"].as_i64().unwrap_or(0)
+        self.project.current_user_role_id
+    }
+    /// The storage quota: (used, hard) bytes, hard -1 for unlimited.
+    fn quota(&self) -> (i64, i64) {
+        let q = self.summary.quota.as_ref();
+        let get = |l: Option<&m::ResourceList>, default| {
+            l.and_then(|l| l.get("storage").copied()).unwrap_or(default)
+        };
+        (get(q.map(|q| &q.used), 0), get(q.map(|q| &q.hard), -1))
     }
     fn manages(&self, v: &Viewer) -> bool {
         v.user.sysadmin || self.role() == 1
@@ -73,8 +82,8 @@ async fn head(p: &Portal, v: &Viewer, name: &str) -> Result<Head, Failure> {
     let summary_path = format!("{base}/summary");
     let (project, summary) = tokio::join!(p.api.get(v, &base), p.api.get(v, &summary_path));
     Ok(Head {
-        project: project?.body,
-        summary: summary.map(|a| a.body).unwrap_or(Value::Null),
+        project: project?.decode()?,
+        summary: summary.and_then(|a| a.decode()).unwrap_or_default(),
     })
 }
 
@@ -121,18 +130,18 @@ fn frame(v: &Viewer, h: &Head, tab: &str, content: Markup) -> Response {
             tab == "settings",
         ));
     }
-    let q = &h.summary["quota"];
+    let (used, hard) = h.quota();
     let body = html! {
         div.crumbs { a href="/projects" { "Projects" } " / " }
         div.actions {
             h1 #project-title { (name) }
-            @if h.project["metadata"]["public"] == "true" { span.badge.public { "public" } } @else { span.badge.private { "private" } }
+            @if h.project.is_public() { span.badge.public { "public" } } @else { span.badge.private { "private" } }
             span.small { (role_name(h.role())) }
         }
-        @if !q.is_null() {
+        @if h.summary.quota.is_some() {
             div.grid {
-                div.card.stat { "Repositories" b { (h.summary["repo_count"].as_u64().unwrap_or(0)) } }
-                div.card.stat { "Storage" (quota_bar(q["used"]["storage"].as_i64().unwrap_or(0), q["hard"]["storage"].as_i64().unwrap_or(-1))) }
+                div.card.stat { "Repositories" b { (h.summary.repo_count) } }
+                div.card.stat { "Storage" (quota_bar(used, hard)) }
             }
         }
         (tabs(&items))
@@ -156,10 +165,11 @@ async fn repositories(
         "name",
     );
     let repos = load!(v, p.api.get(&v, &path).await);
+    let repositories: Vec<m::Repository> = load!(v, repos.decode());
     let base = format!("/projects/{}/repositories", enc(&name));
     let content = html! {
         (search_box(&base, &q.q, "Filter repositories by name"))
-        @if repos.items().is_empty() {
+        @if repositories.is_empty() {
             @if q.q.is_empty() {
                 (empty("No repositories yet. Push an image, for example:"))
                 pre { "docker push <registry>/" (name) "/<repository>:<tag>" }
@@ -167,13 +177,12 @@ async fn repositories(
         } @else {
             div.scroll { table #repositories {
                 thead { tr { th { "Name" } th { "Artifacts" } th { "Pulls" } th.hide-sm { "Updated" } } }
-                tbody { @for r in repos.items() {
-                    @let full = r["name"].as_str().unwrap_or_default();
+                tbody { @for r in &repositories {
                     tr {
-                        td { a href={ "/repo?name=" (enc(full)) } { (full) } }
-                        td { (text(&r["artifact_count"])) }
-                        td { (text(&r["pull_count"])) }
-                        td.hide-sm { (when(&r["update_time"])) }
+                        td { a href={ "/repo?name=" (enc(&r.name)) } { (r.name) } }
+                        td { (r.artifact_count) }
+                        td { (r.pull_count) }
+                        td.hide-sm { (when(&Value::String(r.update_time.clone()))) }
                     }
                 } }
             } }
@@ -200,29 +209,30 @@ async fn members(
         path.push_str(&format!("&entityname={}", enc(&q.q)));
     }
     let list = load!(v, p.api.get(&v, &path).await);
+    let members: Vec<m::ProjectMemberEntity> = load!(v, list.decode());
     let base = format!("/projects/{}/members", enc(&name));
     let manage = h.manages(&v);
     let content = html! {
         (search_box(&base, &q.q, "Filter members by name"))
-        @if list.items().is_empty() { (empty("No members match.")) } @else {
+        @if members.is_empty() { (empty("No members match.")) } @else {
             div.scroll { table #members {
                 thead { tr { th { "Member" } th { "Role" } @if manage { th { "Actions" } } } }
-                tbody { @for m in list.items() {
-                    @let mid = m["id"].as_i64().unwrap_or_default();
+                tbody { @for m in &members {
+                    @let mid = m.id;
                     tr {
-                        td { (text(&m["entity_name"])) }
+                        td { (m.entity_name) }
                         td { @if manage {
                             form.row method="post" action={ (base) "/" (mid) "/role" } {
                                 (csrf(&v))
                                 label.sr for={ "role-" (mid) } { "Role" }
                                 select id={ "role-" (mid) } name="role_id" {
                                     @for (id, label) in ROLES {
-                                        option value=(id) selected[m["role_id"].as_i64() == Some(id)] { (label) }
+                                        option value=(id) selected[m.role_id == id] { (label) }
                                     }
                                 }
                                 button.secondary type="submit" { "Change role" }
                             }
-                        } @else { (role_name(m["role_id"].as_i64().unwrap_or(0))) } }
+                        } @else { (role_name(m.role_id)) } }
                         @if manage { td { (action_button(&v, &format!("{base}/{mid}/remove"), "Remove", "Remove this member from the project?")) } }
                     }
                 } }
@@ -335,31 +345,32 @@ fn robots_view(
     h: &Head,
     q: &ListQuery,
     list: &Answer,
-    created: Option<&Value>,
+    created: Option<&m::RobotCreated>,
 ) -> Response {
+    let robots: Vec<m::Robot> = load!(*v, list.decode());
     let base = format!("/projects/{}/robots", enc(h.name()));
     let content = html! {
         (search_box(&base, &q.q, "Filter robot accounts by name"))
         @if let Some(c) = created {
             div.secret role="status" #robot-secret-box {
-                p { "Robot account " strong #robot-name { (text(&c["name"])) } " created. Copy its secret now: it is shown only once." }
-                (crate::portal::layout::copyable("robot-secret", c["secret"].as_str().unwrap_or_default()))
+                p { "Robot account " strong #robot-name { (c.name) } " created. Copy its secret now: it is shown only once." }
+                (crate::portal::layout::copyable("robot-secret", &c.secret))
             }
         }
-        @if list.items().is_empty() { (empty("No robot accounts in this project.")) } @else {
+        @if robots.is_empty() { (empty("No robot accounts in this project.")) } @else {
             div.scroll { table #robots {
                 thead { tr { th { "Name" } th { "Permissions" } th { "Status" } th.hide-sm { "Expires" } th { "Actions" } } }
-                tbody { @for r in list.items() {
-                    @let id = r["id"].as_i64().unwrap_or_default();
+                tbody { @for r in &robots {
+                    @let id = r.id;
                     tr {
-                        td { code { (text(&r["name"])) } br; span.small { (text(&r["description"])) } }
-                        td { @for perm in r["permissions"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-                            @for a in perm["access"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-                                span.badge { (text(&a["resource"])) ":" (text(&a["action"])) }
+                        td { code { (r.name) } br; span.small { (r.description) } }
+                        td { @for perm in &r.permissions {
+                            @for a in &perm.access {
+                                span.badge { (a.resource) ":" (a.action) }
                             }
                         } }
-                        td { @if r["disable"] == true { "disabled" } @else { "enabled" } }
-                        td.hide-sm { @if r["expires_at"].as_i64().unwrap_or(-1) < 0 { "never" } @else { (text(&r["expires_at"])) } }
+                        td { @if r.disable { "disabled" } @else { "enabled" } }
+                        td.hide-sm { @if r.expires_at < 0 { "never" } @else { (r.expires_at) } }
                         td { (action_button(v, &format!("{base}/{id}/delete"), "Delete", "Delete this robot account? Clients using it lose access.")) }
                     }
                 } }
@@ -441,8 +452,8 @@ async fn create_robot(
         "name": robot, "description": description, "level": "project", "duration": duration,
         "permissions": [{ "kind": "project", "namespace": name, "access": access }],
     });
-    let created = match p.api.send(&v, Method::POST, "/robots", Some(body)).await {
-        Ok(a) => a.body,
+    let created: m::RobotCreated = match p.api.send(&v, Method::POST, "/robots", Some(body)).await {
+        Ok(a) => load!(v, a.decode()),
         Err(e) => return redirect_with(&path_back(&name, "robots"), Err(e)),
     };
     let h = load!(v, head(&p, &v, &name).await);
@@ -490,10 +501,7 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
             )
             .await
     );
-    let retention_id = h.project["metadata"]["retention_id"]
-        .as_str()
-        .and_then(|s| s.parse::<i64>().ok())
-        .or_else(|| h.project["metadata"]["retention_id"].as_i64());
+    let retention_id = h.project.retention_id();
     let (policy, runs) = match retention_id {
         Some(id) => {
             let (pol_path, runs_path) = (
@@ -641,10 +649,7 @@ struct RetentionForm {
 }
 
 fn retention_id(h: &Head) -> Option<i64> {
-    let m = &h.project["metadata"]["retention_id"];
-    m.as_str()
-        .and_then(|s| s.parse().ok())
-        .or_else(|| m.as_i64())
+    h.project.retention_id()
 }
 
 async fn set_retention(
@@ -745,27 +750,28 @@ async fn logs(
     let page_no = q.page();
     let path = super::list_path(&format!("/projects/{}/logs", enc(&name)), &q, "username");
     let list = load!(v, p.api.get(&v, &path).await);
+    let entries: Vec<m::AuditLog> = load!(v, list.decode());
     let base = path_back(&name, "logs");
     let content = html! {
         (search_box(&base, &q.q, "Filter by user"))
-        (audit_table(list.items()))
+        (audit_table(&entries))
         (pager(&format!("{base}?q={}&", enc(&q.q)), page_no, PAGE_SIZE, list.total()))
     };
     frame(&v, &h, "logs", content)
 }
 
 /// A table of audit log entries.
-pub(crate) fn audit_table(items: &[Value]) -> Markup {
+pub(crate) fn audit_table(items: &[m::AuditLog]) -> Markup {
     html! {
         @if items.is_empty() { (empty("No log entries.")) } @else {
             div.scroll { table #audit {
                 thead { tr { th { "Time" } th { "User" } th { "Operation" } th { "Resource" } th.hide-sm { "Type" } } }
                 tbody { @for e in items { tr {
-                    td { (when(&e["op_time"])) }
-                    td { (text(&e["username"])) }
-                    td { (text(&e["operation"])) }
-                    td { code { (text(&e["resource"])) } }
-                    td.hide-sm { (text(&e["resource_type"])) }
+                    td { (when(&Value::String(e.op_time.clone()))) }
+                    td { (e.username) }
+                    td { (e.operation) }
+                    td { code { (e.resource) } }
+                    td.hide-sm { (e.resource_type) }
                 } } }
             } }
         }
@@ -776,18 +782,16 @@ pub(crate) fn audit_table(items: &[Value]) -> Markup {
 async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) -> Response {
     let h = load!(v, head(&p, &v, &name).await);
     let base = format!("/projects/{}", enc(&name));
-    let public = h.project["metadata"]["public"] == "true";
-    let hard = h.summary["quota"]["hard"]["storage"].as_i64().unwrap_or(-1);
+    let public = h.project.is_public();
+    let (_, hard) = h.quota();
     // Harbor's other metadata keys the project has (set through the API or the CLI).
-    let other: Vec<(String, String)> = h.project["metadata"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "public" | "retention_id"))
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let other: Vec<(String, String)> = h
+        .project
+        .metadata
+        .other
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let content = html! {
         section.card {
             h2 { "Access" }

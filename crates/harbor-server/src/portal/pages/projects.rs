@@ -27,12 +27,12 @@ pub(crate) async fn list(
         path.push_str(&format!("&name={}", enc(&q.q)));
     }
     let answer = load!(v, p.api.get(&v, &path).await);
-    let projects = answer.items();
+    let projects: Vec<harbor_api_model::Project> = load!(v, answer.decode());
     // Quota bars: read straight from the registry for the projects the API just listed
     // (so the caller may see them), one indexed lookup each instead of a full summary.
     let quotas = join_all(projects.iter().map(|pr| {
         let registry = &p.state.registry;
-        let id = pr["project_id"].as_i64().unwrap_or_default();
+        let id = pr.project_id;
         async move { registry.project_quota(id).await.ok() }
     }))
     .await;
@@ -50,13 +50,12 @@ pub(crate) async fn list(
                 thead { tr { th { "Name" } th { "Access" } th { "Repositories" } th { "Quota" } th.hide-sm { "Created" } } }
                 tbody {
                     @for (pr, quota) in projects.iter().zip(&quotas) {
-                        @let name = pr["name"].as_str().unwrap_or_default();
                         tr {
-                            td { a href={ "/projects/" (enc(name)) } { (name) } }
-                            td { @if pr["metadata"]["public"] == "true" { span.badge.public { "public" } } @else { span.badge.private { "private" } } }
-                            td { (pr["repo_count"].as_u64().unwrap_or(0)) }
+                            td { a href={ "/projects/" (enc(&pr.name)) } { (pr.name) } }
+                            td { @if pr.is_public() { span.badge.public { "public" } } @else { span.badge.private { "private" } } }
+                            td { (pr.repo_count.unwrap_or(0)) }
                             td { @if let Some(q) = quota { (quota_bar(q.used, q.hard)) } }
-                            td.hide-sm { (when(&pr["creation_time"])) }
+                            td.hide-sm { (when(&serde_json::Value::String(pr.creation_time.clone()))) }
                         }
                     }
                 }
