@@ -245,6 +245,8 @@ pub fn config_of(content: &[u8]) -> Option<(Digest, u64, String)> {
 pub struct IndexChild {
     /// The child's digest.
     pub digest: Digest,
+    /// The child's artifact id in the same repository (filled when listed).
+    pub id: Option<i64>,
     /// Its platform object, as pushed.
     pub platform: Option<Value>,
     /// Its annotations, as pushed.
@@ -263,6 +265,7 @@ pub fn children_of(content: &[u8]) -> Vec<IndexChild> {
                 .filter_map(|m| {
                     Some(IndexChild {
                         digest: Digest::parse(m["digest"].as_str()?).ok()?,
+                        id: None,
                         platform: m.get("platform").cloned(),
                         annotations: m.get("annotations").cloned(),
                         urls: m.get("urls").cloned(),

@@ -379,6 +379,14 @@ pub trait MetadataStore:
         subjects: &[(i64, Digest)],
     ) -> Result<Vec<crate::artifact::AccessoryRecord>>;
 
+    /// The row ids of the manifests of repository `repository_id` with these digests
+    /// (those it holds), in one query: the `child_id`s of an index's references.
+    async fn manifest_ids(
+        &self,
+        repository_id: i64,
+        digests: &[Digest],
+    ) -> Result<Vec<(Digest, i64)>>;
+
     /// Digests of the manifests of `repo` that list `digest` as an index child.
     async fn manifest_parents(&self, repo: &RepositoryName, digest: &Digest)
     -> Result<Vec<Digest>>;

@@ -89,10 +89,27 @@ impl Registry {
         kind_of(&r.manifest_media_type, r.artifact_type.as_deref())
     }
 
-    /// Fills tags and accessories of `list` with one query each.
+    /// Fills tags and accessories of `list`, and the ids of index children, with one
+    /// query each.
     async fn decorate(&self, list: &mut [Artifact], opts: ArtifactOptions) -> Result<()> {
         if list.is_empty() {
             return Ok(());
+        }
+        let children: Vec<Digest> = list
+            .iter()
+            .flat_map(|a| a.children.iter().map(|c| c.digest.clone()))
+            .collect();
+        if !children.is_empty() {
+            let repo_id = list[0].record.repository_id;
+            let ids: std::collections::HashMap<Digest, i64> = self
+                .meta
+                .manifest_ids(repo_id, &children)
+                .await?
+                .into_iter()
+                .collect();
+            for c in list.iter_mut().flat_map(|a| a.children.iter_mut()) {
+                c.id = ids.get(&c.digest).copied();
+            }
         }
         if opts.with_tags {
             let ids: Vec<i64> = list.iter().map(|a| a.record.id).collect();

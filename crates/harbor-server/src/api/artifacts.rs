@@ -155,6 +155,9 @@ fn artifact_json(a: &Artifact, project: &Project, shown: Shown) -> Value {
             .iter()
             .map(|c| {
                 let mut x = json!({ "parent_id": r.id, "child_digest": c.digest.as_str() });
+                if let Some(id) = c.id {
+                    x["child_id"] = json!(id);
+                }
                 for (k, val) in [
                     ("platform", &c.platform),
                     ("annotations", &c.annotations),

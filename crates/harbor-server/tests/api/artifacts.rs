@@ -438,6 +438,9 @@ async fn indexes_show_children_as_references_and_delete_them() {
     // Children are readable by digest, but cannot be deleted alone.
     let child: Value = get_json(&client(), &s, &format!("{base}/{}", arm.digest)).await;
     assert_eq!(child["size"], arm.size);
+    // Each reference names its child's artifact id.
+    assert_eq!(refs[1]["child_id"], child["id"], "{refs:?}");
+    assert!(refs[0]["child_id"].as_i64().is_some_and(|id| id != child["id"]));
     assert!(
         child.get("references").is_none(),
         "omitted, not null: {child}"

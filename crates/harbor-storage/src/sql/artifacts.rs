@@ -564,6 +564,31 @@ pub(super) async fn parents(
         .collect()
 }
 
+/// The row ids of the manifests of repository `repository_id` with these digests (those
+/// it holds), in one query.
+pub(super) async fn manifest_ids(
+    s: &SqlMetadataStore,
+    repository_id: i64,
+    digests: &[Digest],
+) -> Result<Vec<(Digest, i64)>> {
+    let mut out = Vec::with_capacity(digests.len());
+    for batch in digests.chunks(500) {
+        let sql = format!(
+            "SELECT digest, id FROM manifests WHERE repository_id = $1 AND digest IN ({})",
+            placeholders(2, batch.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(repository_id);
+        for d in batch {
+            q = q.bind(d.as_str());
+        }
+        for row in q.fetch_all(&s.read).await.map_err(internal)? {
+            let digest = Digest::parse(&row.try_get::<String, _>(0).map_err(internal)?)?;
+            out.push((digest, row.try_get(1).map_err(internal)?));
+        }
+    }
+    Ok(out)
+}
+
 pub(super) async fn create_tag(
     s: &SqlMetadataStore,
     repo: &RepositoryName,

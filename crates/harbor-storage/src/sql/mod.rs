@@ -662,6 +662,14 @@ impl MetadataStore for SqlMetadataStore {
         artifacts::parents(self, repo, digest).await
     }
 
+    async fn manifest_ids(
+        &self,
+        repository_id: i64,
+        digests: &[Digest],
+    ) -> Result<Vec<(Digest, i64)>> {
+        artifacts::manifest_ids(self, repository_id, digests).await
+    }
+
     async fn create_tag_emitting(
         &self,
         repo: &RepositoryName,
