@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::labels::label_json;
-use super::paging::{QValue, list, page, param, parse_q, query, sort_keys, time};
+use super::paging::{QValue, flag, list, page, param, parse_q, query, sort_keys, time};
 use super::repositories::{full_name, project, time_range};
 use crate::AppState;
 
@@ -193,18 +193,6 @@ fn artifact_json(a: &Artifact, project: &Project, shown: Shown) -> Value {
         });
     }
     v
-}
-
-/// A boolean query parameter (`true`/`false`), with its default.
-fn flag(q: &[(String, String)], name: &str, default: bool) -> ApiResult<bool> {
-    match param(q, name) {
-        None | Some("") => Ok(default),
-        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-        Some(v) => Err(ApiError::bad_request(format!(
-            "{name} must be true or false, not {v:?}"
-        ))),
-    }
 }
 
 /// `sort=a,-b`: `push_time`, `pull_time`, `digest`, `size`.

@@ -129,18 +129,19 @@ impl Ctx {
         headers: &HeaderMap,
         reference: &str,
     ) -> ApiResult<(Project, Grants)> {
-        let r = project_ref(headers, reference);
+        let r = project_ref(headers, reference)?;
         Ok(state.platform.projects.open(&self.principal, &r).await?)
     }
 }
 
-/// The project a path's `{project_name_or_id}` and the `X-Is-Resource-Name` header name.
-pub(crate) fn project_ref(headers: &HeaderMap, reference: &str) -> ProjectRef {
-    let by_name = headers
-        .get("x-is-resource-name")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    ProjectRef::parse(reference, by_name)
+/// The project a path's `{project_name_or_id}` and the `X-Is-Resource-Name` header name; a
+/// header that is not `true` or `false` is Harbor's 422.
+pub(crate) fn project_ref(headers: &HeaderMap, reference: &str) -> ApiResult<ProjectRef> {
+    let by_name = match headers.get("x-is-resource-name") {
+        None => false,
+        Some(v) => super::paging::boolean("X-Is-Resource-Name", v.to_str().unwrap_or_default())?,
+    };
+    Ok(ProjectRef::parse(reference, by_name))
 }
 
 impl Ctx {

@@ -39,6 +39,10 @@ impl ApiError {
     pub fn precondition(m: impl Into<String>) -> Self {
         Self::new(StatusCode::PRECONDITION_FAILED, "PRECONDITION", m)
     }
+    /// A parameter of the wrong type or out of its range (Harbor's swagger validation).
+    pub fn unprocessable(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY", m)
+    }
 }
 
 /// Harbor's code for an HTTP status of the REST API.
@@ -49,6 +53,7 @@ fn harbor_code(status: StatusCode) -> &'static str {
         StatusCode::NOT_FOUND => "NOT_FOUND",
         StatusCode::CONFLICT => "CONFLICT",
         StatusCode::PRECONDITION_FAILED => "PRECONDITION",
+        StatusCode::UNPROCESSABLE_ENTITY => "UNPROCESSABLE_ENTITY",
         StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
         StatusCode::RANGE_NOT_SATISFIABLE => "RANGE_NOT_SATISFIABLE",
         StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",

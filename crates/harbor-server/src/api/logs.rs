@@ -78,7 +78,7 @@ pub(crate) async fn project(
 ) -> ApiResult {
     let q = query(&parts.uri);
     let (f, pg) = (filter(&q)?, page(&q)?);
-    let r = project_ref(&parts.headers, &reference);
+    let r = project_ref(&parts.headers, &reference)?;
     let (entries, total) = state
         .platform
         .audit

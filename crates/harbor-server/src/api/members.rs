@@ -48,7 +48,7 @@ pub(crate) async fn list_members(
     let filter = param(&q, "entityname")
         .filter(|n| !n.is_empty())
         .map(|n| Match::Fuzzy(n.to_owned()));
-    let r = project_ref(&parts.headers, &reference);
+    let r = project_ref(&parts.headers, &reference)?;
     let (members, total) = state
         .platform
         .members
@@ -85,7 +85,7 @@ pub(crate) async fn create(
             ));
         }
     };
-    let r = project_ref(&headers, &reference);
+    let r = project_ref(&headers, &reference)?;
     let m = state
         .platform
         .members
@@ -103,7 +103,7 @@ pub(crate) async fn get(
     headers: HeaderMap,
     Path((reference, mid)): Path<(String, i64)>,
 ) -> ApiResult {
-    let r = project_ref(&headers, &reference);
+    let r = project_ref(&headers, &reference)?;
     let m = state.platform.members.get(&ctx.principal, &r, mid).await?;
     Ok(Json(member_model(&m)).into_response())
 }
@@ -116,7 +116,7 @@ pub(crate) async fn update(
     Json(req): Json<model::RoleRequest>,
 ) -> ApiResult {
     let role = role(req.role_id)?;
-    let r = project_ref(&headers, &reference);
+    let r = project_ref(&headers, &reference)?;
     state
         .platform
         .members
@@ -131,7 +131,7 @@ pub(crate) async fn delete(
     headers: HeaderMap,
     Path((reference, mid)): Path<(String, i64)>,
 ) -> ApiResult {
-    let r = project_ref(&headers, &reference);
+    let r = project_ref(&headers, &reference)?;
     state
         .platform
         .members

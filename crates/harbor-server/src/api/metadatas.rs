@@ -50,7 +50,7 @@ pub(crate) async fn add(
     Json(body): Json<Map<String, Value>>,
 ) -> ApiResult {
     let raw = raw_metadata(&body)?;
-    let r = project_ref(&headers, &p);
+    let r = project_ref(&headers, &p)?;
     state
         .platform
         .projects
@@ -90,7 +90,7 @@ pub(crate) async fn put(
             "the body must be {{\"{name}\": <value>}}"
         )));
     }
-    let r = project_ref(&headers, &p);
+    let r = project_ref(&headers, &p)?;
     state
         .platform
         .projects
@@ -106,7 +106,7 @@ pub(crate) async fn delete(
     headers: HeaderMap,
     Path((p, name)): Path<(String, String)>,
 ) -> ApiResult {
-    let r = project_ref(&headers, &p);
+    let r = project_ref(&headers, &p)?;
     state
         .platform
         .projects

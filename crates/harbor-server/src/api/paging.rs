@@ -58,22 +58,43 @@ pub(crate) fn page(q: &[(String, String)]) -> ApiResult<Page> {
     let num = |name: &str, default: i64| -> ApiResult<i64> {
         match param(q, name) {
             None | Some("") => Ok(default),
-            Some(v) => v
-                .parse::<i64>()
-                .map_err(|_| ApiError::bad_request(format!("{name} must be an integer"))),
+            Some(v) => v.parse::<i64>().map_err(|_| {
+                ApiError::unprocessable(format!("{name} must be a 64-bit integer, not {v:?}"))
+            }),
         }
     };
     let page = u64::try_from(num("page", 1)?).unwrap_or(0).max(1);
     let page_size = match u64::try_from(num("page_size", 10)?) {
         Ok(0) | Err(_) => MAX_PAGE_SIZE,
         Ok(n) if n > MAX_PAGE_SIZE => {
-            return Err(ApiError::bad_request(format!(
+            return Err(ApiError::unprocessable(format!(
                 "page_size must be at most {MAX_PAGE_SIZE}"
             )));
         }
         Ok(n) => n,
     };
     Ok(Page { page, page_size })
+}
+
+/// A boolean query parameter (`true`/`false`, any case); anything else is Harbor's 422.
+pub(crate) fn flag(q: &[(String, String)], name: &str, default: bool) -> ApiResult<bool> {
+    match param(q, name) {
+        None | Some("") => Ok(default),
+        Some(v) => boolean(name, v),
+    }
+}
+
+/// `true` or `false` (any case) in parameter `name`; anything else is Harbor's 422.
+pub(crate) fn boolean(name: &str, v: &str) -> ApiResult<bool> {
+    if v.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if v.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(ApiError::unprocessable(format!(
+            "{name} must be true or false, not {v:?}"
+        )))
+    }
 }
 
 /// One value of a `q` filter.

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::context::{Ctx, project_ref};
 use super::error::{ApiError, ApiResult};
-use super::paging::{list, page, param, parse_q, query, time};
+use super::paging::{flag, list, page, param, parse_q, query, time};
 use super::users::created;
 use crate::AppState;
 
@@ -154,6 +154,8 @@ pub(crate) async fn list_projects(
 ) -> ApiResult {
     let q = query(&parts.uri);
     let p = page(&q)?;
+    // Harbor's `with_detail` (the details are always there); validated as Harbor does.
+    flag(&q, "with_detail", true)?;
     let mut filter = ProjectQuery::default();
     if let Some(n) = param(&q, "name").filter(|n| !n.is_empty()) {
         filter.name = Some(harbor_core::identity::Match::Fuzzy(n.to_owned()));
@@ -196,7 +198,7 @@ pub(crate) async fn get(
     headers: HeaderMap,
     Path(reference): Path<String>,
 ) -> ApiResult {
-    let r = project_ref(&headers, &reference);
+    let r = project_ref(&headers, &reference)?;
     let d = state.platform.projects.get(&ctx.principal, &r).await?;
     let mut v = details_model(&d);
     // Harbor's `metadata.retention_id`: the project's tag retention policy, if any.
@@ -217,7 +219,7 @@ pub(crate) async fn update(
     Path(reference): Path<String>,
     Json(req): Json<m::ProjectReq>,
 ) -> ApiResult {
-    let r = project_ref(&headers, &reference);
+    let r = project_ref(&headers, &reference)?;
     let metadata = requested_metadata(&req)?;
     state
         .platform
@@ -233,7 +235,7 @@ pub(crate) async fn delete(
     headers: HeaderMap,
     Path(reference): Path<String>,
 ) -> ApiResult {
-    let r = project_ref(&headers, &reference);
+    let r = project_ref(&headers, &reference)?;
     state.platform.projects.delete(&ctx.principal, &r).await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -244,7 +246,7 @@ pub(crate) async fn is_deletable(
     headers: HeaderMap,
     Path(reference): Path<String>,
 ) -> ApiResult {
-    let r = project_ref(&headers, &reference);
+    let r = project_ref(&headers, &reference)?;
     let d = state
         .platform
         .projects
@@ -263,7 +265,7 @@ pub(crate) async fn summary(
     headers: HeaderMap,
     Path(reference): Path<String>,
 ) -> ApiResult {
-    let r = project_ref(&headers, &reference);
+    let r = project_ref(&headers, &reference)?;
     let (p, grants, s) = state.platform.projects.summary(&ctx.principal, &r).await?;
     let mut v = m::ProjectSummary {
         repo_count: s.repo_count,

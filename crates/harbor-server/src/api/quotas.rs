@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
-use super::paging::{list, page, param, query, sort_keys, time};
+use super::paging::{flag, list, page, param, query, sort_keys, time};
 use crate::AppState;
 use crate::audit::record_now;
 
@@ -181,15 +181,7 @@ pub(crate) async fn recount(
 ) -> ApiResult {
     require(&ctx, "update")?;
     let q = state.registry.quota(quota_id(&id)?).await?;
-    let dry_run = match param(&query(&parts.uri), "dry_run") {
-        None | Some("") | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "dry_run must be true or false, not {other:?}"
-            )));
-        }
-    };
+    let dry_run = flag(&query(&parts.uri), "dry_run", false)?;
     let (found, repaired) = if dry_run {
         (state.registry.recount_quota(q.project_id).await?, false)
     } else {

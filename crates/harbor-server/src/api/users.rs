@@ -11,7 +11,7 @@ use harbor_platform::users::{CreateUser, ProfileChanges};
 
 use super::context::{Ctx, project_ref};
 use super::error::{ApiError, ApiResult};
-use super::paging::{list, page, param, parse_q, query, time};
+use super::paging::{flag, list, page, param, parse_q, query, time};
 use crate::AppState;
 
 /// Harbor's `UserResp`.
@@ -116,16 +116,7 @@ pub(crate) async fn current_permissions(
 ) -> ApiResult {
     ctx.require_authenticated()?;
     let q = query(&parts.uri);
-    let relative = match param(&q, "relative") {
-        None | Some("") => false,
-        Some(v) if v.eq_ignore_ascii_case("true") => true,
-        Some(v) if v.eq_ignore_ascii_case("false") => false,
-        Some(v) => {
-            return Err(ApiError::bad_request(format!(
-                "relative must be true or false, not {v:?}"
-            )));
-        }
-    };
+    let relative = flag(&q, "relative", false)?;
     let scope = param(&q, "scope").unwrap_or_default().trim_end_matches('/');
     if scope.is_empty() {
         return Ok(Json(Vec::<m::Permission>::new()).into_response());
@@ -151,7 +142,7 @@ pub(crate) async fn current_permissions(
         .strip_prefix("/project/")
         .and_then(|s| s.split('/').next())
         .ok_or_else(|| ApiError::bad_request("scope must be /system or /project/<id or name>"))?;
-    let r = project_ref(&parts.headers, id);
+    let r = project_ref(&parts.headers, id)?;
     let (project, pairs) = state
         .platform
         .projects

@@ -299,14 +299,20 @@ async fn lists_filters_sorts_and_pages_artifacts() {
     let (p9, total, _) = listing(&client(), &s, &format!("{base}?page=9&page_size=2")).await;
     assert_eq!((p9.len(), total), (0, 3));
 
-    // Bad input is a 400.
+    // Bad input is a 400; a parameter of the wrong type or out of its range Harbor's 422.
     for bad in [
-        "?sort=name",
-        "?q=color%3Dred",
         "?page_size=1000",
         "?with_tag=maybe",
-        "?q=push_time%3D~x",
+        "?page=99999999999999999999",
     ] {
+        harbor_error(
+            get(&client(), &s, &format!("{base}{bad}")).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "UNPROCESSABLE_ENTITY",
+        )
+        .await;
+    }
+    for bad in ["?sort=name", "?q=color%3Dred", "?q=push_time%3D~x"] {
         harbor_error(
             get(&client(), &s, &format!("{base}{bad}")).await,
             StatusCode::BAD_REQUEST,
@@ -440,7 +446,11 @@ async fn indexes_show_children_as_references_and_delete_them() {
     assert_eq!(child["size"], arm.size);
     // Each reference names its child's artifact id.
     assert_eq!(refs[1]["child_id"], child["id"], "{refs:?}");
-    assert!(refs[0]["child_id"].as_i64().is_some_and(|id| id != child["id"]));
+    assert!(
+        refs[0]["child_id"]
+            .as_i64()
+            .is_some_and(|id| id != child["id"])
+    );
     assert!(
         child.get("references").is_none(),
         "omitted, not null: {child}"

@@ -33,9 +33,25 @@ async fn project_lifecycle() {
     assert_eq!(p["metadata"]["public"], "false");
     assert_eq!(p["current_user_role_id"], 1);
     assert_eq!(p["repo_count"], 0);
-    // By name; a numeric name needs X-Is-Resource-Name.
+    // By name; a numeric name needs X-Is-Resource-Name, which is a boolean (422 else).
     let r = get(&a, &s, "/api/v2.0/projects/team").await;
     assert_eq!(r.status(), StatusCode::OK);
+    let r = get_with(
+        &a,
+        &s,
+        "/api/v2.0/projects/team",
+        ("X-Is-Resource-Name", "true"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = get_with(
+        &a,
+        &s,
+        "/api/v2.0/projects/team",
+        ("X-Is-Resource-Name", "yes"),
+    )
+    .await;
+    harbor_error(r, StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY").await;
     // Rules: duplicates, bad names, anonymous creation.
     let r = post_project(&a, &s, json!({"project_name": "team"})).await;
     harbor_error(r, StatusCode::CONFLICT, "CONFLICT").await;
@@ -154,6 +170,13 @@ async fn project_listing_visibility_and_paging() {
     assert_eq!(header(r.headers(), "x-total-count"), Some("3"));
     let r = list(client(), "name=pub").await;
     assert_eq!(names(r.json().await.unwrap()), ["pub-a", "pub-b"]);
+    // Parameters of the wrong type or out of range: Harbor's 422.
+    for bad in ["with_detail=maybe", "page=x", "page_size=101"] {
+        let r = list(client(), bad).await;
+        harbor_error(r, StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY").await;
+    }
+    let r = list(client(), "with_detail=false").await;
+    assert_eq!(r.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -142,12 +142,13 @@ async fn lists_filters_sorts_and_pages_repositories() {
         "/api/v2.0/repositories?sort=secret",
         "/api/v2.0/repositories?q=owner%3Dme",
         "/api/v2.0/repositories?q=project_id%3Dx",
-        "/api/v2.0/repositories?page_size=101",
         "/api/v2.0/projects/alpha/repositories?q=creation_time%3D~x",
     ] {
         let r = get(&admin, &s, bad).await;
         harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
     }
+    let r = get(&admin, &s, "/api/v2.0/repositories?page_size=101").await;
+    harbor_error(r, StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY").await;
 
     // Pages and their headers.
     let resp = get(&admin, &s, "/api/v2.0/repositories?sort=name&page_size=3").await;
