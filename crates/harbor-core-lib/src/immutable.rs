@@ -64,6 +64,18 @@ pub struct RuleSpec {
 }
 
 impl RuleSpec {
+    /// What the rule selects, for people: `repositories matching ** tags excluding v*`.
+    pub fn describe(&self) -> String {
+        let how = |s: &Selector| if s.exclude { "excluding" } else { "matching" };
+        format!(
+            "repositories {} {} tags {} {}",
+            how(&self.repositories),
+            self.repositories.pattern,
+            how(&self.tags),
+            self.tags.pattern
+        )
+    }
+
     /// Checks both patterns.
     pub fn validate(&self) -> Result<()> {
         self.repositories.compile()?;

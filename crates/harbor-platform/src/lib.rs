@@ -82,6 +82,7 @@ impl Platform {
         settings: SystemSettings,
     ) -> Self {
         let events: Arc<dyn EventStore> = registry.metadata().clone();
+        let settings = settings.with_events(events.clone());
         Platform {
             retention: Retention::new(registry, accounts.clone(), jobs.clone()),
             sessions: Sessions::new(accounts.clone(), events.clone(), settings.clone()),

@@ -7,6 +7,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use harbor_auth::Principal;
+use harbor_core::events::{DomainEvent, EventStore, NewEvent};
 use harbor_core::ports::IdentityStore;
 use serde_json::Value;
 
@@ -92,6 +94,7 @@ impl Settings {
 #[derive(Clone)]
 pub struct SystemSettings {
     store: Arc<dyn IdentityStore>,
+    events: Option<Arc<dyn EventStore>>,
     ttl: Duration,
     current: Arc<RwLock<(Option<Instant>, Settings)>>,
 }
@@ -109,6 +112,7 @@ impl SystemSettings {
     pub fn new(store: Arc<dyn IdentityStore>, ttl: Duration) -> Self {
         SystemSettings {
             store,
+            events: None,
             ttl,
             current: Arc::new(RwLock::new((None, Settings::default()))),
         }
@@ -130,6 +134,44 @@ impl SystemSettings {
                 self.current.read().map(|c| c.1.clone()).unwrap_or_default()
             }
         }
+    }
+
+    /// Records changes made through [`SystemSettings::update`] in `events`.
+    pub fn with_events(mut self, events: Arc<dyn EventStore>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// Stores settings changed by `by` (a system administrator; the values validated by
+    /// the caller) and records a `SettingsChanged` event right after them (the banner by
+    /// name only).
+    pub async fn update(
+        &self,
+        by: &Principal,
+        values: &[(String, Value)],
+    ) -> harbor_core::Result<Settings> {
+        crate::access::require_sysadmin(by)?;
+        let settings = self.put(values).await?;
+        if let Some(events) = &self.events {
+            let changed = values
+                .iter()
+                .map(|(k, v)| {
+                    if k == "banner_message" {
+                        k.clone()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect();
+            let event = DomainEvent::SettingsChanged { settings: changed };
+            if let Err(e) = events
+                .append_events(&[NewEvent::now(by.name(), event)])
+                .await
+            {
+                tracing::warn!(error = %e, "cannot record a settings change");
+            }
+        }
+        Ok(settings)
     }
 
     /// Stores `read_only` for every replica, and applies it here at once.

@@ -9,7 +9,6 @@
 #![warn(missing_docs)]
 
 mod api;
-mod audit;
 mod auth;
 pub mod client;
 pub mod config;

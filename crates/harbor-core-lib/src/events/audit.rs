@@ -121,6 +121,31 @@ pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> NewAuditEntry {
             "retention_execution",
             format!("{project}/retention/{policy_id}/executions/{job_id}"),
         ),
+        DomainEvent::LabelChanged { label, change, .. } => {
+            (change.as_str(), "label", label.clone())
+        }
+        DomainEvent::ArtifactLabelChanged {
+            repository,
+            reference,
+            label,
+            change,
+        } => (
+            change.as_str(),
+            "artifact-label",
+            format!("{repository}:{reference} {label}"),
+        ),
+        DomainEvent::ImmutableRuleChanged { rule, change, .. } => {
+            (change.as_str(), "immutable_rule", rule.clone())
+        }
+        DomainEvent::QuotaChanged { project, .. } | DomainEvent::QuotaRepaired { project, .. } => {
+            ("update", "quota", project.clone())
+        }
+        DomainEvent::RepositoryUpdated { repository } => {
+            ("update", "repository", repository.clone())
+        }
+        DomainEvent::SettingsChanged { settings } => {
+            ("update", "configuration", settings.join(","))
+        }
         DomainEvent::JobStarted { kind, job_id } => {
             ("create", job_resource(kind), format!("run {job_id}"))
         }

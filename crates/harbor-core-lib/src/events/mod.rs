@@ -208,6 +208,61 @@ pub enum DomainEvent {
         /// Only report what would be deleted.
         dry_run: bool,
     },
+    /// A label was created, changed or deleted.
+    LabelChanged {
+        /// Its name.
+        label: String,
+        /// Its project, for a project label.
+        project_id: Option<i64>,
+        /// `create`, `update` or `delete`.
+        change: String,
+    },
+    /// A label was put on or taken off an artifact.
+    ArtifactLabelChanged {
+        /// `<project>/<repository path>`.
+        repository: String,
+        /// The artifact's tag or digest, as the caller named it.
+        reference: String,
+        /// The label (its name, or its id when it is gone).
+        label: String,
+        /// `create` (attached) or `delete` (detached).
+        change: String,
+    },
+    /// A tag immutability rule was created, changed or deleted.
+    ImmutableRuleChanged {
+        /// Its project.
+        project_id: i64,
+        /// What it selects (`repositories matching ** tags matching v*`).
+        rule: String,
+        /// `create`, `update` or `delete`.
+        change: String,
+    },
+    /// A project's storage limit was set.
+    QuotaChanged {
+        /// The project's name.
+        project: String,
+        /// Its id.
+        project_id: i64,
+        /// The new limit in bytes, -1 unlimited.
+        hard: i64,
+    },
+    /// A project's storage usage was recounted and the stored usage repaired.
+    QuotaRepaired {
+        /// The project's name.
+        project: String,
+        /// Its id.
+        project_id: i64,
+    },
+    /// A repository's description changed.
+    RepositoryUpdated {
+        /// `<project>/<repository path>`.
+        repository: String,
+    },
+    /// Run-time settings (`/configurations`) changed.
+    SettingsChanged {
+        /// What changed, `name=value` (the banner by name only).
+        settings: Vec<String>,
+    },
     /// A system job (garbage collection, audit purge, storage check, upload cleanup) was
     /// started by hand.
     JobStarted {
@@ -258,6 +313,13 @@ impl DomainEvent {
             DomainEvent::RobotDeleted { .. } => "robot_deleted",
             DomainEvent::RetentionPolicyChanged { .. } => "retention_policy_changed",
             DomainEvent::RetentionRunStarted { .. } => "retention_run_started",
+            DomainEvent::LabelChanged { .. } => "label_changed",
+            DomainEvent::ArtifactLabelChanged { .. } => "artifact_label_changed",
+            DomainEvent::ImmutableRuleChanged { .. } => "immutable_rule_changed",
+            DomainEvent::QuotaChanged { .. } => "quota_changed",
+            DomainEvent::QuotaRepaired { .. } => "quota_repaired",
+            DomainEvent::RepositoryUpdated { .. } => "repository_updated",
+            DomainEvent::SettingsChanged { .. } => "settings_changed",
             DomainEvent::JobStarted { .. } => "job_started",
             DomainEvent::JobStopRequested { .. } => "job_stop_requested",
             DomainEvent::ScheduleChanged { .. } => "schedule_changed",
@@ -273,7 +335,9 @@ impl DomainEvent {
             | DomainEvent::ArtifactDeleted { repository, .. }
             | DomainEvent::TagCreated { repository, .. }
             | DomainEvent::TagDeleted { repository, .. }
-            | DomainEvent::RepositoryDeleted { repository } => Some(repository),
+            | DomainEvent::RepositoryDeleted { repository }
+            | DomainEvent::ArtifactLabelChanged { repository, .. }
+            | DomainEvent::RepositoryUpdated { repository } => Some(repository),
             _ => None,
         }
     }
@@ -290,7 +354,9 @@ impl DomainEvent {
             | DomainEvent::MemberUpdated { project, .. }
             | DomainEvent::MemberRemoved { project, .. }
             | DomainEvent::RetentionPolicyChanged { project, .. }
-            | DomainEvent::RetentionRunStarted { project, .. } => Some(project),
+            | DomainEvent::RetentionRunStarted { project, .. }
+            | DomainEvent::QuotaChanged { project, .. }
+            | DomainEvent::QuotaRepaired { project, .. } => Some(project),
             _ => self
                 .repository()
                 .map(|r| r.split_once('/').map_or(r, |(p, _)| p)),
@@ -308,7 +374,11 @@ impl DomainEvent {
             | DomainEvent::MemberUpdated { project_id, .. }
             | DomainEvent::MemberRemoved { project_id, .. }
             | DomainEvent::RetentionPolicyChanged { project_id, .. }
-            | DomainEvent::RetentionRunStarted { project_id, .. } => Some(*project_id),
+            | DomainEvent::RetentionRunStarted { project_id, .. }
+            | DomainEvent::ImmutableRuleChanged { project_id, .. }
+            | DomainEvent::QuotaChanged { project_id, .. }
+            | DomainEvent::QuotaRepaired { project_id, .. } => Some(*project_id),
+            DomainEvent::LabelChanged { project_id, .. } => *project_id,
             DomainEvent::RobotCreated { project_id, .. }
             | DomainEvent::RobotUpdated { project_id, .. }
             | DomainEvent::RobotDeleted { project_id, .. } => *project_id,

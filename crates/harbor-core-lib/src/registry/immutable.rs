@@ -10,6 +10,7 @@
 use super::Registry;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::events::DomainEvent;
 use crate::identity::Page;
 use crate::immutable::{
     ImmutabilityPolicy, ImmutableRule, MAX_RULES_PER_PROJECT, RuleSpec, project_name,
@@ -114,13 +115,26 @@ impl Registry {
     /// [`MAX_RULES_PER_PROJECT`] rules.
     pub async fn create_immutable_rule(
         &self,
+        by: &str,
         project_id: i64,
         spec: &RuleSpec,
     ) -> Result<ImmutableRule> {
         spec.validate()?;
-        self.meta
+        let rule = self
+            .meta
             .create_immutable_rule(project_id, spec, MAX_RULES_PER_PROJECT)
-            .await
+            .await?;
+        self.rule_event(by, project_id, spec, "create").await;
+        Ok(rule)
+    }
+
+    async fn rule_event(&self, by: &str, project_id: i64, spec: &RuleSpec, change: &str) {
+        let event = DomainEvent::ImmutableRuleChanged {
+            project_id,
+            rule: spec.describe(),
+            change: change.to_owned(),
+        };
+        self.record_event(by, event).await;
     }
 
     /// The rule `id` of a project ([`Error::NotFound`] if it belongs to another one).
@@ -135,18 +149,23 @@ impl Registry {
     /// Replaces a project's rule.
     pub async fn update_immutable_rule(
         &self,
+        by: &str,
         project_id: i64,
         id: i64,
         spec: &RuleSpec,
     ) -> Result<ImmutableRule> {
         spec.validate()?;
         self.immutable_rule(project_id, id).await?;
-        self.meta.update_immutable_rule(id, spec).await
+        let rule = self.meta.update_immutable_rule(id, spec).await?;
+        self.rule_event(by, project_id, spec, "update").await;
+        Ok(rule)
     }
 
     /// Deletes a project's rule.
-    pub async fn delete_immutable_rule(&self, project_id: i64, id: i64) -> Result<()> {
-        self.immutable_rule(project_id, id).await?;
-        self.meta.delete_immutable_rule(id).await
+    pub async fn delete_immutable_rule(&self, by: &str, project_id: i64, id: i64) -> Result<()> {
+        let rule = self.immutable_rule(project_id, id).await?;
+        self.meta.delete_immutable_rule(id).await?;
+        self.rule_event(by, project_id, &rule.spec, "delete").await;
+        Ok(())
     }
 }

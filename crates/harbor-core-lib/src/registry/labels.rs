@@ -4,15 +4,27 @@ use std::collections::HashMap;
 
 use super::Registry;
 use crate::error::{Error, Result};
+use crate::events::DomainEvent;
 use crate::identity::Page;
 use crate::labels::{Label, LabelQuery, LabelScope, LabelUpdate, NewLabel};
 use crate::names::{Reference, RepositoryName};
 
 impl Registry {
     /// Creates a label after checking its fields.
-    pub async fn create_label(&self, label: &NewLabel) -> Result<Label> {
+    pub async fn create_label(&self, by: &str, label: &NewLabel) -> Result<Label> {
         label.validate()?;
-        self.meta.create_label(label).await
+        let created = self.meta.create_label(label).await?;
+        self.label_event(by, &created, "create").await;
+        Ok(created)
+    }
+
+    async fn label_event(&self, by: &str, label: &Label, change: &str) {
+        let event = DomainEvent::LabelChanged {
+            label: label.name.clone(),
+            project_id: label.project_id,
+            change: change.to_owned(),
+        };
+        self.record_event(by, event).await;
     }
 
     /// One label ([`Error::NotFound`] if missing).
@@ -29,14 +41,19 @@ impl Registry {
     }
 
     /// Replaces a label's name, description and color.
-    pub async fn update_label(&self, id: i64, update: &LabelUpdate) -> Result<Label> {
+    pub async fn update_label(&self, by: &str, id: i64, update: &LabelUpdate) -> Result<Label> {
         update.validate()?;
-        self.meta.update_label(id, update).await
+        let changed = self.meta.update_label(id, update).await?;
+        self.label_event(by, &changed, "update").await;
+        Ok(changed)
     }
 
     /// Deletes a label, detaching it from every artifact.
-    pub async fn delete_label(&self, id: i64) -> Result<()> {
-        self.meta.delete_label(id).await
+    pub async fn delete_label(&self, by: &str, id: i64) -> Result<()> {
+        let label = self.label(id).await?;
+        self.meta.delete_label(id).await?;
+        self.label_event(by, &label, "delete").await;
+        Ok(())
     }
 
     /// The row id of the artifact `reference` (tag or digest) names in `repo`.
@@ -53,6 +70,7 @@ impl Registry {
     /// `project_id`: a project label only within its own project.
     pub async fn attach_label(
         &self,
+        by: &str,
         repo: &RepositoryName,
         project_id: i64,
         reference: &str,
@@ -65,18 +83,39 @@ impl Registry {
             )));
         }
         let artifact = self.artifact_row_id(repo, reference).await?;
-        self.meta.attach_label(artifact, label.id).await
+        self.meta.attach_label(artifact, label.id).await?;
+        let event = DomainEvent::ArtifactLabelChanged {
+            repository: repo.to_string(),
+            reference: reference.to_owned(),
+            label: label.name.clone(),
+            change: "create".into(),
+        };
+        self.record_event(by, event).await;
+        Ok(())
     }
 
     /// Detaches label `label_id` from the artifact `reference` of `repo`.
     pub async fn detach_label(
         &self,
+        by: &str,
         repo: &RepositoryName,
         reference: &str,
         label_id: i64,
     ) -> Result<()> {
         let artifact = self.artifact_row_id(repo, reference).await?;
-        self.meta.detach_label(artifact, label_id).await
+        let name = match self.meta.label(label_id).await? {
+            Some(l) => l.name,
+            None => label_id.to_string(),
+        };
+        self.meta.detach_label(artifact, label_id).await?;
+        let event = DomainEvent::ArtifactLabelChanged {
+            repository: repo.to_string(),
+            reference: reference.to_owned(),
+            label: name,
+            change: "delete".into(),
+        };
+        self.record_event(by, event).await;
+        Ok(())
     }
 
     /// The labels of each artifact (`manifests.id`), in one query per 300 ids.

@@ -26,7 +26,7 @@ pub use manifests::PushedManifest;
 pub use retention::RetentionOutcome;
 pub use uploads::{ChunkRange, UploadStatus};
 
-use crate::events::EventSignal;
+use crate::events::{DomainEvent, EventSignal, NewEvent};
 use crate::ports::{BlobStore, MetadataStore};
 
 /// Tunables of the registry service.
@@ -94,6 +94,18 @@ impl Registry {
 
     /// Fires whenever this registry has committed domain events: hand it to the
     /// [`Dispatcher`](crate::events::Dispatcher) so subscribers wake at once.
+    /// Records `event` by `by` for a change already committed by a store method that
+    /// takes no events (labels, immutability rules, quotas, descriptions): appended
+    /// right after the change, in a transaction of its own. A failure is logged; the
+    /// change stands.
+    pub async fn record_event(&self, by: &str, event: DomainEvent) {
+        match self.meta.append_events(&[NewEvent::now(by, event)]).await {
+            Ok(()) => self.signal.written(),
+            Err(e) => tracing::warn!(error = %e, "cannot record an event"),
+        }
+    }
+
+    /// The signal the dispatcher waits on.
     pub fn event_signal(&self) -> &EventSignal {
         &self.signal
     }

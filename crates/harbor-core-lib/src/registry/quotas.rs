@@ -40,9 +40,16 @@ impl Registry {
 
     /// Sets a quota's hard limit: -1 (unlimited) or a positive number of bytes. A limit
     /// below the current usage is accepted (further pushes are refused), as in Harbor.
-    pub async fn set_quota_limit(&self, id: i64, hard: i64) -> Result<Quota> {
+    pub async fn set_quota_limit(&self, by: &str, id: i64, hard: i64) -> Result<Quota> {
         validate_limit(hard)?;
-        self.meta.set_quota_limit(id, hard).await
+        let q = self.meta.set_quota_limit(id, hard).await?;
+        let event = crate::events::DomainEvent::QuotaChanged {
+            project: q.project_name.clone(),
+            project_id: q.project_id,
+            hard,
+        };
+        self.record_event(by, event).await;
+        Ok(q)
     }
 
     /// Sets the hard limit of a project's quota (see [`Registry::set_quota_limit`]).
@@ -58,7 +65,17 @@ impl Registry {
     }
 
     /// Recounts a project's usage and stores the recount; returns what was found before.
-    pub async fn repair_quota(&self, project_id: i64) -> Result<QuotaRecount> {
-        self.meta.repair_quota(project_id).await
+    /// A repair that changed something is recorded (`QuotaRepaired`) as done by `by`.
+    pub async fn repair_quota(&self, by: &str, project_id: i64) -> Result<QuotaRecount> {
+        let found = self.meta.repair_quota(project_id).await?;
+        if !found.consistent() {
+            let q = self.project_quota(project_id).await?;
+            let event = crate::events::DomainEvent::QuotaRepaired {
+                project: q.project_name,
+                project_id,
+            };
+            self.record_event(by, event).await;
+        }
+        Ok(found)
     }
 }

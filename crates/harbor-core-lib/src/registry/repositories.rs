@@ -29,13 +29,19 @@ impl Registry {
     /// Sets a repository's description.
     pub async fn describe_repository(
         &self,
+        by: &str,
         repo: &RepositoryName,
         description: &str,
     ) -> Result<()> {
         self.repository(repo).await?;
         self.meta
             .set_repository_description(repo, description)
-            .await
+            .await?;
+        let event = DomainEvent::RepositoryUpdated {
+            repository: repo.to_string(),
+        };
+        self.record_event(by, event).await;
+        Ok(())
     }
 
     /// Deletes a repository: its manifests and tags go at once (so `/v2/` answers

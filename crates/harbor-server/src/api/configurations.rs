@@ -17,7 +17,6 @@ use serde_json::{Map, Value, json};
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use crate::AppState;
-use crate::audit::record_now;
 use crate::settings::Settings;
 
 fn item(value: Value, editable: bool) -> Value {
@@ -197,26 +196,11 @@ pub(crate) async fn put(
         }
     }
     if !writes.is_empty() {
-        state.settings.put(&writes).await?;
-        let changed: Vec<String> = writes
-            .iter()
-            .map(|(k, v)| {
-                if k == "banner_message" {
-                    k.clone()
-                } else {
-                    format!("{k}={v}")
-                }
-            })
-            .collect();
-        record_now(
-            &state,
-            None,
-            ctx.principal.name(),
-            "update",
-            "configuration",
-            &changed.join(","),
-        )
-        .await;
+        state
+            .platform
+            .settings
+            .update(&ctx.principal, &writes)
+            .await?;
     }
     Ok(StatusCode::OK.into_response())
 }

@@ -22,7 +22,6 @@ use super::error::{ApiError, ApiResult};
 use super::paging::{list, page, query};
 use super::users::created;
 use crate::AppState;
-use crate::audit::record_now;
 
 const ACTION: &str = "immutable";
 const TEMPLATE: &str = "immutable_template";
@@ -176,24 +175,6 @@ fn rule_id(s: &str) -> ApiResult<i64> {
         .ok_or_else(|| ApiError::bad_request("immutable_rule_id must be a positive integer"))
 }
 
-fn describe(s: &RuleSpec) -> String {
-    format!(
-        "repositories {}{} tags {}{}",
-        if s.repositories.exclude {
-            "excluding "
-        } else {
-            "matching "
-        },
-        s.repositories.pattern,
-        if s.tags.exclude {
-            "excluding "
-        } else {
-            "matching "
-        },
-        s.tags.pattern
-    )
-}
-
 /// `GET /projects/{p}/immutabletagrules`.
 pub(crate) async fn list_rules(
     State(state): State<AppState>,
@@ -226,17 +207,8 @@ pub(crate) async fn create(
     let spec = spec(&req, None)?;
     let rule = state
         .registry
-        .create_immutable_rule(project.id, &spec)
+        .create_immutable_rule(ctx.principal.name(), project.id, &spec)
         .await?;
-    record_now(
-        &state,
-        Some(project.id),
-        ctx.principal.name(),
-        "create",
-        "immutable_rule",
-        &describe(&rule.spec),
-    )
-    .await;
     Ok(created(&format!(
         "/api/v2.0/projects/{p}/immutabletagrules/{}",
         rule.id
@@ -262,19 +234,10 @@ pub(crate) async fn update(
     ctx.check(&grants, Resource::ImmutableTag, Action::Update)?;
     let current = state.registry.immutable_rule(project.id, id).await?;
     let spec = spec(&req, Some(&current.spec))?;
-    let rule = state
+    state
         .registry
-        .update_immutable_rule(project.id, id, &spec)
+        .update_immutable_rule(ctx.principal.name(), project.id, id, &spec)
         .await?;
-    record_now(
-        &state,
-        Some(project.id),
-        ctx.principal.name(),
-        "update",
-        "immutable_rule",
-        &describe(&rule.spec),
-    )
-    .await;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -288,16 +251,9 @@ pub(crate) async fn delete(
     let id = rule_id(&id)?;
     let (project, grants) = ctx.project(&state, &parts.headers, &p).await?;
     ctx.check(&grants, Resource::ImmutableTag, Action::Delete)?;
-    let rule = state.registry.immutable_rule(project.id, id).await?;
-    state.registry.delete_immutable_rule(project.id, id).await?;
-    record_now(
-        &state,
-        Some(project.id),
-        ctx.principal.name(),
-        "delete",
-        "immutable_rule",
-        &describe(&rule.spec),
-    )
-    .await;
+    state
+        .registry
+        .delete_immutable_rule(ctx.principal.name(), project.id, id)
+        .await?;
     Ok(StatusCode::OK.into_response())
 }

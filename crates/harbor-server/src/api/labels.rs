@@ -24,7 +24,6 @@ use super::paging::{list, page, param, query, time};
 use super::repositories::{full_name, project};
 use super::users::created;
 use crate::AppState;
-use crate::audit::record_now;
 
 /// Harbor's `Label`.
 pub(crate) fn label_json(l: &Label) -> Value {
@@ -179,23 +178,17 @@ pub(crate) async fn create(
     };
     let label = state
         .registry
-        .create_label(&NewLabel {
-            name: req.name.unwrap_or_default(),
-            description: req.description.unwrap_or_default(),
-            color: req.color.unwrap_or_default(),
-            scope,
-            project_id,
-        })
+        .create_label(
+            ctx.principal.name(),
+            &NewLabel {
+                name: req.name.unwrap_or_default(),
+                description: req.description.unwrap_or_default(),
+                color: req.color.unwrap_or_default(),
+                scope,
+                project_id,
+            },
+        )
         .await?;
-    record_now(
-        &state,
-        label.project_id,
-        ctx.principal.name(),
-        "create",
-        "label",
-        &label.name,
-    )
-    .await;
     Ok(created(&format!("/api/v2.0/labels/{}", label.id)))
 }
 
@@ -224,16 +217,10 @@ pub(crate) async fn update(
         description: req.description.unwrap_or(label.description),
         color: req.color.unwrap_or(label.color),
     };
-    let changed = state.registry.update_label(label.id, &update).await?;
-    record_now(
-        &state,
-        changed.project_id,
-        ctx.principal.name(),
-        "update",
-        "label",
-        &changed.name,
-    )
-    .await;
+    state
+        .registry
+        .update_label(ctx.principal.name(), label.id, &update)
+        .await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -245,16 +232,10 @@ pub(crate) async fn delete(
 ) -> ApiResult {
     let label = readable(&state, &ctx, &id).await?;
     authorize(&state, &ctx, &label, Action::Delete).await?;
-    state.registry.delete_label(label.id).await?;
-    record_now(
-        &state,
-        label.project_id,
-        ctx.principal.name(),
-        "delete",
-        "label",
-        &label.name,
-    )
-    .await;
+    state
+        .registry
+        .delete_label(ctx.principal.name(), label.id)
+        .await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -276,17 +257,8 @@ pub(crate) async fn attach(
     let label = state.registry.label(id).await?;
     state
         .registry
-        .attach_label(&name, project.id, &reference, &label)
+        .attach_label(ctx.principal.name(), &name, project.id, &reference, &label)
         .await?;
-    record_now(
-        &state,
-        Some(project.id),
-        ctx.principal.name(),
-        "create",
-        "artifact-label",
-        &format!("{name}:{reference} {}", label.name),
-    )
-    .await;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -306,16 +278,7 @@ pub(crate) async fn detach(
         .ok_or_else(|| ApiError::bad_request("label_id must be a positive integer"))?;
     state
         .registry
-        .detach_label(&name, &reference, label_id)
+        .detach_label(ctx.principal.name(), &name, &reference, label_id)
         .await?;
-    record_now(
-        &state,
-        Some(project.id),
-        ctx.principal.name(),
-        "delete",
-        "artifact-label",
-        &format!("{name}:{reference} {label_id}"),
-    )
-    .await;
     Ok(StatusCode::OK.into_response())
 }

@@ -16,7 +16,6 @@ use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::paging::{flag, list, page, param, query, sort_keys, time};
 use crate::AppState;
-use crate::audit::record_now;
 
 /// Harbor's `Quota`.
 pub(crate) fn quota_model(q: &Quota) -> harbor_api_model::Quota {
@@ -144,16 +143,10 @@ pub(crate) async fn update(
     require(&ctx, "update")?;
     let id = quota_id(&id)?;
     let hard = hard_storage(&body)?;
-    let q = state.registry.set_quota_limit(id, hard).await?;
-    record_now(
-        &state,
-        Some(q.project_id),
-        ctx.principal.name(),
-        "update",
-        "quota",
-        &q.project_name,
-    )
-    .await;
+    state
+        .registry
+        .set_quota_limit(ctx.principal.name(), id, hard)
+        .await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -185,20 +178,12 @@ pub(crate) async fn recount(
     let (found, repaired) = if dry_run {
         (state.registry.recount_quota(q.project_id).await?, false)
     } else {
-        let found = state.registry.repair_quota(q.project_id).await?;
+        let found = state
+            .registry
+            .repair_quota(ctx.principal.name(), q.project_id)
+            .await?;
         (found, !found.consistent())
     };
-    if repaired {
-        record_now(
-            &state,
-            Some(q.project_id),
-            ctx.principal.name(),
-            "update",
-            "quota",
-            &q.project_name,
-        )
-        .await;
-    }
     Ok(Json(recount_json(&q, &found, repaired)).into_response())
 }
 

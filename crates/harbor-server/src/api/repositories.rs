@@ -24,7 +24,6 @@ use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::paging::{QValue, list, page, param, parse_q, parse_time, query, sort_keys, time};
 use crate::AppState;
-use crate::audit::record_now;
 
 /// Harbor's `Repository`.
 fn repository_json(r: &RepositoryRecord) -> Value {
@@ -221,17 +220,8 @@ pub(crate) async fn update(
     let description = req.description.unwrap_or_default();
     state
         .registry
-        .describe_repository(&name, &description)
+        .describe_repository(ctx.principal.name(), &name, &description)
         .await?;
-    record_now(
-        &state,
-        Some(project.id),
-        ctx.principal.name(),
-        "update",
-        "repository",
-        name.as_str(),
-    )
-    .await;
     Ok(StatusCode::OK.into_response())
 }
 
