@@ -154,7 +154,8 @@ pub async fn provision(
         gc_run = platform.jobs.run(&admin, GC, run.id).await?;
     }
     let mut events = Vec::new();
-    while events.len() < 3 {
+    // Project created, robot created, GC started, GC finished.
+    while events.len() < 4 {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Some(e)) => events.push(e),
             _ => break,

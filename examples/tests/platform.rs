@@ -31,7 +31,16 @@ async fn services_create_a_project_a_robot_and_a_gc_run_and_emit_their_events() 
             ("admin", "project_created"),
             ("admin", "robot_created"),
             ("admin", "job_started"),
+            ("system", "job_finished"),
         ]
+    );
+    assert_eq!(
+        done.events[3].event,
+        DomainEvent::JobFinished {
+            kind: "GARBAGE_COLLECTION".into(),
+            job_id: done.gc_run.id,
+            status: "Success".into(),
+        }
     );
     match &done.events[2].event {
         DomainEvent::JobStarted { kind, job_id } => {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use harbor_core::Error;
+use harbor_core::events::{DomainEvent, EventStore};
 use harbor_core::identity::Page;
 use harbor_core::jobs::{
     Cron, Job, JobContext, JobError, JobHandler, JobQuery, JobRunner, JobStatus, JobStore, NewJob,
@@ -747,6 +748,28 @@ async fn runner_retries_then_fails(t: &Target) {
     assert_eq!(fatal.attempts, 1, "not retried");
     assert_eq!(fatal.error.as_deref(), Some("bad input"));
     handle.shutdown().await;
+    // One JobFinished event per job, written when it ended for good (the retries wrote
+    // none), by the system.
+    let finished: Vec<(String, DomainEvent)> = s
+        .events_after(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.actor, e.event))
+        .collect();
+    let ended = |job: &Job| {
+        (
+            "system".to_owned(),
+            DomainEvent::JobFinished {
+                kind: job.kind.clone(),
+                job_id: job.id,
+                status: "Error".into(),
+            },
+        )
+    };
+    assert_eq!(finished.len(), 2, "{finished:?}");
+    assert!(finished.contains(&ended(&done)), "{finished:?}");
+    assert!(finished.contains(&ended(&fatal)), "{finished:?}");
 }
 
 /// Runs until stopped, reporting progress; tells the test when it has started.

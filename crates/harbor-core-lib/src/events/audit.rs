@@ -41,9 +41,11 @@ fn job_resource(kind: &str) -> &'static str {
     }
 }
 
-/// The audit entry for one event: Harbor's operation, resource type and resource.
-pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> NewAuditEntry {
+/// The audit entry for one event (`None` for events the audit log does not record: a job
+/// ending): Harbor's operation, resource type and resource.
+pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> Option<NewAuditEntry> {
     let (operation, resource_type, resource) = match &e.event {
+        DomainEvent::JobFinished { .. } => return None,
         DomainEvent::ArtifactPushed {
             repository,
             digest,
@@ -157,14 +159,14 @@ pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> NewAuditEntry {
             None => ("delete", job_resource(kind), "schedule".to_owned()),
         },
     };
-    NewAuditEntry {
+    Some(NewAuditEntry {
         project_id,
         username: e.actor.clone(),
         operation: operation.to_owned(),
         resource_type: resource_type.to_owned(),
         resource,
         op_time_ms: e.occurred_ms,
-    }
+    })
 }
 
 #[async_trait]
@@ -192,7 +194,7 @@ impl Subscriber for AuditSubscriber {
         let entries: Vec<NewAuditEntry> = batch
             .events
             .iter()
-            .map(|e| {
+            .filter_map(|e| {
                 let project = e.event.project_id().or_else(|| {
                     e.event
                         .project()

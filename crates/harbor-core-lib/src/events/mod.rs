@@ -271,6 +271,16 @@ pub enum DomainEvent {
         /// The run's id.
         job_id: i64,
     },
+    /// A job ended for good: `Success`, `Error` (no attempts left) or `Stopped`. Not an
+    /// audit entry (the start and the stop request are); for webhooks and dashboards.
+    JobFinished {
+        /// The job's kind.
+        kind: String,
+        /// The run's id.
+        job_id: i64,
+        /// `Success`, `Error` or `Stopped`.
+        status: String,
+    },
     /// Stopping a running or queued job was asked for.
     JobStopRequested {
         /// The job's kind.
@@ -322,6 +332,7 @@ impl DomainEvent {
             DomainEvent::SettingsChanged { .. } => "settings_changed",
             DomainEvent::JobStarted { .. } => "job_started",
             DomainEvent::JobStopRequested { .. } => "job_stop_requested",
+            DomainEvent::JobFinished { .. } => "job_finished",
             DomainEvent::ScheduleChanged { .. } => "schedule_changed",
         }
     }

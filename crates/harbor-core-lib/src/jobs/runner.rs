@@ -25,6 +25,7 @@ use tokio::time::Instant;
 
 use super::context::StopReason;
 use super::{Cron, Job, JobContext, JobError, JobStore, NewJob, Outcome, Trigger};
+use crate::events::{DomainEvent, NewEvent, SYSTEM};
 use crate::model::now_ms;
 
 /// The work of one kind of job.
@@ -357,7 +358,23 @@ async fn run_job(shared: &Arc<Shared>, worker: &str, job: Job) {
         },
     };
     tracing::info!(id, worker, outcome = ?outcome, "job ended");
-    match shared.store.finish(id, worker, &outcome, now).await {
+    let finished = |job: &Job| {
+        if job.status.is_final() {
+            let event = DomainEvent::JobFinished {
+                kind: job.kind.clone(),
+                job_id: job.id,
+                status: job.status.as_str().to_owned(),
+            };
+            vec![NewEvent::now(SYSTEM, event)]
+        } else {
+            Vec::new()
+        }
+    };
+    match shared
+        .store
+        .finish_emitting(id, worker, &outcome, now, &finished)
+        .await
+    {
         Ok(true) => {}
         Ok(false) => tracing::warn!(id, worker, "job was no longer ours to finish"),
         Err(e) => tracing::warn!(id, worker, error = %e, "recording a job's outcome failed"),

@@ -75,7 +75,21 @@ pub trait JobStore: Send + Sync + 'static {
     /// Ends `worker`'s run of a job: `Success`, `Stopped`, or for `Failed` back to `Pending`
     /// at `retry_at_ms` when attempts are left and no stop was requested, else `Error`.
     /// False (and nothing changes) if `worker` does not own the running job.
-    async fn finish(&self, id: i64, worker: &str, outcome: &Outcome, now_ms: i64) -> Result<bool>;
+    async fn finish(&self, id: i64, worker: &str, outcome: &Outcome, now_ms: i64) -> Result<bool> {
+        self.finish_emitting(id, worker, outcome, now_ms, &|_| Vec::new())
+            .await
+    }
+
+    /// [`JobStore::finish`], appending the events `events(&job)` makes for the job as it
+    /// now is (final, or back to `Pending` for a retry) in the same transaction.
+    async fn finish_emitting(
+        &self,
+        id: i64,
+        worker: &str,
+        outcome: &Outcome,
+        now_ms: i64,
+        events: &(dyn for<'j> Fn(&'j Job) -> Vec<NewEvent> + Send + Sync),
+    ) -> Result<bool>;
 
     /// Gives a running job back without counting the run as an attempt (a replica shutting
     /// down): `Pending` again, claimable at once by any worker; `Stopped` if a stop was

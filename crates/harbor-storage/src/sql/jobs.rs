@@ -372,8 +372,15 @@ impl JobStore for SqlMetadataStore {
         })
     }
 
-    async fn finish(&self, id: i64, worker: &str, outcome: &Outcome, now_ms: i64) -> Result<bool> {
-        let owned = "WHERE id = $1 AND worker = $2 AND status = 'Running'";
+    async fn finish_emitting(
+        &self,
+        id: i64,
+        worker: &str,
+        outcome: &Outcome,
+        now_ms: i64,
+        events: &(dyn for<'j> Fn(&'j Job) -> Vec<NewEvent> + Send + Sync),
+    ) -> Result<bool> {
+        let owned = format!("WHERE id = $1 AND worker = $2 AND status = 'Running' RETURNING {JOB_COLUMNS}");
         let q = match outcome {
             Outcome::Success | Outcome::Stopped => {
                 let status = if *outcome == Outcome::Success {
@@ -411,8 +418,14 @@ impl JobStore for SqlMetadataStore {
                     .bind(now_ms)
             }
         };
-        let done = q.execute(&self.write).await.map_err(internal)?;
-        Ok(done.rows_affected() > 0)
+        let mut tx = self.begin_write().await?;
+        let Some(row) = q.fetch_optional(&mut *tx).await.map_err(internal)? else {
+            return Ok(false);
+        };
+        let finished = job(&row)?;
+        super::events::append(&mut tx, self.dialect, &events(&finished)).await?;
+        tx.commit().await.map_err(internal)?;
+        Ok(true)
     }
 
     async fn release(&self, id: i64, worker: &str, now_ms: i64) -> Result<bool> {
