@@ -267,6 +267,20 @@ async fn reclaims_garbage_and_keeps_live_content(t: &Target) {
     assert_eq!(real.artifacts_deleted, 1);
     assert_eq!(real.blobs_deleted, 2, "c's config and l4: {real:?}");
     assert!(s.reg.get_manifest(&app, c.as_str()).await.is_err());
+    // The deletion is an event like any other, by the system.
+    let deleted = harbor_core::events::DomainEvent::ArtifactDeleted {
+        repository: app.to_string(),
+        digest: c.to_string(),
+    };
+    let events = harbor_core::events::EventStore::events_after(s.meta.as_ref(), 0, 1000)
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event == deleted && e.actor == harbor_core::events::SYSTEM),
+        "{events:?}"
+    );
     // Live content is untouched and pulls completely.
     pull_all(&s.reg, &app, &a).await.unwrap();
     for d in [Digest::sha256(&l1), Digest::sha256(&l2)] {

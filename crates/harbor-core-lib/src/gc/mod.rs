@@ -149,10 +149,12 @@ pub trait GcStore: Send + Sync {
 
     /// Deletes a manifest as `MetadataStore::delete_manifest` does, but only if it is
     /// still untagged and no index's child, checked after locking it; false otherwise.
+    /// `events` are appended in the same transaction when it is deleted.
     async fn delete_untagged_manifest(
         &self,
         repo: &RepositoryName,
         digest: &Digest,
+        events: &[crate::events::NewEvent],
     ) -> Result<bool>;
 
     /// The candidates with a digest in `[from, to)`, in digest order: live blobs that no

@@ -246,9 +246,21 @@ impl Registry {
             }
             None => Vec::new(),
         };
-        if !self.meta.delete_untagged_manifest(repo, digest).await? {
+        let event = crate::events::NewEvent::now(
+            crate::events::SYSTEM,
+            crate::events::DomainEvent::ArtifactDeleted {
+                repository: repo.to_string(),
+                digest: digest.to_string(),
+            },
+        );
+        if !self
+            .meta
+            .delete_untagged_manifest(repo, digest, std::slice::from_ref(&event))
+            .await?
+        {
             return Ok(false);
         }
+        self.signal.written();
         observer.log(format!("deleted untagged {repo}@{digest}"));
         for acc in accessories {
             match self

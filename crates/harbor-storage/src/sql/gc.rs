@@ -86,8 +86,9 @@ impl GcStore for SqlMetadataStore {
         &self,
         repo: &RepositoryName,
         digest: &Digest,
+        events: &[harbor_core::events::NewEvent],
     ) -> Result<bool> {
-        manifests::delete_if(self, repo, digest, true, &[]).await
+        manifests::delete_if(self, repo, digest, true, events).await
     }
 
     async fn gc_candidates(
