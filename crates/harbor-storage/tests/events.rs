@@ -24,6 +24,7 @@ harbor_storage::contract_tests!(
     the_audit_log_gets_each_event_once,
     concurrent_pushes_are_read_in_commit_order,
     delivered_events_are_pruned,
+    a_push_over_the_quota_is_an_event,
 );
 
 struct Setup {
@@ -530,4 +531,51 @@ async fn delivered_events_are_pruned(t: &Target) {
     // Ids are never reused after pruning.
     s.meta.append_events(&[event(4)]).await.unwrap();
     assert!(all_events(&s.meta).await[0].id > ids[2]);
+}
+
+async fn a_push_over_the_quota_is_an_event(t: &Target) {
+    use harbor_core::quota::QuotaStore;
+    let s = setup(t).await;
+    let r = repo("team/app");
+    push(&s.reg, "alice", &r, "v1", 1).await;
+    let team = s.meta.project_by_name("team").await.unwrap().unwrap();
+    let q = s.meta.project_quota(team.id).await.unwrap().unwrap();
+    // Room for nothing more: another manifest over the same config is refused for its
+    // own bytes, and the refusal recorded.
+    s.meta.set_quota_limit(q.id, q.used).await.unwrap();
+    let config = br#"{"seed":1}"#;
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[],"annotations":{{"v":"2"}}}}"#,
+        Digest::sha256(config),
+        config.len()
+    );
+    let refused = s
+        .reg
+        .put_manifest(
+            "carol",
+            &r,
+            "v2",
+            Some("application/vnd.oci.image.manifest.v1+json"),
+            Bytes::from(manifest),
+            &[],
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(Error::QuotaExceeded(_))),
+        "{refused:?}"
+    );
+    let events = all_events(&s.meta).await;
+    let e = events.last().unwrap();
+    assert_eq!(e.actor, "carol");
+    assert!(
+        matches!(&e.event, DomainEvent::QuotaExceeded { repository, message }
+            if repository == "team/app" && message.contains("exceed")),
+        "{e:?}"
+    );
+    // Nothing was pushed: the only artifact event is the first push.
+    let pushed = events
+        .iter()
+        .filter(|e| e.event.kind() == "artifact_pushed")
+        .count();
+    assert_eq!(pushed, 1);
 }

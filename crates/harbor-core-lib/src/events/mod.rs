@@ -246,6 +246,13 @@ pub enum DomainEvent {
         /// The new limit in bytes, -1 unlimited.
         hard: i64,
     },
+    /// A push was refused because it would exceed its project's storage quota.
+    QuotaExceeded {
+        /// `<project>/<repository path>`.
+        repository: String,
+        /// Harbor's message (`adding 1.0 MiB of storage resource, which when updated ...`).
+        message: String,
+    },
     /// A project's storage usage was recounted and the stored usage repaired.
     QuotaRepaired {
         /// The project's name.
@@ -328,6 +335,7 @@ impl DomainEvent {
             DomainEvent::ImmutableRuleChanged { .. } => "immutable_rule_changed",
             DomainEvent::QuotaChanged { .. } => "quota_changed",
             DomainEvent::QuotaRepaired { .. } => "quota_repaired",
+            DomainEvent::QuotaExceeded { .. } => "quota_exceeded",
             DomainEvent::RepositoryUpdated { .. } => "repository_updated",
             DomainEvent::SettingsChanged { .. } => "settings_changed",
             DomainEvent::JobStarted { .. } => "job_started",
@@ -348,6 +356,7 @@ impl DomainEvent {
             | DomainEvent::TagDeleted { repository, .. }
             | DomainEvent::RepositoryDeleted { repository }
             | DomainEvent::ArtifactLabelChanged { repository, .. }
+            | DomainEvent::QuotaExceeded { repository, .. }
             | DomainEvent::RepositoryUpdated { repository } => Some(repository),
             _ => None,
         }

@@ -109,9 +109,19 @@ impl Registry {
             manifests,
         };
         self.check_tag_moves(repo, &digest, &tags).await?;
-        self.meta
+        let put = self
+            .meta
             .put_manifest_emitting(repo, &record, &tags, std::slice::from_ref(&event))
-            .await?;
+            .await;
+        if let Err(Error::QuotaExceeded(message)) = &put {
+            // The push was refused and rolled back; the refusal is an event of its own.
+            let refused = DomainEvent::QuotaExceeded {
+                repository: repo.to_string(),
+                message: message.clone(),
+            };
+            self.record_event(by, refused).await;
+        }
+        put?;
         self.signal.written();
         Ok(PushedManifest {
             digest,

@@ -380,7 +380,8 @@ impl JobStore for SqlMetadataStore {
         now_ms: i64,
         events: &(dyn for<'j> Fn(&'j Job) -> Vec<NewEvent> + Send + Sync),
     ) -> Result<bool> {
-        let owned = format!("WHERE id = $1 AND worker = $2 AND status = 'Running' RETURNING {JOB_COLUMNS}");
+        let owned =
+            format!("WHERE id = $1 AND worker = $2 AND status = 'Running' RETURNING {JOB_COLUMNS}");
         let q = match outcome {
             Outcome::Success | Outcome::Stopped => {
                 let status = if *outcome == Outcome::Success {
