@@ -20,13 +20,14 @@ use harbor_storage::sql::PoolConfig;
 use harbor_storage::{ObjectBlobStore, SqlMetadataStore};
 use tokio::sync::mpsc;
 
-/// Forwards each event to a channel (a webhook sender or a build trigger would act here).
-struct Forward(mpsc::UnboundedSender<StoredEvent>);
+/// Forwards each event to a channel (a webhook sender or a build trigger would act here),
+/// as the subscriber `.0`.
+pub(crate) struct Forward(pub &'static str, pub mpsc::UnboundedSender<StoredEvent>);
 
 #[async_trait]
 impl Subscriber for Forward {
     fn name(&self) -> &str {
-        "example-forwarder"
+        self.0
     }
 
     fn start_at(&self) -> StartAt {
@@ -37,7 +38,7 @@ impl Subscriber for Forward {
     async fn deliver(&self, batch: &Batch<'_>) -> harbor_core::Result<Delivered> {
         for e in batch.events {
             // A closed channel means nobody listens any more: not worth a retry.
-            let _ = self.0.send(e.clone());
+            let _ = self.1.send(e.clone());
         }
         Ok(Delivered::Handled)
     }
@@ -62,7 +63,7 @@ pub async fn push_and_watch(
         registry.event_signal().clone(),
         DispatcherConfig::default(),
     );
-    dispatcher.start(Arc::new(Forward(tx)));
+    dispatcher.start(Arc::new(Forward("example-forwarder", tx)));
 
     let repo = RepositoryName::parse("demo/app")?;
     let config = Bytes::from_static(br#"{"architecture":"amd64","os":"linux"}"#);

@@ -11,12 +11,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use harbor_auth::robot::Level;
 use harbor_auth::{Accounts, Principal};
-use harbor_core::events::{
-    Batch, Delivered, Dispatcher, DispatcherConfig, StartAt, StoredEvent, Subscriber,
-};
+use harbor_core::events::{Dispatcher, DispatcherConfig, StoredEvent};
 use harbor_core::gc::{GcParams, JOB_KIND as GC};
 use harbor_core::identity::{RobotAccess, RobotPermission};
 use harbor_core::jobs::kinds::register_all;
@@ -30,26 +27,7 @@ use harbor_storage::sql::PoolConfig;
 use harbor_storage::{ObjectBlobStore, SqlMetadataStore};
 use tokio::sync::mpsc;
 
-/// Forwards each event to a channel.
-struct Forward(mpsc::UnboundedSender<StoredEvent>);
-
-#[async_trait]
-impl Subscriber for Forward {
-    fn name(&self) -> &str {
-        "platform-example"
-    }
-
-    fn start_at(&self) -> StartAt {
-        StartAt::Beginning
-    }
-
-    async fn deliver(&self, batch: &Batch<'_>) -> harbor_core::Result<Delivered> {
-        for e in batch.events {
-            let _ = self.0.send(e.clone());
-        }
-        Ok(Delivered::Handled)
-    }
-}
+use crate::events::Forward;
 
 /// What [`provision`] did.
 #[derive(Debug)]
@@ -100,7 +78,7 @@ pub async fn provision(
         registry.event_signal().clone(),
         DispatcherConfig::default(),
     );
-    dispatcher.start(Arc::new(Forward(tx)));
+    dispatcher.start(Arc::new(Forward("platform-example", tx)));
 
     let project = platform
         .projects

@@ -10,14 +10,14 @@ use harbor_auth::{Accounts, Principal};
 use harbor_core::events::{DomainEvent, EventStore, NewEvent};
 use harbor_core::identity::{Page, Project};
 use harbor_core::jobs::kinds::{RETENTION_JOB_KIND, RetentionParams};
-use harbor_core::jobs::{Cron, Job, JobQuery, JobStore, NewJob, NewSchedule, Trigger};
+use harbor_core::jobs::{Cron, Job, JobQuery, JobStore, NewSchedule};
 use harbor_core::model::now_ms;
 use harbor_core::rbac::{Action, Resource};
 use harbor_core::retention::RetentionPolicy;
 use harbor_core::{Error, Registry, Result};
 
 use crate::access::{self, ProjectRef};
-use crate::system_jobs::MAX_ATTEMPTS;
+use crate::system_jobs::manual_job;
 
 /// Retention jobs examined when listing one policy's runs (newest first).
 const SCAN: u64 = 1000;
@@ -187,17 +187,11 @@ impl Retention {
     /// same transaction.
     pub async fn start(&self, by: &Principal, id: i64, dry_run: bool) -> Result<Job> {
         let (_, project) = self.authorised(by, id, Action::Operate).await?;
-        let new = NewJob {
-            kind: RETENTION_JOB_KIND.into(),
-            params: encode(&RetentionParams {
-                policy_id: id,
-                dry_run,
-            })?,
-            trigger: Trigger::Manual,
-            max_attempts: MAX_ATTEMPTS,
-            run_after_ms: now_ms(),
-            schedule_id: None,
-        };
+        let params = encode(&RetentionParams {
+            policy_id: id,
+            dry_run,
+        })?;
+        let new = manual_job(RETENTION_JOB_KIND, params);
         let actor = by.name().to_owned();
         let events = move |job: &Job| {
             vec![NewEvent::now(

@@ -19,6 +19,18 @@ use crate::access;
 /// deleting), so a run whose worker died, or that failed on a passing error, is retried.
 pub const MAX_ATTEMPTS: u32 = 3;
 
+/// A run of `kind` with `params` started by hand now.
+pub(crate) fn manual_job(kind: &str, params: String) -> NewJob {
+    NewJob {
+        kind: kind.to_owned(),
+        params,
+        trigger: Trigger::Manual,
+        max_attempts: MAX_ATTEMPTS,
+        run_after_ms: now_ms(),
+        schedule_id: None,
+    }
+}
+
 /// A schedule as Harbor's `ScheduleObj` gives it: a type and, for `Custom`, a cron.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScheduleSpec {
@@ -61,14 +73,7 @@ impl SystemJobs {
     /// cannot both succeed; the `JobStarted` event is written in it too.
     pub async fn start(&self, by: &Principal, kind: &str, params: String) -> Result<Job> {
         access::require_sysadmin(by)?;
-        let new = NewJob {
-            kind: kind.to_owned(),
-            params,
-            trigger: Trigger::Manual,
-            max_attempts: MAX_ATTEMPTS,
-            run_after_ms: now_ms(),
-            schedule_id: None,
-        };
+        let new = manual_job(kind, params);
         let actor = by.name().to_owned();
         let events = move |job: &Job| {
             vec![NewEvent::now(
