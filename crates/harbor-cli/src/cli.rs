@@ -353,12 +353,17 @@ pub enum RobotCmd {
         #[arg(long)]
         project: Option<String>,
     },
-    /// Create a project robot; its secret is printed once.
+    /// Create a project robot (or, with --system, a system robot); its secret is printed
+    /// once.
     Create {
         /// Project.
+        #[arg(long, required_unless_present = "system", conflicts_with = "system")]
+        project: Option<String>,
+        /// A system robot (administrators): its permissions are system-level
+        /// `<resource>:<action>` pairs, e.g. `audit-log:list`, `project:create`.
         #[arg(long)]
-        project: String,
-        /// Name (the login becomes robot$<project>+<name>).
+        system: bool,
+        /// Name (the login becomes robot$<project>+<name>, or robot$<name> with --system).
         #[arg(long)]
         name: String,
         /// Permissions: `pull`, `push`, `delete` (repository actions) or
@@ -449,6 +454,41 @@ pub enum AuditCmd {
         #[arg(long)]
         wait: bool,
     },
+    /// Past and current audit purge runs, newest first.
+    PurgeHistory {
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show the audit purge schedule, or change it.
+    PurgeSchedule {
+        /// Set or remove it (without: show it).
+        #[command(subcommand)]
+        action: Option<PurgeScheduleCmd>,
+    },
+}
+
+/// `harbor audit purge-schedule ...`.
+#[derive(Debug, Subcommand)]
+pub enum PurgeScheduleCmd {
+    /// Purge the audit log on a schedule.
+    Set {
+        /// How often.
+        #[arg(value_enum)]
+        every: ScheduleKind,
+        /// Six-field cron (seconds first), for `custom`, e.g. "0 30 2 * * *".
+        #[arg(long)]
+        cron: Option<String>,
+        /// Keep entries newer than this many hours.
+        #[arg(long, default_value_t = 24 * 30)]
+        keep_hours: i64,
+        /// Operations to purge, comma-separated.
+        #[arg(long, default_value = "create,delete,pull")]
+        operations: String,
+    },
+    /// Remove the schedule.
+    #[command(name = "none")]
+    Remove,
 }
 
 /// `harbor system ...`.
@@ -486,6 +526,12 @@ pub enum SystemCmd {
         /// Wait for the run to end and print the report.
         #[arg(long)]
         wait: bool,
+    },
+    /// Past and current storage checks, newest first.
+    FsckHistory {
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
     },
     /// The job queues: jobs waiting and running per kind (administrators).
     Queues,

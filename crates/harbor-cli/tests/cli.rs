@@ -822,6 +822,48 @@ async fn garbage_collection_retention_purge_fsck_and_offline_admin() {
         (&json!(0), &json!(0), &json!(0)),
         "{fsck}"
     );
+    // Their histories, and the purge's schedule.
+    let purges = json(h, &["audit", "purge-history"]).await;
+    assert_eq!(purges[0]["id"], purge["id"], "{purges}");
+    let checks = json(h, &["system", "fsck-history"]).await;
+    assert_eq!(checks[0]["id"], fsck["id"], "{checks}");
+    let set = json(
+        h,
+        &["audit", "purge-schedule", "set", "daily", "--keep-hours", "48"],
+    )
+    .await;
+    assert_eq!(set["schedule"]["type"], "Daily", "{set}");
+    assert!(
+        set["job_parameters"]
+            .as_str()
+            .is_some_and(|p| p.contains("\"audit_retention_hour\":48")),
+        "{set}"
+    );
+    let shown = json(h, &["audit", "purge-schedule"]).await;
+    assert_eq!(shown["schedule"]["type"], "Daily", "{shown}");
+    ok(h, &["audit", "purge-schedule", "none"], "").await;
+    let gone = json(h, &["audit", "purge-schedule"]).await;
+    assert_eq!(gone["schedule"]["type"], "None", "{gone}");
+    let err = fails(h, &["audit", "purge-schedule", "set", "custom"], "", 2).await;
+    assert!(err.contains("--cron"), "{err}");
+
+    // A system robot: system-level permissions, no project.
+    let bot = json(
+        h,
+        &[
+            "robot", "create", "--system", "--name", "auditor",
+            "--permission", "audit-log:list",
+        ],
+    )
+    .await;
+    assert_eq!(bot["name"], "robot$auditor", "{bot}");
+    let shown = json(h, &["robot", "show", &bot["id"].to_string()]).await;
+    assert_eq!(shown["level"], "system", "{shown}");
+    assert_eq!(shown["permissions"][0]["kind"], "system", "{shown}");
+    assert_eq!(
+        shown["permissions"][0]["access"][0]["resource"], "audit-log",
+        "{shown}"
+    );
 
     // Offline, with the server stopped: migrate, check storage, recount quotas, copy.
     let db = s.database_url();

@@ -207,6 +207,7 @@ pub(crate) async fn robot(app: &App, cmd: RobotCmd) -> Outcome {
         }
         RobotCmd::Create {
             project,
+            system,
             name,
             permissions,
             duration,
@@ -216,15 +217,20 @@ pub(crate) async fn robot(app: &App, cmd: RobotCmd) -> Outcome {
                 .iter()
                 .map(|p| access(p))
                 .collect::<Result<Vec<_>, _>>()?;
+            // clap requires exactly one of --project and --system.
+            let (level, kind, namespace) = match project {
+                Some(p) if !system => ("project", "project", p),
+                _ => ("system", "system", "/".to_owned()),
+            };
             let created = c
                 .create_robot(&NewRobot {
                     name,
                     description: Some(description),
-                    level: "project".into(),
+                    level: level.into(),
                     duration: Some(duration),
                     permissions: Some(vec![RobotPermission {
-                        kind: "project".into(),
-                        namespace: project,
+                        kind: kind.into(),
+                        namespace,
                         access,
                     }]),
                     ..NewRobot::default()

@@ -7,7 +7,7 @@ use super::content::human;
 use super::system::text;
 use super::wait::{Progress, until_done};
 use super::{App, Failure, Outcome, REFUSED};
-use crate::cli::{GcArgs, GcCmd, GcScheduleCmd, ScheduleKind};
+use crate::cli::{GcArgs, GcCmd, GcScheduleCmd, PurgeScheduleCmd, ScheduleKind};
 use crate::client::{
     Execution, FsckParameters, GcParameters, JobQueue, PurgeAuditParameters, ScheduleTask,
     SystemJob,
@@ -227,15 +227,7 @@ pub(crate) async fn gc(app: &App, cmd: GcCmd) -> Outcome {
                     params,
                 }),
         } => {
-            match (every, &cron) {
-                (ScheduleKind::Custom, None) => {
-                    return Err(Failure::usage("a custom schedule needs --cron"));
-                }
-                (k, Some(_)) if k != ScheduleKind::Custom => {
-                    return Err(Failure::usage("--cron is for `custom` schedules"));
-                }
-                _ => {}
-            }
+            check_schedule(every, cron.as_deref())?;
             c.set_system_job_schedule(
                 kind,
                 every.as_harbor(),
@@ -258,6 +250,56 @@ pub(crate) async fn gc(app: &App, cmd: GcCmd) -> Outcome {
         }
     }
     Ok(())
+}
+
+/// `harbor audit purge-history`, `harbor system fsck-history`: past runs of `kind`.
+pub(crate) async fn runs(app: &App, kind: SystemJob, limit: usize) -> Outcome {
+    history(app, kind, &app.client.system_job_runs(kind, limit).await?)
+}
+
+/// `harbor audit purge-schedule [set|none]`.
+pub(crate) async fn purge_schedule(app: &App, action: Option<PurgeScheduleCmd>) -> Outcome {
+    let (c, kind) = (&app.client, SystemJob::PurgeAudit);
+    match action {
+        None => show_schedule(app, kind).await,
+        Some(PurgeScheduleCmd::Set {
+            every,
+            cron,
+            keep_hours,
+            operations,
+        }) => {
+            check_schedule(every, cron.as_deref())?;
+            let params = PurgeAuditParameters {
+                audit_retention_hour: keep_hours,
+                include_operations: operations,
+                dry_run: false,
+            };
+            c.set_system_job_schedule(kind, every.as_harbor(), cron.as_deref(), &params)
+                .await?;
+            show_schedule(app, kind).await
+        }
+        Some(PurgeScheduleCmd::Remove) => {
+            c.set_system_job_schedule(kind, "None", None, &json!({}))
+                .await?;
+            app.out.done(
+                "Removed the audit purge schedule",
+                &json!({ "schedule": { "type": "None" } }),
+                "None",
+            )?;
+            Ok(())
+        }
+    }
+}
+
+/// A custom schedule needs a cron, and only it takes one.
+fn check_schedule(every: ScheduleKind, cron: Option<&str>) -> Outcome {
+    match (every, cron) {
+        (ScheduleKind::Custom, None) => Err(Failure::usage("a custom schedule needs --cron")),
+        (k, Some(_)) if k != ScheduleKind::Custom => {
+            Err(Failure::usage("--cron is for `custom` schedules"))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// `harbor audit purge`.

@@ -103,6 +103,9 @@ pub(crate) async fn system(app: &App, cmd: SystemCmd) -> Outcome {
             };
             jobs::fsck(app, params, wait).await?;
         }
+        SystemCmd::FsckHistory { limit } => {
+            jobs::runs(app, crate::client::SystemJob::Fsck, limit).await?
+        }
         SystemCmd::Queues => jobs::queues(app).await?,
         SystemCmd::Schedules => jobs::schedules(app).await?,
     }
@@ -131,6 +134,12 @@ pub(crate) async fn audit(app: &App, cmd: AuditCmd) -> Outcome {
                 dry_run,
             };
             return jobs::purge_audit(app, params, wait).await;
+        }
+        AuditCmd::PurgeHistory { limit } => {
+            return jobs::runs(app, crate::client::SystemJob::PurgeAudit, limit).await;
+        }
+        AuditCmd::PurgeSchedule { action } => {
+            return jobs::purge_schedule(app, action).await;
         }
     };
     let mut q = Vec::new();
