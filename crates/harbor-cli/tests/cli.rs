@@ -829,7 +829,14 @@ async fn garbage_collection_retention_purge_fsck_and_offline_admin() {
     assert_eq!(checks[0]["id"], fsck["id"], "{checks}");
     let set = json(
         h,
-        &["audit", "purge-schedule", "set", "daily", "--keep-hours", "48"],
+        &[
+            "audit",
+            "purge-schedule",
+            "set",
+            "daily",
+            "--keep-hours",
+            "48",
+        ],
     )
     .await;
     assert_eq!(set["schedule"]["type"], "Daily", "{set}");
@@ -851,8 +858,13 @@ async fn garbage_collection_retention_purge_fsck_and_offline_admin() {
     let bot = json(
         h,
         &[
-            "robot", "create", "--system", "--name", "auditor",
-            "--permission", "audit-log:list",
+            "robot",
+            "create",
+            "--system",
+            "--name",
+            "auditor",
+            "--permission",
+            "audit-log:list",
         ],
     )
     .await;

@@ -72,6 +72,7 @@ fn nav(viewer: Option<&Viewer>) -> Markup {
                     a href="/projects" { "Projects" }
                     @if v.user.sysadmin {
                         a href="/admin/users" { "Users" }
+                        a href="/admin/robots" { "Robot accounts" }
                         a href="/admin/labels" { "Labels" }
                         a href="/admin/gc" { "Garbage collection" }
                         a href="/admin/audit" { "Audit log" }

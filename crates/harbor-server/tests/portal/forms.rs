@@ -506,3 +506,54 @@ async fn numeric_project_names_do_not_hijack_portal_actions() {
     assert_eq!(status, StatusCode::OK, "the private project still exists");
     assert_eq!(hidden["metadata"]["public"], "false");
 }
+
+#[tokio::test]
+async fn administrators_manage_system_robots() {
+    let s = TestServer::start().await;
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let (status, page) = get(&s, &admin, "/admin/robots").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No system robot accounts."), "{page}");
+    let t = token(&page);
+    // The secret is on the answer page itself, once.
+    let form = [
+        ("_csrf", t.as_str()),
+        ("name", "auditor"),
+        ("description", "reads the audit log"),
+        ("duration", "-1"),
+        ("access", "audit-log:list"),
+    ];
+    let r = post(&s, &admin, "/admin/robots", &form).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let created = r.text().await.unwrap();
+    assert!(created.contains("robot$auditor"), "{created}");
+    let secret = created
+        .split("id=\"robot-secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the secret is shown")
+        .to_owned();
+    // The robot holds exactly its system permission.
+    let bot = common::as_user("robot$auditor", &secret);
+    let r = common::send(&bot, &s, Method::GET, "/api/v2.0/audit-logs", None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = common::send(&bot, &s, Method::GET, "/api/v2.0/users", None).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let robots = api(&s, Method::GET, "/api/v2.0/robots?q=Level%3Dsystem", None).await;
+    assert_eq!(robots[0]["level"], "system", "{robots}");
+    let id = robots[0]["id"].as_i64().unwrap();
+    // Listed, then deleted.
+    let (_, listed) = get(&s, &admin, "/admin/robots").await;
+    assert!(listed.contains("audit-log:list"), "{listed}");
+    let confirm = [("_csrf", t.as_str()), ("confirm", "yes")];
+    expect(
+        &s,
+        &admin,
+        &format!("/admin/robots/{id}/delete"),
+        &confirm,
+        "ok:",
+    )
+    .await;
+    let r = common::send(&bot, &s, Method::GET, "/api/v2.0/audit-logs", None).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}

@@ -8,6 +8,7 @@ mod login;
 mod project;
 mod projects;
 mod repository;
+mod robots;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -99,6 +100,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .merge(repository::routes())
         .merge(admin::routes())
         .merge(gc::routes())
+        .merge(robots::routes())
 }
 
 #[cfg(test)]
