@@ -21,6 +21,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod configuration;
 pub mod members;
 pub mod projects;
 pub mod retention;

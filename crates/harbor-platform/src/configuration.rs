@@ -1,0 +1,233 @@
+//! Harbor's `/configurations`: every field of Harbor's `Configurations` answered for. The
+//! ones this server applies are validated and stored in the database ([`SystemSettings`]),
+//! so every replica follows them; the ones fixed by this server (its own database for
+//! sign-in, quotas always on, no audit forwarding yet) are read-only and accept only their
+//! current value; the fields of features it does not have yet (LDAP, OIDC, UAA, HTTP auth
+//! proxy) take only empty values. Anything else is refused by name, and a request with one
+//! bad field changes nothing.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use harbor_auth::Principal;
+use harbor_core::{Error, Result};
+use serde_json::{Map, Value, json};
+
+use crate::access;
+use crate::settings::{Settings, SystemSettings};
+
+/// What the server was started with, for the fields that show or default to it.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    /// The robot login prefix (`robot$`).
+    pub robot_prefix: String,
+    /// The configured registry token lifetime.
+    pub token_ttl: Duration,
+    /// The configured portal session lifetime.
+    pub session_ttl: Duration,
+    /// The configured storage limit of new projects (-1 unlimited).
+    pub default_storage_limit: i64,
+}
+
+/// One field: its value and whether it may be changed here.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    /// The value.
+    pub value: Value,
+    /// Whether `PUT /configurations` may change it.
+    pub editable: bool,
+}
+
+/// Fields fixed by how this server works: name, value, and why it cannot change.
+fn fixed(env: &Environment) -> Vec<(&'static str, Value, &'static str)> {
+    vec![
+        (
+            "auth_mode",
+            json!("db_auth"),
+            "users sign in against this server's database; LDAP and OIDC are not supported yet",
+        ),
+        (
+            "primary_auth_mode",
+            json!(false),
+            "there is one sign-in mode",
+        ),
+        (
+            "robot_name_prefix",
+            json!(env.robot_prefix),
+            "set auth.robot_prefix in the server's configuration (it renames every robot's login)",
+        ),
+        (
+            "quota_per_project_enable",
+            json!(true),
+            "storage quotas are always enforced (use -1 for unlimited)",
+        ),
+        (
+            "notification_enable",
+            json!(false),
+            "webhooks are not supported yet",
+        ),
+        (
+            "audit_log_forward_endpoint",
+            json!(""),
+            "audit log forwarding is not supported yet",
+        ),
+        (
+            "skip_audit_log_database",
+            json!(false),
+            "the audit log is kept in the database",
+        ),
+        (
+            "disabled_audit_log_event_types",
+            json!(""),
+            "every audit event type is recorded",
+        ),
+        (
+            "scanner_skip_update_pulltime",
+            json!(false),
+            "vulnerability scanning is not supported yet",
+        ),
+    ]
+}
+
+/// Prefixes of the fields of sign-in modes this server does not have yet.
+const NOT_YET: &[(&str, &str)] = &[
+    ("ldap_", "LDAP sign-in"),
+    ("oidc_", "OIDC sign-in"),
+    ("uaa_", "UAA sign-in"),
+    ("http_authproxy_", "HTTP auth proxy sign-in"),
+];
+
+/// The current value of every field this server changes at run time.
+fn editable_values(env: &Environment, s: &Settings) -> Vec<(&'static str, Value)> {
+    let minutes = |d: std::time::Duration| d.as_secs().div_ceil(60);
+    vec![
+        ("read_only", json!(s.read_only)),
+        (
+            "project_creation_restriction",
+            json!(s.project_creation_restriction()),
+        ),
+        ("self_registration", json!(s.self_registration)),
+        (
+            "token_expiration",
+            json!(minutes(s.token_ttl(env.token_ttl))),
+        ),
+        (
+            "session_timeout",
+            json!(minutes(s.session_ttl(env.session_ttl))),
+        ),
+        ("robot_token_duration", json!(s.robot_days())),
+        (
+            "storage_per_project",
+            json!(s.storage_per_project.unwrap_or(env.default_storage_limit)),
+        ),
+        ("banner_message", json!(s.banner_message)),
+    ]
+}
+
+/// Checks one editable field; its value as stored.
+fn check(name: &str, v: &Value) -> Result<Option<Value>> {
+    let bad = |what: &str| Error::Invalid(format!("{name} must be {what}"));
+    let minutes = |v: &Value| match v.as_u64() {
+        Some(n @ 1..=525_600) => Ok(json!(n)),
+        _ => Err(bad("a number of minutes from 1 to 525600")),
+    };
+    Ok(Some(match name {
+        "read_only" | "self_registration" => {
+            json!(v.as_bool().ok_or_else(|| bad("true or false"))?)
+        }
+        "project_creation_restriction" => match v.as_str() {
+            Some(s @ ("everyone" | "adminonly")) => json!(s),
+            _ => return Err(bad("\"everyone\" or \"adminonly\"")),
+        },
+        "token_expiration" | "session_timeout" => minutes(v)?,
+        "robot_token_duration" => match v.as_i64() {
+            Some(n @ 1..=36_500) => json!(n),
+            _ => return Err(bad("a number of days from 1 to 36500")),
+        },
+        "storage_per_project" => match v.as_i64() {
+            Some(n) if n == -1 || n > 0 => json!(n),
+            _ => return Err(bad("-1 (unlimited) or a positive number of bytes")),
+        },
+        "banner_message" => match v.as_str() {
+            Some(s) if s.chars().count() <= 1024 => json!(s),
+            _ => return Err(bad("a string of at most 1024 characters")),
+        },
+        _ => return Ok(None),
+    }))
+}
+
+/// Whether `v` is an "off" value: null, false, an empty string or list.
+fn is_off(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+impl SystemSettings {
+    /// Every field with its value (system administrators).
+    pub async fn configurations(
+        &self,
+        by: &Principal,
+        env: &Environment,
+    ) -> Result<BTreeMap<String, Item>> {
+        access::require_sysadmin(by)?;
+        let s = self.get().await;
+        let mut out = BTreeMap::new();
+        for (name, value) in editable_values(env, &s) {
+            out.insert(
+                name.to_owned(),
+                Item {
+                    value,
+                    editable: true,
+                },
+            );
+        }
+        for (name, value, _) in fixed(env) {
+            out.insert(
+                name.to_owned(),
+                Item {
+                    value,
+                    editable: false,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Changes fields (system administrators), all or nothing: every field is checked
+    /// before anything is stored.
+    pub async fn configure(
+        &self,
+        by: &Principal,
+        env: &Environment,
+        body: &Map<String, Value>,
+    ) -> Result<()> {
+        access::require_sysadmin(by)?;
+        let fixed = fixed(env);
+        let mut writes = Vec::new();
+        for (name, value) in body {
+            if let Some(v) = check(name, value)? {
+                writes.push((name.clone(), v));
+            } else if let Some((_, current, why)) = fixed.iter().find(|(n, _, _)| n == name) {
+                if value != current {
+                    return Err(Error::Invalid(format!("{name} cannot be changed: {why}")));
+                }
+            } else if let Some((_, feature)) = NOT_YET.iter().find(|(p, _)| name.starts_with(p)) {
+                if !is_off(value) {
+                    return Err(Error::Invalid(format!(
+                        "{name} is not supported yet: this server has no {feature}"
+                    )));
+                }
+            } else {
+                return Err(Error::Invalid(format!("unknown configuration {name}")));
+            }
+        }
+        if !writes.is_empty() {
+            self.update(by, &writes).await?;
+        }
+        Ok(())
+    }
+}
