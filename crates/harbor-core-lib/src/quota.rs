@@ -105,6 +105,15 @@ pub trait QuotaStore: Send + Sync + 'static {
     async fn total_quota_usage(&self) -> Result<u64>;
 }
 
+/// The share of a finite limit (percent) at which a push warns (Harbor's quota warning).
+pub const WARNING_PERCENT: i64 = 85;
+
+/// Whether `used` bytes of a `hard` limit are at or over the warning share (never for an
+/// unlimited quota).
+pub fn warns(used: i64, hard: i64) -> bool {
+    hard > 0 && used.saturating_mul(100) >= hard.saturating_mul(WARNING_PERCENT)
+}
+
 /// Checks a hard limit as Harbor does: -1 (unlimited) or a positive number of bytes.
 pub fn validate_limit(hard: i64) -> Result<()> {
     if hard == UNLIMITED || hard > 0 {

@@ -25,6 +25,7 @@ harbor_storage::contract_tests!(
     concurrent_pushes_are_read_in_commit_order,
     delivered_events_are_pruned,
     a_push_over_the_quota_is_an_event,
+    a_push_near_the_quota_warns,
 );
 
 struct Setup {
@@ -578,4 +579,70 @@ async fn a_push_over_the_quota_is_an_event(t: &Target) {
         .filter(|e| e.event.kind() == "artifact_pushed")
         .count();
     assert_eq!(pushed, 1);
+}
+
+async fn a_push_near_the_quota_warns(t: &Target) {
+    use harbor_core::quota::QuotaStore;
+    let s = setup(t).await;
+    let r = repo("team/app");
+    push(&s.reg, "alice", &r, "v1", 1).await;
+    let team = s.meta.project_by_name("team").await.unwrap().unwrap();
+    let quota = || async { s.meta.project_quota(team.id).await.unwrap().unwrap() };
+    let config = br#"{"seed":1}"#;
+    let manifest = |v: u32| {
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[],"annotations":{{"v":"{v}"}}}}"#,
+            Digest::sha256(config),
+            config.len()
+        )
+    };
+    let put = |v: u32| {
+        let body = Bytes::from(manifest(v));
+        let reg = &s.reg;
+        let r = &r;
+        async move {
+            reg.put_manifest(
+                "bob",
+                r,
+                &format!("v{v}"),
+                Some("application/vnd.oci.image.manifest.v1+json"),
+                body,
+                &[],
+            )
+            .await
+            .unwrap();
+        }
+    };
+    let warnings = || async {
+        all_events(&s.meta)
+            .await
+            .into_iter()
+            .filter(|e| e.event.kind() == "quota_warning")
+            .collect::<Vec<_>>()
+    };
+    // Far from a limit ten times the usage: no warning.
+    let q = quota().await;
+    s.meta.set_quota_limit(q.id, q.used * 10).await.unwrap();
+    put(2).await;
+    assert!(warnings().await.is_empty());
+    // A limit the next push brings to one byte short of: it warns, with the push.
+    let q = quota().await;
+    let hard = q.used + manifest(3).len() as i64 + 1;
+    s.meta.set_quota_limit(q.id, hard).await.unwrap();
+    put(3).await;
+    let w = warnings().await;
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].actor, "bob");
+    assert_eq!(
+        w[0].event,
+        DomainEvent::QuotaWarning {
+            repository: "team/app".into(),
+            used: hard - 1,
+            hard,
+        }
+    );
+    // An unlimited quota never warns.
+    s.meta.set_quota_limit(q.id, -1).await.unwrap();
+    put(4).await;
+    assert_eq!(warnings().await.len(), 1);
 }

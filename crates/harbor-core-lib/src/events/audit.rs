@@ -45,7 +45,9 @@ fn job_resource(kind: &str) -> &'static str {
 /// ending): Harbor's operation, resource type and resource.
 pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> Option<NewAuditEntry> {
     let (operation, resource_type, resource) = match &e.event {
-        DomainEvent::JobFinished { .. } | DomainEvent::QuotaExceeded { .. } => return None,
+        DomainEvent::JobFinished { .. }
+        | DomainEvent::QuotaExceeded { .. }
+        | DomainEvent::QuotaWarning { .. } => return None,
         DomainEvent::ArtifactPushed {
             repository,
             digest,

@@ -246,6 +246,16 @@ pub enum DomainEvent {
         /// The new limit in bytes, -1 unlimited.
         hard: i64,
     },
+    /// A manifest push left its project's storage usage at or over 85 % of a finite limit
+    /// (Harbor's quota warning).
+    QuotaWarning {
+        /// `<project>/<repository path>`.
+        repository: String,
+        /// Bytes used after the push.
+        used: i64,
+        /// The limit in bytes.
+        hard: i64,
+    },
     /// A push was refused because it would exceed its project's storage quota.
     QuotaExceeded {
         /// `<project>/<repository path>`.
@@ -336,6 +346,7 @@ impl DomainEvent {
             DomainEvent::QuotaChanged { .. } => "quota_changed",
             DomainEvent::QuotaRepaired { .. } => "quota_repaired",
             DomainEvent::QuotaExceeded { .. } => "quota_exceeded",
+            DomainEvent::QuotaWarning { .. } => "quota_warning",
             DomainEvent::RepositoryUpdated { .. } => "repository_updated",
             DomainEvent::SettingsChanged { .. } => "settings_changed",
             DomainEvent::JobStarted { .. } => "job_started",
@@ -357,6 +368,7 @@ impl DomainEvent {
             | DomainEvent::RepositoryDeleted { repository }
             | DomainEvent::ArtifactLabelChanged { repository, .. }
             | DomainEvent::QuotaExceeded { repository, .. }
+            | DomainEvent::QuotaWarning { repository, .. }
             | DomainEvent::RepositoryUpdated { repository } => Some(repository),
             _ => None,
         }

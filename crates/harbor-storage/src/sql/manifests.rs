@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use bytes::Bytes;
-use harbor_core::events::NewEvent;
+use harbor_core::events::{DomainEvent, NewEvent, SYSTEM};
 use harbor_core::model::{NewManifest, Referrer, StoredManifest, now_ms};
 use harbor_core::{Digest, Error, Reference, RepositoryName, Result, Tag};
 use sqlx::any::AnyRow;
@@ -158,12 +158,13 @@ pub(super) async fn put(
     .fetch_optional(&mut *tx)
     .await
     .map_err(internal)?;
+    let mut quota = None;
     let manifest_id: i64 = match inserted {
         Some(row) => {
             let id: i64 = row.try_get(0).map_err(internal)?;
             insert_references(&mut tx, id, m).await?;
             // New in this repository: charged unless the project holds it already.
-            quotas::charge_manifest(
+            quota = quotas::charge_manifest(
                 &mut tx,
                 s.dialect,
                 repo_id,
@@ -203,7 +204,21 @@ pub(super) async fn put(
         .await
         .map_err(internal)?;
     }
-    super::events::append(&mut tx, s.dialect, events).await?;
+    match quota {
+        // A push that leaves the project near its limit warns, with the push's own events.
+        Some((hard, used)) if harbor_core::quota::warns(used, hard) => {
+            let actor = events.first().map_or(SYSTEM, |e| e.actor.as_str());
+            let warning = DomainEvent::QuotaWarning {
+                repository: repo.to_string(),
+                used,
+                hard,
+            };
+            let mut all = events.to_vec();
+            all.push(NewEvent::now(actor, warning));
+            super::events::append(&mut tx, s.dialect, &all).await?;
+        }
+        _ => super::events::append(&mut tx, s.dialect, events).await?,
+    }
     tx.commit().await.map_err(internal)
 }
 

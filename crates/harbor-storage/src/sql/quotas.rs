@@ -186,7 +186,8 @@ pub(super) async fn charge(
 /// Charges a manifest pushed into `repo_id`: its own bytes, plus any blob it references
 /// that the project's set lacks (none while the set is exact: blobs are charged when
 /// linked, and a manifest may only reference blobs linked to its repository). One
-/// conditional update for the total, so a refused push reports its whole size.
+/// conditional update for the total, so a refused push reports its whole size. Returns the
+/// project's `(hard, used)` afterwards (`None` outside any project).
 pub(super) async fn charge_manifest(
     tx: &mut Transaction<'_, Any>,
     dialect: Dialect,
@@ -194,12 +195,12 @@ pub(super) async fn charge_manifest(
     digest: &Digest,
     size: i64,
     blobs: &[Digest],
-) -> Result<()> {
+) -> Result<Option<(i64, i64)>> {
     let Some(project_id) = project_of(tx, repo_id).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let Some(locked) = lock(tx, dialect, project_id).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let now = now_ms();
     let mut delta = 0i64;
@@ -232,7 +233,8 @@ pub(super) async fn charge_manifest(
             delta += row.try_get::<i64, _>(0).map_err(internal)?;
         }
     }
-    add(tx, project_id, delta, locked).await
+    add(tx, project_id, delta, locked).await?;
+    Ok(Some((locked.0, locked.1.saturating_add(delta))))
 }
 
 /// Removes from the project's charged set those of `candidates` it no longer references
