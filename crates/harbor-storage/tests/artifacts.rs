@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use harbor_core::artifact::{ArtifactQuery, ArtifactSortKey, RepositoryPulls, TagFilter};
 use harbor_core::identity::{Match, NewUser, Page};
-use harbor_core::model::NewManifest;
+use harbor_core::model::{NewManifest, now_ms};
 use harbor_core::ports::{IdentityStore, MetadataStore};
 use harbor_core::{Digest, Error, Reference, RepositoryName, Tag};
 use harbor_storage::SqlMetadataStore;
@@ -436,6 +436,8 @@ async fn pull_times_are_recorded_in_batches(t: &Target) {
     m.create_project("p", owner, false).await.unwrap();
     let r = repo("p/app");
     let a = image(&m, &r, "a", 1, &["v1"], None, None).await;
+    // Pull times after the push (one before it is recorded as the push time).
+    let later = now_ms() + 60_000;
     let batch = |count, at: i64| RepositoryPulls {
         repository: r.clone(),
         count,
@@ -443,7 +445,7 @@ async fn pull_times_are_recorded_in_batches(t: &Target) {
         tags: vec![(tag("v1"), at), (tag("gone"), at)],
     };
     m.record_pulls(&[
-        batch(2, 5_000),
+        batch(2, later),
         RepositoryPulls {
             repository: repo("p/none"),
             count: 1,
@@ -458,32 +460,48 @@ async fn pull_times_are_recorded_in_batches(t: &Target) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(got.pulled_ms, Some(5_000));
+    assert_eq!(got.pulled_ms, Some(later));
     let tags = m.artifact_tags(&[got.id]).await.unwrap();
-    assert_eq!(tags[0].pulled_ms, Some(5_000));
+    assert_eq!(tags[0].pulled_ms, Some(later));
     assert_eq!(
         m.repository_record(&r).await.unwrap().unwrap().pull_count,
         2
     );
     // An older time never moves a pull time back.
-    m.record_pulls(&[batch(1, 10)]).await.unwrap();
+    m.record_pulls(&[batch(1, later - 1_000)]).await.unwrap();
     let got = m
         .artifact(&r, &Reference::Tag(tag("v1")))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(got.pulled_ms, Some(5_000));
+    assert_eq!(got.pulled_ms, Some(later));
     assert_eq!(
         m.repository_record(&r).await.unwrap().unwrap().pull_count,
         3
     );
+    // A pull time before the push (a wall clock stepped back) is recorded as the push's.
+    let c = image(&m, &r, "c", 1, &["v3"], None, None).await;
+    m.record_pulls(&[RepositoryPulls {
+        repository: r.clone(),
+        count: 1,
+        manifests: vec![(c.digest.clone(), 10)],
+        tags: vec![(tag("v3"), 10)],
+    }])
+    .await
+    .unwrap();
+    let got = m
+        .artifact(&r, &Reference::Digest(c.digest.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.pulled_ms, Some(got.pushed_ms), "{got:?}");
     // Sorting by pull time puts never-pulled artifacts first.
     let b = image(&m, &r, "b", 1, &["v2"], None, None).await;
     let q = ArtifactQuery {
         sort: vec![(ArtifactSortKey::PullTime, false)],
         ..Default::default()
     };
-    assert_eq!(digests(&m, &r, &q).await, [b.digest, a.digest]);
+    assert_eq!(digests(&m, &r, &q).await, [b.digest, c.digest, a.digest]);
     m.record_pulls(&[]).await.unwrap();
 }
 

@@ -654,7 +654,10 @@ pub(super) async fn record_pulls(
         }
         for (digest, at) in &p.manifests {
             sqlx::query(
-                "UPDATE manifests SET pulled_at = $1 \
+                // Never before the push: a wall clock stepped back between the two would
+                // otherwise show an artifact pulled before it existed.
+                "UPDATE manifests SET \
+                 pulled_at = CASE WHEN $1 < created_at THEN created_at ELSE $1 END \
                  WHERE repository_id = (SELECT id FROM repositories WHERE name = $2) \
                  AND digest = $3 AND (pulled_at IS NULL OR pulled_at < $1)",
             )
@@ -667,7 +670,8 @@ pub(super) async fn record_pulls(
         }
         for (tag, at) in &p.tags {
             sqlx::query(
-                "UPDATE tags SET pulled_at = $1 \
+                "UPDATE tags SET \
+                 pulled_at = CASE WHEN $1 < updated_at THEN updated_at ELSE $1 END \
                  WHERE repository_id = (SELECT id FROM repositories WHERE name = $2) \
                  AND name = $3 AND (pulled_at IS NULL OR pulled_at < $1)",
             )
