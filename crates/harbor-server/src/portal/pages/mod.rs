@@ -82,6 +82,55 @@ pub(crate) fn list_path(path: &str, q: &ListQuery, key: &str) -> String {
 /// Rows per page on every list.
 pub(crate) const PAGE_SIZE: u64 = 25;
 
+/// The new-robot form (project and system pages alike): `access` repeats, so it is read
+/// from the raw body.
+pub(crate) struct RobotForm {
+    pub csrf: String,
+    pub name: String,
+    pub description: String,
+    pub duration: i64,
+    /// `{resource, action}` objects.
+    pub access: Vec<serde_json::Value>,
+}
+
+impl RobotForm {
+    pub(crate) fn parse(body: &str) -> Self {
+        let mut f = RobotForm {
+            csrf: String::new(),
+            name: String::new(),
+            description: String::new(),
+            duration: -1,
+            access: Vec::new(),
+        };
+        for (k, val) in form_urlencoded::parse(body.as_bytes()) {
+            match k.as_ref() {
+                "_csrf" => f.csrf = val.into_owned(),
+                "name" => f.name = val.trim().to_owned(),
+                "description" => f.description = val.into_owned(),
+                "duration" => f.duration = val.trim().parse().unwrap_or(-1),
+                "access" => {
+                    if let Some((r, a)) = val.split_once(':') {
+                        f.access
+                            .push(serde_json::json!({ "resource": r, "action": a }));
+                    }
+                }
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// The `POST /robots` body: a robot of `level` whose permissions are `kind` in
+    /// `namespace`.
+    pub(crate) fn body(self, level: &str, kind: &str, namespace: &str) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name, "description": self.description, "level": level,
+            "duration": self.duration,
+            "permissions": [{ "kind": kind, "namespace": namespace, "access": self.access }],
+        })
+    }
+}
+
 /// A form with only the CSRF token (buttons that delete or run something).
 #[derive(Deserialize)]
 pub(crate) struct Confirm {

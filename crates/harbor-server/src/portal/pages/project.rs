@@ -430,28 +430,9 @@ async fn create_robot(
     Path(name): Path<String>,
     body: String,
 ) -> Response {
-    let mut csrf_sent = String::new();
-    let (mut robot, mut description, mut duration, mut access) =
-        (String::new(), String::new(), -1_i64, Vec::new());
-    for (k, val) in form_urlencoded::parse(body.as_bytes()) {
-        match k.as_ref() {
-            "_csrf" => csrf_sent = val.into_owned(),
-            "name" => robot = val.trim().to_owned(),
-            "description" => description = val.into_owned(),
-            "duration" => duration = val.trim().parse().unwrap_or(-1),
-            "access" => {
-                if let Some((r, a)) = val.split_once(':') {
-                    access.push(json!({ "resource": r, "action": a }));
-                }
-            }
-            _ => {}
-        }
-    }
-    csrf_checked!(v, &csrf_sent);
-    let body = json!({
-        "name": robot, "description": description, "level": "project", "duration": duration,
-        "permissions": [{ "kind": "project", "namespace": name, "access": access }],
-    });
+    let form = super::RobotForm::parse(&body);
+    csrf_checked!(v, &form.csrf);
+    let body = form.body("project", "project", &name);
     let created: m::RobotCreated = match p.api.send(&v, Method::POST, "/robots", Some(body)).await {
         Ok(a) => load!(v, a.decode()),
         Err(e) => return redirect_with(&path_back(&name, "robots"), Err(e)),

@@ -10,7 +10,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use harbor_api_model as m;
 use maud::html;
-use serde_json::json;
 
 use super::{Confirm, ListQuery, PAGE_SIZE, csrf_checked, load};
 use crate::portal::Portal;
@@ -100,28 +99,9 @@ async fn list(v: Viewer, State(p): State<Portal>, Query(q): Query<ListQuery>) ->
 /// `POST /admin/robots`: creates it and shows the secret on the answer page itself
 /// (never in a redirect, a cookie or a log).
 async fn create(v: Viewer, State(p): State<Portal>, body: String) -> Response {
-    let mut csrf_sent = String::new();
-    let (mut name, mut description, mut duration, mut access) =
-        (String::new(), String::new(), -1_i64, Vec::new());
-    for (k, val) in form_urlencoded::parse(body.as_bytes()) {
-        match k.as_ref() {
-            "_csrf" => csrf_sent = val.into_owned(),
-            "name" => name = val.trim().to_owned(),
-            "description" => description = val.into_owned(),
-            "duration" => duration = val.trim().parse().unwrap_or(-1),
-            "access" => {
-                if let Some((r, a)) = val.split_once(':') {
-                    access.push(json!({ "resource": r, "action": a }));
-                }
-            }
-            _ => {}
-        }
-    }
-    csrf_checked!(v, &csrf_sent);
-    let body = json!({
-        "name": name, "description": description, "level": "system", "duration": duration,
-        "permissions": [{ "kind": "system", "namespace": "/", "access": access }],
-    });
+    let form = super::RobotForm::parse(&body);
+    csrf_checked!(v, &form.csrf);
+    let body = form.body("system", "system", "/");
     let created: m::RobotCreated = match p.api.send(&v, Method::POST, "/robots", Some(body)).await {
         Ok(a) => load!(v, a.decode()),
         Err(e) => return redirect_with(BASE, Err(e)),
