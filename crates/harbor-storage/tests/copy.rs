@@ -736,19 +736,21 @@ async fn copies_tag_ids_and_pull_times() {
     let source = open(&format!("sqlite://{}", dir.path().join("a.db").display())).await;
     let digests = populate(&source).await.0;
     let r = repo("team/app2");
+    // A pull after the push (pull times are never earlier than their push).
+    let at = harbor_core::model::now_ms() + 7_000;
     source
         .record_pulls(&[RepositoryPulls {
             repository: r.clone(),
             count: 1,
-            manifests: vec![(digests[2].clone(), 7_000)],
-            tags: vec![(Tag::parse("v1").unwrap(), 7_000)],
+            manifests: vec![(digests[2].clone(), at)],
+            tags: vec![(Tag::parse("v1").unwrap(), at)],
         }])
         .await
         .unwrap();
     let base = Reference::Digest(digests[2].clone());
     let before = source.artifact(&r, &base).await.unwrap().unwrap();
     let tags_before = source.artifact_tags(&[before.id]).await.unwrap();
-    assert_eq!(before.pulled_ms, Some(7_000));
+    assert_eq!(before.pulled_ms, Some(at));
 
     let mut targets = vec![open(&format!("sqlite://{}", dir.path().join("b.db").display())).await];
     let db = TestDatabase::create().await;
@@ -758,7 +760,7 @@ async fn copies_tag_ids_and_pull_times() {
     for target in &targets {
         source.copy_into(target).await.unwrap();
         let after = target.artifact(&r, &base).await.unwrap().unwrap();
-        assert_eq!((after.id, after.pulled_ms), (before.id, Some(7_000)));
+        assert_eq!((after.id, after.pulled_ms), (before.id, Some(at)));
         assert_eq!(
             target.artifact_tags(&[after.id]).await.unwrap(),
             tags_before
