@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod errors;
 pub mod jobs;
+pub mod labels;
 pub mod members;
 pub mod projects;
 pub mod repositories;
@@ -23,6 +24,7 @@ pub mod users;
 pub use audit::AuditLog;
 pub use errors::{ErrorItem, Errors};
 pub use jobs::{ExecHistory, ScheduleBody, ScheduleObj};
+pub use labels::{ImmutableRule, ImmutableSelector, Label};
 pub use members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserEntity};
 pub use projects::{
     CveAllowlist, CveAllowlistItem, Project, ProjectDeletable, ProjectMetadata, ProjectReq,
@@ -63,4 +65,5 @@ pub const EXTENSIONS: &[(&str, &[&str])] = &[
         ],
     ),
     ("Robot", &["creator"]),
+    ("Label", &["deleted"]),
 ];

@@ -167,6 +167,9 @@ fn every_model_matches_harbors_definition() {
     check::<m::Search>("Search", &s, p);
     check::<m::SearchRepository>("SearchRepository", &s, p);
     check::<m::Statistic>("Statistic", &s, p);
+    check::<m::Label>("Label", &s, p);
+    check::<m::ImmutableRule>("ImmutableRule", &s, p);
+    check::<m::ImmutableSelector>("ImmutableSelector", &s, p);
     check::<m::Errors>("Errors", &s, p);
     check::<m::ErrorItem>("Error", &s, p);
     assert!(problems.is_empty(), "{}", problems.join("\n"));

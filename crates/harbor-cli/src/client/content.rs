@@ -1,6 +1,6 @@
 //! Artifacts, tags, labels, tag immutability rules and quotas.
 
-use harbor_api_model::Quota;
+use harbor_api_model::{ImmutableRule, Label, Quota};
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -69,27 +69,6 @@ pub struct ArtifactTag {
     pub push_time: String,
 }
 
-/// A label.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Label {
-    /// Id.
-    pub id: i64,
-    /// Name.
-    pub name: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: String,
-    /// Colour, e.g. `#61717D`.
-    #[serde(default)]
-    pub color: String,
-    /// `g` (global) or `p` (project).
-    #[serde(default)]
-    pub scope: String,
-    /// The project of a project label (0 for global ones).
-    #[serde(default)]
-    pub project_id: i64,
-}
-
 /// An artifact (the fields the CLI shows; `-o json` prints the server's whole object).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Artifact {
@@ -130,45 +109,6 @@ impl Artifact {
             .collect::<Vec<_>>()
             .join(",")
     }
-}
-
-/// An immutability rule: tags matching `tags` in repositories matching `repositories`
-/// (doublestar patterns, without the project) cannot be overwritten or deleted.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ImmutableRule {
-    /// Id.
-    pub id: i64,
-    /// Disabled rules are not enforced.
-    #[serde(default)]
-    pub disabled: bool,
-    /// Harbor's tag selectors.
-    #[serde(default)]
-    pub tag_selectors: Vec<Value>,
-    /// Harbor's scope selectors.
-    #[serde(default)]
-    pub scope_selectors: Value,
-}
-
-impl ImmutableRule {
-    /// `matches v*` / `excludes v*`.
-    pub fn tags(&self) -> String {
-        selector(self.tag_selectors.first())
-    }
-    /// `repoMatches **`.
-    pub fn repositories(&self) -> String {
-        selector(self.scope_selectors["repository"].get(0))
-    }
-}
-
-fn selector(v: Option<&Value>) -> String {
-    v.map(|s| {
-        format!(
-            "{} {}",
-            s["decoration"].as_str().unwrap_or_default(),
-            s["pattern"].as_str().unwrap_or_default()
-        )
-    })
-    .unwrap_or_default()
 }
 
 fn not_found(message: String) -> Error {

@@ -23,14 +23,14 @@ use std::time::Duration;
 mod content;
 mod jobs;
 
-pub use content::{Artifact, ArtifactRef, ArtifactTag, ImmutableRule, Label, parse_size};
+pub use content::{Artifact, ArtifactRef, ArtifactTag, parse_size};
 /// The REST API's types, shared with the server (`harbor-api-model`), under the names
 /// this client has always used.
 pub use harbor_api_model::{
-    Access as RobotAccess, AuditLog as AuditEntry, Project, ProjectMemberEntity as Member,
-    ProjectMetadata, ProjectReq as NewProject, ProjectSummary, Quota, Repository, Robot,
-    RobotCreate as NewRobot, RobotCreated as CreatedRobot, RobotPermission,
-    UserCreationReq as NewUser, UserResp as User,
+    Access as RobotAccess, AuditLog as AuditEntry, ImmutableRule, Label, Project,
+    ProjectMemberEntity as Member, ProjectMetadata, ProjectReq as NewProject, ProjectSummary,
+    Quota, Repository, Robot, RobotCreate as NewRobot, RobotCreated as CreatedRobot,
+    RobotPermission, UserCreationReq as NewUser, UserResp as User,
 };
 pub use jobs::{
     Execution, FsckParameters, GcParameters, GcProgress, JobQueue, PurgeAuditParameters,

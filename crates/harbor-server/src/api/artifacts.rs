@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
-use super::labels::label_json;
+use super::labels::label_model;
 use super::paging::{QValue, flag, list, page, param, parse_q, query, sort_keys, time};
 use super::repositories::{full_name, project, time_range};
 use crate::AppState;
@@ -89,10 +89,11 @@ async fn decorate(
         let ids: Vec<i64> = artifacts.iter().map(|a| a.record.id).collect();
         let labels = state.registry.labels_of(&ids).await?;
         for (a, v) in artifacts.iter().zip(values.iter_mut()) {
-            v["labels"] = labels
+            let of: Vec<harbor_api_model::Label> = labels
                 .get(&a.record.id)
-                .map(|ls| ls.iter().map(label_json).collect())
-                .unwrap_or_else(|| json!([]));
+                .map(|ls| ls.iter().map(label_model).collect())
+                .unwrap_or_default();
+            v["labels"] = json!(of);
         }
     }
     Ok(())

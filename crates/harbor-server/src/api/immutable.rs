@@ -11,10 +11,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use harbor_api_model as m;
 use harbor_core::immutable::{ImmutableRule, RuleSpec, Selector};
 use harbor_core::rbac::{Action, Resource};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 use super::context::Ctx;
@@ -57,28 +57,28 @@ pub(crate) struct RuleReq {
     scope_selectors: Option<BTreeMap<String, Vec<SelectorReq>>>,
 }
 
-fn selector_json(s: &Selector, matches: &str, excludes: &str) -> Value {
-    json!({
-        "kind": KIND,
-        "decoration": if s.exclude { excludes } else { matches },
-        "pattern": s.pattern,
-    })
+fn selector_model(s: &Selector, matches: &str, excludes: &str) -> m::ImmutableSelector {
+    m::ImmutableSelector {
+        kind: KIND.into(),
+        decoration: if s.exclude { excludes } else { matches }.into(),
+        pattern: s.pattern.clone(),
+        extras: String::new(),
+    }
 }
 
 /// Harbor's `ImmutableRule`.
-fn rule_json(r: &ImmutableRule) -> Value {
-    json!({
-        "id": r.id,
-        "priority": r.spec.priority,
-        "disabled": r.spec.disabled,
-        "action": ACTION,
-        "template": TEMPLATE,
-        "params": {},
-        "tag_selectors": [selector_json(&r.spec.tags, "matches", "excludes")],
-        "scope_selectors": {
-            "repository": [selector_json(&r.spec.repositories, "repoMatches", "repoExcludes")],
-        },
-    })
+fn rule_model(r: &ImmutableRule) -> m::ImmutableRule {
+    let repository = selector_model(&r.spec.repositories, "repoMatches", "repoExcludes");
+    m::ImmutableRule {
+        id: r.id,
+        priority: r.spec.priority,
+        disabled: r.spec.disabled,
+        action: ACTION.into(),
+        template: TEMPLATE.into(),
+        params: serde_json::Map::new(),
+        tag_selectors: vec![selector_model(&r.spec.tags, "matches", "excludes")],
+        scope_selectors: [("repository".to_owned(), vec![repository])].into(),
+    }
 }
 
 /// One selector of a list that must hold exactly one, with one of two decorations.
@@ -190,7 +190,7 @@ pub(crate) async fn list_rules(
         &parts.uri,
         pg,
         total,
-        rules.iter().map(rule_json).collect(),
+        rules.iter().map(rule_model).collect(),
     ))
 }
 

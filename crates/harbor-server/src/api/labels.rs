@@ -16,7 +16,6 @@ use harbor_core::identity::{Match, Project};
 use harbor_core::labels::{Label, LabelQuery, LabelScope, LabelUpdate, NewLabel};
 use harbor_core::rbac::{Action, Resource};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
@@ -26,18 +25,18 @@ use super::users::created;
 use crate::AppState;
 
 /// Harbor's `Label`.
-pub(crate) fn label_json(l: &Label) -> Value {
-    json!({
-        "id": l.id,
-        "name": l.name,
-        "description": l.description,
-        "color": l.color,
-        "scope": l.scope.as_str(),
-        "project_id": l.project_id.unwrap_or(0),
-        "creation_time": time(l.created_ms),
-        "update_time": time(l.updated_ms),
-        "deleted": false,
-    })
+pub(crate) fn label_model(l: &Label) -> harbor_api_model::Label {
+    harbor_api_model::Label {
+        id: l.id,
+        name: l.name.clone(),
+        description: l.description.clone(),
+        color: l.color.clone(),
+        scope: l.scope.as_str().to_owned(),
+        project_id: l.project_id.unwrap_or(0),
+        creation_time: time(l.created_ms),
+        update_time: time(l.updated_ms),
+        deleted: Some(false),
+    }
 }
 
 /// Harbor's `Label` as a request body.
@@ -144,7 +143,7 @@ pub(crate) async fn list_labels(
         &parts.uri,
         pg,
         total,
-        labels.iter().map(label_json).collect(),
+        labels.iter().map(label_model).collect(),
     ))
 }
 
@@ -199,7 +198,7 @@ pub(crate) async fn get(
     Path(id): Path<String>,
 ) -> ApiResult {
     let label = readable(&state, &ctx, &id).await?;
-    Ok(Json(label_json(&label)).into_response())
+    Ok(Json(label_model(&label)).into_response())
 }
 
 /// `PUT /labels/{id}`: changes the name, description and color (fields left out keep
