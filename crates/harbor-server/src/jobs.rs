@@ -7,9 +7,7 @@ use std::time::Duration;
 use harbor_core::Registry;
 use harbor_core::gc::UPLOAD_CLEANUP_JOB_KIND;
 use harbor_core::jobs::kinds::{UploadCleanupParams, register_all};
-use harbor_core::jobs::{
-    Cron, Job, JobRunner, JobStore, NewJob, NewSchedule, RunnerConfig, RunnerHandle, Trigger,
-};
+use harbor_core::jobs::{Cron, JobRunner, JobStore, NewSchedule, RunnerConfig, RunnerHandle};
 use harbor_core::model::now_ms;
 use harbor_core::ports::IdentityStore;
 
@@ -17,9 +15,6 @@ use crate::config::JobsConfig;
 
 /// Name of the built-in upload cleanup schedule.
 pub const UPLOAD_CLEANUP_SCHEDULE: &str = "upload_cleanup";
-/// Runs of a job: every kind is safe to run again (GC resumes blobs left deleting), so
-/// a run whose replica died, or that failed on a passing error, is retried.
-const MAX_ATTEMPTS: u32 = 3;
 /// How often finished jobs past their history are deleted.
 const HISTORY_SWEEP: Duration = Duration::from_secs(3600);
 
@@ -60,23 +55,6 @@ impl Jobs {
         self.pool.get().copied().filter(|_| self.running())
     }
 
-    /// Queues a manual job and wakes this process's workers.
-    pub async fn enqueue(&self, kind: &str, params: String) -> harbor_core::Result<Job> {
-        let job = self
-            .store
-            .enqueue(&NewJob {
-                kind: kind.to_owned(),
-                params,
-                trigger: Trigger::Manual,
-                max_attempts: MAX_ATTEMPTS,
-                run_after_ms: now_ms(),
-                schedule_id: None,
-            })
-            .await?;
-        self.wake();
-        Ok(job)
-    }
-
     /// Makes idle workers look for work now.
     pub fn wake(&self) {
         if let Some(r) = self
@@ -109,7 +87,7 @@ impl Jobs {
                 lease: Duration::from_secs(config.lease_secs),
                 heartbeat_interval: Duration::from_secs((config.lease_secs / 4).max(1)),
                 schedule_interval: Duration::from_secs(5),
-                scheduled_max_attempts: MAX_ATTEMPTS,
+                scheduled_max_attempts: harbor_platform::system_jobs::MAX_ATTEMPTS,
                 ..RunnerConfig::default()
             },
         );

@@ -52,13 +52,6 @@ impl Registry {
         Ok(q)
     }
 
-    /// Sets the hard limit of a project's quota (see [`Registry::set_quota_limit`]).
-    pub async fn set_project_quota_limit(&self, project_id: i64, hard: i64) -> Result<Quota> {
-        validate_limit(hard)?;
-        let quota = self.project_quota(project_id).await?;
-        self.meta.set_quota_limit(quota.id, hard).await
-    }
-
     /// Counts a project's usage from scratch and compares it with the stored usage.
     pub async fn recount_quota(&self, project_id: i64) -> Result<QuotaRecount> {
         self.meta.recount_quota(project_id).await
