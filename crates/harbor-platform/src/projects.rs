@@ -277,7 +277,6 @@ impl Projects {
             return Err(Error::Invalid("a project cannot be renamed".into()));
         }
         if metadata.is_empty() {
-            project_meta::validate_all(metadata)?;
             return Ok(project);
         }
         access::check(by, &grants, Resource::Metadata, Action::Update)?;

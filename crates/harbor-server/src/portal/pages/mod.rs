@@ -79,6 +79,19 @@ pub(crate) fn list_path(path: &str, q: &ListQuery, key: &str) -> String {
     out
 }
 
+/// The API path of one page of robots matching `filter` (`Level=...`), narrowed by the
+/// search box's name.
+pub(crate) fn robots_path(mut filter: String, q: &ListQuery) -> String {
+    if !q.q.is_empty() {
+        filter.push_str(&format!(",name=~{}", term(&q.q)));
+    }
+    format!(
+        "/robots?q={}&page={}&page_size={PAGE_SIZE}",
+        super::backend::enc(&filter),
+        q.page()
+    )
+}
+
 /// Rows per page on every list.
 pub(crate) const PAGE_SIZE: u64 = 25;
 

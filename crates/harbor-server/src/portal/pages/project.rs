@@ -398,15 +398,7 @@ fn robots_view(
 }
 
 async fn robot_list(p: &Portal, v: &Viewer, h: &Head, q: &ListQuery) -> Result<Answer, Failure> {
-    let mut filter = format!("Level=project,ProjectID={}", h.id());
-    if !q.q.is_empty() {
-        filter.push_str(&format!(",name=~{}", super::term(&q.q)));
-    }
-    let path = format!(
-        "/robots?q={}&page={}&page_size={PAGE_SIZE}",
-        enc(&filter),
-        q.page()
-    );
+    let path = super::robots_path(format!("Level=project,ProjectID={}", h.id()), q);
     p.api.get(v, &path).await
 }
 

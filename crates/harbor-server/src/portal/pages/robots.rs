@@ -32,15 +32,7 @@ async fn view(
     q: &ListQuery,
     created: Option<&m::RobotCreated>,
 ) -> Response {
-    let mut filter = "Level=system".to_owned();
-    if !q.q.is_empty() {
-        filter.push_str(&format!(",name=~{}", super::term(&q.q)));
-    }
-    let path = format!(
-        "/robots?q={}&page={}&page_size={PAGE_SIZE}",
-        enc(&filter),
-        q.page()
-    );
+    let path = super::robots_path("Level=system".to_owned(), q);
     let list = load!(*v, p.api.get(v, &path).await);
     let robots: Vec<m::Robot> = load!(*v, list.decode());
     let body = html! {
