@@ -212,14 +212,15 @@ pub(crate) fn list<T: Serialize>(uri: &Uri, page: Page, total: u64, items: Vec<T
     resp
 }
 
-/// RFC 3339 UTC time of a millisecond timestamp.
+/// RFC 3339 UTC time of a millisecond timestamp, always with three fraction digits (as
+/// Harbor writes them: `2026-01-02T03:04:05.600Z`), so that times sort as strings.
 pub(crate) fn time(ms: i64) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(&format).ok())
         .unwrap_or_default()
 }
 
@@ -247,6 +248,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn times_have_three_fraction_digits_and_sort_as_strings() {
+        assert_eq!(time(1_700_000_000_000), "2023-11-14T22:13:20.000Z");
+        assert_eq!(time(1_700_000_000_600), "2023-11-14T22:13:20.600Z");
+        assert_eq!(time(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        // A whole second sorts before a later moment of the same second.
+        assert!(time(1_700_000_000_000) < time(1_700_000_000_001));
+        assert!(time(1_700_000_000_950) < time(1_700_000_000_951));
+        assert_eq!(
+            parse_time(&time(1_700_000_000_123)).ok(),
+            Some(1_700_000_000_123)
+        );
+    }
+
+    #[test]
     fn parses_q() {
         let q = parse_q(Some(
             "name=~lib,public=true,op_time=[2020-01-01 00:00:00~2020-02-01 00:00:00]",
@@ -271,7 +286,7 @@ mod tests {
         assert_eq!(parse_time("1970-01-01T00:00:02Z").unwrap(), 2000);
         assert_eq!(parse_time("3000").unwrap(), 3000);
         assert!(parse_time("yesterday").is_err());
-        assert_eq!(time(1500), "1970-01-01T00:00:01.5Z");
+        assert_eq!(time(1500), "1970-01-01T00:00:01.500Z");
     }
 
     #[test]
