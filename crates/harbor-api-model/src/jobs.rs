@@ -60,6 +60,16 @@ impl ExecHistory {
         matches!(self.job_status.as_str(), "Success" | "Error" | "Stopped")
     }
 
+    /// The parameters as the kind's type (its default when absent or different).
+    pub fn params_as<T: serde::de::DeserializeOwned + Default>(&self) -> T {
+        serde_json::from_str(&self.job_parameters).unwrap_or_default()
+    }
+
+    /// Whether the run has not ended yet (`Pending` or `Running`).
+    pub fn in_progress(&self) -> bool {
+        matches!(self.job_status.as_str(), "Pending" | "Running")
+    }
+
     /// The progress report as the kind's type (its default when absent or different).
     pub fn progress_as<T: serde::de::DeserializeOwned + Default>(&self) -> T {
         self.progress
@@ -92,4 +102,152 @@ pub struct ScheduleBody {
     /// The job's parameters.
     #[serde(default)]
     pub parameters: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Harbor's `JobQueue`, with our count of running jobs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct JobQueue {
+    /// The job kind.
+    pub job_type: String,
+    /// Jobs waiting.
+    #[serde(default)]
+    pub count: u64,
+    /// Jobs running.
+    #[serde(default)]
+    pub running: u64,
+    /// Whether the queue is paused (never).
+    #[serde(default)]
+    pub paused: bool,
+}
+
+/// Harbor's `WorkerPool`: a process running jobs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct WorkerPool {
+    /// The process id.
+    pub pid: i64,
+    /// The pool's id.
+    #[serde(default)]
+    pub worker_pool_id: String,
+    /// When it started.
+    #[serde(default)]
+    pub start_at: String,
+    /// Its last heartbeat.
+    #[serde(default)]
+    pub heartbeat_at: String,
+    /// Workers.
+    #[serde(default)]
+    pub concurrency: i64,
+    /// The host it runs on.
+    #[serde(default)]
+    pub host: String,
+}
+
+/// Harbor's `ScheduleTask`, with our name, type, next run, pause flag and parameters.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ScheduleTask {
+    /// Id.
+    pub id: i64,
+    /// The job kind it starts.
+    #[serde(default)]
+    pub vendor_type: String,
+    /// Harbor's vendor id: the retention policy's id, -1 for system jobs.
+    #[serde(default)]
+    pub vendor_id: i64,
+    /// Six-field cron.
+    #[serde(default)]
+    pub cron: String,
+    /// Last change.
+    #[serde(default)]
+    pub update_time: String,
+    /// Its name (`gc`, `retention:3`).
+    #[serde(default)]
+    pub name: String,
+    /// `Hourly`, `Daily`, `Weekly` or `Custom`.
+    #[serde(default)]
+    pub schedule_type: String,
+    /// The next run.
+    #[serde(default)]
+    pub next_scheduled_time: Option<String>,
+    /// Whether it is paused.
+    #[serde(default)]
+    pub paused: bool,
+    /// The parameters of the runs it starts.
+    #[serde(default)]
+    pub extra_attrs: serde_json::Value,
+}
+
+/// Harbor's `SchedulerStatus`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SchedulerStatus {
+    /// Whether every schedule of the kind is paused.
+    pub paused: bool,
+}
+
+/// Garbage collection's parameters (Harbor's `parameters`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct GcParameters {
+    /// Delete untagged artifacts first, so their blobs become garbage too.
+    pub delete_untagged: bool,
+    /// Only report what would be deleted.
+    pub dry_run: bool,
+    /// Concurrent blob deletions (1 to 10).
+    pub workers: u32,
+    /// Hours a blob must have gone untouched before it may go.
+    pub time_window: u64,
+}
+
+/// The audit log purge's parameters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PurgeAuditParameters {
+    /// Entries newer than this many hours are kept.
+    pub audit_retention_hour: i64,
+    /// Comma-separated operations to purge, e.g. `create,delete,pull`.
+    pub include_operations: String,
+    /// Only count what would be purged.
+    pub dry_run: bool,
+}
+
+/// The storage check's parameters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FsckParameters {
+    /// Delete orphaned objects older than `grace_minutes`.
+    pub repair: bool,
+    /// Orphans younger than this many minutes are left alone.
+    pub grace_minutes: u64,
+}
+
+/// Where a garbage collection run stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct GcProgress {
+    /// `untagged`, `mark`, `sweep` or `done`.
+    pub phase: String,
+    /// A dry run.
+    pub dry_run: bool,
+    /// Untagged artifacts deleted.
+    pub artifacts_deleted: u64,
+    /// Blob records examined.
+    pub blobs_total: u64,
+    /// Ranges of the digest space done (of `ranges_total`): the run's share done.
+    pub ranges_done: u64,
+    /// Ranges in all (0 until marking starts).
+    pub ranges_total: u64,
+    /// Blobs found to be garbage.
+    pub blobs_candidates: u64,
+    /// Blobs deleted (a dry run: that would be).
+    pub blobs_deleted: u64,
+    /// Bytes those blobs held.
+    pub bytes_freed: u64,
+    /// Blobs that could not be deleted this time.
+    pub blobs_failed: u64,
+}
+
+/// Where an audit log purge stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct PurgeAuditProgress {
+    /// Entries purged (a dry run: that would be).
+    pub purged: u64,
+    /// A dry run.
+    pub dry_run: bool,
 }

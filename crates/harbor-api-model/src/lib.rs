@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod artifacts;
 pub mod audit;
 pub mod errors;
 pub mod jobs;
@@ -17,13 +18,19 @@ pub mod labels;
 pub mod members;
 pub mod projects;
 pub mod repositories;
+pub mod retention;
 pub mod robots;
 pub mod search;
+pub mod system;
 pub mod users;
 
+pub use artifacts::{Accessory, AdditionLink, Artifact, Platform, Reference, Tag};
 pub use audit::AuditLog;
 pub use errors::{ErrorItem, Errors};
-pub use jobs::{ExecHistory, ScheduleBody, ScheduleObj};
+pub use jobs::{
+    ExecHistory, FsckParameters, GcParameters, GcProgress, JobQueue, PurgeAuditParameters,
+    PurgeAuditProgress, ScheduleBody, ScheduleObj, ScheduleTask, SchedulerStatus, WorkerPool,
+};
 pub use labels::{ImmutableRule, ImmutableSelector, Label};
 pub use members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserEntity};
 pub use projects::{
@@ -31,10 +38,18 @@ pub use projects::{
     ProjectSummary, ProjectSummaryQuota, ResourceList,
 };
 pub use repositories::{Quota, QuotaRef, Repository};
+pub use retention::{
+    RetentionExecution, RetentionExecutionTask, RetentionPolicy, RetentionPolicyScope,
+    RetentionRule, RetentionRuleTrigger, RetentionSelector,
+};
 pub use robots::{
     Access, Permission, Permissions, Robot, RobotCreate, RobotCreated, RobotPermission, RobotSec,
 };
 pub use search::{Search, SearchRepository, Statistic};
+pub use system::{
+    ComponentHealthStatus, ConfigItem, ConfigurationsResponse, GeneralInfo, OverallHealthStatus,
+    QuotaRecount,
+};
 pub use users::{
     PasswordReq, UserCreationReq, UserProfile, UserResp, UserSearchRespItem, UserSysAdminFlag,
 };
@@ -65,5 +80,25 @@ pub const EXTENSIONS: &[(&str, &[&str])] = &[
         ],
     ),
     ("Robot", &["creator"]),
+    ("JobQueue", &["running"]),
+    (
+        "ScheduleTask",
+        &[
+            "name",
+            "schedule_type",
+            "next_scheduled_time",
+            "paused",
+            "extra_attrs",
+        ],
+    ),
+    ("RetentionExecutionTask", &["deleted"]),
+    (
+        "GeneralInfo",
+        &[
+            "with_chartmuseum",
+            "robot_name_prefix",
+            "robot_token_duration",
+        ],
+    ),
     ("Label", &["deleted"]),
 ];

@@ -84,7 +84,13 @@ fn check<T: JsonSchema>(definition: &str, swagger: &Yaml, problems: &mut Vec<Str
         .find(|(d, _)| *d == definition)
         .map_or(&[], |(_, e)| e);
     for (name, (types, item_types)) in ours::<T>() {
-        let theirs = &props[name.as_str()];
+        // Harbor's swagger quotes dotted names (`'os.version'`); the JSON key has none.
+        let quoted = format!("'{name}'");
+        let theirs = if props[name.as_str()].is_badvalue() {
+            &props[quoted.as_str()]
+        } else {
+            &props[name.as_str()]
+        };
         if theirs.is_badvalue() {
             if !extensions.contains(&name.as_str()) {
                 problems.push(format!(
@@ -170,6 +176,26 @@ fn every_model_matches_harbors_definition() {
     check::<m::Label>("Label", &s, p);
     check::<m::ImmutableRule>("ImmutableRule", &s, p);
     check::<m::ImmutableSelector>("ImmutableSelector", &s, p);
+    check::<m::Artifact>("Artifact", &s, p);
+    check::<m::Tag>("Tag", &s, p);
+    check::<m::Accessory>("Accessory", &s, p);
+    check::<m::Reference>("Reference", &s, p);
+    check::<m::Platform>("Platform", &s, p);
+    check::<m::AdditionLink>("AdditionLink", &s, p);
+    check::<m::RetentionPolicy>("RetentionPolicy", &s, p);
+    check::<m::RetentionRule>("RetentionRule", &s, p);
+    check::<m::RetentionRuleTrigger>("RetentionRuleTrigger", &s, p);
+    check::<m::RetentionPolicyScope>("RetentionPolicyScope", &s, p);
+    check::<m::RetentionSelector>("RetentionSelector", &s, p);
+    check::<m::RetentionExecution>("RetentionExecution", &s, p);
+    check::<m::RetentionExecutionTask>("RetentionExecutionTask", &s, p);
+    check::<m::JobQueue>("JobQueue", &s, p);
+    check::<m::WorkerPool>("WorkerPool", &s, p);
+    check::<m::ScheduleTask>("ScheduleTask", &s, p);
+    check::<m::SchedulerStatus>("SchedulerStatus", &s, p);
+    check::<m::GeneralInfo>("GeneralInfo", &s, p);
+    check::<m::OverallHealthStatus>("OverallHealthStatus", &s, p);
+    check::<m::ComponentHealthStatus>("ComponentHealthStatus", &s, p);
     check::<m::Errors>("Errors", &s, p);
     check::<m::ErrorItem>("Error", &s, p);
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -1,8 +1,8 @@
 //! Artifacts, tags, labels, tag immutability rules and quotas.
 
+pub use harbor_api_model::{Artifact, Tag as ArtifactTag};
 use harbor_api_model::{ImmutableRule, Label, Quota};
 use reqwest::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Client, Error, Result, encode, repo_path};
@@ -53,61 +53,6 @@ impl ArtifactRef {
             "/projects/{p}/repositories/{r}/artifacts/{}",
             encode(&self.reference)
         ))
-    }
-}
-
-/// A tag of an artifact.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ArtifactTag {
-    /// Name.
-    pub name: String,
-    /// Whether an immutability rule protects it.
-    #[serde(default)]
-    pub immutable: bool,
-    /// Push time.
-    #[serde(default)]
-    pub push_time: String,
-}
-
-/// An artifact (the fields the CLI shows; `-o json` prints the server's whole object).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Artifact {
-    /// Id.
-    pub id: i64,
-    /// IMAGE, CHART, ...
-    #[serde(rename = "type", default)]
-    pub kind: String,
-    /// Digest.
-    pub digest: String,
-    /// Bytes.
-    #[serde(default)]
-    pub size: u64,
-    /// Push time.
-    #[serde(default)]
-    pub push_time: String,
-    /// Last pull.
-    #[serde(default)]
-    pub pull_time: String,
-    /// Tags.
-    #[serde(default)]
-    pub tags: Option<Vec<ArtifactTag>>,
-    /// Labels.
-    #[serde(default)]
-    pub labels: Option<Vec<Label>>,
-    /// Everything else the server sent.
-    #[serde(flatten)]
-    pub rest: serde_json::Map<String, Value>,
-}
-
-impl Artifact {
-    /// Tag names, comma-separated.
-    pub fn tag_names(&self) -> String {
-        self.tags
-            .iter()
-            .flatten()
-            .map(|t| t.name.as_str())
-            .collect::<Vec<_>>()
-            .join(",")
     }
 }
 

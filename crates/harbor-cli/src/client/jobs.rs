@@ -1,8 +1,12 @@
 //! System jobs (garbage collection, the audit log purge, the storage check), tag
 //! retention policies and their runs, and the job service views.
 
+pub use harbor_api_model::{
+    FsckParameters, GcParameters, GcProgress, JobQueue, PurgeAuditParameters, RetentionExecution,
+    RetentionExecutionTask as RetentionTask, RetentionPolicy, ScheduleTask,
+};
 use reqwest::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Client, Error, Result};
@@ -38,171 +42,12 @@ impl SystemJob {
     }
 }
 
-/// Garbage collection's parameters (Harbor's `parameters`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GcParameters {
-    /// Delete untagged artifacts first, so their blobs become garbage too.
-    pub delete_untagged: bool,
-    /// Only report what would be deleted.
-    pub dry_run: bool,
-    /// Concurrent blob deletions (1 to 10).
-    pub workers: u32,
-    /// Hours a blob must have gone untouched before it may go.
-    pub time_window: u64,
-}
-
-/// The audit log purge's parameters.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PurgeAuditParameters {
-    /// Entries newer than this many hours are kept.
-    pub audit_retention_hour: i64,
-    /// Comma-separated operations to purge, e.g. `create,delete,pull`.
-    pub include_operations: String,
-    /// Only count what would be purged.
-    pub dry_run: bool,
-}
-
-/// The storage check's parameters.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FsckParameters {
-    /// Delete orphaned objects older than `grace_minutes`.
-    pub repair: bool,
-    /// Orphans younger than this many minutes are left alone.
-    pub grace_minutes: u64,
-}
-
 /// One run of a system job (Harbor's `GCHistory`/`ExecHistory`, shared with the server).
 pub use harbor_api_model::ExecHistory as Execution;
 
 /// Whether a run status is final.
 pub fn status_is_final(status: &str) -> bool {
     matches!(status, "Success" | "Error" | "Stopped")
-}
-
-/// Where a garbage collection run stands.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GcProgress {
-    /// `untagged`, `mark`, `sweep` or `done`.
-    pub phase: String,
-    /// A dry run.
-    pub dry_run: bool,
-    /// Untagged artifacts deleted.
-    pub artifacts_deleted: u64,
-    /// Blob records examined.
-    pub blobs_total: u64,
-    /// Ranges of the digest space done (of `ranges_total`): the run's share done.
-    pub ranges_done: u64,
-    /// Ranges in all (0 until marking starts).
-    pub ranges_total: u64,
-    /// Blobs found to be garbage.
-    pub blobs_candidates: u64,
-    /// Blobs deleted (a dry run: that would be).
-    pub blobs_deleted: u64,
-    /// Bytes those blobs held.
-    pub bytes_freed: u64,
-    /// Blobs that could not be deleted this time.
-    pub blobs_failed: u64,
-}
-
-/// A retention run (Harbor's `RetentionExecution`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RetentionExecution {
-    /// Id.
-    pub id: i64,
-    /// The policy.
-    #[serde(default)]
-    pub policy_id: i64,
-    /// `Pending`, `Running`, `Success`, `Error` or `Stopped`.
-    #[serde(default)]
-    pub status: String,
-    /// `MANUAL` or `SCHEDULE`.
-    #[serde(default)]
-    pub trigger: String,
-    /// Only reports what would be deleted.
-    #[serde(default)]
-    pub dry_run: bool,
-    /// Started at.
-    #[serde(default)]
-    pub start_time: Option<String>,
-    /// Ended at.
-    #[serde(default)]
-    pub end_time: Option<String>,
-}
-
-impl RetentionExecution {
-    /// Whether the run has ended.
-    pub fn ended(&self) -> bool {
-        status_is_final(&self.status)
-    }
-}
-
-/// One repository of a retention run (Harbor's `RetentionExecutionTask`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RetentionTask {
-    /// Id.
-    pub id: i64,
-    /// The repository (`project/repo`).
-    pub repository: String,
-    /// Its status.
-    #[serde(default)]
-    pub status: String,
-    /// Artifacts kept.
-    #[serde(default)]
-    pub retained: u64,
-    /// Artifacts deleted (a dry run: that would be).
-    #[serde(default)]
-    pub deleted: u64,
-    /// Artifacts examined.
-    #[serde(default)]
-    pub total: u64,
-    /// Everything else the server sent.
-    #[serde(flatten)]
-    pub rest: serde_json::Map<String, Value>,
-}
-
-/// A job queue (Harbor's `JobQueue`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct JobQueue {
-    /// The job kind.
-    pub job_type: String,
-    /// Jobs waiting.
-    #[serde(default)]
-    pub count: u64,
-    /// Jobs running.
-    #[serde(default)]
-    pub running: u64,
-    /// Whether the queue is paused.
-    #[serde(default)]
-    pub paused: bool,
-}
-
-/// A schedule (Harbor's `ScheduleTask`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ScheduleTask {
-    /// Id.
-    pub id: i64,
-    /// The job kind it starts.
-    #[serde(default)]
-    pub vendor_type: String,
-    /// Its name, e.g. `gc` or `retention:3`.
-    #[serde(default)]
-    pub name: String,
-    /// Harbor's vendor id: the retention policy's id, -1 for system jobs.
-    #[serde(default)]
-    pub vendor_id: i64,
-    /// Six-field cron.
-    #[serde(default)]
-    pub cron: String,
-    /// `Hourly`, `Daily`, `Weekly` or `Custom`.
-    #[serde(default)]
-    pub schedule_type: String,
-    /// The next run.
-    #[serde(default)]
-    pub next_scheduled_time: Option<String>,
-    /// Everything else the server sent.
-    #[serde(flatten)]
-    pub rest: serde_json::Map<String, Value>,
 }
 
 fn to_value<T: Serialize>(v: &T) -> Result<Value> {
@@ -302,25 +147,25 @@ impl Client {
         Ok(self.project(project).await?.retention_id())
     }
 
-    /// A retention policy (Harbor's `RetentionPolicy`).
-    pub async fn retention_policy(&self, id: i64) -> Result<Value> {
+    /// A retention policy.
+    pub async fn retention_policy(&self, id: i64) -> Result<RetentionPolicy> {
         self.get(&format!("/retentions/{id}")).await
     }
 
     /// Creates a retention policy for the project of its `scope.ref`; returns its id.
-    pub async fn create_retention_policy(&self, policy: &Value) -> Result<i64> {
+    pub async fn create_retention_policy(&self, policy: &RetentionPolicy) -> Result<i64> {
         let r = self
-            .send(Method::POST, "/retentions", Some(policy.clone()))
+            .send(Method::POST, "/retentions", Some(to_value(policy)?))
             .await?;
         self.created_id(&r)
     }
 
     /// Replaces a retention policy.
-    pub async fn update_retention_policy(&self, id: i64, policy: &Value) -> Result<()> {
+    pub async fn update_retention_policy(&self, id: i64, policy: &RetentionPolicy) -> Result<()> {
         self.send(
             Method::PUT,
             &format!("/retentions/{id}"),
-            Some(policy.clone()),
+            Some(to_value(policy)?),
         )
         .await
         .map(drop)

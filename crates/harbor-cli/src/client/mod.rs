@@ -34,7 +34,7 @@ pub use harbor_api_model::{
 };
 pub use jobs::{
     Execution, FsckParameters, GcParameters, GcProgress, JobQueue, PurgeAuditParameters,
-    RetentionExecution, RetentionTask, ScheduleTask, SystemJob, status_is_final,
+    RetentionExecution, RetentionPolicy, RetentionTask, ScheduleTask, SystemJob, status_is_final,
 };
 
 use reqwest::header::{HeaderMap, LOCATION};

@@ -9,6 +9,8 @@ use super::jobs::ended_well;
 use super::wait::{Progress, until_done};
 use super::{App, Failure, NOT_FOUND, Outcome};
 use crate::cli::RetentionCmd;
+use harbor_api_model::{RetentionPolicy, RetentionPolicyScope};
+
 use crate::client::{Project, RetentionExecution, RetentionTask};
 use crate::output::{Column, Output};
 
@@ -25,8 +27,8 @@ fn required(project: &Project) -> Result<i64, Failure> {
     })
 }
 
-/// Reads a policy file (`-`: standard input) as a JSON object.
-fn read_policy(path: &Path) -> Result<Value, Failure> {
+/// Reads a policy file (`-`: standard input): Harbor's `RetentionPolicy` as JSON.
+fn read_policy(path: &Path) -> Result<RetentionPolicy, Failure> {
     let mut raw = String::new();
     let read = if path.as_os_str() == "-" {
         std::io::stdin().read_to_string(&mut raw).map(drop)
@@ -34,42 +36,11 @@ fn read_policy(path: &Path) -> Result<Value, Failure> {
         std::fs::read_to_string(path).map(|s| raw = s)
     };
     read.map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-    match serde_json::from_str::<Value>(&raw) {
-        Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => Err(Failure::usage(format!(
-            "{}: a retention policy is a JSON object",
+    serde_json::from_str(&raw).map_err(|e| {
+        Failure::usage(format!(
+            "{}: not a retention policy (Harbor's RetentionPolicy JSON): {e}",
             path.display()
-        ))),
-        Err(e) => Err(Failure::usage(format!(
-            "{}: invalid JSON: {e}",
-            path.display()
-        ))),
-    }
-}
-
-/// One rule keeping the `keep` most recently pushed artifacts (tagged or not) whose tags
-/// match `tags`, in repositories matching `repos`; runs on `cron` if given.
-pub(crate) fn keep_latest_policy(keep: u32, tags: &str, repos: &str, cron: &str) -> Value {
-    json!({
-        "algorithm": "or",
-        "rules": [{
-            "disabled": false,
-            "action": "retain",
-            "template": "latestPushedK",
-            "params": { "latestPushedK": keep },
-            "tag_selectors": [{
-                "kind": "doublestar",
-                "decoration": "matches",
-                "pattern": tags,
-                "extras": "{\"untagged\":true}",
-            }],
-            "scope_selectors": { "repository": [{
-                "kind": "doublestar",
-                "decoration": "repoMatches",
-                "pattern": repos,
-            }]},
-        }],
-        "trigger": { "kind": "Schedule", "settings": { "cron": cron } },
+        ))
     })
 }
 
@@ -131,7 +102,7 @@ pub(crate) async fn retention(app: &App, cmd: RetentionCmd) -> Outcome {
         } => {
             let mut policy = match (file, keep_latest) {
                 (Some(path), _) => read_policy(&path)?,
-                (None, Some(keep)) => keep_latest_policy(
+                (None, Some(keep)) => RetentionPolicy::keep_latest(
                     keep,
                     tags.as_deref().unwrap_or("**"),
                     repos.as_deref().unwrap_or("**"),
@@ -140,10 +111,13 @@ pub(crate) async fn retention(app: &App, cmd: RetentionCmd) -> Outcome {
                 (None, None) => return Err(Failure::usage("give --file or --keep-latest")),
             };
             let p = c.project(&project).await?;
-            policy["scope"] = json!({ "level": "project", "ref": p.project_id });
+            policy.scope = Some(RetentionPolicyScope {
+                level: "project".into(),
+                reference: p.project_id,
+            });
             let (id, verb) = match p.retention_id() {
                 Some(id) => {
-                    policy["id"] = json!(id);
+                    policy.id = id;
                     c.update_retention_policy(id, &policy).await?;
                     (id, "Replaced")
                 }
@@ -210,21 +184,4 @@ pub(crate) async fn retention(app: &App, cmd: RetentionCmd) -> Outcome {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::keep_latest_policy;
-
-    #[test]
-    fn keep_latest_builds_one_latest_pushed_rule() {
-        let p = keep_latest_policy(3, "v*", "app", "0 0 1 * * *");
-        let rule = &p["rules"][0];
-        assert_eq!(rule["template"], "latestPushedK");
-        assert_eq!(rule["params"]["latestPushedK"], 3);
-        assert_eq!(rule["tag_selectors"][0]["pattern"], "v*");
-        assert_eq!(rule["scope_selectors"]["repository"][0]["pattern"], "app");
-        assert_eq!(p["trigger"]["settings"]["cron"], "0 0 1 * * *");
-        assert_eq!(p["rules"].as_array().map(Vec::len), Some(1));
-    }
 }

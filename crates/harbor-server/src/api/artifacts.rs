@@ -12,8 +12,11 @@ use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
+use std::collections::BTreeMap;
+
+use harbor_api_model as m;
 use harbor_core::artifact::{
-    AccessoryRecord, ArtifactQuery, ArtifactSortKey, TagFilter, TagRecord, cosign_tag,
+    AccessoryRecord, ArtifactQuery, ArtifactSortKey, IndexChild, TagFilter, TagRecord, cosign_tag,
 };
 use harbor_core::identity::{Match, Project};
 use harbor_core::immutable::ImmutabilityPolicy;
@@ -21,7 +24,7 @@ use harbor_core::rbac::{Action, Resource};
 use harbor_core::registry::{Artifact, ArtifactDeletion, ArtifactOptions};
 use harbor_core::{Digest, Error, RepositoryName, Tag};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
@@ -30,11 +33,9 @@ use super::paging::{QValue, flag, list, page, param, parse_q, query, sort_keys, 
 use super::repositories::{full_name, project, time_range};
 use crate::AppState;
 
-/// Harbor's time for "never" (Go's zero time), shown for artifacts never pulled.
-const NEVER: &str = "0001-01-01T00:00:00.000Z";
-
 fn opt_time(ms: Option<i64>) -> String {
-    ms.map(time).unwrap_or_else(|| NEVER.to_owned())
+    ms.map(time)
+        .unwrap_or_else(|| m::artifacts::NEVER.to_owned())
 }
 
 /// Maps core errors (the one mapping of [`ApiError`]'s `From`).
@@ -42,26 +43,23 @@ fn api_error(e: Error) -> ApiError {
     e.into()
 }
 
-/// Harbor's `Tag`.
-pub(crate) fn tag_json(t: &TagRecord) -> Value {
-    json!({
-        "id": t.id,
-        "repository_id": t.repository_id,
-        "artifact_id": t.artifact_id,
-        "name": t.name,
-        "push_time": time(t.pushed_ms),
-        "pull_time": opt_time(t.pulled_ms),
-        "immutable": false,
-    })
+/// Harbor's `Tag` (`immutable` is set by [`mark_immutable`]).
+pub(crate) fn tag_model(t: &TagRecord) -> m::Tag {
+    m::Tag {
+        id: t.id,
+        repository_id: t.repository_id,
+        artifact_id: t.artifact_id,
+        name: t.name.clone(),
+        push_time: time(t.pushed_ms),
+        pull_time: opt_time(t.pulled_ms),
+        immutable: false,
+    }
 }
 
 /// Sets each tag's `immutable` from the repository's rules.
-fn mark_immutable(policy: &ImmutabilityPolicy, repo: &RepositoryName, tags: &mut [Value]) {
+fn mark_immutable(policy: &ImmutabilityPolicy, repo: &RepositoryName, tags: &mut [m::Tag]) {
     for t in tags {
-        let immutable = t["name"]
-            .as_str()
-            .is_some_and(|n| policy.is_immutable(repo, n));
-        t["immutable"] = json!(immutable);
+        t.immutable = policy.is_immutable(repo, &t.name);
     }
 }
 
@@ -71,16 +69,16 @@ async fn decorate(
     state: &AppState,
     repo: &RepositoryName,
     artifacts: &[Artifact],
-    values: &mut [Value],
+    models: &mut [m::Artifact],
     with_label: bool,
 ) -> ApiResult<()> {
-    if values
+    if models
         .iter()
-        .any(|v| v["tags"].as_array().is_some_and(|t| !t.is_empty()))
+        .any(|v| v.tags.as_ref().is_some_and(|t| !t.is_empty()))
     {
         let policy = state.registry.immutability(repo).await?;
-        for v in values.iter_mut() {
-            if let Some(tags) = v["tags"].as_array_mut() {
+        for v in models.iter_mut() {
+            if let Some(tags) = v.tags.as_mut() {
                 mark_immutable(&policy, repo, tags);
             }
         }
@@ -88,31 +86,30 @@ async fn decorate(
     if with_label {
         let ids: Vec<i64> = artifacts.iter().map(|a| a.record.id).collect();
         let labels = state.registry.labels_of(&ids).await?;
-        for (a, v) in artifacts.iter().zip(values.iter_mut()) {
-            let of: Vec<harbor_api_model::Label> = labels
+        for (a, v) in artifacts.iter().zip(models.iter_mut()) {
+            v.labels = labels
                 .get(&a.record.id)
                 .map(|ls| ls.iter().map(label_model).collect())
                 .unwrap_or_default();
-            v["labels"] = json!(of);
         }
     }
     Ok(())
 }
 
 /// Harbor's `Accessory`.
-fn accessory_json(a: &AccessoryRecord, repo: &str) -> Value {
-    json!({
-        "id": a.artifact_id,
-        "artifact_id": a.artifact_id,
-        "subject_artifact_id": a.subject_artifact_id,
-        "subject_artifact_digest": a.subject_digest.as_str(),
-        "subject_artifact_repo": repo,
-        "size": a.size,
-        "digest": a.digest.as_str(),
-        "type": a.kind,
-        "icon": "",
-        "creation_time": time(a.created_ms),
-    })
+fn accessory_model(a: &AccessoryRecord, repo: &str) -> m::Accessory {
+    m::Accessory {
+        id: a.artifact_id,
+        artifact_id: a.artifact_id,
+        subject_artifact_id: a.subject_artifact_id,
+        subject_artifact_digest: a.subject_digest.to_string(),
+        subject_artifact_repo: repo.to_owned(),
+        size: a.size,
+        digest: a.digest.to_string(),
+        kind: a.kind.clone(),
+        icon: String::new(),
+        creation_time: time(a.created_ms),
+    }
 }
 
 /// What the response shows besides the record.
@@ -122,66 +119,31 @@ struct Shown {
     accessories: bool,
 }
 
-/// Harbor's `Artifact`.
-fn artifact_json(a: &Artifact, project: &Project, shown: Shown) -> Value {
+/// Harbor's `Reference` for one child of an index (descriptor parts it cannot read as
+/// Harbor's types are left out).
+fn reference_model(parent_id: i64, c: &IndexChild) -> m::Reference {
+    fn typed<T: serde::de::DeserializeOwned>(v: &Option<Value>) -> Option<T> {
+        v.clone().and_then(|v| serde_json::from_value(v).ok())
+    }
+    m::Reference {
+        parent_id,
+        child_id: c.id,
+        child_digest: c.digest.to_string(),
+        platform: typed(&c.platform),
+        annotations: typed(&c.annotations),
+        urls: typed(&c.urls),
+    }
+}
+
+/// Harbor's `Artifact`. `references`, `tags` and `accessories` are left out when there
+/// are none to show (not an index; `with_tag`/`with_accessory` off), as Harbor does.
+fn artifact_model(a: &Artifact, project: &Project, shown: Shown) -> m::Artifact {
     let r = &a.record;
     let repo = r.repository_name.as_str();
     let short = repo
         .strip_prefix(&format!("{}/", project.name))
         .unwrap_or(repo);
-    let mut v = json!({
-        "id": r.id,
-        "type": a.kind,
-        "media_type": a.media_type,
-        "manifest_media_type": r.manifest_media_type,
-        "artifact_type": r.artifact_type.clone().unwrap_or_default(),
-        "project_id": r.project_id.unwrap_or(project.id),
-        "repository_id": r.repository_id,
-        "repository_name": repo,
-        "digest": r.digest.as_str(),
-        "size": r.size,
-        "icon": "",
-        "push_time": time(r.pushed_ms),
-        "pull_time": opt_time(r.pulled_ms),
-        "extra_attrs": a.extra_attrs.clone().map(Value::Object).unwrap_or_else(|| json!({})),
-        "annotations": r.annotations,
-        "labels": [],
-        "addition_links": {},
-    });
-    // `references`, `tags` and `accessories` are left out when there are none to show
-    // (not an index; `with_tag`/`with_accessory` off), as Harbor leaves them out.
-    if !a.children.is_empty() {
-        v["references"] = a
-            .children
-            .iter()
-            .map(|c| {
-                let mut x = json!({ "parent_id": r.id, "child_digest": c.digest.as_str() });
-                if let Some(id) = c.id {
-                    x["child_id"] = json!(id);
-                }
-                for (k, val) in [
-                    ("platform", &c.platform),
-                    ("annotations", &c.annotations),
-                    ("urls", &c.urls),
-                ] {
-                    if let Some(val) = val {
-                        x[k] = val.clone();
-                    }
-                }
-                x
-            })
-            .collect();
-    }
-    if shown.tags {
-        v["tags"] = a.tags.iter().map(tag_json).collect();
-    }
-    if shown.accessories {
-        v["accessories"] = a
-            .accessories
-            .iter()
-            .map(|x| accessory_json(x, repo))
-            .collect();
-    }
+    let mut addition_links = BTreeMap::new();
     if a.kind == "IMAGE" && a.children.is_empty() {
         let base = format!(
             "/api/v2.0/projects/{}/repositories/{}/artifacts/{}/additions",
@@ -189,11 +151,46 @@ fn artifact_json(a: &Artifact, project: &Project, shown: Shown) -> Value {
             short.replace('/', "%252F"),
             r.digest
         );
-        v["addition_links"] = json!({
-            "build_history": {"href": format!("{base}/build_history"), "absolute": false},
-        });
+        addition_links.insert(
+            "build_history".to_owned(),
+            m::AdditionLink {
+                href: format!("{base}/build_history"),
+                absolute: false,
+            },
+        );
     }
-    v
+    m::Artifact {
+        id: r.id,
+        kind: a.kind.clone(),
+        media_type: a.media_type.clone(),
+        manifest_media_type: r.manifest_media_type.clone(),
+        artifact_type: r.artifact_type.clone().unwrap_or_default(),
+        project_id: r.project_id.unwrap_or(project.id),
+        repository_id: r.repository_id,
+        repository_name: repo.to_owned(),
+        digest: r.digest.to_string(),
+        size: r.size,
+        icon: String::new(),
+        push_time: time(r.pushed_ms),
+        pull_time: opt_time(r.pulled_ms),
+        extra_attrs: a.extra_attrs.clone().unwrap_or_default(),
+        annotations: r.annotations.clone(),
+        references: (!a.children.is_empty()).then(|| {
+            a.children
+                .iter()
+                .map(|c| reference_model(r.id, c))
+                .collect()
+        }),
+        tags: shown.tags.then(|| a.tags.iter().map(tag_model).collect()),
+        addition_links,
+        labels: Vec::new(),
+        accessories: shown.accessories.then(|| {
+            a.accessories
+                .iter()
+                .map(|x| accessory_model(x, repo))
+                .collect()
+        }),
+    }
 }
 
 /// `sort=a,-b`: `push_time`, `pull_time`, `digest`, `size`.
@@ -299,9 +296,9 @@ pub(crate) async fn list_artifacts(
         .list_artifacts(&name, &f, pg, opts)
         .await
         .map_err(api_error)?;
-    let mut values: Vec<Value> = items
+    let mut values: Vec<m::Artifact> = items
         .iter()
-        .map(|a| artifact_json(a, &project, shown))
+        .map(|a| artifact_model(a, &project, shown))
         .collect();
     decorate(&state, &name, &items, &mut values, with_label).await?;
     Ok(list(&parts.uri, pg, total, values))
@@ -331,7 +328,7 @@ pub(crate) async fn get(
         .artifact(&name, &reference, opts)
         .await
         .map_err(api_error)?;
-    let mut values = [artifact_json(&a, &project, shown)];
+    let mut values = [artifact_model(&a, &project, shown)];
     decorate(
         &state,
         &name,
@@ -464,11 +461,11 @@ pub(crate) async fn accessories(
         .artifact_accessories(&name, &reference)
         .await
         .map_err(api_error)?;
-    let items: Vec<Value> = all
+    let items: Vec<m::Accessory> = all
         .iter()
         .skip(usize::try_from(pg.offset()).unwrap_or(usize::MAX))
         .take(usize::try_from(pg.page_size).unwrap_or(usize::MAX))
-        .map(|a| accessory_json(a, name.as_str()))
+        .map(|a| accessory_model(a, name.as_str()))
         .collect();
     Ok(list(&parts.uri, pg, all.len() as u64, items))
 }
@@ -538,7 +535,7 @@ pub(crate) async fn list_tags(
         .await
         .map_err(api_error)?;
     let policy = state.registry.immutability(&name).await?;
-    let mut items: Vec<Value> = tags.iter().map(tag_json).collect();
+    let mut items: Vec<m::Tag> = tags.iter().map(tag_model).collect();
     mark_immutable(&policy, &name, &mut items);
     Ok(list(&parts.uri, pg, total, items))
 }

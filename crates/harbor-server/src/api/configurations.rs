@@ -5,8 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use harbor_api_model as m;
 use harbor_platform::configuration::Environment;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::context::Ctx;
 use super::error::ApiResult;
@@ -29,11 +30,17 @@ pub(crate) async fn get(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
         .settings
         .configurations(&ctx.principal, &environment(&state))
         .await?;
-    let out: Map<String, Value> = items
+    let out: m::ConfigurationsResponse = items
         .into_iter()
-        .map(|(k, i)| (k, json!({ "value": i.value, "editable": i.editable })))
+        .map(|(k, i)| {
+            let item = m::ConfigItem {
+                value: i.value,
+                editable: i.editable,
+            };
+            (k, item)
+        })
         .collect();
-    Ok(Json(Value::Object(out)).into_response())
+    Ok(Json(out).into_response())
 }
 
 /// Changes settings (administrators only), all or nothing.

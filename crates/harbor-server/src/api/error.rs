@@ -90,9 +90,12 @@ impl From<harbor_auth::AuthError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "errors": [{ "code": self.code, "message": self.message }]
-        });
+        let body = harbor_api_model::Errors {
+            errors: vec![harbor_api_model::ErrorItem {
+                code: self.code.to_string(),
+                message: self.message,
+            }],
+        };
         let mut resp = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             resp.headers_mut()

@@ -6,12 +6,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use harbor_api_model as m;
 use harbor_core::gc::{FSCK_JOB_KIND, JOB_KIND as GC_JOB_KIND, UPLOAD_CLEANUP_JOB_KIND};
 use harbor_core::identity::PURGE_AUDIT_JOB_KIND;
 use harbor_core::jobs::kinds::RETENTION_JOB_KIND;
 use harbor_core::model::now_ms;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
@@ -30,15 +30,13 @@ const KINDS: [&str; 5] = [
 /// `GET /jobservice/queues`: each kind with its queued (`count`) and running jobs.
 pub(crate) async fn queues(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
     let counts = state.platform.jobs.queues(&ctx.principal, &KINDS).await?;
-    let out: Vec<Value> = counts
+    let out: Vec<m::JobQueue> = counts
         .into_iter()
-        .map(|(kind, pending, running)| {
-            json!({
-                "job_type": kind,
-                "count": pending,
-                "running": running,
-                "paused": false,
-            })
+        .map(|(kind, pending, running)| m::JobQueue {
+            job_type: kind,
+            count: pending,
+            running,
+            paused: false,
         })
         .collect();
     Ok(Json(out).into_response())
@@ -48,18 +46,16 @@ pub(crate) async fn queues(State(state): State<AppState>, ctx: Ctx) -> ApiResult
 /// the queue; one started with `--no-jobs` has none).
 pub(crate) async fn pools(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
     ctx.require_sysadmin()?;
-    let pools: Vec<Value> = state
+    let pools: Vec<m::WorkerPool> = state
         .jobs
         .pool()
-        .map(|(workers, started_ms)| {
-            json!({
-                "pid": std::process::id(),
-                "worker_pool_id": "local",
-                "start_at": time(started_ms),
-                "heartbeat_at": time(now_ms()),
-                "concurrency": workers,
-                "host": hostname(),
-            })
+        .map(|(workers, started_ms)| m::WorkerPool {
+            pid: i64::from(std::process::id()),
+            worker_pool_id: "local".into(),
+            start_at: time(started_ms),
+            heartbeat_at: time(now_ms()),
+            concurrency: i64::try_from(workers).unwrap_or(i64::MAX),
+            host: hostname(),
         })
         .into_iter()
         .collect();
@@ -127,27 +123,24 @@ pub(crate) async fn act_on_job(
 /// `GET /schedules`: every schedule.
 pub(crate) async fn schedules(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
     let all = state.platform.jobs.schedules(&ctx.principal).await?;
-    let out: Vec<Value> = all
+    let out: Vec<m::ScheduleTask> = all
         .iter()
-        .map(|s| {
-            json!({
-                "id": s.id,
-                "vendor_type": s.kind,
-                // Our schedule's name (`gc`, `retention:3`); Harbor's vendor id is the
-                // retention policy's id, -1 for system jobs.
-                "name": s.name,
-                "vendor_id": s
-                    .name
-                    .strip_prefix("retention:")
-                    .and_then(|id| id.parse::<i64>().ok())
-                    .unwrap_or(-1),
-                "cron": s.cron,
-                "schedule_type": s.schedule_type,
-                "next_scheduled_time": s.next_run_ms.map(time),
-                "paused": s.paused,
-                "update_time": time(s.updated_at),
-                "extra_attrs": serde_json::from_str::<Value>(&s.params).unwrap_or(Value::Null),
-            })
+        .map(|s| m::ScheduleTask {
+            id: s.id,
+            vendor_type: s.kind.clone(),
+            // Harbor's vendor id is the retention policy's id, -1 for system jobs.
+            vendor_id: s
+                .name
+                .strip_prefix("retention:")
+                .and_then(|id| id.parse::<i64>().ok())
+                .unwrap_or(-1),
+            cron: s.cron.clone(),
+            update_time: time(s.updated_at),
+            name: s.name.clone(),
+            schedule_type: s.schedule_type.clone(),
+            next_scheduled_time: s.next_run_ms.map(time),
+            paused: s.paused,
+            extra_attrs: serde_json::from_str(&s.params).unwrap_or_default(),
         })
         .collect();
     Ok(Json(out).into_response())
@@ -161,8 +154,8 @@ pub(crate) async fn paused(
 ) -> ApiResult {
     let all = state.platform.jobs.schedules(&ctx.principal).await?;
     let of_kind: Vec<_> = all.iter().filter(|s| s.kind == kind).collect();
-    Ok(Json(json!({
-        "paused": !of_kind.is_empty() && of_kind.iter().all(|s| s.paused),
-    }))
+    Ok(Json(m::SchedulerStatus {
+        paused: !of_kind.is_empty() && of_kind.iter().all(|s| s.paused),
+    })
     .into_response())
 }

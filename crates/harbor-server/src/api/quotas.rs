@@ -7,10 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
+use harbor_api_model as m;
 use harbor_auth::Principal;
 use harbor_auth::principal::robot_system_allows;
 use harbor_core::quota::{Quota, QuotaQuery, QuotaRecount, QuotaSortKey};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
@@ -18,10 +19,10 @@ use super::paging::{flag, list, page, param, query, sort_keys, time};
 use crate::AppState;
 
 /// Harbor's `Quota`.
-pub(crate) fn quota_model(q: &Quota) -> harbor_api_model::Quota {
-    harbor_api_model::Quota {
+pub(crate) fn quota_model(q: &Quota) -> m::Quota {
+    m::Quota {
         id: q.id,
-        reference: harbor_api_model::QuotaRef {
+        reference: m::QuotaRef {
             id: q.project_id,
             name: q.project_name.clone(),
             owner_name: q.owner_name.clone(),
@@ -150,17 +151,21 @@ pub(crate) async fn update(
     Ok(StatusCode::OK.into_response())
 }
 
-fn recount_json(q: &Quota, r: &QuotaRecount, repaired: bool) -> Value {
-    json!({
-        "id": q.id,
-        "ref": { "id": q.project_id, "name": q.project_name, "owner_name": q.owner_name },
-        "stored": r.stored,
-        "charged": r.charged,
-        "recounted": r.recounted,
-        "drifted_digests": r.drifted_digests,
-        "consistent": r.consistent(),
-        "repaired": repaired,
-    })
+fn recount_model(q: &Quota, r: &QuotaRecount, repaired: bool) -> m::QuotaRecount {
+    m::QuotaRecount {
+        id: q.id,
+        reference: m::QuotaRef {
+            id: q.project_id,
+            name: q.project_name.clone(),
+            owner_name: q.owner_name.clone(),
+        },
+        stored: r.stored,
+        charged: r.charged,
+        recounted: r.recounted,
+        drifted_digests: r.drifted_digests,
+        consistent: r.consistent(),
+        repaired,
+    }
 }
 
 /// `POST /quotas/{id}/recount[?dry_run=true]`: counts the project's usage from scratch,
@@ -184,12 +189,13 @@ pub(crate) async fn recount(
             .await?;
         (found, !found.consistent())
     };
-    Ok(Json(recount_json(&q, &found, repaired)).into_response())
+    Ok(Json(recount_model(&q, &found, repaired)).into_response())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn parses_sort_keys() {

@@ -18,7 +18,6 @@ use harbor_core::model::{
 };
 use harbor_core::rbac::{Action, Resource};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
@@ -26,17 +25,17 @@ use super::paging::{QValue, list, page, param, parse_q, parse_time, query, sort_
 use crate::AppState;
 
 /// Harbor's `Repository`.
-fn repository_json(r: &RepositoryRecord) -> Value {
-    json!({
-        "id": r.id,
-        "project_id": r.project_id,
-        "name": r.name,
-        "description": r.description,
-        "artifact_count": r.artifact_count,
-        "pull_count": r.pull_count,
-        "creation_time": time(r.created_ms),
-        "update_time": time(r.updated_ms),
-    })
+fn repository_model(r: &RepositoryRecord) -> harbor_api_model::Repository {
+    harbor_api_model::Repository {
+        id: r.id,
+        project_id: r.project_id,
+        name: r.name.to_string(),
+        description: r.description.clone(),
+        artifact_count: r.artifact_count,
+        pull_count: r.pull_count,
+        creation_time: time(r.created_ms),
+        update_time: time(r.updated_ms),
+    }
 }
 
 /// `(from, to)` of a `k=[from~to]` time range (either side may be empty).
@@ -113,7 +112,7 @@ async fn respond(state: &AppState, parts: &Parts, f: &RepositoryQuery) -> ApiRes
         &parts.uri,
         pg,
         total,
-        repos.iter().map(repository_json).collect(),
+        repos.iter().map(repository_model).collect(),
     ))
 }
 
@@ -197,7 +196,7 @@ pub(crate) async fn get(
     ctx.check(&grants, Resource::Repository, Action::List)?;
     let name = full_name(&project, &r)?;
     let repo = state.registry.repository(&name).await?;
-    Ok(Json(repository_json(&repo)).into_response())
+    Ok(Json(repository_model(&repo)).into_response())
 }
 
 /// Harbor's `Repository` as a request body: only `description` is used.

@@ -8,8 +8,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use harbor_api_model as m;
 use harbor_core::rbac::Action;
-use harbor_core::retention::{RetentionPolicy, metadata};
+use harbor_core::retention::{
+    RetentionPolicy, RetentionRule, RetentionScope, RetentionSelector, RetentionTrigger, metadata,
+};
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
@@ -26,6 +29,88 @@ pub(crate) fn routes() -> Router<AppState> {
             get(get_policy).put(update).delete(delete),
         )
         .merge(super::retention_runs::routes())
+}
+
+/// The core's policy from Harbor's model (the same fields).
+fn policy_from(p: m::RetentionPolicy) -> RetentionPolicy {
+    let selector = |s: m::RetentionSelector| RetentionSelector {
+        kind: s.kind,
+        decoration: s.decoration,
+        pattern: s.pattern,
+        extras: s.extras,
+    };
+    RetentionPolicy {
+        id: p.id,
+        algorithm: p.algorithm,
+        rules: p
+            .rules
+            .into_iter()
+            .map(|r| RetentionRule {
+                id: r.id,
+                priority: r.priority,
+                disabled: r.disabled,
+                action: r.action,
+                template: r.template,
+                params: r.params,
+                tag_selectors: r.tag_selectors.into_iter().map(selector).collect(),
+                scope_selectors: r
+                    .scope_selectors
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into_iter().map(selector).collect()))
+                    .collect(),
+            })
+            .collect(),
+        trigger: p.trigger.map(|t| RetentionTrigger {
+            kind: t.kind,
+            settings: t.settings,
+            references: t.references,
+        }),
+        scope: p.scope.map(|s| RetentionScope {
+            level: s.level,
+            reference: s.reference,
+        }),
+    }
+}
+
+/// Harbor's model of a stored policy.
+fn policy_model(p: RetentionPolicy) -> m::RetentionPolicy {
+    let selector = |s: RetentionSelector| m::RetentionSelector {
+        kind: s.kind,
+        decoration: s.decoration,
+        pattern: s.pattern,
+        extras: s.extras,
+    };
+    m::RetentionPolicy {
+        id: p.id,
+        algorithm: p.algorithm,
+        rules: p
+            .rules
+            .into_iter()
+            .map(|r| m::RetentionRule {
+                id: r.id,
+                priority: r.priority,
+                disabled: r.disabled,
+                action: r.action,
+                template: r.template,
+                params: r.params,
+                tag_selectors: r.tag_selectors.into_iter().map(selector).collect(),
+                scope_selectors: r
+                    .scope_selectors
+                    .into_iter()
+                    .map(|(k, v)| (k, v.into_iter().map(selector).collect()))
+                    .collect(),
+            })
+            .collect(),
+        trigger: p.trigger.map(|t| m::RetentionRuleTrigger {
+            kind: t.kind,
+            settings: t.settings,
+            references: t.references,
+        }),
+        scope: p.scope.map(|s| m::RetentionPolicyScope {
+            level: s.level,
+            reference: s.reference,
+        }),
+    }
 }
 
 fn policy_id(s: &str) -> ApiResult<i64> {
@@ -45,12 +130,12 @@ pub(crate) async fn metadatas(ctx: Ctx) -> ApiResult {
 pub(crate) async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
-    Json(policy): Json<RetentionPolicy>,
+    Json(policy): Json<m::RetentionPolicy>,
 ) -> ApiResult {
     let id = state
         .platform
         .retention
-        .create(&ctx.principal, &policy)
+        .create(&ctx.principal, &policy_from(policy))
         .await?;
     Ok(created(&format!("/api/v2.0/retentions/{id}")))
 }
@@ -67,7 +152,7 @@ pub(crate) async fn get_policy(
         .retention
         .authorised(&ctx.principal, policy_id(&id)?, Action::Read)
         .await?;
-    Ok(Json(policy).into_response())
+    Ok(Json(policy_model(policy)).into_response())
 }
 
 /// `PUT /retentions/{id}`: replaces the policy; it stays in its project.
@@ -75,14 +160,14 @@ pub(crate) async fn update(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    Json(policy): Json<RetentionPolicy>,
+    Json(policy): Json<m::RetentionPolicy>,
 ) -> ApiResult {
     ctx.require_authenticated()?;
     let id = policy_id(&id)?;
     state
         .platform
         .retention
-        .update(&ctx.principal, id, &policy)
+        .update(&ctx.principal, id, &policy_from(policy))
         .await?;
     Ok(StatusCode::OK.into_response())
 }

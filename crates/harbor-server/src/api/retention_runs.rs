@@ -8,12 +8,12 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
+use harbor_api_model as m;
 use harbor_core::jobs::Job;
 use harbor_core::jobs::kinds::RetentionProgress;
 use harbor_core::rbac::Action;
 use harbor_platform::retention::params_of;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
@@ -50,17 +50,17 @@ fn progress_of(job: &Job) -> RetentionProgress {
 }
 
 /// Harbor's `RetentionExecution`.
-fn execution(job: &Job) -> Value {
+fn execution(job: &Job) -> m::RetentionExecution {
     let p = params_of(job);
-    json!({
-        "id": job.id,
-        "policy_id": p.policy_id,
-        "start_time": time(job.started_at.unwrap_or(job.created_at)),
-        "end_time": job.finished_at.map(time),
-        "status": job.status.as_str(),
-        "trigger": job.trigger.as_str(),
-        "dry_run": p.dry_run,
-    })
+    m::RetentionExecution {
+        id: job.id,
+        policy_id: p.policy_id,
+        start_time: Some(time(job.started_at.unwrap_or(job.created_at))),
+        end_time: job.finished_at.map(time),
+        status: job.status.as_str().to_owned(),
+        trigger: job.trigger.as_str().to_owned(),
+        dry_run: p.dry_run,
+    }
 }
 
 /// The policy and run ids of a path.
@@ -187,26 +187,24 @@ pub(crate) async fn tasks(
     let progress = progress_of(&job);
     let total = progress.tasks.len() as u64;
     let start = usize::try_from((pg.page - 1).saturating_mul(pg.page_size)).unwrap_or(usize::MAX);
-    let items: Vec<Value> = progress
+    let items: Vec<m::RetentionExecutionTask> = progress
         .tasks
         .iter()
         .skip(start)
         .take(usize::try_from(pg.page_size).unwrap_or(usize::MAX))
-        .map(|t| {
-            json!({
-                "id": t.id,
-                "execution_id": job.id,
-                "repository": t.repository,
-                "job_id": job.id.to_string(),
-                "status": t.status,
-                "status_code": 0,
-                "status_revision": 0,
-                "start_time": t.start_ms.map(time),
-                "end_time": t.end_ms.map(time),
-                "total": t.total,
-                "retained": t.retained,
-                "deleted": t.deleted,
-            })
+        .map(|t| m::RetentionExecutionTask {
+            id: t.id,
+            execution_id: job.id,
+            repository: t.repository.clone(),
+            job_id: job.id.to_string(),
+            status: t.status.clone(),
+            status_code: 0,
+            status_revision: 0,
+            start_time: t.start_ms.map(time),
+            end_time: t.end_ms.map(time),
+            total: t.total,
+            retained: t.retained,
+            deleted: t.deleted,
         })
         .collect();
     Ok(list(&parts.uri, pg, total, items))

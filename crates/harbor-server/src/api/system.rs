@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use harbor_api_model as m;
 
 use super::context::Ctx;
 use crate::AppState;
@@ -28,14 +28,21 @@ pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let overall = if db.is_ok() { "healthy" } else { "unhealthy" };
     (
         status,
-        Json(json!({
-            "status": overall,
-            "components": [
-                { "name": "core", "status": "healthy" },
-                { "name": "database", "status": db_status },
-                { "name": "registry", "status": "healthy" },
-            ],
-        })),
+        Json(m::OverallHealthStatus {
+            status: overall.into(),
+            components: [
+                ("core", "healthy"),
+                ("database", db_status),
+                ("registry", "healthy"),
+            ]
+            .into_iter()
+            .map(|(name, status)| m::ComponentHealthStatus {
+                name: name.into(),
+                status: status.into(),
+                error: None,
+            })
+            .collect(),
+        }),
     )
         .into_response()
 }
@@ -47,31 +54,33 @@ pub(crate) async fn systeminfo(
     headers: HeaderMap,
 ) -> Response {
     let settings = state.settings.get().await;
-    let mut v = json!({
-        "auth_mode": "db_auth",
-        "primary_auth_mode": false,
-        "self_registration": settings.self_registration,
-        "harbor_version": concat!("harbor-rs v", env!("CARGO_PKG_VERSION")),
-        "banner_message": settings.banner_message,
-        "oidc_provider_name": "",
-        "current_time": super::paging::time(harbor_core::model::now_ms()),
-    });
+    let mut info = m::GeneralInfo {
+        auth_mode: "db_auth".into(),
+        primary_auth_mode: false,
+        self_registration: settings.self_registration,
+        harbor_version: concat!("harbor-rs v", env!("CARGO_PKG_VERSION")).into(),
+        banner_message: settings.banner_message.clone(),
+        oidc_provider_name: String::new(),
+        current_time: super::paging::time(harbor_core::model::now_ms()),
+        ..m::GeneralInfo::default()
+    };
     if ctx.principal.is_authenticated() {
         let base = external_base(&state, &headers);
         let host = base
             .split_once("://")
             .map_or(base.as_str(), |(_, h)| h)
             .to_owned();
-        v["registry_url"] = json!(host);
-        v["external_url"] = json!(base);
-        v["project_creation_restriction"] = json!(settings.project_creation_restriction());
-        v["has_ca_root"] = json!(false);
-        v["read_only"] = json!(settings.read_only);
-        v["registry_storage_provider_name"] = json!(state.registry.blob_store().provider());
-        v["with_chartmuseum"] = json!(false);
-        v["notification_enable"] = json!(false);
-        v["robot_name_prefix"] = json!(state.accounts.robot_prefix());
-        v["robot_token_duration"] = json!(settings.robot_days());
+        info.registry_url = Some(host);
+        info.external_url = Some(base);
+        info.project_creation_restriction = Some(settings.project_creation_restriction().into());
+        info.has_ca_root = Some(false);
+        info.read_only = Some(settings.read_only);
+        info.registry_storage_provider_name =
+            Some(state.registry.blob_store().provider().to_owned());
+        info.with_chartmuseum = Some(false);
+        info.notification_enable = Some(false);
+        info.robot_name_prefix = Some(state.accounts.robot_prefix().to_owned());
+        info.robot_token_duration = Some(settings.robot_days());
     }
-    Json(v).into_response()
+    Json(info).into_response()
 }

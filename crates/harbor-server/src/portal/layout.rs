@@ -210,11 +210,20 @@ pub(crate) fn bytes(n: i64) -> String {
     }
 }
 
-/// An API time (RFC 3339) as `YYYY-MM-DD HH:MM` (UTC), or `—` when absent.
-pub(crate) fn when(v: &Value) -> String {
-    match v.as_str() {
-        Some(t) if t.len() >= 16 && !t.starts_with("0001") => t[..16].replace('T', " "),
+/// An API time as `2026-01-02 03:04` (`—` for none or Harbor's "never").
+pub(crate) fn at(t: &str) -> String {
+    match t.get(..16) {
+        Some(head) if !t.starts_with("0001") => head.replace('T', " "),
         _ => "—".to_owned(),
+    }
+}
+
+/// Display text (`—` when empty).
+pub(crate) fn dash(s: &str) -> String {
+    if s.is_empty() {
+        "—".to_owned()
+    } else {
+        s.to_owned()
     }
 }
 
@@ -254,9 +263,11 @@ mod tests {
         assert_eq!(bytes(1536), "1.5 KiB");
         assert_eq!(bytes(10 * 1024 * 1024 * 1024), "10.0 GiB");
         assert_eq!(bytes(-1), "unlimited");
-        assert_eq!(when(&json!("2026-11-29T03:04:05.123Z")), "2026-11-29 03:04");
-        assert_eq!(when(&json!("0001-01-01T00:00:00Z")), "—");
-        assert_eq!(when(&Value::Null), "—");
+        assert_eq!(at("2026-11-29T03:04:05.123Z"), "2026-11-29 03:04");
+        assert_eq!(at("0001-01-01T00:00:00Z"), "—");
+        assert_eq!(at(""), "—");
+        assert_eq!(dash(""), "—");
+        assert_eq!(dash("x"), "x");
         assert_eq!(text(&json!("")), "—");
         assert_eq!(text(&json!(3)), "3");
     }

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
+use harbor_api_model as m;
 use harbor_core::identity::AUDIT_OPERATIONS;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use super::{Confirm, ListQuery, PAGE_SIZE, csrf_checked, load};
 use crate::portal::Portal;
 use crate::portal::backend::{Failure, enc};
-use crate::portal::layout::{action_button, csrf, empty, page, pager, search_box, text, when};
+use crate::portal::layout::{action_button, at, csrf, dash, empty, page, pager, search_box, text};
 use crate::portal::viewer::{Viewer, redirect_with};
 
 pub(crate) fn routes() -> Router<Portal> {
@@ -39,26 +40,14 @@ fn refused(message: &str) -> Failure {
 }
 
 /// "yes"/"no" of a JSON boolean (absent = no).
-fn yes_no(v: &Value) -> &'static str {
-    if v.as_bool().unwrap_or(false) {
-        "yes"
-    } else {
-        "no"
-    }
-}
-
-/// A job's `job_parameters` (a JSON string in Harbor's API, or an object).
-pub(super) fn job_params(run: &Value) -> Value {
-    match &run["job_parameters"] {
-        Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
-        other => other.clone(),
-    }
+fn yes_no(v: bool) -> &'static str {
+    if v { "yes" } else { "no" }
 }
 
 /// A run's status cell, classed `status-<Status>` for the stylesheet and tests.
-pub(super) fn status_cell(run: &Value) -> Markup {
-    let status = run["job_status"].as_str().unwrap_or_default();
-    html! { td class={ "status-" (status) } { (text(&run["job_status"])) } }
+pub(super) fn status_cell(run: &m::ExecHistory) -> Markup {
+    let status = run.job_status.as_str();
+    html! { td class={ "status-" (status) } { (dash(status)) } }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -90,8 +79,8 @@ async fn users(v: Viewer, State(p): State<Portal>, Query(q): Query<ListQuery>) -
                     tr data-user=(name) {
                         td { (name) @if me { " " span.badge { "you" } } }
                         td { (u.email) }
-                        td.admin-flag { (yes_no(&serde_json::Value::Bool(is_admin))) }
-                        td.hide-sm { (when(&serde_json::Value::String(u.creation_time.clone()))) }
+                        td.admin-flag { (yes_no(is_admin)) }
+                        td.hide-sm { (at(&u.creation_time)) }
                         @if admin { td { div.actions {
                             @if !me {
                                 form.inline method="post" action={ "/admin/users/" (id) "/admin" } {
@@ -279,24 +268,25 @@ async fn labels(v: Viewer, State(p): State<Portal>, Query(q): Query<ListQuery>) 
         path.push_str(&format!("&name={}", enc(&filter)));
     }
     let list = load!(v, p.api.get(&v, &path).await);
+    let labels: Vec<m::Label> = load!(v, list.decode());
     let admin = v.user.sysadmin;
     let body = html! {
         h1 { "Global labels" }
         p.small { "Global labels can be attached to artifacts of every project." }
         (search_box("/admin/labels", &q.q, "Filter labels by name"))
-        @if list.items().is_empty() {
+        @if labels.is_empty() {
             @if filter.is_empty() { (empty("No global labels yet.")) } @else { (empty("No label matches this filter.")) }
         } @else {
             div.scroll { table #labels {
                 thead { tr { th { "Name" } th { "Color" } th { "Description" } th.hide-sm { "Created" } @if admin { th { "Actions" } } } }
-                tbody { @for l in list.items() {
-                    @let id = l["id"].as_i64().unwrap_or_default();
-                    @let name = l["name"].as_str().unwrap_or_default();
+                tbody { @for l in &labels {
+                    @let id = l.id;
+                    @let name = l.name.as_str();
                     tr data-label=(name) {
                         td { span.badge { (name) } }
-                        td { code { (text(&l["color"])) } }
-                        td { (text(&l["description"])) }
-                        td.hide-sm { (when(&l["creation_time"])) }
+                        td { code { (dash(&l.color)) } }
+                        td { (dash(&l.description)) }
+                        td.hide-sm { (at(&l.creation_time)) }
                         @if admin { td { (action_button(&v, &format!("/admin/labels/{id}/delete"), "Delete",
                             &format!("Delete the label {name}? It is removed from every artifact."))) } }
                     }
@@ -396,7 +386,11 @@ async fn audit(v: Viewer, State(p): State<Portal>, Query(q): Query<AuditQuery>) 
     let entries: Vec<harbor_api_model::AuditLog> = load!(v, list.decode());
     let admin = v.user.sysadmin;
     let purges = if admin {
-        p.api.get(&v, "/system/purgeaudit?page_size=10").await.ok()
+        p.api
+            .get(&v, "/system/purgeaudit?page_size=10")
+            .await
+            .and_then(|a| a.decode::<Vec<m::ExecHistory>>())
+            .ok()
     } else {
         None
     };
@@ -441,20 +435,20 @@ async fn audit(v: Viewer, State(p): State<Portal>, Query(q): Query<AuditQuery>) 
             }
             h2 { "Purge history" }
             @match &purges {
-                Some(runs) if !runs.items().is_empty() => {
+                Some(runs) if !runs.is_empty() => {
                     div.scroll { table #purge-history {
                         thead { tr { th { "Run" } th { "Status" } th { "Dry run" } th { "Kept (hours)" } th { "Operations" } th { "Purged" } th { "Started" } th.hide-sm { "Trigger" } } }
-                        tbody { @for r in runs.items() {
-                            @let params = job_params(r);
+                        tbody { @for r in runs {
+                            @let params: m::PurgeAuditParameters = r.params_as();
                             tr {
-                                td { (text(&r["id"])) }
+                                td { (r.id) }
                                 (status_cell(r))
-                                td { (yes_no(&params["dry_run"])) }
-                                td { (text(&params["audit_retention_hour"])) }
-                                td { (text(&params["include_operations"])) }
-                                td { (text(&r["progress"]["purged"])) }
-                                td { (when(&r["start_time"])) }
-                                td.hide-sm { (text(&r["job_kind"])) }
+                                td { (if params.dry_run { "yes" } else { "no" }) }
+                                td { (params.audit_retention_hour) }
+                                td { (dash(&params.include_operations)) }
+                                td { (r.progress_as::<m::PurgeAuditProgress>().purged) }
+                                td { (at(r.start_time.as_deref().unwrap_or_default())) }
+                                td.hide-sm { (dash(&r.job_kind)) }
                             }
                         } }
                     } }
@@ -526,13 +520,13 @@ async fn purge_audit(v: Viewer, State(p): State<Portal>, body: String) -> Respon
 /// `GET /admin/settings`: read-only mode (changeable) and the other settings (shown).
 async fn settings(v: Viewer, State(p): State<Portal>) -> Response {
     let conf = load!(v, p.api.get(&v, "/configurations").await);
-    let read_only = conf.body["read_only"]["value"].as_bool().unwrap_or(false);
-    let mut others: Vec<(&String, &Value)> = conf
-        .body
-        .as_object()
-        .map(|m| m.iter().filter(|(k, _)| *k != "read_only").collect())
-        .unwrap_or_default();
-    others.sort_by(|a, b| a.0.cmp(b.0));
+    let conf: m::ConfigurationsResponse = load!(v, conf.decode());
+    let read_only = conf
+        .get("read_only")
+        .and_then(|i| i.value.as_bool())
+        .unwrap_or(false);
+    let others: Vec<(&String, &m::ConfigItem)> =
+        conf.iter().filter(|(k, _)| *k != "read_only").collect();
     let body = html! {
         h1 { "Settings" }
         section.card {
@@ -554,7 +548,7 @@ async fn settings(v: Viewer, State(p): State<Portal>) -> Response {
                 dl.kv #settings {
                     @for (name, item) in &others {
                         dt { (name.replace('_', " ")) }
-                        dd data-setting=(name) { (text(&item["value"])) }
+                        dd data-setting=(name) { (text(&item.value)) }
                     }
                 }
             }
@@ -603,16 +597,17 @@ async fn save_settings(
 async fn system(v: Viewer, State(p): State<Portal>) -> Response {
     let (info, health) = tokio::join!(p.api.get(&v, "/systeminfo"), p.api.get(&v, "/health"));
     let info = load!(v, info);
-    let (overall, components, health_error) = match &health {
-        Ok(h) => (
-            h.body["status"].as_str().unwrap_or("unknown").to_owned(),
-            h.body["components"].as_array().cloned().unwrap_or_default(),
-            None,
-        ),
-        Err(f) => ("unhealthy".to_owned(), Vec::new(), Some(f.message.clone())),
+    let (overall, components, health_error) = match health.and_then(|h| h.decode()) {
+        Ok(m::OverallHealthStatus { status, components }) => (status, components, None),
+        Err(f) => ("unhealthy".to_owned(), Vec::new(), Some(f.message)),
     };
     let queues = if v.user.sysadmin {
-        Some(p.api.get(&v, "/jobservice/queues").await)
+        Some(
+            p.api
+                .get(&v, "/jobservice/queues")
+                .await
+                .and_then(|a| a.decode::<Vec<m::JobQueue>>()),
+        )
     } else {
         None
     };
@@ -641,10 +636,9 @@ async fn system(v: Viewer, State(p): State<Portal>) -> Response {
                 div.scroll { table #health {
                     thead { tr { th { "Component" } th { "Status" } } }
                     tbody { @for c in &components {
-                        @let status = c["status"].as_str().unwrap_or_default();
                         tr {
-                            td { (text(&c["name"])) }
-                            td class={ "status-" (status) } { (text(&c["status"])) }
+                            td { (dash(&c.name)) }
+                            td class={ "status-" (c.status) } { (dash(&c.status)) }
                         }
                     } }
                 } }
@@ -654,14 +648,14 @@ async fn system(v: Viewer, State(p): State<Portal>) -> Response {
             section.card {
                 h2 { "Job queues" }
                 @match queues {
-                    Ok(q) if !q.items().is_empty() => {
+                    Ok(q) if !q.is_empty() => {
                         div.scroll { table #job-queues {
                             thead { tr { th { "Job type" } th { "Queued" } th { "Running" } th { "Paused" } } }
-                            tbody { @for j in q.items() { tr {
-                                td { code { (text(&j["job_type"])) } }
-                                td { (text(&j["count"])) }
-                                td { (text(&j["running"])) }
-                                td { (yes_no(&j["paused"])) }
+                            tbody { @for j in q { tr {
+                                td { code { (j.job_type) } }
+                                td { (j.count) }
+                                td { (j.running) }
+                                td { (yes_no(j.paused)) }
                             } } }
                         } }
                     }

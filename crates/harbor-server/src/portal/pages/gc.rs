@@ -8,16 +8,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
+use harbor_api_model as m;
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::admin::{job_params, status_cell};
+use super::admin::status_cell;
 use super::{Confirm, ListQuery, PAGE_SIZE, csrf_checked, load};
 use crate::portal::Portal;
 use crate::portal::backend::Failure;
 use crate::portal::layout::{
-    action_button, bytes, csrf, empty, page, pager, refreshing_page, text, when,
+    action_button, at, bytes, csrf, dash, empty, page, pager, refreshing_page,
 };
 use crate::portal::viewer::{Viewer, redirect_with};
 
@@ -36,29 +37,18 @@ const REFRESH_SECS: u32 = 3;
 /// The schedule types the form offers.
 const SCHEDULE_TYPES: [&str; 5] = ["None", "Hourly", "Daily", "Weekly", "Custom"];
 
-/// Whether a run has not ended yet.
-fn in_progress(run: &Value) -> bool {
-    matches!(run["job_status"].as_str(), Some("Pending" | "Running"))
+/// Bytes freed.
+fn freed(n: u64) -> String {
+    bytes(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-/// A JSON count (absent = 0).
-fn count(v: &Value) -> u64 {
-    v.as_u64().unwrap_or(0)
-}
-
-/// Bytes of a JSON count.
-fn freed(v: &Value) -> String {
-    bytes(i64::try_from(count(v)).unwrap_or(i64::MAX))
+fn yes_no(flag: bool) -> &'static str {
+    if flag { "yes" } else { "no" }
 }
 
 /// "yes"/"no" of a run's dry-run flag (from its parameters, else its progress).
-fn dry_run(run: &Value) -> &'static str {
-    let params = job_params(run);
-    let flag = params["dry_run"]
-        .as_bool()
-        .or_else(|| run["progress"]["dry_run"].as_bool())
-        .unwrap_or(false);
-    if flag { "yes" } else { "no" }
+fn dry_run(run: &m::ExecHistory) -> &'static str {
+    yes_no(run.params_as::<m::GcParameters>().dry_run || run.progress_as::<m::GcProgress>().dry_run)
 }
 
 /// `GET /admin/gc`: the run and schedule forms and the run history (reloading itself
@@ -71,14 +61,18 @@ async fn overview(v: Viewer, State(p): State<Portal>, Query(q): Query<ListQuery>
         p.api.get(&v, "/system/gc/schedule")
     );
     let runs = load!(v, runs);
-    let schedule = schedule.map(|a| a.body).unwrap_or(Value::Null);
+    let history: Vec<m::ExecHistory> = load!(v, runs.decode());
+    let schedule: m::ExecHistory = schedule.and_then(|a| a.decode()).unwrap_or_default();
     let admin = v.user.sysadmin;
-    let busy = runs.items().iter().any(in_progress);
-    let sched = &schedule["schedule"];
-    let kind = sched["type"].as_str().unwrap_or("None");
-    let kind = if kind.is_empty() { "None" } else { kind };
-    let cron = sched["cron"].as_str().unwrap_or_default();
-    let sched_params = job_params(&schedule);
+    let busy = history.iter().any(m::ExecHistory::in_progress);
+    let sched = schedule.schedule.clone().unwrap_or_default();
+    let kind = if sched.kind.is_empty() {
+        "None"
+    } else {
+        sched.kind.as_str()
+    };
+    let cron = sched.cron.as_deref().unwrap_or_default();
+    let sched_params: m::GcParameters = schedule.params_as();
     let body = html! {
         h1 { "Garbage collection" }
         p.small { "Garbage collection deletes blobs no artifact references any more, and frees their storage." }
@@ -104,8 +98,8 @@ async fn overview(v: Viewer, State(p): State<Portal>, Query(q): Query<ListQuery>
                     p #gc-current-schedule {
                         @if kind == "None" { "Not scheduled." } @else {
                             (kind) @if !cron.is_empty() { " (" code { (cron) } ")" }
-                            @if let Some(next) = sched["next_scheduled_time"].as_str() {
-                                " · next run " (when(&Value::String(next.to_owned())))
+                            @if let Some(next) = &sched.next_scheduled_time {
+                                " · next run " (at(next))
                             }
                         }
                     }
@@ -116,32 +110,32 @@ async fn overview(v: Viewer, State(p): State<Portal>, Query(q): Query<ListQuery>
                         } }
                         label { "Cron (for Custom: seconds minutes hours day month weekday)"
                             input name="cron" #gc-cron value=(cron) placeholder="0 0 0 * * 6"; }
-                        label.check { input type="checkbox" name="delete_untagged" value="true" checked[sched_params["delete_untagged"].as_bool().unwrap_or(false)]; "Also delete untagged artifacts" }
-                        label { "Workers" input type="number" name="workers" min="1" max="5" value=(sched_params["workers"].as_u64().unwrap_or(1).clamp(1, 5)) required; }
+                        label.check { input type="checkbox" name="delete_untagged" value="true" checked[sched_params.delete_untagged]; "Also delete untagged artifacts" }
+                        label { "Workers" input type="number" name="workers" min="1" max="5" value=(sched_params.workers.clamp(1, 5)) required; }
                         button type="submit" #gc-schedule-save { "Save schedule" }
                     }
                 }
             }
         }
         h2 { "History" }
-        @if runs.items().is_empty() { (empty("Garbage collection has not run yet.")) } @else {
+        @if history.is_empty() { (empty("Garbage collection has not run yet.")) } @else {
             div.scroll { table #gc-history {
                 thead { tr {
                     th { "Run" } th { "Status" } th { "Dry run" } th.hide-sm { "Trigger" }
                     th { "Started" } th.hide-sm { "Updated" } th { "Blobs deleted" } th { "Freed" }
                 } }
-                tbody { @for r in runs.items() {
-                    @let id = r["id"].as_i64().unwrap_or_default();
-                    @let pr = &r["progress"];
+                tbody { @for r in &history {
+                    @let id = r.id;
+                    @let pr: m::GcProgress = r.progress_as();
                     tr data-run=(id) {
                         td { a href={ "/admin/gc/" (id) } { "#" (id) } }
                         (status_cell(r))
                         td { (dry_run(r)) }
-                        td.hide-sm { (text(&r["job_kind"])) }
-                        td { (when(&r["start_time"])) }
-                        td.hide-sm { (when(&r["update_time"])) }
-                        td { (count(&pr["blobs_deleted"])) }
-                        td { (freed(&pr["bytes_freed"])) }
+                        td.hide-sm { (dash(&r.job_kind)) }
+                        td { (at(r.start_time.as_deref().unwrap_or_default())) }
+                        td.hide-sm { (at(&r.update_time)) }
+                        td { (pr.blobs_deleted) }
+                        td { (freed(pr.bytes_freed)) }
                     }
                 } }
             } }
@@ -286,13 +280,13 @@ async fn set_schedule(v: Viewer, State(p): State<Portal>, Form(f): Form<Schedule
 }
 
 /// A run's parameters, as a definition list.
-fn params_list(params: &Value) -> Markup {
+fn params_list(params: &m::GcParameters) -> Markup {
     html! {
         dl.kv #gc-params {
-            dt { "Dry run" } dd { (if params["dry_run"].as_bool().unwrap_or(false) { "yes" } else { "no" }) }
-            dt { "Delete untagged artifacts" } dd { (if params["delete_untagged"].as_bool().unwrap_or(false) { "yes" } else { "no" }) }
-            dt { "Workers" } dd { (text(&params["workers"])) }
-            dt { "Time window (hours)" } dd { (text(&params["time_window"])) }
+            dt { "Dry run" } dd { (yes_no(params.dry_run)) }
+            dt { "Delete untagged artifacts" } dd { (yes_no(params.delete_untagged)) }
+            dt { "Workers" } dd { (params.workers) }
+            dt { "Time window (hours)" } dd { (params.time_window) }
         }
     }
 }
@@ -303,25 +297,31 @@ async fn detail(v: Viewer, State(p): State<Portal>, Path(id): Path<i64>) -> Resp
     let log_path = format!("/system/gc/{id}/log");
     let (run, log) = tokio::join!(p.api.get(&v, &run_path), p.api.get(&v, &log_path));
     let run = load!(v, run);
-    let r = &run.body;
+    let r: m::ExecHistory = load!(v, run.decode());
     let log = match log {
         Ok(a) => a.text,
         Err(f) => format!("(the log could not be read: {})", f.message),
     };
-    let busy = in_progress(r);
-    let status = r["job_status"].as_str().unwrap_or_default();
-    let pr = &r["progress"];
-    let (done, total) = (count(&pr["ranges_done"]), count(&pr["ranges_total"]));
+    let busy = r.in_progress();
+    let status = r.job_status.as_str();
+    let reported = r
+        .progress
+        .as_ref()
+        .and_then(|p| p.as_object())
+        .is_some_and(|p| !p.is_empty());
+    let pr: m::GcProgress = r.progress_as();
+    let (done, total) = (pr.ranges_done, pr.ranges_total);
+    let stopping = r.stop_requested.unwrap_or(false);
     let title = format!("Garbage collection #{id}");
     let body = html! {
         div.crumbs { a href="/admin/gc" { "Garbage collection" } " / " }
         div.actions {
             h1 { (title) }
-            span #gc-status class={ "badge status-" (status) } { (text(&r["job_status"])) }
-            @if busy && r["stop_requested"].as_bool().unwrap_or(false) { span.small { "stopping…" } }
+            span #gc-status class={ "badge status-" (status) } { (dash(status)) }
+            @if busy && stopping { span.small { "stopping…" } }
         }
-        @if let Some(e) = r["error"].as_str().filter(|e| !e.is_empty()) { p.error #gc-error { (e) } }
-        @if busy && v.user.sysadmin && !r["stop_requested"].as_bool().unwrap_or(false) {
+        @if let Some(e) = r.error.as_deref().filter(|e| !e.is_empty()) { p.error #gc-error { (e) } }
+        @if busy && v.user.sysadmin && !stopping {
             div.actions #gc-stop {
                 (action_button(&v, &format!("/admin/gc/{id}/stop"), "Stop", "Stop this garbage collection run?"))
             }
@@ -330,22 +330,22 @@ async fn detail(v: Viewer, State(p): State<Portal>, Path(id): Path<i64>) -> Resp
             section.card {
                 h2 { "Run" }
                 dl.kv #gc-run-info {
-                    dt { "Trigger" } dd { (text(&r["job_kind"])) }
-                    dt { "Created" } dd { (when(&r["creation_time"])) }
-                    dt { "Started" } dd { (when(&r["start_time"])) }
-                    dt { "Ended" } dd { (when(&r["end_time"])) }
-                    dt { "Updated" } dd { (when(&r["update_time"])) }
-                    dt { "Attempts" } dd { (text(&r["attempts"])) }
+                    dt { "Trigger" } dd { (dash(&r.job_kind)) }
+                    dt { "Created" } dd { (at(&r.creation_time)) }
+                    dt { "Started" } dd { (at(r.start_time.as_deref().unwrap_or_default())) }
+                    dt { "Ended" } dd { (at(r.end_time.as_deref().unwrap_or_default())) }
+                    dt { "Updated" } dd { (at(&r.update_time)) }
+                    dt { "Attempts" } dd { (r.attempts.map_or_else(|| "—".to_owned(), |n| n.to_string())) }
                 }
             }
             section.card {
                 h2 { "Parameters" }
-                (params_list(&job_params(r)))
+                (params_list(&r.params_as()))
             }
         }
         section.card {
             h2 { "Progress" }
-            @if pr.as_object().is_none_or(|m| m.is_empty()) {
+            @if !reported {
                 (empty(if busy { "Waiting for the run to report its progress." } else { "This run reported no progress." }))
             } @else {
                 @if total > 0 {
@@ -353,13 +353,13 @@ async fn detail(v: Viewer, State(p): State<Portal>, Path(id): Path<i64>) -> Resp
                         progress #gc-progress max=(total) value=(done.min(total)) { (done) " of " (total) } }
                 }
                 dl.kv #gc-counts {
-                    dt { "Phase" } dd #gc-phase { (text(&pr["phase"])) }
-                    dt { "Blobs examined" } dd { (count(&pr["blobs_total"])) }
-                    dt { "Garbage blobs found" } dd { (count(&pr["blobs_candidates"])) }
-                    dt { "Blobs deleted" } dd #gc-blobs-deleted { (count(&pr["blobs_deleted"])) }
-                    dt { "Bytes freed" } dd #gc-bytes-freed { (freed(&pr["bytes_freed"])) }
-                    dt { "Untagged artifacts deleted" } dd { (count(&pr["artifacts_deleted"])) }
-                    dt { "Blobs that could not be deleted" } dd { (count(&pr["blobs_failed"])) }
+                    dt { "Phase" } dd #gc-phase { (dash(&pr.phase)) }
+                    dt { "Blobs examined" } dd { (pr.blobs_total) }
+                    dt { "Garbage blobs found" } dd { (pr.blobs_candidates) }
+                    dt { "Blobs deleted" } dd #gc-blobs-deleted { (pr.blobs_deleted) }
+                    dt { "Bytes freed" } dd #gc-bytes-freed { (freed(pr.bytes_freed)) }
+                    dt { "Untagged artifacts deleted" } dd { (pr.artifacts_deleted) }
+                    dt { "Blobs that could not be deleted" } dd { (pr.blobs_failed) }
                 }
             }
         }

@@ -10,13 +10,13 @@ use axum::routing::{get, post};
 use harbor_api_model as m;
 use maud::{Markup, html};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Confirm, ListQuery, PAGE_SIZE, csrf_checked, load};
 use crate::portal::Portal;
 use crate::portal::backend::{Answer, Failure, enc};
 use crate::portal::layout::{
-    action_button, csrf, empty, page, pager, quota_bar, search_box, tabs, text, when,
+    action_button, at, csrf, dash, empty, page, pager, quota_bar, search_box, tabs,
 };
 use crate::portal::viewer::{Viewer, redirect_with};
 
@@ -182,7 +182,7 @@ async fn repositories(
                         td { a href={ "/repo?name=" (enc(&r.name)) } { (r.name) } }
                         td { (r.artifact_count) }
                         td { (r.pull_count) }
-                        td.hide-sm { (when(&Value::String(r.update_time.clone()))) }
+                        td.hide-sm { (at(&r.update_time)) }
                     }
                 } }
             } }
@@ -452,13 +452,12 @@ async fn delete_robot(
     )
 }
 
-fn selector(v: &Value) -> String {
-    let decoration = v["decoration"].as_str().unwrap_or("matches");
-    let pattern = v["pattern"].as_str().unwrap_or("**");
-    if decoration.contains("xclude") {
-        format!("excluding {pattern}")
-    } else {
-        pattern.to_owned()
+/// A selector for people: `v*`, or `excluding v*`.
+fn describe(s: Option<&m::ImmutableSelector>) -> String {
+    match s {
+        Some(s) if s.decoration.contains("xclude") => format!("excluding {}", s.pattern),
+        Some(s) => s.pattern.clone(),
+        None => "**".to_owned(),
     }
 }
 
@@ -474,6 +473,7 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
             )
             .await
     );
+    let rules: Vec<m::ImmutableRule> = load!(v, rules.decode());
     let retention_id = h.project.retention_id();
     let (policy, runs) = match retention_id {
         Some(id) => {
@@ -482,25 +482,29 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
                 format!("/retentions/{id}/executions?page_size=10"),
             );
             let (pol, runs) = tokio::join!(p.api.get(&v, &pol_path), p.api.get(&v, &runs_path));
-            (pol.ok().map(|a| a.body), runs.ok())
+            (
+                pol.and_then(|a| a.decode::<m::RetentionPolicy>()).ok(),
+                runs.and_then(|a| a.decode::<Vec<m::RetentionExecution>>())
+                    .ok(),
+            )
         }
         None => (None, None),
     };
     let base = format!("/projects/{}", enc(&name));
     let maintain = h.maintains(&v);
-    let rule = policy.as_ref().map(|p| &p["rules"][0]);
+    let rule = policy.as_ref().and_then(m::RetentionPolicy::first_rule);
     let content = html! {
         h2 { "Tag immutability" }
         p.small { "Tags matching an enabled rule cannot be overwritten or deleted." }
-        @if rules.items().is_empty() { (empty("No immutability rules.")) } @else {
+        @if rules.is_empty() { (empty("No immutability rules.")) } @else {
             div.scroll { table #immutable-rules {
                 thead { tr { th { "Repositories" } th { "Tags" } th { "State" } @if maintain { th { "Actions" } } } }
-                tbody { @for r in rules.items() {
-                    @let id = r["id"].as_i64().unwrap_or_default();
+                tbody { @for r in &rules {
+                    @let id = r.id;
                     tr {
-                        td { (selector(&r["scope_selectors"]["repository"][0])) }
-                        td { (selector(&r["tag_selectors"][0])) }
-                        td { @if r["disabled"] == true { "disabled" } @else { "enabled" } }
+                        td { (describe(r.scope_selectors.get("repository").and_then(|s| s.first()))) }
+                        td { (describe(r.tag_selectors.first())) }
+                        td { @if r.disabled { "disabled" } @else { "enabled" } }
                         @if maintain { td { (action_button(&v, &format!("{base}/immutable/{id}/delete"), "Delete", "Delete this immutability rule?")) } }
                     }
                 } }
@@ -516,10 +520,10 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
         }
         h2 { "Tag retention" }
         @match rule {
-            Some(r) if !r.is_null() => {
-                p #retention-rule { "Keep the " strong { (text(&r["params"]["latestPushedK"])) } " most recently pushed artifacts with tags matching "
-                    code { (selector(&r["tag_selectors"][0])) } " in repositories matching " code { (selector(&r["scope_selectors"]["repository"][0])) } "; delete the rest."
-                    @if let Some(c) = policy.as_ref().and_then(|p| p["trigger"]["settings"]["cron"].as_str()).filter(|c| !c.is_empty()) {
+            Some(r) => {
+                p #retention-rule { "Keep the " strong { (r.count().map_or_else(|| "—".to_owned(), |n| n.to_string())) } " most recently pushed artifacts with tags matching "
+                    code { (r.tags()) } " in repositories matching " code { (r.repositories()) } "; delete the rest."
+                    @if let Some(c) = policy.as_ref().and_then(m::RetentionPolicy::cron) {
                         " Runs on schedule " code { (c) } "."
                     }
                 }
@@ -530,15 +534,15 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
                     }
                 }
                 @if let Some(runs) = &runs {
-                    @if !runs.items().is_empty() {
+                    @if !runs.is_empty() {
                         div.scroll { table #retention-runs {
                             thead { tr { th { "Run" } th { "Status" } th { "Dry run" } th { "Started" } th { "Trigger" } } }
-                            tbody { @for e in runs.items() { tr {
-                                td { (text(&e["id"])) }
-                                td class={ "status-" (e["status"].as_str().unwrap_or("")) } { (text(&e["status"])) }
-                                td { (text(&e["dry_run"])) }
-                                td { (when(&e["start_time"])) }
-                                td { (text(&e["trigger"])) }
+                            tbody { @for e in runs { tr {
+                                td { (e.id) }
+                                td class={ "status-" (e.status) } { (dash(&e.status)) }
+                                td { (e.dry_run) }
+                                td { (at(e.start_time.as_deref().unwrap_or_default())) }
+                                td { (dash(&e.trigger)) }
                             } } }
                         } }
                     }
@@ -549,7 +553,7 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
         @if maintain {
             form.row method="post" action={ (base) "/retention" } #set-retention {
                 (csrf(&v))
-                label { "Keep the latest" input name="keep" type="number" min="0" max="1000" value=(rule.and_then(|r| r["params"]["latestPushedK"].as_i64()).unwrap_or(10)) required; }
+                label { "Keep the latest" input name="keep" type="number" min="0" max="1000" value=(rule.and_then(m::RetentionRule::count).unwrap_or(10)) required; }
                 label { "Tags" input name="tags" value="**" required; }
                 label { "Repositories" input name="repositories" value="**" required; }
                 label { "Schedule (cron, empty = manual)" input name="cron" placeholder="0 0 0 * * *"; }
@@ -646,27 +650,27 @@ async fn set_retention(
         Ok(h) => h,
         Err(e) => return redirect_with(&back, Err(e)),
     };
-    let mut policy = json!({
-        "algorithm": "or",
-        "rules": [{
-            "disabled": false, "action": "retain", "template": "latestPushedK",
-            "params": { "latestPushedK": keep },
-            "tag_selectors": [{ "kind": "doublestar", "decoration": "matches", "pattern": f.tags.trim(), "extras": "{\"untagged\":true}" }],
-            "scope_selectors": { "repository": [{ "kind": "doublestar", "decoration": "repoMatches", "pattern": f.repositories.trim() }] },
-        }],
-        "trigger": { "kind": "Schedule", "settings": { "cron": f.cron.trim() } },
-        "scope": { "level": "project", "ref": h.id() },
+    let mut policy =
+        m::RetentionPolicy::keep_latest(keep, f.tags.trim(), f.repositories.trim(), f.cron.trim());
+    policy.scope = Some(m::RetentionPolicyScope {
+        level: "project".into(),
+        reference: h.id(),
     });
     let r = match retention_id(&h) {
         Some(id) => {
-            policy["id"] = json!(id);
+            policy.id = id;
             p.api
-                .send(&v, Method::PUT, &format!("/retentions/{id}"), Some(policy))
+                .send(
+                    &v,
+                    Method::PUT,
+                    &format!("/retentions/{id}"),
+                    Some(json!(policy)),
+                )
                 .await
         }
         None => {
             p.api
-                .send(&v, Method::POST, "/retentions", Some(policy))
+                .send(&v, Method::POST, "/retentions", Some(json!(policy)))
                 .await
         }
     };
@@ -740,7 +744,7 @@ pub(crate) fn audit_table(items: &[m::AuditLog]) -> Markup {
             div.scroll { table #audit {
                 thead { tr { th { "Time" } th { "User" } th { "Operation" } th { "Resource" } th.hide-sm { "Type" } } }
                 tbody { @for e in items { tr {
-                    td { (when(&Value::String(e.op_time.clone()))) }
+                    td { (at(&e.op_time)) }
                     td { (e.username) }
                     td { (e.operation) }
                     td { code { (e.resource) } }

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{ListQuery, PAGE_SIZE, csrf_checked, load};
 use crate::portal::Portal;
 use crate::portal::backend::enc;
-use crate::portal::layout::{csrf, empty, page, pager, quota_bar, search_box, when};
+use crate::portal::layout::{at, csrf, empty, page, pager, quota_bar, search_box};
 use crate::portal::viewer::{Viewer, redirect_with};
 
 /// `GET /projects?q=&page=`.
@@ -55,7 +55,7 @@ pub(crate) async fn list(
                             td { @if pr.is_public() { span.badge.public { "public" } } @else { span.badge.private { "private" } } }
                             td { (pr.repo_count.unwrap_or(0)) }
                             td { @if let Some(q) = quota { (quota_bar(q.used, q.hard)) } }
-                            td.hide-sm { (when(&serde_json::Value::String(pr.creation_time.clone()))) }
+                            td.hide-sm { (at(&pr.creation_time)) }
                         }
                     }
                 }

@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
+use harbor_api_model as m;
 use harbor_core::RepositoryName;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use super::{PAGE_SIZE, csrf_checked, load};
 use crate::portal::Portal;
 use crate::portal::backend::{Failure, enc};
-use crate::portal::layout::{bytes, copyable, csrf, empty, page, pager, text, when};
+use crate::portal::layout::{at, bytes, copyable, csrf, dash, empty, page, pager, text};
 use crate::portal::viewer::{Viewer, redirect_with};
 
 pub(crate) fn routes() -> Router<Portal> {
@@ -88,12 +89,11 @@ fn artifact_href(repo: &str, digest: &str) -> String {
     format!("/artifact?repo={}&ref={}", enc(repo), enc(digest))
 }
 
-fn tags_cell(a: &Value) -> Markup {
+fn tags_cell(a: &m::Artifact) -> Markup {
+    let tags = a.tags.as_deref().unwrap_or_default();
     html! {
-        @for t in a["tags"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-            span.badge.tag { (text(&t["name"])) }
-        }
-        @if a["tags"].as_array().is_none_or(|t| t.is_empty()) { span.small { "untagged" } }
+        @for t in tags { span.badge.tag { (t.name) } }
+        @if tags.is_empty() { span.small { "untagged" } }
     }
 }
 
@@ -116,15 +116,15 @@ async fn repository(
         "tags",
     );
     let (repo, list) = tokio::join!(p.api.get(&v, &path), p.api.get(&v, &list_path));
-    let repo = load!(v, repo).body;
+    let repo: m::Repository = load!(v, load!(v, repo).decode());
     let list = load!(v, list);
+    let artifacts: Vec<m::Artifact> = load!(v, list.decode());
     let (project, _) = load!(v, split(&q.name));
     let host = registry_host(&p, &headers);
     let full = q.name.as_str();
-    let first_tag = list
-        .items()
+    let first_tag = artifacts
         .iter()
-        .find_map(|a| a["tags"][0]["name"].as_str())
+        .find_map(|a| a.tags.as_deref()?.first().map(|t| t.name.as_str()))
         .unwrap_or("latest");
     let base = format!("/repo?name={}&q={}&", enc(full), enc(&q.q));
     let body = html! {
@@ -133,9 +133,9 @@ async fn repository(
         div.card {
             dl.kv {
                 dt { "Pull command" } dd { (copyable("pull-command", &format!("docker pull {host}/{full}:{first_tag}"))) }
-                dt { "Artifacts" } dd { (text(&repo["artifact_count"])) }
-                dt { "Pulls" } dd { (text(&repo["pull_count"])) }
-                dt { "Updated" } dd { (when(&repo["update_time"])) }
+                dt { "Artifacts" } dd { (repo.artifact_count) }
+                dt { "Pulls" } dd { (repo.pull_count) }
+                dt { "Updated" } dd { (at(&repo.update_time)) }
             }
         }
         form.search method="get" action="/repo" role="search" {
@@ -144,26 +144,26 @@ async fn repository(
             input #q type="search" name="q" value=(q.q) placeholder="Filter artifacts by tag";
             button type="submit" { "Search" }
         }
-        @if list.items().is_empty() { (empty("No artifacts match.")) } @else {
+        @if artifacts.is_empty() { (empty("No artifacts match.")) } @else {
             div.scroll { table #artifacts {
                 thead { tr { th { "Artifact" } th { "Tags" } th { "Type" } th { "Size" } th.hide-sm { "Pushed" } th.hide-sm { "Pulled" } th { "Pull" } th { "" } } }
-                tbody { @for a in list.items() {
-                    @let digest = a["digest"].as_str().unwrap_or_default();
-                    @let id = a["id"].as_i64().unwrap_or_default();
+                tbody { @for a in &artifacts {
+                    @let digest = a.digest.as_str();
+                    @let id = a.id;
                     tr {
                         td {
                             a.mono href=(artifact_href(full, digest)) { (short(digest)) }
-                            @if let Some(children) = a["references"].as_array() { br; span.small { (children.len()) " platforms" } }
-                            @if let Some(acc) = a["accessories"].as_array().filter(|x| !x.is_empty()) {
-                                br; @for x in acc { span.badge title=(text(&x["digest"])) { (text(&x["type"])) } }
+                            @if let Some(children) = &a.references { br; span.small { (children.len()) " platforms" } }
+                            @if let Some(acc) = a.accessories.as_ref().filter(|x| !x.is_empty()) {
+                                br; @for x in acc { span.badge title=(x.digest) { (dash(&x.kind)) } }
                             }
-                            @for l in a["labels"].as_array().map(Vec::as_slice).unwrap_or(&[]) { span.badge { (text(&l["name"])) } }
+                            @for l in &a.labels { span.badge { (l.name) } }
                         }
                         td { (tags_cell(a)) }
-                        td { (text(&a["type"])) }
-                        td { (bytes(a["size"].as_i64().unwrap_or(0))) }
-                        td.hide-sm { (when(&a["push_time"])) }
-                        td.hide-sm { (when(&a["pull_time"])) }
+                        td { (dash(&a.kind)) }
+                        td { (bytes(i64::try_from(a.size).unwrap_or(i64::MAX))) }
+                        td.hide-sm { (at(&a.push_time)) }
+                        td.hide-sm { (at(&a.pull_time)) }
                         td { (copyable(&format!("pull-{id}"), &format!("docker pull {host}/{full}@{digest}"))) }
                         td { (artifact_delete(&v, full, digest)) }
                     }
@@ -340,9 +340,9 @@ async fn artifact(
         "{path}/artifacts/{}?with_tag=true&with_label=true&with_accessory=true",
         enc(&q.reference)
     );
-    let a = load!(v, p.api.get(&v, &art_path).await).body;
-    let digest = a["digest"].as_str().unwrap_or_default().to_owned();
-    let project_id = a["project_id"].as_i64().unwrap_or_default();
+    let a: m::Artifact = load!(v, load!(v, p.api.get(&v, &art_path).await).decode());
+    let digest = a.digest.clone();
+    let project_id = a.project_id;
     let history_path = format!("{path}/artifacts/{}/additions/build_history", enc(&digest));
     let project_labels = format!("/labels?scope=p&project_id={project_id}&page_size=100");
     let (history, global, local) = tokio::join!(
@@ -359,10 +359,11 @@ async fn artifact(
         Err(_) => Value::Null,
     };
     let history = history.map(|h| h.body).unwrap_or(Value::Null);
-    let mut labels: Vec<Value> = Vec::new();
+    let mut labels: Vec<m::Label> = Vec::new();
     for l in [global, local].into_iter().flatten() {
-        labels.extend(l.items().iter().cloned());
+        labels.extend(load!(v, l.decode::<Vec<m::Label>>()));
     }
+    let tags = a.tags.as_deref().unwrap_or_default();
     let host = registry_host(&p, &headers);
     let repo = q.repo.as_str();
     let body = html! {
@@ -375,25 +376,25 @@ async fn artifact(
         div.card { dl.kv {
             dt { "Digest" } dd { (copyable("digest", &digest)) }
             dt { "Pull by digest" } dd { (copyable("pull-digest", &format!("docker pull {host}/{repo}@{digest}"))) }
-            dt { "Type" } dd { (text(&a["type"])) }
-            dt { "Media type" } dd { code { (text(&a["manifest_media_type"])) } }
-            @if !a["artifact_type"].as_str().unwrap_or_default().is_empty() { dt { "Artifact type" } dd { code { (text(&a["artifact_type"])) } } }
-            dt { "Size" } dd { (bytes(a["size"].as_i64().unwrap_or(0))) }
-            dt { "Pushed" } dd { (when(&a["push_time"])) }
-            dt { "Pulled" } dd { (when(&a["pull_time"])) }
-            @if let Some(os) = a["extra_attrs"]["os"].as_str() { dt { "Platform" } dd { (os) "/" (text(&a["extra_attrs"]["architecture"])) } }
+            dt { "Type" } dd { (dash(&a.kind)) }
+            dt { "Media type" } dd { code { (dash(&a.manifest_media_type)) } }
+            @if !a.artifact_type.is_empty() { dt { "Artifact type" } dd { code { (a.artifact_type) } } }
+            dt { "Size" } dd { (bytes(i64::try_from(a.size).unwrap_or(i64::MAX))) }
+            dt { "Pushed" } dd { (at(&a.push_time)) }
+            dt { "Pulled" } dd { (at(&a.pull_time)) }
+            @if let Some(os) = a.attr("os") { dt { "Platform" } dd { (os) "/" (dash(a.attr("architecture").unwrap_or_default())) } }
         } }
         h2 { "Tags" }
-        @if a["tags"].as_array().is_none_or(|t| t.is_empty()) { (empty("No tags.")) } @else {
+        @if tags.is_empty() { (empty("No tags.")) } @else {
             div.scroll { table #tags {
                 thead { tr { th { "Tag" } th { "Pull command" } th.hide-sm { "Pushed" } th.hide-sm { "Pulled" } th { "" } } }
-                tbody { @for t in a["tags"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-                    @let name = t["name"].as_str().unwrap_or_default();
+                tbody { @for t in tags {
+                    @let name = t.name.as_str();
                     tr {
                         td { (name) }
-                        td { (copyable(&format!("pull-tag-{}", t["id"]), &format!("docker pull {host}/{repo}:{name}"))) }
-                        td.hide-sm { (when(&t["push_time"])) }
-                        td.hide-sm { (when(&t["pull_time"])) }
+                        td { (copyable(&format!("pull-tag-{}", t.id), &format!("docker pull {host}/{repo}:{name}"))) }
+                        td.hide-sm { (at(&t.push_time)) }
+                        td.hide-sm { (at(&t.pull_time)) }
                         td { form.inline method="post" action="/artifact/untag" data-confirm="Remove this tag?" {
                             (csrf(&v))
                             input type="hidden" name="repo" value=(repo);
@@ -414,49 +415,50 @@ async fn artifact(
         }
         h2 { "Labels" }
         div #artifact-labels {
-            @for l in a["labels"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+            @for l in &a.labels {
                 form.inline method="post" action="/artifact/label" {
                     (csrf(&v))
                     input type="hidden" name="repo" value=(repo);
                     input type="hidden" name="ref" value=(digest);
-                    input type="hidden" name="label_id" value=(text(&l["id"]));
+                    input type="hidden" name="label_id" value=(l.id);
                     input type="hidden" name="detach" value="true";
-                    span.badge { (text(&l["name"])) " " button.link type="submit" aria-label={ "Remove label " (text(&l["name"])) } { "×" } }
+                    span.badge { (l.name) " " button.link type="submit" aria-label={ "Remove label " (l.name) } { "×" } }
                 }
             }
-            @if a["labels"].as_array().is_none_or(|l| l.is_empty()) { span.small { "No labels." } }
+            @if a.labels.is_empty() { span.small { "No labels." } }
         }
         @if !labels.is_empty() {
             form.row method="post" action="/artifact/label" {
                 (csrf(&v))
                 input type="hidden" name="repo" value=(repo);
                 input type="hidden" name="ref" value=(digest);
-                label { "Label" select name="label_id" { @for l in &labels { option value=(text(&l["id"])) { (text(&l["name"])) @if l["scope"] == "g" { " (global)" } } } } }
+                label { "Label" select name="label_id" { @for l in &labels { option value=(l.id) { (l.name) @if l.scope == "g" { " (global)" } } } } }
                 button.secondary type="submit" { "Add label" }
             }
         }
-        @if let Some(children) = a["references"].as_array() {
+        @if let Some(children) = &a.references {
             h2 { "Platforms" }
             div.scroll { table #children {
                 thead { tr { th { "Platform" } th { "Digest" } } }
                 tbody { @for c in children {
-                    @let cd = c["child_digest"].as_str().unwrap_or_default();
+                    @let cd = c.child_digest.as_str();
+                    @let platform = c.platform.clone().unwrap_or_default();
                     tr {
-                        td { (text(&c["platform"]["os"])) "/" (text(&c["platform"]["architecture"])) @if let Some(var) = c["platform"]["variant"].as_str() { "/" (var) } }
+                        td { (dash(&platform.os)) "/" (dash(&platform.architecture)) @if let Some(var) = &platform.variant { "/" (var) } }
                         td { a.mono href=(artifact_href(repo, cd)) { (cd) } }
                     }
                 } }
             } }
         }
-        @if let Some(acc) = a["accessories"].as_array().filter(|x| !x.is_empty()) {
+        @if let Some(acc) = a.accessories.as_ref().filter(|x| !x.is_empty()) {
             h2 { "Signatures and other accessories" }
             div.scroll { table #accessories {
                 thead { tr { th { "Type" } th { "Digest" } th { "Size" } th.hide-sm { "Created" } } }
                 tbody { @for x in acc { tr {
-                    td { (text(&x["type"])) }
-                    td { a.mono href=(artifact_href(repo, x["digest"].as_str().unwrap_or_default())) { (text(&x["digest"])) } }
-                    td { (bytes(x["size"].as_i64().unwrap_or(0))) }
-                    td.hide-sm { (when(&x["creation_time"])) }
+                    td { (dash(&x.kind)) }
+                    td { a.mono href=(artifact_href(repo, &x.digest)) { (x.digest) } }
+                    td { (bytes(i64::try_from(x.size).unwrap_or(i64::MAX))) }
+                    td.hide-sm { (at(&x.creation_time)) }
                 } } }
             } }
         }
@@ -481,14 +483,14 @@ async fn artifact(
             div.scroll { table #build-history {
                 thead { tr { th { "Created" } th { "Command" } } }
                 tbody { @for s in steps { tr {
-                    td { (when(&s["created"])) }
+                    td { (at(s["created"].as_str().unwrap_or_default())) }
                     td.mono { (text(&s["created_by"])) }
                 } } }
             } }
         }
-        @if let Some(ann) = a["annotations"].as_object().filter(|m| !m.is_empty()) {
+        @if !a.annotations.is_empty() {
             h2 { "Annotations" }
-            dl.kv #annotations { @for (k, val) in ann { dt.mono { (k) } dd { (text(val)) } } }
+            dl.kv #annotations { @for (k, val) in &a.annotations { dt.mono { (k) } dd { (dash(val)) } } }
         }
         section.card {
             h2 { "Delete the artifact" }
