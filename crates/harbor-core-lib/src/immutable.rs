@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use crate::digest::Digest;
 use crate::doublestar::Pattern;
 use crate::error::{Error, Result};
+use crate::events::NewEvent;
 use crate::identity::Page;
 use crate::names::{RepositoryName, Tag};
 
@@ -166,6 +167,18 @@ pub trait ImmutableRuleStore: Send + Sync {
         project_id: i64,
         spec: &RuleSpec,
         max_rules: usize,
+    ) -> Result<ImmutableRule> {
+        self.create_immutable_rule_emitting(project_id, spec, max_rules, &[])
+            .await
+    }
+    /// [`create_immutable_rule`](Self::create_immutable_rule), appending `events` in its
+    /// transaction.
+    async fn create_immutable_rule_emitting(
+        &self,
+        project_id: i64,
+        spec: &RuleSpec,
+        max_rules: usize,
+        events: &[NewEvent],
     ) -> Result<ImmutableRule>;
     /// One rule.
     async fn immutable_rule(&self, id: i64) -> Result<Option<ImmutableRule>>;
@@ -176,9 +189,24 @@ pub trait ImmutableRuleStore: Send + Sync {
         page: Page,
     ) -> Result<(Vec<ImmutableRule>, u64)>;
     /// Replaces a rule's fields.
-    async fn update_immutable_rule(&self, id: i64, spec: &RuleSpec) -> Result<ImmutableRule>;
+    async fn update_immutable_rule(&self, id: i64, spec: &RuleSpec) -> Result<ImmutableRule> {
+        self.update_immutable_rule_emitting(id, spec, &[]).await
+    }
+    /// [`update_immutable_rule`](Self::update_immutable_rule), appending `events` in its
+    /// transaction.
+    async fn update_immutable_rule_emitting(
+        &self,
+        id: i64,
+        spec: &RuleSpec,
+        events: &[NewEvent],
+    ) -> Result<ImmutableRule>;
     /// Deletes a rule.
-    async fn delete_immutable_rule(&self, id: i64) -> Result<()>;
+    async fn delete_immutable_rule(&self, id: i64) -> Result<()> {
+        self.delete_immutable_rule_emitting(id, &[]).await
+    }
+    /// [`delete_immutable_rule`](Self::delete_immutable_rule), appending `events` in its
+    /// transaction.
+    async fn delete_immutable_rule_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()>;
     /// Every rule (enabled or not) of the project named `project`, in one indexed query.
     async fn immutable_rules_of_project(&self, project: &str) -> Result<Vec<ImmutableRule>>;
     /// The digests `tags` of `repo` point at now (tags that do not exist are left out).

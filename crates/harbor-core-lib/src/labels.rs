@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
+use crate::events::NewEvent;
 use crate::identity::{Match, Page};
 use crate::names::{Reference, RepositoryName};
 
@@ -163,15 +164,32 @@ pub struct LabelQuery {
 #[async_trait]
 pub trait LabelStore: Send + Sync {
     /// Creates a label.
-    async fn create_label(&self, label: &NewLabel) -> Result<Label>;
+    async fn create_label(&self, label: &NewLabel) -> Result<Label> {
+        self.create_label_emitting(label, &[]).await
+    }
+    /// [`create_label`](Self::create_label), appending `events` in its transaction.
+    async fn create_label_emitting(&self, label: &NewLabel, events: &[NewEvent]) -> Result<Label>;
     /// One label.
     async fn label(&self, id: i64) -> Result<Option<Label>>;
     /// One page of labels ordered by id, and the number of matches.
     async fn labels(&self, query: &LabelQuery, page: Page) -> Result<(Vec<Label>, u64)>;
     /// Replaces a label's name, description and color.
-    async fn update_label(&self, id: i64, update: &LabelUpdate) -> Result<Label>;
+    async fn update_label(&self, id: i64, update: &LabelUpdate) -> Result<Label> {
+        self.update_label_emitting(id, update, &[]).await
+    }
+    /// [`update_label`](Self::update_label), appending `events` in its transaction.
+    async fn update_label_emitting(
+        &self,
+        id: i64,
+        update: &LabelUpdate,
+        events: &[NewEvent],
+    ) -> Result<Label>;
     /// Deletes a label and all its links.
-    async fn delete_label(&self, id: i64) -> Result<()>;
+    async fn delete_label(&self, id: i64) -> Result<()> {
+        self.delete_label_emitting(id, &[]).await
+    }
+    /// [`delete_label`](Self::delete_label), appending `events` in its transaction.
+    async fn delete_label_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()>;
     /// The row id (`manifests.id`) of the artifact `reference` (tag or digest) names in
     /// `repo`, if there is one.
     async fn artifact_row_id(
@@ -181,9 +199,27 @@ pub trait LabelStore: Send + Sync {
     ) -> Result<Option<i64>>;
     /// Attaches a label to an artifact; [`Error::Conflict`] if it is attached already,
     /// [`Error::NotFound`] if either is missing.
-    async fn attach_label(&self, artifact_id: i64, label_id: i64) -> Result<()>;
+    async fn attach_label(&self, artifact_id: i64, label_id: i64) -> Result<()> {
+        self.attach_label_emitting(artifact_id, label_id, &[]).await
+    }
+    /// [`attach_label`](Self::attach_label), appending `events` in its transaction.
+    async fn attach_label_emitting(
+        &self,
+        artifact_id: i64,
+        label_id: i64,
+        events: &[NewEvent],
+    ) -> Result<()>;
     /// Detaches a label; [`Error::NotFound`] if it was not attached.
-    async fn detach_label(&self, artifact_id: i64, label_id: i64) -> Result<()>;
+    async fn detach_label(&self, artifact_id: i64, label_id: i64) -> Result<()> {
+        self.detach_label_emitting(artifact_id, label_id, &[]).await
+    }
+    /// [`detach_label`](Self::detach_label), appending `events` in its transaction.
+    async fn detach_label_emitting(
+        &self,
+        artifact_id: i64,
+        label_id: i64,
+        events: &[NewEvent],
+    ) -> Result<()>;
     /// The labels of each artifact (by `manifests.id`), ordered by label id, in one query
     /// per 300 ids. Artifacts without labels are absent from the map.
     async fn labels_of(&self, artifact_ids: &[i64]) -> Result<HashMap<i64, Vec<Label>>>;

@@ -321,6 +321,18 @@ pub trait MetadataStore:
         &self,
         repo: &RepositoryName,
         description: &str,
+    ) -> Result<()> {
+        self.set_repository_description_emitting(repo, description, &[])
+            .await
+    }
+
+    /// [`set_repository_description`](Self::set_repository_description), appending
+    /// `events` in its transaction.
+    async fn set_repository_description_emitting(
+        &self,
+        repo: &RepositoryName,
+        description: &str,
+        events: &[NewEvent],
     ) -> Result<()>;
 
     /// Deletes a repository with its manifests, tags and blob links, in one transaction;

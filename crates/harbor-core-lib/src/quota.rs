@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
+use crate::events::NewEvent;
 use crate::identity::Page;
 
 /// A hard limit meaning "no limit".
@@ -94,7 +95,16 @@ pub trait QuotaStore: Send + Sync + 'static {
     async fn project_quota(&self, project_id: i64) -> Result<Option<Quota>>;
     /// Sets a quota's hard limit (bytes, or [`UNLIMITED`]); usage may stay above a lowered
     /// limit, as in Harbor. [`Error::NotFound`] if there is no such quota.
-    async fn set_quota_limit(&self, id: i64, hard: i64) -> Result<Quota>;
+    async fn set_quota_limit(&self, id: i64, hard: i64) -> Result<Quota> {
+        self.set_quota_limit_emitting(id, hard, &[]).await
+    }
+    /// [`set_quota_limit`](Self::set_quota_limit), appending `events` in its transaction.
+    async fn set_quota_limit_emitting(
+        &self,
+        id: i64,
+        hard: i64,
+        events: &[NewEvent],
+    ) -> Result<Quota>;
     /// Counts a project's usage from scratch and compares it with what is stored,
     /// changing nothing.
     async fn recount_quota(&self, project_id: i64) -> Result<QuotaRecount>;

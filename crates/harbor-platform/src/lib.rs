@@ -92,7 +92,7 @@ impl Platform {
             members: Members::new(accounts.clone()),
             robots: Robots::new(accounts.clone(), settings.clone()),
             users: Users::new(accounts, settings.clone()),
-            jobs: SystemJobs::new(jobs, events),
+            jobs: SystemJobs::new(jobs),
             settings,
         }
     }

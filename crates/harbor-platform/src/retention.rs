@@ -116,8 +116,8 @@ impl Retention {
         access::check(by, &grants, Resource::TagRetention, Action::Create)?;
         let cron = trigger_cron(policy)?;
         let id = self.registry.create_retention_policy(policy).await?;
-        self.sync_schedule(id, cron).await?;
-        self.emit(by, &project, id, "create").await;
+        let event = changed(by, &project, id, "create");
+        self.sync_schedule(id, cron, &event).await?;
         Ok(id)
     }
 
@@ -127,8 +127,8 @@ impl Retention {
         let (_, project) = self.authorised(by, id, Action::Update).await?;
         let cron = trigger_cron(policy)?;
         self.registry.update_retention_policy(id, policy).await?;
-        self.sync_schedule(id, cron).await?;
-        self.emit(by, &project, id, "update").await;
+        let event = changed(by, &project, id, "update");
+        self.sync_schedule(id, cron, &event).await?;
         Ok(())
     }
 
@@ -136,15 +136,33 @@ impl Retention {
     pub async fn delete(&self, by: &Principal, id: i64) -> Result<()> {
         let (_, project) = self.authorised(by, id, Action::Delete).await?;
         self.registry.delete_retention_policy(id).await?;
-        self.jobs.delete_schedule(&schedule_name(id)).await?;
-        self.emit(by, &project, id, "delete").await;
+        let event = changed(by, &project, id, "delete");
+        if !self
+            .jobs
+            .delete_schedule_emitting(&schedule_name(id), &event)
+            .await?
+        {
+            self.events.append_events(&event).await?;
+        }
         Ok(())
     }
 
-    /// Makes the policy's schedule match its trigger.
-    async fn sync_schedule(&self, id: i64, cron: Option<(String, Cron)>) -> Result<()> {
+    /// Makes the policy's schedule match its trigger, writing `events` with that change
+    /// (or on their own when there is no schedule to change).
+    async fn sync_schedule(
+        &self,
+        id: i64,
+        cron: Option<(String, Cron)>,
+        events: &[NewEvent],
+    ) -> Result<()> {
         let Some((text, cron)) = cron else {
-            self.jobs.delete_schedule(&schedule_name(id)).await?;
+            if !self
+                .jobs
+                .delete_schedule_emitting(&schedule_name(id), events)
+                .await?
+            {
+                self.events.append_events(events).await?;
+            }
             return Ok(());
         };
         let params = encode(&RetentionParams {
@@ -152,35 +170,20 @@ impl Retention {
             dry_run: false,
         })?;
         self.jobs
-            .put_schedule(&NewSchedule {
-                name: schedule_name(id),
-                kind: RETENTION_JOB_KIND.into(),
-                cron: text,
-                schedule_type: "Custom".into(),
-                params,
-                next_run_ms: cron.next_after(now_ms()),
-                paused: false,
-            })
+            .put_schedule_emitting(
+                &NewSchedule {
+                    name: schedule_name(id),
+                    kind: RETENTION_JOB_KIND.into(),
+                    cron: text,
+                    schedule_type: "Custom".into(),
+                    params,
+                    next_run_ms: cron.next_after(now_ms()),
+                    paused: false,
+                },
+                events,
+            )
             .await?;
         Ok(())
-    }
-
-    /// Records a policy change for a change already committed (the policy store takes
-    /// no events); a failure is logged, the change stands.
-    async fn emit(&self, by: &Principal, project: &Project, policy_id: i64, change: &str) {
-        let event = DomainEvent::RetentionPolicyChanged {
-            project: project.name.clone(),
-            project_id: project.id,
-            policy_id,
-            change: change.to_owned(),
-        };
-        if let Err(e) = self
-            .events
-            .append_events(&[NewEvent::now(by.name(), event)])
-            .await
-        {
-            tracing::warn!(error = %e, "cannot record a retention policy event");
-        }
     }
 
     /// Starts a run of the policy `id` (`tag-retention:operate`), with its event in the
@@ -265,4 +268,17 @@ impl Retention {
         let lines = self.jobs.job_log(job.id).await?;
         Ok((job, lines))
     }
+}
+
+/// The event of a policy change, written with the policy's schedule.
+fn changed(by: &Principal, project: &Project, policy_id: i64, change: &str) -> [NewEvent; 1] {
+    [NewEvent::now(
+        by.name(),
+        DomainEvent::RetentionPolicyChanged {
+            project: project.name.clone(),
+            project_id: project.id,
+            policy_id,
+            change: change.to_owned(),
+        },
+    )]
 }

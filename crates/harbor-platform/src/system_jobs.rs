@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use harbor_auth::Principal;
-use harbor_core::events::{DomainEvent, EventStore, NewEvent};
+use harbor_core::events::{DomainEvent, NewEvent};
 use harbor_core::identity::Page;
 use harbor_core::jobs::{
     Cron, Job, JobQuery, JobStatus, JobStore, NewJob, NewSchedule, Schedule, Trigger,
@@ -47,18 +47,13 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 #[derive(Clone)]
 pub struct SystemJobs {
     jobs: Arc<dyn JobStore>,
-    events: Arc<dyn EventStore>,
     wake: Option<Waker>,
 }
 
 impl SystemJobs {
-    /// System jobs queued in `jobs`, their events written to `events`.
-    pub fn new(jobs: Arc<dyn JobStore>, events: Arc<dyn EventStore>) -> Self {
-        SystemJobs {
-            jobs,
-            events,
-            wake: None,
-        }
+    /// System jobs queued in `jobs` (their events are written with each change).
+    pub fn new(jobs: Arc<dyn JobStore>) -> Self {
+        SystemJobs { jobs, wake: None }
     }
 
     /// Calls `wake` whenever a run was queued.
@@ -194,15 +189,17 @@ impl SystemJobs {
         if job.status.is_final() {
             return Ok(job);
         }
-        let stopped = self.jobs.request_stop(job.id, now_ms()).await?;
-        self.emit(
-            by,
+        let event = [NewEvent::now(
+            by.name(),
             DomainEvent::JobStopRequested {
                 kind: job.kind.clone(),
                 job_id: job.id,
             },
-        )
-        .await;
+        )];
+        let stopped = self
+            .jobs
+            .request_stop_emitting(job.id, now_ms(), &event)
+            .await?;
         Ok(stopped.unwrap_or(job))
     }
 
@@ -244,54 +241,42 @@ impl SystemJobs {
         let next = cron
             .next_after(now_ms())
             .ok_or_else(|| Error::Invalid(format!("the cron {cron_text:?} never fires")))?;
-        let schedule = self
-            .jobs
-            .put_schedule(&NewSchedule {
-                name: name.into(),
-                kind: kind.into(),
-                cron: cron_text.clone(),
-                schedule_type: spec.kind.clone(),
-                params,
-                next_run_ms: Some(next),
-                paused: false,
-            })
-            .await?;
-        self.emit(
-            by,
+        let event = [NewEvent::now(
+            by.name(),
             DomainEvent::ScheduleChanged {
                 kind: kind.to_owned(),
                 schedule: Some(format!("{} {cron_text}", spec.kind)),
             },
-        )
-        .await;
+        )];
+        let schedule = self
+            .jobs
+            .put_schedule_emitting(
+                &NewSchedule {
+                    name: name.into(),
+                    kind: kind.into(),
+                    cron: cron_text.clone(),
+                    schedule_type: spec.kind.clone(),
+                    params,
+                    next_run_ms: Some(next),
+                    paused: false,
+                },
+                &event,
+            )
+            .await?;
         Ok(schedule)
     }
 
     /// Removes the schedule `name` (of `kind`); removing none is not an error.
     pub async fn remove_schedule(&self, by: &Principal, name: &str, kind: &str) -> Result<()> {
         access::require_sysadmin(by)?;
-        if self.jobs.delete_schedule(name).await? {
-            self.emit(
-                by,
-                DomainEvent::ScheduleChanged {
-                    kind: kind.to_owned(),
-                    schedule: None,
-                },
-            )
-            .await;
-        }
+        let event = [NewEvent::now(
+            by.name(),
+            DomainEvent::ScheduleChanged {
+                kind: kind.to_owned(),
+                schedule: None,
+            },
+        )];
+        self.jobs.delete_schedule_emitting(name, &event).await?;
         Ok(())
-    }
-
-    /// Appends an event for a change already committed (stops and schedules are written
-    /// by store methods that take no events). A failure is logged: the change stands.
-    async fn emit(&self, by: &Principal, event: DomainEvent) {
-        if let Err(e) = self
-            .events
-            .append_events(&[NewEvent::now(by.name(), event)])
-            .await
-        {
-            tracing::warn!(error = %e, "cannot record a system job event");
-        }
     }
 }

@@ -26,6 +26,7 @@ harbor_storage::contract_tests!(
     delivered_events_are_pruned,
     a_push_over_the_quota_is_an_event,
     a_push_near_the_quota_warns,
+    edits_of_labels_rules_quotas_and_schedules_write_their_events,
 );
 
 struct Setup {
@@ -645,4 +646,185 @@ async fn a_push_near_the_quota_warns(t: &Target) {
     s.meta.set_quota_limit(q.id, -1).await.unwrap();
     put(4).await;
     assert_eq!(warnings().await.len(), 1);
+}
+
+/// Label, immutability rule, quota limit, description and schedule changes write their
+/// event in their own transaction; a refused change writes none.
+async fn edits_of_labels_rules_quotas_and_schedules_write_their_events(t: &Target) {
+    use harbor_core::immutable::{RuleSpec, Selector};
+    use harbor_core::jobs::{JobStore, NewSchedule};
+    use harbor_core::labels::{LabelScope, LabelUpdate, NewLabel};
+    let s = setup(t).await;
+    let r = repo("team/app");
+    push(&s.reg, "dev", &r, "v1", 1).await;
+    let project = s.meta.project_by_name("team").await.unwrap().unwrap();
+    let kinds = |evs: &[StoredEvent], after: i64| -> Vec<String> {
+        evs.iter()
+            .filter(|e| e.id > after)
+            .map(|e| e.event.kind().to_owned())
+            .collect()
+    };
+    let mark = all_events(&s.meta).await.last().map_or(0, |e| e.id);
+
+    let label = NewLabel {
+        name: "golden".into(),
+        description: String::new(),
+        color: String::new(),
+        scope: LabelScope::Project,
+        project_id: Some(project.id),
+    };
+    let created = s.reg.create_label("admin", &label).await.unwrap();
+    assert!(
+        s.reg.create_label("admin", &label).await.is_err(),
+        "a duplicate"
+    );
+    let update = LabelUpdate {
+        name: "gold".into(),
+        description: "d".into(),
+        color: String::new(),
+    };
+    s.reg
+        .update_label("admin", created.id, &update)
+        .await
+        .unwrap();
+    s.reg
+        .attach_label(
+            "admin",
+            &r,
+            project.id,
+            "v1",
+            &s.reg.label(created.id).await.unwrap(),
+        )
+        .await
+        .unwrap();
+    s.reg
+        .detach_label("admin", &r, "v1", created.id)
+        .await
+        .unwrap();
+    assert!(
+        s.reg
+            .detach_label("admin", &r, "v1", created.id)
+            .await
+            .is_err()
+    );
+    s.reg.delete_label("admin", created.id).await.unwrap();
+
+    let spec = RuleSpec {
+        priority: 0,
+        disabled: false,
+        repositories: Selector {
+            exclude: false,
+            pattern: "**".into(),
+        },
+        tags: Selector {
+            exclude: false,
+            pattern: "v*".into(),
+        },
+    };
+    let rule = s
+        .reg
+        .create_immutable_rule("admin", project.id, &spec)
+        .await
+        .unwrap();
+    assert!(
+        s.reg
+            .create_immutable_rule("admin", project.id, &spec)
+            .await
+            .is_err(),
+        "the same selectors twice"
+    );
+    s.reg
+        .update_immutable_rule("admin", project.id, rule.id, &spec)
+        .await
+        .unwrap();
+    s.reg
+        .delete_immutable_rule("admin", project.id, rule.id)
+        .await
+        .unwrap();
+
+    let q = s.reg.project_quota(project.id).await.unwrap();
+    s.reg.set_quota_limit("admin", q.id, 1 << 30).await.unwrap();
+    assert!(
+        s.reg
+            .set_quota_limit("admin", q.id + 1000, 1)
+            .await
+            .is_err()
+    );
+    s.reg
+        .describe_repository("admin", &r, "the app")
+        .await
+        .unwrap();
+    assert!(
+        s.reg
+            .describe_repository("admin", &repo("team/none"), "x")
+            .await
+            .is_err()
+    );
+
+    let schedule = NewSchedule {
+        name: "gc".into(),
+        kind: "GARBAGE_COLLECTION".into(),
+        cron: "0 0 0 * * *".into(),
+        schedule_type: "Daily".into(),
+        params: "{}".into(),
+        next_run_ms: Some(now_ms() + 60_000),
+        paused: false,
+    };
+    let changed = |schedule: Option<&str>| {
+        [NewEvent::now(
+            "admin",
+            DomainEvent::ScheduleChanged {
+                kind: "GARBAGE_COLLECTION".into(),
+                schedule: schedule.map(str::to_owned),
+            },
+        )]
+    };
+    s.meta
+        .put_schedule_emitting(&schedule, &changed(Some("Daily")))
+        .await
+        .unwrap();
+    assert!(
+        s.meta
+            .delete_schedule_emitting("gc", &changed(None))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.meta
+            .delete_schedule_emitting("gc", &changed(None))
+            .await
+            .unwrap()
+    );
+
+    let evs = all_events(&s.meta).await;
+    assert_eq!(
+        kinds(&evs, mark),
+        [
+            "label_changed",
+            "label_changed",
+            "artifact_label_changed",
+            "artifact_label_changed",
+            "label_changed",
+            "immutable_rule_changed",
+            "immutable_rule_changed",
+            "immutable_rule_changed",
+            "quota_changed",
+            "repository_updated",
+            "schedule_changed",
+            "schedule_changed",
+        ]
+    );
+    let update_event = evs
+        .iter()
+        .filter(|e| e.id > mark)
+        .nth(1)
+        .map(|e| e.event.clone());
+    assert!(
+        matches!(
+            update_event,
+            Some(DomainEvent::LabelChanged { ref label, project_id: Some(p), ref change })
+                if label == "gold" && p == project.id && change == "update"
+        ),
+        "{update_event:?}"
+    );
 }

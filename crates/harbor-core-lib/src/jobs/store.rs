@@ -99,7 +99,18 @@ pub trait JobStore: Send + Sync + 'static {
     /// Stops a job: a `Pending` one at once (`Stopped`), a `Running` one by setting
     /// `stop_requested` for its worker to act on. Final jobs are left as they are. The job
     /// after the change, or `None` if there is no such job.
-    async fn request_stop(&self, id: i64, now_ms: i64) -> Result<Option<Job>>;
+    async fn request_stop(&self, id: i64, now_ms: i64) -> Result<Option<Job>> {
+        self.request_stop_emitting(id, now_ms, &[]).await
+    }
+
+    /// [`request_stop`](Self::request_stop), appending `events` in its transaction when
+    /// the job exists.
+    async fn request_stop_emitting(
+        &self,
+        id: i64,
+        now_ms: i64,
+        events: &[NewEvent],
+    ) -> Result<Option<Job>>;
 
     /// Appends `(time ms, line)` entries to a job's log.
     async fn append_log(&self, id: i64, lines: &[(i64, String)]) -> Result<()>;
@@ -108,7 +119,16 @@ pub trait JobStore: Send + Sync + 'static {
     async fn job_log(&self, id: i64) -> Result<Vec<(i64, String)>>;
 
     /// Creates the schedule, or replaces the one with the same name (keeping its id).
-    async fn put_schedule(&self, schedule: &NewSchedule) -> Result<Schedule>;
+    async fn put_schedule(&self, schedule: &NewSchedule) -> Result<Schedule> {
+        self.put_schedule_emitting(schedule, &[]).await
+    }
+
+    /// [`put_schedule`](Self::put_schedule), appending `events` in its transaction.
+    async fn put_schedule_emitting(
+        &self,
+        schedule: &NewSchedule,
+        events: &[NewEvent],
+    ) -> Result<Schedule>;
 
     /// The schedule with this name.
     async fn schedule(&self, name: &str) -> Result<Option<Schedule>>;
@@ -117,7 +137,13 @@ pub trait JobStore: Send + Sync + 'static {
     async fn schedules(&self) -> Result<Vec<Schedule>>;
 
     /// Deletes a schedule (its jobs stay); false if there was none.
-    async fn delete_schedule(&self, name: &str) -> Result<bool>;
+    async fn delete_schedule(&self, name: &str) -> Result<bool> {
+        self.delete_schedule_emitting(name, &[]).await
+    }
+
+    /// [`delete_schedule`](Self::delete_schedule), appending `events` in its transaction
+    /// when there was a schedule to delete.
+    async fn delete_schedule_emitting(&self, name: &str, events: &[NewEvent]) -> Result<bool>;
 
     /// Pauses or resumes a schedule; false if there is none.
     async fn set_schedule_paused(&self, name: &str, paused: bool) -> Result<bool>;

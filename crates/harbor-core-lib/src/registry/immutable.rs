@@ -10,7 +10,7 @@
 use super::Registry;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::events::DomainEvent;
+use crate::events::{DomainEvent, NewEvent};
 use crate::identity::Page;
 use crate::immutable::{
     ImmutabilityPolicy, ImmutableRule, MAX_RULES_PER_PROJECT, RuleSpec, project_name,
@@ -120,21 +120,13 @@ impl Registry {
         spec: &RuleSpec,
     ) -> Result<ImmutableRule> {
         spec.validate()?;
+        let event = rule_event(by, project_id, spec, "create");
         let rule = self
             .meta
-            .create_immutable_rule(project_id, spec, MAX_RULES_PER_PROJECT)
+            .create_immutable_rule_emitting(project_id, spec, MAX_RULES_PER_PROJECT, &event)
             .await?;
-        self.rule_event(by, project_id, spec, "create").await;
+        self.signal.written();
         Ok(rule)
-    }
-
-    async fn rule_event(&self, by: &str, project_id: i64, spec: &RuleSpec, change: &str) {
-        let event = DomainEvent::ImmutableRuleChanged {
-            project_id,
-            rule: spec.describe(),
-            change: change.to_owned(),
-        };
-        self.record_event(by, event).await;
     }
 
     /// The rule `id` of a project ([`Error::NotFound`] if it belongs to another one).
@@ -156,16 +148,33 @@ impl Registry {
     ) -> Result<ImmutableRule> {
         spec.validate()?;
         self.immutable_rule(project_id, id).await?;
-        let rule = self.meta.update_immutable_rule(id, spec).await?;
-        self.rule_event(by, project_id, spec, "update").await;
+        let event = rule_event(by, project_id, spec, "update");
+        let rule = self
+            .meta
+            .update_immutable_rule_emitting(id, spec, &event)
+            .await?;
+        self.signal.written();
         Ok(rule)
     }
 
     /// Deletes a project's rule.
     pub async fn delete_immutable_rule(&self, by: &str, project_id: i64, id: i64) -> Result<()> {
         let rule = self.immutable_rule(project_id, id).await?;
-        self.meta.delete_immutable_rule(id).await?;
-        self.rule_event(by, project_id, &rule.spec, "delete").await;
+        let event = rule_event(by, project_id, &rule.spec, "delete");
+        self.meta.delete_immutable_rule_emitting(id, &event).await?;
+        self.signal.written();
         Ok(())
     }
+}
+
+/// The event of a rule change, written with it.
+fn rule_event(by: &str, project_id: i64, spec: &RuleSpec, change: &str) -> [NewEvent; 1] {
+    [NewEvent::now(
+        by,
+        DomainEvent::ImmutableRuleChanged {
+            project_id,
+            rule: spec.describe(),
+            change: change.to_owned(),
+        },
+    )]
 }

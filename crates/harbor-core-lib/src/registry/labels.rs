@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::Registry;
 use crate::error::{Error, Result};
-use crate::events::DomainEvent;
+use crate::events::{DomainEvent, NewEvent};
 use crate::identity::Page;
 use crate::labels::{Label, LabelQuery, LabelScope, LabelUpdate, NewLabel};
 use crate::names::{Reference, RepositoryName};
@@ -13,18 +13,10 @@ impl Registry {
     /// Creates a label after checking its fields.
     pub async fn create_label(&self, by: &str, label: &NewLabel) -> Result<Label> {
         label.validate()?;
-        let created = self.meta.create_label(label).await?;
-        self.label_event(by, &created, "create").await;
+        let event = label_event(by, &label.name, label.project_id, "create");
+        let created = self.meta.create_label_emitting(label, &event).await?;
+        self.signal.written();
         Ok(created)
-    }
-
-    async fn label_event(&self, by: &str, label: &Label, change: &str) {
-        let event = DomainEvent::LabelChanged {
-            label: label.name.clone(),
-            project_id: label.project_id,
-            change: change.to_owned(),
-        };
-        self.record_event(by, event).await;
     }
 
     /// One label ([`Error::NotFound`] if missing).
@@ -43,16 +35,19 @@ impl Registry {
     /// Replaces a label's name, description and color.
     pub async fn update_label(&self, by: &str, id: i64, update: &LabelUpdate) -> Result<Label> {
         update.validate()?;
-        let changed = self.meta.update_label(id, update).await?;
-        self.label_event(by, &changed, "update").await;
+        let current = self.label(id).await?;
+        let event = label_event(by, &update.name, current.project_id, "update");
+        let changed = self.meta.update_label_emitting(id, update, &event).await?;
+        self.signal.written();
         Ok(changed)
     }
 
     /// Deletes a label, detaching it from every artifact.
     pub async fn delete_label(&self, by: &str, id: i64) -> Result<()> {
         let label = self.label(id).await?;
-        self.meta.delete_label(id).await?;
-        self.label_event(by, &label, "delete").await;
+        let event = label_event(by, &label.name, label.project_id, "delete");
+        self.meta.delete_label_emitting(id, &event).await?;
+        self.signal.written();
         Ok(())
     }
 
@@ -83,14 +78,19 @@ impl Registry {
             )));
         }
         let artifact = self.artifact_row_id(repo, reference).await?;
-        self.meta.attach_label(artifact, label.id).await?;
-        let event = DomainEvent::ArtifactLabelChanged {
-            repository: repo.to_string(),
-            reference: reference.to_owned(),
-            label: label.name.clone(),
-            change: "create".into(),
-        };
-        self.record_event(by, event).await;
+        let event = [NewEvent::now(
+            by,
+            DomainEvent::ArtifactLabelChanged {
+                repository: repo.to_string(),
+                reference: reference.to_owned(),
+                label: label.name.clone(),
+                change: "create".into(),
+            },
+        )];
+        self.meta
+            .attach_label_emitting(artifact, label.id, &event)
+            .await?;
+        self.signal.written();
         Ok(())
     }
 
@@ -107,14 +107,19 @@ impl Registry {
             Some(l) => l.name,
             None => label_id.to_string(),
         };
-        self.meta.detach_label(artifact, label_id).await?;
-        let event = DomainEvent::ArtifactLabelChanged {
-            repository: repo.to_string(),
-            reference: reference.to_owned(),
-            label: name,
-            change: "delete".into(),
-        };
-        self.record_event(by, event).await;
+        let event = [NewEvent::now(
+            by,
+            DomainEvent::ArtifactLabelChanged {
+                repository: repo.to_string(),
+                reference: reference.to_owned(),
+                label: name,
+                change: "delete".into(),
+            },
+        )];
+        self.meta
+            .detach_label_emitting(artifact, label_id, &event)
+            .await?;
+        self.signal.written();
         Ok(())
     }
 
@@ -122,4 +127,16 @@ impl Registry {
     pub async fn labels_of(&self, artifact_ids: &[i64]) -> Result<HashMap<i64, Vec<Label>>> {
         self.meta.labels_of(artifact_ids).await
     }
+}
+
+/// The event of a label change, written with it.
+fn label_event(by: &str, name: &str, project_id: Option<i64>, change: &str) -> [NewEvent; 1] {
+    [NewEvent::now(
+        by,
+        DomainEvent::LabelChanged {
+            label: name.to_owned(),
+            project_id,
+            change: change.to_owned(),
+        },
+    )]
 }

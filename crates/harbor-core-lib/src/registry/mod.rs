@@ -94,10 +94,9 @@ impl Registry {
 
     /// Fires whenever this registry has committed domain events: hand it to the
     /// [`Dispatcher`](crate::events::Dispatcher) so subscribers wake at once.
-    /// Records `event` by `by` for a change already committed by a store method that
-    /// takes no events (labels, immutability rules, quotas, descriptions): appended
-    /// right after the change, in a transaction of its own. A failure is logged; the
-    /// change stands.
+    /// Records `event` by `by` in a transaction of its own: for what is not a change of
+    /// its own (a push refused by the quota) or was committed by a store method that
+    /// takes no events (a quota repair). A failure is logged; the change stands.
     pub async fn record_event(&self, by: &str, event: DomainEvent) {
         match self.meta.append_events(&[NewEvent::now(by, event)]).await {
             Ok(()) => self.signal.written(),

@@ -42,13 +42,17 @@ impl Registry {
     /// below the current usage is accepted (further pushes are refused), as in Harbor.
     pub async fn set_quota_limit(&self, by: &str, id: i64, hard: i64) -> Result<Quota> {
         validate_limit(hard)?;
-        let q = self.meta.set_quota_limit(id, hard).await?;
-        let event = crate::events::DomainEvent::QuotaChanged {
-            project: q.project_name.clone(),
-            project_id: q.project_id,
-            hard,
-        };
-        self.record_event(by, event).await;
+        let current = self.quota(id).await?;
+        let event = [crate::events::NewEvent::now(
+            by,
+            crate::events::DomainEvent::QuotaChanged {
+                project: current.project_name,
+                project_id: current.project_id,
+                hard,
+            },
+        )];
+        let q = self.meta.set_quota_limit_emitting(id, hard, &event).await?;
+        self.signal.written();
         Ok(q)
     }
 

@@ -34,13 +34,16 @@ impl Registry {
         description: &str,
     ) -> Result<()> {
         self.repository(repo).await?;
+        let event = [NewEvent::now(
+            by,
+            DomainEvent::RepositoryUpdated {
+                repository: repo.to_string(),
+            },
+        )];
         self.meta
-            .set_repository_description(repo, description)
+            .set_repository_description_emitting(repo, description, &event)
             .await?;
-        let event = DomainEvent::RepositoryUpdated {
-            repository: repo.to_string(),
-        };
-        self.record_event(by, event).await;
+        self.signal.written();
         Ok(())
     }
 

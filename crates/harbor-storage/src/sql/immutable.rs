@@ -5,6 +5,7 @@
 //! (`projects.name`, then the rule table's `(project_id, ...)` key).
 
 use async_trait::async_trait;
+use harbor_core::events::NewEvent;
 use harbor_core::identity::Page;
 use harbor_core::immutable::{ImmutableRule, ImmutableRuleStore, RuleSpec, Selector};
 use harbor_core::model::now_ms;
@@ -12,6 +13,7 @@ use harbor_core::{Digest, Error, RepositoryName, Result, Tag};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::events::append;
 use super::identity::{Filter, paged};
 use super::{Dialect, SqlMetadataStore, placeholders};
 use crate::error::internal;
@@ -59,11 +61,12 @@ fn write_error(e: sqlx::Error) -> Error {
 
 #[async_trait]
 impl ImmutableRuleStore for SqlMetadataStore {
-    async fn create_immutable_rule(
+    async fn create_immutable_rule_emitting(
         &self,
         project_id: i64,
         spec: &RuleSpec,
         max_rules: usize,
+        events: &[NewEvent],
     ) -> Result<ImmutableRule> {
         let mut tx = self.begin_write().await?;
         if self.dialect == Dialect::Postgres {
@@ -107,6 +110,7 @@ impl ImmutableRuleStore for SqlMetadataStore {
             .await
             .map_err(write_error)?;
         let created = rule(&row)?;
+        append(&mut tx, self.dialect, events).await?;
         tx.commit().await.map_err(internal)?;
         Ok(created)
     }
@@ -142,7 +146,13 @@ impl ImmutableRuleStore for SqlMetadataStore {
         .await
     }
 
-    async fn update_immutable_rule(&self, id: i64, spec: &RuleSpec) -> Result<ImmutableRule> {
+    async fn update_immutable_rule_emitting(
+        &self,
+        id: i64,
+        spec: &RuleSpec,
+        events: &[NewEvent],
+    ) -> Result<ImmutableRule> {
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "UPDATE immutable_rules SET priority = $1, disabled = $2, repo_exclude = $3,
              repo_pattern = $4, tag_exclude = $5, tag_pattern = $6, updated_at = $7
@@ -158,25 +168,30 @@ impl ImmutableRuleStore for SqlMetadataStore {
             .bind(&spec.tags.pattern)
             .bind(now_ms())
             .bind(id)
-            .fetch_optional(&self.write)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(write_error)?;
-        match row {
-            Some(row) => rule(&row),
-            None => Err(Error::NotFound(format!("immutable rule {id} not found"))),
-        }
+        let Some(row) = row else {
+            return Err(Error::NotFound(format!("immutable rule {id} not found")));
+        };
+        let changed = rule(&row)?;
+        append(&mut tx, self.dialect, events).await?;
+        tx.commit().await.map_err(internal)?;
+        Ok(changed)
     }
 
-    async fn delete_immutable_rule(&self, id: i64) -> Result<()> {
+    async fn delete_immutable_rule_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM immutable_rules WHERE id = $1")
             .bind(id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await
             .map_err(internal)?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound(format!("immutable rule {id} not found")));
         }
-        Ok(())
+        append(&mut tx, self.dialect, events).await?;
+        tx.commit().await.map_err(internal)
     }
 
     async fn immutable_rules_of_project(&self, project: &str) -> Result<Vec<ImmutableRule>> {

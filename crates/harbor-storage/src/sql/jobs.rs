@@ -447,7 +447,13 @@ impl JobStore for SqlMetadataStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn request_stop(&self, id: i64, now_ms: i64) -> Result<Option<Job>> {
+    async fn request_stop_emitting(
+        &self,
+        id: i64,
+        now_ms: i64,
+        events: &[NewEvent],
+    ) -> Result<Option<Job>> {
+        let mut tx = self.begin_write().await?;
         // Every expression sees the row as it was before the update.
         let sql = format!(
             "UPDATE jobs SET
@@ -459,15 +465,20 @@ impl JobStore for SqlMetadataStore {
                                ELSE updated_at END
              WHERE id = $1 RETURNING {JOB_COLUMNS}"
         );
-        sqlx::query(AssertSqlSafe(sql))
+        let found = sqlx::query(AssertSqlSafe(sql))
             .bind(id)
             .bind(now_ms)
-            .fetch_optional(&self.write)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(internal)?
             .as_ref()
             .map(job)
-            .transpose()
+            .transpose()?;
+        if found.is_some() {
+            super::events::append(&mut tx, self.dialect, events).await?;
+        }
+        tx.commit().await.map_err(internal)?;
+        Ok(found)
     }
 
     async fn append_log(&self, id: i64, lines: &[(i64, String)]) -> Result<()> {
@@ -511,7 +522,12 @@ impl JobStore for SqlMetadataStore {
             .collect()
     }
 
-    async fn put_schedule(&self, new: &NewSchedule) -> Result<Schedule> {
+    async fn put_schedule_emitting(
+        &self,
+        new: &NewSchedule,
+        events: &[NewEvent],
+    ) -> Result<Schedule> {
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "INSERT INTO job_schedules (name, kind, cron, schedule_type, params, next_run,
              paused, created_at, updated_at)
@@ -531,10 +547,13 @@ impl JobStore for SqlMetadataStore {
             .bind(new.next_run_ms)
             .bind(i64::from(new.paused))
             .bind(now_ms())
-            .fetch_one(&self.write)
+            .fetch_one(&mut *tx)
             .await
             .map_err(internal)?;
-        schedule(&row)
+        let stored = schedule(&row)?;
+        super::events::append(&mut tx, self.dialect, events).await?;
+        tx.commit().await.map_err(internal)?;
+        Ok(stored)
     }
 
     async fn schedule(&self, name: &str) -> Result<Option<Schedule>> {
@@ -558,13 +577,19 @@ impl JobStore for SqlMetadataStore {
         rows.iter().map(schedule).collect()
     }
 
-    async fn delete_schedule(&self, name: &str) -> Result<bool> {
+    async fn delete_schedule_emitting(&self, name: &str, events: &[NewEvent]) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM job_schedules WHERE name = $1")
             .bind(name)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await
             .map_err(internal)?;
-        Ok(done.rows_affected() > 0)
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            super::events::append(&mut tx, self.dialect, events).await?;
+        }
+        tx.commit().await.map_err(internal)?;
+        Ok(deleted)
     }
 
     async fn set_schedule_paused(&self, name: &str, paused: bool) -> Result<bool> {

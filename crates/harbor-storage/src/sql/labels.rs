@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use harbor_core::events::NewEvent;
 use harbor_core::identity::Page;
 use harbor_core::labels::{Label, LabelQuery, LabelScope, LabelStore, LabelUpdate, NewLabel};
 use harbor_core::model::now_ms;
@@ -17,6 +18,7 @@ use harbor_core::{Error, Reference, RepositoryName, Result};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::events::append;
 use super::identity::{Filter, paged};
 use super::{SqlMetadataStore, placeholders};
 use crate::error::{StorageError, internal};
@@ -108,8 +110,9 @@ pub(super) async fn labels_of(
 
 #[async_trait]
 impl LabelStore for SqlMetadataStore {
-    async fn create_label(&self, l: &NewLabel) -> Result<Label> {
+    async fn create_label_emitting(&self, l: &NewLabel, events: &[NewEvent]) -> Result<Label> {
         let now = now_ms();
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "INSERT INTO labels (name, description, color, scope, project_id, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $6)
@@ -123,10 +126,13 @@ impl LabelStore for SqlMetadataStore {
             .bind(l.scope.as_str())
             .bind(l.project_id)
             .bind(now)
-            .fetch_one(&self.write)
+            .fetch_one(&mut *tx)
             .await
             .map_err(|e| write_error(e, &l.name))?;
-        label(&row)
+        let created = label(&row)?;
+        append(&mut tx, self.dialect, events).await?;
+        tx.commit().await.map_err(internal)?;
+        Ok(created)
     }
 
     async fn label(&self, id: i64) -> Result<Option<Label>> {
@@ -148,7 +154,13 @@ impl LabelStore for SqlMetadataStore {
         paged(self, COLUMNS, "FROM labels l", &f, "l.id", page, label).await
     }
 
-    async fn update_label(&self, id: i64, u: &LabelUpdate) -> Result<Label> {
+    async fn update_label_emitting(
+        &self,
+        id: i64,
+        u: &LabelUpdate,
+        events: &[NewEvent],
+    ) -> Result<Label> {
+        let mut tx = self.begin_write().await?;
         let sql = format!(
             "UPDATE labels SET name = $1, description = $2, color = $3, updated_at = $4
              WHERE id = $5 RETURNING {}",
@@ -160,26 +172,31 @@ impl LabelStore for SqlMetadataStore {
             .bind(&u.color)
             .bind(now_ms())
             .bind(id)
-            .fetch_optional(&self.write)
+            .fetch_optional(&mut *tx)
             .await
             .map_err(|e| write_error(e, &u.name))?;
-        match row {
-            Some(row) => label(&row),
-            None => Err(Error::NotFound(format!("label {id} not found"))),
-        }
+        let Some(row) = row else {
+            return Err(Error::NotFound(format!("label {id} not found")));
+        };
+        let changed = label(&row)?;
+        append(&mut tx, self.dialect, events).await?;
+        tx.commit().await.map_err(internal)?;
+        Ok(changed)
     }
 
-    async fn delete_label(&self, id: i64) -> Result<()> {
+    async fn delete_label_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         // Links go with the label (ON DELETE CASCADE).
         let done = sqlx::query("DELETE FROM labels WHERE id = $1")
             .bind(id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await
             .map_err(internal)?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound(format!("label {id} not found")));
         }
-        Ok(())
+        append(&mut tx, self.dialect, events).await?;
+        tx.commit().await.map_err(internal)
     }
 
     async fn artifact_row_id(
@@ -210,7 +227,13 @@ impl LabelStore for SqlMetadataStore {
             .transpose()
     }
 
-    async fn attach_label(&self, artifact_id: i64, label_id: i64) -> Result<()> {
+    async fn attach_label_emitting(
+        &self,
+        artifact_id: i64,
+        label_id: i64,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO artifact_labels (manifest_id, label_id, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (manifest_id, label_id) DO NOTHING",
@@ -218,7 +241,7 @@ impl LabelStore for SqlMetadataStore {
         .bind(artifact_id)
         .bind(label_id)
         .bind(now_ms())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
@@ -231,15 +254,22 @@ impl LabelStore for SqlMetadataStore {
                 "label {label_id} is already added to the artifact"
             )));
         }
-        Ok(())
+        append(&mut tx, self.dialect, events).await?;
+        tx.commit().await.map_err(internal)
     }
 
-    async fn detach_label(&self, artifact_id: i64, label_id: i64) -> Result<()> {
+    async fn detach_label_emitting(
+        &self,
+        artifact_id: i64,
+        label_id: i64,
+        events: &[NewEvent],
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("DELETE FROM artifact_labels WHERE manifest_id = $1 AND label_id = $2")
                 .bind(artifact_id)
                 .bind(label_id)
-                .execute(&self.write)
+                .execute(&mut *tx)
                 .await
                 .map_err(internal)?;
         if done.rows_affected() == 0 {
@@ -247,7 +277,8 @@ impl LabelStore for SqlMetadataStore {
                 "label {label_id} is not added to the artifact"
             )));
         }
-        Ok(())
+        append(&mut tx, self.dialect, events).await?;
+        tx.commit().await.map_err(internal)
     }
 
     async fn labels_of(&self, artifact_ids: &[i64]) -> Result<HashMap<i64, Vec<Label>>> {

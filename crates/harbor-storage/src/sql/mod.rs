@@ -596,12 +596,13 @@ impl MetadataStore for SqlMetadataStore {
         repositories::get(self, repo).await
     }
 
-    async fn set_repository_description(
+    async fn set_repository_description_emitting(
         &self,
         repo: &RepositoryName,
         description: &str,
+        events: &[NewEvent],
     ) -> Result<()> {
-        repositories::set_description(self, repo, description).await
+        repositories::set_description(self, repo, description, events).await
     }
 
     async fn delete_repository_emitting(

@@ -18,6 +18,7 @@
 //! interleave between the "is it still referenced?" check and the update.
 
 use async_trait::async_trait;
+use harbor_core::events::NewEvent;
 use harbor_core::identity::Page;
 use harbor_core::model::now_ms;
 use harbor_core::quota::{
@@ -504,19 +505,27 @@ impl QuotaStore for SqlMetadataStore {
         one(self, "q.project_id", project_id).await
     }
 
-    async fn set_quota_limit(&self, id: i64, hard: i64) -> Result<Quota> {
+    async fn set_quota_limit_emitting(
+        &self,
+        id: i64,
+        hard: i64,
+        events: &[NewEvent],
+    ) -> Result<Quota> {
         let hard = if hard < 0 { UNLIMITED } else { hard };
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("UPDATE project_quotas SET hard = $1, updated_at = $2 WHERE id = $3")
                 .bind(hard)
                 .bind(now_ms())
                 .bind(id)
-                .execute(&self.write)
+                .execute(&mut *tx)
                 .await
                 .map_err(internal)?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound(format!("quota {id} not found")));
         }
+        super::events::append(&mut tx, self.dialect, events).await?;
+        tx.commit().await.map_err(internal)?;
         self.quota(id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("quota {id} not found")))

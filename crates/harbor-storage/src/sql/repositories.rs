@@ -153,17 +153,20 @@ pub(super) async fn set_description(
     s: &SqlMetadataStore,
     repo: &RepositoryName,
     description: &str,
+    events: &[NewEvent],
 ) -> Result<()> {
+    let mut tx = s.begin_write().await?;
     let done = sqlx::query("UPDATE repositories SET description = $1 WHERE name = $2")
         .bind(description)
         .bind(repo.as_str())
-        .execute(&s.write)
+        .execute(&mut *tx)
         .await
         .map_err(internal)?;
     if done.rows_affected() == 0 {
         return Err(Error::NotFound(format!("repository {repo} not found")));
     }
-    Ok(())
+    super::events::append(&mut tx, s.dialect, events).await?;
+    tx.commit().await.map_err(internal)
 }
 
 /// Deleting the row cascades to its manifests (and their references), tags and blob
