@@ -90,19 +90,78 @@ async fn create(s: &TestServer, name: &str) -> StatusCode {
     status
 }
 
-/// Starts a manual GC run; its status and, when accepted, its id.
-async fn gc_run(s: &TestServer) -> (StatusCode, Option<i64>) {
+/// Starts a manual run of the system job at `/system/{kind}`; its status and, when
+/// accepted, its id.
+async fn manual_run(s: &TestServer, kind: &str, parameters: Value) -> (StatusCode, Option<i64>) {
     let r = send(
         &client(),
         s,
         Method::POST,
-        "/api/v2.0/system/gc/schedule",
-        Some(json!({"schedule": {"type": "Manual"}, "parameters": {"dry_run": true}})),
+        &format!("/api/v2.0/system/{kind}/schedule"),
+        Some(json!({"schedule": {"type": "Manual"}, "parameters": parameters})),
     )
     .await;
     let status = r.status();
+    if status == StatusCode::INSUFFICIENT_STORAGE {
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], "STORAGE_FULL", "{kind}: {body}");
+        return (status, None);
+    }
     let id = r.json::<Value>().await.ok().and_then(|v| v["id"].as_i64());
     (status, id)
+}
+
+async fn gc_run(s: &TestServer) -> (StatusCode, Option<i64>) {
+    manual_run(s, "gc", json!({"dry_run": true})).await
+}
+
+async fn fsck_run(s: &TestServer) -> (StatusCode, Option<i64>) {
+    manual_run(s, "fsck", json!({})).await
+}
+
+/// Sets the storage check's schedule to `cron` with `method` (`PUT` answers 200, `POST`
+/// 201); whether it was stored (refusals must be a clear 507 STORAGE_FULL).
+async fn set_fsck_schedule(s: &TestServer, method: Method, cron: &str) -> bool {
+    let ok = if method == Method::POST {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let r = send(
+        &client(),
+        s,
+        method.clone(),
+        "/api/v2.0/system/fsck/schedule",
+        Some(json!({"schedule": {"type": "Custom", "cron": cron}, "parameters": {}})),
+    )
+    .await;
+    let status = r.status();
+    if status == ok {
+        return true;
+    }
+    assert_eq!(
+        status,
+        StatusCode::INSUFFICIENT_STORAGE,
+        "{method} fsck schedule"
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "STORAGE_FULL", "{body}");
+    false
+}
+
+/// The storage check's scheduled cron, if it has a schedule.
+async fn fsck_cron(s: &TestServer) -> Option<String> {
+    let r = send(
+        &client(),
+        s,
+        Method::GET,
+        "/api/v2.0/system/fsck/schedule",
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    body["schedule"]["cron"].as_str().map(str::to_owned)
 }
 
 #[tokio::test]
@@ -121,6 +180,7 @@ async fn a_full_disk_refuses_writes_clearly_and_they_resume_when_space_is_freed(
     })
     .await;
     push_image(&s, "before/app", "v1", 1).await;
+    let cron_before = fsck_cron(&s).await;
     let filler = fill(fs.path());
 
     // Writes until the database has no room left: each is stored (2xx) or refused with
@@ -152,6 +212,21 @@ async fn a_full_disk_refuses_writes_clearly_and_they_resume_when_space_is_freed(
         "GC run: {status}"
     );
     let mut acknowledged_runs: Vec<i64> = gc_refused.into_iter().collect();
+    // The storage check alike: a manual run (POST) and its schedule (PUT, POST).
+    let (status, id) = fsck_run(&s).await;
+    assert!(
+        status == StatusCode::INSUFFICIENT_STORAGE || status == StatusCode::CREATED,
+        "fsck run: {status}"
+    );
+    let mut acknowledged_checks: Vec<i64> = id.into_iter().collect();
+    let mut stored_cron = cron_before;
+    for (method, cron) in [(Method::PUT, "0 0 3 * * *"), (Method::POST, "0 0 5 * * *")] {
+        let stored = set_fsck_schedule(&s, method.clone(), cron).await;
+        eprintln!("with the disk full: fsck schedule {method} stored: {stored}");
+        if stored {
+            stored_cron = Some(cron.to_owned());
+        }
+    }
     // A blob does not fit either.
     let blob = vec![7u8; 2 << 20];
     let r = client()
@@ -182,6 +257,23 @@ async fn a_full_disk_refuses_writes_clearly_and_they_resume_when_space_is_freed(
     let (status, id) = gc_run(&s).await;
     assert_eq!(status, StatusCode::CREATED);
     acknowledged_runs.extend(id);
+    // The fsck schedule is what was acknowledged while the disk was full, and nothing that
+    // was refused; then it changes again.
+    assert_eq!(fsck_cron(&s).await, stored_cron);
+    let (status, id) = fsck_run(&s).await;
+    if acknowledged_checks.is_empty() {
+        assert_eq!(status, StatusCode::CREATED, "fsck run");
+    } else {
+        // The run acknowledged while the disk was full is queued (jobs are off here).
+        assert_eq!(status, StatusCode::CONFLICT, "fsck run");
+    }
+    acknowledged_checks.extend(id);
+    for (method, cron) in [
+        (Method::POST, "0 30 4 * * *"),
+        (Method::PUT, "0 45 4 * * *"),
+    ] {
+        assert!(set_fsck_schedule(&s, method, cron).await, "{cron}");
+    }
     let digest = push_blob(&s, "before/app", &blob).await;
     assert_eq!(digest, sha256(&blob));
 
@@ -209,6 +301,29 @@ async fn a_full_disk_refuses_writes_clearly_and_they_resume_when_space_is_freed(
             "acknowledged GC run {id} was lost"
         );
     }
+    // Every acknowledged storage check run is there, and no other.
+    for id in &acknowledged_checks {
+        let r = send(
+            &client(),
+            &s,
+            Method::GET,
+            &format!("/api/v2.0/system/fsck/{id}"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "acknowledged fsck run {id} was lost"
+        );
+    }
+    let r = send(&client(), &s, Method::GET, "/api/v2.0/system/fsck", None).await;
+    let runs: Vec<Value> = r.json().await.unwrap();
+    let mut stored: Vec<i64> = runs.iter().filter_map(|r| r["id"].as_i64()).collect();
+    stored.sort_unstable();
+    acknowledged_checks.sort_unstable();
+    assert_eq!(stored, acknowledged_checks, "fsck runs");
+    assert_eq!(fsck_cron(&s).await.as_deref(), Some("0 45 4 * * *"));
     s.stop().await;
     drop(fs);
 }
