@@ -384,6 +384,14 @@ impl Drop for Proc {
 /// Starts an upload of `r` and a PATCH that sends 1000 bytes, then nothing (the request
 /// stays in flight); returns the upload's location.
 async fn stalled_patch(base: &str) -> String {
+    stalled_upload(base, Method::PATCH).await
+}
+
+/// Starts an upload of `r` and a request on it that sends 1000 bytes, then nothing (the
+/// request stays in flight): a `PATCH`, or with `PUT` a one-shot
+/// `PUT ?digest=` of the whole 2000-byte blob (with its `Content-Length`); returns the
+/// upload's location.
+async fn stalled_upload(base: &str, method: Method) -> String {
     let c = client();
     let r = c
         .post(format!("{base}/v2/r/blobs/uploads/"))
@@ -396,13 +404,18 @@ async fn stalled_patch(base: &str) -> String {
         Ok::<_, std::io::Error>(bytes::Bytes::from(vec![1u8; 1000]))
     })
     .chain(futures::stream::pending());
-    let url = format!("{base}{loc}");
+    let mut req = if method == Method::PUT {
+        let sep = if loc.contains('?') { '&' } else { '?' };
+        let digest = sha256(&[1u8; 2000]);
+        client()
+            .put(format!("{base}{loc}{sep}digest={digest}"))
+            .header("content-length", "2000")
+    } else {
+        client().request(method, format!("{base}{loc}"))
+    };
+    req = req.body(reqwest::Body::wrap_stream(body));
     tokio::spawn(async move {
-        let _ = client()
-            .patch(url)
-            .body(reqwest::Body::wrap_stream(body))
-            .send()
-            .await;
+        let _ = req.send().await;
     });
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     loc
@@ -432,21 +445,28 @@ fn hold_instance_lock(dir: &Path) -> std::fs::File {
     f
 }
 
-/// SIGTERM while an upload streams: the process exits 0 once the grace period is over
-/// (it used to overflow its stack and abort), and the cut upload's lease is released on
-/// the way out, so the client resumes at once even on a process that cannot take over
-/// the old one's leases.
+/// SIGTERM while an upload streams, a PATCH or a one-shot PUT: the process exits 0 once
+/// the grace period is over (it used to overflow its stack and abort), and the cut
+/// upload's lease is released on the way out, so the client resumes at once even on a
+/// process that cannot take over the old one's leases.
 #[tokio::test]
 async fn sigterm_during_an_upload_exits_cleanly_and_releases_its_lease() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = Proc::start(dir.path(), &[("HARBOR_SHUTDOWN_GRACE_SECS", "1")]);
-    let loc = stalled_patch(&p.base).await;
-    p.signal("-TERM");
-    let status = p.exit_within(std::time::Duration::from_secs(15)).await;
-    assert_eq!(status.code(), Some(0), "exit status {status:?}");
-    let _lock = hold_instance_lock(dir.path());
-    let p = Proc::start(dir.path(), &[]);
-    assert_eq!(resume(&p.base, &loc).await, StatusCode::ACCEPTED);
+    for method in [Method::PATCH, Method::PUT] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Proc::start(dir.path(), &[("HARBOR_SHUTDOWN_GRACE_SECS", "1")]);
+        let loc = stalled_upload(&p.base, method.clone()).await;
+        p.signal("-TERM");
+        let status = p.exit_within(std::time::Duration::from_secs(15)).await;
+        assert_eq!(status.code(), Some(0), "{method}: exit status {status:?}");
+        let _lock = hold_instance_lock(dir.path());
+        let p = Proc::start(dir.path(), &[]);
+        // Nothing of the cut request was kept: the upload goes on from offset 0.
+        assert_eq!(
+            resume(&p.base, &loc).await,
+            StatusCode::ACCEPTED,
+            "{method}"
+        );
+    }
 }
 
 /// kill -9 while an upload streams: a restart on the same data directory releases the
