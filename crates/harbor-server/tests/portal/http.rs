@@ -425,3 +425,70 @@ async fn sign_in_stays_on_site_and_refuses_cross_site_forms() {
         }
     }
 }
+
+/// The session cookie of the portal's sign-in is `Secure` when the browser reached the
+/// site over HTTPS through a trusted proxy (`X-Forwarded-Proto: https`), not over plain
+/// HTTP; a client that is not a trusted proxy cannot claim HTTPS for itself.
+#[tokio::test]
+async fn the_portal_session_cookie_is_secure_behind_a_trusted_https_proxy() {
+    let server = TestServer::start_configured(|c| {
+        c.auth.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    let s = &server;
+    let host = s.addr.to_string();
+    // Signs in from `from` as a browser that reached the site with `proto`; returns the
+    // session cookie's `Set-Cookie`.
+    let sign_in = |from: &'static str, proto: Option<&'static str>| {
+        let c = Client::builder()
+            .redirect(redirect::Policy::none())
+            .local_address(from.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap();
+        let origin = format!("{}://{host}", proto.unwrap_or("http"));
+        let mut req = c
+            .post(s.url("/login"))
+            .header(CONTENT_TYPE, FORM)
+            .header("origin", origin)
+            .header("sec-fetch-site", "same-origin")
+            .body(encode(&[
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("next", "/projects"),
+            ]));
+        if let Some(p) = proto {
+            req = req.header("x-forwarded-proto", p);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::SEE_OTHER, "{from} {proto:?}");
+            assert_eq!(r.headers()[LOCATION], "/projects");
+            let cookie = r
+                .headers()
+                .get_all(SET_COOKIE)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .find(|v| v.starts_with("sid="))
+                .unwrap_or_else(|| panic!("{from} {proto:?}: no session cookie"));
+            // The cookie is the session: it opens the portal.
+            let (status, _) = get(s, cookie.split(';').next().unwrap(), "/projects").await;
+            assert_eq!(status, StatusCode::OK, "{cookie}");
+            cookie
+        }
+    };
+    let secure = |cookie: &str| {
+        cookie
+            .split(';')
+            .skip(1)
+            .any(|a| a.trim().eq_ignore_ascii_case("secure"))
+    };
+    let cookie = sign_in("127.0.0.1", Some("https")).await;
+    assert!(secure(&cookie), "{cookie}");
+    for proto in [None, Some("http")] {
+        let cookie = sign_in("127.0.0.1", proto).await;
+        assert!(!secure(&cookie), "{proto:?}: {cookie}");
+    }
+    // 127.0.0.2 is not a trusted proxy: its `X-Forwarded-Proto` is ignored.
+    let cookie = sign_in("127.0.0.2", Some("https")).await;
+    assert!(!secure(&cookie), "{cookie}");
+}
