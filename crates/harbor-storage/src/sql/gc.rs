@@ -328,10 +328,13 @@ impl GcStore for SqlMetadataStore {
             .bind(now)
             .bind(DELETING)
             .bind(DELETED)
-            .fetch_optional(&self.write)
+            // Run to its end (`fetch_all`): SQLite commits a statement outside a transaction
+            // when it finishes, and one dropped after its first row loses a failed commit's error
+            // (a full disk): the write would be acknowledged but not stored.
+            .fetch_all(&self.write)
             .await
             .map_err(internal)?;
-            if row.is_some() {
+            if !row.is_empty() {
                 taken.push(digest.clone());
             }
         }

@@ -354,10 +354,13 @@ impl JobStore for SqlMetadataStore {
         .bind(now_ms())
         .bind(id)
         .bind(worker)
-        .fetch_optional(&self.write)
+        // Run to its end (`fetch_all`): SQLite commits a statement outside a transaction
+        // when it finishes, and one dropped after its first row loses a failed commit's error
+        // (a full disk): the write would be acknowledged but not stored.
+        .fetch_all(&self.write)
         .await
         .map_err(internal)?;
-        Ok(match row {
+        Ok(match row.first() {
             Some(row) => {
                 let stop: i64 = row.try_get(0).map_err(internal)?;
                 Heartbeat {

@@ -60,10 +60,16 @@ impl RetentionStore for SqlMetadataStore {
         .bind(project_id)
         .bind(encode(policy)?)
         .bind(now)
-        .fetch_one(&self.write)
+        // Run to its end (`fetch_all`): SQLite commits a statement outside a transaction
+        // when it finishes, and one dropped after its first row loses a failed commit's error
+        // (a full disk): the write would be acknowledged but not stored.
+        .fetch_all(&self.write)
         .await
         .map_err(|e| write_error(e, project_id))?;
-        row.try_get(0).map_err(internal)
+        row.first()
+            .ok_or_else(|| Error::internal("the policy insert returned no id"))?
+            .try_get(0)
+            .map_err(internal)
     }
 
     async fn policy(&self, id: i64) -> Result<Option<RetentionPolicy>> {

@@ -87,8 +87,10 @@ pub(super) async fn claim(
     if let Some(offset) = expected_offset {
         query = query.bind(to_i64(offset)?);
     }
-    if let Some(row) = query.fetch_optional(&s.write).await.map_err(internal)? {
-        return Ok(Claim::Claimed(session(&row)?));
+    // Run to its end (`fetch_all`): outside a transaction SQLite commits a statement when
+    // it finishes, and one dropped after its first row loses a failed commit's error.
+    if let Some(row) = query.fetch_all(&s.write).await.map_err(internal)?.first() {
+        return Ok(Claim::Claimed(session(row)?));
     }
     // Why not? Tell the caller precisely.
     let row = sqlx::query(
