@@ -8,8 +8,9 @@
 //! | `HARBOR_TEST_S3_ENDPOINT` | `http://127.0.0.1:9000` (credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, default `test`) |
 //! | `HARBOR_TEST_S3_BUCKET` | `harbor-test` (default) |
 //!
-//! Without the variable a test is skipped with a printed reason, except under `CI=true`,
-//! where a missing service fails the test.
+//! Without the variable a test is skipped with a reason printed by [`skipped`] (visible in
+//! `cargo test`'s default output), except under `CI=true`, where a missing service fails
+//! the test.
 
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
@@ -17,8 +18,19 @@ use crate::SqlMetadataStore;
 use crate::blob::{S3Options, Secret, StorageOptions};
 use crate::sql::PoolConfig;
 
-/// The value of `var`, or `None` after printing why the test is skipped. Panics under
-/// `CI=true`.
+/// Reports that the running test skips its work, and why, as a `SKIPPED <test>: <reason>`
+/// line on standard error. Written to the stream itself rather than through `eprintln!`,
+/// which the test harness captures and hides for passing tests: a skipped test passes,
+/// and without this line nothing would show it did not run.
+pub fn skipped(reason: &str) {
+    use std::io::Write as _;
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: {reason}");
+}
+
+/// The value of `var`, or `None` after reporting (with [`skipped`]) why the test is
+/// skipped. Panics under `CI=true`.
 pub fn service(var: &str, what: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(v) if !v.trim().is_empty() => Some(v),
@@ -26,7 +38,7 @@ pub fn service(var: &str, what: &str) -> Option<String> {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!("{what} is required under CI=true: set {var}");
             }
-            eprintln!("SKIPPED: {what} not configured (set {var})");
+            skipped(&format!("{what} not configured (set {var})"));
             None
         }
     }

@@ -39,7 +39,7 @@ impl Tmpfs {
                 if std::env::var("CI").as_deref() == Ok("true") {
                     panic!("{why}");
                 }
-                eprintln!("SKIPPED: {why}");
+                harbor_storage::testing::skipped(&why);
                 None
             }
         }

@@ -78,7 +78,7 @@ fn skip(reason: &str) -> Option<String> {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("required end-to-end client missing under CI=true: {reason}");
     }
-    eprintln!("SKIPPED: {reason}");
+    harbor_storage::testing::skipped(reason);
     None
 }
 

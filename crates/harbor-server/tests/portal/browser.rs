@@ -38,7 +38,7 @@ pub struct Browser {
 
 impl Browser {
     /// Starts chromedriver and opens a session, or returns `None` (with a printed
-    /// `SKIPPED:` reason) when `HARBOR_TEST_CHROMEDRIVER` is unset. Panics when it is
+    /// `SKIPPED` reason) when `HARBOR_TEST_CHROMEDRIVER` is unset. Panics when it is
     /// unset under `CI=true`, or when chromedriver or the browser do not come up.
     pub async fn start() -> Option<Browser> {
         let Some(chromedriver) = std::env::var_os("HARBOR_TEST_CHROMEDRIVER") else {
@@ -47,7 +47,7 @@ impl Browser {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!("required browser missing under CI=true: {reason}");
             }
-            eprintln!("SKIPPED: {reason}");
+            harbor_storage::testing::skipped(reason);
             return None;
         };
         let port = free_port();

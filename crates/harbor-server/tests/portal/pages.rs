@@ -18,7 +18,9 @@ fn find_skopeo() -> Option<String> {
             panic!("skopeo is required under CI=true: set HARBOR_TEST_SKOPEO")
         }
         _ => {
-            eprintln!("SKIPPED: skopeo not found (set HARBOR_TEST_SKOPEO); pushing over HTTP");
+            harbor_storage::testing::skipped(
+                "skopeo not found (set HARBOR_TEST_SKOPEO); pushing over HTTP",
+            );
             None
         }
     }
