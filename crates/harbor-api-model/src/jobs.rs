@@ -240,6 +240,13 @@ pub struct GcProgress {
     pub bytes_freed: u64,
     /// Blobs that could not be deleted this time.
     pub blobs_failed: u64,
+    /// Unreferenced blobs kept because they were pushed or used within the time window
+    /// (a later run takes them once they are older).
+    pub blobs_kept_young: u64,
+    /// Bytes those blobs hold.
+    pub bytes_kept_young: u64,
+    /// The time window of the run, in hours.
+    pub time_window_hours: u64,
 }
 
 /// Where an audit log purge stands.

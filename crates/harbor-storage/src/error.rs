@@ -21,6 +21,10 @@ pub enum StorageError {
     /// An unsupported configuration.
     #[error("configuration: {0}")]
     Config(String),
+    /// No registry database where one must already exist (a wrong path or an empty
+    /// PostgreSQL database given to a maintenance command).
+    #[error("{0}")]
+    NoDatabase(String),
 }
 
 impl StorageError {

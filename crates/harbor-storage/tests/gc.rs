@@ -227,6 +227,17 @@ async fn reclaims_garbage_and_keeps_live_content(t: &Target) {
     // b's config, l3 and the orphan l5.
     assert_eq!(dry.blobs_deleted, 3, "{dry:?}");
     let dry_bytes = dry.bytes_freed;
+    // The run inside the window kept exactly that garbage, and said so.
+    assert_eq!(
+        (
+            report.blobs_kept_young,
+            report.bytes_kept_young,
+            report.time_window_hours
+        ),
+        (3, dry_bytes, 2),
+        "{report:?}"
+    );
+    assert_eq!(dry.blobs_kept_young, 0, "{dry:?}");
     assert_eq!(state(&s.meta, &orphan).await, BlobState::Live);
     assert_eq!(
         s.meta.project_quota(p).await.unwrap().unwrap().used,
@@ -546,6 +557,10 @@ async fn fsck_reports_and_repairs(t: &Target) {
             after.size_mismatch_count
         ),
         (0, 1, 1)
+    );
+    assert_eq!(
+        after.records, 3,
+        "the removed orphan's tombstone is no blob record"
     );
     // The repaired digest can be uploaded for real afterwards.
     ensure_blob(&s.reg, &app, &orphan_bytes).await.unwrap();

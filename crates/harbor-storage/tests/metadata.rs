@@ -20,6 +20,7 @@ harbor_storage::contract_tests!(
     data_survives_reopening,
     concurrent_writers_agree,
     finishing_an_upload_links_its_blob,
+    maintenance_needs_an_existing_registry,
 );
 
 fn repo(s: &str) -> RepositoryName {
@@ -403,4 +404,24 @@ async fn finishing_an_upload_links_its_blob(t: &Target) {
     m.finish_upload(Some(&UploadId::generate()), &r, &d, 8, 0)
         .await
         .unwrap();
+}
+
+async fn maintenance_needs_an_existing_registry(t: &Target) {
+    use harbor_storage::sql::PoolConfig;
+    use harbor_storage::{SqlMetadataStore, StorageError};
+    let pool = PoolConfig::default();
+    // Twice: the first refusal created nothing the second would find.
+    for _ in 0..2 {
+        match SqlMetadataStore::connect_existing(&t.url, &pool).await {
+            Err(StorageError::NoDatabase(m)) => assert!(m.contains("registry"), "{m}"),
+            Err(e) => panic!("expected NoDatabase, got {e}"),
+            Ok(_) => panic!("an empty database was opened as a registry"),
+        }
+    }
+    t.open().await.close().await;
+    let m = SqlMetadataStore::connect_existing(&t.url, &pool)
+        .await
+        .unwrap();
+    assert!(m.schema_version().await.unwrap() > 0);
+    m.close().await;
 }

@@ -96,6 +96,13 @@ pub struct GcProgress {
     pub bytes_freed: u64,
     /// Blobs that could not be deleted from storage this time (retried next run).
     pub blobs_failed: u64,
+    /// Unreferenced blobs kept because they were pushed or used within the time window
+    /// (a later run takes them once they are older).
+    pub blobs_kept_young: u64,
+    /// Bytes those blobs hold.
+    pub bytes_kept_young: u64,
+    /// The time window of the run, in hours.
+    pub time_window_hours: u64,
 }
 
 /// A blob garbage collection may take.
@@ -175,6 +182,10 @@ pub trait GcStore: Send + Sync {
         cutoff_ms: i64,
     ) -> Result<Vec<GcCandidate>>;
 
+    /// The number and total size of live blobs no manifest references (nor is) that
+    /// were touched at or after `cutoff_ms`: garbage a run keeps for its time window.
+    async fn young_garbage(&self, cutoff_ms: i64) -> Result<(u64, u64)>;
+
     /// Marks blobs whose bytes are gone as deleted (version + 1).
     async fn finish_blobs(&self, digests: &[Digest]) -> Result<()>;
 
@@ -219,7 +230,8 @@ pub const FSCK_LIST_LIMIT: usize = 1000;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FsckReport {
-    /// Blob records examined.
+    /// Blob records examined: live ones and those being deleted (the tombstones of
+    /// deleted blobs are not counted).
     pub records: u64,
     /// Objects storage holds under the blob directory.
     pub objects: u64,

@@ -76,6 +76,7 @@ impl Registry {
         let mut p = GcProgress {
             phase: "untagged".into(),
             dry_run: params.dry_run,
+            time_window_hours: params.time_window,
             ..GcProgress::default()
         };
         observer.log(format!(
@@ -128,6 +129,7 @@ impl Registry {
                 observer.progress(&p);
             }
         }
+        (p.blobs_kept_young, p.bytes_kept_young) = self.meta.young_garbage(cutoff).await?;
         p.phase = "done".into();
         observer.progress(&p);
         observer.log(format!(
@@ -143,6 +145,12 @@ impl Registry {
             p.bytes_freed,
             p.blobs_failed
         ));
+        if p.blobs_kept_young > 0 {
+            observer.log(format!(
+                "{} blobs kept ({} bytes): younger than the time window of {} h",
+                p.blobs_kept_young, p.bytes_kept_young, params.time_window
+            ));
+        }
         Ok(p)
     }
 

@@ -39,7 +39,11 @@ impl Registry {
                 records.insert(d, (size, state));
             }
         }
-        report.records = records.len() as u64;
+        // Tombstones of deleted blobs are kept for compare-and-set, not content.
+        report.records = records
+            .values()
+            .filter(|(_, state)| *state != BlobState::Deleted)
+            .count() as u64;
         let cutoff = now_ms().saturating_sub(i64::try_from(grace.as_millis()).unwrap_or(i64::MAX));
         let mut seen = std::collections::HashSet::new();
         let mut orphans = Vec::new();

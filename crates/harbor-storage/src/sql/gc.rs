@@ -125,6 +125,24 @@ impl GcStore for SqlMetadataStore {
             .collect()
     }
 
+    async fn young_garbage(&self, cutoff_ms: i64) -> Result<(u64, u64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(b.size), 0) AS BIGINT) FROM blobs b
+             WHERE b.state = $1 AND b.touched_at >= $2
+               AND NOT EXISTS (SELECT 1 FROM manifest_references mr WHERE mr.digest = b.digest)
+               AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.digest = b.digest)",
+        )
+        .bind(LIVE)
+        .bind(cutoff_ms)
+        .fetch_one(&self.read)
+        .await
+        .map_err(internal)?;
+        Ok((
+            to_u64(row.try_get(0).map_err(internal)?)?,
+            to_u64(row.try_get(1).map_err(internal)?)?,
+        ))
+    }
+
     async fn mark_blobs(
         &self,
         candidates: &[GcCandidate],

@@ -286,18 +286,70 @@ impl SqlMetadataStore {
         )))
     }
 
+    /// Like [`SqlMetadataStore::connect`], for maintenance commands on a registry that
+    /// must exist already: fails with [`StorageError::NoDatabase`] instead of creating an
+    /// empty one when the SQLite file is missing or the PostgreSQL database holds no
+    /// registry schema (then applies pending migrations, as `connect` does).
+    pub async fn connect_existing(url: &str, pool: &PoolConfig) -> Result<Self, StorageError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let path = path.split('?').next().unwrap_or(path);
+            if !Path::new(path).is_file() {
+                return Err(StorageError::NoDatabase(format!(
+                    "no registry database at {path} (a server keeps it in \
+                     <data_dir>/registry.db)"
+                )));
+            }
+            return Self::open_sqlite(Path::new(path), pool).await;
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pg = Self::postgres_pool(url, pool).await?;
+            let found = sqlx::query(
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'",
+            )
+            .fetch_one(&pg)
+            .await
+            .and_then(|row| sqlx::Row::try_get::<i64, _>(&row, 0));
+            let found = match found {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    pg.close().await;
+                    return Err(e.into());
+                }
+            };
+            if !found {
+                pg.close().await;
+                return Err(StorageError::NoDatabase(format!(
+                    "{} holds no registry database (create one with `harbor admin migrate`, \
+                     or start a server on it)",
+                    redact_url(url)
+                )));
+            }
+            return Self::migrated_postgres(pg).await;
+        }
+        Self::connect(url, pool).await
+    }
+
     /// Connects to PostgreSQL and runs pending migrations (serialised across replicas by
     /// an advisory lock).
     pub async fn open_postgres(url: &str, pool: &PoolConfig) -> Result<Self, StorageError> {
+        let pg = Self::postgres_pool(url, pool).await?;
+        Self::migrated_postgres(pg).await
+    }
+
+    async fn postgres_pool(url: &str, pool: &PoolConfig) -> Result<AnyPool, StorageError> {
         sqlx::any::install_default_drivers();
-        let pg = AnyPoolOptions::new()
+        Ok(AnyPoolOptions::new()
             .max_connections(pool.max_connections.max(1))
             .min_connections(0)
             .acquire_timeout(pool.acquire_timeout)
             .idle_timeout(Duration::from_secs(300))
             .test_before_acquire(true)
             .connect(url)
-            .await?;
+            .await?)
+    }
+
+    async fn migrated_postgres(pg: AnyPool) -> Result<Self, StorageError> {
         migrator(Dialect::Postgres).run(&pg).await?;
         Ok(SqlMetadataStore {
             read: pg.clone(),

@@ -360,6 +360,8 @@ async fn detail(v: Viewer, State(p): State<Portal>, Path(id): Path<i64>) -> Resp
                     dt { "Bytes freed" } dd #gc-bytes-freed { (freed(pr.bytes_freed)) }
                     dt { "Untagged artifacts deleted" } dd { (pr.artifacts_deleted) }
                     dt { "Blobs that could not be deleted" } dd { (pr.blobs_failed) }
+                    dt { "Blobs kept: younger than the time window" }
+                    dd #gc-kept-young { (pr.blobs_kept_young) " (" (freed(pr.bytes_kept_young)) ")" }
                 }
             }
         }
