@@ -64,6 +64,9 @@ pub struct Bootstrap {
     pub created_admin: bool,
     /// The admin password, when it was generated (shown once, never stored in clear).
     pub generated_password: Option<String>,
+    /// An initial admin password was given but the accounts existed already, and it is
+    /// not the admin's password: it was ignored (worth a loud warning).
+    pub admin_password_ignored: bool,
 }
 
 impl Accounts {
@@ -104,6 +107,12 @@ impl Accounts {
     pub async fn bootstrap(&self, admin_password: Option<&str>) -> Result<Bootstrap> {
         let mut out = Bootstrap::default();
         if self.store.user_count().await? > 0 {
+            if let Some(given) = admin_password {
+                out.admin_password_ignored = match self.store.user_by_name(ADMIN).await? {
+                    Some(admin) => !verify_blocking(admin.password_hash, given.to_owned()).await?,
+                    None => true,
+                };
+            }
             return Ok(out);
         }
         let (password, generated) = match admin_password {
@@ -141,6 +150,47 @@ impl Accounts {
             Err(e) => return Err(e),
         }
         Ok(out)
+    }
+
+    /// Sets a new password for `username` without the old one (recovering a lost
+    /// administrator password offline, from the machine holding the database): `new`
+    /// (checked against the password policy) or a generated one, returned to be shown
+    /// once. Ends the user's web sessions, clears the account's failed sign-in counter
+    /// and records a `user_updated` event by `actor`. Robots are refused: they have
+    /// secrets, refreshed through the API.
+    pub async fn reset_password(
+        &self,
+        username: &str,
+        new: Option<&str>,
+        actor: &str,
+    ) -> Result<Option<String>> {
+        let user = self
+            .store
+            .user_by_name(username)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("user {username} not found")))?;
+        let (password, generated) = match new {
+            Some(p) => {
+                secret::check_policy(p).map_err(|e| Error::Invalid(format!("the password {e}")))?;
+                (p.to_owned(), false)
+            }
+            None => (secret::generate().map_err(Error::internal)?, true),
+        };
+        let hash = hash_blocking(password.clone()).await?;
+        let event = harbor_core::events::NewEvent::now(
+            actor,
+            harbor_core::events::DomainEvent::UserUpdated {
+                user: user.username.clone(),
+                change: "password".into(),
+            },
+        );
+        self.store
+            .set_password_emitting(user.id, &hash, &[event])
+            .await?;
+        if let Some(throttle) = &self.throttle {
+            throttle.forget_account(&user.username).await?;
+        }
+        Ok(generated.then_some(password))
     }
 
     /// The shared token-signing key: the stored one, or a new one stored for every

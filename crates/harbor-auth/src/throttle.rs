@@ -235,6 +235,14 @@ impl LoginThrottle {
         Ok(())
     }
 
+    /// Forgets an account's failed sign-ins (its lockout) after an administrator reset
+    /// its password; counters per address stay.
+    pub async fn forget_account(&self, account: &str) -> Result<()> {
+        self.store
+            .clear_login_failures(&[key(&["account", account])])
+            .await
+    }
+
     /// Clears the account-at-address counter after a successful sign-in.
     pub async fn succeeded(&self, attempt: &Attempt) -> Result<()> {
         if attempt.pair_failed_before {

@@ -11,8 +11,9 @@ Exit codes: 0 success, 1 request refused (bad input, conflict), 2 usage error,
 3 authentication or permission failure, 4 not found, 5 server error or unreachable.
 
 The server and credentials come from --url/--username, HARBOR_URL/HARBOR_USERNAME/
-HARBOR_PASSWORD, or the file `harbor login` writes (HARBOR_CONFIG, default
-~/.config/harbor/config.json, mode 0600).";
+HARBOR_PASSWORD, or the file `harbor login` writes (HARBOR_CLI_CONFIG, default
+~/.config/harbor/config.json, mode 0600; HARBOR_CONFIG is the server's file and is
+ignored here).";
 
 /// Administer a Harbor-rs (or Harbor) registry through its REST API.
 #[derive(Debug, Parser)]
@@ -96,8 +97,9 @@ pub enum Command {
     /// Tag retention policies of projects and their runs.
     #[command(subcommand)]
     Retention(RetentionCmd),
-    /// Offline maintenance on the database and storage directly, with the servers
-    /// stopped (no server connection; the URLs are the server's).
+    /// Maintenance on the database and storage directly, without a server connection
+    /// (the URLs are the server's). Safe beside running servers except where a command
+    /// says otherwise (copy-metadata; fsck --repair with a grace of 0).
     #[command(subcommand)]
     Admin(AdminCmd),
     /// Print a shell completion script.
@@ -553,7 +555,9 @@ pub struct GcArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10))]
     pub workers: u32,
     /// Hours a blob must have gone untouched before it may go (protects pushes that
-    /// upload blobs before their manifest); 0 allowed.
+    /// upload blobs before their manifest); 0 allowed. Garbage younger than this is kept
+    /// and reported ("N blobs kept: younger than the time window"): after deleting an
+    /// image, run with --time-window 0 to free its space at once.
     #[arg(long, value_name = "HOURS", default_value_t = 2)]
     pub time_window: u64,
 }
@@ -762,7 +766,22 @@ pub enum AdminCmd {
         #[arg(long)]
         repair: bool,
     },
-    /// Copy all metadata into another, empty database (e.g. SQLite to PostgreSQL).
+    /// Set a user's password without the old one (a lost admin password): the new one
+    /// from standard input with --password-stdin, else generated and printed once. Ends
+    /// their web sessions and lifts a sign-in lockout.
+    ResetPassword {
+        /// Database URL: sqlite://<path> or postgres://user@host/db.
+        #[arg(long, env = "HARBOR_DATABASE_URL", hide_env_values = true)]
+        database_url: String,
+        /// The account.
+        #[arg(long, default_value = "admin")]
+        username: String,
+        /// Read the new password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Copy all metadata into another, empty database (e.g. SQLite to PostgreSQL); stop
+    /// the servers writing to the source first.
     CopyMetadata {
         /// Source database URL.
         #[arg(long)]

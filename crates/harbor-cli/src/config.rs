@@ -1,9 +1,11 @@
 //! Where the CLI finds its server and credentials: flags, then `HARBOR_URL`/
 //! `HARBOR_USERNAME`/`HARBOR_PASSWORD`, then the file `harbor login` wrote.
 //!
-//! The file is JSON at `$HARBOR_CONFIG`, else `$XDG_CONFIG_HOME/harbor/config.json`, else
-//! `~/.config/harbor/config.json`; it is created readable by its owner only (0600, in a
-//! 0700 directory), since it holds a password.
+//! The file is JSON at `$HARBOR_CLI_CONFIG`, else `$XDG_CONFIG_HOME/harbor/config.json`,
+//! else `~/.config/harbor/config.json`; it is created readable by its owner only (0600, in
+//! a 0700 directory), since it holds a password. (`HARBOR_CONFIG` is the server's TOML
+//! file and is never read or written here.) A file that is not a stored login is never
+//! overwritten nor removed.
 
 use std::path::{Path, PathBuf};
 
@@ -38,7 +40,7 @@ impl std::fmt::Debug for Stored {
 /// The config file's path.
 pub fn path() -> Option<PathBuf> {
     let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-    if let Some(p) = var("HARBOR_CONFIG") {
+    if let Some(p) = var("HARBOR_CLI_CONFIG") {
         return Some(PathBuf::from(p));
     }
     if let Some(x) = var("XDG_CONFIG_HOME") {
@@ -63,9 +65,24 @@ pub fn load(path: &Path) -> Result<Option<Stored>, String> {
     }
 }
 
+/// Fails unless `path` is absent or holds a stored login: the CLI never replaces nor
+/// removes another program's file (say a server configuration named by mistake).
+fn ensure_ours(path: &Path) -> Result<(), String> {
+    match load(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.contains("not a valid config file") => Err(format!(
+            "{} exists and is not a harbor CLI login file: refusing to replace it (point \
+             HARBOR_CLI_CONFIG at another file, or remove it yourself)",
+            path.display()
+        )),
+        Err(e) => Err(e),
+    }
+}
+
 /// Writes the login, readable by its owner only.
 pub fn save(path: &Path, stored: &Stored) -> Result<(), String> {
     let err = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    ensure_ours(path)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(err)?;
         restrict(dir, 0o700).map_err(err)?;
@@ -80,6 +97,7 @@ pub fn save(path: &Path, stored: &Stored) -> Result<(), String> {
 
 /// Removes the stored login; false if there was none.
 pub fn remove(path: &Path) -> Result<bool, String> {
+    ensure_ours(path)?;
     match std::fs::remove_file(path) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -152,5 +170,23 @@ mod tests {
         assert!(!remove(&p).unwrap());
         std::fs::write(&p, b"{not json").unwrap();
         assert!(load(&p).unwrap_err().contains("not a valid config file"));
+    }
+
+    #[test]
+    fn another_programs_file_is_never_replaced_nor_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("harbor.toml");
+        let server = b"listen = \"0.0.0.0:5000\"\n[auth]\nsecret_key = \"00\"\n";
+        std::fs::write(&p, server).unwrap();
+        let s = Stored {
+            url: "http://127.0.0.1:5000".into(),
+            username: "admin".into(),
+            password: "Secret-1234".into(),
+            ..Stored::default()
+        };
+        let e = save(&p, &s).unwrap_err();
+        assert!(e.contains("not a harbor CLI login file"), "{e}");
+        assert!(remove(&p).unwrap_err().contains("refusing"));
+        assert_eq!(std::fs::read(&p).unwrap(), server);
     }
 }

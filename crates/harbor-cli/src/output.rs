@@ -129,13 +129,36 @@ fn structured<T: Serialize + ?Sized>(value: &T, format: Format) -> Result<String
     }
 }
 
-fn emit(s: &str) -> Result<(), String> {
+pub(crate) fn emit(s: &str) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
         // `harbor project list | head` closes the pipe early: not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => r.map_err(|e| e.to_string()),
     }
+}
+
+/// An API time for people: `never` for Harbor's zero time (`0001-01-01T00:00:00Z`, an
+/// artifact never pulled) or none.
+pub fn time(t: Option<&str>) -> String {
+    match t.map(str::trim) {
+        None | Some("") => "never".into(),
+        Some(t) if t.starts_with("0001-01-01") => "never".into(),
+        Some(t) => t.to_owned(),
+    }
+}
+
+/// A robot's `expires_at` (Unix seconds, -1 for never) for people: `never` or an RFC 3339
+/// UTC time.
+pub fn expiry(secs: i64) -> String {
+    use time::format_description::well_known::Rfc3339;
+    if secs < 0 {
+        return "never".into();
+    }
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| secs.to_string())
 }
 
 /// Left-aligned columns separated by two spaces.
@@ -186,6 +209,18 @@ mod tests {
                 public: false,
             },
         ]
+    }
+
+    #[test]
+    fn never_reads_as_never() {
+        assert_eq!(time(Some("0001-01-01T00:00:00.000Z")), "never");
+        assert_eq!(time(None), "never");
+        assert_eq!(
+            time(Some("2026-12-05T21:07:11.000Z")),
+            "2026-12-05T21:07:11.000Z"
+        );
+        assert_eq!(expiry(-1), "never");
+        assert_eq!(expiry(1_796_504_831), "2026-12-05T21:07:11Z");
     }
 
     #[test]

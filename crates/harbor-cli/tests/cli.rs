@@ -21,7 +21,7 @@ use common::{ADMIN_PASSWORD, TestServer};
 async fn harbor(home: &Path, args: &[&str], stdin: &str) -> Output {
     let mut cmd = assert_cmd::Command::cargo_bin("harbor").expect("the harbor binary");
     cmd.env_clear()
-        .env("HARBOR_CONFIG", home.join("config.json"))
+        .env("HARBOR_CLI_CONFIG", home.join("config.json"))
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .args(args)
         .write_stdin(stdin.to_owned());
@@ -77,7 +77,7 @@ fn find_skopeo() -> Option<String> {
             panic!("skopeo is required under CI=true: set HARBOR_TEST_SKOPEO")
         }
         _ => {
-            eprintln!("SKIPPED: skopeo not found (set HARBOR_TEST_SKOPEO)");
+            harbor_storage::testing::skipped("skopeo not found (set HARBOR_TEST_SKOPEO)");
             None
         }
     }
@@ -230,7 +230,7 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
         .env("HARBOR_URL", url)
         .env("HARBOR_USERNAME", "dev")
         .env("HARBOR_PASSWORD", "Passw0rd-new")
-        .env("HARBOR_CONFIG", h.join("none.json"))
+        .env("HARBOR_CLI_CONFIG", h.join("none.json"))
         .args(["user", "list"])
         .output()
         .unwrap();
@@ -574,7 +574,7 @@ async fn usage_errors_unreachable_servers_and_completions() {
     let mut c = assert_cmd::Command::cargo_bin("harbor").unwrap();
     let o = c
         .env_clear()
-        .env("HARBOR_CONFIG", h.join("c.json"))
+        .env("HARBOR_CLI_CONFIG", h.join("c.json"))
         .env("HARBOR_URL", "http://127.0.0.1:9")
         .env("HARBOR_USERNAME", "admin")
         .env("HARBOR_PASSWORD", "x")
@@ -595,6 +595,54 @@ async fn usage_errors_unreachable_servers_and_completions() {
     );
     let help = ok(h, &["--help"], "").await;
     assert!(help.contains("Exit codes"), "{help}");
+    // A reader that goes away early (`harbor completion bash | head`) is no error.
+    let bin = assert_cmd::cargo::cargo_bin("harbor");
+    let mut child = std::process::Command::new(bin)
+        .args(["completion", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && !err.contains("panicked"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_file_is_the_clis_own() {
+    let s = TestServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    // A server configuration named by HARBOR_CONFIG is never touched by the CLI.
+    let server_toml = h.join("harbor.toml");
+    let server = "listen = \"127.0.0.1:5000\"\n";
+    std::fs::write(&server_toml, server).unwrap();
+    let login = |config: &Path| {
+        let mut cmd = assert_cmd::Command::cargo_bin("harbor").unwrap();
+        cmd.env_clear()
+            .env("HARBOR_CONFIG", &server_toml)
+            .env("HARBOR_CLI_CONFIG", config)
+            .args(["login", &s.url(""), "-u", "admin", "--password-stdin"])
+            .write_stdin(format!("{ADMIN_PASSWORD}\n"));
+        cmd
+    };
+    let mut ok_login = login(&h.join("cli.json"));
+    let o = tokio::task::spawn_blocking(move || ok_login.output().unwrap())
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(h.join("cli.json").exists());
+    assert_eq!(std::fs::read_to_string(&server_toml).unwrap(), server);
+    // Pointed at a file that is not a login, it refuses to replace it.
+    let mut clash = login(&server_toml);
+    let o = tokio::task::spawn_blocking(move || clash.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not a harbor CLI login file"), "{err}");
+    assert_eq!(std::fs::read_to_string(&server_toml).unwrap(), server);
 }
 
 /// Migrations this build knows for the engine of `database_url`.
@@ -639,6 +687,14 @@ async fn garbage_collection_retention_purge_fsck_and_offline_admin() {
     // Garbage collection reclaims the blobs of a deleted image.
     common::push_image(&s, "team/tmp", "v1", 9).await;
     ok(h, &["artifact", "delete", "team/tmp:v1"], "").await;
+    // Within the default 2-hour window the deleted image's blobs are kept, and said so.
+    let kept = ok(h, &["gc", "run", "--wait"], "").await;
+    assert!(
+        kept.contains("0 blobs, 0 B freed")
+            && kept.contains("blobs kept (")
+            && kept.contains("younger than the time window of 2 h"),
+        "{kept}"
+    );
     let run = json(h, &["gc", "run", "--time-window", "0", "--wait"]).await;
     assert_eq!(run["job_status"], "Success", "{run}");
     assert_eq!(run["job_name"], "GARBAGE_COLLECTION");
@@ -647,6 +703,7 @@ async fn garbage_collection_retention_purge_fsck_and_offline_admin() {
         "{run}"
     );
     assert!(run["progress"]["bytes_freed"].as_u64().unwrap() > 1000);
+    assert_eq!(run["progress"]["blobs_kept_young"], 0, "{run}");
     let gc_id = run["id"].as_i64().unwrap();
     let params: Value = serde_json::from_str(run["job_parameters"].as_str().unwrap()).unwrap();
     assert_eq!(
@@ -899,7 +956,9 @@ async fn garbage_collection_retention_purge_fsck_and_offline_admin() {
         "{migrated}"
     );
     if scaled {
-        eprintln!("SKIPPED: admin fsck on S3 (the test bucket's credentials are not exported)");
+        harbor_storage::testing::skipped(
+            "admin fsck on S3 (the test bucket's credentials are not exported)",
+        );
     } else {
         let report = json(
             h,
@@ -971,6 +1030,70 @@ async fn garbage_collection_retention_purge_fsck_and_offline_admin() {
         4,
     )
     .await;
+
+    // A wrong path is no registry: refused (not found), and no empty database is made.
+    let nowhere = h.join("nowhere").join("registry.db");
+    let wrong = format!("sqlite://{}", nowhere.display());
+    let args = [
+        "admin",
+        "fsck",
+        "--database-url",
+        &wrong,
+        "--storage-url",
+        &storage,
+    ];
+    let err = fails(h, &args, "", 4).await;
+    assert!(err.contains("no registry database at"), "{err}");
+    fails(
+        h,
+        &["admin", "recount-quota", "--database-url", &wrong],
+        "",
+        4,
+    )
+    .await;
+    let args = ["admin", "reset-password", "--database-url", &wrong];
+    fails(h, &args, "", 4).await;
+    assert!(!nowhere.exists() && !nowhere.parent().unwrap().exists());
+
+    // A lost admin password, reset from the machine holding the database: a generated
+    // one (printed once), then one of our choosing; the old ones stop working.
+    let reset = |extra: &'static [&'static str]| {
+        let mut args = vec!["admin", "reset-password", "--database-url", &db];
+        args.extend_from_slice(extra);
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let weak = reset(&["--password-stdin"]);
+    let weak: Vec<&str> = weak.iter().map(String::as_str).collect();
+    let err = fails(h, &weak, "short\n", 1).await;
+    assert!(err.contains("password"), "{err}");
+    let generated = reset(&["-o", "json"]);
+    let generated: Vec<&str> = generated.iter().map(String::as_str).collect();
+    let out = ok(h, &generated, "").await;
+    let generated: Value = serde_json::from_str(&out).unwrap();
+    let generated = generated["password"].as_str().unwrap().to_owned();
+    assert!(generated.len() >= 16, "{generated}");
+    let chosen = reset(&["--password-stdin"]);
+    let chosen: Vec<&str> = chosen.iter().map(String::as_str).collect();
+    ok(h, &chosen, "Reset-Passw0rd\n").await;
+    let missing = reset(&["--username", "nobody"]);
+    let missing: Vec<&str> = missing.iter().map(String::as_str).collect();
+    fails(h, &missing, "", 4).await;
+    let store = std::sync::Arc::new(
+        harbor_storage::SqlMetadataStore::connect_existing(&db, &Default::default())
+            .await
+            .unwrap(),
+    );
+    let accounts = harbor_auth::Accounts::new(store.clone(), "robot$");
+    for (password, works) in [
+        ("Reset-Passw0rd", true),
+        (generated.as_str(), false),
+        (ADMIN_PASSWORD, false),
+    ] {
+        let who = accounts.login("admin", password, None).await.unwrap();
+        assert_eq!(who.is_some(), works, "admin with {password}");
+    }
+    store.close().await;
+
     if !scaled {
         let copy_dir = tempfile::tempdir().unwrap();
         let to = format!("sqlite://{}", copy_dir.path().join("copy.db").display());
@@ -1028,7 +1151,7 @@ async fn job_and_admin_usage_errors() {
     let mut cmd = assert_cmd::Command::cargo_bin("harbor").unwrap();
     let o = cmd
         .env_clear()
-        .env("HARBOR_CONFIG", h.join("c.json"))
+        .env("HARBOR_CLI_CONFIG", h.join("c.json"))
         .env("HARBOR_URL", url)
         .env("HARBOR_USERNAME", "admin")
         .env("HARBOR_PASSWORD", "x")
@@ -1045,7 +1168,7 @@ async fn job_and_admin_usage_errors() {
     let mut cmd = assert_cmd::Command::cargo_bin("harbor").unwrap();
     let o = cmd
         .env_clear()
-        .env("HARBOR_CONFIG", h.join("c.json"))
+        .env("HARBOR_CLI_CONFIG", h.join("c.json"))
         .env("HARBOR_URL", url)
         .env("HARBOR_USERNAME", "admin")
         .env("HARBOR_PASSWORD", "x")

@@ -297,7 +297,10 @@ pub enum LogFormat {
 pub struct StorageConfig {
     /// Where blobs live: `file:///path`, `s3://bucket/prefix`, `gs://bucket/prefix`,
     /// `az://container/prefix` (`HARBOR_STORAGE_URL`); `<data_dir>/storage` when unset.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_redacted_url"
+    )]
     pub url: Option<String>,
     /// Flush every committed blob, and every SQLite metadata commit, to disk before
     /// acknowledging it, so an acknowledged push survives a power loss
@@ -784,6 +787,15 @@ impl Config {
             .url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("registry.db").display()))
+    }
+
+    /// This configuration with the defaults that derive from others filled in (the
+    /// database and storage URLs in the data directory), as `--print-config` shows it.
+    pub fn effective(&self) -> Config {
+        let mut c = self.clone();
+        c.database.url = Some(self.database_url());
+        c.storage.url = Some(self.storage_url());
+        c
     }
 
     /// The blob storage URL, defaulting to the filesystem in the data directory.

@@ -16,6 +16,7 @@ mod conn;
 mod files;
 mod instance;
 pub mod jobs;
+pub mod maintenance;
 pub mod metrics;
 mod oci;
 mod portal;
@@ -122,8 +123,8 @@ pub enum OpenError {
 
 impl AppState {
     /// State around a registry and an identity store: bootstraps the `admin` account and
-    /// the `library` project on an empty store (the generated admin password, if any, is
-    /// returned to be shown once) and loads the shared token-signing key.
+    /// the `library` project on an empty store (what it did is returned: a generated
+    /// admin password is to be shown once) and loads the shared token-signing key.
     pub async fn build(
         registry: Registry,
         identity: Arc<dyn IdentityStore>,
@@ -131,7 +132,7 @@ impl AppState {
         jobs: Arc<dyn harbor_core::jobs::JobStore>,
         auth: &config::AuthConfig,
         sealing: &(SealingKey, Vec<SealingKey>),
-    ) -> Result<(Self, Option<String>), OpenError> {
+    ) -> Result<(Self, harbor_auth::accounts::Bootstrap), OpenError> {
         let proxies = client::TrustedProxies::parse(&auth.trusted_proxies)
             .map_err(|e| OpenError::Config(e.to_string()))?;
         let events = Dispatcher::new(
@@ -187,7 +188,7 @@ impl AppState {
             default_storage_limit: -1,
             instance: None,
         };
-        Ok((state, boot.generated_password))
+        Ok((state, boot))
     }
 
     /// Opens the storage the configuration names (by default SQLite metadata in
@@ -250,7 +251,7 @@ impl AppState {
                 tracing::info!(released, "released the upload leases of the previous run");
             }
         }
-        let (mut state, generated) = Self::build(
+        let (mut state, boot) = Self::build(
             registry.clone(),
             meta.clone(),
             meta.clone(),
@@ -290,12 +291,23 @@ impl AppState {
                 .events
                 .start(Arc::new(AuditSubscriber::new(meta.clone(), meta.clone())));
         }
-        if let Some(password) = generated {
+        if let Some(password) = boot.generated_password {
             // Shown once, on standard output only: never logged.
             println!(
                 "harbor-server: created the system administrator \"admin\" with password: {password}\n\
                  harbor-server: this password is shown only once; change it with \
-                 PUT /api/v2.0/users/<id>/password"
+                 `harbor user passwd admin` or PUT /api/v2.0/users/<id>/password, or set a \
+                 lost one with `harbor-server reset-admin-password`"
+            );
+        }
+        if boot.admin_password_ignored {
+            tracing::warn!(
+                "HARBOR_ADMIN_PASSWORD (auth.admin_password) is ignored: the admin account \
+                 exists already with another password"
+            );
+            eprintln!(
+                "{}",
+                admin_password_ignored(&harbor_storage::sql::redact_url(&config.database_url()))
             );
         }
         state.instance = Some(Arc::new(instance));
@@ -305,6 +317,18 @@ impl AppState {
         state.metrics = Metrics::new(Some(probe));
         Ok(state)
     }
+}
+
+/// The warning printed when the initial admin password is set but not used.
+fn admin_password_ignored(database: &str) -> String {
+    format!(
+        "harbor-server: WARNING: HARBOR_ADMIN_PASSWORD is set but IGNORED: it only sets the \
+         password of the admin account created on the first start, and the admin account \
+         of this registry ({database}) exists already with another password.\n\
+         harbor-server: to set it: stop the server and run \
+         `HARBOR_ADMIN_PASSWORD=... harbor-server reset-admin-password` with the same \
+         configuration, or sign in and run `harbor user passwd admin`."
+    )
 }
 
 /// The registry (`/v2/...`), token service, REST API and session endpoints as one router,

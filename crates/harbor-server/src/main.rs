@@ -9,9 +9,23 @@ use harbor_server::config::{Config, Overrides};
 use harbor_storage::SqlMetadataStore;
 use harbor_storage::sql::{PoolConfig, redact_url};
 
-/// Harbor-rs: an OCI container registry in one binary. Without a command, it serves.
+/// What `--help` shows after the options.
+const AFTER_HELP: &str = "\
+Settings come from defaults, then the --config file, then HARBOR_* variables, then flags
+(docs/configuration.md lists them all; --print-config shows the result). Often used:
+  HARBOR_LISTEN, HARBOR_DATA_DIR            where to serve and keep data (./harbor-data)
+  HARBOR_ADMIN_PASSWORD                     the admin password, applied on the FIRST start
+                                            only (an empty data directory); otherwise one
+                                            is generated and printed once. Lost it? Stop
+                                            the server and run reset-admin-password.
+  HARBOR_EXTERNAL_URL                       the https://... address clients use
+  HARBOR_DATABASE_URL, HARBOR_STORAGE_URL   PostgreSQL and S3 instead of the data directory";
+
+/// Harbor-rs registry server: an OCI container registry with Harbor's projects, robot
+/// accounts, quotas, garbage collection, REST API and web portal, in one process.
+/// Without a command, it serves (http://127.0.0.1:5000, data in ./harbor-data).
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -48,12 +62,48 @@ enum Cmd {
         #[arg(long)]
         to: String,
     },
+    /// Set a user's password (by default admin's) in the configured database, for a lost
+    /// one: the new password is HARBOR_ADMIN_PASSWORD if set, else read from standard
+    /// input with --password-stdin, else generated and printed once. Ends the user's
+    /// web sessions and lifts a sign-in lockout. Safe while the server runs (it applies
+    /// within seconds), but meant for a stopped one.
+    ResetAdminPassword {
+        /// The account.
+        #[arg(long, default_value = "admin")]
+        username: String,
+        /// Read the new password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// Runs `reset-admin-password`.
+async fn reset_password(
+    config: &Config,
+    username: &str,
+    password_stdin: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let given = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Some(line.trim_end_matches(['\r', '\n']).to_owned())
+    } else {
+        config.auth.admin_password.as_ref().map(|s| s.0.clone())
+    };
+    let generated =
+        harbor_server::maintenance::reset_password(config, username, given.as_deref()).await?;
+    match generated {
+        // Shown once, on standard output only.
+        Some(p) => println!("harbor-server: the new password of {username:?} is: {p}"),
+        None => println!("harbor-server: the password of {username:?} is set"),
+    }
+    Ok(())
 }
 
 /// Runs `copy-metadata`.
 async fn copy_metadata(from: &str, to: &str) -> Result<(), Box<dyn std::error::Error>> {
     let pool = PoolConfig::default();
-    let source = SqlMetadataStore::connect(from, &pool).await?;
+    let source = SqlMetadataStore::connect_existing(from, &pool).await?;
     let target = SqlMetadataStore::connect(to, &pool).await?;
     eprintln!("copying {} -> {}", redact_url(from), redact_url(to));
     let report = source.copy_into(&target).await?;
@@ -91,7 +141,7 @@ fn main() -> ExitCode {
         }
     };
     if cli.print_config {
-        match toml::to_string_pretty(&config) {
+        match toml::to_string_pretty(&config.effective()) {
             Ok(s) => {
                 print!("{s}");
                 return ExitCode::SUCCESS;
@@ -119,6 +169,19 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("harbor-server: copy-metadata failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(Cmd::ResetAdminPassword {
+        username,
+        password_stdin,
+    }) = &cli.command
+    {
+        return match runtime.block_on(reset_password(&config, username, *password_stdin)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("harbor-server: reset-admin-password failed: {e}");
                 ExitCode::FAILURE
             }
         };

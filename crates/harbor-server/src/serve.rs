@@ -160,25 +160,33 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called (inside
+/// a runtime), not when first polled: a signal arriving in between is not lost, nor does
+/// it kill the process the default way.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(term) => {},
+                () = wait(int) => {},
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -220,9 +228,10 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         storage = %config.storage_url(),
         "harbor-server started"
     );
+    let stop = shutdown_signal();
     println!("harbor-server listening on http://{addr}");
     let opts = ServeOptions::from_config(&config);
-    serve(listener, crate::app(state), shutdown_signal(), opts).await;
+    serve(listener, crate::app(state), stop, opts).await;
     // Release the upload leases of the requests the shutdown cut, so their clients can
     // resume at once on another replica or after a restart.
     match registry.release_leases().await {

@@ -179,7 +179,7 @@ fn robot_fields(r: &Robot) -> Vec<(&'static str, String)> {
         ("name", r.name.clone()),
         ("level", r.level.clone()),
         ("disabled", r.disable.to_string()),
-        ("expires_at", r.expires_at.to_string()),
+        ("expires", crate::output::expiry(r.expires_at)),
         ("description", r.description.clone()),
         ("permissions", perms.join(", ")),
     ]
@@ -195,13 +195,13 @@ pub(crate) async fn robot(app: &App, cmd: RobotCmd) -> Outcome {
             let name = |r: &Robot| r.name.clone();
             let level = |r: &Robot| r.level.clone();
             let disabled = |r: &Robot| r.disable.to_string();
-            let expires = |r: &Robot| r.expires_at.to_string();
+            let expires = |r: &Robot| crate::output::expiry(r.expires_at);
             let cols: [Column<'_, Robot>; 5] = [
                 ("id", &id),
                 ("name", &name),
                 ("level", &level),
                 ("disabled", &disabled),
-                ("expires_at", &expires),
+                ("expires", &expires),
             ];
             out.list(&robots, &cols, &id)?;
         }
@@ -243,7 +243,7 @@ pub(crate) async fn robot(app: &App, cmd: RobotCmd) -> Outcome {
                     ("id", created.id.to_string()),
                     ("name", created.name.clone()),
                     ("secret", created.secret.clone()),
-                    ("expires_at", created.expires_at.to_string()),
+                    ("expires", crate::output::expiry(created.expires_at)),
                 ],
                 &created.secret,
             )?;

@@ -1,9 +1,12 @@
-//! `harbor admin ...`: offline maintenance through the library, straight on the database
-//! and blob storage (no server; stop the servers first where the command says so).
+//! `harbor admin ...`: maintenance through the library, straight on the database and blob
+//! storage (no server connection; stop the servers first where the command says so).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use harbor_auth::Accounts;
+use harbor_auth::accounts::ROBOT_PREFIX;
+use harbor_auth::throttle::{LoginThrottle, ThrottlePolicy};
 use harbor_core::gc::FsckReport;
 use harbor_core::identity::Page;
 use harbor_core::quota::{QuotaQuery, QuotaRecount, QuotaStore as _};
@@ -25,6 +28,7 @@ const PAGE_SIZE: u64 = 100;
 fn storage_failure(what: &str, e: StorageError) -> Failure {
     let code = match e {
         StorageError::Config(_) => USAGE,
+        StorageError::NoDatabase(_) => NOT_FOUND,
         _ => SERVER,
     };
     Failure::new(code, format!("{what}: {e}"))
@@ -38,13 +42,24 @@ fn core_failure(what: &str, e: harbor_core::Error) -> Failure {
     Failure::new(code, format!("{what}: {e}"))
 }
 
-/// Opens (and migrates) the database at `url`.
-async fn open(url: &str) -> Result<SqlMetadataStore, Failure> {
-    let pool = PoolConfig {
+fn admin_pool() -> PoolConfig {
+    PoolConfig {
         max_connections: 2,
         ..PoolConfig::default()
-    };
-    SqlMetadataStore::connect(url, &pool)
+    }
+}
+
+/// Opens (creating if needed, and migrating) the database at `url`.
+async fn create(url: &str) -> Result<SqlMetadataStore, Failure> {
+    SqlMetadataStore::connect(url, &admin_pool())
+        .await
+        .map_err(|e| storage_failure(&format!("cannot open {}", redact_url(url)), e))
+}
+
+/// Opens (and migrates) the registry database at `url`, which must exist: a wrong path
+/// fails instead of checking a new, empty database.
+async fn open(url: &str) -> Result<SqlMetadataStore, Failure> {
+    SqlMetadataStore::connect_existing(url, &admin_pool())
         .await
         .map_err(|e| storage_failure(&format!("cannot open {}", redact_url(url)), e))
 }
@@ -87,7 +102,7 @@ struct Copied {
 pub(crate) async fn admin(cmd: AdminCmd, out: Output) -> Outcome {
     match cmd {
         AdminCmd::Migrate { database_url } => {
-            let store = open(&database_url).await?;
+            let store = create(&database_url).await?;
             let version = store
                 .schema_version()
                 .await
@@ -163,9 +178,47 @@ pub(crate) async fn admin(cmd: AdminCmd, out: Output) -> Outcome {
                 ));
             }
         }
+        AdminCmd::ResetPassword {
+            database_url,
+            username,
+            password_stdin,
+        } => {
+            let new = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let store = Arc::new(open(&database_url).await?);
+            let accounts = Accounts::new(store.clone(), ROBOT_PREFIX)
+                .with_throttle(LoginThrottle::new(store.clone(), ThrottlePolicy::default()));
+            let reset = accounts
+                .reset_password(&username, new.as_deref(), "harbor admin reset-password")
+                .await;
+            store.close().await;
+            let generated = reset.map_err(|e| match e {
+                harbor_core::Error::Invalid(m) => Failure::new(REFUSED, m),
+                e => core_failure(&format!("cannot reset the password of {username}"), e),
+            })?;
+            match generated {
+                Some(p) => out.done(
+                    &format!("the new password of {username} is: {p}"),
+                    &json!({ "username": username, "password": p }),
+                    &p,
+                )?,
+                None => out.done(
+                    &format!("the password of {username} is set"),
+                    &json!({ "username": username }),
+                    &username,
+                )?,
+            }
+        }
         AdminCmd::CopyMetadata { from, to } => {
             let source = open(&from).await?;
-            let target = open(&to).await?;
+            let target = create(&to).await?;
             let report = source.copy_into(&target).await;
             source.close().await;
             target.close().await;

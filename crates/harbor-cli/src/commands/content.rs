@@ -81,7 +81,7 @@ pub(crate) async fn artifact(app: &App, cmd: ArtifactCmd) -> Outcome {
                 ("tags", names("tags")),
                 ("labels", names("labels")),
                 ("pushed", text(&a["push_time"])),
-                ("pulled", text(&a["pull_time"])),
+                ("pulled", crate::output::time(a["pull_time"].as_str())),
                 (
                     "platform",
                     format!(

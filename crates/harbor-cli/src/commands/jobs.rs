@@ -43,11 +43,20 @@ fn summary(kind: SystemJob, e: &Execution) -> String {
     match kind {
         SystemJob::Gc => {
             let g = e.progress_as::<crate::client::GcProgress>();
-            format!(
+            let mut line = format!(
                 "{} blobs, {} freed{dry}",
                 g.blobs_deleted,
                 bytes(g.bytes_freed)
-            )
+            );
+            if g.blobs_kept_young > 0 {
+                line.push_str(&format!(
+                    "; {} blobs kept ({}): younger than the time window of {} h",
+                    g.blobs_kept_young,
+                    bytes(g.bytes_kept_young),
+                    g.time_window_hours
+                ));
+            }
+            line
         }
         SystemJob::PurgeAudit => format!("{} entries purged{dry}", count(p, "purged")),
         SystemJob::Fsck => format!(

@@ -33,7 +33,7 @@ pub(crate) async fn login(global: &Global, l: Login, out: Output) -> Outcome {
     let path = config::path().ok_or_else(|| {
         Failure::new(
             AUTH,
-            "no place to store the login: set HARBOR_CONFIG or HOME",
+            "no place to store the login: set HARBOR_CLI_CONFIG or HOME",
         )
     })?;
     let stored = Stored {

@@ -96,8 +96,10 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
         Command::Admin(c) => admin::admin(c, out).await,
         Command::Completion { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "harbor", &mut std::io::stdout());
-            Ok(())
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "harbor", &mut script);
+            // Through the output module: `harbor completion bash | head` is no error.
+            crate::output::emit(&String::from_utf8_lossy(&script)).map_err(Failure::usage)
         }
         command => {
             let app = App {

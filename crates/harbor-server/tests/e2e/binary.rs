@@ -215,3 +215,175 @@ async fn copy_metadata_moves_a_registry_to_another_database() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("empty"));
 }
+
+/// Starts the binary with `env`, waits until it serves, stops it with SIGTERM and returns
+/// everything it wrote on standard error.
+async fn serve_once(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    check: impl AsyncFnOnce(&str),
+) -> String {
+    let (child, base) = crate::start_server(dir, env, Stdio::piped());
+    check(&base).await;
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "clean exit, got {:?}", out.status);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Whether `password` signs `admin` in.
+async fn admin_signs_in(base: &str, password: &str) -> bool {
+    let resp = anon_client()
+        .get(format!("{base}/api/v2.0/users/current"))
+        .basic_auth("admin", Some(password))
+        .send()
+        .await
+        .unwrap();
+    resp.status() == StatusCode::OK
+}
+
+#[tokio::test]
+async fn an_ignored_admin_password_is_reported_and_a_lost_one_reset() {
+    use crate::common::ADMIN_PASSWORD;
+    const NEW: &str = "Another-Passw0rd";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+
+    // On a data directory holding no registry the reset is refused and creates nothing.
+    let empty = data.join("empty");
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&empty)
+        .arg("reset-admin-password")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no registry database at"), "{err}");
+    assert!(!empty.join("registry.db").exists());
+
+    // First start: the password is applied. A restart with the same one says nothing.
+    let log = serve_once(data, &[], async |base| {
+        assert!(admin_signs_in(base, ADMIN_PASSWORD).await);
+    })
+    .await;
+    assert!(!log.contains("IGNORED"), "{log}");
+    let log = serve_once(data, &[], async |_| {}).await;
+    assert!(!log.contains("IGNORED"), "{log}");
+
+    // A restart with another one: the old one still works, and the server says so loudly.
+    let log = serve_once(data, &[("HARBOR_ADMIN_PASSWORD", NEW)], async |base| {
+        assert!(admin_signs_in(base, ADMIN_PASSWORD).await);
+        assert!(!admin_signs_in(base, NEW).await);
+    })
+    .await;
+    assert!(
+        log.contains("WARNING: HARBOR_ADMIN_PASSWORD is set but IGNORED")
+            && log.contains("reset-admin-password"),
+        "{log}"
+    );
+
+    // The reset, with the same variable and configuration: now the new one works.
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("reset-admin-password")
+        .env("HARBOR_ADMIN_PASSWORD", NEW)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is set"));
+    let log = serve_once(data, &[("HARBOR_ADMIN_PASSWORD", NEW)], async |base| {
+        assert!(admin_signs_in(base, NEW).await);
+        assert!(!admin_signs_in(base, ADMIN_PASSWORD).await);
+    })
+    .await;
+    assert!(!log.contains("IGNORED"), "{log}");
+
+    // Without a password given, one is generated and printed once.
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("reset-admin-password")
+        .env_remove("HARBOR_ADMIN_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let generated = stdout
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(generated.len() >= 16, "{stdout}");
+    serve_once(data, &[("HARBOR_ADMIN_PASSWORD", NEW)], async |base| {
+        assert!(admin_signs_in(base, &generated).await);
+        assert!(!admin_signs_in(base, NEW).await);
+    })
+    .await;
+}
+
+#[test]
+fn print_config_shows_the_effective_urls_without_credentials() {
+    let out = Command::new(BIN)
+        .args(["--data-dir", "/srv/harbor", "--print-config"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let cfg: toml::Value = toml::from_str(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    assert_eq!(
+        cfg["database"]["url"].as_str(),
+        Some("sqlite:///srv/harbor/registry.db")
+    );
+    assert_eq!(
+        cfg["storage"]["url"].as_str(),
+        Some("file:///srv/harbor/storage")
+    );
+    let out = Command::new(BIN)
+        .args(["--print-config"])
+        .env(
+            "HARBOR_DATABASE_URL",
+            "postgres://harbor:s3cr3t@db:5432/harbor",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    assert!(
+        shown.contains("postgres://harbor:***@db:5432/harbor"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn help_describes_the_program_and_the_admin_password() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    let first = help.lines().next().unwrap_or_default();
+    assert!(first.starts_with("Harbor-rs registry server"), "{help}");
+    assert!(
+        help.contains("HARBOR_ADMIN_PASSWORD") && help.contains("reset-admin-password"),
+        "{help}"
+    );
+}
