@@ -387,3 +387,52 @@ fn help_describes_the_program_and_the_admin_password() {
         "{help}"
     );
 }
+
+/// `--print-config` with `args`, and nothing from the environment.
+fn print_config(args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(BIN)
+        .env_clear()
+        .args(args)
+        .arg("--print-config")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Asserts every value in `part` is the same in `whole`.
+fn contains_values(whole: &toml::Value, part: &toml::Value, at: &str) {
+    match part {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let w = whole
+                    .get(k)
+                    .unwrap_or_else(|| panic!("{at}.{k} missing from the printed configuration"));
+                contains_values(w, v, &format!("{at}.{k}"));
+            }
+        }
+        v => assert_eq!(whole, v, "{at}"),
+    }
+}
+
+#[test]
+fn the_example_config_round_trips_through_print_config() {
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/harbor.toml");
+    let first = print_config(&["--config".as_ref(), example.as_os_str()]);
+    let dir = tempfile::tempdir().unwrap();
+    let printed = dir.path().join("printed.toml");
+    std::fs::write(&printed, &first).unwrap();
+    let second = print_config(&["--config".as_ref(), printed.as_os_str()]);
+    assert_eq!(
+        first, second,
+        "the printed configuration reads back the same"
+    );
+    let example: toml::Value = toml::from_str(&std::fs::read_to_string(&example).unwrap()).unwrap();
+    let first: toml::Value = toml::from_str(&first).unwrap();
+    contains_values(&first, &example, "");
+}
