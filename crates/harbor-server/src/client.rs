@@ -29,6 +29,12 @@ pub struct ClientInfo {
     pub https: bool,
 }
 
+/// Marks a request that arrived on a TLS connection this process terminated (the
+/// `harbor-server` accept loop with `tls.cert` set; an embedding application serving
+/// HTTPS itself may insert it too).
+#[derive(Clone, Copy, Debug)]
+pub struct TlsConnection;
+
 /// Reverse proxies whose forwarding headers are believed.
 #[derive(Clone, Debug, Default)]
 pub struct TrustedProxies(Vec<IpNet>);
@@ -113,12 +119,24 @@ pub(crate) async fn resolve(
     mut req: Request,
     next: Next,
 ) -> Response {
+    let tls = req.extensions().get::<TlsConnection>().is_some();
+    if tls && !req.headers().contains_key("x-forwarded-proto") {
+        // This hop is HTTPS: what derives URLs from the request (the token realm) says so.
+        req.headers_mut().insert(
+            "x-forwarded-proto",
+            axum::http::HeaderValue::from_static("https"),
+        );
+    }
     if req.extensions().get::<ClientInfo>().is_none() {
         let peer = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        let info = proxies.client(peer, req.headers());
+        let mut info = proxies.client(peer, req.headers());
+        // A direct client on TLS used HTTPS; a trusted proxy's header says for its client.
+        if tls && peer.is_some_and(|p| !proxies.trusts(p)) {
+            info.https = true;
+        }
         req.extensions_mut().insert(info);
     }
     next.run(req).await

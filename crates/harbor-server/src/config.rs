@@ -47,6 +47,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory for the database and blobs (`HARBOR_DATA_DIR`).
     pub data_dir: PathBuf,
+    /// Built-in HTTPS.
+    pub tls: TlsConfig,
     /// Logging.
     pub log: LogConfig,
     /// Blob storage.
@@ -63,6 +65,27 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// Delivery of domain events to subscribers (the audit log).
     pub events: EventsConfig,
+}
+
+/// Built-in HTTPS (docs/deployment.md, "TLS"). Both files or neither.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, the server's own certificate first (`HARBOR_TLS_CERT`).
+    /// When set with `key`, `listen` serves HTTPS (HTTP/2 and HTTP/1.1 by ALPN); both
+    /// files are read again on SIGHUP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key of that certificate, PKCS#8, PKCS#1 or SEC1 (`HARBOR_TLS_KEY`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+}
+
+impl TlsConfig {
+    /// The certificate and key files, when TLS is on.
+    pub fn files(&self) -> Option<(&Path, &Path)> {
+        Some((self.cert.as_deref()?, self.key.as_deref()?))
+    }
 }
 
 /// Domain event delivery (docs/architecture.md, "Domain events").
@@ -389,6 +412,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 5000)),
             data_dir: PathBuf::from("./harbor-data"),
+            tls: TlsConfig::default(),
             log: LogConfig::default(),
             storage: StorageConfig::default(),
             database: DatabaseConfig::default(),
@@ -493,6 +517,12 @@ impl Config {
         }
         if let Some(v) = get("HARBOR_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("HARBOR_TLS_CERT") {
+            self.tls.cert = Some(PathBuf::from(v.trim()));
+        }
+        if let Some(v) = get("HARBOR_TLS_KEY") {
+            self.tls.key = Some(PathBuf::from(v.trim()));
         }
         if let Some(v) = get("HARBOR_LOG") {
             self.log.level = v;
@@ -674,6 +704,23 @@ impl Config {
                 message: message.into(),
             })
         };
+        match (&self.tls.cert, &self.tls.key) {
+            (Some(_), None) => {
+                return invalid(
+                    "tls.key",
+                    "tls.cert (HARBOR_TLS_CERT) is set but tls.key (HARBOR_TLS_KEY) is not: \
+                     set both for HTTPS, or neither",
+                );
+            }
+            (None, Some(_)) => {
+                return invalid(
+                    "tls.cert",
+                    "tls.key (HARBOR_TLS_KEY) is set but tls.cert (HARBOR_TLS_CERT) is not: \
+                     set both for HTTPS, or neither",
+                );
+            }
+            _ => {}
+        }
         if self.limits.max_manifest_bytes < 4 * 1024 * 1024 {
             return invalid(
                 "limits.max_manifest_bytes",
@@ -942,6 +989,35 @@ mod tests {
         assert!(c2.validate().is_err());
         c.limits.request_timeout_secs = 0;
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn tls_files_come_together() {
+        let c: Config =
+            toml::from_str("[tls]\ncert = \"/etc/harbor/tls.crt\"\nkey = \"/etc/harbor/tls.key\"")
+                .unwrap();
+        c.validate().unwrap();
+        assert!(c.tls.files().is_some());
+        let printed = toml::to_string(&c).unwrap();
+        assert!(printed.contains("/etc/harbor/tls.key"), "{printed}");
+        let mut c = Config::default();
+        assert!(c.tls.files().is_none());
+        c.apply_env(|k| (k == "HARBOR_TLS_CERT").then(|| "/x/cert.pem".into()))
+            .unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("HARBOR_TLS_KEY"), "{err}");
+        c.apply_env(|k| (k == "HARBOR_TLS_KEY").then(|| " /x/key.pem ".into()))
+            .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.tls.key.as_deref(), Some(Path::new("/x/key.pem")));
+        let c: Config = toml::from_str("[tls]\nkey = \"/k.pem\"").unwrap();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("HARBOR_TLS_CERT")
+        );
+        assert!(toml::from_str::<Config>("[tls]\ncertificate = \"/c.pem\"").is_err());
     }
 
     #[test]

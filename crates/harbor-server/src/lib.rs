@@ -23,6 +23,7 @@ mod portal;
 pub mod serve;
 pub mod settings;
 pub mod telemetry;
+pub mod tls;
 mod token;
 
 use std::sync::Arc;

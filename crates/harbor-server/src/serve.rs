@@ -8,19 +8,22 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::http::Request;
+use axum::http::{HeaderValue, Request, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt as _;
 use tower::service_fn;
 
 use crate::AppState;
+use crate::client::TlsConnection;
 use crate::config::Config;
 use crate::conn::{ConnState, IdleIo, InFlight, Tracked};
 
@@ -42,6 +45,9 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// How long in-flight requests may run on after shutdown begins.
     pub shutdown_grace: Duration,
+    /// Serve HTTPS with this configuration (its ALPN list offers HTTP/2 and HTTP/1.1);
+    /// plain HTTP when `None`. A TLS handshake must end within `header_read_timeout`.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ServeOptions {
@@ -51,6 +57,7 @@ impl Default for ServeOptions {
             idle_timeout: Duration::from_secs(30),
             max_connections: 4096,
             shutdown_grace: Duration::from_secs(30),
+            tls: None,
         }
     }
 }
@@ -64,6 +71,7 @@ impl ServeOptions {
             idle_timeout: Duration::from_secs(l.idle_timeout_secs),
             max_connections: l.max_connections,
             shutdown_grace: Duration::from_secs(l.shutdown_grace_secs),
+            tls: None,
         }
     }
 }
@@ -88,6 +96,8 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .keep_alive_interval(opts.idle_timeout)
         .keep_alive_timeout(opts.idle_timeout);
+    let builder = Arc::new(builder);
+    let tls = opts.tls.clone().map(TlsAcceptor::from);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(opts.max_connections.max(1)));
     let mut connections = JoinSet::new();
@@ -115,24 +125,35 @@ pub async fn serve(
                 let _ = stream.set_nodelay(true);
                 let state = Arc::new(ConnState::default());
                 let io = IdleIo::new(stream, state.clone(), opts.idle_timeout);
-                let app = app.clone();
-                let svc = service_fn(move |mut req: Request<Incoming>| {
-                    // The peer's address, for the client address of every request.
-                    req.extensions_mut().insert(ConnectInfo(peer));
-                    let guard = InFlight::enter(&state);
-                    let app = app.clone();
-                    async move {
-                        let resp = app.oneshot(req).await?;
-                        Ok::<_, Infallible>(resp.map(|b| Tracked::wrap(b, guard)))
-                    }
-                });
-                let conn = builder.serve_connection_with_upgrades(
-                    TokioIo::new(io),
-                    TowerToHyperService::new(svc),
-                );
-                let conn = graceful.watch(conn.into_owned());
+                let conn = Conn {
+                    builder: builder.clone(),
+                    watcher: graceful.watcher(),
+                    app: app.clone(),
+                    state,
+                    peer,
+                };
+                let tls = tls.clone();
+                let handshake_time = opts.header_read_timeout;
                 connections.spawn(async move {
-                    if let Err(e) = conn.await {
+                    let served = match tls {
+                        None => conn.serve(io, false).await,
+                        // The handshake runs here, off the accept loop; a silent client is
+                        // cut by the idle clock, a slow one by the handshake time limit.
+                        Some(acceptor) => {
+                            match tokio::time::timeout(handshake_time, acceptor.accept(io)).await {
+                                Ok(Ok(stream)) => conn.serve(stream, true).await,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                                    Ok(())
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%peer, "TLS handshake timed out");
+                                    Ok(())
+                                }
+                            }
+                        }
+                    };
+                    if let Err(e) = served {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
                     drop(slot);
@@ -158,6 +179,70 @@ pub async fn serve(
     // back what they hold (upload leases, staging areas) before the process exits.
     connections.abort_all();
     while connections.join_next().await.is_some() {}
+}
+
+/// One accepted connection, ready to be served once its transport is.
+struct Conn {
+    builder: Arc<Builder<TokioExecutor>>,
+    watcher: Watcher,
+    app: Router,
+    state: Arc<ConnState>,
+    peer: SocketAddr,
+}
+
+impl Conn {
+    /// Serves HTTP/1.1 or HTTP/2 (whichever the client speaks) on `io` until the
+    /// connection ends or the graceful shutdown closes it.
+    async fn serve<I>(
+        self,
+        io: I,
+        tls: bool,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Conn {
+            builder,
+            watcher,
+            app,
+            state,
+            peer,
+        } = self;
+        let svc = service_fn(move |mut req: Request<Incoming>| {
+            // The peer's address, for the client address of every request.
+            req.extensions_mut().insert(ConnectInfo(peer));
+            if tls {
+                req.extensions_mut().insert(TlsConnection);
+            }
+            authority_as_host(&mut req);
+            let guard = InFlight::enter(&state);
+            let app = app.clone();
+            async move {
+                let resp = app.oneshot(req).await?;
+                Ok::<_, Infallible>(resp.map(|b| Tracked::wrap(b, guard)))
+            }
+        });
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(svc))
+            .into_owned();
+        watcher.watch(conn).await
+    }
+}
+
+/// An HTTP/2 request names its host in `:authority`, which hyper keeps in the URI only;
+/// it is copied into `Host` when missing, as an HTTP/1.1 request carries it, so that
+/// what reads `Host` (the token realm) sees the address the client used.
+fn authority_as_host<B>(req: &mut Request<B>) {
+    if req.headers().contains_key(header::HOST) {
+        return;
+    }
+    if let Some(host) = req
+        .uri()
+        .authority()
+        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        req.headers_mut().insert(header::HOST, host);
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called (inside
@@ -196,6 +281,9 @@ pub enum RunError {
     /// Storage or accounts could not be opened.
     #[error("{0}")]
     Open(#[from] crate::OpenError),
+    /// The TLS certificate or key could not be loaded.
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -208,6 +296,16 @@ pub enum RunError {
 
 /// Opens storage, binds, announces the address on stdout and serves until a signal.
 pub async fn run(config: Config) -> Result<(), RunError> {
+    // Certificates first: a bad one stops the server before it touches storage.
+    let tls = match config.tls.files() {
+        Some((cert, key)) => {
+            let store = crate::tls::CertStore::load(cert, key)?;
+            let server = store.server_config()?;
+            crate::tls::reload_on_sighup(store);
+            Some(server)
+        }
+        None => None,
+    };
     let state = AppState::open(&config).await?;
     let events = state.events.clone();
     let registry = state.registry.clone();
@@ -226,11 +324,16 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         %addr,
         database = %harbor_storage::sql::redact_url(&config.database_url()),
         storage = %config.storage_url(),
+        tls = tls.is_some(),
         "harbor-server started"
     );
     let stop = shutdown_signal();
-    println!("harbor-server listening on http://{addr}");
-    let opts = ServeOptions::from_config(&config);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("harbor-server listening on {scheme}://{addr}");
+    let opts = ServeOptions {
+        tls,
+        ..ServeOptions::from_config(&config)
+    };
     serve(listener, crate::app(state), stop, opts).await;
     // Release the upload leases of the requests the shutdown cut, so their clients can
     // resume at once on another replica or after a restart.
