@@ -1,4 +1,5 @@
-//! End-to-end tests with real third-party clients: `skopeo` and the `oras` Python SDK.
+//! End-to-end tests with real third-party clients: `skopeo`, `podman` and the `oras`
+//! Python SDK.
 //! The registry is closed by default, so every client signs in (as the administrator,
 //! unless a test is about who may do what: see `auth`) and goes through the real token
 //! flow: ping, `401` with a Bearer challenge, `GET /service/token` with Basic credentials.
@@ -6,7 +7,8 @@
 //! Each client is found through an environment variable (`HARBOR_TEST_SKOPEO`, the skopeo
 //! binary; `HARBOR_TEST_PYTHON`, a Python with `oras` installed), falling back to `skopeo`
 //! and `python3` on `PATH`. A missing client skips its test with a printed reason, except
-//! under `CI=true`, where it fails.
+//! under `CI=true`, where it fails. Podman (`HARBOR_TEST_PODMAN`, else `podman` on `PATH`)
+//! is required under `CI=true` only when `HARBOR_TEST_PODMAN` is set.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -21,6 +23,7 @@ mod oras;
 mod quota;
 mod replicas;
 mod skopeo;
+mod tls;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
