@@ -441,3 +441,84 @@ async fn every_metadata_key_is_stored_or_refused_by_name() {
     let r = send(&mia, &s, Method::PUT, one, Some(json!({"severity": "low"}))).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+/// `repo_count` in the project listing and in search follows pushes and deletes: a
+/// repository counts while it holds an artifact, on every page of a listing.
+#[tokio::test]
+async fn repo_count_follows_pushes_and_deletes() {
+    let s = TestServer::start_strict().await;
+    create_project(&s, "rc", false).await;
+    create_project(&s, "rc-empty", false).await;
+    let c = client();
+    let counts = |list: &[Value]| -> Vec<(String, u64)> {
+        let mut out: Vec<(String, u64)> = list
+            .iter()
+            .map(|p| {
+                let n = p["name"].as_str().unwrap_or_default().to_owned();
+                (n, p["repo_count"].as_u64().expect("repo_count is a number"))
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let listed = |c: Client| {
+        let s = &s;
+        async move {
+            let list: Vec<Value> = get_json(&c, s, "/api/v2.0/projects?name=rc").await;
+            let found: Value = get_json(&c, s, "/api/v2.0/search?q=rc").await;
+            let found = found["project"].as_array().cloned().unwrap_or_default();
+            assert_eq!(counts(&list), counts(&found), "listing and search agree");
+            counts(&list)
+        }
+    };
+    let expect = |a: u64, b: u64| vec![("rc".to_owned(), a), ("rc-empty".to_owned(), b)];
+    assert_eq!(listed(c.clone()).await, expect(0, 0));
+
+    let (one, _) = push_image(&s, "rc/one", "v1", 1).await;
+    push_image(&s, "rc/one", "v2", 2).await;
+    push_image(&s, "rc/two", "v1", 3).await;
+    push_image(&s, "rc/nested/three", "v1", 4).await;
+    assert_eq!(listed(c.clone()).await, expect(3, 0));
+
+    // Deleting a repository, then the last artifact of another, counts them out.
+    let r = send(
+        &c,
+        &s,
+        Method::DELETE,
+        "/api/v2.0/projects/rc/repositories/two",
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(listed(c.clone()).await, expect(2, 0));
+    let r = send(
+        &c,
+        &s,
+        Method::DELETE,
+        "/api/v2.0/projects/rc/repositories/nested%252Fthree/artifacts/v1",
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(listed(c.clone()).await, expect(1, 0));
+    // One of two artifacts gone: the repository still counts.
+    let r = send(
+        &c,
+        &s,
+        Method::DELETE,
+        &format!("/api/v2.0/projects/rc/repositories/one/artifacts/{one}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(listed(c.clone()).await, expect(1, 0));
+
+    // Every page carries the count, and members see it too.
+    let page: Vec<Value> = get_json(&c, &s, "/api/v2.0/projects?name=rc&page=2&page_size=1").await;
+    assert_eq!(counts(&page), vec![("rc-empty".to_owned(), 0)]);
+    create_user(&s, "reader").await;
+    add_member(&s, "rc", "reader", 5).await;
+    let reader = as_user("reader", PASSWORD);
+    let list: Vec<Value> = get_json(&reader, &s, "/api/v2.0/projects?name=rc").await;
+    assert_eq!(counts(&list), vec![("rc".to_owned(), 1)]);
+}
