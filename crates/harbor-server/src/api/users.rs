@@ -7,6 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use harbor_api_model as m;
 use harbor_core::identity::{User, UserQuery};
+use harbor_core::rbac::Resource;
 use harbor_platform::users::{CreateUser, ProfileChanges};
 
 use super::context::{Ctx, project_ref};
@@ -107,8 +108,8 @@ pub(crate) async fn current(ctx: Ctx) -> ApiResult {
 }
 
 /// `GET /users/current/permissions?scope=/project/<id>&relative=true`: what the caller
-/// may do in a project, or (`scope=/system`) at system level. Without a scope the list
-/// is empty, as in Harbor.
+/// may do in a project (the project itself is `.`, as in Harbor), or (`scope=/system`)
+/// at system level. Without a scope the list is empty, as in Harbor.
 pub(crate) async fn current_permissions(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -151,10 +152,13 @@ pub(crate) async fn current_permissions(
     let out: Vec<m::Permission> = pairs
         .into_iter()
         .map(|(r, a)| {
-            let resource = if relative {
-                r.as_str().to_owned()
-            } else {
-                format!("/project/{}/{}", project.id, r.as_str())
+            // The project itself is Harbor's "self" resource: `/project/<id>`, or `.`
+            // relative to it.
+            let resource = match (r, relative) {
+                (Resource::Project, true) => ".".to_owned(),
+                (Resource::Project, false) => format!("/project/{}", project.id),
+                (_, true) => r.as_str().to_owned(),
+                (_, false) => format!("/project/{}/{}", project.id, r.as_str()),
             };
             m::Permission {
                 resource,
