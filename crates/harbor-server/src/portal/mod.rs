@@ -7,6 +7,7 @@
 mod backend;
 mod layout;
 mod pages;
+mod perms;
 mod viewer;
 
 use axum::Router;

@@ -11,6 +11,7 @@ mod http;
 #[allow(dead_code)]
 mod layout;
 mod pages;
+mod roles;
 
 use axum::{
     Form, Router,

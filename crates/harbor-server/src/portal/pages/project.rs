@@ -16,9 +16,11 @@ use super::{Confirm, ListQuery, PAGE_SIZE, csrf_checked, load};
 use crate::portal::Portal;
 use crate::portal::backend::{Answer, Failure, enc};
 use crate::portal::layout::{
-    action_button, at, csrf, dash, empty, page, pager, quota_bar, search_box, tabs,
+    action_button, at, bytes, csrf, dash, empty, page, pager, quota_bar, search_box, tabs,
 };
+use crate::portal::perms::{self, Perms};
 use crate::portal::viewer::{Viewer, redirect_with};
+use harbor_core::rbac::{Action, Resource};
 
 pub(crate) fn routes() -> Router<Portal> {
     Router::new()
@@ -44,10 +46,11 @@ pub(crate) fn routes() -> Router<Portal> {
         .route("/projects/{p}/delete", post(delete_project))
 }
 
-/// The project record and its summary (quota, counts).
+/// The project record, its summary (quota, counts) and what the viewer may do in it.
 struct Head {
     project: m::Project,
     summary: m::ProjectSummary,
+    perms: Perms,
 }
 
 impl Head {
@@ -69,21 +72,29 @@ impl Head {
         };
         (get(q.map(|q| &q.used), 0), get(q.map(|q| &q.hard), -1))
     }
-    fn manages(&self, v: &Viewer) -> bool {
-        v.user.sysadmin || self.role() == 1
+    /// Whether the viewer may do `action` on `resource` in this project.
+    fn can(&self, resource: Resource, action: Action) -> bool {
+        self.perms.can(resource, action)
     }
-    fn maintains(&self, v: &Viewer) -> bool {
-        self.manages(v) || self.role() == 4
+    /// Whether the Policies tab has anything the viewer may see.
+    fn sees_policies(&self) -> bool {
+        self.can(Resource::ImmutableTag, Action::List)
+            || self.can(Resource::TagRetention, Action::Read)
     }
 }
 
 async fn head(p: &Portal, v: &Viewer, name: &str) -> Result<Head, Failure> {
     let base = format!("/projects/{}", enc(name));
     let summary_path = format!("{base}/summary");
-    let (project, summary) = tokio::join!(p.api.get(v, &base), p.api.get(v, &summary_path));
+    let (project, summary, perms) = tokio::join!(
+        p.api.get(v, &base),
+        p.api.get(v, &summary_path),
+        perms::load(p, v, name)
+    );
     Ok(Head {
         project: project?.decode()?,
         summary: summary.and_then(|a| a.decode()).unwrap_or_default(),
+        perms,
     })
 }
 
@@ -110,20 +121,24 @@ const ROLES: [(i64, &str); 5] = [
 fn frame(v: &Viewer, h: &Head, tab: &str, content: Markup) -> Response {
     let name = h.name();
     let base = format!("/projects/{}", enc(name));
-    let mut items = vec![
-        (
-            "Repositories",
-            format!("{base}/repositories"),
-            tab == "repositories",
-        ),
-        ("Members", format!("{base}/members"), tab == "members"),
-    ];
-    if h.maintains(v) {
+    let mut items = vec![(
+        "Repositories",
+        format!("{base}/repositories"),
+        tab == "repositories",
+    )];
+    if h.can(Resource::Member, Action::List) {
+        items.push(("Members", format!("{base}/members"), tab == "members"));
+    }
+    if h.can(Resource::Robot, Action::List) {
         items.push(("Robot accounts", format!("{base}/robots"), tab == "robots"));
     }
-    items.push(("Policies", format!("{base}/policies"), tab == "policies"));
-    items.push(("Logs", format!("{base}/logs"), tab == "logs"));
-    if h.manages(v) {
+    if h.sees_policies() {
+        items.push(("Policies", format!("{base}/policies"), tab == "policies"));
+    }
+    if h.can(Resource::Log, Action::List) {
+        items.push(("Logs", format!("{base}/logs"), tab == "logs"));
+    }
+    if h.can(Resource::Project, Action::Update) {
         items.push((
             "Configuration",
             format!("{base}/settings"),
@@ -148,6 +163,25 @@ fn frame(v: &Viewer, h: &Head, tab: &str, content: Markup) -> Response {
         (content)
     };
     page(Some(v), name, body)
+}
+
+/// A tab the viewer's role does not include, opened by its address: the project's frame
+/// with a message saying so (403), instead of a bare error page.
+fn not_allowed(v: &Viewer, h: &Head, tab: &str, what: &str, needs: &str) -> Response {
+    let role = match h.role() {
+        0 if v.user.sysadmin => "system administrator",
+        0 => "no role",
+        id => role_name(id),
+    };
+    let content = html! {
+        div.card #not-allowed role="status" {
+            h2 { "Not available with your role" }
+            p { "Your role in this project (" (role) ") does not include " (what) ". " (needs) }
+        }
+    };
+    let mut resp = frame(v, h, tab, content);
+    *resp.status_mut() = StatusCode::FORBIDDEN;
+    resp
 }
 
 /// `GET /projects/{p}/repositories`.
@@ -200,6 +234,15 @@ async fn members(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let h = load!(v, head(&p, &v, &name).await);
+    if !h.can(Resource::Member, Action::List) {
+        return not_allowed(
+            &v,
+            &h,
+            "members",
+            "seeing its members",
+            "Guests and higher roles see them.",
+        );
+    }
     let page_no = q.page();
     let mut path = format!(
         "/projects/{}/members?page={page_no}&page_size={PAGE_SIZE}",
@@ -211,17 +254,18 @@ async fn members(
     let list = load!(v, p.api.get(&v, &path).await);
     let members: Vec<m::ProjectMemberEntity> = load!(v, list.decode());
     let base = format!("/projects/{}/members", enc(&name));
-    let manage = h.manages(&v);
+    let change = h.can(Resource::Member, Action::Update);
+    let remove = h.can(Resource::Member, Action::Delete);
     let content = html! {
         (search_box(&base, &q.q, "Filter members by name"))
         @if members.is_empty() { (empty("No members match.")) } @else {
             div.scroll { table #members {
-                thead { tr { th { "Member" } th { "Role" } @if manage { th { "Actions" } } } }
+                thead { tr { th { "Member" } th { "Role" } @if remove { th { "Actions" } } } }
                 tbody { @for m in &members {
                     @let mid = m.id;
                     tr {
                         td { (m.entity_name) }
-                        td { @if manage {
+                        td { @if change {
                             form.row method="post" action={ (base) "/" (mid) "/role" } {
                                 (csrf(&v))
                                 label.sr for={ "role-" (mid) } { "Role" }
@@ -233,13 +277,13 @@ async fn members(
                                 button.secondary type="submit" { "Change role" }
                             }
                         } @else { (role_name(m.role_id)) } }
-                        @if manage { td { (action_button(&v, &format!("{base}/{mid}/remove"), "Remove", "Remove this member from the project?")) } }
+                        @if remove { td { (action_button(&v, &format!("{base}/{mid}/remove"), "Remove", "Remove this member from the project?")) } }
                     }
                 } }
             } }
             (pager(&format!("{base}?q={}&", enc(&q.q)), page_no, PAGE_SIZE, list.total()))
         }
-        @if manage {
+        @if h.can(Resource::Member, Action::Create) {
             section.card {
                 h2 { "Add a member" }
                 form.row method="post" action=(base) #add-member {
@@ -349,6 +393,7 @@ fn robots_view(
 ) -> Response {
     let robots: Vec<m::Robot> = load!(*v, list.decode());
     let base = format!("/projects/{}/robots", enc(h.name()));
+    let delete = h.can(Resource::Robot, Action::Delete);
     let content = html! {
         (search_box(&base, &q.q, "Filter robot accounts by name"))
         @if let Some(c) = created {
@@ -359,7 +404,7 @@ fn robots_view(
         }
         @if robots.is_empty() { (empty("No robot accounts in this project.")) } @else {
             div.scroll { table #robots {
-                thead { tr { th { "Name" } th { "Permissions" } th { "Status" } th.hide-sm { "Expires" } th { "Actions" } } }
+                thead { tr { th { "Name" } th { "Permissions" } th { "Status" } th.hide-sm { "Expires" } @if delete { th { "Actions" } } } }
                 tbody { @for r in &robots {
                     @let id = r.id;
                     tr {
@@ -371,13 +416,13 @@ fn robots_view(
                         } }
                         td { @if r.disable { "disabled" } @else { "enabled" } }
                         td.hide-sm { @if r.expires_at < 0 { "never" } @else { (r.expires_at) } }
-                        td { (action_button(v, &format!("{base}/{id}/delete"), "Delete", "Delete this robot account? Clients using it lose access.")) }
+                        @if delete { td { (action_button(v, &format!("{base}/{id}/delete"), "Delete", "Delete this robot account? Clients using it lose access.")) } }
                     }
                 } }
             } }
         }
         (pager(&format!("{base}?q={}&", enc(&q.q)), q.page(), PAGE_SIZE, list.total()))
-        section.card {
+        @if h.can(Resource::Robot, Action::Create) { section.card {
             h2 { "New robot account" }
             form.stack method="post" action=(base) #new-robot {
                 (csrf(v))
@@ -392,7 +437,7 @@ fn robots_view(
                 }
                 button type="submit" #create-robot { "Create robot account" }
             }
-        }
+        } }
     };
     frame(v, h, "robots", content)
 }
@@ -410,6 +455,15 @@ async fn robots(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let h = load!(v, head(&p, &v, &name).await);
+    if !h.can(Resource::Robot, Action::List) {
+        return not_allowed(
+            &v,
+            &h,
+            "robots",
+            "seeing its robot accounts",
+            "Guests and higher roles see them; project admins create them.",
+        );
+    }
     let list = load!(v, robot_list(&p, &v, &h, &q).await);
     robots_view(&v, &h, &q, &list, None)
 }
@@ -464,17 +518,33 @@ fn describe(s: Option<&m::ImmutableSelector>) -> String {
 /// `GET /projects/{p}/policies`: tag immutability rules and the retention policy.
 async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) -> Response {
     let h = load!(v, head(&p, &v, &name).await);
-    let rules = load!(
-        v,
-        p.api
-            .get(
-                &v,
-                &format!("/projects/{}/immutabletagrules?page_size=100", enc(&name))
-            )
-            .await
-    );
-    let rules: Vec<m::ImmutableRule> = load!(v, rules.decode());
-    let retention_id = h.project.retention_id();
+    if !h.sees_policies() {
+        return not_allowed(
+            &v,
+            &h,
+            "policies",
+            "its tag policies",
+            "Developers see tag retention; maintainers and project admins also tag \
+             immutability.",
+        );
+    }
+    let immutability = h.can(Resource::ImmutableTag, Action::List);
+    let retention = h.can(Resource::TagRetention, Action::Read);
+    let rules: Vec<m::ImmutableRule> = if immutability {
+        let rules = load!(
+            v,
+            p.api
+                .get(
+                    &v,
+                    &format!("/projects/{}/immutabletagrules?page_size=100", enc(&name))
+                )
+                .await
+        );
+        load!(v, rules.decode())
+    } else {
+        Vec::new()
+    };
+    let retention_id = h.project.retention_id().filter(|_| retention);
     let (policy, runs) = match retention_id {
         Some(id) => {
             let (pol_path, runs_path) = (
@@ -491,26 +561,37 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
         None => (None, None),
     };
     let base = format!("/projects/{}", enc(&name));
-    let maintain = h.maintains(&v);
+    let add_rule = h.can(Resource::ImmutableTag, Action::Create);
+    let delete_rule = h.can(Resource::ImmutableTag, Action::Delete);
+    let save_policy = h.can(
+        Resource::TagRetention,
+        if retention_id.is_some() {
+            Action::Update
+        } else {
+            Action::Create
+        },
+    );
+    let run_policy = h.can(Resource::TagRetention, Action::Operate);
     let rule = policy.as_ref().and_then(m::RetentionPolicy::first_rule);
     let content = html! {
+        @if immutability {
         h2 { "Tag immutability" }
         p.small { "Tags matching an enabled rule cannot be overwritten or deleted." }
         @if rules.is_empty() { (empty("No immutability rules.")) } @else {
             div.scroll { table #immutable-rules {
-                thead { tr { th { "Repositories" } th { "Tags" } th { "State" } @if maintain { th { "Actions" } } } }
+                thead { tr { th { "Repositories" } th { "Tags" } th { "State" } @if delete_rule { th { "Actions" } } } }
                 tbody { @for r in &rules {
                     @let id = r.id;
                     tr {
                         td { (describe(r.scope_selectors.get("repository").and_then(|s| s.first()))) }
                         td { (describe(r.tag_selectors.first())) }
                         td { @if r.disabled { "disabled" } @else { "enabled" } }
-                        @if maintain { td { (action_button(&v, &format!("{base}/immutable/{id}/delete"), "Delete", "Delete this immutability rule?")) } }
+                        @if delete_rule { td { (action_button(&v, &format!("{base}/immutable/{id}/delete"), "Delete", "Delete this immutability rule?")) } }
                     }
                 } }
             } }
         }
-        @if maintain {
+        @if add_rule {
             form.row method="post" action={ (base) "/immutable" } #add-immutable {
                 (csrf(&v))
                 label { "Repositories" input name="repositories" value="**" required; }
@@ -518,6 +599,8 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
                 button type="submit" { "Add rule" }
             }
         }
+        }
+        @if retention {
         h2 { "Tag retention" }
         @match rule {
             Some(r) => {
@@ -527,7 +610,7 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
                         " Runs on schedule " code { (c) } "."
                     }
                 }
-                @if maintain {
+                @if run_policy {
                     div.actions {
                         form.inline method="post" action={ (base) "/retention/run" } { (csrf(&v)) input type="hidden" name="dry_run" value="true"; button.secondary type="submit" #retention-dry-run { "Dry run" } }
                         form.inline method="post" action={ (base) "/retention/run" } data-confirm="Delete the artifacts this policy does not retain?" { (csrf(&v)) button type="submit" #retention-run { "Run now" } }
@@ -550,7 +633,7 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
             }
             _ => { (empty("No retention policy: every artifact is kept.")) }
         }
-        @if maintain {
+        @if save_policy {
             form.row method="post" action={ (base) "/retention" } #set-retention {
                 (csrf(&v))
                 label { "Keep the latest" input name="keep" type="number" min="0" max="1000" value=(rule.and_then(m::RetentionRule::count).unwrap_or(10)) required; }
@@ -559,6 +642,7 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
                 label { "Schedule (cron, empty = manual)" input name="cron" placeholder="0 0 0 * * *"; }
                 button type="submit" { "Save retention policy" }
             }
+        }
         }
     };
     frame(&v, &h, "policies", content)
@@ -724,6 +808,15 @@ async fn logs(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let h = load!(v, head(&p, &v, &name).await);
+    if !h.can(Resource::Log, Action::List) {
+        return not_allowed(
+            &v,
+            &h,
+            "logs",
+            "reading its audit log",
+            "Project admins read it.",
+        );
+    }
     let page_no = q.page();
     let path = super::list_path(&format!("/projects/{}/logs", enc(&name)), &q, "username");
     let list = load!(v, p.api.get(&v, &path).await);
@@ -755,7 +848,8 @@ pub(crate) fn audit_table(items: &[m::AuditLog]) -> Markup {
     }
 }
 
-/// `GET /projects/{p}/settings`.
+/// `GET /projects/{p}/settings`: the form for those who may change the project, a
+/// read-only view for everyone else.
 async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) -> Response {
     let h = load!(v, head(&p, &v, &name).await);
     let base = format!("/projects/{}", enc(&name));
@@ -769,17 +863,27 @@ async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    let edit =
+        h.can(Resource::Project, Action::Update) && h.can(Resource::Metadata, Action::Update);
     let content = html! {
         section.card {
             h2 { "Access" }
-            form.stack method="post" action={ (base) "/settings" } #project-settings {
-                (csrf(&v))
-                label.check { input type="checkbox" name="public" value="true" checked[public]; "Public: anyone, signed in or not, may pull" }
-                @if v.user.sysadmin {
-                    label { "Storage quota (GiB, -1 = unlimited)"
-                        input name="quota_gib" inputmode="decimal" value=(if hard < 0 { "-1".to_owned() } else { format!("{}", hard as f64 / 1073741824.0) }); }
+            @if edit {
+                form.stack method="post" action={ (base) "/settings" } #project-settings {
+                    (csrf(&v))
+                    label.check { input type="checkbox" name="public" value="true" checked[public]; "Public: anyone, signed in or not, may pull" }
+                    @if v.user.sysadmin {
+                        label { "Storage quota (GiB, -1 = unlimited)"
+                            input name="quota_gib" inputmode="decimal" value=(if hard < 0 { "-1".to_owned() } else { format!("{}", hard as f64 / 1073741824.0) }); }
+                    }
+                    button type="submit" { "Save" }
                 }
-                button type="submit" { "Save" }
+            } @else {
+                dl.kv #project-settings-view {
+                    dt { "Access" } dd { @if public { "Public: anyone, signed in or not, may pull" } @else { "Private: members only" } }
+                    dt { "Storage quota" } dd { (bytes(hard)) }
+                }
+                p.small #read-only-settings { "Read only: changing the configuration needs the project admin role." }
             }
         }
         section.card #project-metadata {
@@ -794,10 +898,12 @@ async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
             }
             p.small { "Set with " code { "harbor project meta-set" } " or the API. Vulnerability scanning, signature policies and proxy-cache keys can only be off until those features exist: turning one on is refused, never ignored." }
         }
-        section.card {
-            h2 { "Delete the project" }
-            p.small { "Only a project without repositories can be deleted." }
-            (action_button(&v, &format!("{base}/delete"), "Delete project", "Delete this project? This cannot be undone."))
+        @if h.can(Resource::Project, Action::Delete) {
+            section.card #delete-project {
+                h2 { "Delete the project" }
+                p.small { "Only a project without repositories can be deleted." }
+                (action_button(&v, &format!("{base}/delete"), "Delete project", "Delete this project? This cannot be undone."))
+            }
         }
     };
     frame(&v, &h, "settings", content)

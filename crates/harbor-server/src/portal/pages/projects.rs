@@ -53,7 +53,7 @@ pub(crate) async fn list(
                         tr {
                             td { a href={ "/projects/" (enc(&pr.name)) } { (pr.name) } }
                             td { @if pr.is_public() { span.badge.public { "public" } } @else { span.badge.private { "private" } } }
-                            td { (pr.repo_count.unwrap_or(0)) }
+                            td.repos { (pr.repo_count.unwrap_or(0)) }
                             td { @if let Some(q) = quota { (quota_bar(q.used, q.hard)) } }
                             td.hide-sm { (at(&pr.creation_time)) }
                         }

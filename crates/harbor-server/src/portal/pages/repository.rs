@@ -18,7 +18,9 @@ use super::{PAGE_SIZE, csrf_checked, load};
 use crate::portal::Portal;
 use crate::portal::backend::{Failure, enc};
 use crate::portal::layout::{at, bytes, copyable, csrf, dash, empty, page, pager, text};
+use crate::portal::perms;
 use crate::portal::viewer::{Viewer, redirect_with};
+use harbor_core::rbac::{Action, Resource};
 
 pub(crate) fn routes() -> Router<Portal> {
     Router::new()
@@ -115,11 +117,16 @@ async fn repository(
         &listing,
         "tags",
     );
-    let (repo, list) = tokio::join!(p.api.get(&v, &path), p.api.get(&v, &list_path));
+    let (project, _) = load!(v, split(&q.name));
+    let (repo, list, perms) = tokio::join!(
+        p.api.get(&v, &path),
+        p.api.get(&v, &list_path),
+        perms::load(&p, &v, &project)
+    );
     let repo: m::Repository = load!(v, load!(v, repo).decode());
     let list = load!(v, list);
     let artifacts: Vec<m::Artifact> = load!(v, list.decode());
-    let (project, _) = load!(v, split(&q.name));
+    let delete_artifacts = perms.can(Resource::Artifact, Action::Delete);
     let host = registry_host(&p, &headers);
     let full = q.name.as_str();
     let first_tag = artifacts
@@ -146,7 +153,7 @@ async fn repository(
         }
         @if artifacts.is_empty() { (empty("No artifacts match.")) } @else {
             div.scroll { table #artifacts {
-                thead { tr { th { "Artifact" } th { "Tags" } th { "Type" } th { "Size" } th.hide-sm { "Pushed" } th.hide-sm { "Pulled" } th { "Pull" } th { "" } } }
+                thead { tr { th { "Artifact" } th { "Tags" } th { "Type" } th { "Size" } th.hide-sm { "Pushed" } th.hide-sm { "Pulled" } th { "Pull" } @if delete_artifacts { th { "" } } } }
                 tbody { @for a in &artifacts {
                     @let digest = a.digest.as_str();
                     @let id = a.id;
@@ -165,13 +172,13 @@ async fn repository(
                         td.hide-sm { (at(&a.push_time)) }
                         td.hide-sm { (at(&a.pull_time)) }
                         td { (copyable(&format!("pull-{id}"), &format!("docker pull {host}/{full}@{digest}"))) }
-                        td { (artifact_delete(&v, full, digest)) }
+                        @if delete_artifacts { td { (artifact_delete(&v, full, digest)) } }
                     }
                 } }
             } }
             (pager(&base, page_no, PAGE_SIZE, list.total()))
         }
-        section.card {
+        @if perms.can(Resource::Repository, Action::Delete) { section.card #delete-repository {
             h2 { "Delete the repository" }
             p.small { "Deletes every artifact and tag in it." }
             form.inline method="post" action="/repo/delete" data-confirm="Delete this repository and all its artifacts?" {
@@ -179,7 +186,7 @@ async fn repository(
                 input type="hidden" name="repo" value=(full);
                 button.danger type="submit" { "Delete repository" }
             }
-        }
+        } }
     };
     page(Some(&v), full, body)
 }
@@ -345,11 +352,16 @@ async fn artifact(
     let project_id = a.project_id;
     let history_path = format!("{path}/artifacts/{}/additions/build_history", enc(&digest));
     let project_labels = format!("/labels?scope=p&project_id={project_id}&page_size=100");
-    let (history, global, local) = tokio::join!(
+    let (history, global, local, perms) = tokio::join!(
         p.api.get(&v, &history_path),
         p.api.get(&v, "/labels?scope=g&page_size=100"),
         p.api.get(&v, &project_labels),
+        perms::load(&p, &v, &project),
     );
+    let add_tag = perms.can(Resource::Tag, Action::Create);
+    let remove_tag = perms.can(Resource::Tag, Action::Delete);
+    let attach = perms.can(Resource::ArtifactLabel, Action::Create);
+    let detach = perms.can(Resource::ArtifactLabel, Action::Delete);
     // The manifest itself (layers, config): the API read above already checked access.
     let manifest: Value = match RepositoryName::parse(&q.repo) {
         Ok(name) => match p.state.registry.get_manifest(&name, &digest).await {
@@ -387,7 +399,7 @@ async fn artifact(
         h2 { "Tags" }
         @if tags.is_empty() { (empty("No tags.")) } @else {
             div.scroll { table #tags {
-                thead { tr { th { "Tag" } th { "Pull command" } th.hide-sm { "Pushed" } th.hide-sm { "Pulled" } th { "" } } }
+                thead { tr { th { "Tag" } th { "Pull command" } th.hide-sm { "Pushed" } th.hide-sm { "Pulled" } @if remove_tag { th { "" } } } }
                 tbody { @for t in tags {
                     @let name = t.name.as_str();
                     tr {
@@ -395,39 +407,45 @@ async fn artifact(
                         td { (copyable(&format!("pull-tag-{}", t.id), &format!("docker pull {host}/{repo}:{name}"))) }
                         td.hide-sm { (at(&t.push_time)) }
                         td.hide-sm { (at(&t.pull_time)) }
-                        td { form.inline method="post" action="/artifact/untag" data-confirm="Remove this tag?" {
+                        @if remove_tag { td { form.inline method="post" action="/artifact/untag" data-confirm="Remove this tag?" {
                             (csrf(&v))
                             input type="hidden" name="repo" value=(repo);
                             input type="hidden" name="ref" value=(digest);
                             input type="hidden" name="tag" value=(name);
                             button.danger type="submit" { "Remove" }
-                        } }
+                        } } }
                     }
                 } }
             } }
         }
-        form.row method="post" action="/artifact/tag" #add-tag {
-            (csrf(&v))
-            input type="hidden" name="repo" value=(repo);
-            input type="hidden" name="ref" value=(digest);
-            label { "New tag" input name="tag" required maxlength="128" pattern="[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"; }
-            button type="submit" { "Add tag" }
+        @if add_tag {
+            form.row method="post" action="/artifact/tag" #add-tag {
+                (csrf(&v))
+                input type="hidden" name="repo" value=(repo);
+                input type="hidden" name="ref" value=(digest);
+                label { "New tag" input name="tag" required maxlength="128" pattern="[A-Za-z0-9_][A-Za-z0-9._-]{0,127}"; }
+                button type="submit" { "Add tag" }
+            }
         }
         h2 { "Labels" }
         div #artifact-labels {
             @for l in &a.labels {
-                form.inline method="post" action="/artifact/label" {
-                    (csrf(&v))
-                    input type="hidden" name="repo" value=(repo);
-                    input type="hidden" name="ref" value=(digest);
-                    input type="hidden" name="label_id" value=(l.id);
-                    input type="hidden" name="detach" value="true";
-                    span.badge { (l.name) " " button.link type="submit" aria-label={ "Remove label " (l.name) } { "×" } }
+                @if detach {
+                    form.inline method="post" action="/artifact/label" {
+                        (csrf(&v))
+                        input type="hidden" name="repo" value=(repo);
+                        input type="hidden" name="ref" value=(digest);
+                        input type="hidden" name="label_id" value=(l.id);
+                        input type="hidden" name="detach" value="true";
+                        span.badge { (l.name) " " button.link type="submit" aria-label={ "Remove label " (l.name) } { "×" } }
+                    }
+                } @else {
+                    span.badge { (l.name) }
                 }
             }
             @if a.labels.is_empty() { span.small { "No labels." } }
         }
-        @if !labels.is_empty() {
+        @if attach && !labels.is_empty() {
             form.row method="post" action="/artifact/label" {
                 (csrf(&v))
                 input type="hidden" name="repo" value=(repo);
@@ -492,9 +510,11 @@ async fn artifact(
             h2 { "Annotations" }
             dl.kv #annotations { @for (k, val) in &a.annotations { dt.mono { (k) } dd { (dash(val)) } } }
         }
-        section.card {
-            h2 { "Delete the artifact" }
-            (artifact_delete(&v, repo, &digest))
+        @if perms.can(Resource::Artifact, Action::Delete) {
+            section.card #delete-artifact {
+                h2 { "Delete the artifact" }
+                (artifact_delete(&v, repo, &digest))
+            }
         }
     };
     page(Some(&v), short(&digest), body)
