@@ -218,6 +218,31 @@ pub(crate) fn at(t: &str) -> String {
     }
 }
 
+/// A robot's expiry (`expires_at`, Unix seconds) as `2026-01-02 03:04`, marked
+/// `(expired)` once past `now_secs`; `never` for -1.
+pub(crate) fn expiry(secs: i64, now_secs: i64) -> String {
+    if secs < 0 {
+        return "never".to_owned();
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    let text = time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_else(|| secs.to_string());
+    if secs <= now_secs {
+        format!("{text} (expired)")
+    } else {
+        text
+    }
+}
+
+/// A label's colour as the badge's `data-color` (painted by `portal.js`, as the content
+/// security policy forbids inline styles): `#rgb` or `#rrggbb` only, else none.
+pub(crate) fn label_color(color: &str) -> Option<&str> {
+    let hex = color.strip_prefix('#')?;
+    (matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(color)
+}
+
 /// Display text (`—` when empty).
 pub(crate) fn dash(s: &str) -> String {
     if s.is_empty() {
@@ -267,6 +292,17 @@ mod tests {
         assert_eq!(at("0001-01-01T00:00:00Z"), "—");
         assert_eq!(at(""), "—");
         assert_eq!(dash(""), "—");
+        assert_eq!(label_color("#61717D"), Some("#61717D"));
+        assert_eq!(label_color("#fff"), Some("#fff"));
+        for bad in ["", "red", "#12345", "#ggg", "#fff;x", "61717D"] {
+            assert_eq!(label_color(bad), None, "{bad}");
+        }
+        assert_eq!(expiry(-1, 0), "never");
+        assert_eq!(expiry(1_767_323_040, 0), "2026-01-02 03:04");
+        assert_eq!(
+            expiry(1_767_323_040, 1_767_323_040),
+            "2026-01-02 03:04 (expired)"
+        );
         assert_eq!(dash("x"), "x");
         assert_eq!(text(&json!("")), "—");
         assert_eq!(text(&json!(3)), "3");

@@ -43,6 +43,7 @@ pub(crate) fn router(state: AppState, api: Router) -> Router {
         .route("/", get(|| async { Redirect::to("/projects") }))
         .route("/static/portal.css", get(|| asset(CSS, "text/css")))
         .route("/static/portal.js", get(|| asset(JS, "text/javascript")))
+        .fallback(no_such_page)
         .with_state(portal)
         .layer(axum::middleware::map_response(as_pages))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -84,6 +85,18 @@ async fn as_pages(resp: Response) -> Response {
         ),
     };
     layout::error_page(None, &backend::Failure::new(status, message))
+}
+
+/// Any address no route serves (the API and `/v2/` keep their own answers): the portal's
+/// 404 page, with navigation for a signed-in user, instead of the browser's empty one.
+async fn no_such_page(viewer: Result<viewer::Viewer, viewer::SignIn>) -> Response {
+    layout::error_page(
+        viewer.ok().as_ref(),
+        &backend::Failure::new(
+            StatusCode::NOT_FOUND,
+            "There is no such page. Check the address, or start again from the projects.",
+        ),
+    )
 }
 
 async fn asset(body: &'static str, kind: &'static str) -> Response {

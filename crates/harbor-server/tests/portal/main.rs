@@ -5,6 +5,7 @@
 mod browser;
 #[path = "../common/mod.rs"]
 mod common;
+mod display;
 mod forms;
 mod http;
 #[path = "../e2e/layout.rs"]

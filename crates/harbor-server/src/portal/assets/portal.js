@@ -22,3 +22,14 @@ document.addEventListener("submit", (e) => {
   const q = e.target.dataset && e.target.dataset.confirm;
   if (q && !window.confirm(q)) e.preventDefault();
 });
+// Label colours (data-color is #rgb or #rrggbb, checked by the server), with black or
+// white text, whichever reads better.
+for (const el of document.querySelectorAll("[data-color]")) {
+  let hex = el.dataset.color.slice(1);
+  if (hex.length === 3) hex = hex.split("").map((c) => c + c).join("");
+  const n = parseInt(hex, 16);
+  if (Number.isNaN(n)) continue;
+  const luma = 0.299 * ((n >> 16) & 255) + 0.587 * ((n >> 8) & 255) + 0.114 * (n & 255);
+  el.style.backgroundColor = "#" + hex;
+  el.style.color = luma > 150 ? "#000" : "#fff";
+}

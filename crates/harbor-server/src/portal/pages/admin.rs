@@ -283,7 +283,7 @@ async fn labels(v: Viewer, State(p): State<Portal>, Query(q): Query<ListQuery>) 
                     @let id = l.id;
                     @let name = l.name.as_str();
                     tr data-label=(name) {
-                        td { span.badge { (name) } }
+                        td { span.badge.label data-color=[crate::portal::layout::label_color(&l.color)] { (name) } }
                         td { code { (dash(&l.color)) } }
                         td { (dash(&l.description)) }
                         td.hide-sm { (at(&l.creation_time)) }

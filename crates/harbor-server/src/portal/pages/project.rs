@@ -415,7 +415,7 @@ fn robots_view(
                             }
                         } }
                         td { @if r.disable { "disabled" } @else { "enabled" } }
-                        td.hide-sm { @if r.expires_at < 0 { "never" } @else { (r.expires_at) } }
+                        td.hide-sm { (crate::portal::layout::expiry(r.expires_at, harbor_core::model::now_ms() / 1000)) }
                         @if delete { td { (action_button(v, &format!("{base}/{id}/delete"), "Delete", "Delete this robot account? Clients using it lose access.")) } }
                     }
                 } }
@@ -848,6 +848,26 @@ pub(crate) fn audit_table(items: &[m::AuditLog]) -> Markup {
     }
 }
 
+/// A quota in GiB as the shortest decimal that reads back as the same number of bytes
+/// (`0.05`, not `0.049999999813735485`), `-1` for unlimited.
+fn gib_text(hard: i64) -> String {
+    if hard < 0 {
+        return "-1".to_owned();
+    }
+    let gib = hard as f64 / 1073741824.0;
+    (0..=10)
+        .map(|digits| format!("{gib:.digits$}"))
+        .map(|t| {
+            if t.contains('.') {
+                t.trim_end_matches('0').trim_end_matches('.').to_owned()
+            } else {
+                t
+            }
+        })
+        .find(|t| super::projects::gib(t) == Ok(Some(hard)))
+        .unwrap_or_else(|| format!("{gib}"))
+}
+
 /// `GET /projects/{p}/settings`: the form for those who may change the project, a
 /// read-only view for everyone else.
 async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) -> Response {
@@ -874,7 +894,7 @@ async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
                     label.check { input type="checkbox" name="public" value="true" checked[public]; "Public: anyone, signed in or not, may pull" }
                     @if v.user.sysadmin {
                         label { "Storage quota (GiB, -1 = unlimited)"
-                            input name="quota_gib" inputmode="decimal" value=(if hard < 0 { "-1".to_owned() } else { format!("{}", hard as f64 / 1073741824.0) }); }
+                            input name="quota_gib" inputmode="decimal" value=(gib_text(hard)); }
                     }
                     button type="submit" { "Save" }
                 }
@@ -1004,5 +1024,30 @@ async fn delete_project(
     {
         Ok(_) => redirect_with("/projects", Ok(format!("Project {name} deleted."))),
         Err(e) => redirect_with(&path_back(&name, "settings"), Err(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gib_text;
+    use crate::portal::pages::projects::gib;
+
+    #[test]
+    fn quotas_show_as_the_gib_typed() {
+        assert_eq!(gib_text(-1), "-1");
+        assert_eq!(gib_text(0), "0");
+        assert_eq!(gib_text(1 << 30), "1");
+        assert_eq!(gib_text(10 << 30), "10");
+        assert_eq!(gib_text(1 << 29), "0.5");
+        for typed in ["0.05", "0.1", "2.75", "0.001", "123.456"] {
+            let Ok(Some(bytes)) = gib(typed) else {
+                panic!("{typed} is a quota")
+            };
+            assert_eq!(gib_text(bytes), typed);
+        }
+        // Any byte count reads back as itself.
+        for bytes in [1, 1023, 53_687_091, 1_234_567_890_123] {
+            assert_eq!(gib(&gib_text(bytes)), Ok(Some(bytes)), "{bytes}");
+        }
     }
 }

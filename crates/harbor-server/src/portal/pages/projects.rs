@@ -105,7 +105,9 @@ pub(crate) fn gib(s: &str) -> Result<Option<i64>, String> {
     if !(0.0..1e9).contains(&n) {
         return Err("the quota must be -1 (unlimited) or a size in GiB".to_owned());
     }
-    Ok(Some((n * 1024.0 * 1024.0 * 1024.0) as i64))
+    // Rounded, not truncated: `0.05` is 53687091.2 bytes, and the settings page shows
+    // the shortest decimal that reads back as the stored byte count.
+    Ok(Some((n * 1024.0 * 1024.0 * 1024.0).round() as i64))
 }
 
 /// `POST /projects`.

@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 use super::{PAGE_SIZE, csrf_checked, load};
 use crate::portal::Portal;
 use crate::portal::backend::{Failure, enc};
-use crate::portal::layout::{at, bytes, copyable, csrf, dash, empty, page, pager, text};
+use crate::portal::layout::{
+    at, bytes, copyable, csrf, dash, empty, label_color, page, pager, text,
+};
 use crate::portal::perms;
 use crate::portal::viewer::{Viewer, redirect_with};
 use harbor_core::rbac::{Action, Resource};
@@ -164,7 +166,7 @@ async fn repository(
                             @if let Some(acc) = a.accessories.as_ref().filter(|x| !x.is_empty()) {
                                 br; @for x in acc { span.badge title=(x.digest) { (dash(&x.kind)) } }
                             }
-                            @for l in &a.labels { span.badge { (l.name) } }
+                            @for l in &a.labels { span.badge.label data-color=[label_color(&l.color)] { (l.name) } }
                         }
                         td { (tags_cell(a)) }
                         td { (dash(&a.kind)) }
@@ -437,10 +439,10 @@ async fn artifact(
                         input type="hidden" name="ref" value=(digest);
                         input type="hidden" name="label_id" value=(l.id);
                         input type="hidden" name="detach" value="true";
-                        span.badge { (l.name) " " button.link type="submit" aria-label={ "Remove label " (l.name) } { "×" } }
+                        span.badge.label data-color=[label_color(&l.color)] { (l.name) " " button.link type="submit" aria-label={ "Remove label " (l.name) } { "×" } }
                     }
                 } @else {
-                    span.badge { (l.name) }
+                    span.badge.label data-color=[label_color(&l.color)] { (l.name) }
                 }
             }
             @if a.labels.is_empty() { span.small { "No labels." } }

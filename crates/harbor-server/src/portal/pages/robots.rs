@@ -56,7 +56,7 @@ async fn view(
                             }
                         } }
                         td { @if r.disable { "disabled" } @else { "enabled" } }
-                        td.hide-sm { @if r.expires_at < 0 { "never" } @else { (r.expires_at) } }
+                        td.hide-sm { (crate::portal::layout::expiry(r.expires_at, harbor_core::model::now_ms() / 1000)) }
                         td { (action_button(v, &format!("{BASE}/{}/delete", r.id), "Delete", "Delete this robot account? Clients using it lose access.")) }
                     }
                 } }
