@@ -74,7 +74,7 @@ impl Registry {
         if label.scope == LabelScope::Project && label.project_id != Some(project_id) {
             return Err(Error::Invalid(format!(
                 "label {} belongs to another project and cannot be added to this artifact",
-                label.id
+                label.name
             )));
         }
         let artifact = self.artifact_row_id(repo, reference).await?;
@@ -87,9 +87,17 @@ impl Registry {
                 change: "create".into(),
             },
         )];
+        // The store knows ids only; people know the label by its name.
         self.meta
             .attach_label_emitting(artifact, label.id, &event)
-            .await?;
+            .await
+            .map_err(|e| match e {
+                Error::Conflict(_) => Error::Conflict(format!(
+                    "label {} is already added to {repo}:{reference}",
+                    label.name
+                )),
+                e => e,
+            })?;
         self.signal.written();
         Ok(())
     }
@@ -105,20 +113,26 @@ impl Registry {
         let artifact = self.artifact_row_id(repo, reference).await?;
         let name = match self.meta.label(label_id).await? {
             Some(l) => l.name,
-            None => label_id.to_string(),
+            None => return Err(Error::NotFound(format!("label {label_id} not found"))),
         };
         let event = [NewEvent::now(
             by,
             DomainEvent::ArtifactLabelChanged {
                 repository: repo.to_string(),
                 reference: reference.to_owned(),
-                label: name,
+                label: name.clone(),
                 change: "delete".into(),
             },
         )];
         self.meta
             .detach_label_emitting(artifact, label_id, &event)
-            .await?;
+            .await
+            .map_err(|e| match e {
+                Error::NotFound(_) => {
+                    Error::NotFound(format!("label {name} is not on {repo}:{reference}"))
+                }
+                e => e,
+            })?;
         self.signal.written();
         Ok(())
     }

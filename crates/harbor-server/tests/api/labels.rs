@@ -344,14 +344,26 @@ async fn attach_and_detach_labels() {
     )
     .await;
     assert_eq!(by_digest.status(), StatusCode::OK);
-    // Twice: 409. A label of another project: 400. Missing label or artifact: 404.
-    harbor_error(attach("v1", g).await, StatusCode::CONFLICT, "CONFLICT").await;
-    harbor_error(
+    // Twice: 409. A label of another project: 400. Missing label or artifact: 404. The
+    // messages name labels and artifacts as people know them, not by row id.
+    let twice = harbor_error(attach("v1", g).await, StatusCode::CONFLICT, "CONFLICT").await;
+    assert_eq!(
+        twice["errors"][0]["message"],
+        "label global is already added to lab/team/app:v1"
+    );
+    let elsewhere = harbor_error(
         attach("v1", foreign).await,
         StatusCode::BAD_REQUEST,
         "BAD_REQUEST",
     )
     .await;
+    assert!(
+        elsewhere["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("label foreign belongs to another project"),
+        "{elsewhere}"
+    );
     harbor_error(attach("v1", 9999).await, StatusCode::NOT_FOUND, "NOT_FOUND").await;
     harbor_error(attach("v2", g).await, StatusCode::NOT_FOUND, "NOT_FOUND").await;
     harbor_error(
@@ -368,7 +380,11 @@ async fn attach_and_detach_labels() {
     let resp = send(&client(), &s, Method::DELETE, &detach, None).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let resp = send(&client(), &s, Method::DELETE, &detach, None).await;
-    harbor_error(resp, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+    let gone = harbor_error(resp, StatusCode::NOT_FOUND, "NOT_FOUND").await;
+    assert_eq!(
+        gone["errors"][0]["message"],
+        "label local is not on lab/team/app:v1"
+    );
     assert!(!attached(&s, "lab", repo, "v1", p).await);
 
     // Deleting a label detaches it: a new label never inherits its links.
