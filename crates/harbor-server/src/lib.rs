@@ -332,8 +332,12 @@ fn admin_password_ignored(database: &str) -> String {
     )
 }
 
-/// The registry (`/v2/...`), token service, REST API and session endpoints as one router,
-/// ready to be merged into another axum app.
+/// The registry (`/v2/...`), token service, REST API, session endpoints and web portal as
+/// one router, ready to be merged into another axum app. Unknown paths get the portal's
+/// "no such page" (a plain `404` under `/v2/`, `/api/`, `/service/` and `/c/`): it is
+/// the router's fallback, so an app with a fallback of its own sets it after the merge
+/// (`app.merge(harbor_server::router(state)).fallback(mine)`), as axum refuses to merge
+/// two routers that both have one.
 pub fn router(state: AppState) -> Router {
     let guarded = oci::router()
         .route("/service/token", axum::routing::get(token::get))

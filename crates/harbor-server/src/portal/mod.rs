@@ -89,7 +89,17 @@ async fn as_pages(resp: Response) -> Response {
 
 /// Any address no route serves (the API and `/v2/` keep their own answers): the portal's
 /// 404 page, with navigation for a signed-in user, instead of the browser's empty one.
-async fn no_such_page(viewer: Result<viewer::Viewer, viewer::SignIn>) -> Response {
+/// Paths that belong to the registry, the API and the session endpoints: an unknown one
+/// there is a plain `404` for programs, not a page.
+const NOT_PORTAL: [&str; 4] = ["/v2/", "/api/", "/service/", "/c/"];
+
+async fn no_such_page(
+    uri: axum::http::Uri,
+    viewer: Result<viewer::Viewer, viewer::SignIn>,
+) -> Response {
+    if NOT_PORTAL.iter().any(|p| uri.path().starts_with(p)) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     layout::error_page(
         viewer.ok().as_ref(),
         &backend::Failure::new(
