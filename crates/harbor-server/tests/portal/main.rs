@@ -7,6 +7,7 @@ mod browser;
 mod common;
 mod display;
 mod forms;
+mod gc;
 mod http;
 #[path = "../e2e/layout.rs"]
 #[allow(dead_code)]
