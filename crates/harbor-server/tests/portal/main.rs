@@ -13,6 +13,7 @@ mod http;
 #[allow(dead_code)]
 mod layout;
 mod pages;
+mod repository;
 mod roles;
 
 use axum::{
