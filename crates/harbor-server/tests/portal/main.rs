@@ -12,6 +12,7 @@ mod http;
 #[path = "../e2e/layout.rs"]
 #[allow(dead_code)]
 mod layout;
+mod narrow;
 mod pages;
 mod repository;
 mod roles;
