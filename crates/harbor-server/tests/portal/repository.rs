@@ -1,10 +1,12 @@
-//! The repository and artifact pages (plain HTTP): the type of SBOMs, signatures and
-//! other OCI artifacts, their pull command and subject; the list's filters by tag, type
-//! and label (Harbor's `q`); several artifacts deleted after a confirmation page.
+//! The repository and artifact pages (plain HTTP, and the selection in Chromium): the
+//! type of SBOMs, signatures and other OCI artifacts, their pull command and subject; the
+//! list's filters by tag, type and label (Harbor's `q`); several artifacts deleted after
+//! a confirmation page.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::browser::Browser;
 use crate::common::{self, ADMIN_PASSWORD, PASSWORD, TestServer};
 use crate::http::{flash_of, get, post, sign_in, token};
 
@@ -404,4 +406,56 @@ async fn selected_artifacts_are_deleted_after_a_confirmation_page() {
     let page = r.text().await.unwrap();
     assert!(page.contains("Deleted 0 of 1 artifact"), "{page}");
     assert_eq!(count(&s).await, 1);
+}
+
+/// In the browser: the row checkboxes belong to the "Delete selected" form (its `form`
+/// attribute, no script involved), which opens the confirmation page; only its button
+/// deletes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selected_artifacts_are_deleted_from_the_browser() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let s = TestServer::start().await;
+    common::create_project(&s, "team", false).await;
+    let mut digests = Vec::new();
+    for (i, tag) in ["a", "b", "c"].into_iter().enumerate() {
+        digests.push(
+            common::push_image(&s, "team/app", tag, 30 + i as u8)
+                .await
+                .0,
+        );
+    }
+    let base = s.base.clone();
+    b.goto(&format!("{base}/login?next=%2Frepo%3Fname%3Dteam%252Fapp"))
+        .await;
+    b.fill("#username", "admin").await;
+    b.fill("#password", ADMIN_PASSWORD).await;
+    b.click("#login").await;
+    b.wait_for_text("#repo-title", "team/app").await;
+
+    // Filter by tag from the form, then clear.
+    b.fill("#q", "b").await;
+    b.submit_form("#artifact-filters").await;
+    b.wait_for("#clear-filters").await;
+    assert_eq!(b.texts("#artifacts tbody tr").await.len(), 1);
+    b.click("#clear-filters").await;
+    b.wait_for_text("#artifacts", "c").await;
+    assert_eq!(b.texts("#artifacts tbody tr").await.len(), 3);
+
+    for d in &digests[..2] {
+        b.click(&format!("#artifacts input[type=checkbox][value='{d}']"))
+            .await;
+    }
+    b.submit_form("#delete-selected").await;
+    b.wait_for("#confirm-delete").await;
+    assert!(b.current_url().await.contains("/repo/artifacts/delete?"));
+    let listed = b.text("#delete-selection").await;
+    assert!(listed.contains('a') && listed.contains('b'), "{listed}");
+    assert_eq!(count(&s).await, 3, "the confirmation page deletes nothing");
+    b.click("#confirm-delete-button").await;
+    b.wait_for_text("#flash", "Deleted 2 artifacts.").await;
+    assert_eq!(count(&s).await, 1);
+    assert_eq!(b.texts("#artifacts tbody tr").await.len(), 1);
+    b.close().await;
 }
