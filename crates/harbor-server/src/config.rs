@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use harbor_storage::blob::S3Options;
 pub use harbor_storage::blob::Secret;
+use harbor_storage::blob::{AzureOptions, GcsOptions, S3Options};
 use serde::{Deserialize, Serialize};
 
 /// Why a configuration could not be loaded.
@@ -332,8 +332,15 @@ pub struct StorageConfig {
     /// Object stores: multipart part size in bytes, at least 5 MiB
     /// (`HARBOR_STORAGE_PART_SIZE`).
     pub part_size: usize,
+    /// Object stores: largest committed upload moved by one server-side copy, in bytes;
+    /// larger ones are streamed through the replica (`HARBOR_STORAGE_COPY_LIMIT`).
+    pub copy_limit: u64,
     /// S3 and S3-compatible stores (`HARBOR_S3_*`, else the `AWS_*` variables).
     pub s3: S3Options,
+    /// Google Cloud Storage (`HARBOR_GCS_*`, else the `GOOGLE_*` variables).
+    pub gcs: GcsOptions,
+    /// Azure Blob Storage (`HARBOR_AZURE_*`, else the `AZURE_*` variables).
+    pub azure: AzureOptions,
 }
 
 /// Metadata database settings.
@@ -440,7 +447,10 @@ impl Default for StorageConfig {
             url: None,
             fsync: true,
             part_size: harbor_storage::blob::DEFAULT_PART_SIZE,
+            copy_limit: harbor_storage::blob::COPY_LIMIT,
             s3: S3Options::default(),
+            gcs: GcsOptions::default(),
+            azure: AzureOptions::default(),
         }
     }
 }
@@ -548,6 +558,9 @@ impl Config {
         if let Some(v) = get("HARBOR_STORAGE_PART_SIZE") {
             self.storage.part_size = parse("HARBOR_STORAGE_PART_SIZE", &v)?;
         }
+        if let Some(v) = get("HARBOR_STORAGE_COPY_LIMIT") {
+            self.storage.copy_limit = parse("HARBOR_STORAGE_COPY_LIMIT", &v)?;
+        }
         let s3 = &mut self.storage.s3;
         for (key, slot) in [
             ("HARBOR_S3_ENDPOINT", &mut s3.endpoint),
@@ -566,6 +579,33 @@ impl Config {
         }
         if let Some(v) = get("HARBOR_S3_VIRTUAL_HOSTED_STYLE") {
             s3.virtual_hosted_style = parse("HARBOR_S3_VIRTUAL_HOSTED_STYLE", &v)?;
+        }
+        let gcs = &mut self.storage.gcs;
+        for (key, slot) in [
+            ("HARBOR_GCS_BASE_URL", &mut gcs.base_url),
+            (
+                "HARBOR_GCS_SERVICE_ACCOUNT_PATH",
+                &mut gcs.service_account_path,
+            ),
+        ] {
+            if let Some(v) = get(key) {
+                *slot = Some(v);
+            }
+        }
+        if let Some(v) = get("HARBOR_GCS_SERVICE_ACCOUNT_KEY") {
+            gcs.service_account_key = Some(Secret(v));
+        }
+        let azure = &mut self.storage.azure;
+        for (key, slot) in [
+            ("HARBOR_AZURE_ENDPOINT", &mut azure.endpoint),
+            ("HARBOR_AZURE_ACCOUNT", &mut azure.account),
+        ] {
+            if let Some(v) = get(key) {
+                *slot = Some(v);
+            }
+        }
+        if let Some(v) = get("HARBOR_AZURE_ACCESS_KEY") {
+            azure.access_key = Some(Secret(v));
         }
         if let Some(v) = get("HARBOR_DATABASE_URL") {
             self.database.url = Some(v);
@@ -974,6 +1014,66 @@ mod tests {
         assert_eq!(c.listen.port(), 8000);
         assert_eq!(c.data_dir, PathBuf::from("/var/lib/harbor"));
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn gcs_and_azure_settings() {
+        let mut c: Config = toml::from_str(
+            r#"
+            [storage]
+            url = "az://registry/prod"
+            [storage.azure]
+            endpoint = "http://127.0.0.1:10000/devstoreaccount1"
+            account = "devstoreaccount1"
+            [storage.gcs]
+            base_url = "http://127.0.0.1:4443"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.storage.azure.account.as_deref(), Some("devstoreaccount1"));
+        assert_eq!(
+            c.storage.gcs.base_url.as_deref(),
+            Some("http://127.0.0.1:4443")
+        );
+        let env: HashMap<&str, &str> = [
+            (
+                "HARBOR_AZURE_ENDPOINT",
+                "https://acme.blob.core.windows.net",
+            ),
+            ("HARBOR_AZURE_ACCESS_KEY", "azuresecret"),
+            ("HARBOR_GCS_BASE_URL", "https://storage.googleapis.com"),
+            (
+                "HARBOR_GCS_SERVICE_ACCOUNT_KEY",
+                "{\"private_key\": \"gcssecret\"}",
+            ),
+            ("HARBOR_GCS_SERVICE_ACCOUNT_PATH", "/etc/harbor/gcs.json"),
+            ("HARBOR_STORAGE_COPY_LIMIT", "1073741824"),
+        ]
+        .into();
+        c.apply_env(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        let (gcs, azure) = (&c.storage.gcs, &c.storage.azure);
+        assert_eq!(
+            azure.endpoint.as_deref(),
+            Some("https://acme.blob.core.windows.net")
+        );
+        assert_eq!(
+            azure.access_key.as_ref().map(|k| k.0.as_str()),
+            Some("azuresecret")
+        );
+        assert_eq!(
+            gcs.base_url.as_deref(),
+            Some("https://storage.googleapis.com")
+        );
+        assert_eq!(
+            gcs.service_account_path.as_deref(),
+            Some("/etc/harbor/gcs.json")
+        );
+        assert_eq!(c.storage.copy_limit, 1 << 30);
+        let printed = toml::to_string(&c).unwrap();
+        assert!(
+            !printed.contains("azuresecret") && !printed.contains("gcssecret"),
+            "{printed}"
+        );
     }
 
     #[test]

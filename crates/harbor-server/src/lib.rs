@@ -213,7 +213,10 @@ impl AppState {
         let storage = StorageOptions {
             fsync: config.storage.fsync,
             part_size: config.storage.part_size,
+            copy_limit: config.storage.copy_limit,
             s3: config.storage.s3.clone(),
+            gcs: config.storage.gcs.clone(),
+            azure: config.storage.azure.clone(),
         };
         let blobs = ObjectBlobStore::open(&config.storage_url(), &storage)?;
         let pool = PoolConfig {

@@ -26,7 +26,7 @@ struct Shared {
 
 enum Blobs {
     Memory(Arc<InMemory>),
-    S3(TestBucket),
+    S3(Box<TestBucket>),
 }
 
 impl Shared {
@@ -47,7 +47,7 @@ impl Shared {
         let bucket = TestBucket::create().await?;
         Some(Shared {
             db_url: db.url.clone(),
-            blobs: Blobs::S3(bucket),
+            blobs: Blobs::S3(Box::new(bucket)),
             _dir: tempfile::tempdir().unwrap(),
             _db: Some(db),
         })

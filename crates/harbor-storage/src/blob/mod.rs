@@ -33,7 +33,8 @@ use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 
 pub use layout::{BLOBS, Layout, UPLOADS};
-pub use open::{S3Options, Secret, StorageOptions};
+pub use multipart::COPY_LIMIT;
+pub use open::{AzureOptions, GcsOptions, S3Options, Secret, StorageOptions};
 
 use crate::error::{StorageError, internal};
 use local::LocalStaging;

@@ -48,7 +48,7 @@ impl State {
 }
 
 /// Largest object a single server-side copy may produce (S3's CopyObject limit).
-pub(crate) const COPY_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
+pub const COPY_LIMIT: u64 = 5 * 1024 * 1024 * 1024;
 
 pub(crate) struct MultipartStaging {
     store: Arc<dyn ObjectStore>,

@@ -4,8 +4,8 @@
 //! |---|---|
 //! | `file:///var/lib/harbor/storage` or a plain path | local filesystem (default) |
 //! | `s3://bucket/optional/prefix` | S3 or any S3-compatible store (feature `s3`, on by default) |
-//! | `gs://bucket/optional/prefix` | Google Cloud Storage (feature `gcs`) |
-//! | `az://container/optional/prefix` | Azure Blob Storage (feature `azure`) |
+//! | `gs://bucket/optional/prefix` | Google Cloud Storage (feature `gcs`, on by default) |
+//! | `az://container/optional/prefix` | Azure Blob Storage (feature `azure`, on by default) |
 //! | `memory://` | in memory, for tests and experiments |
 //!
 //! Cloud credentials come from the usual environment variables (`AWS_ACCESS_KEY_ID`,
@@ -62,6 +62,44 @@ pub struct S3Options {
     pub virtual_hosted_style: bool,
 }
 
+/// Settings of Google Cloud Storage. Unset values fall back to `GOOGLE_*` environment
+/// variables (`GOOGLE_SERVICE_ACCOUNT`, `GOOGLE_APPLICATION_CREDENTIALS`, ...), then to the
+/// instance's metadata server.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GcsOptions {
+    /// Base URL of the service, e.g. an emulator's `http://127.0.0.1:4443`;
+    /// `https://storage.googleapis.com` when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// Path of a service account's JSON key file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_path: Option<String>,
+    /// A service account's JSON key itself. For an emulator, a key with
+    /// `"disable_oauth": true` sends requests without fetching a token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_key: Option<Secret>,
+}
+
+/// Settings of Azure Blob Storage. Unset values fall back to `AZURE_*` environment
+/// variables (`AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`, a SAS token, a
+/// service principal or managed identity, ...).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AzureOptions {
+    /// Blob service endpoint including the account's path where it has one, e.g.
+    /// Azurite's `http://127.0.0.1:10000/devstoreaccount1`;
+    /// `https://<account>.blob.core.windows.net` when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Storage account name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Storage account access key (shared key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key: Option<Secret>,
+}
+
 /// How to open blob storage.
 #[derive(Clone, Debug)]
 pub struct StorageOptions {
@@ -70,8 +108,15 @@ pub struct StorageOptions {
     /// Object stores: multipart part size (at least 5 MiB for S3); one part per upload in
     /// flight is held in memory.
     pub part_size: usize,
+    /// Object stores: largest committed upload moved by one server-side copy; larger ones
+    /// are copied by streaming them through this process.
+    pub copy_limit: u64,
     /// S3 settings.
     pub s3: S3Options,
+    /// Google Cloud Storage settings.
+    pub gcs: GcsOptions,
+    /// Azure Blob Storage settings.
+    pub azure: AzureOptions,
 }
 
 impl Default for StorageOptions {
@@ -79,7 +124,10 @@ impl Default for StorageOptions {
         StorageOptions {
             fsync: true,
             part_size: DEFAULT_PART_SIZE,
+            copy_limit: super::COPY_LIMIT,
             s3: S3Options::default(),
+            gcs: GcsOptions::default(),
+            azure: AzureOptions::default(),
         }
     }
 }
@@ -104,7 +152,7 @@ impl ObjectBlobStore {
         let Some((scheme, rest)) = url.split_once("://") else {
             return Self::filesystem(url, opts.fsync);
         };
-        match scheme {
+        let store = match scheme {
             "file" => Self::filesystem(rest, opts.fsync),
             "memory" => Ok(Self::memory()),
             "s3" => {
@@ -122,7 +170,8 @@ impl ObjectBlobStore {
             other => Err(StorageError::Config(format!(
                 "unsupported storage URL scheme {other:?}: use file://, s3://, gs://, az:// or memory://"
             ))),
-        }
+        }?;
+        Ok(store.with_copy_limit(opts.copy_limit))
     }
 
     #[cfg(feature = "s3")]
@@ -166,11 +215,27 @@ impl ObjectBlobStore {
 
     #[cfg(feature = "gcs")]
     fn gcs(bucket: &str, prefix: Path, opts: &StorageOptions) -> Result<Self, StorageError> {
-        use object_store::gcp::GoogleCloudStorageBuilder;
-        let store = GoogleCloudStorageBuilder::from_env()
-            .with_bucket_name(bucket)
-            .build()?;
-        Ok(Self::multipart(Arc::new(store), prefix, opts.part_size))
+        use object_store::ClientConfigKey;
+        use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
+        let o = &opts.gcs;
+        let mut b = GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket);
+        if let Some(u) = &o.base_url {
+            b = b.with_base_url(u.trim_end_matches('/'));
+            if u.starts_with("http://") {
+                b = b.with_config(GoogleConfigKey::Client(ClientConfigKey::AllowHttp), "true");
+            }
+        }
+        if let Some(p) = &o.service_account_path {
+            b = b.with_service_account_path(p);
+        }
+        if let Some(k) = &o.service_account_key {
+            b = b.with_service_account_key(&k.0);
+        }
+        Ok(Self::multipart(
+            Arc::new(b.build()?),
+            prefix,
+            opts.part_size,
+        ))
     }
 
     #[cfg(not(feature = "gcs"))]
@@ -183,10 +248,24 @@ impl ObjectBlobStore {
     #[cfg(feature = "azure")]
     fn azure(container: &str, prefix: Path, opts: &StorageOptions) -> Result<Self, StorageError> {
         use object_store::azure::MicrosoftAzureBuilder;
-        let store = MicrosoftAzureBuilder::from_env()
-            .with_container_name(container)
-            .build()?;
-        Ok(Self::multipart(Arc::new(store), prefix, opts.part_size))
+        let o = &opts.azure;
+        let mut b = MicrosoftAzureBuilder::from_env().with_container_name(container);
+        if let Some(e) = &o.endpoint {
+            b = b
+                .with_endpoint(e.trim_end_matches('/').to_owned())
+                .with_allow_http(e.starts_with("http://"));
+        }
+        if let Some(a) = &o.account {
+            b = b.with_account(a);
+        }
+        if let Some(k) = &o.access_key {
+            b = b.with_access_key(&k.0);
+        }
+        Ok(Self::multipart(
+            Arc::new(b.build()?),
+            prefix,
+            opts.part_size,
+        ))
     }
 
     #[cfg(not(feature = "azure"))]
@@ -221,6 +300,28 @@ mod tests {
             ObjectBlobStore::open("ftp://x", &StorageOptions::default()),
             Err(StorageError::Config(_))
         ));
+    }
+
+    #[test]
+    fn opens_gcs_and_azure_with_their_settings() {
+        let key = r#"{"disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": ""}"#;
+        let opts = StorageOptions {
+            gcs: GcsOptions {
+                base_url: Some("http://127.0.0.1:4443".into()),
+                service_account_key: Some(Secret(key.into())),
+                ..Default::default()
+            },
+            azure: AzureOptions {
+                endpoint: Some("http://127.0.0.1:10000/devstoreaccount1".into()),
+                account: Some("devstoreaccount1".into()),
+                access_key: Some(Secret("c2VjcmV0".into())),
+            },
+            ..Default::default()
+        };
+        assert!(ObjectBlobStore::open("gs://bucket/prefix", &opts).is_ok());
+        assert!(ObjectBlobStore::open("az://container/prefix", &opts).is_ok());
+        let shown = format!("{opts:?}");
+        assert!(!shown.contains("c2VjcmV0") && !shown.contains("disable_oauth"));
     }
 
     #[test]
