@@ -1,4 +1,4 @@
-//! Throw-away PostgreSQL databases and S3 prefixes for tests (feature `test-util`).
+//! Throw-away PostgreSQL databases and bucket prefixes for tests (feature `test-util`).
 //!
 //! Tests that need a real service read its address from an environment variable:
 //!
@@ -7,15 +7,18 @@
 //! | `HARBOR_TEST_DATABASE_URL` | `postgres://postgres@127.0.0.1:5432/test` (a database to connect to while creating others) |
 //! | `HARBOR_TEST_S3_ENDPOINT` | `http://127.0.0.1:9000` (credentials from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, default `test`) |
 //! | `HARBOR_TEST_S3_BUCKET` | `harbor-test` (default) |
+//! | `HARBOR_TEST_AZURE_ENDPOINT` | `http://127.0.0.1:10000/devstoreaccount1` (Azurite; account and key from `HARBOR_TEST_AZURE_ACCOUNT`/`HARBOR_TEST_AZURE_ACCESS_KEY`, default Azurite's well-known `devstoreaccount1`) |
+//! | `HARBOR_TEST_GCS_ENDPOINT` | `http://127.0.0.1:4443` (an emulator that takes requests without a token) |
 //!
 //! Without the variable a test is skipped with a reason printed by [`skipped`] (visible in
 //! `cargo test`'s default output), except under `CI=true`, where a missing service fails
-//! the test.
+//! the test. GCS is the exception: no emulator that CI can install speaks the XML API
+//! object_store uses, so its tests skip under CI too.
 
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
 use crate::SqlMetadataStore;
-use crate::blob::{S3Options, Secret, StorageOptions};
+use crate::blob::{AzureOptions, GcsOptions, S3Options, Secret, StorageOptions};
 use crate::sql::PoolConfig;
 
 /// Reports that the running test skips its work, and why, as a `SKIPPED <test>: <reason>`
@@ -38,6 +41,18 @@ pub fn service(var: &str, what: &str) -> Option<String> {
             if std::env::var("CI").as_deref() == Ok("true") {
                 panic!("{what} is required under CI=true: set {var}");
             }
+            skipped(&format!("{what} not configured (set {var})"));
+            None
+        }
+    }
+}
+
+/// The value of `var`, or `None` after printing why the test is skipped, also under
+/// `CI=true` (for services CI cannot run).
+pub fn optional_service(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => Some(v),
+        _ => {
             skipped(&format!("{what} not configured (set {var})"));
             None
         }
@@ -137,9 +152,9 @@ impl Drop for TestDatabase {
     }
 }
 
-/// A fresh prefix in an S3-compatible bucket.
+/// A fresh prefix in a bucket of an object store: S3-compatible, Azure or GCS.
 pub struct TestBucket {
-    /// `s3://<bucket>/<unique prefix>`
+    /// `s3://<bucket>/<unique prefix>`, `az://...` or `gs://...`
     pub url: String,
     /// Options pointing at the test endpoint.
     pub options: StorageOptions,
@@ -172,6 +187,176 @@ impl TestBucket {
             endpoint,
         })
     }
+}
+
+/// Azurite's well-known account key (public, the same in every Azurite).
+pub const AZURITE_ACCESS_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+impl TestBucket {
+    /// A new prefix in a container at `HARBOR_TEST_AZURE_ENDPOINT`, creating the container
+    /// (`HARBOR_TEST_AZURE_CONTAINER`, default `harbor-test`) if it is missing.
+    pub async fn azure() -> Option<Self> {
+        let endpoint = service(
+            "HARBOR_TEST_AZURE_ENDPOINT",
+            "an Azure Blob Storage endpoint",
+        )?;
+        let endpoint = endpoint.trim_end_matches('/').to_owned();
+        let var = |k: &str, default: &str| std::env::var(k).unwrap_or_else(|_| default.into());
+        let account = var("HARBOR_TEST_AZURE_ACCOUNT", "devstoreaccount1");
+        let key = var("HARBOR_TEST_AZURE_ACCESS_KEY", AZURITE_ACCESS_KEY);
+        let container = var("HARBOR_TEST_AZURE_CONTAINER", "harbor-test");
+        if let Err(e) = azure_create_container(&endpoint, &account, &key, &container).await {
+            panic!("cannot create the Azure test container: {e}");
+        }
+        let options = StorageOptions {
+            azure: AzureOptions {
+                endpoint: Some(endpoint.clone()),
+                account: Some(account),
+                access_key: Some(Secret(key)),
+            },
+            ..StorageOptions::default()
+        };
+        Some(TestBucket {
+            url: format!("az://{container}/{}", unique("t")),
+            options,
+            endpoint,
+        })
+    }
+
+    /// A new prefix in a bucket (`HARBOR_TEST_GCS_BUCKET`, default `harbor-test`) at
+    /// `HARBOR_TEST_GCS_ENDPOINT`, an emulator that takes requests without a token; the
+    /// bucket is created through the JSON API if the emulator allows it.
+    pub async fn gcs() -> Option<Self> {
+        let endpoint = optional_service("HARBOR_TEST_GCS_ENDPOINT", "a GCS emulator")?;
+        let endpoint = endpoint.trim_end_matches('/').to_owned();
+        let bucket =
+            std::env::var("HARBOR_TEST_GCS_BUCKET").unwrap_or_else(|_| "harbor-test".into());
+        let body = format!("{{\"name\":\"{bucket}\"}}");
+        let _ = http_request(
+            &endpoint,
+            "POST",
+            "/storage/v1/b",
+            &[("Content-Type", "application/json".into())],
+            body.as_bytes(),
+        )
+        .await;
+        // No OAuth: object_store 0.14 fetches a token for writes even with
+        // `skip_signature`, from the cloud metadata server when it has no key.
+        let key = r#"{"disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": ""}"#;
+        let options = StorageOptions {
+            gcs: GcsOptions {
+                base_url: Some(endpoint.clone()),
+                service_account_key: Some(Secret(key.into())),
+                ..GcsOptions::default()
+            },
+            ..StorageOptions::default()
+        };
+        Some(TestBucket {
+            url: format!("gs://{bucket}/{}", unique("t")),
+            options,
+            endpoint,
+        })
+    }
+
+    /// The test bucket `HARBOR_TEST_BACKEND` names: `scaled` (S3), `azure` or `gcs`.
+    pub async fn for_backend(backend: &str) -> Option<Self> {
+        match backend {
+            "scaled" | "s3" => Self::create().await,
+            "azure" => Self::azure().await,
+            "gcs" => Self::gcs().await,
+            other => panic!("unknown HARBOR_TEST_BACKEND {other:?}: use scaled, azure or gcs"),
+        }
+    }
+}
+
+/// Creates an Azure container with one Shared Key signed `PUT`; an existing one is fine.
+async fn azure_create_container(
+    endpoint: &str,
+    account: &str,
+    key: &str,
+    container: &str,
+) -> Result<(), String> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use hmac::{KeyInit, Mac};
+    let base_path = endpoint
+        .strip_prefix("http://")
+        .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or("");
+    let path = format!("{base_path}/{container}");
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let version = "2021-08-06";
+    // Verb, eleven empty standard headers, the x-ms-* headers, then the resource.
+    let to_sign = format!(
+        "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n/{account}{path}\nrestype:container"
+    );
+    let key = STANDARD
+        .decode(key)
+        .map_err(|e| format!("the access key is not base64: {e}"))?;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key)
+        .map_err(|e| format!("bad access key: {e}"))?;
+    mac.update(to_sign.as_bytes());
+    let signature = STANDARD.encode(mac.finalize().into_bytes());
+    let (status, body) = http_request(
+        endpoint,
+        "PUT",
+        &format!("/{container}?restype=container"),
+        &[
+            ("x-ms-date", date),
+            ("x-ms-version", version.into()),
+            ("Authorization", format!("SharedKey {account}:{signature}")),
+        ],
+        b"",
+    )
+    .await?;
+    match status {
+        201 | 409 => Ok(()),
+        _ => Err(format!("HTTP {status}: {body}")),
+    }
+}
+
+/// One HTTP/1.1 request to `endpoint` (plain `http://` only) at `endpoint`'s path +
+/// `path`; returns the status and body.
+async fn http_request(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> Result<(u16, String), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = endpoint
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{endpoint}: only http:// test endpoints are supported"))?;
+    let (authority, base_path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = tokio::net::TcpStream::connect(authority)
+        .await
+        .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
+    let mut req = format!(
+        "{method} {base_path}{path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    s.write_all(body).await.map_err(|e| e.to_string())?;
+    let mut response = Vec::new();
+    s.read_to_end(&mut response)
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&response);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("not an HTTP response: {text}"))?;
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    Ok((status, body.to_owned()))
 }
 
 /// `PUT /<bucket>` without signing: enough for moto; real services need the bucket made

@@ -1,6 +1,8 @@
 //! One contract for the blob port, run against every backend: memory (multipart
-//! staging), the local filesystem (in-place staging) and a real S3-compatible server
-//! (`HARBOR_TEST_S3_ENDPOINT`; see `harbor_storage::testing`).
+//! staging), the local filesystem (in-place staging), and real object stores: an
+//! S3-compatible server (`HARBOR_TEST_S3_ENDPOINT`), Azure Blob Storage
+//! (`HARBOR_TEST_AZURE_ENDPOINT`, Azurite in CI) and GCS (`HARBOR_TEST_GCS_ENDPOINT`); see
+//! `harbor_storage::testing`.
 
 use std::sync::Arc;
 
@@ -34,12 +36,27 @@ async fn backends() -> Vec<(&'static str, Reopen, tempfile::TempDir)> {
         ("filesystem", fs, dir),
         ("memory", memory, tempfile::tempdir().unwrap()),
     ];
-    if let Some(bucket) = TestBucket::create().await {
-        // S3's real rules: every part but the last at least 5 MiB.
-        let s3: Reopen = Box::new(move || {
+    // The real services' rules, e.g. S3's: every part but the last at least 5 MiB.
+    for (name, bucket) in object_stores().await {
+        let open: Reopen = Box::new(move || {
             Arc::new(ObjectBlobStore::open(&bucket.url, &bucket.options).unwrap())
         });
-        all.push(("s3", s3, tempfile::tempdir().unwrap()));
+        all.push((name, open, tempfile::tempdir().unwrap()));
+    }
+    all
+}
+
+/// The configured real object stores (each skipped with a message when not configured).
+async fn object_stores() -> Vec<(&'static str, TestBucket)> {
+    let mut all = Vec::new();
+    if let Some(b) = TestBucket::create().await {
+        all.push(("s3", b));
+    }
+    if let Some(b) = TestBucket::azure().await {
+        all.push(("azure", b));
+    }
+    if let Some(b) = TestBucket::gcs().await {
+        all.push(("gcs", b));
     }
     all
 }
@@ -294,9 +311,9 @@ async fn blobs_too_large_for_one_copy_are_copied_by_streaming() {
                 .with_copy_limit(100_000),
         ),
     )];
-    if let Some(bucket) = TestBucket::create().await {
+    for (name, bucket) in object_stores().await {
         stores.push((
-            "s3",
+            name,
             Arc::new(
                 ObjectBlobStore::open(&bucket.url, &bucket.options)
                     .unwrap()

@@ -51,8 +51,7 @@ impl Scaled {
     /// Points a configuration at this database and bucket.
     pub fn apply(&self, c: &mut Config) {
         c.database.url = Some(self.db.url.clone());
-        c.storage.url = Some(self.bucket.url.clone());
-        c.storage.s3 = self.bucket.options.s3.clone();
+        use_bucket(c, &self.bucket);
         c.auth.secret_key = Some(harbor_storage::blob::Secret(self.secret_key.clone()));
     }
 
@@ -81,6 +80,22 @@ impl Scaled {
     }
 }
 
+/// Points a configuration's blob storage at a test bucket.
+pub fn use_bucket(c: &mut Config, bucket: &TestBucket) {
+    c.storage.url = Some(bucket.url.clone());
+    c.storage.s3 = bucket.options.s3.clone();
+    c.storage.gcs = bucket.options.gcs.clone();
+    c.storage.azure = bucket.options.azure.clone();
+}
+
+/// `HARBOR_TEST_BACKEND`: `scaled` (PostgreSQL + S3), `azure` or `gcs` (the embedded
+/// database + that object store), or unset (the embedded default).
+fn test_backend() -> Option<String> {
+    std::env::var("HARBOR_TEST_BACKEND")
+        .ok()
+        .filter(|b| !b.is_empty())
+}
+
 /// A running server on a temporary (or given) data directory.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -94,13 +109,18 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// A server on fresh storage: the embedded default, or PostgreSQL + S3 when
-    /// `HARBOR_TEST_BACKEND=scaled` (so the whole API suite can run on both).
+    /// A server on fresh storage: the embedded default, PostgreSQL + S3 when
+    /// `HARBOR_TEST_BACKEND=scaled`, or blobs in Azure or GCS with `azure` or `gcs` (so
+    /// the whole API suite can run on each).
     pub async fn start() -> Self {
-        if std::env::var("HARBOR_TEST_BACKEND").as_deref() == Ok("scaled") {
-            return Self::start_scaled()
-                .await
-                .expect("HARBOR_TEST_BACKEND=scaled needs PostgreSQL and S3 settings");
+        match test_backend().as_deref() {
+            None => {}
+            Some("scaled") => {
+                return Self::start_scaled()
+                    .await
+                    .expect("HARBOR_TEST_BACKEND=scaled needs PostgreSQL and S3 settings");
+            }
+            Some(_) => return Self::start_configured(|c| c.auth.auto_create_projects = true).await,
         }
         let tmp = tempfile::tempdir().expect("tempdir");
         let mut s = Self::start_in(tmp.path()).await;
@@ -135,7 +155,21 @@ impl TestServer {
     /// `HARBOR_TEST_BACKEND=scaled`, on PostgreSQL + S3.
     pub async fn start_configured(tweak: impl FnOnce(&mut Config)) -> Self {
         let tmp = tempfile::tempdir().expect("tempdir");
-        if std::env::var("HARBOR_TEST_BACKEND").as_deref() == Ok("scaled") {
+        let backend = test_backend();
+        if let Some(b) = backend.as_deref().filter(|b| *b != "scaled") {
+            let bucket = TestBucket::for_backend(b)
+                .await
+                .unwrap_or_else(|| panic!("HARBOR_TEST_BACKEND={b} needs its endpoint set"));
+            let mut s = Self::start_with(tmp.path(), |c| {
+                use_bucket(c, &bucket);
+                c.auth.auto_create_projects = false;
+                tweak(c);
+            })
+            .await;
+            s._tmp = Some(tmp);
+            return s;
+        }
+        if backend.as_deref() == Some("scaled") {
             let scaled = Scaled::create()
                 .await
                 .expect("HARBOR_TEST_BACKEND=scaled needs PostgreSQL and S3 settings");
@@ -276,6 +310,8 @@ impl TestServer {
     fn blob_store(&self) -> harbor_storage::ObjectBlobStore {
         let options = harbor_storage::blob::StorageOptions {
             s3: self.config.storage.s3.clone(),
+            gcs: self.config.storage.gcs.clone(),
+            azure: self.config.storage.azure.clone(),
             ..Default::default()
         };
         harbor_storage::ObjectBlobStore::open(&self.config.storage_url(), &options)
