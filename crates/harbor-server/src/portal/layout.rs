@@ -37,6 +37,7 @@ fn page_with_status(
                 @if let Some(s) = refresh { meta http-equiv="refresh" content=(s); }
                 title { (title) " · Harbor-rs" }
                 link rel="stylesheet" href="/static/portal.css";
+                link rel="stylesheet" href="/static/portal-extra.css";
                 script src="/static/portal.js" defer {}
             }
             body {
@@ -51,6 +52,9 @@ fn page_with_status(
             }
         }
     };
+    // Forms that ask before acting get their no-script confirmation field here, in one
+    // place, whichever page built them.
+    let markup = maud::PreEscaped(super::confirm::mark(markup.into_string()));
     let mut resp = (status, markup).into_response();
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -104,7 +108,9 @@ pub(crate) fn csrf(v: &Viewer) -> Markup {
     html! { input type="hidden" name="_csrf" value=(v.csrf()); }
 }
 
-/// A one-button form posting to `action`, asking `question` first (with JavaScript).
+/// A one-button form posting to `action` that asks `question` first: with JavaScript a
+/// `confirm()` dialog, without it a confirmation page (`data-confirm`, see
+/// [`super::confirm`]).
 pub(crate) fn action_button(v: &Viewer, action: &str, label: &str, question: &str) -> Markup {
     html! {
         form.inline method="post" action=(action) data-confirm=(question) {

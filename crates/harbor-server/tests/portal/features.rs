@@ -1,0 +1,143 @@
+//! Over plain HTTP: the confirmation step of destructive forms without JavaScript.
+
+use reqwest::{Method, StatusCode};
+
+use crate::common::{self, ADMIN_PASSWORD, TestServer};
+use crate::http::{flash_of, get, post, sign_in, token};
+
+async fn status_of(s: &TestServer, path: &str) -> StatusCode {
+    common::send(&common::client(), s, Method::GET, path, None)
+        .await
+        .status()
+}
+
+/// Every form that asks with `data-confirm` also carries the no-script field.
+fn every_question_has_its_field(page: &str) {
+    let asks = page.matches(" data-confirm=\"").count();
+    let fields = page
+        .matches("<noscript><input type=\"hidden\" name=\"_confirm\"")
+        .count();
+    assert_eq!(asks, fields, "{page}");
+}
+
+#[tokio::test]
+async fn without_javascript_destructive_forms_ask_on_a_page_first() {
+    let s = TestServer::start().await;
+    common::create_project(&s, "gone", false).await;
+    common::create_user(&s, "frank").await;
+    common::push_image(&s, "gone/app", "v1", 1).await;
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let (_, settings) = get(&s, &admin, "/projects/gone/settings").await;
+    let t = token(&settings);
+    assert!(
+        settings.contains(
+            "<noscript><input type=\"hidden\" name=\"_confirm\" \
+             value=\"Delete this project? This cannot be undone.\"></noscript>"
+        ),
+        "{settings}"
+    );
+    // Every page with destructive forms, built by any page module.
+    for page in [
+        "/projects/gone/settings",
+        "/admin/users",
+        "/repo?name=gone%2Fapp",
+        "/projects/gone/members",
+    ] {
+        let (status, html) = get(&s, &admin, page).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(html.contains(" data-confirm=\""), "{page} asks nothing");
+        every_question_has_its_field(&html);
+    }
+
+    // A post with the field (what a browser without scripts sends) changes nothing and
+    // answers the question's page, whose form repeats the fields without it.
+    let ask = [
+        ("_csrf", t.as_str()),
+        ("_confirm", "Delete this repository and all its artifacts?"),
+        ("repo", "gone/app"),
+    ];
+    let r = post(&s, &admin, "/repo/delete", &ask).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("id=\"confirm-question\">Delete this repository and all its artifacts?"),
+        "{page}"
+    );
+    assert!(page.contains("action=\"/repo/delete\""), "{page}");
+    assert!(page.contains("name=\"repo\" value=\"gone/app\""), "{page}");
+    assert!(page.contains(&format!("name=\"_csrf\" value=\"{t}\"")));
+    assert!(!page.contains("name=\"_confirm\""), "{page}");
+    assert_eq!(
+        status_of(&s, "/api/v2.0/projects/gone/repositories/app").await,
+        StatusCode::OK
+    );
+    // "Yes": the same fields without the marker.
+    let yes = [("_csrf", t.as_str()), ("repo", "gone/app")];
+    let r = post(&s, &admin, "/repo/delete", &yes).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(flash_of(&r).starts_with("ok:"), "{}", flash_of(&r));
+    assert_eq!(
+        status_of(&s, "/api/v2.0/projects/gone/repositories/app").await,
+        StatusCode::NOT_FOUND
+    );
+
+    // Repeated fields survive the round trip; the cancel link goes back.
+    let purge = [
+        ("_csrf", t.as_str()),
+        ("_confirm", "Purge?"),
+        ("keep_hours", "1"),
+        ("operation", "create"),
+        ("operation", "delete"),
+    ];
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(s.url("/admin/audit/purge"))
+        .header("cookie", &admin)
+        .header("referer", s.url("/admin/audit?q=x"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(purge)
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    assert_eq!(page.matches("name=\"operation\"").count(), 2, "{page}");
+    assert!(
+        page.contains("id=\"confirm-cancel\" href=\"/admin/audit?q=x\""),
+        "{page}"
+    );
+
+    // Without the session's token there is no question page: the handler refuses.
+    let forged = [("_csrf", "nope"), ("_confirm", "Delete?")];
+    let r = post(&s, &admin, "/projects/gone/delete", &forged).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        status_of(&s, "/api/v2.0/projects/gone").await,
+        StatusCode::OK
+    );
+    // The project itself: asked, then deleted.
+    let ask = [("_csrf", t.as_str()), ("_confirm", "Delete this project?")];
+    let r = post(&s, &admin, "/projects/gone/delete", &ask).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        status_of(&s, "/api/v2.0/projects/gone").await,
+        StatusCode::OK
+    );
+    let r = post(
+        &s,
+        &admin,
+        "/projects/gone/delete",
+        &[("_csrf", t.as_str())],
+    )
+    .await;
+    assert!(flash_of(&r).starts_with("ok:Project gone deleted"));
+    assert_eq!(
+        status_of(&s, "/api/v2.0/projects/gone").await,
+        StatusCode::NOT_FOUND
+    );
+}
