@@ -44,6 +44,12 @@ fn page_with_status(
                 a.skip href="#main" { "Skip to content" }
                 (nav(viewer))
                 main #main {
+                    @if let Some(v) = viewer && v.read_only {
+                        div.banner.read-only role="status" #read-only-banner {
+                            strong { "Read-only mode. " }
+                            "Pulls work; pushes, deletions and every other change are refused until an administrator turns it off."
+                        }
+                    }
                     @if let Some(v) = viewer && !v.banner.is_empty() { div.banner role="note" #banner { (v.banner) } }
                     @if let Some(f) = &flash { (flash_box(f)) }
                     (body)

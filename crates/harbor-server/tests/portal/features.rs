@@ -1,9 +1,17 @@
-//! Over plain HTTP: the confirmation step of destructive forms without JavaScript.
+//! Over plain HTTP: the confirmation step of destructive forms without JavaScript, the
+//! read-only banner.
 
 use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
 
 use crate::common::{self, ADMIN_PASSWORD, TestServer};
 use crate::http::{flash_of, get, post, sign_in, token};
+
+async fn api(s: &TestServer, method: Method, path: &str, body: Option<Value>) -> Value {
+    let r = common::send(&common::client(), s, method, path, body).await;
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.unwrap_or(Value::Null)
+}
 
 async fn status_of(s: &TestServer, path: &str) -> StatusCode {
     common::send(&common::client(), s, Method::GET, path, None)
@@ -140,4 +148,46 @@ async fn without_javascript_destructive_forms_ask_on_a_page_first() {
         status_of(&s, "/api/v2.0/projects/gone").await,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn every_page_says_when_the_system_is_read_only() {
+    let s = TestServer::start().await;
+    common::create_user(&s, "grace").await;
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let grace = sign_in(&s, "grace", common::PASSWORD).await;
+    let pages = [
+        (&admin, "/projects"),
+        (&admin, "/projects/library/repositories"),
+        (&admin, "/admin/users"),
+        (&admin, "/system"),
+        (&grace, "/projects"),
+        (&grace, "/account"),
+        (&grace, "/no/such/page"),
+    ];
+    for (who, page) in pages {
+        let (_, html) = get(&s, who, page).await;
+        assert!(!html.contains("id=\"read-only-banner\""), "{page}");
+    }
+    api(
+        &s,
+        Method::PUT,
+        "/api/v2.0/configurations",
+        Some(json!({"read_only": true})),
+    )
+    .await;
+    for (who, page) in pages {
+        let (_, html) = get(&s, who, page).await;
+        assert!(html.contains("id=\"read-only-banner\""), "{page}: {html}");
+        assert!(html.contains("Read-only mode."), "{page}");
+    }
+    api(
+        &s,
+        Method::PUT,
+        "/api/v2.0/configurations",
+        Some(json!({"read_only": false})),
+    )
+    .await;
+    let (_, html) = get(&s, &admin, "/projects").await;
+    assert!(!html.contains("id=\"read-only-banner\""));
 }
