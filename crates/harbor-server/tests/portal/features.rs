@@ -1,5 +1,5 @@
 //! Over plain HTTP: the confirmation step of destructive forms without JavaScript, the
-//! read-only banner.
+//! read-only banner, the quota confirmation.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -190,4 +190,64 @@ async fn every_page_says_when_the_system_is_read_only() {
     .await;
     let (_, html) = get(&s, &admin, "/projects").await;
     assert!(!html.contains("id=\"read-only-banner\""));
+}
+
+#[tokio::test]
+async fn a_quota_below_the_usage_is_confirmed_first() {
+    let s = TestServer::start().await;
+    common::create_project(&s, "tight", false).await;
+    common::push_image(&s, "tight/app", "v1", 3).await;
+    let summary = api(&s, Method::GET, "/api/v2.0/projects/tight/summary", None).await;
+    let used = summary["quota"]["used"]["storage"].as_i64().unwrap();
+    assert!(used > 1, "{summary}");
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let (_, page) = get(&s, &admin, "/projects/tight/settings").await;
+    assert!(page.contains("id=\"quota-used\""), "{page}");
+    let t = token(&page);
+
+    // One byte (0.000000001 GiB): below the usage, so a confirmation page, nothing saved.
+    let form = [
+        ("_csrf", t.as_str()),
+        ("public", "true"),
+        ("quota_gib", "0.000000001"),
+    ];
+    let r = post(&s, &admin, "/projects/tight/settings", &form).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"quota-confirm\""), "{page}");
+    assert!(
+        page.contains("every push to the project is refused"),
+        "{page}"
+    );
+    assert!(
+        page.contains("name=\"confirm_below\" value=\"yes\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("name=\"quota_gib\" value=\"0.000000001\""),
+        "{page}"
+    );
+    assert!(page.contains("name=\"public\" value=\"true\""), "{page}");
+    let summary = api(&s, Method::GET, "/api/v2.0/projects/tight/summary", None).await;
+    assert_eq!(summary["quota"]["hard"]["storage"], -1, "nothing saved yet");
+    let project = api(&s, Method::GET, "/api/v2.0/projects/tight", None).await;
+    assert_eq!(project["metadata"]["public"], "false", "nothing saved yet");
+
+    // Confirmed: saved.
+    let mut yes = form.to_vec();
+    yes.push(("confirm_below", "yes"));
+    let r = post(&s, &admin, "/projects/tight/settings", &yes).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(flash_of(&r), "ok:Saved.");
+    let summary = api(&s, Method::GET, "/api/v2.0/projects/tight/summary", None).await;
+    assert_eq!(summary["quota"]["hard"]["storage"], 1);
+    let project = api(&s, Method::GET, "/api/v2.0/projects/tight", None).await;
+    assert_eq!(project["metadata"]["public"], "true");
+
+    // A limit above the usage needs no confirmation.
+    let ample = [("_csrf", t.as_str()), ("quota_gib", "1")];
+    let r = post(&s, &admin, "/projects/tight/settings", &ample).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let summary = api(&s, Method::GET, "/api/v2.0/projects/tight/summary", None).await;
+    assert_eq!(summary["quota"]["hard"]["storage"], 1_i64 << 30);
 }

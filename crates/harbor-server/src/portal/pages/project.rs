@@ -874,7 +874,7 @@ async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
     let h = load!(v, head(&p, &v, &name).await);
     let base = format!("/projects/{}", enc(&name));
     let public = h.project.is_public();
-    let (_, hard) = h.quota();
+    let (used, hard) = h.quota();
     // Harbor's other metadata keys the project has (set through the API or the CLI).
     let other: Vec<(String, String)> = h
         .project
@@ -895,6 +895,7 @@ async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
                     @if v.user.sysadmin {
                         label { "Storage quota (GiB, -1 = unlimited)"
                             input name="quota_gib" inputmode="decimal" value=(gib_text(hard)); }
+                        p.small #quota-used { "Currently used: " (bytes(used)) " (" (gib_text(used)) " GiB). A limit below it is asked about first." }
                     }
                     button type="submit" { "Save" }
                 }
@@ -902,6 +903,7 @@ async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
                 dl.kv #project-settings-view {
                     dt { "Access" } dd { @if public { "Public: anyone, signed in or not, may pull" } @else { "Private: members only" } }
                     dt { "Storage quota" } dd { (bytes(hard)) }
+                    dt { "Storage used" } dd #quota-used { (bytes(used)) }
                 }
                 p.small #read-only-settings { "Read only: changing the configuration needs the project admin role." }
             }
@@ -937,6 +939,31 @@ struct SettingsForm {
     public: Option<String>,
     #[serde(default)]
     quota_gib: Option<String>,
+    /// Set by the confirmation step: the limit may be below the current usage.
+    #[serde(default)]
+    confirm_below: Option<String>,
+}
+
+/// The confirmation step of a quota limit below the project's current usage: what it
+/// means, and the same form again with `confirm_below`.
+fn below_usage(v: &Viewer, h: &Head, f: &SettingsForm, limit: i64, used: i64) -> Response {
+    let base = format!("/projects/{}", enc(h.name()));
+    let content = html! {
+        section.card #quota-confirm role="alert" {
+            h2 { "The new limit is below the current usage" }
+            p { "The project uses " strong { (bytes(used)) } "; the new limit is " strong { (bytes(limit)) } ". "
+                "Once it is set, every push to the project is refused until enough artifacts are deleted to bring its usage below the limit." }
+            form.row method="post" action={ (base) "/settings" } #quota-confirm-form {
+                (csrf(v))
+                @if f.public.is_some() { input type="hidden" name="public" value="true"; }
+                input type="hidden" name="quota_gib" value=(f.quota_gib.as_deref().unwrap_or_default());
+                input type="hidden" name="confirm_below" value="yes";
+                button.danger type="submit" #quota-confirm-yes { "Set the limit anyway" }
+                a.button.secondary href={ (base) "/settings" } #quota-confirm-cancel { "Cancel" }
+            }
+        }
+    };
+    frame(v, h, "settings", content)
 }
 
 async fn save_settings(
@@ -947,6 +974,26 @@ async fn save_settings(
 ) -> Response {
     csrf_checked!(v, &f.csrf);
     let back = path_back(&name, "settings");
+    // The quota is checked before anything changes: a typo or a limit below the usage
+    // (until confirmed) saves nothing.
+    let limit = match f.quota_gib.as_deref().map(super::projects::gib) {
+        None | Some(Ok(None)) => None,
+        Some(Ok(Some(l))) => Some(l),
+        Some(Err(e)) => return redirect_with(&back, Err(Failure::new(StatusCode::BAD_REQUEST, e))),
+    };
+    let h = match limit {
+        Some(_) => match head(&p, &v, &name).await {
+            Ok(h) => Some(h),
+            Err(e) => return redirect_with(&back, Err(e)),
+        },
+        None => None,
+    };
+    if let (Some(limit), Some(h)) = (limit, &h) {
+        let (used, _) = h.quota();
+        if limit >= 0 && used > limit && f.confirm_below.is_none() {
+            return below_usage(&v, h, &f, limit, used);
+        }
+    }
     let body =
         json!({ "metadata": { "public": if f.public.is_some() { "true" } else { "false" } } });
     if let Err(e) = p
@@ -961,16 +1008,7 @@ async fn save_settings(
     {
         return redirect_with(&back, Err(e));
     }
-    if let Some(q) = f.quota_gib.as_deref() {
-        let limit = match super::projects::gib(q) {
-            Ok(Some(l)) => l,
-            Ok(None) => return redirect_with(&back, Ok("Saved.".to_owned())),
-            Err(e) => return redirect_with(&back, Err(Failure::new(StatusCode::BAD_REQUEST, e))),
-        };
-        let h = match head(&p, &v, &name).await {
-            Ok(h) => h,
-            Err(e) => return redirect_with(&back, Err(e)),
-        };
+    if let (Some(limit), Some(h)) = (limit, h) {
         let quotas = match p
             .api
             .get(
