@@ -1,5 +1,5 @@
 //! Over plain HTTP: the confirmation step of destructive forms without JavaScript, the
-//! read-only banner, the quota confirmation.
+//! read-only banner, the quota confirmation, retention counts.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -250,4 +250,61 @@ async fn a_quota_below_the_usage_is_confirmed_first() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let summary = api(&s, Method::GET, "/api/v2.0/projects/tight/summary", None).await;
     assert_eq!(summary["quota"]["hard"]["storage"], 1_i64 << 30);
+}
+
+#[tokio::test]
+async fn retention_runs_show_what_they_kept_and_deleted() {
+    let s = TestServer::start().await;
+    common::create_project(&s, "ret", false).await;
+    for (tag, seed) in [("v1", 11), ("v2", 12), ("v3", 13)] {
+        common::push_image(&s, "ret/app", tag, seed).await;
+    }
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let (_, page) = get(&s, &admin, "/projects/ret/policies").await;
+    let t = token(&page);
+    let policy = [
+        ("_csrf", t.as_str()),
+        ("keep", "1"),
+        ("tags", "**"),
+        ("repositories", "**"),
+        ("cron", ""),
+    ];
+    let r = post(&s, &admin, "/projects/ret/retention", &policy).await;
+    assert!(flash_of(&r).starts_with("ok:"), "{}", flash_of(&r));
+    let dry = [("_csrf", t.as_str()), ("dry_run", "true")];
+    let r = post(&s, &admin, "/projects/ret/retention/run", &dry).await;
+    assert!(flash_of(&r).starts_with("ok:"), "{}", flash_of(&r));
+    let project = api(&s, Method::GET, "/api/v2.0/projects/ret", None).await;
+    let id = project["metadata"]["retention_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let runs_path = format!("/api/v2.0/retentions/{id}/executions");
+    let mut status = String::new();
+    for _ in 0..100 {
+        let runs = api(&s, Method::GET, &runs_path, None).await;
+        status = runs[0]["status"].as_str().unwrap_or_default().to_owned();
+        if status == "Success" || status == "Error" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "Success");
+    let (_, page) = get(&s, &admin, "/projects/ret/policies").await;
+    assert!(page.contains("<th>Retained</th>"), "{page}");
+    assert!(page.contains("<td class=\"examined\">3</td>"), "{page}");
+    assert!(page.contains("<td class=\"retained\">1</td>"), "{page}");
+    assert!(
+        page.contains("<td class=\"deleted\">2 <span class=\"small\">(would be)</span></td>"),
+        "{page}"
+    );
+    // A dry run deleted nothing.
+    let arts = api(
+        &s,
+        Method::GET,
+        "/api/v2.0/projects/ret/repositories/app/artifacts",
+        None,
+    )
+    .await;
+    assert_eq!(arts.as_array().map(Vec::len), Some(3));
 }

@@ -560,6 +560,24 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
         }
         None => (None, None),
     };
+    // What each shown run examined, kept and deleted: the sums of its tasks (one per
+    // repository), read concurrently.
+    let counts: Vec<Option<RunCounts>> = match (&runs, retention_id) {
+        (Some(runs), Some(id)) => {
+            futures::future::join_all(runs.iter().map(|e| {
+                let path = format!("/retentions/{id}/executions/{}/tasks?page_size=100", e.id);
+                let (p, v) = (&p, &v);
+                async move {
+                    let tasks = p.api.get(v, &path).await.ok()?;
+                    let more = tasks.total() > tasks.items().len() as u64;
+                    let tasks: Vec<m::RetentionExecutionTask> = tasks.decode().ok()?;
+                    Some(RunCounts::of(&tasks, more))
+                }
+            }))
+            .await
+        }
+        _ => Vec::new(),
+    };
     let base = format!("/projects/{}", enc(&name));
     let add_rule = h.can(Resource::ImmutableTag, Action::Create);
     let delete_rule = h.can(Resource::ImmutableTag, Action::Delete);
@@ -619,11 +637,19 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
                 @if let Some(runs) = &runs {
                     @if !runs.is_empty() {
                         div.scroll { table #retention-runs {
-                            thead { tr { th { "Run" } th { "Status" } th { "Dry run" } th { "Started" } th { "Trigger" } } }
-                            tbody { @for e in runs { tr {
+                            thead { tr { th { "Run" } th { "Status" } th { "Dry run" } th { "Examined" } th { "Retained" } th { "Deleted" } th { "Started" } th { "Trigger" } } }
+                            tbody { @for (i, e) in runs.iter().enumerate() { tr data-run=(e.id) {
                                 td { (e.id) }
                                 td class={ "status-" (e.status) } { (dash(&e.status)) }
                                 td { (e.dry_run) }
+                                @match counts.get(i).copied().flatten().filter(|c| c.repositories > 0) {
+                                    Some(c) => {
+                                        td.examined { (c.total) (c.more) }
+                                        td.retained { (c.retained) (c.more) }
+                                        td.deleted { (c.deleted) (c.more) @if e.dry_run { " " span.small { "(would be)" } } }
+                                    }
+                                    None => { td.examined { "—" } td.retained { "—" } td.deleted { "—" } }
+                                }
                                 td { (at(e.start_time.as_deref().unwrap_or_default())) }
                                 td { (dash(&e.trigger)) }
                             } } }
@@ -646,6 +672,29 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
         }
     };
     frame(&v, &h, "policies", content)
+}
+
+/// A retention run's artifacts examined, retained and deleted (a dry run: that would be),
+/// summed over its tasks; `more` is `+` when only the first page of tasks was read.
+#[derive(Clone, Copy)]
+struct RunCounts {
+    repositories: usize,
+    total: u64,
+    retained: u64,
+    deleted: u64,
+    more: &'static str,
+}
+
+impl RunCounts {
+    fn of(tasks: &[m::RetentionExecutionTask], more: bool) -> Self {
+        RunCounts {
+            repositories: tasks.len(),
+            total: tasks.iter().map(|t| t.total).sum(),
+            retained: tasks.iter().map(|t| t.retained).sum(),
+            deleted: tasks.iter().map(|t| t.deleted).sum(),
+            more: if more { "+" } else { "" },
+        }
+    }
 }
 
 #[derive(Deserialize)]
