@@ -1,5 +1,5 @@
 //! Over plain HTTP: the confirmation step of destructive forms without JavaScript, the
-//! read-only banner, the quota confirmation, retention counts.
+//! read-only banner, the quota confirmation, retention counts, the summary tab.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -307,4 +307,44 @@ async fn retention_runs_show_what_they_kept_and_deleted() {
     )
     .await;
     assert_eq!(arts.as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
+async fn the_summary_tab_counts_repositories_artifacts_storage_and_members() {
+    let s = TestServer::start().await;
+    common::create_project(&s, "sum", false).await;
+    common::push_image(&s, "sum/app", "v1", 21).await;
+    common::push_image(&s, "sum/app", "v2", 22).await;
+    common::push_image(&s, "sum/web", "v1", 23).await;
+    for (user, role) in [("gu", 3), ("lg", 5)] {
+        common::create_user(&s, user).await;
+        common::add_member(&s, "sum", user, role).await;
+    }
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let (status, page) = get(&s, &admin, "/projects/sum/summary").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("href=\"/projects/sum/summary\" aria-current=\"page\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("id=\"summary-repositories\">Repositories<b>2</b>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("id=\"summary-artifacts\">Artifacts<b>3</b>"),
+        "{page}"
+    );
+    assert!(page.contains("id=\"summary-quota\""), "{page}");
+    assert!(page.contains("<td>Guests</td><td>1</td>"), "{page}");
+    assert!(page.contains("<td>Limited guests</td><td>1</td>"), "{page}");
+    // A limited guest sees the counts, not the members (as the summary API says).
+    let lg = sign_in(&s, "lg", common::PASSWORD).await;
+    let (status, page) = get(&s, &lg, "/projects/sum/summary").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Artifacts<b>3</b>"), "{page}");
+    assert!(!page.contains("id=\"summary-members\""), "{page}");
+    let gu = sign_in(&s, "gu", common::PASSWORD).await;
+    let (_, page) = get(&s, &gu, "/projects/sum/summary").await;
+    assert!(page.contains("id=\"summary-members\""), "{page}");
 }

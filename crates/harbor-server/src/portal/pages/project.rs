@@ -30,6 +30,7 @@ pub(crate) fn routes() -> Router<Portal> {
                 Redirect::to(&format!("/projects/{}/repositories", enc(&p)))
             }),
         )
+        .route("/projects/{p}/summary", get(summary))
         .route("/projects/{p}/repositories", get(repositories))
         .route("/projects/{p}/members", get(members).post(add_member))
         .route("/projects/{p}/members/{mid}/role", post(set_role))
@@ -121,11 +122,14 @@ const ROLES: [(i64, &str); 5] = [
 fn frame(v: &Viewer, h: &Head, tab: &str, content: Markup) -> Response {
     let name = h.name();
     let base = format!("/projects/{}", enc(name));
-    let mut items = vec![(
-        "Repositories",
-        format!("{base}/repositories"),
-        tab == "repositories",
-    )];
+    let mut items = vec![
+        ("Summary", format!("{base}/summary"), tab == "summary"),
+        (
+            "Repositories",
+            format!("{base}/repositories"),
+            tab == "repositories",
+        ),
+    ];
     if h.can(Resource::Member, Action::List) {
         items.push(("Members", format!("{base}/members"), tab == "members"));
     }
@@ -182,6 +186,55 @@ fn not_allowed(v: &Viewer, h: &Head, tab: &str, what: &str, needs: &str) -> Resp
     let mut resp = frame(v, h, tab, content);
     *resp.status_mut() = StatusCode::FORBIDDEN;
     resp
+}
+
+/// `GET /projects/{p}/summary`: Harbor's project summary (repositories, quota, members
+/// by role for those who may list members) and the artifacts in its repositories.
+async fn summary(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) -> Response {
+    let h = load!(v, head(&p, &v, &name).await);
+    // Artifacts: summed over the repositories (the summary has no such count); the first
+    // 100 repositories, marked `+` when there are more.
+    let path = format!("/projects/{}/repositories?page_size=100", enc(&name));
+    let artifacts = match p.api.get(&v, &path).await {
+        Ok(a) => {
+            let more = a.total() > a.items().len() as u64;
+            a.decode::<Vec<m::Repository>>().ok().map(|repos| {
+                let n: u64 = repos.iter().map(|r| r.artifact_count).sum();
+                format!("{n}{}", if more { "+" } else { "" })
+            })
+        }
+        Err(_) => None,
+    };
+    let s = &h.summary;
+    let roles = [
+        ("Project admins", s.project_admin_count),
+        ("Maintainers", s.maintainer_count),
+        ("Developers", s.developer_count),
+        ("Guests", s.guest_count),
+        ("Limited guests", s.limited_guest_count),
+    ];
+    let members = roles.iter().any(|(_, n)| n.is_some());
+    let (used, hard) = h.quota();
+    let content = html! {
+        div.grid #project-summary {
+            div.card.stat #summary-repositories { "Repositories" b { (s.repo_count) } }
+            div.card.stat #summary-artifacts { "Artifacts" b { (artifacts.as_deref().unwrap_or("—")) } }
+            @if s.quota.is_some() {
+                div.card.stat #summary-quota { "Storage used" b { (bytes(used)) }
+                    span.small { "of " (if hard < 0 { "unlimited".to_owned() } else { bytes(hard) }) } }
+            }
+        }
+        @if members {
+            section.card {
+                h2 { "Members by role" }
+                table #summary-members {
+                    thead { tr { th { "Role" } th { "Members" } } }
+                    tbody { @for (role, n) in &roles { tr { td { (role) } td { (n.unwrap_or(0)) } } } }
+                }
+            }
+        }
+    };
+    frame(&v, &h, "summary", content)
 }
 
 /// `GET /projects/{p}/repositories`.
