@@ -84,6 +84,7 @@ fn nav(viewer: Option<&Viewer>) -> Markup {
                         a href="/admin/users" { "Users" }
                         a href="/admin/robots" { "Robot accounts" }
                         a href="/admin/labels" { "Labels" }
+                        a href="/admin/quotas" { "Quotas" }
                         a href="/admin/gc" { "Garbage collection" }
                         a href="/admin/audit" { "Audit log" }
                         a href="/admin/settings" { "Settings" }

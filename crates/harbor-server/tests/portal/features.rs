@@ -1,5 +1,5 @@
 //! Over plain HTTP: the confirmation step of destructive forms without JavaScript, the
-//! read-only banner, the quota confirmation, retention counts, the summary tab.
+//! read-only banner, the quota confirmation, retention counts, the summary tab, the quota table.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -347,4 +347,56 @@ async fn the_summary_tab_counts_repositories_artifacts_storage_and_members() {
     let gu = sign_in(&s, "gu", common::PASSWORD).await;
     let (_, page) = get(&s, &gu, "/projects/sum/summary").await;
     assert!(page.contains("id=\"summary-members\""), "{page}");
+}
+
+/// The projects of the quota table's rows, in order.
+fn quota_rows(page: &str) -> Vec<String> {
+    page.split("<tr data-project=\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn administrators_sort_project_quotas_by_usage() {
+    let s = TestServer::start().await;
+    for name in ["small", "big"] {
+        common::create_project(&s, name, false).await;
+    }
+    common::push_image(&s, "small/app", "v1", 31).await;
+    common::push_image(&s, "big/app", "v1", 32).await;
+    common::push_image(&s, "big/app", "v2", 33).await;
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let (status, page) = get(&s, &admin, "/admin/quotas").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("href=\"/admin/quotas\""),
+        "the navigation links it"
+    );
+    assert_eq!(quota_rows(&page), ["big", "small", "library"], "{page}");
+    // The Used heading sorts the other way when the table is sorted by it.
+    assert!(
+        page.contains("href=\"/admin/quotas?sort=used.storage\""),
+        "{page}"
+    );
+    let (_, page) = get(&s, &admin, "/admin/quotas?sort=used.storage").await;
+    assert_eq!(quota_rows(&page), ["library", "small", "big"], "{page}");
+    assert!(
+        page.contains("href=\"/admin/quotas?sort=-used.storage\""),
+        "{page}"
+    );
+    // An unknown order falls back to the default.
+    let (status, page) = get(&s, &admin, "/admin/quotas?sort=name").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(quota_rows(&page)[0], "big");
+    // Others are refused by the API.
+    common::create_user(&s, "henry").await;
+    let henry = sign_in(&s, "henry", common::PASSWORD).await;
+    let (status, page) = get(&s, &henry, "/admin/quotas").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        !page.contains("href=\"/admin/quotas\""),
+        "not in their navigation"
+    );
 }
