@@ -1,5 +1,5 @@
 //! Over plain HTTP: the confirmation step of destructive forms without JavaScript, the
-//! read-only banner, the quota confirmation, retention counts, the summary tab, the quota table.
+//! read-only banner, the quota confirmation, retention counts, the summary tab, the quota table, project labels.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -398,5 +398,87 @@ async fn administrators_sort_project_quotas_by_usage() {
     assert!(
         !page.contains("href=\"/admin/quotas\""),
         "not in their navigation"
+    );
+}
+
+#[tokio::test]
+async fn project_labels_are_managed_in_the_project() {
+    let s = TestServer::start().await;
+    let pid = common::create_project(&s, "lab", false).await;
+    for (user, role) in [("maint", 4), ("dev", 2), ("lguest", 5)] {
+        common::create_user(&s, user).await;
+        common::add_member(&s, "lab", user, role).await;
+    }
+    let maint = sign_in(&s, "maint", common::PASSWORD).await;
+    let (status, page) = get(&s, &maint, "/projects/lab/labels").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No project labels yet."), "{page}");
+    assert!(page.contains("id=\"new-project-label\""), "{page}");
+    let t = token(&page);
+    let form = [
+        ("_csrf", t.as_str()),
+        ("name", "hotfix"),
+        ("color", "#aa0000"),
+        ("description", "<i>urgent</i>"),
+    ];
+    let r = post(&s, &maint, "/projects/lab/labels", &form).await;
+    assert_eq!(flash_of(&r), "ok:Label hotfix created.");
+    let listed = api(
+        &s,
+        Method::GET,
+        &format!("/api/v2.0/labels?scope=p&project_id={pid}"),
+        None,
+    )
+    .await;
+    assert_eq!(listed[0]["name"], "hotfix", "{listed}");
+    assert_eq!(listed[0]["scope"], "p");
+    let lid = listed[0]["id"].as_i64().unwrap();
+    let (_, page) = get(&s, &maint, "/projects/lab/labels").await;
+    assert!(page.contains("data-label=\"hotfix\""), "{page}");
+    assert!(page.contains("data-color=\"#aa0000\""), "{page}");
+    assert!(page.contains("&lt;i&gt;urgent&lt;/i&gt;"), "escaped");
+    assert!(page.contains("href=\"/projects/lab/labels\" aria-current=\"page\""));
+
+    // A developer reads them; no form, no delete button, and a forged post is refused.
+    let dev = sign_in(&s, "dev", common::PASSWORD).await;
+    let (status, page) = get(&s, &dev, "/projects/lab/labels").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("data-label=\"hotfix\""), "{page}");
+    assert!(!page.contains("id=\"new-project-label\""), "{page}");
+    assert!(!page.contains("/labels/{lid}/delete"), "{page}");
+    let dt = token(&page);
+    let r = post(
+        &s,
+        &dev,
+        "/projects/lab/labels",
+        &[("_csrf", dt.as_str()), ("name", "mine"), ("color", "#000")],
+    )
+    .await;
+    assert!(flash_of(&r).starts_with("err:"), "{}", flash_of(&r));
+    // A limited guest has no labels tab; opened by address it is a 403 in the project.
+    let lguest = sign_in(&s, "lguest", common::PASSWORD).await;
+    let (_, page) = get(&s, &lguest, "/projects/lab/summary").await;
+    assert!(!page.contains("href=\"/projects/lab/labels\""), "{page}");
+    let (status, page) = get(&s, &lguest, "/projects/lab/labels").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("id=\"not-allowed\""), "{page}");
+
+    // Deleting asks first without JavaScript, then deletes.
+    let path = format!("/projects/lab/labels/{lid}/delete");
+    let ask = [
+        ("_csrf", t.as_str()),
+        ("_confirm", "Delete the label hotfix?"),
+    ];
+    let r = post(&s, &maint, &path, &ask).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        status_of(&s, &format!("/api/v2.0/labels/{lid}")).await,
+        StatusCode::OK
+    );
+    let r = post(&s, &maint, &path, &[("_csrf", t.as_str())]).await;
+    assert_eq!(flash_of(&r), "ok:Label deleted.");
+    assert_eq!(
+        status_of(&s, &format!("/api/v2.0/labels/{lid}")).await,
+        StatusCode::NOT_FOUND
     );
 }
