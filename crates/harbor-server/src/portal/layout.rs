@@ -91,6 +91,11 @@ fn nav(viewer: Option<&Viewer>) -> Markup {
                     }
                     a href="/system" { "System" }
                 }
+                form.global-search method="get" action="/search" role="search" {
+                    label.sr for="global-q" { "Search projects and repositories" }
+                    input #global-q type="search" name="q" placeholder="Search projects and repositories";
+                    button.secondary type="submit" { "Search" }
+                }
                 div.who {
                     a #whoami href="/account" title="Your account" { (v.user.username) }
                     form method="post" action="/logout" {

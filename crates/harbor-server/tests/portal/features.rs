@@ -1,5 +1,5 @@
 //! Over plain HTTP: the confirmation step of destructive forms without JavaScript, the
-//! read-only banner, the quota confirmation, retention counts, the summary tab, the quota table, project labels.
+//! read-only banner, the quota confirmation, retention counts, the summary tab, the quota table, project labels and the global search.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -481,4 +481,58 @@ async fn project_labels_are_managed_in_the_project() {
         status_of(&s, &format!("/api/v2.0/labels/{lid}")).await,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn global_search_lists_what_the_viewer_can_see() {
+    let s = TestServer::start().await;
+    common::create_project(&s, "alpha-pub", true).await;
+    common::create_project(&s, "alpha-priv", false).await;
+    common::create_project(&s, "beta", false).await;
+    common::push_image(&s, "alpha-pub/web", "v1", 41).await;
+    common::push_image(&s, "alpha-priv/secret", "v1", 42).await;
+    common::push_image(&s, "beta/alpha-tool", "v1", 43).await;
+    common::create_user(&s, "ivy").await;
+    common::add_member(&s, "beta", "ivy", 3).await;
+
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let (_, page) = get(&s, &admin, "/projects").await;
+    assert!(
+        page.contains("<form class=\"global-search\" method=\"get\" action=\"/search\""),
+        "{page}"
+    );
+    let (status, page) = get(&s, &admin, "/search?q=alpha").await;
+    assert_eq!(status, StatusCode::OK);
+    for shown in [
+        "href=\"/projects/alpha-pub\"",
+        "href=\"/projects/alpha-priv\"",
+        "href=\"/repo?name=beta%2Falpha-tool\"",
+    ] {
+        assert!(page.contains(shown), "{shown}: {page}");
+    }
+    // Repositories match by full name, so the projects' own repositories too.
+    assert!(
+        page.contains("href=\"/repo?name=alpha-priv%2Fsecret\""),
+        "{page}"
+    );
+
+    // A guest of beta: the public project and beta's repository, not the private one.
+    let ivy = sign_in(&s, "ivy", common::PASSWORD).await;
+    let (_, page) = get(&s, &ivy, "/search?q=alpha").await;
+    assert!(page.contains("href=\"/projects/alpha-pub\""), "{page}");
+    assert!(
+        page.contains("href=\"/repo?name=beta%2Falpha-tool\""),
+        "{page}"
+    );
+    assert!(!page.contains("alpha-priv"), "{page}");
+    let (_, page) = get(&s, &ivy, "/search?q=secret").await;
+    assert!(page.contains("No repository matches."), "{page}");
+    assert!(page.contains("No project matches."), "{page}");
+    // An empty search asks for a term without calling the API; odd input is just text.
+    let (status, page) = get(&s, &ivy, "/search?q=").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Type part of a project or repository name."));
+    let (status, page) = get(&s, &ivy, "/search?q=%3Cb%3E,x%3D1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("value=\"&lt;b&gt;,x=1\""), "{page}");
 }
