@@ -402,14 +402,42 @@ async fn users_change_their_own_password() {
             "err:the old password is wrong",
         ),
         (form(PASSWORD, "weak", "weak"), "err:password"),
-        (
-            form(PASSWORD, "New-Passw0rd", "New-Passw0rd"),
-            "ok:Password changed",
-        ),
     ] {
         let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
         expect(&s, &kim, "/account", &pairs, flash).await;
     }
+
+    // The change ends every session of the user, this one too: the answer goes to the
+    // sign-in page with a fixed notice, and clears the dead cookie.
+    let good = form(PASSWORD, "New-Passw0rd", "New-Passw0rd");
+    let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = post(&s, &kim, "/account", &pairs).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(to, "/login?notice=password-changed&next=%2Faccount");
+    let cleared = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cleared.starts_with("sid=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    let (status, _) = get(&s, &kim, "/account").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "the old session has ended");
+    let (status, page) = get(&s, "", &to).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Password changed: sign in with the new one."),
+        "{page}"
+    );
+    assert!(page.contains("name=\"next\" value=\"/account\""), "{page}");
+    // Only named notices render: nothing typed into the address reaches the page.
+    let (_, page) = get(&s, "", "/login?notice=%3Cb%3Ehacked%3C%2Fb%3E").await;
+    assert!(
+        !page.contains("hacked") && !page.contains("id=\"notice\""),
+        "{page}"
+    );
+    let (_, page) = get(&s, "", "/login").await;
+    assert!(!page.contains("Password changed"), "{page}");
+
     sign_in(&s, "kim", "New-Passw0rd").await;
 }
 

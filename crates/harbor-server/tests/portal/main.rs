@@ -8,11 +8,14 @@ mod common;
 mod display;
 mod features;
 mod forms;
+mod gc;
 mod http;
 #[path = "../e2e/layout.rs"]
 #[allow(dead_code)]
 mod layout;
+mod narrow;
 mod pages;
+mod repository;
 mod roles;
 
 use axum::{

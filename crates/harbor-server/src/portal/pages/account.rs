@@ -4,14 +4,16 @@
 use axum::Form;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
-use axum::response::Response;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use maud::html;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::csrf_checked;
+use super::login::Notice;
+use crate::api::context::SESSION_COOKIE;
 use crate::portal::Portal;
 use crate::portal::backend::Failure;
 use crate::portal::layout::{csrf, page};
@@ -59,7 +61,9 @@ struct PasswordForm {
     again: String,
 }
 
-/// `POST /account`: changes the password through `PUT /users/{id}/password`.
+/// `POST /account`: changes the password through `PUT /users/{id}/password`. That ends
+/// the user's sessions, this one included, so success lands on the sign-in page with a
+/// notice (and the dead session cookie cleared) instead of a flash no page could show.
 async fn change_password(
     v: Viewer,
     State(p): State<Portal>,
@@ -72,6 +76,19 @@ async fn change_password(
     }
     let body = json!({ "old_password": f.old, "new_password": f.new });
     let path = format!("/users/{}/password", v.user.id);
-    let r = p.api.send(&v, Method::PUT, &path, Some(body)).await;
-    redirect_with("/account", r.map(|_| "Password changed.".to_owned()))
+    match p.api.send(&v, Method::PUT, &path, Some(body)).await {
+        Ok(_) => {
+            let to = format!(
+                "/login?notice={}&next=%2Faccount",
+                Notice::PasswordChanged.key()
+            );
+            let mut resp = Redirect::to(&to).into_response();
+            let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+            if let Ok(c) = HeaderValue::from_str(&clear) {
+                resp.headers_mut().insert(header::SET_COOKIE, c);
+            }
+            resp
+        }
+        Err(e) => redirect_with("/account", Err(e)),
+    }
 }

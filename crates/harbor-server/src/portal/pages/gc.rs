@@ -291,6 +291,38 @@ fn params_list(params: &m::GcParameters) -> Markup {
     }
 }
 
+/// How far a run got: a bar of the digest ranges examined while it runs; a full bar and
+/// "Done" once it succeeded (whatever its last report said); no bar, and where it
+/// stopped, for a run that was stopped or failed. The bar spans the card (`portal.css`):
+/// at the element's own 10em width a full bar read as a quarter-full one.
+fn progress_bar(status: &str, dry_run: bool, done: u64, total: u64) -> Markup {
+    let done = done.min(total);
+    let ranges = |n: u64| if n == 1 { "range" } else { "ranges" };
+    html! {
+        @match status {
+            "Success" => {
+                p #gc-progress-text {
+                    "Done: " @if total > 0 { "all " (total) " digest " (ranges(total)) " examined" } @else { "finished" }
+                    @if dry_run { " (dry run: nothing was deleted)" } "."
+                }
+                progress #gc-progress max="1" value="1" aria-labelledby="gc-progress-text" { "done" }
+            }
+            "Stopped" | "Error" => {
+                p #gc-progress-text {
+                    @if status == "Stopped" { "Stopped" } @else { "Failed" }
+                    @if total > 0 { " after examining " (done) " of " (total) " digest " (ranges(total)) }
+                    @else { " before examining any digest range" }
+                    @if dry_run { " (dry run: nothing was deleted)" } "."
+                }
+            }
+            _ => @if total > 0 {
+                p #gc-progress-text { "Digest ranges examined: " (done) " of " (total) "." }
+                progress #gc-progress max=(total) value=(done) aria-labelledby="gc-progress-text" { (done) " of " (total) }
+            },
+        }
+    }
+}
+
 /// `GET /admin/gc/{id}`: one run, its progress and log (reloading itself while it runs).
 async fn detail(v: Viewer, State(p): State<Portal>, Path(id): Path<i64>) -> Response {
     let run_path = format!("/system/gc/{id}");
@@ -348,10 +380,7 @@ async fn detail(v: Viewer, State(p): State<Portal>, Path(id): Path<i64>) -> Resp
             @if !reported {
                 (empty(if busy { "Waiting for the run to report its progress." } else { "This run reported no progress." }))
             } @else {
-                @if total > 0 {
-                    label { "Digest ranges examined: " (done) " of " (total)
-                        progress #gc-progress max=(total) value=(done.min(total)) { (done) " of " (total) } }
-                }
+                (progress_bar(status, pr.dry_run || r.params_as::<m::GcParameters>().dry_run, done, total))
                 dl.kv #gc-counts {
                     dt { "Phase" } dd #gc-phase { (dash(&pr.phase)) }
                     dt { "Blobs examined" } dd { (pr.blobs_total) }
@@ -391,4 +420,42 @@ async fn stop(
         &format!("/admin/gc/{id}"),
         r.map(|_| "Stop requested: the run ends after its current step.".to_owned()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::progress_bar;
+
+    #[test]
+    fn an_ended_run_shows_done_or_where_it_stopped() {
+        let ok = progress_bar("Success", false, 512, 512).into_string();
+        assert!(ok.contains("Done: all 512 digest ranges examined."), "{ok}");
+        assert!(ok.contains("max=\"1\" value=\"1\""), "{ok}");
+        // A success is full even if its last report fell short.
+        let short = progress_bar("Success", true, 128, 512).into_string();
+        assert!(
+            short.contains("value=\"1\"") && short.contains("dry run"),
+            "{short}"
+        );
+        let stopped = progress_bar("Stopped", false, 128, 512).into_string();
+        assert!(
+            stopped.contains("Stopped after examining 128 of 512"),
+            "{stopped}"
+        );
+        assert!(!stopped.contains("<progress"), "{stopped}");
+        let early = progress_bar("Stopped", false, 0, 0).into_string();
+        assert!(early.contains("before examining any"), "{early}");
+        let failed = progress_bar("Error", false, 3, 512).into_string();
+        assert!(
+            failed.contains("Failed after examining 3 of 512"),
+            "{failed}"
+        );
+        let running = progress_bar("Running", false, 128, 512).into_string();
+        assert!(running.contains("max=\"512\" value=\"128\""), "{running}");
+        assert!(
+            progress_bar("Running", false, 0, 0)
+                .into_string()
+                .is_empty()
+        );
+    }
 }

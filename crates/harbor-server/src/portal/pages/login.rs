@@ -19,6 +19,36 @@ use crate::portal::viewer::Viewer;
 pub(crate) struct Next {
     #[serde(default)]
     next: String,
+    /// A fixed notice to show ([`Notice`]); anything else is ignored, so no text from the
+    /// address reaches the page.
+    #[serde(default)]
+    notice: String,
+}
+
+/// The notices the sign-in page knows, named by `?notice=` (never free text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// The user changed their password, which ended their sessions.
+    PasswordChanged,
+}
+
+impl Notice {
+    /// The `notice` query value.
+    pub(crate) const fn key(self) -> &'static str {
+        match self {
+            Notice::PasswordChanged => "password-changed",
+        }
+    }
+
+    fn parse(key: &str) -> Option<Notice> {
+        (key == Notice::PasswordChanged.key()).then_some(Notice::PasswordChanged)
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Notice::PasswordChanged => "Password changed: sign in with the new one.",
+        }
+    }
 }
 
 /// Only paths of this site are followed after sign-in (no open redirect): an absolute
@@ -36,10 +66,16 @@ fn local(next: &str) -> &str {
 }
 
 /// The sign-in page; with an error, answered with its status (401 or 429).
-fn login_page(next: &str, error: Option<(StatusCode, &str)>, username: &str) -> Response {
+fn login_page(
+    next: &str,
+    error: Option<(StatusCode, &str)>,
+    username: &str,
+    notice: Option<Notice>,
+) -> Response {
     let body = html! {
         div.card.login {
             h1 { "Sign in to Harbor-rs" }
+            @if let Some(n) = notice { p.flash.ok #notice role="status" { (n.text()) } }
             @if let Some((_, e)) = error { p.error #error role="alert" { (e) } }
             form.stack method="post" action="/login" {
                 input type="hidden" name="next" value=(next);
@@ -58,7 +94,7 @@ fn login_page(next: &str, error: Option<(StatusCode, &str)>, username: &str) -> 
 
 /// `GET /login`.
 pub(crate) async fn form(Query(q): Query<Next>) -> Response {
-    login_page(local(&q.next), None, "")
+    login_page(local(&q.next), None, "", Notice::parse(&q.notice))
 }
 
 #[derive(Deserialize)]
@@ -81,7 +117,7 @@ pub(crate) async fn submit(
     let next = local(&f.next).to_owned();
     if crate::auth::cross_site(&p.state, &headers) {
         let message = "Sign-in refused: the form was sent from another site.";
-        return login_page(&next, Some((StatusCode::FORBIDDEN, message)), "");
+        return login_page(&next, Some((StatusCode::FORBIDDEN, message)), "", None);
     }
     let body = format!(
         "principal={}&password={}",
@@ -102,7 +138,7 @@ pub(crate) async fn submit(
             } else {
                 StatusCode::UNAUTHORIZED
             };
-            login_page(&next, Some((status, &e.message)), &f.username)
+            login_page(&next, Some((status, &e.message)), &f.username, None)
         }
     }
 }
@@ -124,7 +160,17 @@ pub(crate) async fn logout(v: Viewer, State(p): State<Portal>, Form(f): Form<Con
 
 #[cfg(test)]
 mod tests {
-    use super::local;
+    use super::{Notice, local};
+
+    #[test]
+    fn notices_are_named_not_written_in_the_address() {
+        assert_eq!(
+            Notice::parse("password-changed"),
+            Some(Notice::PasswordChanged)
+        );
+        assert_eq!(Notice::parse("<b>hi</b>"), None);
+        assert_eq!(Notice::parse(""), None);
+    }
 
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {

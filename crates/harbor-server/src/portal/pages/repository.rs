@@ -1,10 +1,11 @@
 //! A repository's artifacts (tags, sizes, push and pull times, pull commands, labels,
-//! multi-arch children, signatures) and one artifact's detail (layers, config, build
-//! history, annotations), with tag, label and delete actions.
+//! multi-arch children, signatures; filters by tag, type and label; several deleted at
+//! once after a confirmation page) and one artifact's detail (its type, its subject,
+//! layers, config, build history, annotations), with tag, label and delete actions.
 
 use axum::Form;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -28,6 +29,10 @@ pub(crate) fn routes() -> Router<Portal> {
     Router::new()
         .route("/repo", get(repository))
         .route("/repo/delete", post(delete_repository))
+        .route(
+            "/repo/artifacts/delete",
+            get(confirm_delete_selected).post(delete_selected),
+        )
         .route("/artifact", get(artifact))
         .route("/artifact/delete", post(delete_artifact))
         .route("/artifact/tag", post(add_tag))
@@ -79,14 +84,153 @@ fn short(digest: &str) -> &str {
     digest.get(..19).unwrap_or(digest)
 }
 
+/// Harbor's type of a media type the API's own table does not know: SBOM and signature
+/// formats by name (CycloneDX, SPDX, Syft; cosign, Notation, Sigstore bundles), `None`
+/// otherwise.
+fn kind_by_name(media_type: &str) -> Option<&'static str> {
+    let t = media_type.to_ascii_lowercase();
+    if ["cyclonedx", "spdx", "sbom", "syft"]
+        .iter()
+        .any(|n| t.contains(n))
+    {
+        Some("SBOM")
+    } else if ["signature", "sigstore", "cosign", "notary", "notation"]
+        .iter()
+        .any(|n| t.contains(n))
+    {
+        Some("SIGNATURE")
+    } else {
+        None
+    }
+}
+
+/// What the page calls an artifact's type: the API's (`IMAGE`, `CHART`, `SBOM`, ...)
+/// when it knows one; else what its artifact type, config media type or layers' media
+/// types name (an SBOM pushed by `oras` has the artifact type
+/// `application/vnd.unknown.artifact.v1` and CycloneDX layers); else `OCI artifact`.
+fn kind_of(a: &m::Artifact, layer_types: &[&str]) -> String {
+    if !a.kind.is_empty() && a.kind != "UNKNOWN" {
+        return a.kind.clone();
+    }
+    [a.artifact_type.as_str(), a.media_type.as_str()]
+        .into_iter()
+        .chain(layer_types.iter().copied())
+        .find_map(kind_by_name)
+        .unwrap_or("OCI artifact")
+        .to_owned()
+}
+
+/// The command that pulls `target` (`host/repo@digest` or `host/repo:tag`): `docker pull`
+/// for images, `oras pull` for every other artifact (docker cannot pull those).
+fn pull_command(kind: &str, target: &str) -> String {
+    if kind == "IMAGE" {
+        format!("docker pull {target}")
+    } else {
+        format!("oras pull {target}")
+    }
+}
+
+/// The media types of a manifest's layers.
+fn layer_types(manifest: &Value) -> Vec<&str> {
+    manifest["layers"]
+        .as_array()
+        .map(|ls| ls.iter().filter_map(|l| l["mediaType"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+/// The artifact an accessory belongs to: its manifest's `subject`, else what a
+/// cosign-style tag (`sha256-<hex>.sig`, `.att`, `.sbom`) names.
+fn subject_of(manifest: &Value, tags: &[m::Tag]) -> Option<String> {
+    if let Some(d) = manifest["subject"]["digest"].as_str()
+        && let Ok(d) = harbor_core::Digest::parse(d)
+    {
+        return Some(d.to_string());
+    }
+    tags.iter()
+        .find_map(|t| harbor_core::artifact::cosign_tag(&t.name))
+        .map(|(d, _)| d.to_string())
+}
+
+/// The type of each listed artifact ([`kind_of`]). Only for those the API calls
+/// `UNKNOWN` is the manifest read (its layers' media types), from the registry: the API's
+/// listing has just shown the user may see them.
+async fn list_kinds(p: &Portal, repo: &str, artifacts: &[m::Artifact]) -> Vec<String> {
+    let name = RepositoryName::parse(repo).ok();
+    let reads = artifacts.iter().map(|a| {
+        let name = name.as_ref();
+        async move {
+            if !a.kind.is_empty() && a.kind != "UNKNOWN" {
+                return a.kind.clone();
+            }
+            let manifest = match name {
+                Some(n) => match p.state.registry.get_manifest(n, &a.digest).await {
+                    Ok(m) => serde_json::from_slice(&m.content).unwrap_or(Value::Null),
+                    Err(_) => Value::Null,
+                },
+                None => Value::Null,
+            };
+            kind_of(a, &layer_types(&manifest))
+        }
+    });
+    futures::future::join_all(reads).await
+}
+
+/// The types the filter offers (Harbor's `type` values).
+const TYPES: [&str; 6] = ["IMAGE", "CHART", "CNAB", "WASM", "SBOM", "SIGNATURE"];
+
+/// At most this many artifacts are deleted by one "Delete selected".
+const MAX_SELECTED: usize = 100;
+
 #[derive(Deserialize)]
 struct RepoQuery {
     #[serde(default)]
     name: String,
+    /// Part of a tag.
     #[serde(default)]
     q: String,
+    /// One of [`TYPES`].
+    #[serde(rename = "type", default)]
+    kind: String,
+    /// A label id.
+    #[serde(default)]
+    label: String,
     #[serde(default)]
     page: Option<u64>,
+}
+
+impl RepoQuery {
+    /// The chosen type, if it is one the filter offers.
+    fn kind(&self) -> Option<&'static str> {
+        TYPES.into_iter().find(|t| *t == self.kind)
+    }
+
+    /// The chosen label's id, if it is a number.
+    fn label(&self) -> Option<i64> {
+        self.label.trim().parse().ok()
+    }
+
+    /// Harbor's `q` for the artifact list: `tags=~<part>`, `type=<TYPE>` and
+    /// `labels=(<id>)`, comma-separated; empty without filters. The tag goes through
+    /// [`super::term`], so it cannot add a filter of its own.
+    fn filter(&self) -> String {
+        let mut parts = Vec::new();
+        let tag = super::term(&self.q);
+        if !tag.is_empty() {
+            parts.push(format!("tags=~{tag}"));
+        }
+        if let Some(k) = self.kind() {
+            parts.push(format!("type={k}"));
+        }
+        if let Some(id) = self.label() {
+            parts.push(format!("labels=({id})"));
+        }
+        parts.join(",")
+    }
+
+    /// Whether any filter is set.
+    fn filtered(&self) -> bool {
+        !self.filter().is_empty()
+    }
 }
 
 fn artifact_href(repo: &str, digest: &str) -> String {
@@ -109,57 +253,99 @@ async fn repository(
     Query(q): Query<RepoQuery>,
 ) -> Response {
     let path = load!(v, repo_path(&q.name));
-    let listing = super::ListQuery {
-        q: q.q.clone(),
-        page: q.page,
-    };
-    let page_no = listing.page();
-    let list_path = super::list_path(
-        &format!("{path}/artifacts?with_tag=true&with_label=true&with_accessory=true"),
-        &listing,
-        "tags",
+    let page_no = q.page.unwrap_or(1).max(1);
+    let mut list_path = format!(
+        "{path}/artifacts?with_tag=true&with_label=true&with_accessory=true&page={page_no}&page_size={PAGE_SIZE}"
     );
+    let filter = q.filter();
+    if !filter.is_empty() {
+        list_path.push_str(&format!("&q={}", enc(&filter)));
+    }
     let (project, _) = load!(v, split(&q.name));
-    let (repo, list, perms) = tokio::join!(
+    let (repo, list, perms, global) = tokio::join!(
         p.api.get(&v, &path),
         p.api.get(&v, &list_path),
-        perms::load(&p, &v, &project)
+        perms::load(&p, &v, &project),
+        p.api.get(&v, "/labels?scope=g&page_size=100"),
     );
     let repo: m::Repository = load!(v, load!(v, repo).decode());
     let list = load!(v, list);
     let artifacts: Vec<m::Artifact> = load!(v, list.decode());
+    // Labels to filter by: the global ones and the project's (a failed read leaves the
+    // list shorter, not the page broken).
+    let local = p
+        .api
+        .get(
+            &v,
+            &format!(
+                "/labels?scope=p&project_id={}&page_size=100",
+                repo.project_id
+            ),
+        )
+        .await;
+    let labels: Vec<m::Label> = [global, local]
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.decode::<Vec<m::Label>>().ok())
+        .flatten()
+        .collect();
+    let kinds = list_kinds(&p, &q.name, &artifacts).await;
     let delete_artifacts = perms.can(Resource::Artifact, Action::Delete);
     let host = registry_host(&p, &headers);
     let full = q.name.as_str();
-    let first_tag = artifacts
+    let (first_kind, first_tag) = artifacts
         .iter()
-        .find_map(|a| a.tags.as_deref()?.first().map(|t| t.name.as_str()))
-        .unwrap_or("latest");
-    let base = format!("/repo?name={}&q={}&", enc(full), enc(&q.q));
+        .zip(&kinds)
+        .find_map(|(a, k)| Some((k.as_str(), a.tags.as_deref()?.first()?.name.as_str())))
+        .unwrap_or(("IMAGE", "latest"));
+    let base = format!(
+        "/repo?name={}&q={}&type={}&label={}&",
+        enc(full),
+        enc(&q.q),
+        enc(q.kind().unwrap_or_default()),
+        q.label().map(|l| l.to_string()).unwrap_or_default()
+    );
+    let chosen_label = q.label();
     let body = html! {
         div.crumbs { a href="/projects" { "Projects" } " / " a href={ "/projects/" (enc(&project)) } { (project) } " / " }
         h1 #repo-title { (full) }
         div.card {
             dl.kv {
-                dt { "Pull command" } dd { (copyable("pull-command", &format!("docker pull {host}/{full}:{first_tag}"))) }
+                dt { "Pull command" } dd { (copyable("pull-command", &pull_command(first_kind, &format!("{host}/{full}:{first_tag}")))) }
                 dt { "Artifacts" } dd { (repo.artifact_count) }
                 dt { "Pulls" } dd { (repo.pull_count) }
                 dt { "Updated" } dd { (at(&repo.update_time)) }
             }
         }
-        form.search method="get" action="/repo" role="search" {
+        form.filters method="get" action="/repo" role="search" #artifact-filters {
             input type="hidden" name="name" value=(full);
-            label.sr for="q" { "Filter artifacts by tag" }
-            input #q type="search" name="q" value=(q.q) placeholder="Filter artifacts by tag";
-            button type="submit" { "Search" }
+            label { "Tag" input #q type="search" name="q" value=(q.q) placeholder="Part of a tag"; }
+            label { "Type" select #type-filter name="type" {
+                option value="" { "Any type" }
+                @for t in TYPES { option value=(t) selected[q.kind() == Some(t)] { (t) } }
+            } }
+            label { "Label" select #label-filter name="label" {
+                option value="" { "Any label" }
+                @for l in &labels { option value=(l.id) selected[chosen_label == Some(l.id)] { (l.name) @if l.scope == "g" { " (global)" } } }
+            } }
+            button type="submit" { "Filter" }
+            @if q.filtered() { a href={ "/repo?name=" (enc(full)) } #clear-filters { "Clear filters" } }
         }
-        @if artifacts.is_empty() { (empty("No artifacts match.")) } @else {
+        @if artifacts.is_empty() {
+            (empty(if q.filtered() { "No artifacts match these filters." } else { "No artifacts yet." }))
+        } @else {
             div.scroll { table #artifacts {
-                thead { tr { th { "Artifact" } th { "Tags" } th { "Type" } th { "Size" } th.hide-sm { "Pushed" } th.hide-sm { "Pulled" } th { "Pull" } @if delete_artifacts { th { "" } } } }
-                tbody { @for a in &artifacts {
+                thead { tr {
+                    @if delete_artifacts { th { span.sr { "Select" } } }
+                    th { "Artifact" } th { "Tags" } th { "Type" } th { "Size" } th.hide-sm { "Pushed" } th.hide-sm { "Pulled" } th { "Pull" } @if delete_artifacts { th { "" } }
+                } }
+                tbody { @for (a, kind) in artifacts.iter().zip(&kinds) {
                     @let digest = a.digest.as_str();
                     @let id = a.id;
                     tr {
+                        @if delete_artifacts { td {
+                            input type="checkbox" name="ref" value=(digest) form="delete-selected" aria-label={ "Select " (short(digest)) };
+                        } }
                         td {
                             a.mono href=(artifact_href(full, digest)) { (short(digest)) }
                             @if let Some(children) = &a.references { br; span.small { (children.len()) " platforms" } }
@@ -169,15 +355,22 @@ async fn repository(
                             @for l in &a.labels { span.badge.label data-color=[label_color(&l.color)] { (l.name) } }
                         }
                         td { (tags_cell(a)) }
-                        td { (dash(&a.kind)) }
+                        td.kind { (kind) }
                         td { (bytes(i64::try_from(a.size).unwrap_or(i64::MAX))) }
                         td.hide-sm { (at(&a.push_time)) }
                         td.hide-sm { (at(&a.pull_time)) }
-                        td { (copyable(&format!("pull-{id}"), &format!("docker pull {host}/{full}@{digest}"))) }
+                        td.pull { (copyable(&format!("pull-{id}"), &pull_command(kind, &format!("{host}/{full}@{digest}")))) }
                         @if delete_artifacts { td { (artifact_delete(&v, full, digest)) } }
                     }
                 } }
             } }
+            @if delete_artifacts {
+                form.row method="get" action="/repo/artifacts/delete" #delete-selected {
+                    input type="hidden" name="name" value=(full);
+                    button.danger type="submit" { "Delete selected…" }
+                    span.small { "Asks for confirmation first." }
+                }
+            }
             (pager(&base, page_no, PAGE_SIZE, list.total()))
         }
         @if perms.can(Resource::Repository, Action::Delete) { section.card #delete-repository {
@@ -257,6 +450,170 @@ async fn delete_artifact(
         &format!("/repo?name={}", enc(&f.repo)),
         r.map(|_| format!("Artifact {} deleted.", short(&f.reference))),
     )
+}
+
+/// The repository and artifacts of a "Delete selected" form (`name`, `ref` repeated,
+/// `_csrf`), from a query string or a form body.
+struct Selection {
+    csrf: String,
+    repo: String,
+    refs: Vec<String>,
+}
+
+impl Selection {
+    fn parse(raw: &str) -> Self {
+        let mut s = Selection {
+            csrf: String::new(),
+            repo: String::new(),
+            refs: Vec::new(),
+        };
+        for (k, val) in form_urlencoded::parse(raw.as_bytes()) {
+            match k.as_ref() {
+                "_csrf" => s.csrf = val.into_owned(),
+                "name" => s.repo = val.into_owned(),
+                "ref" if !val.trim().is_empty() && !s.refs.iter().any(|r| *r == val) => {
+                    s.refs.push(val.trim().to_owned());
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// Refuses an empty selection or one larger than [`MAX_SELECTED`].
+    fn check(&self) -> Result<(), Failure> {
+        if self.refs.is_empty() {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "Select the artifacts to delete first.",
+            ));
+        }
+        if self.refs.len() > MAX_SELECTED {
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                format!("Select at most {MAX_SELECTED} artifacts at a time."),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `GET /repo/artifacts/delete?name=..&ref=..&ref=..`: the confirmation page of a
+/// "Delete selected" (nothing is deleted on one click, with or without JavaScript).
+async fn confirm_delete_selected(
+    v: Viewer,
+    State(p): State<Portal>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let sel = Selection::parse(raw.as_deref().unwrap_or_default());
+    let back = format!("/repo?name={}", enc(&sel.repo));
+    let path = load!(v, repo_path(&sel.repo));
+    if let Err(e) = sel.check() {
+        return redirect_with(&back, Err(e));
+    }
+    let reads = sel.refs.iter().map(|r| {
+        let art = format!("{path}/artifacts/{}?with_tag=true", enc(r));
+        let api = &p.api;
+        let v = &v;
+        async move {
+            let found = api
+                .get(v, &art)
+                .await
+                .and_then(|a| a.decode::<m::Artifact>());
+            (r.as_str(), found)
+        }
+    });
+    let found = futures::future::join_all(reads).await;
+    let ready: Vec<&m::Artifact> = found.iter().filter_map(|(_, a)| a.as_ref().ok()).collect();
+    let repo = sel.repo.as_str();
+    let (project, _) = load!(v, split(repo));
+    let n = ready.len();
+    let plural = if n == 1 { "" } else { "s" };
+    let body = html! {
+        div.crumbs {
+            a href="/projects" { "Projects" } " / "
+            a href={ "/projects/" (enc(&project)) } { (project) } " / "
+            a href=(back) { (repo) } " / "
+        }
+        h1 { "Delete " (n) " artifact" (plural) "?" }
+        p { "Each goes with all its tags, and its signatures and other accessories. This cannot be undone." }
+        div.scroll { table #delete-selection {
+            thead { tr { th { "Artifact" } th { "Tags" } th { "Type" } th { "Size" } } }
+            tbody { @for (r, a) in &found { tr {
+                @match a {
+                    Ok(a) => {
+                        td { a.mono href=(artifact_href(repo, &a.digest)) { (short(&a.digest)) } }
+                        td { (tags_cell(a)) }
+                        td { (kind_of(a, &[])) }
+                        td { (bytes(i64::try_from(a.size).unwrap_or(i64::MAX))) }
+                    }
+                    Err(e) => {
+                        td.mono { (short(r)) }
+                        td colspan="3" { span.error-text { "Cannot be deleted: " (e.message) } }
+                    }
+                }
+            } } }
+        } }
+        @if n > 0 {
+            form.row method="post" action="/repo/artifacts/delete" #confirm-delete {
+                (csrf(&v))
+                input type="hidden" name="name" value=(repo);
+                @for a in &ready { input type="hidden" name="ref" value=(a.digest); }
+                button.danger type="submit" #confirm-delete-button { "Delete " (n) " artifact" (plural) }
+                a href=(back) { "Cancel" }
+            }
+        } @else {
+            p { a href=(back) { "Back to the repository" } }
+        }
+    };
+    page(Some(&v), "Delete artifacts", body)
+}
+
+/// `POST /repo/artifacts/delete`: deletes each confirmed artifact through the API, one
+/// after the other. All gone: back to the repository with a message; otherwise a page
+/// saying, for each artifact, whether it was deleted or why not.
+async fn delete_selected(v: Viewer, State(p): State<Portal>, body: String) -> Response {
+    let sel = Selection::parse(&body);
+    csrf_checked!(v, &sel.csrf);
+    let back = format!("/repo?name={}", enc(&sel.repo));
+    let path = load!(v, repo_path(&sel.repo));
+    if let Err(e) = sel.check() {
+        return redirect_with(&back, Err(e));
+    }
+    let mut results = Vec::with_capacity(sel.refs.len());
+    for r in &sel.refs {
+        let one = format!("{path}/artifacts/{}", enc(r));
+        results.push((r.as_str(), p.api.send(&v, Method::DELETE, &one, None).await));
+    }
+    let deleted = results.iter().filter(|(_, r)| r.is_ok()).count();
+    let total = results.len();
+    let plural = if total == 1 { "" } else { "s" };
+    if deleted == total {
+        return redirect_with(&back, Ok(format!("Deleted {total} artifact{plural}.")));
+    }
+    let repo = sel.repo.as_str();
+    let (project, _) = load!(v, split(repo));
+    let body = html! {
+        div.crumbs {
+            a href="/projects" { "Projects" } " / "
+            a href={ "/projects/" (enc(&project)) } { (project) } " / "
+            a href=(back) { (repo) } " / "
+        }
+        h1 { "Deleted " (deleted) " of " (total) " artifact" (plural) }
+        div.flash.err role="alert" #flash { (total - deleted) " could not be deleted: see below." }
+        div.scroll { table #delete-results {
+            thead { tr { th { "Artifact" } th { "Result" } } }
+            tbody { @for (r, res) in &results { tr {
+                td.mono { (short(r)) }
+                @match res {
+                    Ok(_) => td.ok-text { "Deleted." },
+                    Err(e) => td { span.error-text { (e.message) } },
+                }
+            } } }
+        } }
+        p { a href=(back) #back-to-repository { "Back to the repository" } }
+    };
+    page(Some(&v), "Delete artifacts", body)
 }
 
 async fn add_tag(v: Viewer, State(p): State<Portal>, Form(f): Form<ArtifactForm>) -> Response {
@@ -373,6 +730,8 @@ async fn artifact(
         Err(_) => Value::Null,
     };
     let history = history.map(|h| h.body).unwrap_or(Value::Null);
+    let kind = kind_of(&a, &layer_types(&manifest));
+    let subject = subject_of(&manifest, a.tags.as_deref().unwrap_or_default());
     let mut labels: Vec<m::Label> = Vec::new();
     for l in [global, local].into_iter().flatten() {
         labels.extend(load!(v, l.decode::<Vec<m::Label>>()));
@@ -389,8 +748,11 @@ async fn artifact(
         h1 #artifact-title { (repo.rsplit('/').next().unwrap_or(repo)) "@" (short(&digest)) }
         div.card { dl.kv {
             dt { "Digest" } dd { (copyable("digest", &digest)) }
-            dt { "Pull by digest" } dd { (copyable("pull-digest", &format!("docker pull {host}/{repo}@{digest}"))) }
-            dt { "Type" } dd { (dash(&a.kind)) }
+            dt { "Pull by digest" } dd { (copyable("pull-digest", &pull_command(&kind, &format!("{host}/{repo}@{digest}")))) }
+            dt { "Type" } dd #artifact-kind { (kind) }
+            @if let Some(s) = &subject {
+                dt { "Subject" } dd { a.mono #subject-link href=(artifact_href(repo, s)) { (short(s)) } " (the artifact this one belongs to)" }
+            }
             dt { "Media type" } dd { code { (dash(&a.manifest_media_type)) } }
             @if !a.artifact_type.is_empty() { dt { "Artifact type" } dd { code { (a.artifact_type) } } }
             dt { "Size" } dd { (bytes(i64::try_from(a.size).unwrap_or(i64::MAX))) }
@@ -406,7 +768,7 @@ async fn artifact(
                     @let name = t.name.as_str();
                     tr {
                         td { (name) }
-                        td { (copyable(&format!("pull-tag-{}", t.id), &format!("docker pull {host}/{repo}:{name}"))) }
+                        td { (copyable(&format!("pull-tag-{}", t.id), &pull_command(&kind, &format!("{host}/{repo}:{name}")))) }
                         td.hide-sm { (at(&t.push_time)) }
                         td.hide-sm { (at(&t.pull_time)) }
                         @if remove_tag { td { form.inline method="post" action="/artifact/untag" data-confirm="Remove this tag?" {
