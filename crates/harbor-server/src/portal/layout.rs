@@ -37,12 +37,19 @@ fn page_with_status(
                 @if let Some(s) = refresh { meta http-equiv="refresh" content=(s); }
                 title { (title) " · Harbor-rs" }
                 link rel="stylesheet" href="/static/portal.css";
+                link rel="stylesheet" href="/static/portal-extra.css";
                 script src="/static/portal.js" defer {}
             }
             body {
                 a.skip href="#main" { "Skip to content" }
                 (nav(viewer))
                 main #main {
+                    @if let Some(v) = viewer && v.read_only {
+                        div.banner.read-only role="status" #read-only-banner {
+                            strong { "Read-only mode. " }
+                            "Pulls work; pushes, deletions and every other change are refused until an administrator turns it off."
+                        }
+                    }
                     @if let Some(v) = viewer && !v.banner.is_empty() { div.banner role="note" #banner { (v.banner) } }
                     @if let Some(f) = &flash { (flash_box(f)) }
                     (body)
@@ -51,6 +58,9 @@ fn page_with_status(
             }
         }
     };
+    // Forms that ask before acting get their no-script confirmation field here, in one
+    // place, whichever page built them.
+    let markup = maud::PreEscaped(super::confirm::mark(markup.into_string()));
     let mut resp = (status, markup).into_response();
     let h = resp.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -74,11 +84,17 @@ fn nav(viewer: Option<&Viewer>) -> Markup {
                         a href="/admin/users" { "Users" }
                         a href="/admin/robots" { "Robot accounts" }
                         a href="/admin/labels" { "Labels" }
+                        a href="/admin/quotas" { "Quotas" }
                         a href="/admin/gc" { "Garbage collection" }
                         a href="/admin/audit" { "Audit log" }
                         a href="/admin/settings" { "Settings" }
                     }
                     a href="/system" { "System" }
+                }
+                form.global-search method="get" action="/search" role="search" {
+                    label.sr for="global-q" { "Search projects and repositories" }
+                    input #global-q type="search" name="q" placeholder="Search projects and repositories";
+                    button.secondary type="submit" { "Search" }
                 }
                 div.who {
                     a #whoami href="/account" title="Your account" { (v.user.username) }
@@ -104,7 +120,9 @@ pub(crate) fn csrf(v: &Viewer) -> Markup {
     html! { input type="hidden" name="_csrf" value=(v.csrf()); }
 }
 
-/// A one-button form posting to `action`, asking `question` first (with JavaScript).
+/// A one-button form posting to `action` that asks `question` first: with JavaScript a
+/// `confirm()` dialog, without it a confirmation page (`data-confirm`, see
+/// [`super::confirm`]).
 pub(crate) fn action_button(v: &Viewer, action: &str, label: &str, question: &str) -> Markup {
     html! {
         form.inline method="post" action=(action) data-confirm=(question) {

@@ -5,6 +5,7 @@
 //! read-only mode and audit trail by construction. Forms carry the session's CSRF token.
 
 mod backend;
+mod confirm;
 mod layout;
 mod pages;
 mod perms;
@@ -28,6 +29,8 @@ pub(crate) struct Portal {
 
 const CSS: &str = include_str!("assets/portal.css");
 const JS: &str = include_str!("assets/portal.js");
+/// Styles of the pages added after `portal.css` (confirmation, global search, quotas).
+const EXTRA_CSS: &str = include_str!("assets/portal-extra.css");
 
 /// Content Security Policy: only our own scripts, styles and forms; never framed.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
@@ -39,11 +42,17 @@ pub(crate) fn router(state: AppState, api: Router) -> Router {
         state,
         api: Api::new(api),
     };
+    let gate = axum::middleware::from_fn_with_state(portal.clone(), confirm::gate);
     pages::routes()
         .route("/", get(|| async { Redirect::to("/projects") }))
         .route("/static/portal.css", get(|| asset(CSS, "text/css")))
+        .route(
+            "/static/portal-extra.css",
+            get(|| asset(EXTRA_CSS, "text/css")),
+        )
         .route("/static/portal.js", get(|| asset(JS, "text/javascript")))
         .fallback(no_such_page)
+        .layer(gate)
         .with_state(portal)
         .layer(axum::middleware::map_response(as_pages))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -32,6 +32,8 @@ pub(crate) struct Viewer {
     pub client: ClientInfo,
     /// The administrators' banner message (`banner_message`), empty for none.
     pub banner: String,
+    /// Whether the system is in read-only mode (every page says so).
+    pub read_only: bool,
 }
 
 /// A message shown once at the top of the next page.
@@ -132,6 +134,8 @@ impl FromRequestParts<Portal> for Viewer {
             Ok(Some(u)) => u,
             _ => return Err(back()),
         };
+        // One cached settings read per page: the banner and read-only mode.
+        let settings = portal.state.settings.get().await;
         Ok(Viewer {
             user,
             session,
@@ -139,7 +143,8 @@ impl FromRequestParts<Portal> for Viewer {
             flash: read_flash(&parts.headers),
             here,
             client: crate::client::of(parts),
-            banner: portal.state.settings.get().await.banner_message,
+            banner: settings.banner_message,
+            read_only: settings.read_only,
         })
     }
 }

@@ -511,3 +511,48 @@ async fn system_robots_hold_quota_permissions() {
     .await;
     harbor_error(resp, StatusCode::FORBIDDEN, "FORBIDDEN").await;
 }
+
+#[tokio::test]
+async fn quotas_sort_by_usage_both_ways() {
+    let s = TestServer::start().await;
+    let admin = client();
+    for name in ["small", "big", "empty"] {
+        create_project(&s, name, false).await;
+    }
+    push_image(&s, "small/app", "v1", 1).await;
+    push_image(&s, "big/app", "v1", 2).await;
+    push_image(&s, "big/app", "v2", 3).await;
+    let names = |list: &[Value]| -> Vec<String> {
+        list.iter()
+            .map(|q| q["ref"]["name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let used = |list: &[Value]| -> Vec<i64> {
+        list.iter()
+            .map(|q| q["used"]["storage"].as_i64().unwrap_or(-1))
+            .collect()
+    };
+    let up: Vec<Value> = get_json(&admin, &s, "/api/v2.0/quotas?sort=used.storage").await;
+    let down: Vec<Value> = get_json(&admin, &s, "/api/v2.0/quotas?sort=-used.storage").await;
+    let (u, d) = (used(&up), used(&down));
+    assert!(u.windows(2).all(|w| w[0] <= w[1]), "{u:?}");
+    assert!(d.windows(2).all(|w| w[0] >= w[1]), "{d:?}");
+    assert_eq!(names(&down)[..2], ["big", "small"], "{down:?}");
+    assert_eq!(names(&up).last().map(String::as_str), Some("big"));
+    assert!(u[0] == 0 && d[0] > d[1] && d[1] > 0, "{d:?}");
+    // Paged, the order holds across pages.
+    let first: Vec<Value> = get_json(
+        &admin,
+        &s,
+        "/api/v2.0/quotas?sort=-used.storage&page_size=1",
+    )
+    .await;
+    let second: Vec<Value> = get_json(
+        &admin,
+        &s,
+        "/api/v2.0/quotas?sort=-used.storage&page_size=1&page=2",
+    )
+    .await;
+    assert_eq!(names(&first), ["big"]);
+    assert_eq!(names(&second), ["small"]);
+}

@@ -6,6 +6,7 @@ mod browser;
 #[path = "../common/mod.rs"]
 mod common;
 mod display;
+mod features;
 mod forms;
 mod gc;
 mod http;

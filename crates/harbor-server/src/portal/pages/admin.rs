@@ -1,4 +1,4 @@
-//! System administration pages: users, global labels, the audit log (and its purge),
+//! System administration pages: users, global labels, project quotas, the audit log (and its purge),
 //! the system settings (read-only mode), and the system status page every signed-in
 //! user may see. The API refuses non-administrators; the pages also hide their forms.
 
@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 use super::{Confirm, ListQuery, PAGE_SIZE, csrf_checked, load};
 use crate::portal::Portal;
 use crate::portal::backend::{Failure, enc};
-use crate::portal::layout::{action_button, at, csrf, dash, empty, page, pager, search_box, text};
+use crate::portal::layout::{
+    action_button, at, bytes, csrf, dash, empty, page, pager, quota_bar, search_box, text,
+};
 use crate::portal::viewer::{Viewer, redirect_with};
 
 pub(crate) fn routes() -> Router<Portal> {
@@ -28,6 +30,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .route("/admin/users/{id}/delete", post(delete_user))
         .route("/admin/labels", get(labels).post(create_label))
         .route("/admin/labels/{id}/delete", post(delete_label))
+        .route("/admin/quotas", get(quotas))
         .route("/admin/audit", get(audit))
         .route("/admin/audit/purge", post(purge_audit))
         .route("/admin/settings", get(settings).post(save_settings))
@@ -349,6 +352,89 @@ async fn delete_label(
         .send(&v, Method::DELETE, &format!("/labels/{id}"), None)
         .await;
     redirect_with("/admin/labels", r.map(|_| "Label deleted.".to_owned()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Quotas
+
+/// `?sort=&page=` of the quota table.
+#[derive(Deserialize, Default)]
+struct QuotaQuery {
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    page: Option<u64>,
+}
+
+/// The orders the quota table offers (Harbor's `sort` values); the first is the default.
+const QUOTA_SORTS: [&str; 4] = [
+    "-used.storage",
+    "used.storage",
+    "-hard.storage",
+    "hard.storage",
+];
+
+/// A sortable column heading: a link to sort by `key`, the other way round when the
+/// table is already sorted by it.
+fn sort_heading(label: &str, key: &str, current: &str) -> Markup {
+    let (href, arrow) = if current == format!("-{key}") {
+        (key.to_owned(), " ▼")
+    } else if current == key {
+        (format!("-{key}"), " ▲")
+    } else {
+        (format!("-{key}"), "")
+    };
+    html! {
+        th aria-sort=(match arrow { " ▼" => "descending", " ▲" => "ascending", _ => "none" }) {
+            a.sort href={ "/admin/quotas?sort=" (enc(&href)) } data-sort=(key) { (label) (arrow) }
+        }
+    }
+}
+
+/// `GET /admin/quotas`: every project's storage quota, sorted by usage (largest first)
+/// or limit, paged.
+async fn quotas(v: Viewer, State(p): State<Portal>, Query(q): Query<QuotaQuery>) -> Response {
+    let sort = QUOTA_SORTS
+        .into_iter()
+        .find(|s| *s == q.sort)
+        .unwrap_or(QUOTA_SORTS[0]);
+    let page_no = q.page.unwrap_or(1).max(1);
+    let path = format!(
+        "/quotas?reference=project&sort={}&page={page_no}&page_size={PAGE_SIZE}",
+        enc(sort)
+    );
+    let list = load!(v, p.api.get(&v, &path).await);
+    let quotas: Vec<m::Quota> = load!(v, list.decode());
+    let storage = |l: &m::ResourceList, default| l.get("storage").copied().unwrap_or(default);
+    let body = html! {
+        h1 { "Project quotas" }
+        p.small { "Storage each project uses against its limit. A project at its limit refuses pushes until artifacts are deleted." }
+        @if quotas.is_empty() { (empty("No projects.")) } @else {
+            div.scroll { table #quotas data-sort=(sort) {
+                thead { tr {
+                    th { "Project" }
+                    th.hide-sm { "Owner" }
+                    (sort_heading("Used", "used.storage", sort))
+                    (sort_heading("Limit", "hard.storage", sort))
+                    th { "Usage" }
+                    th.hide-sm { "Updated" }
+                } }
+                tbody { @for quota in &quotas {
+                    @let (used, hard) = (storage(&quota.used, 0), storage(&quota.hard, -1));
+                    tr data-project=(quota.reference.name) {
+                        td { a href={ "/projects/" (enc(&quota.reference.name)) "/settings" } { (quota.reference.name) } }
+                        td.hide-sm { (dash(&quota.reference.owner_name)) }
+                        td.used { (bytes(used)) }
+                        td.hard { (bytes(hard)) }
+                        td { (quota_bar(used, hard)) }
+                        td.hide-sm { (at(&quota.update_time)) }
+                    }
+                } }
+            } }
+            (pager(&format!("/admin/quotas?sort={}&", enc(sort)), page_no, PAGE_SIZE, list.total()))
+        }
+    };
+    page(Some(&v), "Project quotas", body)
 }
 
 // ---------------------------------------------------------------------------------------

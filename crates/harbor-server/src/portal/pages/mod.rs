@@ -9,6 +9,7 @@ mod project;
 mod projects;
 mod repository;
 mod robots;
+mod search;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -157,6 +158,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/projects", get(projects::list).post(projects::create))
+        .route("/search", get(search::search))
         .merge(account::routes())
         .merge(project::routes())
         .merge(repository::routes())

@@ -1,5 +1,5 @@
-//! A project's page and its tabs: repositories, members, robot accounts, policies (tag
-//! immutability and retention), logs and settings.
+//! A project's page and its tabs: summary, repositories, members, robot accounts,
+//! policies (tag immutability and retention), labels, logs and settings.
 
 use axum::Form;
 use axum::Router;
@@ -30,6 +30,7 @@ pub(crate) fn routes() -> Router<Portal> {
                 Redirect::to(&format!("/projects/{}/repositories", enc(&p)))
             }),
         )
+        .route("/projects/{p}/summary", get(summary))
         .route("/projects/{p}/repositories", get(repositories))
         .route("/projects/{p}/members", get(members).post(add_member))
         .route("/projects/{p}/members/{mid}/role", post(set_role))
@@ -41,6 +42,8 @@ pub(crate) fn routes() -> Router<Portal> {
         .route("/projects/{p}/immutable/{id}/delete", post(delete_rule))
         .route("/projects/{p}/retention", post(set_retention))
         .route("/projects/{p}/retention/run", post(run_retention))
+        .route("/projects/{p}/labels", get(labels).post(create_label))
+        .route("/projects/{p}/labels/{id}/delete", post(delete_label))
         .route("/projects/{p}/logs", get(logs))
         .route("/projects/{p}/settings", get(settings).post(save_settings))
         .route("/projects/{p}/delete", post(delete_project))
@@ -121,11 +124,14 @@ const ROLES: [(i64, &str); 5] = [
 fn frame(v: &Viewer, h: &Head, tab: &str, content: Markup) -> Response {
     let name = h.name();
     let base = format!("/projects/{}", enc(name));
-    let mut items = vec![(
-        "Repositories",
-        format!("{base}/repositories"),
-        tab == "repositories",
-    )];
+    let mut items = vec![
+        ("Summary", format!("{base}/summary"), tab == "summary"),
+        (
+            "Repositories",
+            format!("{base}/repositories"),
+            tab == "repositories",
+        ),
+    ];
     if h.can(Resource::Member, Action::List) {
         items.push(("Members", format!("{base}/members"), tab == "members"));
     }
@@ -134,6 +140,9 @@ fn frame(v: &Viewer, h: &Head, tab: &str, content: Markup) -> Response {
     }
     if h.sees_policies() {
         items.push(("Policies", format!("{base}/policies"), tab == "policies"));
+    }
+    if h.can(Resource::Label, Action::List) {
+        items.push(("Labels", format!("{base}/labels"), tab == "labels"));
     }
     if h.can(Resource::Log, Action::List) {
         items.push(("Logs", format!("{base}/logs"), tab == "logs"));
@@ -182,6 +191,55 @@ fn not_allowed(v: &Viewer, h: &Head, tab: &str, what: &str, needs: &str) -> Resp
     let mut resp = frame(v, h, tab, content);
     *resp.status_mut() = StatusCode::FORBIDDEN;
     resp
+}
+
+/// `GET /projects/{p}/summary`: Harbor's project summary (repositories, quota, members
+/// by role for those who may list members) and the artifacts in its repositories.
+async fn summary(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) -> Response {
+    let h = load!(v, head(&p, &v, &name).await);
+    // Artifacts: summed over the repositories (the summary has no such count); the first
+    // 100 repositories, marked `+` when there are more.
+    let path = format!("/projects/{}/repositories?page_size=100", enc(&name));
+    let artifacts = match p.api.get(&v, &path).await {
+        Ok(a) => {
+            let more = a.total() > a.items().len() as u64;
+            a.decode::<Vec<m::Repository>>().ok().map(|repos| {
+                let n: u64 = repos.iter().map(|r| r.artifact_count).sum();
+                format!("{n}{}", if more { "+" } else { "" })
+            })
+        }
+        Err(_) => None,
+    };
+    let s = &h.summary;
+    let roles = [
+        ("Project admins", s.project_admin_count),
+        ("Maintainers", s.maintainer_count),
+        ("Developers", s.developer_count),
+        ("Guests", s.guest_count),
+        ("Limited guests", s.limited_guest_count),
+    ];
+    let members = roles.iter().any(|(_, n)| n.is_some());
+    let (used, hard) = h.quota();
+    let content = html! {
+        div.grid #project-summary {
+            div.card.stat #summary-repositories { "Repositories" b { (s.repo_count) } }
+            div.card.stat #summary-artifacts { "Artifacts" b { (artifacts.as_deref().unwrap_or("—")) } }
+            @if s.quota.is_some() {
+                div.card.stat #summary-quota { "Storage used" b { (bytes(used)) }
+                    span.small { "of " (if hard < 0 { "unlimited".to_owned() } else { bytes(hard) }) } }
+            }
+        }
+        @if members {
+            section.card {
+                h2 { "Members by role" }
+                table #summary-members {
+                    thead { tr { th { "Role" } th { "Members" } } }
+                    tbody { @for (role, n) in &roles { tr { td { (role) } td { (n.unwrap_or(0)) } } } }
+                }
+            }
+        }
+    };
+    frame(&v, &h, "summary", content)
 }
 
 /// `GET /projects/{p}/repositories`.
@@ -560,6 +618,24 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
         }
         None => (None, None),
     };
+    // What each shown run examined, kept and deleted: the sums of its tasks (one per
+    // repository), read concurrently.
+    let counts: Vec<Option<RunCounts>> = match (&runs, retention_id) {
+        (Some(runs), Some(id)) => {
+            futures::future::join_all(runs.iter().map(|e| {
+                let path = format!("/retentions/{id}/executions/{}/tasks?page_size=100", e.id);
+                let (p, v) = (&p, &v);
+                async move {
+                    let tasks = p.api.get(v, &path).await.ok()?;
+                    let more = tasks.total() > tasks.items().len() as u64;
+                    let tasks: Vec<m::RetentionExecutionTask> = tasks.decode().ok()?;
+                    Some(RunCounts::of(&tasks, more))
+                }
+            }))
+            .await
+        }
+        _ => Vec::new(),
+    };
     let base = format!("/projects/{}", enc(&name));
     let add_rule = h.can(Resource::ImmutableTag, Action::Create);
     let delete_rule = h.can(Resource::ImmutableTag, Action::Delete);
@@ -619,11 +695,19 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
                 @if let Some(runs) = &runs {
                     @if !runs.is_empty() {
                         div.scroll { table #retention-runs {
-                            thead { tr { th { "Run" } th { "Status" } th { "Dry run" } th { "Started" } th { "Trigger" } } }
-                            tbody { @for e in runs { tr {
+                            thead { tr { th { "Run" } th { "Status" } th { "Dry run" } th { "Examined" } th { "Retained" } th { "Deleted" } th { "Started" } th { "Trigger" } } }
+                            tbody { @for (i, e) in runs.iter().enumerate() { tr data-run=(e.id) {
                                 td { (e.id) }
                                 td class={ "status-" (e.status) } { (dash(&e.status)) }
                                 td { (e.dry_run) }
+                                @match counts.get(i).copied().flatten().filter(|c| c.repositories > 0) {
+                                    Some(c) => {
+                                        td.examined { (c.total) (c.more) }
+                                        td.retained { (c.retained) (c.more) }
+                                        td.deleted { (c.deleted) (c.more) @if e.dry_run { " " span.small { "(would be)" } } }
+                                    }
+                                    None => { td.examined { "—" } td.retained { "—" } td.deleted { "—" } }
+                                }
                                 td { (at(e.start_time.as_deref().unwrap_or_default())) }
                                 td { (dash(&e.trigger)) }
                             } } }
@@ -646,6 +730,29 @@ async fn policies(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
         }
     };
     frame(&v, &h, "policies", content)
+}
+
+/// A retention run's artifacts examined, retained and deleted (a dry run: that would be),
+/// summed over its tasks; `more` is `+` when only the first page of tasks was read.
+#[derive(Clone, Copy)]
+struct RunCounts {
+    repositories: usize,
+    total: u64,
+    retained: u64,
+    deleted: u64,
+    more: &'static str,
+}
+
+impl RunCounts {
+    fn of(tasks: &[m::RetentionExecutionTask], more: bool) -> Self {
+        RunCounts {
+            repositories: tasks.len(),
+            total: tasks.iter().map(|t| t.total).sum(),
+            retained: tasks.iter().map(|t| t.retained).sum(),
+            deleted: tasks.iter().map(|t| t.deleted).sum(),
+            more: if more { "+" } else { "" },
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -800,6 +907,130 @@ async fn run_retention(
     redirect_with(&back, r.map(|_| what.to_owned()))
 }
 
+/// `GET /projects/{p}/labels`: the project's labels (scope `p`), a create form and
+/// delete buttons for the roles that may use them.
+async fn labels(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path(name): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let h = load!(v, head(&p, &v, &name).await);
+    if !h.can(Resource::Label, Action::List) {
+        return not_allowed(
+            &v,
+            &h,
+            "labels",
+            "seeing its labels",
+            "Guests and higher roles see them; maintainers and project admins manage them.",
+        );
+    }
+    let page_no = q.page();
+    let mut path = format!(
+        "/labels?scope=p&project_id={}&page={page_no}&page_size={PAGE_SIZE}",
+        h.id()
+    );
+    let filter = super::term(&q.q);
+    if !filter.is_empty() {
+        path.push_str(&format!("&name={}", enc(&filter)));
+    }
+    let list = load!(v, p.api.get(&v, &path).await);
+    let labels: Vec<m::Label> = load!(v, list.decode());
+    let base = path_back(&name, "labels");
+    let delete = h.can(Resource::Label, Action::Delete);
+    let content = html! {
+        p.small { "Project labels can be attached to this project's artifacts; global labels are managed by administrators." }
+        (search_box(&base, &q.q, "Filter labels by name"))
+        @if labels.is_empty() {
+            @if filter.is_empty() { (empty("No project labels yet.")) } @else { (empty("No label matches this filter.")) }
+        } @else {
+            div.scroll { table #project-labels {
+                thead { tr { th { "Name" } th { "Color" } th { "Description" } th.hide-sm { "Created" } @if delete { th { "Actions" } } } }
+                tbody { @for l in &labels {
+                    tr data-label=(l.name) {
+                        td { span.badge.label data-color=[crate::portal::layout::label_color(&l.color)] { (l.name) } }
+                        td { code { (dash(&l.color)) } }
+                        td { (dash(&l.description)) }
+                        td.hide-sm { (at(&l.creation_time)) }
+                        @if delete { td { (action_button(&v, &format!("{base}/{}/delete", l.id), "Delete",
+                            &format!("Delete the label {}? It is removed from every artifact.", l.name))) } }
+                    }
+                } }
+            } }
+            (pager(&format!("{base}?q={}&", enc(&q.q)), page_no, PAGE_SIZE, list.total()))
+        }
+        @if h.can(Resource::Label, Action::Create) {
+            section.card {
+                h2 { "New project label" }
+                form.stack method="post" action=(base) #new-project-label {
+                    (csrf(&v))
+                    label { "Name" input name="name" #label-name required maxlength="128" autocomplete="off"; }
+                    label { "Color" input name="color" #label-color type="color" value="#0065ab"; }
+                    label { "Description" input name="description" #label-description; }
+                    button type="submit" #create-label { "Create label" }
+                }
+            }
+        }
+    };
+    frame(&v, &h, "labels", content)
+}
+
+#[derive(Deserialize)]
+struct LabelForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    color: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// `POST /projects/{p}/labels`: creates a project label.
+async fn create_label(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path(name): Path<String>,
+    Form(f): Form<LabelForm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let back = path_back(&name, "labels");
+    let h = match head(&p, &v, &name).await {
+        Ok(h) => h,
+        Err(e) => return redirect_with(&back, Err(e)),
+    };
+    let label = f.name.trim().to_owned();
+    let body = json!({
+        "name": label,
+        "color": f.color.trim(),
+        "description": f.description.trim(),
+        "scope": "p",
+        "project_id": h.id(),
+    });
+    let r = p.api.send(&v, Method::POST, "/labels", Some(body)).await;
+    redirect_with(&back, r.map(|_| format!("Label {label} created.")))
+}
+
+/// `POST /projects/{p}/labels/{id}/delete`: deletes a project label (the API checks it
+/// belongs to a project where the viewer may delete labels).
+async fn delete_label(
+    v: Viewer,
+    State(p): State<Portal>,
+    Path((name, id)): Path<(String, i64)>,
+    Form(f): Form<Confirm>,
+) -> Response {
+    csrf_checked!(v, &f.csrf);
+    let r = p
+        .api
+        .send(&v, Method::DELETE, &format!("/labels/{id}"), None)
+        .await;
+    redirect_with(
+        &path_back(&name, "labels"),
+        r.map(|_| "Label deleted.".to_owned()),
+    )
+}
+
 /// `GET /projects/{p}/logs`.
 async fn logs(
     v: Viewer,
@@ -874,7 +1105,7 @@ async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
     let h = load!(v, head(&p, &v, &name).await);
     let base = format!("/projects/{}", enc(&name));
     let public = h.project.is_public();
-    let (_, hard) = h.quota();
+    let (used, hard) = h.quota();
     // Harbor's other metadata keys the project has (set through the API or the CLI).
     let other: Vec<(String, String)> = h
         .project
@@ -895,6 +1126,7 @@ async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
                     @if v.user.sysadmin {
                         label { "Storage quota (GiB, -1 = unlimited)"
                             input name="quota_gib" inputmode="decimal" value=(gib_text(hard)); }
+                        p.small #quota-used { "Currently used: " (bytes(used)) " (" (gib_text(used)) " GiB). A limit below it is asked about first." }
                     }
                     button type="submit" { "Save" }
                 }
@@ -902,6 +1134,7 @@ async fn settings(v: Viewer, State(p): State<Portal>, Path(name): Path<String>) 
                 dl.kv #project-settings-view {
                     dt { "Access" } dd { @if public { "Public: anyone, signed in or not, may pull" } @else { "Private: members only" } }
                     dt { "Storage quota" } dd { (bytes(hard)) }
+                    dt { "Storage used" } dd #quota-used { (bytes(used)) }
                 }
                 p.small #read-only-settings { "Read only: changing the configuration needs the project admin role." }
             }
@@ -937,6 +1170,31 @@ struct SettingsForm {
     public: Option<String>,
     #[serde(default)]
     quota_gib: Option<String>,
+    /// Set by the confirmation step: the limit may be below the current usage.
+    #[serde(default)]
+    confirm_below: Option<String>,
+}
+
+/// The confirmation step of a quota limit below the project's current usage: what it
+/// means, and the same form again with `confirm_below`.
+fn below_usage(v: &Viewer, h: &Head, f: &SettingsForm, limit: i64, used: i64) -> Response {
+    let base = format!("/projects/{}", enc(h.name()));
+    let content = html! {
+        section.card #quota-confirm role="alert" {
+            h2 { "The new limit is below the current usage" }
+            p { "The project uses " strong { (bytes(used)) } "; the new limit is " strong { (bytes(limit)) } ". "
+                "Once it is set, every push to the project is refused until enough artifacts are deleted to bring its usage below the limit." }
+            form.row method="post" action={ (base) "/settings" } #quota-confirm-form {
+                (csrf(v))
+                @if f.public.is_some() { input type="hidden" name="public" value="true"; }
+                input type="hidden" name="quota_gib" value=(f.quota_gib.as_deref().unwrap_or_default());
+                input type="hidden" name="confirm_below" value="yes";
+                button.danger type="submit" #quota-confirm-yes { "Set the limit anyway" }
+                a.button.secondary href={ (base) "/settings" } #quota-confirm-cancel { "Cancel" }
+            }
+        }
+    };
+    frame(v, h, "settings", content)
 }
 
 async fn save_settings(
@@ -947,6 +1205,26 @@ async fn save_settings(
 ) -> Response {
     csrf_checked!(v, &f.csrf);
     let back = path_back(&name, "settings");
+    // The quota is checked before anything changes: a typo or a limit below the usage
+    // (until confirmed) saves nothing.
+    let limit = match f.quota_gib.as_deref().map(super::projects::gib) {
+        None | Some(Ok(None)) => None,
+        Some(Ok(Some(l))) => Some(l),
+        Some(Err(e)) => return redirect_with(&back, Err(Failure::new(StatusCode::BAD_REQUEST, e))),
+    };
+    let h = match limit {
+        Some(_) => match head(&p, &v, &name).await {
+            Ok(h) => Some(h),
+            Err(e) => return redirect_with(&back, Err(e)),
+        },
+        None => None,
+    };
+    if let (Some(limit), Some(h)) = (limit, &h) {
+        let (used, _) = h.quota();
+        if limit >= 0 && used > limit && f.confirm_below.is_none() {
+            return below_usage(&v, h, &f, limit, used);
+        }
+    }
     let body =
         json!({ "metadata": { "public": if f.public.is_some() { "true" } else { "false" } } });
     if let Err(e) = p
@@ -961,16 +1239,7 @@ async fn save_settings(
     {
         return redirect_with(&back, Err(e));
     }
-    if let Some(q) = f.quota_gib.as_deref() {
-        let limit = match super::projects::gib(q) {
-            Ok(Some(l)) => l,
-            Ok(None) => return redirect_with(&back, Ok("Saved.".to_owned())),
-            Err(e) => return redirect_with(&back, Err(Failure::new(StatusCode::BAD_REQUEST, e))),
-        };
-        let h = match head(&p, &v, &name).await {
-            Ok(h) => h,
-            Err(e) => return redirect_with(&back, Err(e)),
-        };
+    if let (Some(limit), Some(h)) = (limit, h) {
         let quotas = match p
             .api
             .get(
