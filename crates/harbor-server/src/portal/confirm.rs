@@ -121,13 +121,33 @@ fn referer_path(parts: &Parts) -> Option<String> {
         Some((_, rest)) => &rest[rest.find('/')?..],
         None => r,
     };
-    (path.starts_with('/') && !path.starts_with("//")).then(|| path.to_owned())
+    // `//host` and `/\host` would leave the site.
+    (path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\"))
+        .then(|| path.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::mark;
+    use super::{mark, referer_path};
     use maud::html;
+
+    #[test]
+    fn cancel_stays_on_the_site() {
+        let from = |r: &str| {
+            let req = axum::http::Request::builder()
+                .header("referer", r)
+                .body(())
+                .unwrap();
+            referer_path(&req.into_parts().0)
+        };
+        assert_eq!(
+            from("https://r.example.com/projects/1?tab=repos").as_deref(),
+            Some("/projects/1?tab=repos")
+        );
+        for away in ["//evil.example", "/\\evil.example", "https://r.example.com", "x"] {
+            assert_eq!(from(away), None, "{away}");
+        }
+    }
 
     #[test]
     fn only_forms_that_ask_get_the_marker() {
