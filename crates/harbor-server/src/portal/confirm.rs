@@ -144,7 +144,12 @@ mod tests {
             from("https://r.example.com/projects/1?tab=repos").as_deref(),
             Some("/projects/1?tab=repos")
         );
-        for away in ["//evil.example", "/\\evil.example", "https://r.example.com", "x"] {
+        for away in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://r.example.com",
+            "x",
+        ] {
             assert_eq!(from(away), None, "{away}");
         }
     }
