@@ -116,12 +116,6 @@ pub(super) async fn delete_label(
     Form(f): Form<Confirm>,
 ) -> Response {
     csrf_checked!(v, &f.csrf);
-    let r = p
-        .api
-        .send(&v, Method::DELETE, &format!("/labels/{id}"), None)
-        .await;
-    redirect_with(
-        &path_back(&name, "labels"),
-        r.map(|_| "Label deleted.".to_owned()),
-    )
+    let path = format!("/labels/{id}");
+    delete_and_back(&p, &v, &path, &name, "labels", "Label deleted.").await
 }

@@ -139,9 +139,5 @@ pub(super) async fn remove_member(
 ) -> Response {
     csrf_checked!(v, &f.csrf);
     let path = format!("/projects/{}/members/{mid}", enc(&name));
-    let r = p.api.send(&v, Method::DELETE, &path, None).await;
-    redirect_with(
-        &path_back(&name, "members"),
-        r.map(|_| "Member removed.".to_owned()),
-    )
+    delete_and_back(&p, &v, &path, &name, "members", "Member removed.").await
 }

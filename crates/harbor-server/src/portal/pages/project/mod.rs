@@ -302,6 +302,20 @@ fn path_back(name: &str, tab: &str) -> String {
     format!("/projects/{}/{tab}", enc(name))
 }
 
+/// Deletes `api_path` through the API as the viewer, then goes back to the project's
+/// `tab` with `done` or the API's refusal.
+async fn delete_and_back(
+    p: &Portal,
+    v: &Viewer,
+    api_path: &str,
+    name: &str,
+    tab: &str,
+    done: &str,
+) -> Response {
+    let r = p.api.send(v, Method::DELETE, api_path, None).await;
+    redirect_with(&path_back(name, tab), r.map(|_| done.to_owned()))
+}
+
 /// `GET /projects/{p}/logs`.
 async fn logs(
     v: Viewer,

@@ -235,11 +235,8 @@ pub(super) async fn delete_rule(
 ) -> Response {
     csrf_checked!(v, &f.csrf);
     let path = format!("/projects/{}/immutabletagrules/{id}", enc(&name));
-    let r = p.api.send(&v, Method::DELETE, &path, None).await;
-    redirect_with(
-        &path_back(&name, "policies"),
-        r.map(|_| "Immutability rule deleted.".to_owned()),
-    )
+    let done = "Immutability rule deleted.";
+    delete_and_back(&p, &v, &path, &name, "policies", done).await
 }
 
 #[derive(Deserialize)]

@@ -129,12 +129,6 @@ pub(super) async fn delete_robot(
     Form(f): Form<Confirm>,
 ) -> Response {
     csrf_checked!(v, &f.csrf);
-    let r = p
-        .api
-        .send(&v, Method::DELETE, &format!("/robots/{id}"), None)
-        .await;
-    redirect_with(
-        &path_back(&name, "robots"),
-        r.map(|_| "Robot account deleted.".to_owned()),
-    )
+    let path = format!("/robots/{id}");
+    delete_and_back(&p, &v, &path, &name, "robots", "Robot account deleted.").await
 }
