@@ -22,11 +22,10 @@ impl Client {
             .await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() => {
-                Ok(Some(resp.content_length().ok_or_else(|| {
-                    Error::protocol(format!("{what}: no Content-Length"))
-                })?))
-            }
+            s if s.is_success() => Ok(Some(
+                super::response::content_length(&resp)
+                    .ok_or_else(|| Error::protocol(format!("{what}: no Content-Length")))?,
+            )),
             _ => Err(self.error(resp, &what).await),
         }
     }
@@ -42,8 +41,7 @@ impl Client {
         if !resp.status().is_success() {
             return Err(self.error(resp, &what).await);
         }
-        let size = resp
-            .content_length()
+        let size = super::response::content_length(&resp)
             .ok_or_else(|| Error::protocol(format!("{what}: no Content-Length")))?;
         let body = resp.bytes_stream().map_err(move |e| from_reqwest(e, &what));
         let stream = match &self.options().rate_limiter {

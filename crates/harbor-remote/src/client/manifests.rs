@@ -104,7 +104,7 @@ impl Client {
         Ok(Some(Descriptor {
             media_type: content_type(headers).unwrap_or_default(),
             digest,
-            size: resp.content_length().unwrap_or(0),
+            size: super::response::content_length(&resp).unwrap_or(0),
         }))
     }
 

@@ -9,10 +9,22 @@ use serde::Deserialize;
 use crate::auth::Credential;
 use crate::error::{Error, Result, from_reqwest};
 
+/// The `Content-Length` header (reqwest's `content_length()` is the body's size hint,
+/// which is 0 for HEAD responses).
+pub(crate) fn content_length(resp: &Response) -> Option<u64> {
+    resp.headers()
+        .get(reqwest::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// Reads a whole body of at most `limit` bytes; a larger one is refused as soon as its
 /// `Content-Length` or its bytes say so (memory stays bounded).
 pub(crate) async fn read_limited(resp: Response, limit: u64, what: &str) -> Result<Bytes> {
-    if resp.content_length().is_some_and(|n| n > limit) {
+    if content_length(&resp).is_some_and(|n| n > limit) {
         return Err(too_large(what, limit));
     }
     let mut buf = BytesMut::new();
