@@ -5,7 +5,6 @@ mod common;
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use common::*;
 use harbor_core::Digest;
 use harbor_core::manifest::OCI_MANIFEST;
@@ -679,5 +678,5 @@ async fn rate_limit_paces_a_blob() {
     // 224 KiB beyond the burst at 256 KiB/s.
     assert!(took >= Duration::from_millis(800), "{took:?}");
     let got = limited.get_blob(&r, &digest).await.expect("get");
-    assert_eq!(collect(got).await.expect("verified"), Bytes::from(data));
+    assert_eq!(collect(got).await.expect("verified"), data);
 }
