@@ -675,3 +675,55 @@ async fn tag_pages_follow_relative_and_absolute_links() {
     assert_eq!(c.tags_paginated(&r, Some(2)).await.expect("all"), all);
     assert_eq!(c.tags(&r).await.expect("all"), all);
 }
+
+#[tokio::test]
+async fn destination_refusals_say_why() {
+    let addr = serve(|req: Request| async move {
+        let (status, code, message) = match req.uri().path() {
+            "/v2/q/forbidden/manifests/v1" => (
+                403,
+                "DENIED",
+                "Quota exceeded when processing the request of adding 1.0 MiB of storage resource",
+            ),
+            "/v2/q/precondition/manifests/v1" => {
+                (412, "PRECONDITION", "the quota of project q is exceeded")
+            }
+            "/v2/q/immutable/manifests/v1" => (412, "PRECONDITION", "the tag v1 is immutable"),
+            _ => (403, "DENIED", "requested access to the resource is denied"),
+        };
+        let body = serde_json::json!({"errors": [{"code": code, "message": message}]});
+        (
+            StatusCode::from_u16(status).expect("status"),
+            axum::Json(body),
+        )
+            .into_response()
+    })
+    .await;
+    let c = client(addr, test_options());
+    let put = |r: &'static str| {
+        let c = c.clone();
+        async move {
+            c.put_manifest(&repo(r), &tag("v1"), manifest_body(), OCI_MANIFEST)
+                .await
+                .expect_err("refused")
+        }
+    };
+    let err = put("q/forbidden").await;
+    assert!(
+        matches!(err, Error::QuotaExceeded(ref m) if m.contains("Quota exceeded")),
+        "{err}"
+    );
+    let err = put("q/precondition").await;
+    assert!(matches!(err, Error::QuotaExceeded(_)), "{err}");
+    let err = put("q/immutable").await;
+    assert!(
+        matches!(err, Error::Registry { status: 412, ref code, .. } if code.as_deref() == Some("PRECONDITION")),
+        "{err}"
+    );
+    let err = put("q/other").await;
+    assert!(
+        matches!(err, Error::Denied(ref m) if m.contains("denied")),
+        "{err}"
+    );
+    assert!(!err.is_transient());
+}
