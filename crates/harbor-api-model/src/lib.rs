@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod labels;
 pub mod members;
 pub mod projects;
+pub mod replication;
 pub mod repositories;
 pub mod retention;
 pub mod robots;
@@ -36,6 +37,11 @@ pub use members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserEntity};
 pub use projects::{
     CveAllowlist, CveAllowlistItem, Project, ProjectDeletable, ProjectMetadata, ProjectReq,
     ProjectSummary, ProjectSummaryQuota, ResourceList,
+};
+pub use replication::{
+    FilterStyle, Registry, RegistryCredential, RegistryEndpoint, RegistryInfo, RegistryPing,
+    RegistryProviderCredentialPattern, RegistryProviderEndpointPattern, RegistryProviderInfo,
+    RegistryUpdate,
 };
 pub use repositories::{Quota, QuotaRef, Repository};
 pub use retention::{

@@ -196,6 +196,16 @@ fn every_model_matches_harbors_definition() {
     check::<m::GeneralInfo>("GeneralInfo", &s, p);
     check::<m::OverallHealthStatus>("OverallHealthStatus", &s, p);
     check::<m::ComponentHealthStatus>("ComponentHealthStatus", &s, p);
+    check::<m::Registry>("Registry", &s, p);
+    check::<m::RegistryCredential>("RegistryCredential", &s, p);
+    check::<m::RegistryUpdate>("RegistryUpdate", &s, p);
+    check::<m::RegistryPing>("RegistryPing", &s, p);
+    check::<m::RegistryInfo>("RegistryInfo", &s, p);
+    check::<m::FilterStyle>("FilterStyle", &s, p);
+    check::<m::RegistryProviderInfo>("RegistryProviderInfo", &s, p);
+    check::<m::RegistryProviderEndpointPattern>("RegistryProviderEndpointPattern", &s, p);
+    check::<m::RegistryEndpoint>("RegistryEndpoint", &s, p);
+    check::<m::RegistryProviderCredentialPattern>("RegistryProviderCredentialPattern", &s, p);
     check::<m::Errors>("Errors", &s, p);
     check::<m::ErrorItem>("Error", &s, p);
     assert!(problems.is_empty(), "{}", problems.join("\n"));

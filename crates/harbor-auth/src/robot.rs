@@ -19,6 +19,12 @@ pub const SYSTEM_ACCESS: &[(&str, &str)] = &[
     ("robot", "list"),
     ("robot", "update"),
     ("robot", "delete"),
+    ("registry", "create"),
+    ("registry", "read"),
+    ("registry", "list"),
+    ("registry", "update"),
+    ("registry", "delete"),
+    ("replication-adapter", "list"),
 ];
 
 /// Project-level (resource, action) pairs a robot may hold: what a project admin may do.

@@ -91,10 +91,52 @@ impl SealingKey {
         Ok(plain.to_vec())
     }
 
+    /// Another handle on the same key.
+    pub fn duplicate(&self) -> Result<Self, AuthError> {
+        Self::from_bytes(self.bytes)
+    }
+
     /// Whether `bytes` look sealed (as opposed to a value stored in clear by an older
     /// version).
     pub fn is_sealed(bytes: &[u8]) -> bool {
         bytes.starts_with(MAGIC)
+    }
+}
+
+/// The current key and the ones it replaced: values are sealed with the current one and
+/// opened with whichever seals them (a key rotation re-seals them over time).
+#[derive(Debug)]
+pub struct SealingKeys {
+    current: SealingKey,
+    previous: Vec<SealingKey>,
+}
+
+impl SealingKeys {
+    /// The keys: `current` seals, all open.
+    pub fn new(current: SealingKey, previous: Vec<SealingKey>) -> Self {
+        SealingKeys { current, previous }
+    }
+
+    /// Seals with the current key.
+    pub fn seal(&self, plaintext: &[u8], what: &str) -> Result<Vec<u8>, AuthError> {
+        self.current.seal(plaintext, what)
+    }
+
+    /// Opens with the current key, else a previous one; also says whether the value
+    /// should be re-sealed (it was sealed with a previous key).
+    pub fn open(&self, sealed: &[u8], what: &str) -> Result<(Vec<u8>, bool), AuthError> {
+        if let Ok(plain) = self.current.open(sealed, what) {
+            return Ok((plain, false));
+        }
+        for key in &self.previous {
+            if let Ok(plain) = key.open(sealed, what) {
+                return Ok((plain, true));
+            }
+        }
+        Err(AuthError::Key(format!(
+            "cannot open the sealed {what} with the configured secret key \
+             (auth.secret_key, or one of auth.previous_secret_keys)"
+        )))
     }
 }
 
@@ -128,5 +170,21 @@ mod tests {
         assert!(SealingKey::parse("abc").is_err());
         assert!(SealingKey::parse(&"zz".repeat(32)).is_err());
         assert_eq!(format!("{k:?}"), "SealingKey(***)");
+    }
+
+    #[test]
+    fn keys_open_with_previous_ones_and_say_so() {
+        let old = SealingKey::generate().unwrap();
+        let sealed_old = old.seal(b"s", "x").unwrap();
+        let keys = SealingKeys::new(
+            SealingKey::generate().unwrap(),
+            vec![old.duplicate().unwrap()],
+        );
+        assert_eq!(keys.open(&sealed_old, "x").unwrap(), (b"s".to_vec(), true));
+        let sealed_new = keys.seal(b"t", "x").unwrap();
+        assert_eq!(keys.open(&sealed_new, "x").unwrap(), (b"t".to_vec(), false));
+        assert!(old.open(&sealed_new, "x").is_err());
+        let stranger = SealingKey::generate().unwrap().seal(b"u", "x").unwrap();
+        assert!(keys.open(&stranger, "x").is_err());
     }
 }

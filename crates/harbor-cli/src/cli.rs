@@ -97,6 +97,10 @@ pub enum Command {
     /// Tag retention policies of projects and their runs.
     #[command(subcommand)]
     Retention(RetentionCmd),
+    /// Remote registries replication and proxy-cache projects talk to
+    /// (administrators).
+    #[command(subcommand)]
+    Registry(RegistryCmd),
     /// Maintenance on the database and storage directly, without a server connection
     /// (the URLs are the server's). Safe beside running servers except where a command
     /// says otherwise (copy-metadata; fsck --repair with a grace of 0).
@@ -107,6 +111,92 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `harbor registry ...`. A registry is named by its id or its name.
+#[derive(Debug, Subcommand)]
+pub enum RegistryCmd {
+    /// List registries.
+    List {
+        /// Only names containing this.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Add a registry. The secret is read from standard input (--secret-stdin) or
+    /// HARBOR_REGISTRY_SECRET; it is stored sealed and never shown again.
+    Add {
+        /// Unique name.
+        name: String,
+        /// `docker-registry` (any OCI registry), `harbor` or `docker-hub`.
+        #[arg(long = "type", default_value = "docker-registry")]
+        kind: String,
+        /// Base URL, such as https://registry.example.com (Docker Hub's is fixed).
+        #[arg(long, default_value = "")]
+        url: String,
+        /// User name (none: anonymous access).
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the secret from standard input.
+        #[arg(long)]
+        secret_stdin: bool,
+        /// The secret (visible in the process list: prefer --secret-stdin).
+        #[arg(long, env = "HARBOR_REGISTRY_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// Do not verify its TLS certificate.
+        #[arg(long)]
+        insecure: bool,
+        /// A PEM file of CA certificates to verify it with.
+        #[arg(long)]
+        ca_cert: Option<std::path::PathBuf>,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Show a registry.
+    Show {
+        /// Id or name.
+        registry: String,
+    },
+    /// Change a registry's settings.
+    Update {
+        /// Id or name.
+        registry: String,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New URL.
+        #[arg(long)]
+        url: Option<String>,
+        /// New user name ("" for anonymous access).
+        #[arg(long)]
+        username: Option<String>,
+        /// Read a new secret from standard input.
+        #[arg(long)]
+        secret_stdin: bool,
+        /// Verify (false) or skip (true) TLS verification.
+        #[arg(long)]
+        insecure: Option<bool>,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Check that a registry answers and accepts its credential (updates its status).
+    Ping {
+        /// Id or name.
+        registry: String,
+    },
+    /// What replication can do with a registry.
+    Info {
+        /// Id or name.
+        registry: String,
+    },
+    /// Delete a registry (refused while a replication policy uses it).
+    Delete {
+        /// Id or name.
+        registry: String,
+    },
+    /// The registry types this server supports.
+    Types,
 }
 
 /// `harbor login`.

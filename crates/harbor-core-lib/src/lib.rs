@@ -10,6 +10,7 @@
 pub mod artifact;
 pub mod digest;
 pub mod doublestar;
+pub mod endpoints;
 pub mod error;
 pub mod events;
 pub mod gc;

@@ -131,10 +131,12 @@ pub trait UploadWriter: Send {
 }
 
 /// Registry metadata: repositories, blob links, uploads, manifests and tags; labels,
-/// immutability rules, storage quotas and garbage collection through the supertraits.
+/// immutability rules, storage quotas, garbage collection, registry endpoints and the
+/// outbox through the supertraits.
 #[async_trait]
 pub trait MetadataStore:
     crate::labels::LabelStore
+    + crate::endpoints::EndpointStore
     + crate::immutable::ImmutableRuleStore
     + crate::quota::QuotaStore
     + crate::retention::RetentionStore

@@ -24,6 +24,8 @@ pub mod audit;
 pub mod configuration;
 pub mod members;
 pub mod projects;
+pub mod registries;
+pub mod remote;
 pub mod retention;
 pub mod robots;
 pub mod sessions;
@@ -42,6 +44,7 @@ use harbor_core::events::EventStore;
 use harbor_core::jobs::JobStore;
 pub use members::{Members, UserRef};
 pub use projects::Projects;
+pub use registries::Registries;
 pub use retention::Retention;
 pub use robots::Robots;
 pub use sessions::Sessions;
@@ -70,6 +73,8 @@ pub struct Platform {
     pub audit: AuditLog,
     /// Run-time settings.
     pub settings: SystemSettings,
+    /// Registry endpoints (remote registries).
+    pub registries: Registries,
 }
 
 impl Platform {
@@ -84,6 +89,7 @@ impl Platform {
     ) -> Self {
         let events: Arc<dyn EventStore> = registry.metadata().clone();
         let settings = settings.with_events(events.clone());
+        let registries = Registries::new(registry.metadata().clone());
         Platform {
             retention: Retention::new(registry, accounts.clone(), jobs.clone()),
             sessions: Sessions::new(accounts.clone(), events.clone(), settings.clone()),
@@ -94,7 +100,21 @@ impl Platform {
             users: Users::new(accounts, settings.clone()),
             jobs: SystemJobs::new(jobs),
             settings,
+            registries,
         }
+    }
+
+    /// Seals and opens stored secrets (registry credentials) with `keys`; without them,
+    /// registries can only be used anonymously.
+    pub fn with_secret_keys(mut self, keys: Arc<harbor_auth::sealing::SealingKeys>) -> Self {
+        self.registries = self.registries.with_keys(keys);
+        self
+    }
+
+    /// Talks to remote registries with `probe`'s options (address policy, time-outs).
+    pub fn with_remote(mut self, probe: remote::Probe) -> Self {
+        self.registries = self.registries.with_probe(probe);
+        self
     }
 
     /// Calls `wake` whenever a job was queued (to wake this process's workers).

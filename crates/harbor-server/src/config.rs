@@ -65,6 +65,57 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// Delivery of domain events to subscribers (the audit log).
     pub events: EventsConfig,
+    /// Outbound connections to remote registries (replication, proxy cache).
+    pub remote: RemoteConfig,
+}
+
+/// Outbound connections to remote registries (docs/replication.md, "Which addresses
+/// may be reached"). By default only public addresses: a registry on loopback, a private
+/// network or a link-local address (cloud metadata) is refused unless allowed here.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RemoteConfig {
+    /// Allow registries on loopback addresses (`HARBOR_REMOTE_ALLOW_LOOPBACK`, default
+    /// false).
+    pub allow_loopback: bool,
+    /// Allow registries on private networks: RFC 1918, unique-local IPv6, CGNAT
+    /// (`HARBOR_REMOTE_ALLOW_PRIVATE`, default false).
+    pub allow_private: bool,
+    /// Host names, IP addresses or CIDR blocks always allowed, whatever they resolve to
+    /// (`HARBOR_REMOTE_ALLOWED_HOSTS`, comma-separated).
+    pub allowed_hosts: Vec<String>,
+    /// Time to connect, in seconds (default 10).
+    pub connect_timeout_secs: u64,
+    /// Time for a request that does not stream a blob, in seconds (default 60).
+    pub request_timeout_secs: u64,
+}
+
+impl RemoteConfig {
+    /// The client options of outbound connections to registries.
+    pub fn probe(&self) -> harbor_platform::remote::Probe {
+        harbor_platform::remote::Probe::new(harbor_platform::remote::ClientOptions {
+            connect_timeout: Duration::from_secs(self.connect_timeout_secs.max(1)),
+            request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+            address_policy: harbor_platform::remote::AddressPolicy {
+                allow_loopback: self.allow_loopback,
+                allow_private: self.allow_private,
+                allowed_hosts: self.allowed_hosts.clone(),
+            },
+            ..Default::default()
+        })
+    }
+}
+
+impl Default for RemoteConfig {
+    fn default() -> Self {
+        RemoteConfig {
+            allow_loopback: false,
+            allow_private: false,
+            allowed_hosts: Vec::new(),
+            connect_timeout_secs: 10,
+            request_timeout_secs: 60,
+        }
+    }
 }
 
 /// Built-in HTTPS (docs/deployment.md, "TLS"). Both files or neither.
@@ -428,6 +479,7 @@ impl Default for Config {
             quota: QuotaConfig::default(),
             jobs: JobsConfig::default(),
             events: EventsConfig::default(),
+            remote: RemoteConfig::default(),
         }
     }
 }
@@ -716,6 +768,20 @@ impl Config {
         }
         if let Some(v) = get("HARBOR_UPLOAD_MAX_AGE_HOURS") {
             self.jobs.upload_max_age_hours = parse("HARBOR_UPLOAD_MAX_AGE_HOURS", &v)?;
+        }
+        if let Some(v) = get("HARBOR_REMOTE_ALLOW_LOOPBACK") {
+            self.remote.allow_loopback = parse("HARBOR_REMOTE_ALLOW_LOOPBACK", &v)?;
+        }
+        if let Some(v) = get("HARBOR_REMOTE_ALLOW_PRIVATE") {
+            self.remote.allow_private = parse("HARBOR_REMOTE_ALLOW_PRIVATE", &v)?;
+        }
+        if let Some(v) = get("HARBOR_REMOTE_ALLOWED_HOSTS") {
+            self.remote.allowed_hosts = v
+                .split(',')
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         Ok(())
     }

@@ -168,7 +168,19 @@ impl AppState {
             jobs.store().clone(),
             settings.clone(),
         )
-        .with_waker(Arc::new(move || waker.wake()));
+        .with_waker(Arc::new(move || waker.wake()))
+        .with_secret_keys(Arc::new(harbor_auth::sealing::SealingKeys::new(
+            sealing
+                .0
+                .duplicate()
+                .map_err(|e| OpenError::Config(e.to_string()))?,
+            sealing
+                .1
+                .iter()
+                .map(SealingKey::duplicate)
+                .collect::<Result<_, _>>()
+                .map_err(|e| OpenError::Config(e.to_string()))?,
+        )));
         let state = AppState {
             registry,
             accounts,
@@ -264,6 +276,12 @@ impl AppState {
             &sealing,
         )
         .await?;
+        state.platform = state.platform.clone().with_remote(config.remote.probe());
+        match state.platform.registries.reseal().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "re-sealed registry secrets with the current secret key"),
+            Err(e) => tracing::warn!(error = %e, "re-sealing registry secrets failed"),
+        }
         if config.jobs.enabled {
             state
                 .jobs

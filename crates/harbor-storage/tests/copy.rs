@@ -118,7 +118,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 24] = [
+const COPY_ORDER: [&str; 25] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -141,6 +141,7 @@ const COPY_ORDER: [&str; 24] = [
     "project_blobs",
     "job_schedules",
     "retention_policies",
+    "registries",
     "events",
     "event_cursors",
 ];
@@ -494,6 +495,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     let labelled = populate_labels(&source).await;
     let quotas = populate_quotas(&source).await;
     let event = populate_events(&source).await;
+    let endpoint = populate_endpoints(&source).await;
 
     let sqlite_target = open(&format!("sqlite://{}", dir.path().join("b.db").display())).await;
     let report = source.copy_into(&sqlite_target).await.unwrap();
@@ -522,6 +524,8 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     assert_eq!(rows(&report, "immutable_rules"), 1);
     assert_eq!(rows(&report, "project_quotas"), 2);
     assert_eq!(rows(&report, "project_blobs"), 1);
+    assert_eq!(rows(&report, "registries"), 1);
+    check_endpoints(&sqlite_target, &endpoint).await;
     check_quotas(&sqlite_target, &quotas).await;
     check_labels(&sqlite_target, &labelled).await;
     check(&sqlite_target, &digests, &upload).await;
@@ -539,6 +543,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
         assert_eq!(rows(&report, "users"), 3);
         assert_eq!(rows(&report, "audit_log"), 3);
         check_labels(&pg, &labelled).await;
+        check_endpoints(&pg, &endpoint).await;
         check_quotas(&pg, &quotas).await;
         check(&pg, &digests, &upload).await;
         let issued = check_identity(&pg, &expected, issued, "pg").await;
@@ -785,6 +790,42 @@ async fn copies_tag_ids_and_pull_times() {
 }
 
 /// Labels (global and project), their links and an immutability rule, for the copy.
+/// One registry endpoint with a (sealed) secret.
+async fn populate_endpoints(m: &SqlMetadataStore) -> harbor_core::endpoints::Endpoint {
+    use harbor_core::endpoints::*;
+    let e = m
+        .create_endpoint_emitting(
+            &EndpointSettings {
+                name: "remote".into(),
+                description: "d".into(),
+                kind: EndpointKind::Harbor,
+                url: "https://remote.example.com".into(),
+                credential: Some(SealedCredential {
+                    kind: CredentialKind::Basic,
+                    access_key: "u".into(),
+                    sealed_secret: vec![0, 1, 2, 255],
+                }),
+                insecure: true,
+                ca_certificate: None,
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    m.set_endpoint_status(e.id, EndpointStatus::Healthy, now_ms())
+        .await
+        .unwrap();
+    m.endpoint(e.id).await.unwrap().unwrap()
+}
+
+async fn check_endpoints(m: &SqlMetadataStore, expected: &harbor_core::endpoints::Endpoint) {
+    use harbor_core::endpoints::EndpointStore;
+    assert_eq!(
+        m.endpoint(expected.id).await.unwrap().as_ref(),
+        Some(expected)
+    );
+}
+
 async fn populate_labels(
     s: &SqlMetadataStore,
 ) -> (

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 mod content;
 mod jobs;
+mod registries;
 
 pub use content::{Artifact, ArtifactRef, ArtifactTag, parse_size};
 /// The REST API's types, shared with the server (`harbor-api-model`), under the names

@@ -6,6 +6,7 @@ mod content;
 mod jobs;
 mod login;
 mod projects;
+mod registries;
 mod retention;
 mod system;
 mod wait;
@@ -115,6 +116,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
                 Command::Artifact(c) => content::artifact(&app, c).await,
                 Command::Quota(c) => content::quota(&app, c).await,
                 Command::Label(c) => content::label(&app, c).await,
+                Command::Registry(c) => registries::registry(&app, c).await,
                 Command::Immutable(c) => content::immutable(&app, c).await,
                 Command::Audit(c) => system::audit(&app, c).await,
                 Command::System(c) => system::system(&app, c).await,

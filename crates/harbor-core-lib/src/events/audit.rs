@@ -138,6 +138,9 @@ pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> Option<NewAuditE
             "artifact-label",
             format!("{repository}:{reference} {label}"),
         ),
+        DomainEvent::RegistryEndpointChanged { name, change, .. } => {
+            (change.as_str(), "registry", name.clone())
+        }
         DomainEvent::ImmutableRuleChanged { rule, change, .. } => {
             (change.as_str(), "immutable_rule", rule.clone())
         }

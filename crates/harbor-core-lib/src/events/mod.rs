@@ -228,6 +228,13 @@ pub enum DomainEvent {
         /// `create` (attached) or `delete` (detached).
         change: String,
     },
+    /// A registry endpoint (`/registries`) was created, changed or deleted.
+    RegistryEndpointChanged {
+        /// Its name.
+        name: String,
+        /// `create`, `update` or `delete`.
+        change: String,
+    },
     /// A tag immutability rule was created, changed or deleted.
     ImmutableRuleChanged {
         /// Its project.
@@ -341,6 +348,7 @@ impl DomainEvent {
             DomainEvent::RetentionPolicyChanged { .. } => "retention_policy_changed",
             DomainEvent::RetentionRunStarted { .. } => "retention_run_started",
             DomainEvent::LabelChanged { .. } => "label_changed",
+            DomainEvent::RegistryEndpointChanged { .. } => "registry_endpoint_changed",
             DomainEvent::ArtifactLabelChanged { .. } => "artifact_label_changed",
             DomainEvent::ImmutableRuleChanged { .. } => "immutable_rule_changed",
             DomainEvent::QuotaChanged { .. } => "quota_changed",

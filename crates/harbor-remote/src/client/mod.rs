@@ -35,6 +35,9 @@ pub struct Endpoint {
     pub credential: Option<Credential>,
     /// Skip TLS certificate verification (Harbor's `insecure`).
     pub insecure: bool,
+    /// PEM CA certificates to verify the registry with, instead of the system's roots
+    /// (Harbor's `ca_certificate`).
+    pub ca_certificate: Option<String>,
 }
 
 impl Endpoint {
@@ -44,6 +47,7 @@ impl Endpoint {
             url: url.into(),
             credential: None,
             insecure: false,
+            ca_certificate: None,
         }
     }
 
@@ -189,7 +193,22 @@ impl Client {
 
         let policy = Arc::new(options.address_policy.clone());
         let redirect_policy = policy.clone();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = endpoint
+            .ca_certificate
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+        {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| Error::InvalidInput(format!("the registry's CA certificates: {e}")))?;
+            if certs.is_empty() {
+                return Err(Error::InvalidInput(
+                    "the registry's CA certificates hold no certificate".into(),
+                ));
+            }
+            builder = builder.tls_certs_only(certs);
+        }
+        let http = builder
             .user_agent(options.user_agent.clone())
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.stream_idle_timeout)

@@ -15,6 +15,7 @@ mod metadatas;
 mod paging;
 mod projects;
 mod quotas;
+mod registries;
 mod repositories;
 mod retention;
 mod retention_runs;
@@ -173,6 +174,20 @@ pub(crate) fn router() -> Router<AppState> {
             "/labels/{id}",
             get(labels::get).put(labels::update).delete(labels::delete),
         )
+        .route(
+            "/registries",
+            get(registries::list_registries).post(registries::create),
+        )
+        .route("/registries/ping", post(registries::ping))
+        .route(
+            "/registries/{id}",
+            get(registries::get)
+                .put(registries::update)
+                .delete(registries::delete),
+        )
+        .route("/registries/{id}/info", get(registries::info))
+        .route("/replication/adapters", get(registries::adapters))
+        .route("/replication/adapterinfos", get(registries::adapter_infos))
         .route("/audit-logs", get(logs::all))
         .route("/quotas", get(quotas::list_quotas))
         .route("/quotas/{id}", get(quotas::get).put(quotas::update))

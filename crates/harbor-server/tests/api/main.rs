@@ -16,6 +16,7 @@ mod labels;
 mod matrix;
 mod projects;
 mod quotas;
+mod registries;
 mod repositories;
 mod retention;
 mod robots;

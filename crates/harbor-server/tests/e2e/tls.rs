@@ -746,3 +746,57 @@ fn bad_tls_settings_stop_the_start_with_a_clear_message() {
     // Nothing was opened: the failure came before storage.
     assert!(!dir.path().join("data/registry.db").exists());
 }
+
+/// A registry endpoint on HTTPS with a private CA: refused without the CA, healthy with
+/// it as `ca_certificate` (which replaces the system roots) or with `insecure`.
+#[tokio::test]
+async fn registry_pings_verify_against_the_endpoints_ca_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files::new(dir.path());
+    let ca = Ca::new("harbor remote test CA");
+    let (cert, _, key) = ca.server_cert(1);
+    files.write(&cert, &key);
+    let srv = Server::start_with(
+        dir.path(),
+        &files,
+        &[("HARBOR_REMOTE_ALLOW_LOOPBACK", "true")],
+    );
+    let c = ca.client();
+    let admin = basic("admin", ADMIN_PASSWORD);
+    let ping = |body: serde_json::Value| {
+        let (c, admin, url) = (
+            c.clone(),
+            admin.clone(),
+            srv.url("/api/v2.0/registries/ping"),
+        );
+        async move {
+            let resp = c
+                .post(url)
+                .header("authorization", admin)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status();
+            (status, resp.text().await.unwrap())
+        }
+    };
+    let base = srv.base.clone();
+    let creds = serde_json::json!({"type": "harbor", "url": base, "access_key": "admin",
+                                   "access_secret": ADMIN_PASSWORD});
+    let (status, body) = ping(creds.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("unhealthy"), "{body}");
+    let mut with_ca = creds.clone();
+    with_ca["ca_certificate"] = ca.pem().into();
+    let (status, body) = ping(with_ca).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut other_ca = creds.clone();
+    other_ca["ca_certificate"] = Ca::new("another CA").pem().into();
+    let (status, body) = ping(other_ca).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let mut insecure = creds;
+    insecure["insecure"] = true.into();
+    let (status, body) = ping(insecure).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

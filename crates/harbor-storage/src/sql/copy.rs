@@ -346,6 +346,27 @@ const TABLES: &[Table] = &[
         key: 1,
         ids: Ids::NeverReused,
     },
+    // 0015_registries.sql (secrets stay sealed: the target needs the same secret key)
+    Table {
+        name: "registries",
+        columns: &[
+            ("id", Ty::Int),
+            ("name", Ty::Text),
+            ("description", Ty::Text),
+            ("kind", Ty::Text),
+            ("url", Ty::Text),
+            ("credential_type", Ty::Text),
+            ("access_key", Ty::Text),
+            ("access_secret", Ty::Bytes),
+            ("insecure", Ty::Int),
+            ("ca_certificate", Ty::OptText),
+            ("status", Ty::Text),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
     // 0012_events.sql: undelivered events move with the data, and cursors with them (so
     // the audit log does not record delivered events twice). Leases are not copied.
     Table {

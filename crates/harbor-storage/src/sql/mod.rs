@@ -11,6 +11,7 @@
 mod artifacts;
 mod blobs;
 mod copy;
+mod endpoints;
 mod events;
 mod gc;
 mod identity;
@@ -143,6 +144,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "robot_creator",
         include_str!("../../migrations/sqlite/0014_robot_creator.sql"),
     ),
+    (
+        "registries",
+        include_str!("../../migrations/sqlite/0015_registries.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -197,6 +202,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "robot_creator",
         include_str!("../../migrations/postgres/0014_robot_creator.sql"),
+    ),
+    (
+        "registries",
+        include_str!("../../migrations/postgres/0015_registries.sql"),
     ),
 ];
 

@@ -151,7 +151,7 @@ impl Filter {
     }
 
     /// `column = value` for text.
-    fn text(&mut self, column: &str, value: &str) {
+    pub(in crate::sql) fn text(&mut self, column: &str, value: &str) {
         let p = self.arg(Arg::Text(value.to_owned()));
         self.conditions.push(format!("{column} = {p}"));
     }
