@@ -41,7 +41,8 @@ pub use projects::{
 pub use replication::{
     FilterStyle, Registry, RegistryCredential, RegistryEndpoint, RegistryInfo, RegistryPing,
     RegistryProviderCredentialPattern, RegistryProviderEndpointPattern, RegistryProviderInfo,
-    RegistryUpdate,
+    RegistryUpdate, ReplicationExecution, ReplicationFilter, ReplicationPolicy, ReplicationTask,
+    ReplicationTrigger, ReplicationTriggerSettings, StartReplicationExecution,
 };
 pub use repositories::{Quota, QuotaRef, Repository};
 pub use retention::{

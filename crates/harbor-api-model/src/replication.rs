@@ -247,3 +247,180 @@ pub struct RegistryProviderCredentialPattern {
 
 /// The map `/replication/adapterinfos` answers: registry type → what it offers.
 pub type RegistryProviderInfos = BTreeMap<String, RegistryProviderInfo>;
+
+/// Harbor's `ReplicationPolicy`. `src_registry` or `dest_registry` is this registry:
+/// absent (or id 0) in requests; in answers, `{"id": 0, "name": "Local", ...}`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReplicationPolicy {
+    /// Id.
+    #[serde(default)]
+    pub id: i64,
+    /// Unique name.
+    #[serde(default)]
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// Where artifacts come from (pull-based when remote).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src_registry: Option<Registry>,
+    /// Where they go (push-based when remote).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dest_registry: Option<Registry>,
+    /// Destination namespace; empty keeps the source's names.
+    #[serde(default)]
+    pub dest_namespace: String,
+    /// How many leading path components the namespace replaces (-1: all but the last).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dest_namespace_replace_count: Option<i8>,
+    /// When it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<ReplicationTrigger>,
+    /// What it copies.
+    #[serde(default)]
+    pub filters: Vec<ReplicationFilter>,
+    /// Deprecated alias of `deletion`.
+    #[serde(default)]
+    pub replicate_deletion: bool,
+    /// Replicate deletes (event-based).
+    #[serde(default)]
+    pub deletion: bool,
+    /// Overwrite destination tags pointing elsewhere.
+    #[serde(default)]
+    pub r#override: bool,
+    /// Disabled policies do not run.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Creation time.
+    #[serde(default)]
+    pub creation_time: String,
+    /// Last change.
+    #[serde(default)]
+    pub update_time: String,
+    /// Bandwidth per task in kbit/s; 0 or -1 is unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<i32>,
+    /// Push blobs in chunks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_by_chunk: Option<bool>,
+    /// Skip a start while an execution is active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_active_replication: Option<bool>,
+}
+
+/// Harbor's `ReplicationFilter`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReplicationFilter {
+    /// `name`, `tag`, `label` or `resource`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// A pattern, `image`/`artifact`, or for `label` a list of names.
+    #[serde(default)]
+    pub value: serde_json::Value,
+    /// `matches` or `excludes`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub decoration: String,
+}
+
+/// Harbor's `ReplicationTrigger`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReplicationTrigger {
+    /// `manual`, `scheduled` or `event_based`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// The cron of a scheduled trigger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_settings: Option<ReplicationTriggerSettings>,
+}
+
+/// Harbor's `ReplicationTriggerSettings`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReplicationTriggerSettings {
+    /// Harbor's six-field cron (seconds first).
+    #[serde(default)]
+    pub cron: String,
+}
+
+/// Harbor's `ReplicationExecution`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReplicationExecution {
+    /// Id.
+    #[serde(default)]
+    pub id: i64,
+    /// Its policy.
+    #[serde(default)]
+    pub policy_id: i64,
+    /// `InProgress`, `Succeed`, `Failed` or `Stopped`.
+    #[serde(default)]
+    pub status: String,
+    /// `manual`, `scheduled` or `event_based`.
+    #[serde(default)]
+    pub trigger: String,
+    /// Start time.
+    #[serde(default)]
+    pub start_time: String,
+    /// End time (absent while in progress).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// Why it ended as it did.
+    #[serde(default)]
+    pub status_text: String,
+    /// Tasks.
+    #[serde(default)]
+    pub total: i64,
+    /// Failed tasks.
+    #[serde(default)]
+    pub failed: i64,
+    /// Succeeded tasks.
+    #[serde(default)]
+    pub succeed: i64,
+    /// Pending or running tasks.
+    #[serde(default)]
+    pub in_progress: i64,
+    /// Stopped tasks.
+    #[serde(default)]
+    pub stopped: i64,
+}
+
+/// Harbor's `ReplicationTask`: one source repository of an execution.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReplicationTask {
+    /// Id.
+    #[serde(default)]
+    pub id: i64,
+    /// Its execution.
+    #[serde(default)]
+    pub execution_id: i64,
+    /// `Pending`, `InProgress`, `Succeed`, `Failed` or `Stopped`.
+    #[serde(default)]
+    pub status: String,
+    /// The job running it.
+    #[serde(default)]
+    pub job_id: String,
+    /// `copy` or `deletion`.
+    #[serde(default)]
+    pub operation: String,
+    /// `image` or `artifact`.
+    #[serde(default)]
+    pub resource_type: String,
+    /// `repo [N item(s) in total]`.
+    #[serde(default)]
+    pub src_resource: String,
+    /// The destination repository.
+    #[serde(default)]
+    pub dst_resource: String,
+    /// Start time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// End time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+}
+
+/// Harbor's `StartReplicationExecution`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StartReplicationExecution {
+    /// The policy to run.
+    #[serde(default)]
+    pub policy_id: i64,
+}

@@ -206,6 +206,13 @@ fn every_model_matches_harbors_definition() {
     check::<m::RegistryProviderEndpointPattern>("RegistryProviderEndpointPattern", &s, p);
     check::<m::RegistryEndpoint>("RegistryEndpoint", &s, p);
     check::<m::RegistryProviderCredentialPattern>("RegistryProviderCredentialPattern", &s, p);
+    check::<m::ReplicationPolicy>("ReplicationPolicy", &s, p);
+    check::<m::ReplicationFilter>("ReplicationFilter", &s, p);
+    check::<m::ReplicationTrigger>("ReplicationTrigger", &s, p);
+    check::<m::ReplicationTriggerSettings>("ReplicationTriggerSettings", &s, p);
+    check::<m::ReplicationExecution>("ReplicationExecution", &s, p);
+    check::<m::ReplicationTask>("ReplicationTask", &s, p);
+    check::<m::StartReplicationExecution>("StartReplicationExecution", &s, p);
     check::<m::Errors>("Errors", &s, p);
     check::<m::ErrorItem>("Error", &s, p);
     assert!(problems.is_empty(), "{}", problems.join("\n"));

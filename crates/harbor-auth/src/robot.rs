@@ -25,6 +25,15 @@ pub const SYSTEM_ACCESS: &[(&str, &str)] = &[
     ("registry", "update"),
     ("registry", "delete"),
     ("replication-adapter", "list"),
+    ("replication-policy", "create"),
+    ("replication-policy", "read"),
+    ("replication-policy", "list"),
+    ("replication-policy", "update"),
+    ("replication-policy", "delete"),
+    ("replication", "create"),
+    ("replication", "read"),
+    ("replication", "list"),
+    ("replication", "update"),
 ];
 
 /// Project-level (resource, action) pairs a robot may hold: what a project admin may do.

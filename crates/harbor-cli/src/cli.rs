@@ -101,6 +101,9 @@ pub enum Command {
     /// (administrators).
     #[command(subcommand)]
     Registry(RegistryCmd),
+    /// Replication policies and their executions (administrators).
+    #[command(subcommand)]
+    Replication(ReplicationCmd),
     /// Maintenance on the database and storage directly, without a server connection
     /// (the URLs are the server's). Safe beside running servers except where a command
     /// says otherwise (copy-metadata; fsck --repair with a grace of 0).
@@ -122,20 +125,22 @@ pub enum RegistryCmd {
         #[arg(long)]
         name: Option<String>,
     },
-    /// Add a registry. The secret is read from standard input (--secret-stdin) or
-    /// HARBOR_REGISTRY_SECRET; it is stored sealed and never shown again.
+    /// Add a registry. The secret of --access-key is read from standard input
+    /// (--secret-stdin) or HARBOR_REGISTRY_SECRET; it is stored sealed and never shown
+    /// again.
     Add {
         /// Unique name.
         name: String,
         /// `docker-registry` (any OCI registry), `harbor` or `docker-hub`.
         #[arg(long = "type", default_value = "docker-registry")]
         kind: String,
-        /// Base URL, such as https://registry.example.com (Docker Hub's is fixed).
+        /// The registry's base URL, such as https://registry.example.com (Docker Hub's
+        /// is fixed).
         #[arg(long, default_value = "")]
-        url: String,
-        /// User name (none: anonymous access).
+        endpoint: String,
+        /// The registry user name or access key (none: anonymous access).
         #[arg(long)]
-        username: Option<String>,
+        access_key: Option<String>,
         /// Read the secret from standard input.
         #[arg(long)]
         secret_stdin: bool,
@@ -164,12 +169,12 @@ pub enum RegistryCmd {
         /// New name.
         #[arg(long)]
         name: Option<String>,
-        /// New URL.
+        /// New base URL.
         #[arg(long)]
-        url: Option<String>,
-        /// New user name ("" for anonymous access).
+        endpoint: Option<String>,
+        /// New user name or access key ("" for anonymous access).
         #[arg(long)]
-        username: Option<String>,
+        access_key: Option<String>,
         /// Read a new secret from standard input.
         #[arg(long)]
         secret_stdin: bool,
@@ -197,6 +202,115 @@ pub enum RegistryCmd {
     },
     /// The registry types this server supports.
     Types,
+}
+
+/// `harbor replication ...`. A policy is named by its id or its name.
+#[derive(Debug, Subcommand)]
+pub enum ReplicationCmd {
+    /// Replication policies.
+    #[command(subcommand)]
+    Policy(ReplicationPolicyCmd),
+    /// Start an execution of a policy.
+    Run {
+        /// Policy id or name.
+        policy: String,
+        /// Wait for it to end, with a progress bar; exit 1 unless it succeeded.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// A policy's executions (all policies' without --policy), newest first.
+    Executions {
+        /// Policy id or name.
+        #[arg(long)]
+        policy: Option<String>,
+    },
+    /// An execution's tasks (one per source repository).
+    Tasks {
+        /// Execution id.
+        execution: i64,
+    },
+    /// A task's log; all tasks' logs of the execution without a task id.
+    Logs {
+        /// Execution id.
+        execution: i64,
+        /// Task id.
+        task: Option<i64>,
+    },
+    /// Stop an execution.
+    Stop {
+        /// Execution id.
+        execution: i64,
+    },
+}
+
+/// `harbor replication policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum ReplicationPolicyCmd {
+    /// List policies.
+    List,
+    /// Show a policy (as Harbor's JSON with -o json).
+    Show {
+        /// Policy id or name.
+        policy: String,
+    },
+    /// Create a policy: push to --to a registry, or pull from --from one.
+    Create {
+        /// Unique name.
+        name: String,
+        /// Pull from this registry (id or name) into this one.
+        #[arg(long, conflicts_with = "to", required_unless_present = "to")]
+        from: Option<String>,
+        /// Push from this registry to this one (id or name).
+        #[arg(long)]
+        to: Option<String>,
+        /// Repositories to copy: a doublestar pattern on the full name (library/**).
+        #[arg(long)]
+        name_filter: Option<String>,
+        /// Tags to copy: a doublestar pattern.
+        #[arg(long)]
+        tag_filter: Option<String>,
+        /// The tag pattern excludes instead.
+        #[arg(long)]
+        exclude_tags: bool,
+        /// Destination namespace (empty: the source's names).
+        #[arg(long, default_value = "")]
+        dest_namespace: String,
+        /// How many leading path components the namespace replaces (-1: all but the
+        /// last).
+        #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
+        replace_count: i8,
+        /// `manual`, `event_based` (push only) or a six-field cron (`0 0 2 * * *`).
+        #[arg(long, default_value = "manual")]
+        trigger: String,
+        /// Replicate deletes (event-based).
+        #[arg(long)]
+        deletion: bool,
+        /// Keep destination tags that point elsewhere (default: overwrite them).
+        #[arg(long)]
+        no_override: bool,
+        /// Bandwidth per task in kilobits per second (0: unlimited).
+        #[arg(long, default_value_t = 0)]
+        speed: i32,
+        /// Create it disabled.
+        #[arg(long)]
+        disabled: bool,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Enable or disable a policy.
+    Enable {
+        /// Policy id or name.
+        policy: String,
+        /// `false` disables it.
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        on: bool,
+    },
+    /// Delete a policy and its executions (refused while one is in progress).
+    Delete {
+        /// Policy id or name.
+        policy: String,
+    },
 }
 
 /// `harbor login`.

@@ -1184,3 +1184,125 @@ async fn job_and_admin_usage_errors() {
     let help = ok(h, &["gc", "run", "--help"], "").await;
     assert!(help.contains("--time-window"), "{help}");
 }
+
+/// `harbor registry ...` and `harbor replication ...` against two real servers: a
+/// registry added with its secret on standard input, pinged, a push policy created, run
+/// with --wait, its executions, tasks and logs listed; bad input refused.
+#[tokio::test]
+async fn registries_and_replication_from_the_command_line() {
+    let src = TestServer::start_configured(|c| c.remote.allow_loopback = true).await;
+    let dst = TestServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    ok(
+        h,
+        &["login", &src.base, "-u", "admin", "--password-stdin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    )
+    .await;
+    common::push_image(&src, "library/cli", "v1", 3).await;
+
+    let id = ok(
+        h,
+        &[
+            "registry",
+            "add",
+            "dr",
+            "--type",
+            "harbor",
+            "--endpoint",
+            &dst.base,
+            "--access-key",
+            "admin",
+            "--secret-stdin",
+            "-q",
+        ],
+        &format!("{ADMIN_PASSWORD}\n"),
+    )
+    .await;
+    let id = id.trim().to_owned();
+    let out = ok(h, &["registry", "ping", "dr"], "").await;
+    assert!(out.contains("healthy"), "{out}");
+    let list = json(h, &["registry", "list"]).await;
+    assert_eq!(list[0]["name"], "dr");
+    assert_eq!(list[0]["status"], "healthy");
+    assert_eq!(list[0]["credential"]["access_secret"], "*****");
+    let shown = ok(h, &["registry", "show", &id], "").await;
+    assert!(
+        shown.contains("admin (basic)") && !shown.contains(ADMIN_PASSWORD),
+        "{shown}"
+    );
+    let info = ok(h, &["registry", "info", "dr"], "").await;
+    assert!(info.contains("event_based"), "{info}");
+    let err = fails(
+        h,
+        &["registry", "add", "bad", "--endpoint", "ftp://x"],
+        "",
+        1,
+    )
+    .await;
+    assert!(err.contains("http"), "{err}");
+    let err = fails(
+        h,
+        &[
+            "registry",
+            "add",
+            "bad",
+            "--access-key",
+            "u",
+            "--endpoint",
+            "https://x.example.com",
+        ],
+        "",
+        2,
+    )
+    .await;
+    assert!(err.contains("secret"), "{err}");
+
+    let pid = ok(
+        h,
+        &[
+            "replication",
+            "policy",
+            "create",
+            "to-dr",
+            "--to",
+            "dr",
+            "--name-filter",
+            "library/**",
+            "--tag-filter",
+            "v*",
+            "-q",
+        ],
+        "",
+    )
+    .await;
+    let pid = pid.trim().to_owned();
+    let policies = json(h, &["replication", "policy", "list"]).await;
+    assert_eq!(policies[0]["name"], "to-dr");
+    let out = ok(h, &["replication", "run", "to-dr", "--wait"], "").await;
+    assert!(out.contains("Succeed"), "{out}");
+    let executions = json(h, &["replication", "executions", "--policy", &pid]).await;
+    let eid = executions[0]["id"].as_i64().unwrap().to_string();
+    assert_eq!(executions[0]["status"], "Succeed");
+    let tasks = ok(h, &["replication", "tasks", &eid], "").await;
+    assert!(
+        tasks.contains("library/cli [1 item(s) in total]"),
+        "{tasks}"
+    );
+    let logs = ok(h, &["replication", "logs", &eid], "").await;
+    assert!(logs.contains("v1: copied"), "{logs}");
+    let err = fails(h, &["registry", "delete", "dr"], "", 1).await;
+    assert!(err.contains("replication policy"), "{err}");
+    ok(
+        h,
+        &["replication", "policy", "enable", "to-dr", "--on", "false"],
+        "",
+    )
+    .await;
+    let err = fails(h, &["replication", "run", "to-dr"], "", 1).await;
+    assert!(err.contains("disabled"), "{err}");
+    ok(h, &["replication", "policy", "delete", "to-dr"], "").await;
+    ok(h, &["registry", "delete", "dr"], "").await;
+    assert_eq!(json(h, &["registry", "list"]).await, json!([]));
+}

@@ -26,6 +26,7 @@ pub mod project_meta;
 pub mod quota;
 pub mod rbac;
 pub mod registry;
+pub mod replication;
 pub mod retention;
 
 pub use digest::{Algorithm, Digest, Hasher};

@@ -137,6 +137,7 @@ pub trait UploadWriter: Send {
 pub trait MetadataStore:
     crate::labels::LabelStore
     + crate::endpoints::EndpointStore
+    + crate::replication::ReplicationStore
     + crate::immutable::ImmutableRuleStore
     + crate::quota::QuotaStore
     + crate::retention::RetentionStore

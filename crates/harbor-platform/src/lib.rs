@@ -26,6 +26,7 @@ pub mod members;
 pub mod projects;
 pub mod registries;
 pub mod remote;
+pub mod replication;
 pub mod retention;
 pub mod robots;
 pub mod sessions;
@@ -45,6 +46,7 @@ use harbor_core::jobs::JobStore;
 pub use members::{Members, UserRef};
 pub use projects::Projects;
 pub use registries::Registries;
+pub use replication::Replication;
 pub use retention::Retention;
 pub use robots::Robots;
 pub use sessions::Sessions;
@@ -75,6 +77,8 @@ pub struct Platform {
     pub settings: SystemSettings,
     /// Registry endpoints (remote registries).
     pub registries: Registries,
+    /// Replication policies and executions.
+    pub replication: Replication,
 }
 
 impl Platform {
@@ -90,17 +94,26 @@ impl Platform {
         let events: Arc<dyn EventStore> = registry.metadata().clone();
         let settings = settings.with_events(events.clone());
         let registries = Registries::new(registry.metadata().clone());
+        let projects = Projects::new(accounts.clone(), settings.clone());
+        let replication = Replication::new(
+            registry.clone(),
+            jobs.clone(),
+            registries.clone(),
+            projects.clone(),
+            accounts.clone(),
+        );
         Platform {
             retention: Retention::new(registry, accounts.clone(), jobs.clone()),
             sessions: Sessions::new(accounts.clone(), events.clone(), settings.clone()),
             audit: AuditLog::new(accounts.clone()),
-            projects: Projects::new(accounts.clone(), settings.clone()),
+            projects,
             members: Members::new(accounts.clone()),
             robots: Robots::new(accounts.clone(), settings.clone()),
             users: Users::new(accounts, settings.clone()),
             jobs: SystemJobs::new(jobs),
             settings,
             registries,
+            replication,
         }
     }
 
@@ -108,19 +121,22 @@ impl Platform {
     /// registries can only be used anonymously.
     pub fn with_secret_keys(mut self, keys: Arc<harbor_auth::sealing::SealingKeys>) -> Self {
         self.registries = self.registries.with_keys(keys);
+        self.replication = self.replication.with_registries(self.registries.clone());
         self
     }
 
     /// Talks to remote registries with `probe`'s options (address policy, time-outs).
     pub fn with_remote(mut self, probe: remote::Probe) -> Self {
         self.registries = self.registries.with_probe(probe);
+        self.replication = self.replication.with_registries(self.registries.clone());
         self
     }
 
     /// Calls `wake` whenever a job was queued (to wake this process's workers).
     pub fn with_waker(mut self, wake: system_jobs::Waker) -> Self {
         self.jobs = self.jobs.with_waker(wake.clone());
-        self.retention = self.retention.with_waker(wake);
+        self.retention = self.retention.with_waker(wake.clone());
+        self.replication = self.replication.with_waker(wake);
         self
     }
 }

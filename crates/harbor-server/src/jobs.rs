@@ -67,12 +67,13 @@ impl Jobs {
         }
     }
 
-    /// Starts this process's workers and scheduler with every registry job kind, and
-    /// makes sure the built-in schedules exist.
+    /// Starts this process's workers and scheduler with every registry job kind and
+    /// replication (`platform`'s), and makes sure the built-in schedules exist.
     pub async fn start(
         &self,
         registry: Registry,
         identity: Arc<dyn IdentityStore>,
+        platform: &harbor_platform::Platform,
         config: &JobsConfig,
     ) -> harbor_core::Result<()> {
         self.ensure_schedules(config).await?;
@@ -92,6 +93,12 @@ impl Jobs {
             },
         );
         register_all(&mut runner, registry, identity);
+        // Executions of different policies run side by side; one policy never has two.
+        runner.register(
+            harbor_core::replication::JOB_KIND,
+            platform.replication.job_handler(),
+            false,
+        );
         let handle = runner.start();
         *self.runner.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
         let (store, days) = (self.store.clone(), config.history_days);

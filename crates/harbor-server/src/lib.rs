@@ -285,7 +285,12 @@ impl AppState {
         if config.jobs.enabled {
             state
                 .jobs
-                .start(registry.clone(), meta.clone(), &config.jobs)
+                .start(
+                    registry.clone(),
+                    meta.clone(),
+                    &state.platform,
+                    &config.jobs,
+                )
                 .await?;
         }
         state.events = Dispatcher::new(
@@ -312,6 +317,9 @@ impl AppState {
             state
                 .events
                 .start(Arc::new(AuditSubscriber::new(meta.clone(), meta.clone())));
+            state
+                .events
+                .start(state.platform.replication.event_trigger());
         }
         if let Some(password) = boot.generated_password {
             // Shown once, on standard output only: never logged.

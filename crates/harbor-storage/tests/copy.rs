@@ -118,7 +118,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 25] = [
+const COPY_ORDER: [&str; 26] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -142,6 +142,7 @@ const COPY_ORDER: [&str; 25] = [
     "job_schedules",
     "retention_policies",
     "registries",
+    "replication_policies",
     "events",
     "event_cursors",
 ];

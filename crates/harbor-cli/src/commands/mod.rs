@@ -7,6 +7,7 @@ mod jobs;
 mod login;
 mod projects;
 mod registries;
+mod replication;
 mod retention;
 mod system;
 mod wait;
@@ -117,6 +118,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
                 Command::Quota(c) => content::quota(&app, c).await,
                 Command::Label(c) => content::label(&app, c).await,
                 Command::Registry(c) => registries::registry(&app, c).await,
+                Command::Replication(c) => replication::replication(&app, c).await,
                 Command::Immutable(c) => content::immutable(&app, c).await,
                 Command::Audit(c) => system::audit(&app, c).await,
                 Command::System(c) => system::system(&app, c).await,

@@ -48,8 +48,8 @@ pub(crate) async fn registry(app: &App, cmd: RegistryCmd) -> Outcome {
         RegistryCmd::Add {
             name,
             kind,
-            url,
-            username,
+            endpoint,
+            access_key,
             secret_stdin,
             secret,
             insecure,
@@ -61,18 +61,18 @@ pub(crate) async fn registry(app: &App, cmd: RegistryCmd) -> Outcome {
             } else {
                 secret
             };
-            let credential = match (username, secret) {
+            let credential = match (access_key, secret) {
                 (Some(u), s) if !u.is_empty() => Some(RegistryCredential {
                     kind: "basic".into(),
                     access_key: u,
                     access_secret: s.ok_or_else(|| {
                         Failure::usage(
-                            "--username needs a secret: --secret-stdin or HARBOR_REGISTRY_SECRET",
+                            "--access-key needs a secret: --secret-stdin or HARBOR_REGISTRY_SECRET",
                         )
                     })?,
                 }),
                 (_, Some(_)) => {
-                    return Err(Failure::usage("a secret needs --username"));
+                    return Err(Failure::usage("a secret needs --access-key"));
                 }
                 _ => None,
             };
@@ -87,7 +87,7 @@ pub(crate) async fn registry(app: &App, cmd: RegistryCmd) -> Outcome {
                 .create_registry(&Registry {
                     name: name.clone(),
                     kind,
-                    url,
+                    url: endpoint,
                     credential,
                     insecure,
                     ca_certificate,
@@ -131,8 +131,8 @@ pub(crate) async fn registry(app: &App, cmd: RegistryCmd) -> Outcome {
         RegistryCmd::Update {
             registry,
             name,
-            url,
-            username,
+            endpoint,
+            access_key,
             secret_stdin,
             insecure,
             description,
@@ -146,16 +146,16 @@ pub(crate) async fn registry(app: &App, cmd: RegistryCmd) -> Outcome {
             let update = RegistryUpdate {
                 name,
                 description,
-                url,
+                url: endpoint,
                 credential_type: None,
-                access_key: username,
+                access_key,
                 access_secret,
                 insecure,
                 ca_certificate: None,
             };
             if update == RegistryUpdate::default() {
                 return Err(Failure::usage(
-                    "nothing to change: give --name, --url, --username, --secret-stdin, \
+                    "nothing to change: give --name, --endpoint, --access-key, --secret-stdin, \
                      --insecure or --description",
                 ));
             }

@@ -46,6 +46,7 @@ fn job_resource(kind: &str) -> &'static str {
 pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> Option<NewAuditEntry> {
     let (operation, resource_type, resource) = match &e.event {
         DomainEvent::JobFinished { .. }
+        | DomainEvent::ReplicationFinished { .. }
         | DomainEvent::QuotaExceeded { .. }
         | DomainEvent::QuotaWarning { .. } => return None,
         DomainEvent::ArtifactPushed {
@@ -141,6 +142,14 @@ pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> Option<NewAuditE
         DomainEvent::RegistryEndpointChanged { name, change, .. } => {
             (change.as_str(), "registry", name.clone())
         }
+        DomainEvent::ReplicationPolicyChanged { name, change } => {
+            (change.as_str(), "replication_policy", name.clone())
+        }
+        DomainEvent::ReplicationStarted { policy_id, trigger } => (
+            "create",
+            "replication_execution",
+            format!("policy {policy_id} ({trigger})"),
+        ),
         DomainEvent::ImmutableRuleChanged { rule, change, .. } => {
             (change.as_str(), "immutable_rule", rule.clone())
         }

@@ -235,6 +235,29 @@ pub enum DomainEvent {
         /// `create`, `update` or `delete`.
         change: String,
     },
+    /// A replication policy was created, changed or deleted.
+    ReplicationPolicyChanged {
+        /// Its name.
+        name: String,
+        /// `create`, `update` or `delete`.
+        change: String,
+    },
+    /// A replication execution started.
+    ReplicationStarted {
+        /// The policy's id.
+        policy_id: i64,
+        /// `manual`, `scheduled` or `event_based`.
+        trigger: String,
+    },
+    /// A replication execution ended (webhooks' `REPLICATION` event).
+    ReplicationFinished {
+        /// The policy's id.
+        policy_id: i64,
+        /// The execution's id.
+        execution_id: i64,
+        /// `Succeed`, `Failed` or `Stopped`.
+        status: String,
+    },
     /// A tag immutability rule was created, changed or deleted.
     ImmutableRuleChanged {
         /// Its project.
@@ -349,6 +372,9 @@ impl DomainEvent {
             DomainEvent::RetentionRunStarted { .. } => "retention_run_started",
             DomainEvent::LabelChanged { .. } => "label_changed",
             DomainEvent::RegistryEndpointChanged { .. } => "registry_endpoint_changed",
+            DomainEvent::ReplicationPolicyChanged { .. } => "replication_policy_changed",
+            DomainEvent::ReplicationStarted { .. } => "replication_started",
+            DomainEvent::ReplicationFinished { .. } => "replication_finished",
             DomainEvent::ArtifactLabelChanged { .. } => "artifact_label_changed",
             DomainEvent::ImmutableRuleChanged { .. } => "immutable_rule_changed",
             DomainEvent::QuotaChanged { .. } => "quota_changed",

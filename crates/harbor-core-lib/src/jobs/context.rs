@@ -120,6 +120,13 @@ impl JobContext {
         *self.state.stop.borrow() != StopReason::None
     }
 
+    /// True once a user asked the job to stop (as opposed to the replica shutting down
+    /// or losing the job, after which the job runs again elsewhere): a handler that
+    /// keeps its own record of a run ends it as stopped only then.
+    pub fn stop_requested(&self) -> bool {
+        *self.state.stop.borrow() == StopReason::Requested
+    }
+
     /// Resolves once [`JobContext::is_stopped`] is true (for `tokio::select!`).
     pub async fn stopped(&self) {
         let mut rx = self.state.stop.subscribe();

@@ -80,6 +80,8 @@ pub enum Trigger {
     Manual,
     /// Started by a schedule (`"SCHEDULE"`).
     Schedule,
+    /// Started by an event (`"EVENT"`: event-based replication).
+    Event,
 }
 
 impl Trigger {
@@ -88,6 +90,7 @@ impl Trigger {
         match self {
             Trigger::Manual => "MANUAL",
             Trigger::Schedule => "SCHEDULE",
+            Trigger::Event => "EVENT",
         }
     }
 
@@ -97,6 +100,8 @@ impl Trigger {
             Some(Trigger::Manual)
         } else if s.eq_ignore_ascii_case("SCHEDULE") {
             Some(Trigger::Schedule)
+        } else if s.eq_ignore_ascii_case("EVENT") {
+            Some(Trigger::Event)
         } else {
             None
         }

@@ -16,6 +16,7 @@ mod paging;
 mod projects;
 mod quotas;
 mod registries;
+mod replication;
 mod repositories;
 mod retention;
 mod retention_runs;
@@ -186,6 +187,32 @@ pub(crate) fn router() -> Router<AppState> {
                 .delete(registries::delete),
         )
         .route("/registries/{id}/info", get(registries::info))
+        .route(
+            "/replication/policies",
+            get(replication::list_policies).post(replication::create_policy),
+        )
+        .route(
+            "/replication/policies/{id}",
+            get(replication::get_policy)
+                .put(replication::update_policy)
+                .delete(replication::delete_policy),
+        )
+        .route(
+            "/replication/executions",
+            get(replication::list_executions).post(replication::start),
+        )
+        .route(
+            "/replication/executions/{id}",
+            get(replication::get_execution).put(replication::stop),
+        )
+        .route(
+            "/replication/executions/{id}/tasks",
+            get(replication::tasks),
+        )
+        .route(
+            "/replication/executions/{id}/tasks/{task_id}/log",
+            get(replication::task_log),
+        )
         .route("/replication/adapters", get(registries::adapters))
         .route("/replication/adapterinfos", get(registries::adapter_infos))
         .route("/audit-logs", get(logs::all))

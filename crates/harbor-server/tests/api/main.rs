@@ -3,6 +3,10 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+/// harbor-remote's test helpers: CNCF Distribution on loopback, images pushed with the
+/// remote client.
+#[path = "../../../harbor-remote/tests/common/mod.rs"]
+mod remote_common;
 
 mod artifacts;
 mod audit;
@@ -17,6 +21,7 @@ mod matrix;
 mod projects;
 mod quotas;
 mod registries;
+mod replication;
 mod repositories;
 mod retention;
 mod robots;

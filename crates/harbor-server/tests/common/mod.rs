@@ -106,6 +106,9 @@ pub struct TestServer {
     _scaled: Option<Scaled>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// This server's job runner, shut down with it (as the binary does), so that a
+    /// restart hands running jobs back to the queue.
+    jobs: Option<harbor_server::jobs::Jobs>,
 }
 
 impl TestServer {
@@ -205,6 +208,7 @@ impl TestServer {
         config.auth.login_throttle.refusal_delay_ms = 0;
         tweak(&mut config);
         let state = AppState::open(&config).await.expect("open storage");
+        let jobs = Some(state.jobs.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
@@ -225,6 +229,7 @@ impl TestServer {
             _scaled: None,
             shutdown: Some(tx),
             task: Some(task),
+            jobs,
         }
     }
 
@@ -242,6 +247,9 @@ impl TestServer {
         if let Some(t) = self.task.take() {
             let _ = t.await;
         }
+        if let Some(j) = self.jobs.take() {
+            j.shutdown().await;
+        }
         let config = self.config.clone();
         let mut next = Self::start_with(&self.data_dir, |c| *c = config).await;
         next._tmp = self._tmp.take();
@@ -256,6 +264,9 @@ impl TestServer {
         }
         if let Some(t) = self.task.take() {
             let _ = t.await;
+        }
+        if let Some(j) = self.jobs.take() {
+            j.shutdown().await;
         }
         self._tmp.take()
     }

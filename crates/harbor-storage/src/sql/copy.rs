@@ -367,6 +367,33 @@ const TABLES: &[Table] = &[
         key: 1,
         ids: Ids::NeverReused,
     },
+    // 0016_replication.sql: the policies (executions, tasks and their logs are history
+    // that refers to jobs, which stay behind like the rest of the queue).
+    Table {
+        name: "replication_policies",
+        columns: &[
+            ("id", Ty::Int),
+            ("name", Ty::Text),
+            ("description", Ty::Text),
+            ("src_registry_id", Ty::OptInt),
+            ("dest_registry_id", Ty::OptInt),
+            ("dest_namespace", Ty::Text),
+            ("dest_replace_count", Ty::Int),
+            ("filters", Ty::Text),
+            ("trig", Ty::Text),
+            ("deletion", Ty::Int),
+            ("override_tags", Ty::Int),
+            ("enabled", Ty::Int),
+            ("speed_kbps", Ty::Int),
+            ("copy_by_chunk", Ty::Int),
+            ("single_active", Ty::Int),
+            ("creator", Ty::Text),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
     // 0012_events.sql: undelivered events move with the data, and cursors with them (so
     // the audit log does not record delivered events twice). Leases are not copied.
     Table {

@@ -21,6 +21,7 @@ pub mod labels;
 mod login_failures;
 mod manifests;
 mod quotas;
+mod replication;
 mod repositories;
 mod retention;
 mod uploads;
@@ -148,6 +149,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "registries",
         include_str!("../../migrations/sqlite/0015_registries.sql"),
     ),
+    (
+        "replication",
+        include_str!("../../migrations/sqlite/0016_replication.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -206,6 +211,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "registries",
         include_str!("../../migrations/postgres/0015_registries.sql"),
+    ),
+    (
+        "replication",
+        include_str!("../../migrations/postgres/0016_replication.sql"),
     ),
 ];
 
