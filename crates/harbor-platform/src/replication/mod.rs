@@ -30,6 +30,9 @@ pub use run::{EventScope, ReplicationJob, ReplicationParams};
 
 /// Runs of one execution's job (the first included): a transient failure is retried.
 pub const MAX_ATTEMPTS: u32 = 3;
+/// Runs of an event's job: it may also wait for the policy's active execution (a minute
+/// per run, then the queue's backoff up to ten minutes), so it gets many.
+pub const EVENT_MAX_ATTEMPTS: u32 = 30;
 
 /// The replication service.
 #[derive(Clone)]
@@ -56,7 +59,11 @@ pub(crate) fn job(
         kind: JOB_KIND.into(),
         params: encode(params)?,
         trigger,
-        max_attempts: MAX_ATTEMPTS,
+        max_attempts: if params.event.is_some() {
+            EVENT_MAX_ATTEMPTS
+        } else {
+            MAX_ATTEMPTS
+        },
         run_after_ms: now_ms(),
         schedule_id: None,
     })

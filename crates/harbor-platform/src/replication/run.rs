@@ -36,6 +36,11 @@ use crate::registries::Registries;
 /// Why planning failed, and whether trying later may help.
 type PlanError = (String, bool);
 
+/// How long an event's execution waits inline for the policy's active one to end.
+const EVENT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often it looks.
+const EVENT_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Tasks of one execution run at once.
 const TASK_CONCURRENCY: usize = 4;
 /// Repositories of a remote catalog whose tags are listed at once.
@@ -676,33 +681,38 @@ impl ReplicationJob {
                     ctx.log(format!("policy {} is disabled: nothing to do", policy.id));
                     return Ok(());
                 }
-                let event = NewEvent::now(
-                    SYSTEM,
-                    DomainEvent::ReplicationStarted {
-                        policy_id: policy.id,
-                        trigger: params.trigger.clone(),
-                    },
-                );
-                match self
-                    .store
-                    .start_replication(policy.id, &params.trigger, &[event])
-                    .await?
-                {
-                    Some(e) => {
-                        self.store.set_replication_job(e.id, ctx.job().id).await?;
-                        e
-                    }
-                    // One active execution per policy: an event's change waits for it
-                    // (nothing is lost); a schedule's start is skipped, as in Harbor.
-                    None if params.event.is_some() => {
-                        return Err(JobError::retryable(
-                            "an execution of this policy is in progress; the change is \
-                             replicated after it",
-                        ));
-                    }
-                    None => {
-                        ctx.log("skipped: an execution of this policy is in progress");
-                        return Ok(());
+                // One active execution per policy: an event's change waits for it
+                // (up to a minute here, then the job retries later: nothing is lost);
+                // a schedule's start is skipped, as in Harbor.
+                let waiting_since = std::time::Instant::now();
+                loop {
+                    let event = NewEvent::now(
+                        SYSTEM,
+                        DomainEvent::ReplicationStarted {
+                            policy_id: policy.id,
+                            trigger: params.trigger.clone(),
+                        },
+                    );
+                    match self
+                        .store
+                        .start_replication(policy.id, &params.trigger, &[event])
+                        .await?
+                    {
+                        Some(e) => {
+                            self.store.set_replication_job(e.id, ctx.job().id).await?;
+                            break e;
+                        }
+                        None if params.event.is_none() => {
+                            ctx.log("skipped: an execution of this policy is in progress");
+                            return Ok(());
+                        }
+                        None if ctx.is_stopped() || waiting_since.elapsed() > EVENT_WAIT => {
+                            return Err(JobError::retryable(
+                                "an execution of this policy is in progress; the change is \
+                                 replicated after it",
+                            ));
+                        }
+                        None => tokio::time::sleep(EVENT_POLL).await,
                     }
                 }
             }
@@ -766,7 +776,8 @@ impl ReplicationJob {
             let tasks = match planned {
                 Ok(t) => t,
                 Err((why, transient)) => {
-                    let attempts_left = ctx.job().attempts < ctx.job().max_attempts;
+                    let attempts_left =
+                        ctx.job().attempts < ctx.job().max_attempts.min(super::MAX_ATTEMPTS);
                     if transient && attempts_left {
                         return Err(JobError::retryable(format!("planning failed: {why}")));
                     }
@@ -837,7 +848,7 @@ impl ReplicationJob {
                 "interrupted; resumes when the job runs again",
             ));
         }
-        let attempts_left = ctx.job().attempts < ctx.job().max_attempts;
+        let attempts_left = ctx.job().attempts < ctx.job().max_attempts.min(super::MAX_ATTEMPTS);
         if retry && attempts_left {
             // Failed tasks run again on the next attempt; finished ones stay.
             for t in self.store.replication_tasks(eid).await? {
