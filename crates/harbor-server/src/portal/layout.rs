@@ -15,6 +15,16 @@ pub(crate) fn page(viewer: Option<&Viewer>, title: &str, body: Markup) -> Respon
     page_with_status(viewer, StatusCode::OK, title, body, None)
 }
 
+/// A page answered with `status` (a form shown again with the API's refusal).
+pub(crate) fn page_with_code(
+    viewer: &Viewer,
+    status: StatusCode,
+    title: &str,
+    body: Markup,
+) -> Response {
+    page_with_status(Some(viewer), status, title, body, None)
+}
+
 /// A page that reloads itself every `secs` seconds (a job in progress).
 pub(crate) fn refreshing_page(viewer: &Viewer, title: &str, body: Markup, secs: u32) -> Response {
     page_with_status(Some(viewer), StatusCode::OK, title, body, Some(secs))
@@ -85,6 +95,8 @@ fn nav(viewer: Option<&Viewer>) -> Markup {
                         a href="/admin/robots" { "Robot accounts" }
                         a href="/admin/labels" { "Labels" }
                         a href="/admin/quotas" { "Quotas" }
+                        a href="/admin/registries" { "Registries" }
+                        a href="/admin/replication" { "Replications" }
                         a href="/admin/gc" { "Garbage collection" }
                         a href="/admin/audit" { "Audit log" }
                         a href="/admin/settings" { "Settings" }

@@ -33,3 +33,17 @@ for (const el of document.querySelectorAll("[data-color]")) {
   el.style.backgroundColor = "#" + hex;
   el.style.color = luma > 150 ? "#000" : "#fff";
 }
+// A registry type with a fixed URL (Docker Hub): its option carries data-url; choosing it
+// fills the URL field and locks it (the server uses the fixed URL whatever is sent).
+for (const sel of document.querySelectorAll("select[data-url-field]")) {
+  const field = document.getElementById(sel.dataset.urlField);
+  if (!field) continue;
+  const sync = () => {
+    const opt = sel.selectedOptions[0];
+    const url = opt && opt.dataset.url;
+    if (url) { field.value = url; field.readOnly = true; }
+    else if (field.readOnly) { field.value = ""; field.readOnly = false; }
+  };
+  sel.addEventListener("change", sync);
+  sync();
+}

@@ -7,6 +7,7 @@ mod gc;
 mod login;
 mod project;
 mod projects;
+mod replication;
 mod repository;
 mod robots;
 mod search;
@@ -165,6 +166,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .merge(admin::routes())
         .merge(gc::routes())
         .merge(robots::routes())
+        .merge(replication::routes())
 }
 
 #[cfg(test)]
