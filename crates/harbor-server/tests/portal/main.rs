@@ -15,6 +15,7 @@ mod http;
 mod layout;
 mod narrow;
 mod pages;
+mod replication;
 mod repository;
 mod roles;
 

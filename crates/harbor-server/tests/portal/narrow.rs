@@ -17,7 +17,7 @@ async fn api(s: &TestServer, method: Method, path: &str, body: Option<Value>) ->
 /// `[page scrollWidth, innerWidth, clientWidth (innerWidth less the scroll bar), what
 /// sticks out]` of the current page. What sticks out: the elements of `main` whose right
 /// edge passes the visible width, and the widths of its direct children.
-const MEASURE: &str = "
+pub(crate) const MEASURE: &str = "
     const w = document.documentElement.clientWidth;
     const out = [];
     for (const el of document.querySelectorAll('body *')) {
