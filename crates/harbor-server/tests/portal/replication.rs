@@ -496,6 +496,126 @@ async fn a_push_policy_is_created_run_and_followed_from_the_portal() {
 }
 
 #[tokio::test]
+async fn a_running_execution_refuses_a_second_start_and_stops_from_its_page() {
+    let s = TestServer::start_configured(|c| c.remote.allow_loopback = true).await;
+    common::push_image(&s, "library/app", "v1", 1).await;
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let (_, page) = get(&s, &admin, "/admin/registries").await;
+    let t = token(&page);
+    let closed = closed_port();
+    let reg = [
+        ("_csrf", t.as_str()),
+        ("name", "down"),
+        ("type", "docker-registry"),
+        ("url", closed.as_str()),
+    ];
+    assert!(
+        flash(&s, &admin, "/admin/registries", &reg)
+            .await
+            .starts_with("ok:")
+    );
+    let reg_id = registry_id(&s, "down").await.to_string();
+    let policy = [
+        ("_csrf", t.as_str()),
+        ("name", "to-nowhere"),
+        ("direction", "push"),
+        ("registry", reg_id.as_str()),
+        ("trigger", "manual"),
+        ("enabled", "true"),
+    ];
+    assert!(
+        flash(&s, &admin, "/admin/replication", &policy)
+            .await
+            .starts_with("ok:")
+    );
+    let pid = api(&s, Method::GET, "/api/v2.0/replication/policies").await[0]["id"]
+        .as_i64()
+        .expect("a policy");
+
+    // The first attempt fails with a network error and waits for a retry: in progress.
+    let run = format!("/admin/replication/{pid}/run");
+    let r = post(&s, &admin, &run, &[("_csrf", &t)]).await;
+    let at = r.headers()["location"].to_str().unwrap().to_owned();
+    let eid: i64 = at.rsplit('/').next().unwrap().parse().unwrap();
+    let mut log = String::new();
+    for _ in 0..300 {
+        let tasks = api(
+            &s,
+            Method::GET,
+            &format!("/api/v2.0/replication/executions/{eid}/tasks"),
+        )
+        .await;
+        if let Some(task) = tasks[0]["id"].as_i64() {
+            log = get(
+                &s,
+                &admin,
+                &format!("/admin/replication/executions/{eid}/tasks/{task}/log"),
+            )
+            .await
+            .1;
+            if log.contains("retried later") {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(log.contains("network error"), "{log}");
+    let (_, page) = get(&s, &admin, &at).await;
+    assert!(page.contains("status-InProgress"), "{page}");
+    assert!(
+        page.contains("http-equiv=\"refresh\""),
+        "it reloads while it runs"
+    );
+    let stop = format!("/admin/replication/executions/{eid}/stop");
+    assert!(
+        page.contains(&format!("action=\"{stop}\" data-confirm=")),
+        "{page}"
+    );
+    let (_, list) = get(
+        &s,
+        &admin,
+        &format!("/admin/replication/executions?policy_id={pid}"),
+    )
+    .await;
+    assert!(
+        list.contains(&format!("action=\"{stop}\"")),
+        "a Stop button in the list"
+    );
+
+    // A second start (409) and deleting the policy (412): the API's messages.
+    let f = flash(&s, &admin, &run, &[("_csrf", &t)]).await;
+    assert!(f.starts_with("err:") && f.contains("in progress"), "{f}");
+    let f = flash(
+        &s,
+        &admin,
+        &format!("/admin/replication/{pid}/delete"),
+        &[("_csrf", &t)],
+    )
+    .await;
+    assert!(f.starts_with("err:"), "{f}");
+    assert_eq!(
+        api(&s, Method::GET, "/api/v2.0/replication/policies")
+            .await
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    // Stop: forged first, then through the form; the execution ends Stopped.
+    let r = post(&s, &admin, &stop, &[("_csrf", "forged")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let f = flash(&s, &admin, &stop, &[("_csrf", &t)]).await;
+    assert!(f.starts_with("ok:Stop requested"), "{f}");
+    let page = ended(&s, &admin, pid).await;
+    assert!(page.contains("status-Stopped"), "{page}");
+    let (_, page) = get(&s, &admin, &at).await;
+    assert!(
+        !page.contains(&format!("action=\"{stop}\"")),
+        "no Stop once it ended"
+    );
+}
+
+#[tokio::test]
 async fn other_users_get_no_replication_pages() {
     let s = TestServer::start().await;
     common::create_user(&s, "dev").await;
