@@ -270,6 +270,8 @@ mod tests {
         assert_eq!(Trigger::Manual.as_str(), "MANUAL");
         assert_eq!(Trigger::parse("SCHEDULE"), Some(Trigger::Schedule));
         assert_eq!(Trigger::parse("Manual"), Some(Trigger::Manual));
-        assert_eq!(Trigger::parse("event"), None);
+        assert_eq!(Trigger::parse("EVENT"), Some(Trigger::Event));
+        assert_eq!(Trigger::Event.as_str(), "EVENT");
+        assert_eq!(Trigger::parse("sometimes"), None);
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::StreamExt;
 use harbor_core::artifact::ArtifactQuery;
-use harbor_core::endpoints::Endpoint;
+use harbor_core::endpoints::{Endpoint, EndpointKind};
 use harbor_core::events::{DomainEvent, NewEvent, SYSTEM};
 use harbor_core::identity::Page;
 use harbor_core::jobs::{JobContext, JobError, JobHandler};
@@ -89,14 +89,15 @@ pub struct ReplicationJob {
 /// One side of a copy.
 enum End {
     Local(LocalEnd),
-    Remote(Client),
+    /// A remote registry, and whether it is a Harbor (whose projects replication creates).
+    Remote(Client, bool),
 }
 
 impl End {
     fn as_end(&self) -> &dyn RegistryEnd {
         match self {
             End::Local(l) => l,
-            End::Remote(c) => c,
+            End::Remote(c, _) => c,
         }
     }
 }
@@ -141,7 +142,7 @@ impl ReplicationJob {
                 self.registries
                     .probe()
                     .client(&e.settings, credential)
-                    .map(End::Remote)
+                    .map(|c| End::Remote(c, e.settings.kind == EndpointKind::Harbor))
                     .map_err(|err| format!("registry {}: {err}", e.settings.name))
             }
         }
@@ -419,6 +420,27 @@ impl ReplicationJob {
         }
     }
 
+    /// Creates the destination project on a Harbor destination when it is missing,
+    /// public if the source project is, as Harbor's adapter does.
+    async fn ensure_remote_project(
+        &self,
+        client: &Client,
+        src: &RepositoryName,
+        dst: &RepositoryName,
+    ) -> Result<(), String> {
+        let first =
+            |r: &RepositoryName| r.as_str().split('/').next().unwrap_or_default().to_owned();
+        let public = match self.accounts.store().project_by_name(&first(src)).await {
+            Ok(Some(p)) => p.public,
+            _ => false,
+        };
+        client
+            .ensure_harbor_project(&first(dst), public)
+            .await
+            .map(drop)
+            .map_err(|e| format!("creating the destination project {}: {e}", first(dst)))
+    }
+
     async fn log(&self, task: i64, line: String) {
         if let Err(e) = self
             .store
@@ -467,9 +489,15 @@ impl ReplicationJob {
                 return Ok(false);
             }
         };
-        if matches!(dst, End::Local(_))
-            && let Err(why) = self.ensure_project(&dst_repo, &policy.creator).await
-        {
+        let prepared = match dst {
+            End::Local(_) => self.ensure_project(&dst_repo, &policy.creator).await,
+            End::Remote(client, true) => {
+                self.ensure_remote_project(client, &src_repo, &dst_repo)
+                    .await
+            }
+            End::Remote(_, false) => Ok(()),
+        };
+        if let Err(why) = prepared {
             self.log(task.id, why).await;
             store
                 .update_replication_task(task.id, TaskStatus::Failed, &done)
@@ -598,7 +626,7 @@ impl ReplicationJob {
         repo: &RepositoryName,
         reference: &Reference,
     ) -> Result<String, CopyError> {
-        let End::Remote(client) = dst else {
+        let End::Remote(client, _) = dst else {
             return Err(CopyError::Destination {
                 subject: repo.to_string(),
                 error: harbor_remote::Error::InvalidInput(
@@ -771,7 +799,7 @@ impl ReplicationJob {
                     let transient = matches!(e, harbor_core::Error::Internal(_));
                     (e.to_string(), transient)
                 }),
-                (None, End::Remote(client)) => self.plan_remote(&policy, client).await,
+                (None, End::Remote(client, _)) => self.plan_remote(&policy, client).await,
             };
             let tasks = match planned {
                 Ok(t) => t,

@@ -3,6 +3,7 @@
 //! authentication, retries) every operation goes through.
 
 mod blobs;
+mod harbor;
 mod listing;
 mod manifests;
 mod response;

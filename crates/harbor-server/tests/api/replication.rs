@@ -116,7 +116,8 @@ async fn digest_at(c: &Client, repo: &str, reference: &str) -> Option<Digest> {
 #[tokio::test]
 async fn push_based_replication_copies_images_indexes_and_referrers_to_another_harbor() {
     let src = TestServer::start_configured(|c| c.remote.allow_loopback = true).await;
-    let dst = TestServer::start().await;
+    // Pushes do not create projects there: replication creates them through the API.
+    let dst = TestServer::start_configured(|c| c.auth.auto_create_projects = false).await;
     let (sc, dc) = (harbor_client(&src), harbor_client(&dst));
     let repo = rc::repo("library/app");
     let shared = rc::random_bytes(50_000);
@@ -145,6 +146,7 @@ async fn push_based_replication_copies_images_indexes_and_referrers_to_another_h
         &src,
         json!({
             "name": "to-dr", "dest_registry": {"id": reg}, "enabled": true, "override": true,
+            "dest_namespace": "drteam", "dest_namespace_replace_count": 1,
             "filters": [{"type": "name", "value": "library/app"},
                         {"type": "tag", "value": "tmp-*", "decoration": "excludes"}],
             "trigger": {"type": "manual"},
@@ -174,24 +176,27 @@ async fn push_based_replication_copies_images_indexes_and_referrers_to_another_h
     assert!(done["end_time"].is_string());
     for (tag, digest) in [("v1", &v1.digest), ("v2", &v2.digest), ("multi", &index)] {
         assert_eq!(
-            digest_at(&dc, "library/app", tag).await.as_ref(),
+            digest_at(&dc, "drteam/app", tag).await.as_ref(),
             Some(digest),
             "{tag}"
         );
     }
     assert_eq!(
-        digest_at(&dc, "library/app", "tmp-amd64").await,
+        digest_at(&dc, "drteam/app", "tmp-amd64").await,
         None,
         "excluded tag"
     );
     assert_eq!(
-        digest_at(&dc, "library/app", signature.as_str())
+        digest_at(&dc, "drteam/app", signature.as_str())
             .await
             .as_ref(),
         Some(&signature),
         "the signature follows its subject"
     );
-    let referrers = dc.referrers(&repo, &v1.digest).await.unwrap();
+    let referrers = dc
+        .referrers(&rc::repo("drteam/app"), &v1.digest)
+        .await
+        .unwrap();
     assert_eq!(referrers.len(), 1);
     assert_eq!(
         digest_at(&dc, "library/other", "v1").await,
@@ -203,7 +208,7 @@ async fn push_based_replication_copies_images_indexes_and_referrers_to_another_h
     assert_eq!(t[0]["status"], "Succeed");
     assert_eq!(t[0]["operation"], "copy");
     assert_eq!(t[0]["src_resource"], "library/app [3 item(s) in total]");
-    assert_eq!(t[0]["dst_resource"], "library/app");
+    assert_eq!(t[0]["dst_resource"], "drteam/app");
     let text = log(&src, e, t[0]["id"].as_i64().unwrap()).await;
     assert!(text.contains("v1: copied"), "{text}");
     assert!(text.contains("Succeed: 3 of 3 done"), "{text}");
