@@ -42,13 +42,26 @@ impl Probe {
         s: &EndpointSettings,
         credential: Option<RemoteCredential>,
     ) -> Result<harbor_remote::Client, harbor_remote::Error> {
+        self.client_with(s, credential, |_| {})
+    }
+
+    /// A client for an endpoint with `tweak` applied to the server's options (such as a
+    /// policy's chunked uploads).
+    pub fn client_with(
+        &self,
+        s: &EndpointSettings,
+        credential: Option<RemoteCredential>,
+        tweak: impl FnOnce(&mut ClientOptions),
+    ) -> Result<harbor_remote::Client, harbor_remote::Error> {
+        let mut options = (*self.options).clone();
+        tweak(&mut options);
         let endpoint = harbor_remote::Endpoint {
             url: distribution_url(s.kind, &s.url).to_owned(),
             credential,
             insecure: s.insecure,
             ca_certificate: s.ca_certificate.clone(),
         };
-        harbor_remote::Client::new(endpoint, (*self.options).clone())
+        harbor_remote::Client::new(endpoint, options)
     }
 
     /// Whether the registry answers `/v2/` and accepts the credential (anonymous access

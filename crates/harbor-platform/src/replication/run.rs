@@ -41,6 +41,9 @@ const EVENT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 /// How often it looks.
 const EVENT_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// Piece size of chunked uploads (`copy_by_chunk`), Harbor's default.
+const CHUNK_SIZE: u64 = 10 * 1024 * 1024;
+
 /// Tasks of one execution run at once.
 const TASK_CONCURRENCY: usize = 4;
 /// Repositories of a remote catalog whose tags are listed at once.
@@ -131,7 +134,13 @@ fn explain(e: &CopyError) -> (String, bool) {
 }
 
 impl ReplicationJob {
-    fn end(&self, endpoint: Option<&Endpoint>, actor: &str) -> Result<End, String> {
+    /// One end of the policy's copies; `chunk` uploads blobs to it in pieces of that size.
+    fn end(
+        &self,
+        endpoint: Option<&Endpoint>,
+        actor: &str,
+        chunk: Option<u64>,
+    ) -> Result<End, String> {
         match endpoint {
             None => Ok(End::Local(LocalEnd::new(self.registry.clone(), actor))),
             Some(e) => {
@@ -141,7 +150,7 @@ impl ReplicationJob {
                     .map_err(|err| format!("registry {}: {err}", e.settings.name))?;
                 self.registries
                     .probe()
-                    .client(&e.settings, credential)
+                    .client_with(&e.settings, credential, |o| o.chunk_size = chunk)
                     .map(|c| End::Remote(c, e.settings.kind == EndpointKind::Harbor))
                     .map_err(|err| format!("registry {}: {err}", e.settings.name))
             }
@@ -775,10 +784,14 @@ impl ReplicationJob {
             let src = self.end(
                 self.endpoint(policy.settings.src_registry).await?.as_ref(),
                 &actor,
+                None,
             )?;
+            // Harbor's `copy_by_chunk`: 10 MiB pieces (REPLICATION_CHUNK_SIZE).
+            let chunk = policy.settings.copy_by_chunk.then_some(CHUNK_SIZE);
             let dst = self.end(
                 self.endpoint(policy.settings.dest_registry).await?.as_ref(),
                 &actor,
+                chunk,
             )?;
             Ok::<_, String>((src, dst))
         };

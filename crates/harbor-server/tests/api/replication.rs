@@ -695,3 +695,50 @@ async fn an_execution_interrupted_by_a_restart_resumes_without_copying_twice() {
         );
     }
 }
+
+/// The PATCH requests a server answered on its upload route, from its metrics.
+async fn upload_patches(s: &TestServer) -> u64 {
+    let text = get(&client(), s, "/metrics").await.text().await.unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("harbor_http_requests_total")
+                && l.contains("method=\"PATCH\"")
+                && l.contains("route=\"upload\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+#[tokio::test]
+async fn copy_by_chunk_pushes_large_blobs_in_pieces() {
+    let src = TestServer::start_configured(|c| c.remote.allow_loopback = true).await;
+    let dst = TestServer::start().await;
+    let big = rc::random_bytes(12 * 1024 * 1024);
+    let img = rc::push_image(&harbor_client(&src), &rc::repo("library/big"), "v1", &[big]).await;
+    let reg = add_registry(
+        &src,
+        "dr",
+        "harbor",
+        &dst.base,
+        Some(("admin", ADMIN_PASSWORD)),
+    )
+    .await;
+    let policy = add_policy(
+        &src,
+        json!({"name": "chunks", "dest_registry": {"id": reg}, "enabled": true,
+               "copy_by_chunk": true, "filters": [{"type": "name", "value": "library/big"}]}),
+    )
+    .await;
+    let before = upload_patches(&dst).await;
+    let e = start(&src, policy).await;
+    assert_eq!(finished(&src, e).await["status"], "Succeed");
+    assert_eq!(
+        digest_at(&harbor_client(&dst), "library/big", "v1").await,
+        Some(img.digest)
+    );
+    // A 12 MiB layer in 10 MiB pieces: two PATCHes (the small config goes in one).
+    assert!(
+        upload_patches(&dst).await - before >= 2,
+        "no chunked upload seen"
+    );
+}
