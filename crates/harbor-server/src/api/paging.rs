@@ -243,6 +243,14 @@ pub(crate) fn parse_time(s: &str) -> ApiResult<i64> {
     Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
+/// A resource id from a path: a positive integer, else `400` naming `what`.
+pub(crate) fn positive_id(raw: &str, what: &str) -> ApiResult<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::bad_request(format!("the {what} id must be a positive integer")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

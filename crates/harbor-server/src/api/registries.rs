@@ -21,7 +21,7 @@ use harbor_platform::registries::{
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
-use super::paging::{list, page, param, parse_q, query, time};
+use super::paging::{list, page, param, parse_q, positive_id, query, time};
 use super::users::created;
 use crate::AppState;
 
@@ -56,10 +56,7 @@ pub(crate) fn registry_model(e: &Endpoint) -> harbor_api_model::Registry {
 
 /// A registry id from the path.
 fn id(raw: &str) -> ApiResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::bad_request("the registry id must be a positive integer"))
+    positive_id(raw, "registry")
 }
 
 /// `GET /registries?q=name=~x,type=harbor&name=x&page=&page_size=`.

@@ -20,17 +20,10 @@ use harbor_core::replication::{
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
-use super::paging::{list, page, param, parse_q, query, time};
+use super::paging::{list, page, param, parse_q, positive_id, query, time};
 use super::registries::registry_model;
 use super::users::created;
 use crate::AppState;
-
-fn id(raw: &str, what: &str) -> ApiResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::bad_request(format!("the {what} id must be a positive integer")))
-}
 
 /// This registry as a policy's side, as Harbor shows it.
 fn local_registry(state: &AppState) -> harbor_api_model::Registry {
@@ -195,7 +188,7 @@ pub(crate) async fn get_policy(
     let p = state
         .platform
         .replication
-        .policy(&ctx.principal, id(&raw, "policy")?)
+        .policy(&ctx.principal, positive_id(&raw, "policy")?)
         .await?;
     Ok(Json(policy_model(&state, &ctx, &p).await?).into_response())
 }
@@ -210,7 +203,7 @@ pub(crate) async fn update_policy(
     state
         .platform
         .replication
-        .update_policy(&ctx.principal, id(&raw, "policy")?, settings(req)?)
+        .update_policy(&ctx.principal, positive_id(&raw, "policy")?, settings(req)?)
         .await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -224,7 +217,7 @@ pub(crate) async fn delete_policy(
     state
         .platform
         .replication
-        .delete_policy(&ctx.principal, id(&raw, "policy")?)
+        .delete_policy(&ctx.principal, positive_id(&raw, "policy")?)
         .await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -303,7 +296,7 @@ pub(crate) async fn start(
     ctx: Ctx,
     Json(req): Json<StartReplicationExecution>,
 ) -> ApiResult {
-    let policy_id = id(&req.policy_id.to_string(), "policy")?;
+    let policy_id = positive_id(&req.policy_id.to_string(), "policy")?;
     let e = state
         .platform
         .replication
@@ -324,7 +317,7 @@ pub(crate) async fn get_execution(
     let e = state
         .platform
         .replication
-        .execution(&ctx.principal, id(&raw, "execution")?)
+        .execution(&ctx.principal, positive_id(&raw, "execution")?)
         .await?;
     Ok(Json(execution_model(&e)).into_response())
 }
@@ -338,7 +331,7 @@ pub(crate) async fn stop(
     state
         .platform
         .replication
-        .stop(&ctx.principal, id(&raw, "execution")?)
+        .stop(&ctx.principal, positive_id(&raw, "execution")?)
         .await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -352,7 +345,7 @@ pub(crate) async fn tasks(
 ) -> ApiResult {
     let q = query(&parts.uri);
     let pg = page(&q)?;
-    let eid = id(&raw, "execution")?;
+    let eid = positive_id(&raw, "execution")?;
     let execution = state
         .platform
         .replication
@@ -390,8 +383,8 @@ pub(crate) async fn task_log(
         .replication
         .task_log(
             &ctx.principal,
-            id(&raw, "execution")?,
-            id(&task_raw, "task")?,
+            positive_id(&raw, "execution")?,
+            positive_id(&task_raw, "task")?,
         )
         .await?;
     let mut text = String::new();

@@ -34,7 +34,11 @@ const SCHEDULE_COLUMNS: &str = "id, name, kind, cron, schedule_type, params, nex
 const FINAL: &str = "('Success', 'Error', 'Stopped')";
 
 /// Log lines per `INSERT`.
-const LOG_BATCH: usize = 200;
+const JOB_LOGS: super::logs::LogTable = super::logs::LogTable {
+    insert: "job_logs (job_id, at, line)",
+    select: "SELECT at, line FROM job_logs WHERE job_id = $1 ORDER BY id",
+    owner: "job",
+};
 
 /// How often a claim starts over after losing a race for an exclusive kind, and how many
 /// dead jobs one claim may end before giving up for this round.
@@ -485,44 +489,11 @@ impl JobStore for SqlMetadataStore {
     }
 
     async fn append_log(&self, id: i64, lines: &[(i64, String)]) -> Result<()> {
-        if lines.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.begin_write().await?;
-        for chunk in lines.chunks(LOG_BATCH) {
-            let values = (0..chunk.len())
-                .map(|i| format!("($1, ${}, ${})", 2 + 2 * i, 3 + 2 * i))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!("INSERT INTO job_logs (job_id, at, line) VALUES {values}");
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-            for (at, line) in chunk {
-                q = q.bind(*at).bind(line.as_str());
-            }
-            q.execute(&mut *tx).await.map_err(|e| match &e {
-                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                    Error::NotFound(format!("job {id} does not exist"))
-                }
-                _ => internal(e),
-            })?;
-        }
-        tx.commit().await.map_err(internal)
+        super::logs::append(self, &JOB_LOGS, id, lines).await
     }
 
     async fn job_log(&self, id: i64) -> Result<Vec<(i64, String)>> {
-        let rows = sqlx::query("SELECT at, line FROM job_logs WHERE job_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(&self.read)
-            .await
-            .map_err(internal)?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get(0).map_err(internal)?,
-                    r.try_get(1).map_err(internal)?,
-                ))
-            })
-            .collect()
+        super::logs::read(self, &JOB_LOGS, id).await
     }
 
     async fn put_schedule_emitting(

@@ -19,6 +19,7 @@ mod immutable;
 mod jobs;
 pub mod labels;
 mod login_failures;
+mod logs;
 mod manifests;
 mod quotas;
 mod replication;

@@ -24,8 +24,11 @@ use super::identity::{Filter, paged};
 use super::{Dialect, SqlMetadataStore};
 use crate::error::{StorageError, internal};
 
-/// Log lines per `INSERT`.
-const LOG_BATCH: usize = 200;
+const TASK_LOGS: super::logs::LogTable = super::logs::LogTable {
+    insert: "replication_task_logs (task_id, at_ms, line)",
+    select: "SELECT at_ms, line FROM replication_task_logs WHERE task_id = $1 ORDER BY seq",
+    owner: "replication task",
+};
 
 const POLICY_COLUMNS: &str = "id, name, description, src_registry_id, dest_registry_id, \
      dest_namespace, dest_replace_count, filters, trig, deletion, override_tags, enabled, \
@@ -550,47 +553,11 @@ impl ReplicationStore for SqlMetadataStore {
     }
 
     async fn append_replication_log(&self, id: i64, lines: &[(i64, String)]) -> Result<()> {
-        if lines.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.begin_write().await?;
-        for chunk in lines.chunks(LOG_BATCH) {
-            let values = (0..chunk.len())
-                .map(|i| format!("($1, ${}, ${})", 2 + 2 * i, 3 + 2 * i))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql =
-                format!("INSERT INTO replication_task_logs (task_id, at_ms, line) VALUES {values}");
-            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
-            for (at, line) in chunk {
-                q = q.bind(*at).bind(line.as_str());
-            }
-            q.execute(&mut *tx).await.map_err(|e| match &e {
-                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                    Error::NotFound(format!("replication task {id} does not exist"))
-                }
-                _ => internal(e),
-            })?;
-        }
-        tx.commit().await.map_err(internal)
+        super::logs::append(self, &TASK_LOGS, id, lines).await
     }
 
     async fn replication_log(&self, id: i64) -> Result<Vec<(i64, String)>> {
-        let rows = sqlx::query(
-            "SELECT at_ms, line FROM replication_task_logs WHERE task_id = $1 ORDER BY seq",
-        )
-        .bind(id)
-        .fetch_all(&self.read)
-        .await
-        .map_err(internal)?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get(0).map_err(internal)?,
-                    r.try_get(1).map_err(internal)?,
-                ))
-            })
-            .collect()
+        super::logs::read(self, &TASK_LOGS, id).await
     }
 
     async fn finish_replication_emitting(
