@@ -429,6 +429,53 @@ impl Registries {
         Ok(Some(RemoteCredential::basic(c.access_key.clone(), secret)))
     }
 
+    /// Pings every registry and records each one's status (Harbor checks them every five
+    /// minutes); returns how many are healthy and how many were checked. A system task:
+    /// no principal.
+    pub async fn check_all(&self) -> Result<(usize, usize)> {
+        let mut endpoints = Vec::new();
+        for page in 1.. {
+            let (items, _) = self
+                .store
+                .endpoints(
+                    &EndpointQuery::default(),
+                    Page {
+                        page,
+                        page_size: 100,
+                    },
+                )
+                .await?;
+            let n = items.len();
+            endpoints.extend(items);
+            if n < 100 {
+                break;
+            }
+        }
+        let checked = endpoints.len();
+        let mut healthy = 0;
+        for e in endpoints {
+            let started = now_ms();
+            let outcome = match self.open(&e.settings) {
+                Ok(credential) => self.probe.ping(&e.settings, credential).await,
+                Err(err) => Err(err.to_string()),
+            };
+            let status = match &outcome {
+                Ok(()) => {
+                    healthy += 1;
+                    EndpointStatus::Healthy
+                }
+                Err(why) => {
+                    tracing::info!(registry = %e.settings.name, %why, "registry unhealthy");
+                    EndpointStatus::Unhealthy
+                }
+            };
+            self.store
+                .set_endpoint_status(e.id, status, started)
+                .await?;
+        }
+        Ok((healthy, checked))
+    }
+
     /// The sign-in for `endpoint`, secret in clear: for the code that talks to it
     /// (replication, proxy cache). Never log or return it.
     pub fn credential(&self, endpoint: &Endpoint) -> Result<Option<RemoteCredential>> {

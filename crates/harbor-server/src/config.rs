@@ -88,6 +88,9 @@ pub struct RemoteConfig {
     pub connect_timeout_secs: u64,
     /// Time for a request that does not stream a blob, in seconds (default 60).
     pub request_timeout_secs: u64,
+    /// How often every registry's health is checked, in seconds (default 300, Harbor's
+    /// five minutes; 0 turns it off). Replicas running jobs check.
+    pub health_check_secs: u64,
 }
 
 impl RemoteConfig {
@@ -114,6 +117,7 @@ impl Default for RemoteConfig {
             allowed_hosts: Vec::new(),
             connect_timeout_secs: 10,
             request_timeout_secs: 60,
+            health_check_secs: 300,
         }
     }
 }

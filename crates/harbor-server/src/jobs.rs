@@ -25,6 +25,8 @@ pub struct Jobs {
     runner: Arc<Mutex<Option<RunnerHandle>>>,
     /// This process's worker pool once started: workers and start time (ms).
     pool: Arc<std::sync::OnceLock<(usize, i64)>>,
+    /// Set at shutdown: background loops (registry health) end.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Jobs {
@@ -34,6 +36,7 @@ impl Jobs {
             store,
             runner: Arc::new(Mutex::new(None)),
             pool: Arc::default(),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 
@@ -145,9 +148,32 @@ impl Jobs {
         Ok(())
     }
 
+    /// Checks every registry's health every `interval` (the first check at once), until
+    /// [`Jobs::shutdown`].
+    pub fn check_registries(&self, registries: harbor_platform::Registries, interval: Duration) {
+        let mut closing = self.closing.subscribe();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(interval);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = closing.changed() => return,
+                }
+                match registries.check_all().await {
+                    Ok((healthy, checked)) if checked > 0 => {
+                        tracing::debug!(healthy, checked, "registry health checked");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "checking registry health failed"),
+                }
+            }
+        });
+    }
+
     /// Stops the workers (jobs they were running go back to the queue for another
     /// replica) and the scheduler.
     pub async fn shutdown(&self) {
+        self.closing.send_replace(true);
         let handle = self
             .runner
             .lock()

@@ -292,6 +292,12 @@ impl AppState {
                     &config.jobs,
                 )
                 .await?;
+            if config.remote.health_check_secs > 0 {
+                state.jobs.check_registries(
+                    state.platform.registries.clone(),
+                    Duration::from_secs(config.remote.health_check_secs),
+                );
+            }
         }
         state.events = Dispatcher::new(
             meta.clone(),

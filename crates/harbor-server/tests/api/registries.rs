@@ -416,3 +416,47 @@ async fn pings_reach_registries_only_where_the_operator_allows() {
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(status(&s).await, "healthy");
 }
+
+#[tokio::test]
+async fn registry_health_is_checked_in_the_background() {
+    let s = TestServer::start_configured(|c| {
+        c.remote.allow_loopback = true;
+        c.remote.health_check_secs = 1;
+    })
+    .await;
+    let good = location_id(
+        &create(
+            &s,
+            json!({"name": "self", "type": "harbor", "url": s.base,
+                   "credential": {"access_key": "admin", "access_secret": ADMIN_PASSWORD}}),
+        )
+        .await,
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let bad = location_id(
+        &create(
+            &s,
+            json!({"name": "down", "type": "docker-registry", "url": format!("http://{closed}")}),
+        )
+        .await,
+    );
+    let status = |id: i64| {
+        let s = &s;
+        async move {
+            let r: Value = get_json(&client(), s, &format!("/api/v2.0/registries/{id}")).await;
+            r["status"].as_str().unwrap().to_owned()
+        }
+    };
+    let mut seen = (String::new(), String::new());
+    for _ in 0..100 {
+        seen = (status(good).await, status(bad).await);
+        if seen.0 != "unknown" && seen.1 != "unknown" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, ("healthy".to_owned(), "unhealthy".to_owned()));
+}
