@@ -359,7 +359,7 @@ impl Registries {
     /// outcome is also stored as the registry's status (unless its settings changed
     /// meanwhile). Fails with [`Error::Invalid`] saying why when it is unhealthy.
     pub async fn ping(&self, by: &Principal, req: PingRequest) -> Result<()> {
-        let (settings, id) = match req.id {
+        let (settings, id, credential) = match req.id {
             Some(id) => {
                 require_system(
                     by,
@@ -372,7 +372,9 @@ impl Registries {
                     .endpoint(id)
                     .await?
                     .ok_or_else(|| Error::NotFound(format!("registry {id} not found")))?;
-                (self.apply(&stored.settings, req.changes)?, Some(id))
+                let settings = self.apply(&stored.settings, req.changes)?;
+                let credential = self.open(&settings)?;
+                (settings, Some(id), credential)
             }
             None => {
                 require_system(
@@ -391,19 +393,27 @@ impl Registries {
                     insecure: c.insecure.unwrap_or(false),
                     ca_certificate: c.ca_certificate,
                 };
-                if let Some(key) = c.access_key.filter(|k| !k.is_empty()) {
-                    s.credential = self.seal(&CredentialInput {
-                        kind: c.credential_type.unwrap_or_default(),
-                        access_key: key,
-                        access_secret: c.access_secret.unwrap_or_default(),
-                    })?;
-                }
                 s.validate()?;
-                (s, None)
+                // Not stored: the secret is used as given, never sealed.
+                let credential = match c.access_key.filter(|k| !k.is_empty()) {
+                    Some(key) => {
+                        CredentialKind::parse(c.credential_type.as_deref().unwrap_or_default())?;
+                        let secret = c.access_secret.unwrap_or_default();
+                        if secret == REDACTED {
+                            return Err(Error::Invalid(
+                                "give the credential's secret (\"*****\" only stands for a \
+                                 stored one)"
+                                    .into(),
+                            ));
+                        }
+                        Some(RemoteCredential::basic(key, secret))
+                    }
+                    None => None,
+                };
+                (s, None, credential)
             }
         };
         let started = now_ms();
-        let credential = self.open(&settings)?;
         let outcome = self.probe.ping(&settings, credential).await;
         if let Some(id) = id {
             let status = if outcome.is_ok() {

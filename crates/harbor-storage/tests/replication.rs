@@ -6,8 +6,8 @@ use harbor_core::endpoints::{EndpointKind, EndpointSettings, EndpointStore};
 use harbor_core::events::{DomainEvent, EventStore, NewEvent};
 use harbor_core::identity::{Match, Page};
 use harbor_core::replication::{
-    ExecutionStatus, FilterInput, NewTask, PolicyQuery, PolicySettings, ReplicationStore,
-    TaskStatus, Trigger, parse_filters,
+    ExecutionQuery, ExecutionStatus, FilterInput, NewTask, PolicyQuery, PolicySettings,
+    ReplicationStore, TaskStatus, Trigger, parse_filters,
 };
 use harbor_storage::SqlMetadataStore;
 use harbor_storage::testing::TestTarget as Target;
@@ -187,16 +187,44 @@ async fn one_execution_in_progress_per_policy(t: &Target) {
         Err(Error::NotFound(_))
     ));
     let (list, total) = m
-        .replication_executions(Some(p.id), None, all())
+        .replication_executions(
+            &ExecutionQuery {
+                policy_id: Some(p.id),
+                ..Default::default()
+            },
+            all(),
+        )
         .await
         .unwrap();
     assert_eq!(total, 2);
     assert!(list[0].id > list[1].id, "newest first");
     let (active, _) = m
-        .replication_executions(None, Some(ExecutionStatus::InProgress), all())
+        .replication_executions(
+            &ExecutionQuery {
+                status: Some(ExecutionStatus::InProgress),
+                ..Default::default()
+            },
+            all(),
+        )
         .await
         .unwrap();
     assert_eq!(active.len(), 1);
+    let (manual, _) = m
+        .replication_executions(
+            &ExecutionQuery {
+                trigger: Some("manual".into()),
+                ..Default::default()
+            },
+            all(),
+        )
+        .await
+        .unwrap();
+    assert!(!manual.is_empty() && manual.iter().all(|e| e.trigger == "manual"));
+    assert_eq!(
+        manual.iter().filter(|e| e.id == list[1].id).count(),
+        1,
+        "the first was manual"
+    );
     m.set_replication_job(active[0].id, 42).await.unwrap();
     assert_eq!(
         m.replication_execution(active[0].id)

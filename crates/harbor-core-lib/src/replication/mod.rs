@@ -205,6 +205,17 @@ impl Task {
     }
 }
 
+/// Which executions a listing returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecutionQuery {
+    /// Of one policy.
+    pub policy_id: Option<i64>,
+    /// In one state.
+    pub status: Option<ExecutionStatus>,
+    /// Started one way: `manual`, `scheduled` or `event_based`.
+    pub trigger: Option<String>,
+}
+
 /// Which policies a listing returns.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PolicyQuery {
@@ -255,11 +266,10 @@ pub trait ReplicationStore: Send + Sync {
     async fn set_replication_job(&self, id: i64, job_id: i64) -> Result<()>;
     /// One execution with its counts.
     async fn replication_execution(&self, id: i64) -> Result<Option<Execution>>;
-    /// A page of executions, newest first, of one policy or all; and the total.
+    /// A page of the executions `query` selects, newest first, and the total.
     async fn replication_executions(
         &self,
-        policy_id: Option<i64>,
-        status: Option<ExecutionStatus>,
+        query: &ExecutionQuery,
         page: Page,
     ) -> Result<(Vec<Execution>, u64)>;
     /// Stores an execution's tasks, once: if it has tasks already, nothing changes (a

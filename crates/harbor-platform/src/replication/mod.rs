@@ -18,8 +18,8 @@ use harbor_core::model::now_ms;
 use harbor_core::ports::MetadataStore;
 use harbor_core::rbac::Action;
 use harbor_core::replication::{
-    Execution, ExecutionStatus, JOB_KIND, Policy, PolicyQuery, PolicySettings, Task, Trigger,
-    schedule_name,
+    Execution, ExecutionQuery, ExecutionStatus, JOB_KIND, Policy, PolicyQuery, PolicySettings,
+    Task, Trigger, schedule_name,
 };
 use harbor_core::{Error, Registry, Result};
 
@@ -386,8 +386,7 @@ impl Replication {
     pub async fn executions(
         &self,
         by: &Principal,
-        policy_id: Option<i64>,
-        status: Option<ExecutionStatus>,
+        query: &ExecutionQuery,
         page: Page,
     ) -> Result<(Vec<Execution>, u64)> {
         require_system(
@@ -396,10 +395,7 @@ impl Replication {
             Action::List,
             "only system administrators may list replications",
         )?;
-        let (items, total) = self
-            .store
-            .replication_executions(policy_id, status, page)
-            .await?;
+        let (items, total) = self.store.replication_executions(query, page).await?;
         let mut out = Vec::with_capacity(items.len());
         for e in items {
             out.push(self.reconcile(e).await?);
@@ -442,10 +438,11 @@ impl Replication {
         self.reconcile(e).await.map(drop)
     }
 
-    /// An execution's tasks (`replication:read`).
-    pub async fn tasks(&self, by: &Principal, execution_id: i64) -> Result<Vec<Task>> {
-        self.execution(by, execution_id).await?;
-        self.store.replication_tasks(execution_id).await
+    /// An execution and its tasks (`replication:read`).
+    pub async fn tasks(&self, by: &Principal, execution_id: i64) -> Result<(Execution, Vec<Task>)> {
+        let e = self.execution(by, execution_id).await?;
+        let tasks = self.store.replication_tasks(execution_id).await?;
+        Ok((e, tasks))
     }
 
     /// A task's log (`replication:read`).

@@ -22,7 +22,9 @@ use harbor_core::labels::{LabelQuery, LabelScope};
 use harbor_core::model::{RepositoryQuery, now_ms};
 use harbor_core::ports::MetadataStore;
 use harbor_core::registry::ArtifactOptions;
-use harbor_core::replication::{ExecutionStatus, NewTask, Policy, ResourceKind, Task, TaskStatus};
+use harbor_core::replication::{
+    ExecutionQuery, ExecutionStatus, NewTask, Policy, ResourceKind, Task, TaskStatus,
+};
 use harbor_core::{Reference, Registry, RepositoryName};
 use harbor_remote::{
     CancellationToken, Client, CopyError, CopyOptions, Location, RateLimiter, RegistryEnd, Seen,
@@ -706,8 +708,11 @@ impl ReplicationJob {
                 let (active, _) = self
                     .store
                     .replication_executions(
-                        Some(policy.id),
-                        Some(ExecutionStatus::InProgress),
+                        &ExecutionQuery {
+                            policy_id: Some(policy.id),
+                            status: Some(ExecutionStatus::InProgress),
+                            trigger: None,
+                        },
                         Page::default(),
                     )
                     .await?;

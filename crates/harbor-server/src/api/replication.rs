@@ -2,6 +2,8 @@
 //! Harbor's replication models. Handlers decode, call one `Replication` method (which
 //! checks the caller's system permissions) and encode.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
@@ -14,8 +16,8 @@ use harbor_api_model::{
 use harbor_core::endpoints::Endpoint;
 use harbor_core::identity::Match;
 use harbor_core::replication::{
-    Execution, ExecutionStatus, FilterInput, Policy, PolicyQuery, PolicySettings, Task, Trigger,
-    filter_inputs, parse_filters,
+    Execution, ExecutionQuery, ExecutionStatus, FilterInput, Policy, PolicyQuery, PolicySettings,
+    Task, Trigger, filter_inputs, parse_filters,
 };
 
 use super::context::Ctx;
@@ -37,28 +39,43 @@ fn local_registry(state: &AppState) -> harbor_api_model::Registry {
     }
 }
 
-async fn side(
+/// The registries of `policies`' remote sides, each looked up once, by id.
+async fn sides(
     state: &AppState,
     ctx: &Ctx,
-    id: Option<i64>,
-) -> ApiResult<harbor_api_model::Registry> {
-    match id {
-        None => Ok(local_registry(state)),
-        Some(id) => {
-            let e: Endpoint = state.platform.registries.get(&ctx.principal, id).await?;
-            Ok(registry_model(&e))
-        }
+    policies: &[Policy],
+) -> ApiResult<HashMap<i64, harbor_api_model::Registry>> {
+    let mut ids: Vec<i64> = Vec::new();
+    for p in policies {
+        ids.extend(p.settings.src_registry);
+        ids.extend(p.settings.dest_registry);
     }
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = HashMap::with_capacity(ids.len());
+    for id in ids {
+        let e: Endpoint = state.platform.registries.get(&ctx.principal, id).await?;
+        out.insert(id, registry_model(&e));
+    }
+    Ok(out)
 }
 
-async fn policy_model(state: &AppState, ctx: &Ctx, p: &Policy) -> ApiResult<ReplicationPolicy> {
+fn policy_model(
+    state: &AppState,
+    sides: &HashMap<i64, harbor_api_model::Registry>,
+    p: &Policy,
+) -> ReplicationPolicy {
     let s = &p.settings;
-    Ok(ReplicationPolicy {
+    let side = |id: Option<i64>| match id.and_then(|id| sides.get(&id)) {
+        Some(r) => r.clone(),
+        None => local_registry(state),
+    };
+    ReplicationPolicy {
         id: p.id,
         name: s.name.clone(),
         description: s.description.clone(),
-        src_registry: Some(side(state, ctx, s.src_registry).await?),
-        dest_registry: Some(side(state, ctx, s.dest_registry).await?),
+        src_registry: Some(side(s.src_registry)),
+        dest_registry: Some(side(s.dest_registry)),
         dest_namespace: s.dest_namespace.clone(),
         dest_namespace_replace_count: Some(s.dest_namespace_replace_count),
         trigger: Some(ReplicationTrigger {
@@ -87,7 +104,7 @@ async fn policy_model(state: &AppState, ctx: &Ctx, p: &Policy) -> ApiResult<Repl
         speed: Some(s.speed_kbps),
         copy_by_chunk: Some(s.copy_by_chunk),
         single_active_replication: Some(s.single_active),
-    })
+    }
 }
 
 /// A policy's settings from Harbor's model. A side with id 0 (or none) is this registry.
@@ -158,10 +175,11 @@ pub(crate) async fn list_policies(
         .replication
         .policies(&ctx.principal, &filter, pg)
         .await?;
-    let mut out = Vec::with_capacity(items.len());
-    for p in &items {
-        out.push(policy_model(&state, &ctx, p).await?);
-    }
+    let sides = sides(&state, &ctx, &items).await?;
+    let out = items
+        .iter()
+        .map(|p| policy_model(&state, &sides, p))
+        .collect();
     Ok(list(&parts.uri, pg, total, out))
 }
 
@@ -190,7 +208,8 @@ pub(crate) async fn get_policy(
         .replication
         .policy(&ctx.principal, positive_id(&raw, "policy")?)
         .await?;
-    Ok(Json(policy_model(&state, &ctx, &p).await?).into_response())
+    let sides = sides(&state, &ctx, std::slice::from_ref(&p)).await?;
+    Ok(Json(policy_model(&state, &sides, &p)).into_response())
 }
 
 /// `PUT /replication/policies/{id}`: replaces the policy.
@@ -275,17 +294,19 @@ pub(crate) async fn list_executions(
         })?),
         None => None,
     };
-    let trigger = param(&q, "trigger").filter(|s| !s.is_empty());
+    let query = ExecutionQuery {
+        policy_id,
+        status,
+        trigger: param(&q, "trigger")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+    };
     let (items, total) = state
         .platform
         .replication
-        .executions(&ctx.principal, policy_id, status, pg)
+        .executions(&ctx.principal, &query, pg)
         .await?;
-    let items: Vec<ReplicationExecution> = items
-        .iter()
-        .filter(|e| trigger.is_none_or(|t| e.trigger == t))
-        .map(execution_model)
-        .collect();
+    let items: Vec<ReplicationExecution> = items.iter().map(execution_model).collect();
     Ok(list(&parts.uri, pg, total, items))
 }
 
@@ -345,19 +366,14 @@ pub(crate) async fn tasks(
 ) -> ApiResult {
     let q = query(&parts.uri);
     let pg = page(&q)?;
-    let eid = positive_id(&raw, "execution")?;
-    let execution = state
+    let (execution, tasks) = state
         .platform
         .replication
-        .execution(&ctx.principal, eid)
+        .tasks(&ctx.principal, positive_id(&raw, "execution")?)
         .await?;
     let status = param(&q, "status").filter(|s| !s.is_empty());
     let resource_type = param(&q, "resource_type").filter(|s| !s.is_empty());
-    let all: Vec<ReplicationTask> = state
-        .platform
-        .replication
-        .tasks(&ctx.principal, eid)
-        .await?
+    let all: Vec<ReplicationTask> = tasks
         .iter()
         .filter(|t| status.is_none_or(|s| t.status.as_str() == s))
         .filter(|t| resource_type.is_none_or(|r| t.plan.resource_type == r))

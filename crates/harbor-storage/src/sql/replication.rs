@@ -11,8 +11,9 @@ use harbor_core::events::NewEvent;
 use harbor_core::identity::Page;
 use harbor_core::model::now_ms;
 use harbor_core::replication::{
-    Execution, ExecutionStatus, FilterInput, NewTask, Policy, PolicyQuery, PolicySettings,
-    ReplicationStore, Task, TaskCounts, TaskStatus, Trigger, filter_inputs, parse_filters,
+    Execution, ExecutionQuery, ExecutionStatus, FilterInput, NewTask, Policy, PolicyQuery,
+    PolicySettings, ReplicationStore, Task, TaskCounts, TaskStatus, Trigger, filter_inputs,
+    parse_filters,
 };
 use harbor_core::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -434,16 +435,18 @@ impl ReplicationStore for SqlMetadataStore {
 
     async fn replication_executions(
         &self,
-        policy_id: Option<i64>,
-        status: Option<ExecutionStatus>,
+        q: &ExecutionQuery,
         page: Page,
     ) -> Result<(Vec<Execution>, u64)> {
         let mut f = Filter::default();
-        if let Some(p) = policy_id {
+        if let Some(p) = q.policy_id {
             f.int("e.policy_id", "=", p);
         }
-        if let Some(s) = status {
+        if let Some(s) = q.status {
             f.text("e.status", s.as_str());
+        }
+        if let Some(t) = &q.trigger {
+            f.text("e.trig", t);
         }
         paged(
             self,
