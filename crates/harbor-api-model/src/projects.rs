@@ -48,9 +48,17 @@ pub struct Project {
     /// The CVE allowlist (empty until scanning exists).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cve_allowlist: Option<CveAllowlist>,
+    /// A proxy-cache project's upstream registry endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_id: Option<i64>,
 }
 
 impl Project {
+    /// Whether it is a proxy cache of a registry endpoint.
+    pub fn is_proxy_cache(&self) -> bool {
+        self.registry_id.is_some()
+    }
+
     /// Whether anyone may pull from it.
     pub fn is_public(&self) -> bool {
         self.metadata.public.as_deref() == Some("true")
@@ -125,7 +133,7 @@ pub struct ProjectReq {
     /// Storage limit in bytes, -1 unlimited (system administrators).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_limit: Option<i64>,
-    /// A proxy cache's upstream registry (refused until proxy caches exist).
+    /// Makes the project a proxy cache of this registry endpoint (system administrators).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry_id: Option<i64>,
 }

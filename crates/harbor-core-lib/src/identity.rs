@@ -117,6 +117,8 @@ pub struct Project {
     pub public: bool,
     /// Harbor's other metadata keys, validated ([`crate::project_meta`]).
     pub metadata: std::collections::BTreeMap<String, String>,
+    /// The registry endpoint a proxy-cache project caches (Harbor's `registry_id`).
+    pub registry_id: Option<i64>,
     /// Created at.
     pub created_ms: i64,
     /// Last updated at.
@@ -241,6 +243,8 @@ pub struct NewProject {
     pub metadata: std::collections::BTreeMap<String, String>,
     /// Storage limit in bytes (-1 unlimited); the store's configured default when `None`.
     pub storage_limit: Option<i64>,
+    /// For a proxy-cache project: the registry endpoint it caches.
+    pub registry_id: Option<i64>,
 }
 
 /// A robot to create; `id` and timestamps come from the store.

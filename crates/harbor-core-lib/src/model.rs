@@ -155,6 +155,9 @@ pub struct NewManifest {
     pub blobs: Vec<Digest>,
     /// Manifests that must already exist in the repository (index children).
     pub manifests: Vec<Digest>,
+    /// `manifests` need not exist yet: an index cached by a proxy-cache project, whose
+    /// children are cached one by one as clients pull them.
+    pub children_pending: bool,
 }
 
 /// A stored manifest.

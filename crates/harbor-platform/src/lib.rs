@@ -24,6 +24,7 @@ pub mod audit;
 pub mod configuration;
 pub mod members;
 pub mod projects;
+pub mod proxy;
 pub mod registries;
 pub mod remote;
 pub mod replication;
@@ -45,6 +46,7 @@ use harbor_core::events::EventStore;
 use harbor_core::jobs::JobStore;
 pub use members::{Members, UserRef};
 pub use projects::Projects;
+pub use proxy::ProxyCache;
 pub use registries::Registries;
 pub use replication::Replication;
 pub use retention::Retention;
@@ -79,6 +81,8 @@ pub struct Platform {
     pub registries: Registries,
     /// Replication policies and executions.
     pub replication: Replication,
+    /// Pulls through proxy-cache projects.
+    pub proxy: ProxyCache,
 }
 
 impl Platform {
@@ -94,7 +98,10 @@ impl Platform {
         let events: Arc<dyn EventStore> = registry.metadata().clone();
         let settings = settings.with_events(events.clone());
         let registries = Registries::new(registry.metadata().clone());
-        let projects = Projects::new(accounts.clone(), settings.clone());
+        let proxy = ProxyCache::new(registry.clone(), registries.clone());
+        let retention = Retention::new(registry.clone(), accounts.clone(), jobs.clone());
+        let projects = Projects::new(accounts.clone(), settings.clone())
+            .with_proxy_cache(registries.clone(), retention.clone());
         let replication = Replication::new(
             registry.clone(),
             jobs.clone(),
@@ -103,7 +110,8 @@ impl Platform {
             accounts.clone(),
         );
         Platform {
-            retention: Retention::new(registry, accounts.clone(), jobs.clone()),
+            retention,
+            proxy,
             sessions: Sessions::new(accounts.clone(), events.clone(), settings.clone()),
             audit: AuditLog::new(accounts.clone()),
             projects,
@@ -122,6 +130,7 @@ impl Platform {
     pub fn with_secret_keys(mut self, keys: Arc<harbor_auth::sealing::SealingKeys>) -> Self {
         self.registries = self.registries.with_keys(keys);
         self.replication = self.replication.with_registries(self.registries.clone());
+        self.proxy = self.proxy.with_registries(self.registries.clone());
         self
     }
 
@@ -129,6 +138,7 @@ impl Platform {
     pub fn with_remote(mut self, probe: remote::Probe) -> Self {
         self.registries = self.registries.with_probe(probe);
         self.replication = self.replication.with_registries(self.registries.clone());
+        self.proxy = self.proxy.with_registries(self.registries.clone());
         self
     }
 
@@ -136,6 +146,7 @@ impl Platform {
     pub fn with_waker(mut self, wake: system_jobs::Waker) -> Self {
         self.jobs = self.jobs.with_waker(wake.clone());
         self.retention = self.retention.with_waker(wake.clone());
+        self.projects = self.projects.with_retention(self.retention.clone());
         self.replication = self.replication.with_waker(wake);
         self
     }

@@ -15,6 +15,8 @@ use harbor_core::rbac::{Action, Resource, Role};
 use harbor_core::{Error, Result};
 
 use crate::access::{self, ProjectRef};
+use crate::registries::Registries;
+use crate::retention::Retention;
 use crate::settings::SystemSettings;
 
 /// A project to create.
@@ -27,6 +29,8 @@ pub struct CreateProject {
     /// Storage limit in bytes (-1 unlimited); only system administrators choose one, for
     /// everyone else the default applies.
     pub storage_limit: Option<i64>,
+    /// The registry endpoint a proxy-cache project caches (system administrators only).
+    pub registry_id: Option<i64>,
 }
 
 /// A project as its reader sees it.
@@ -54,12 +58,34 @@ pub struct Deletable {
 pub struct Projects {
     accounts: Arc<Accounts>,
     settings: SystemSettings,
+    /// Registry endpoints (for proxy-cache projects) and the retention service that
+    /// gives them their default policy; without them, `registry_id` is refused.
+    proxy: Option<(Registries, Retention)>,
 }
 
 impl Projects {
     /// Projects kept by `accounts`' store, under the run-time `settings`.
     pub fn new(accounts: Arc<Accounts>, settings: SystemSettings) -> Self {
-        Projects { accounts, settings }
+        Projects {
+            accounts,
+            settings,
+            proxy: None,
+        }
+    }
+
+    /// Creates proxy-cache projects of the endpoints in `registries`, each with its
+    /// default retention policy created through `retention`.
+    pub fn with_proxy_cache(mut self, registries: Registries, retention: Retention) -> Self {
+        self.proxy = Some((registries, retention));
+        self
+    }
+
+    /// The retention service proxy-cache projects get their default policy from.
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        if let Some((_, r)) = &mut self.proxy {
+            *r = retention;
+        }
+        self
     }
 
     /// The project `r` names and `by`'s grants in it; hidden like a missing one when `by`
@@ -121,6 +147,9 @@ impl Projects {
             }));
         }
         check_project_name(&req.name)?;
+        if let Some(id) = req.registry_id {
+            self.check_upstream(by, id).await?;
+        }
         let (public, metadata) = project_meta::validate_all(&req.metadata)?;
         if let Some(limit) = req.storage_limit {
             harbor_core::quota::validate_limit(limit)?;
@@ -140,14 +169,50 @@ impl Projects {
             public: public.unwrap_or(false),
             metadata,
             storage_limit: chosen.or(self.settings.get().await.storage_per_project),
+            registry_id: req.registry_id,
         };
         let event = DomainEvent::ProjectCreated {
             project: new.name.clone(),
             owner,
         };
-        self.store()
+        let project = self
+            .store()
             .create_project_emitting(&new, &[NewEvent::now(by.name(), event)])
-            .await
+            .await?;
+        if project.registry_id.is_some()
+            && let Some((_, retention)) = &self.proxy
+            && let Err(e) = retention.create(by, &proxy_retention(project.id)).await
+        {
+            // Without its expiry the cache would grow for ever: no project rather than that.
+            let event = DomainEvent::ProjectDeleted {
+                project: project.name.clone(),
+                project_id: project.id,
+            };
+            self.store()
+                .delete_project_emitting(project.id, &[NewEvent::now(by.name(), event)])
+                .await?;
+            return Err(e);
+        }
+        Ok(project)
+    }
+
+    /// A proxy-cache project may be created by system administrators only (Harbor's
+    /// rule), of an existing registry endpoint.
+    async fn check_upstream(&self, by: &Principal, registry_id: i64) -> Result<()> {
+        if !by.is_sysadmin() {
+            return Err(Error::Forbidden(
+                "only system administrators may create proxy-cache projects".into(),
+            ));
+        }
+        let Some((registries, _)) = &self.proxy else {
+            return Err(Error::Unsupported(
+                "this server has no proxy-cache projects".into(),
+            ));
+        };
+        match registries.endpoint(registry_id).await? {
+            Some(_) => Ok(()),
+            None => Err(Error::Invalid(format!("registry {registry_id} not found"))),
+        }
     }
 
     /// Whether a project of this name exists (any signed-in caller may ask, as in Harbor).
@@ -416,4 +481,26 @@ impl Projects {
     fn store(&self) -> &Arc<dyn harbor_core::ports::IdentityStore> {
         self.accounts.store()
     }
+}
+
+/// Harbor's policy for a new proxy-cache project: keep what was pulled in the last 7
+/// days, checked every day at midnight (the cache's "7-day expiry"; garbage collection
+/// frees the space later).
+pub fn proxy_retention(project_id: i64) -> harbor_core::retention::RetentionPolicy {
+    serde_json::from_value(serde_json::json!({
+        "algorithm": "or",
+        "rules": [{
+            "disabled": false,
+            "action": "retain",
+            "template": "nDaysSinceLastPull",
+            "params": {"nDaysSinceLastPull": 7},
+            "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": "**"}],
+            "scope_selectors": {"repository": [
+                {"kind": "doublestar", "decoration": "repoMatches", "pattern": "**"}
+            ]}
+        }],
+        "trigger": {"kind": "Schedule", "settings": {"cron": "0 0 0 * * *"}},
+        "scope": {"level": "project", "ref": project_id}
+    }))
+    .unwrap_or_default()
 }

@@ -492,6 +492,12 @@ impl Registries {
         self.open(&endpoint.settings)
     }
 
+    /// The registry `id`, for the services that use one (no permission check: theirs
+    /// applies).
+    pub async fn endpoint(&self, id: i64) -> Result<Option<Endpoint>> {
+        self.store.endpoint(id).await
+    }
+
     /// The client options this service talks to registries with.
     pub fn probe(&self) -> &Probe {
         &self.probe

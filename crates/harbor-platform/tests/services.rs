@@ -146,6 +146,7 @@ async fn project_changes_are_written_with_their_events(t: &Target) {
                 metadata: [("public".to_owned(), RawValue::Bool(true))].into(),
                 // Only system administrators choose a limit: ignored for alice.
                 storage_limit: Some(1),
+                registry_id: None,
             },
         )
         .await

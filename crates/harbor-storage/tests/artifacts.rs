@@ -73,6 +73,7 @@ async fn image(
         content: Bytes::from(content.clone()),
         blobs: vec![layer],
         manifests: vec![],
+        children_pending: false,
     };
     let tags: Vec<Tag> = tags.iter().map(|t| tag(t)).collect();
     m.put_manifest(r, &man, &tags).await.unwrap();
@@ -105,6 +106,7 @@ async fn index(
         content: Bytes::from(content.clone()),
         blobs: vec![],
         manifests: children.iter().map(|c| c.digest.clone()).collect(),
+        children_pending: false,
     };
     let tags: Vec<Tag> = tags.iter().map(|t| tag(t)).collect();
     m.put_manifest(r, &man, &tags).await.unwrap();

@@ -35,6 +35,7 @@ fn manifest(content: &str, blobs: &[&Digest], subject: Option<&Digest>) -> NewMa
         content: Bytes::copy_from_slice(content.as_bytes()),
         blobs: blobs.iter().map(|d| (*d).clone()).collect(),
         manifests: vec![],
+        children_pending: false,
     }
 }
 
@@ -127,6 +128,7 @@ const COPY_ORDER: [&str; 26] = [
     "tags",
     "upload_sessions",
     "users",
+    "registries",
     "projects",
     "project_members",
     "robots",
@@ -141,7 +143,6 @@ const COPY_ORDER: [&str; 26] = [
     "project_blobs",
     "job_schedules",
     "retention_policies",
-    "registries",
     "replication_policies",
     "events",
     "event_cursors",
@@ -492,11 +493,11 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     let source = open(&format!("sqlite://{}", dir.path().join("a.db").display())).await;
     let (digests, upload) = populate(&source).await;
     let issued = populate_identity(&source).await;
+    let endpoint = populate_endpoints(&source).await;
     let expected = identity(&source).await;
     let labelled = populate_labels(&source).await;
     let quotas = populate_quotas(&source).await;
     let event = populate_events(&source).await;
-    let endpoint = populate_endpoints(&source).await;
 
     let sqlite_target = open(&format!("sqlite://{}", dir.path().join("b.db").display())).await;
     let report = source.copy_into(&sqlite_target).await.unwrap();
@@ -513,8 +514,8 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     assert_eq!(report.tables[0], ("repositories", 6)); // 5 + library/quota (quotas)
     assert_eq!(rows(&report, "manifests"), 10);
     assert_eq!(rows(&report, "users"), 3);
-    assert_eq!(rows(&report, "projects"), 2);
-    assert_eq!(rows(&report, "project_members"), 3);
+    assert_eq!(rows(&report, "projects"), 3); // library, team, hub (a proxy cache)
+    assert_eq!(rows(&report, "project_members"), 4);
     assert_eq!(rows(&report, "robots"), 2);
     assert_eq!(rows(&report, "sessions"), 2);
     assert_eq!(rows(&report, "audit_log"), 3);
@@ -523,7 +524,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     assert_eq!(rows(&report, "labels"), 2);
     assert_eq!(rows(&report, "artifact_labels"), 2);
     assert_eq!(rows(&report, "immutable_rules"), 1);
-    assert_eq!(rows(&report, "project_quotas"), 2);
+    assert_eq!(rows(&report, "project_quotas"), 3);
     assert_eq!(rows(&report, "project_blobs"), 1);
     assert_eq!(rows(&report, "registries"), 1);
     check_endpoints(&sqlite_target, &endpoint).await;
@@ -574,7 +575,7 @@ async fn populate_quotas(s: &SqlMetadataStore) -> Vec<Quota> {
         .await
         .unwrap();
     let (quotas, _) = s.quotas(&QuotaQuery::default(), all()).await.unwrap();
-    assert_eq!(quotas.len(), 2);
+    assert_eq!(quotas.len(), 3); // library, team, hub (populate_endpoints)
     quotas
 }
 
@@ -816,6 +817,16 @@ async fn populate_endpoints(m: &SqlMetadataStore) -> harbor_core::endpoints::End
     m.set_endpoint_status(e.id, EndpointStatus::Healthy, now_ms())
         .await
         .unwrap();
+    // A proxy-cache project of it (compared with the other projects).
+    let owner = m.user_by_name("admin").await.unwrap().unwrap();
+    let project = harbor_core::identity::NewProject {
+        name: "hub".into(),
+        owner_id: owner.id,
+        registry_id: Some(e.id),
+        ..Default::default()
+    };
+    let created = m.create_project_emitting(&project, &[]).await.unwrap();
+    assert_eq!(created.registry_id, Some(e.id));
     m.endpoint(e.id).await.unwrap().unwrap()
 }
 

@@ -16,6 +16,7 @@ harbor_storage::contract_tests!(
     status_is_kept_only_for_the_settings_checked,
     secrets_can_be_resealed_by_compare_and_set,
     changes_write_their_events,
+    proxy_cache_projects_keep_their_endpoint,
 );
 
 fn all() -> Page {
@@ -228,4 +229,54 @@ async fn changes_write_their_events(t: &Target) {
         })
         .collect();
     assert_eq!(changes, ["create", "update", "delete"]);
+}
+
+async fn proxy_cache_projects_keep_their_endpoint(t: &Target) {
+    use harbor_core::identity::{NewProject, NewUser};
+    use harbor_core::ports::IdentityStore;
+    let m = t.open().await;
+    let e = m
+        .create_endpoint_emitting(&settings("up", EndpointKind::DockerHub, None), &[])
+        .await
+        .unwrap();
+    let owner = m
+        .create_user(&NewUser {
+            username: "owner".into(),
+            email: None,
+            realname: "Owner".into(),
+            comment: String::new(),
+            password_hash: "x".into(),
+            sysadmin: false,
+        })
+        .await
+        .unwrap();
+    let new = |name: &str, registry_id| NewProject {
+        name: name.into(),
+        owner_id: owner.id,
+        registry_id,
+        ..Default::default()
+    };
+    let p = m
+        .create_project_emitting(&new("hub", Some(e.id)), &[])
+        .await
+        .unwrap();
+    assert_eq!(p.registry_id, Some(e.id));
+    assert_eq!(
+        m.project_by_name("hub").await.unwrap().unwrap().registry_id,
+        Some(e.id)
+    );
+    let plain = m.create_project_emitting(&new("plain", None), &[]).await;
+    assert_eq!(plain.unwrap().registry_id, None);
+    // An unknown endpoint is refused, and one in use cannot be deleted.
+    let missing = m
+        .create_project_emitting(&new("nowhere", Some(e.id + 100)), &[])
+        .await;
+    assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
+    let refused = m.delete_endpoint_emitting(e.id, &[]).await;
+    assert!(
+        matches!(refused, Err(Error::Precondition(_))),
+        "{refused:?}"
+    );
+    m.delete_project_emitting(p.id, &[]).await.unwrap();
+    m.delete_endpoint_emitting(e.id, &[]).await.unwrap();
 }

@@ -365,6 +365,7 @@ async fn marked_blobs_are_refused_until_stored_again(t: &Target) {
         content: Bytes::from_static(b"m"),
         blobs: vec![x.clone()],
         manifests: vec![],
+        children_pending: false,
     };
     assert!(matches!(
         s.meta.put_manifest(&app, &manifest, &[]).await,

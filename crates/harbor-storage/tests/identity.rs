@@ -590,6 +590,7 @@ async fn project_repository_counts_and_summary(t: &Target) {
         content: bytes::Bytes::copy_from_slice(content.as_bytes()),
         blobs: vec![d.clone()],
         manifests: vec![],
+        children_pending: false,
     };
     for name in ["p/x", "p/a/b", "pp/x", "p", "p-x/y", "p.q/z", "o/x", "q/p"] {
         s.put_manifest(&RepositoryName::parse(name).unwrap(), &manifest(name), &[])

@@ -194,6 +194,7 @@ async fn tag_lookups(t: &Target) {
             content: Bytes::copy_from_slice(content.as_bytes()),
             blobs: vec![layer.clone()],
             manifests: vec![],
+            children_pending: false,
         };
         let tags: Vec<Tag> = tags.iter().map(|t| Tag::parse(t).unwrap()).collect();
         m.put_manifest(&r, &man, &tags).await.unwrap();

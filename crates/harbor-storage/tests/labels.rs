@@ -79,6 +79,7 @@ async fn push(m: &SqlMetadataStore, name: &str, content: &str, tag: &str) -> i64
         content: Bytes::copy_from_slice(content.as_bytes()),
         blobs: vec![layer],
         manifests: vec![],
+        children_pending: false,
     };
     m.put_manifest(&r, &man, &[Tag::parse(tag).unwrap()])
         .await

@@ -46,6 +46,7 @@ fn manifest(
         content: Bytes::copy_from_slice(content.as_bytes()),
         blobs: blobs.iter().map(|d| (*d).clone()).collect(),
         manifests: vec![],
+        children_pending: false,
     }
 }
 

@@ -54,6 +54,7 @@ fn image(content: &str, blobs: &[&Digest]) -> NewManifest {
         content: Bytes::copy_from_slice(content.as_bytes()),
         blobs: blobs.iter().map(|d| (*d).clone()).collect(),
         manifests: vec![],
+        children_pending: false,
     }
 }
 

@@ -43,6 +43,7 @@ fn image(content: &str, layer: &Digest) -> NewManifest {
         content: Bytes::copy_from_slice(content.as_bytes()),
         blobs: vec![layer.clone()],
         manifests: vec![],
+        children_pending: false,
     }
 }
 
@@ -56,6 +57,7 @@ fn index(content: &str, children: &[&Digest]) -> NewManifest {
         content: Bytes::copy_from_slice(content.as_bytes()),
         blobs: vec![],
         manifests: children.iter().map(|d| (*d).clone()).collect(),
+        children_pending: false,
     }
 }
 

@@ -225,6 +225,7 @@ async fn push(
         content: Bytes::from(content.clone()),
         blobs,
         manifests: vec![],
+        children_pending: false,
     };
     let tags: Vec<Tag> = tags.iter().map(|t| Tag::parse(t).unwrap()).collect();
     m.put_manifest(r, &man, &tags).await.unwrap();

@@ -40,6 +40,38 @@ impl Registry {
         body: Bytes,
         extra_tags: &[String],
     ) -> Result<PushedManifest> {
+        self.record_manifest(by, repo, reference, content_type, body, extra_tags, false)
+            .await
+    }
+
+    /// Records a manifest a proxy-cache project fetched from its upstream, under a tag or
+    /// its digest, as [`Registry::put_manifest`] does (quota, immutability, the
+    /// `ArtifactPushed` event), except that an index is recorded before its children: each
+    /// child is cached when a client pulls it, so a single-platform pull does not fetch
+    /// every platform.
+    pub async fn cache_manifest(
+        &self,
+        by: &str,
+        repo: &RepositoryName,
+        reference: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+    ) -> Result<PushedManifest> {
+        self.record_manifest(by, repo, reference, content_type, body, &[], true)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record_manifest(
+        &self,
+        by: &str,
+        repo: &RepositoryName,
+        reference: &str,
+        content_type: Option<&str>,
+        body: Bytes,
+        extra_tags: &[String],
+        children_pending: bool,
+    ) -> Result<PushedManifest> {
         let reference = Reference::parse(reference)?;
         if extra_tags.len() > MAX_TAGS_PER_PUSH {
             return Err(Error::TagInvalid(format!(
@@ -107,6 +139,7 @@ impl Registry {
             content: body,
             blobs,
             manifests,
+            children_pending,
         };
         self.check_tag_moves(repo, &digest, &tags).await?;
         let put = self

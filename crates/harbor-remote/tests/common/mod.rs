@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::Stdio;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -48,10 +48,11 @@ impl Distribution {
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).expect("config");
         let log = std::fs::File::create(dir.path().join("log")).expect("log");
+        let access = std::fs::File::create(dir.path().join("access.log")).expect("access log");
         let child = tokio::process::Command::new(bin)
             .arg("serve")
             .arg(&config_path)
-            .stdout(Stdio::null())
+            .stdout(access)
             .stderr(log)
             .kill_on_drop(true)
             .spawn()
@@ -78,6 +79,21 @@ impl Distribution {
 
     pub fn log_path(&self) -> PathBuf {
         self.dir.path().join("log")
+    }
+
+    /// How many requests of its access log (one line each, `"GET /v2/... HTTP/1.1"`)
+    /// contain all of `needles`.
+    pub fn requests(&self, needles: &[&str]) -> usize {
+        std::fs::read_to_string(self.dir.path().join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| needles.iter().all(|n| l.contains(n)))
+            .count()
+    }
+
+    /// Stops it (the data stays until it is dropped).
+    pub async fn stop(&mut self) {
+        let _ = self.child.kill().await;
     }
 
     pub fn client(&self) -> Client {

@@ -51,6 +51,7 @@ pub(crate) fn project_model(p: &Project, roles: &[Role], repo_count: Option<u64>
             update_time: Some(time(p.updated_ms)),
             ..m::CveAllowlist::default()
         }),
+        registry_id: p.registry_id,
     }
 }
 
@@ -93,11 +94,6 @@ fn public_flag(v: &Value) -> ApiResult<Option<bool>> {
 /// The metadata a `ProjectReq` asks to write (the deprecated top-level `public` folded
 /// in); what this server cannot do is refused by name.
 fn requested_metadata(req: &m::ProjectReq) -> ApiResult<BTreeMap<String, RawValue>> {
-    if req.registry_id.is_some() {
-        return Err(ApiError::bad_request(
-            "registry_id is not supported yet: this server has no proxy cache projects",
-        ));
-    }
     if req
         .cve_allowlist
         .as_ref()
@@ -127,6 +123,8 @@ pub(crate) async fn create(
         metadata: requested_metadata(&req)?,
         name: req.project_name.unwrap_or_default(),
         storage_limit: req.storage_limit,
+        // Harbor's clients send 0 for "not a proxy cache".
+        registry_id: req.registry_id.filter(|id| *id != 0),
     };
     let p = state.platform.projects.create(&ctx.principal, new).await?;
     Ok(created(&format!("/api/v2.0/projects/{}", p.id)))

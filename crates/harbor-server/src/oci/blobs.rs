@@ -4,7 +4,9 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use harbor_core::identity::Project;
 use harbor_core::{Digest, Error, Registry, RepositoryName};
+use harbor_platform::ProxyCache;
 
 use super::ApiResult;
 use super::headers::{DOCKER_CONTENT_DIGEST, parse_range, text, value};
@@ -19,6 +21,9 @@ fn blob_headers(h: &mut HeaderMap, digest: &Digest, len: u64) {
     h.insert(header::CACHE_CONTROL, value("max-age=31536000"));
 }
 
+/// A proxy-cache project and the service that fills it.
+pub(super) type Proxy<'a> = Option<(&'a ProxyCache, &'a Project)>;
+
 pub(super) async fn get(
     reg: &Registry,
     metrics: &Metrics,
@@ -26,10 +31,14 @@ pub(super) async fn get(
     digest: &str,
     parts: &Parts,
     with_body: bool,
+    proxy: Proxy<'_>,
 ) -> ApiResult {
     let digest = Digest::parse(digest)?;
     if !with_body {
-        let info = reg.probe_blob(repo, &digest).await?;
+        let info = match proxy {
+            Some((cache, project)) => cache.blob_info(project, repo, &digest).await?,
+            None => reg.probe_blob(repo, &digest).await?,
+        };
         let mut resp = StatusCode::OK.into_response();
         blob_headers(resp.headers_mut(), &digest, info.size);
         return Ok(resp);
@@ -44,7 +53,10 @@ pub(super) async fn get(
             }
         },
     };
-    let read = reg.read_blob(repo, &digest, range).await?;
+    let read = match proxy {
+        Some((cache, project)) => cache.read_blob(project, repo, &digest, range).await?,
+        None => reg.read_blob(repo, &digest, range).await?,
+    };
     let len = read.range.end - read.range.start;
     let mut resp = Response::new(Body::from_stream(metrics.count_pulled(read.body)));
     blob_headers(resp.headers_mut(), &digest, len);

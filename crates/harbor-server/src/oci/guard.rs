@@ -31,6 +31,8 @@ pub(crate) struct Allowed {
     pub caller: Caller,
     /// For `POST .../blobs/uploads/?mount=`: whether the caller may mount from the source.
     pub mount_allowed: bool,
+    /// The project of the repository, when it exists.
+    pub project: Option<Project>,
 }
 
 /// The permission a method needs on a repository.
@@ -101,6 +103,7 @@ pub(crate) async fn check(
     let allowed = |caller| Allowed {
         caller,
         mount_allowed: false,
+        project: None,
     };
     let Some(route) = route else {
         // The base endpoint: any valid identity; anonymous callers learn where to log in.
@@ -179,13 +182,24 @@ pub(crate) async fn check(
             )
         });
     }
-    if action == Action::Push && project.is_none() {
-        auto_create(state, &caller.principal, project_name).await?;
-    }
+    let project = match project {
+        None if action == Action::Push => {
+            Some(auto_create(state, &caller.principal, project_name).await?)
+        }
+        // A proxy-cache project holds what its upstream has, nothing else (Harbor's words).
+        Some(p) if action == Action::Push && p.registry_id.is_some() => {
+            return Err(denied(&format!(
+                "can not push artifact to a proxy project: {}",
+                p.name
+            )));
+        }
+        p => p,
+    };
     let mount_allowed = mount_allowed(state, parts, &caller, &name).await?;
     Ok(Allowed {
         caller,
         mount_allowed,
+        project,
     })
 }
 
@@ -237,6 +251,7 @@ fn catalog(caller: Caller) -> Result<Allowed, Response> {
         return Ok(Allowed {
             caller,
             mount_allowed: false,
+            project: None,
         });
     }
     Err(

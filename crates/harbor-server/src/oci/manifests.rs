@@ -4,6 +4,7 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use harbor_core::model::StoredManifest;
 use harbor_core::{Error, Registry, RepositoryName};
 
 use super::ApiResult;
@@ -19,6 +20,12 @@ pub(super) async fn get(
     with_body: bool,
 ) -> ApiResult {
     let m = reg.get_manifest(repo, reference).await?;
+    Ok(respond(&m, parts, with_body))
+}
+
+/// The answer to a manifest `GET` (`with_body`) or `HEAD`: `304` when the client's
+/// `If-None-Match` names it.
+pub(super) fn respond(m: &StoredManifest, parts: &Parts, with_body: bool) -> Response {
     let etag = format!("\"{}\"", m.digest);
     let not_modified = text(&parts.headers, header::IF_NONE_MATCH).is_some_and(|inm| {
         inm.split(',')
@@ -39,7 +46,7 @@ pub(super) async fn get(
         h.insert(header::CONTENT_TYPE, value(&m.media_type));
         h.insert(header::CONTENT_LENGTH, value(&m.content.len().to_string()));
     }
-    Ok(resp)
+    resp
 }
 
 pub(super) async fn put(

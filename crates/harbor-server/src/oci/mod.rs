@@ -19,6 +19,7 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use harbor_core::{Error, OciCode, RepositoryName};
+use harbor_platform::proxy::Source;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
@@ -154,6 +155,11 @@ async fn handle(
     let reg = &state.registry;
     let m = &parts.method;
     let who = allowed.caller.principal.name();
+    let proxy = allowed
+        .project
+        .as_ref()
+        .filter(|p| p.registry_id.is_some())
+        .map(|p| (&state.platform.proxy, p));
     match route {
         Route::Catalog if m == Method::GET => listing::catalog(reg, parts).await,
         Route::Tags { name: n } if m == Method::GET => listing::tags(reg, &name(n)?, parts).await,
@@ -163,6 +169,17 @@ async fn handle(
         Route::Manifest { name: n, reference } => {
             let n = name(n)?;
             match *m {
+                Method::GET | Method::HEAD if proxy.is_some() => {
+                    let Some((cache, project)) = proxy else {
+                        return Ok(method_not_allowed());
+                    };
+                    let with_body = *m == Method::GET;
+                    let (manifest, source) = cache.manifest(who, project, &n, reference).await?;
+                    if with_body && source == Source::Cache {
+                        reg.record_manifest_pull(who, &n, reference, manifest.digest.as_str());
+                    }
+                    Ok(manifests::respond(&manifest, parts, with_body))
+                }
                 Method::GET => {
                     let r = manifests::get(reg, &n, reference, parts, true).await;
                     if let Ok(resp) = &r {
@@ -184,8 +201,12 @@ async fn handle(
         Route::Blob { name: n, digest } => {
             let n = name(n)?;
             match *m {
-                Method::GET => blobs::get(reg, &state.metrics, &n, digest, parts, true).await,
-                Method::HEAD => blobs::get(reg, &state.metrics, &n, digest, parts, false).await,
+                Method::GET => {
+                    blobs::get(reg, &state.metrics, &n, digest, parts, true, proxy).await
+                }
+                Method::HEAD => {
+                    blobs::get(reg, &state.metrics, &n, digest, parts, false, proxy).await
+                }
                 Method::DELETE => blobs::delete(reg, &n, digest).await,
                 _ => Ok(method_not_allowed()),
             }

@@ -19,6 +19,7 @@ mod keys;
 mod labels;
 mod matrix;
 mod projects;
+mod proxy;
 mod quotas;
 mod registries;
 mod replication;

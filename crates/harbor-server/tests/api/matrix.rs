@@ -395,6 +395,7 @@ async fn every_role_against_every_operation_on_a_private_project() {
         owner_name: "admin".into(),
         public: false,
         metadata: Default::default(),
+        registry_id: None,
         created_ms: 0,
         updated_ms: 0,
     };

@@ -158,6 +158,27 @@ const TABLES: &[Table] = &[
         key: 1,
         ids: Ids::NeverReused,
     },
+    // 0015_registries.sql (secrets stay sealed: the target needs the same secret key)
+    Table {
+        name: "registries",
+        columns: &[
+            ("id", Ty::Int),
+            ("name", Ty::Text),
+            ("description", Ty::Text),
+            ("kind", Ty::Text),
+            ("url", Ty::Text),
+            ("credential_type", Ty::Text),
+            ("access_key", Ty::Text),
+            ("access_secret", Ty::Bytes),
+            ("insecure", Ty::Int),
+            ("ca_certificate", Ty::OptText),
+            ("status", Ty::Text),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
     Table {
         name: "projects",
         columns: &[
@@ -169,6 +190,8 @@ const TABLES: &[Table] = &[
             ("updated_at", Ty::Int),
             // 0013_project_metadata.sql
             ("metadata", Ty::Text),
+            // 0017_proxy_cache.sql
+            ("registry_id", Ty::OptInt),
         ],
         key: 1,
         ids: Ids::NeverReused,
@@ -340,27 +363,6 @@ const TABLES: &[Table] = &[
             ("id", Ty::Int),
             ("project_id", Ty::Int),
             ("policy", Ty::Text),
-            ("created_at", Ty::Int),
-            ("updated_at", Ty::Int),
-        ],
-        key: 1,
-        ids: Ids::NeverReused,
-    },
-    // 0015_registries.sql (secrets stay sealed: the target needs the same secret key)
-    Table {
-        name: "registries",
-        columns: &[
-            ("id", Ty::Int),
-            ("name", Ty::Text),
-            ("description", Ty::Text),
-            ("kind", Ty::Text),
-            ("url", Ty::Text),
-            ("credential_type", Ty::Text),
-            ("access_key", Ty::Text),
-            ("access_secret", Ty::Bytes),
-            ("insecure", Ty::Int),
-            ("ca_certificate", Ty::OptText),
-            ("status", Ty::Text),
             ("created_at", Ty::Int),
             ("updated_at", Ty::Int),
         ],

@@ -137,7 +137,9 @@ pub(super) async fn put(
         quotas::lock(&mut tx, s.dialect, project_id).await?;
     }
     require_all(&mut tx, s.dialect, Held::Blobs, repo_id, &m.blobs).await?;
-    require_all(&mut tx, s.dialect, Held::Manifests, repo_id, &m.manifests).await?;
+    if !m.children_pending {
+        require_all(&mut tx, s.dialect, Held::Manifests, repo_id, &m.manifests).await?;
+    }
 
     let inserted = sqlx::query(
         "INSERT INTO manifests

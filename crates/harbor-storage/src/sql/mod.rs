@@ -154,6 +154,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "replication",
         include_str!("../../migrations/sqlite/0016_replication.sql"),
     ),
+    (
+        "proxy_cache",
+        include_str!("../../migrations/sqlite/0017_proxy_cache.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -216,6 +220,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "replication",
         include_str!("../../migrations/postgres/0016_replication.sql"),
+    ),
+    (
+        "proxy_cache",
+        include_str!("../../migrations/postgres/0017_proxy_cache.sql"),
     ),
 ];
 

@@ -18,7 +18,7 @@ use crate::sql::SqlMetadataStore;
 
 /// Project columns, the owner's name from the joined `users u` (empty once deleted).
 const COLUMNS: &str = "p.id, p.name, p.owner_id, COALESCE(u.username, ''), p.public, \
-     p.created_at, p.updated_at, p.metadata";
+     p.created_at, p.updated_at, p.metadata, p.registry_id";
 const FROM: &str = "FROM projects p LEFT JOIN users u ON u.id = p.owner_id";
 
 const MEMBER_COLUMNS: &str = "m.id, m.project_id, m.user_id, u.username, m.role";
@@ -34,6 +34,7 @@ fn project(row: &AnyRow) -> Result<Project> {
         created_ms: row.try_get(5).map_err(internal)?,
         updated_ms: row.try_get(6).map_err(internal)?,
         metadata: metadata(&row.try_get::<String, _>(7).map_err(internal)?)?,
+        registry_id: row.try_get(8).map_err(internal)?,
     })
 }
 
@@ -80,21 +81,26 @@ pub(super) async fn create(
     let meta = serde_json::to_string(&new.metadata).map_err(|e| Error::internal(e.to_string()))?;
     let mut tx = s.begin_write().await?;
     let id: i64 = sqlx::query(
-        "INSERT INTO projects (name, owner_id, public, created_at, updated_at, metadata)
-         VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
+        "INSERT INTO projects (name, owner_id, public, created_at, updated_at, metadata,
+             registry_id)
+         VALUES ($1, $2, $3, $4, $4, $5, $6) RETURNING id",
     )
     .bind(name)
     .bind(owner_id)
     .bind(int_flag(new.public))
     .bind(now)
     .bind(meta)
+    .bind(new.registry_id)
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| {
         write_error(
             e,
             |_| format!("project {name:?} already exists"),
-            String::new,
+            || match new.registry_id {
+                Some(r) => format!("registry {r} not found"),
+                None => format!("user {owner_id} not found"),
+            },
         )
     })?
     .try_get(0)

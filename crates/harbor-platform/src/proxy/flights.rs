@@ -1,0 +1,161 @@
+//! Blob fetches in flight: each blob a proxy-cache repository lacks is fetched from the
+//! upstream once, streamed to the client that asked first and into storage at the same
+//! time. Whoever asks for it meanwhile waits for that fetch, then reads the stored copy.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures::channel::mpsc;
+use futures::{SinkExt, StreamExt};
+use harbor_core::ports::ByteStream;
+use harbor_core::{Digest, Error, Registry, RepositoryName, Result};
+use tokio::sync::watch;
+
+/// Chunks buffered between the upstream and each reader (storage, the first client).
+const BUFFERED_CHUNKS: usize = 16;
+
+/// How a fetch ended: `None` while it runs, then whether the blob was stored.
+type Outcome = watch::Receiver<Option<bool>>;
+
+/// The fetches running in this process, by repository and digest.
+#[derive(Clone, Default)]
+pub(super) struct Flights {
+    running: Arc<Mutex<HashMap<(String, Digest), Outcome>>>,
+}
+
+/// What [`Flights::fetch`] got.
+pub(super) enum Fetch {
+    /// This call started the fetch: the blob's size, its bytes streamed as they arrive
+    /// (and stored as they pass; dropping them does not stop the fetch) and how the fetch
+    /// ends.
+    Leader(u64, ByteStream, Outcome),
+    /// Another call is fetching it; this resolves once it ended.
+    Follower(Outcome),
+}
+
+/// Removes the entry when the fetch ends, however it ends.
+struct Landing {
+    running: Arc<Mutex<HashMap<(String, Digest), Outcome>>>,
+    key: (String, Digest),
+    done: watch::Sender<Option<bool>>,
+}
+
+impl Landing {
+    fn land(self, stored: bool) {
+        let _ = self.done.send(Some(stored));
+        drop(self);
+    }
+}
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        self.done.send_if_modified(|v| {
+            if v.is_none() {
+                *v = Some(false);
+                true
+            } else {
+                false
+            }
+        });
+        if let Ok(mut map) = self.running.lock() {
+            map.remove(&self.key);
+        }
+    }
+}
+
+impl Flights {
+    /// Joins the running fetch of `digest` for `repo`, or starts one with `open` (which
+    /// opens the upstream stream: its size and bytes). A started fetch runs to its end
+    /// even when the client that started it goes away: the blob is stored for the next.
+    pub(super) async fn fetch<F, Fut>(
+        &self,
+        registry: &Registry,
+        repo: &RepositoryName,
+        digest: &Digest,
+        open: F,
+    ) -> Result<Fetch>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(u64, ByteStream)>>,
+    {
+        let key = (repo.to_string(), digest.clone());
+        let (landing, outcome) = {
+            let mut map = self
+                .running
+                .lock()
+                .map_err(|_| Error::internal("the proxy's fetch table is poisoned"))?;
+            if let Some(outcome) = map.get(&key) {
+                return Ok(Fetch::Follower(outcome.clone()));
+            }
+            let (done, outcome) = watch::channel(None);
+            map.insert(key.clone(), outcome.clone());
+            let landing = Landing {
+                running: self.running.clone(),
+                key,
+                done,
+            };
+            (landing, outcome)
+        };
+        // On failure `landing` drops here: followers learn the fetch failed.
+        let (size, mut upstream) = open().await?;
+        let (mut to_store, store_rx) = mpsc::channel::<std::io::Result<Bytes>>(BUFFERED_CHUNKS);
+        let (mut to_client, client_rx) = mpsc::channel::<std::io::Result<Bytes>>(BUFFERED_CHUNKS);
+        let store = {
+            let registry = registry.clone();
+            let repo = repo.clone();
+            let digest = digest.clone();
+            tokio::spawn(async move {
+                registry
+                    .upload_blob(&repo, &digest, Some(size), store_rx.boxed())
+                    .await
+            })
+        };
+        let digest = digest.clone();
+        tokio::spawn(async move {
+            let mut client_open = true;
+            let mut store_open = true;
+            while let Some(chunk) = upstream.next().await {
+                let failed = chunk.is_err();
+                let copy = match &chunk {
+                    Ok(b) => Ok(b.clone()),
+                    Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+                };
+                if store_open && to_store.send(copy).await.is_err() {
+                    store_open = false;
+                }
+                if client_open && to_client.send(chunk).await.is_err() {
+                    client_open = false;
+                }
+                if failed || (!store_open && !client_open) {
+                    break;
+                }
+            }
+            drop(to_store);
+            drop(to_client);
+            let stored = match store.await {
+                Ok(Ok(_)) => true,
+                Ok(Err(e)) => {
+                    tracing::warn!(%digest, error = %e, "proxy cache: the blob was not stored");
+                    false
+                }
+                Err(e) => {
+                    tracing::warn!(%digest, error = %e, "proxy cache: the store task failed");
+                    false
+                }
+            };
+            landing.land(stored);
+        });
+        Ok(Fetch::Leader(size, client_rx.boxed(), outcome))
+    }
+}
+
+/// Waits for a fetch to end: whether it stored the blob.
+pub(super) async fn landed(mut outcome: Outcome) -> bool {
+    let done = outcome
+        .wait_for(Option::is_some)
+        .await
+        .map(|v| v.unwrap_or(false));
+    // The sender is gone: the fetch ended (its drop records a failure first).
+    done.unwrap_or_else(|_| outcome.borrow().unwrap_or(false))
+}
