@@ -346,6 +346,10 @@ pub enum ProjectCmd {
         /// Storage limit in bytes (-1 unlimited), where the server has quotas.
         #[arg(long, allow_negative_numbers = true)]
         storage_limit: Option<i64>,
+        /// Make it a proxy cache of this registry endpoint (id or name; system
+        /// administrators): pulls of `<project>/<name>` fetch `<name>` from it.
+        #[arg(long, value_name = "REGISTRY")]
+        proxy_cache: Option<String>,
     },
     /// Show a project and its summary.
     Show {

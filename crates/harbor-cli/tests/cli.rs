@@ -1303,6 +1303,51 @@ async fn registries_and_replication_from_the_command_line() {
     let err = fails(h, &["replication", "run", "to-dr"], "", 1).await;
     assert!(err.contains("disabled"), "{err}");
     ok(h, &["replication", "policy", "delete", "to-dr"], "").await;
+
     ok(h, &["registry", "delete", "dr"], "").await;
     assert_eq!(json(h, &["registry", "list"]).await, json!([]));
+
+    // A proxy-cache project of a registry pulls through it.
+    ok(
+        h,
+        &[
+            "registry",
+            "add",
+            "upstream",
+            "--type",
+            "harbor",
+            "--endpoint",
+            &dst.base,
+            "--access-key",
+            "admin",
+            "--secret-stdin",
+        ],
+        &format!("{ADMIN_PASSWORD}\n"),
+    )
+    .await;
+    let (digest, _) = common::push_image(&dst, "library/up", "v1", 4).await;
+    ok(
+        h,
+        &["project", "create", "cache", "--proxy-cache", "upstream"],
+        "",
+    )
+    .await;
+    let shown = ok(h, &["project", "show", "cache"], "").await;
+    assert!(
+        shown.contains("proxy cache of") && shown.contains("upstream"),
+        "{shown}"
+    );
+    let resp = common::client()
+        .get(src.url("/v2/cache/library/up/manifests/v1"))
+        .header("accept", "application/vnd.oci.image.manifest.v1+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        common::header(resp.headers(), "docker-content-digest"),
+        Some(digest.as_str())
+    );
+    let err = fails(h, &["registry", "delete", "upstream"], "", 1).await;
+    assert!(err.contains("proxy-cache project"), "{err}");
 }

@@ -30,9 +30,13 @@ pub(crate) async fn project(app: &App, cmd: ProjectCmd) -> Outcome {
             name,
             public,
             storage_limit,
+            proxy_cache,
         } => {
             let mut p = NewProject::new(&name).public(public);
             p.storage_limit = storage_limit;
+            if let Some(r) = proxy_cache {
+                p.registry_id = Some(super::replication::registry_id(c, &r).await?);
+            }
             let id = c.create_project(&p).await?;
             out.done(
                 &format!("Created project {name} (id {id})"),
@@ -50,6 +54,13 @@ pub(crate) async fn project(app: &App, cmd: ProjectCmd) -> Outcome {
                 ("owner", p.owner_name.clone()),
                 ("created", p.creation_time.clone()),
             ];
+            if let Some(r) = p.registry_id {
+                let name = match c.registry(r).await {
+                    Ok(reg) => reg.name,
+                    Err(_) => r.to_string(),
+                };
+                fields.push(("proxy cache of", name));
+            }
             let mut value = serde_json::to_value(&p).map_err(|e| e.to_string())?;
             if let Some(s) = summary {
                 fields.push(("repositories", s.repo_count.to_string()));

@@ -25,7 +25,7 @@ async fn resolve(c: &Client, arg: &str) -> Result<ReplicationPolicy, Failure> {
 }
 
 /// The registry an argument names: an id, else a name.
-async fn registry_id(c: &Client, arg: &str) -> Result<i64, Failure> {
+pub(super) async fn registry_id(c: &Client, arg: &str) -> Result<i64, Failure> {
     if let Ok(id) = arg.parse::<i64>() {
         return Ok(id);
     }

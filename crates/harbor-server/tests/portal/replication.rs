@@ -781,3 +781,71 @@ async fn the_forms_work_by_clicking_and_the_pages_fit_a_phone() {
     }
     b.close().await;
 }
+
+#[tokio::test]
+async fn proxy_cache_projects_are_created_from_the_projects_page() {
+    let s = TestServer::start_configured(|c| c.remote.allow_loopback = true).await;
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let body =
+        serde_json::json!({"name": "upstream", "type": "docker-registry", "url": closed_port()});
+    let r = common::send(
+        &common::client(),
+        &s,
+        Method::POST,
+        "/api/v2.0/registries",
+        Some(body),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = registry_id(&s, "upstream").await.to_string();
+
+    // The form offers the registry to administrators only.
+    let (_, page) = get(&s, &admin, "/projects").await;
+    assert!(page.contains("id=\"proxy-registry\""), "{page}");
+    assert!(
+        page.contains(&format!("<option value=\"{id}\">upstream (")),
+        "{page}"
+    );
+    let t = token(&page);
+    let said = flash(
+        &s,
+        &admin,
+        "/projects",
+        &[("_csrf", &t), ("name", "hub"), ("registry_id", &id)],
+    )
+    .await;
+    assert!(said.starts_with("ok:"), "{said}");
+    let p = api(&s, Method::GET, "/api/v2.0/projects/hub").await;
+    assert_eq!(p["registry_id"].to_string(), id);
+    let (_, page) = get(&s, &admin, "/projects").await;
+    assert!(page.contains("proxy cache"), "{page}");
+    let (_, page) = get(&s, &admin, "/projects/hub/repositories").await;
+    assert!(page.contains("Pull through this proxy cache"), "{page}");
+    // Empty is a regular project.
+    let said = flash(
+        &s,
+        &admin,
+        "/projects",
+        &[("_csrf", &t), ("name", "plain"), ("registry_id", "")],
+    )
+    .await;
+    assert!(said.starts_with("ok:"), "{said}");
+    let p = api(&s, Method::GET, "/api/v2.0/projects/plain").await;
+    assert!(p.get("registry_id").is_none());
+
+    // Other users see no such field, and the API refuses them anyway.
+    common::create_user(&s, "dev").await;
+    let dev = sign_in(&s, "dev", PASSWORD).await;
+    let (_, page) = get(&s, &dev, "/projects").await;
+    assert!(!page.contains("proxy-registry"), "{page}");
+    let t = token(&page);
+    let said = flash(
+        &s,
+        &dev,
+        "/projects",
+        &[("_csrf", &t), ("name", "sneaky"), ("registry_id", &id)],
+    )
+    .await;
+    assert!(said.starts_with("err:"), "{said}");
+    assert!(said.contains("system administrators"), "{said}");
+}

@@ -36,6 +36,15 @@ pub(crate) async fn list(
         async move { registry.project_quota(id).await.ok() }
     }))
     .await;
+    // Registry endpoints a system administrator may make a proxy cache of.
+    let registries: Vec<harbor_api_model::Registry> = if v.user.sysadmin {
+        match p.api.get(&v, "/registries?page_size=100").await {
+            Ok(a) => a.decode().unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
+    } else {
+        Vec::new()
+    };
     let base = format!("/projects?q={}&", enc(&q.q));
     let body = html! {
         h1 { "Projects" }
@@ -51,7 +60,10 @@ pub(crate) async fn list(
                 tbody {
                     @for (pr, quota) in projects.iter().zip(&quotas) {
                         tr {
-                            td { a href={ "/projects/" (enc(&pr.name)) } { (pr.name) } }
+                            td {
+                                a href={ "/projects/" (enc(&pr.name)) } { (pr.name) }
+                                @if pr.is_proxy_cache() { " " span.badge.proxy { "proxy cache" } }
+                            }
                             td { @if pr.is_public() { span.badge.public { "public" } } @else { span.badge.private { "private" } } }
                             td.repos { (pr.repo_count.unwrap_or(0)) }
                             td { @if let Some(q) = quota { (quota_bar(q.used, q.hard)) } }
@@ -70,6 +82,15 @@ pub(crate) async fn list(
                 label.check { input type="checkbox" name="public" value="true"; "Public (anyone may pull)" }
                 @if v.user.sysadmin {
                     label { "Storage quota (GiB, empty = default)" input name="quota_gib" inputmode="decimal" size="8"; }
+                    label {
+                        "Proxy cache of"
+                        select name="registry_id" #proxy-registry {
+                            option value="" { "(none: a regular project)" }
+                            @for r in &registries {
+                                option value=(r.id) { (r.name) " (" (r.url) ")" }
+                            }
+                        }
+                    }
                 }
                 button type="submit" { "Create project" }
             }
@@ -88,6 +109,8 @@ pub(crate) struct NewProject {
     public: Option<String>,
     #[serde(default)]
     quota_gib: String,
+    #[serde(default)]
+    registry_id: String,
 }
 
 /// Parses a quota field in GiB: empty is "the default", -1 is unlimited.
@@ -134,6 +157,9 @@ pub(crate) async fn create(
                 )),
             );
         }
+    }
+    if let Ok(id) = f.registry_id.trim().parse::<i64>() {
+        body["registry_id"] = json!(id);
     }
     match p.api.send(&v, Method::POST, "/projects", Some(body)).await {
         Ok(_) => redirect_with(

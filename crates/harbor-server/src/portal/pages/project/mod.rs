@@ -277,8 +277,13 @@ async fn repositories(
         (search_box(&base, &q.q, "Filter repositories by name"))
         @if repositories.is_empty() {
             @if q.q.is_empty() {
-                (empty("No repositories yet. Push an image, for example:"))
-                pre { "docker push <registry>/" (name) "/<repository>:<tag>" }
+                @if h.project.is_proxy_cache() {
+                    (empty("Nothing cached yet. Pull through this proxy cache, for example:"))
+                    pre { "docker pull <registry>/" (name) "/library/alpine:latest" }
+                } @else {
+                    (empty("No repositories yet. Push an image, for example:"))
+                    pre { "docker push <registry>/" (name) "/<repository>:<tag>" }
+                }
             } @else { (empty("No repository matches this filter.")) }
         } @else {
             div.scroll { table #repositories {
