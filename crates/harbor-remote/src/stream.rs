@@ -39,7 +39,23 @@ where
 {
     Box::pin(Verify {
         inner: Box::pin(inner),
-        hasher: Hasher::new(digest.algorithm()),
+        hasher: Some(Hasher::new(digest.algorithm())),
+        digest,
+        size,
+        received: 0,
+        done: false,
+    })
+}
+
+/// Like [`verify`] for the size only: for a caller that hashes the bytes itself (such as
+/// a store that verifies what it writes), so that they are hashed once.
+pub fn verify_size<S>(inner: S, digest: Digest, size: u64) -> ByteStream
+where
+    S: Stream<Item = Result<Bytes, Error>> + Send + 'static,
+{
+    Box::pin(Verify {
+        inner: Box::pin(inner),
+        hasher: None,
         digest,
         size,
         received: 0,
@@ -49,7 +65,8 @@ where
 
 struct Verify {
     inner: Pin<Box<dyn Stream<Item = Result<Bytes, Error>> + Send>>,
-    hasher: Hasher,
+    /// `None`: the size only is checked.
+    hasher: Option<Hasher>,
     digest: Digest,
     size: u64,
     received: u64,
@@ -58,7 +75,10 @@ struct Verify {
 
 impl Verify {
     fn check_digest(&self) -> Result<(), Error> {
-        let actual = self.hasher.digest();
+        let Some(hasher) = &self.hasher else {
+            return Ok(());
+        };
+        let actual = hasher.digest();
         if actual == self.digest {
             Ok(())
         } else {
@@ -98,7 +118,9 @@ impl Stream for Verify {
                     };
                     return self.fail(e);
                 }
-                self.hasher.update(&chunk);
+                if let Some(h) = &mut self.hasher {
+                    h.update(&chunk);
+                }
                 if self.received == self.size
                     && let Err(e) = self.check_digest()
                 {
@@ -153,6 +175,19 @@ mod tests {
             }
         }
         (out, None)
+    }
+
+    #[tokio::test]
+    async fn size_only_checks_the_size() {
+        let d = Digest::sha256(b"hello world");
+        // Wrong bytes of the right size pass: the caller hashes them.
+        let (out, err) = run(verify_size(chunks(&[b"hello ", b"WORLD"]), d.clone(), 11)).await;
+        assert_eq!(out, b"hello WORLD");
+        assert!(err.is_none());
+        let (_, err) = run(verify_size(chunks(&[b"hello ", b"world!"]), d.clone(), 11)).await;
+        assert!(matches!(err, Some(Error::SizeMismatch { .. })), "{err:?}");
+        let (_, err) = run(verify_size(chunks(&[b"hello"]), d, 11)).await;
+        assert!(matches!(err, Some(Error::SizeMismatch { .. })), "{err:?}");
     }
 
     #[tokio::test]

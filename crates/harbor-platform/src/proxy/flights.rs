@@ -113,26 +113,42 @@ impl Flights {
         };
         let digest = digest.clone();
         tokio::spawn(async move {
+            // The client's last chunk waits until the store has verified the digest: the
+            // bytes are hashed once, and a lying upstream's blob never arrives complete.
+            let mut held: Option<Bytes> = None;
             let mut client_open = true;
             let mut store_open = true;
+            let mut failed = false;
             while let Some(chunk) = upstream.next().await {
-                let failed = chunk.is_err();
-                let copy = match &chunk {
-                    Ok(b) => Ok(b.clone()),
-                    Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+                let chunk = match chunk {
+                    Ok(b) => b,
+                    Err(e) => {
+                        failed = true;
+                        let kind = e.kind();
+                        let text = e.to_string();
+                        if store_open {
+                            let _ = to_store.send(Err(std::io::Error::new(kind, text))).await;
+                        }
+                        if client_open {
+                            let _ = to_client.send(Err(e)).await;
+                        }
+                        break;
+                    }
                 };
-                if store_open && to_store.send(copy).await.is_err() {
+                if store_open && to_store.send(Ok(chunk.clone())).await.is_err() {
                     store_open = false;
                 }
-                if client_open && to_client.send(chunk).await.is_err() {
+                if let Some(previous) = held.replace(chunk)
+                    && client_open
+                    && to_client.send(Ok(previous)).await.is_err()
+                {
                     client_open = false;
                 }
-                if failed || (!store_open && !client_open) {
+                if !store_open && !client_open {
                     break;
                 }
             }
             drop(to_store);
-            drop(to_client);
             let stored = match store.await {
                 Ok(Ok(_)) => true,
                 Ok(Err(e)) => {
@@ -144,6 +160,17 @@ impl Flights {
                     false
                 }
             };
+            if client_open && !failed {
+                let last = match (stored, held) {
+                    (true, Some(last)) => Ok(last),
+                    (true, None) => Ok(Bytes::new()),
+                    (false, _) => Err(std::io::Error::other(format!(
+                        "blob {digest} could not be verified and stored"
+                    ))),
+                };
+                let _ = to_client.send(last).await;
+            }
+            drop(to_client);
             landing.land(stored);
         });
         Ok(Fetch::Leader(size, client_rx.boxed(), outcome))

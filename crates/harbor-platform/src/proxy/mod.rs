@@ -235,7 +235,8 @@ impl ProxyCache {
         let upstream_repo = up.repo.clone();
         let registry_id = up.registry_id;
         let open = || async move {
-            match client.get_blob(&upstream_repo, digest).await {
+            // The store verifies the digest (and the client's last chunk waits for it).
+            match client.get_blob_unhashed(&upstream_repo, digest).await {
                 Ok(b) => Ok((
                     b.size,
                     b.stream

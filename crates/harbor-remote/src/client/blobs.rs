@@ -1,7 +1,7 @@
 //! Blobs: HEAD, streamed and verified GET (redirects to storage followed, without the
 //! registry's credentials), and cross-repository mounts.
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use harbor_core::{Digest, RepositoryName};
 use reqwest::header::LOCATION;
 use reqwest::{Method, StatusCode};
@@ -10,7 +10,7 @@ use super::Client;
 use crate::auth::repository_scope;
 use crate::error::{Error, Result, from_reqwest};
 use crate::ratelimit::throttle;
-use crate::stream::{BlobStream, verify};
+use crate::stream::{BlobStream, ByteStream, verify, verify_size};
 
 impl Client {
     /// `HEAD` a blob: its size, or `None` if the repository does not have it.
@@ -34,6 +34,26 @@ impl Client {
     /// chunk is replaced by an error when they are wrong). Redirects to storage URLs are
     /// followed under the address policy; credentials are not sent to another host.
     pub async fn get_blob(&self, repo: &RepositoryName, digest: &Digest) -> Result<BlobStream> {
+        self.fetch_blob(repo, digest, true).await
+    }
+
+    /// [`Client::get_blob`] checking the size only, for a caller that verifies the digest
+    /// itself and must not hash the bytes twice (the proxy cache stores them through a
+    /// verifying upload, and holds the last chunk back from its client until then).
+    pub async fn get_blob_unhashed(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<BlobStream> {
+        self.fetch_blob(repo, digest, false).await
+    }
+
+    async fn fetch_blob(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+        hash: bool,
+    ) -> Result<BlobStream> {
         let url = self.repo_url(repo, &format!("blobs/{digest}"))?;
         let what = format!("blob {repo}@{digest}");
         let req = super::Req::new(Method::GET, url, Self::pull_scope(repo), what.clone());
@@ -44,9 +64,11 @@ impl Client {
         let size = super::response::content_length(&resp)
             .ok_or_else(|| Error::protocol(format!("{what}: no Content-Length")))?;
         let body = resp.bytes_stream().map_err(move |e| from_reqwest(e, &what));
+        let check: fn(ByteStream, Digest, u64) -> ByteStream =
+            if hash { verify } else { verify_size };
         let stream = match &self.options().rate_limiter {
-            Some(l) => verify(throttle(body, l.clone()), digest.clone(), size),
-            None => verify(body, digest.clone(), size),
+            Some(l) => check(throttle(body, l.clone()).boxed(), digest.clone(), size),
+            None => check(body.boxed(), digest.clone(), size),
         };
         Ok(BlobStream { size, stream })
     }

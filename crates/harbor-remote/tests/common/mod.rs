@@ -91,6 +91,11 @@ impl Distribution {
             .count()
     }
 
+    /// Where it keeps its data (`docker/registry/v2/...`).
+    pub fn data_path(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
     /// Stops it (the data stays until it is dropped).
     pub async fn stop(&mut self) {
         let _ = self.child.kill().await;

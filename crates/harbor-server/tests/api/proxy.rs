@@ -365,3 +365,44 @@ async fn an_index_is_cached_with_the_platforms_pulled() {
             .any(|a| a["digest"] == index.as_str())
     );
 }
+
+#[tokio::test]
+async fn a_lying_upstream_blob_is_neither_served_whole_nor_cached() {
+    let Some((dist, s)) = set_up().await else {
+        return;
+    };
+    let repo = rc::repo("app");
+    let layer = rc::random_bytes(100_000);
+    rc::push_image(&dist.client(), &repo, "v1", std::slice::from_ref(&layer)).await;
+    // The upstream's copy rots on disk: same size, other bytes.
+    let digest = Digest::sha256(&layer);
+    let hex = digest.hex();
+    let file = dist.data_path().join(format!(
+        "docker/registry/v2/blobs/sha256/{}/{hex}/data",
+        &hex[..2]
+    ));
+    std::fs::write(&file, rc::random_bytes(layer.len())).unwrap();
+
+    let path = format!("/v2/hub/app/blobs/{digest}");
+    for attempt in 1..=2 {
+        let resp = client().get(s.url(&path)).send().await.unwrap();
+        let body = resp.bytes().await;
+        // The bytes stop before the end: never the whole wrong blob.
+        assert!(
+            body.as_ref().map_or(true, |b| b.len() < layer.len()),
+            "attempt {attempt}: {} bytes",
+            body.map(|b| b.len()).unwrap_or(0)
+        );
+        // Nothing was cached: the next pull asks the upstream again.
+        for _ in 0..50 {
+            if dist.requests(&["\"GET /v2/app/blobs/", digest.as_str()]) == attempt {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            dist.requests(&["\"GET /v2/app/blobs/", digest.as_str()]),
+            attempt
+        );
+    }
+}
