@@ -372,7 +372,7 @@ async fn every_metadata_key_is_stored_or_refused_by_name() {
         let e = harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
         assert!(e.to_string().contains(key), "{e}");
     }
-    // What needs features we lack, outside metadata.
+    // What needs features we lack, outside metadata; an unknown proxy-cache registry.
     for body in [
         json!({"project_name": "px", "registry_id": 1}),
         json!({"project_name": "px", "cve_allowlist": {"items": [{"cve_id": "CVE-2024-1"}]}}),
