@@ -390,6 +390,22 @@ impl Registry {
         content_length: Option<u64>,
         body: ByteStream,
     ) -> Result<BlobInfo> {
+        self.upload_verified_blob(repo, digest, content_length, body, None)
+            .await
+    }
+
+    /// [`Registry::upload_blob`], telling `verified` as soon as the bytes are known to
+    /// match `digest`, before they are committed (flushed to disk, recorded): for a
+    /// caller that streams the same bytes elsewhere and holds their end back until then.
+    /// `verified` is dropped unsent when they do not match.
+    pub async fn upload_verified_blob(
+        &self,
+        repo: &RepositoryName,
+        digest: &Digest,
+        content_length: Option<u64>,
+        body: ByteStream,
+        verified: Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> Result<BlobInfo> {
         let id = UploadId::generate();
         let mut held = Held {
             blobs: self.blobs.clone(),
@@ -419,6 +435,9 @@ impl Registry {
                     expected: digest.clone(),
                     actual,
                 });
+            }
+            if let Some(tell) = verified {
+                let _ = tell.send(());
             }
             let seen = self.settled_version(digest).await?;
             self.blobs

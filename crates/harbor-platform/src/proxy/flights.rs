@@ -101,20 +101,27 @@ impl Flights {
         let (size, mut upstream) = open().await?;
         let (mut to_store, store_rx) = mpsc::channel::<std::io::Result<Bytes>>(BUFFERED_CHUNKS);
         let (mut to_client, client_rx) = mpsc::channel::<std::io::Result<Bytes>>(BUFFERED_CHUNKS);
+        let (verified, verdict) = tokio::sync::oneshot::channel();
         let store = {
             let registry = registry.clone();
             let repo = repo.clone();
             let digest = digest.clone();
             tokio::spawn(async move {
                 registry
-                    .upload_blob(&repo, &digest, Some(size), store_rx.boxed())
+                    .upload_verified_blob(
+                        &repo,
+                        &digest,
+                        Some(size),
+                        store_rx.boxed(),
+                        Some(verified),
+                    )
                     .await
             })
         };
         let digest = digest.clone();
         tokio::spawn(async move {
             // The client's last chunk waits until the store has verified the digest: the
-            // bytes are hashed once, and a lying upstream's blob never arrives complete.
+            // bytes are hashed once, and a lying upstream's blob never arrives whole.
             let mut held: Option<Bytes> = None;
             let mut client_open = true;
             let mut store_open = true;
@@ -149,6 +156,20 @@ impl Flights {
                 }
             }
             drop(to_store);
+            // Verified (size and digest) before it is committed: the client need not wait
+            // for the flush to disk.
+            let verified = verdict.await.is_ok();
+            if client_open && !failed {
+                let last = match held {
+                    Some(last) if verified => Ok(last),
+                    None if verified => Ok(Bytes::new()),
+                    _ => Err(std::io::Error::other(format!(
+                        "blob {digest} does not match its digest, or could not be stored"
+                    ))),
+                };
+                let _ = to_client.send(last).await;
+            }
+            drop(to_client);
             let stored = match store.await {
                 Ok(Ok(_)) => true,
                 Ok(Err(e)) => {
@@ -160,17 +181,6 @@ impl Flights {
                     false
                 }
             };
-            if client_open && !failed {
-                let last = match (stored, held) {
-                    (true, Some(last)) => Ok(last),
-                    (true, None) => Ok(Bytes::new()),
-                    (false, _) => Err(std::io::Error::other(format!(
-                        "blob {digest} could not be verified and stored"
-                    ))),
-                };
-                let _ = to_client.send(last).await;
-            }
-            drop(to_client);
             landing.land(stored);
         });
         Ok(Fetch::Leader(size, client_rx.boxed(), outcome))
