@@ -35,32 +35,9 @@ else
   seed=(--repos 20 --tags 10 --bases 10 --base-size $((20 * 1024 * 1024)) --layer-size $((1024 * 1024)))
 fi
 
-PASSWORD="Bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')-9Z"
-work="$(mktemp -d "${TMPDIR:-/tmp}/harbor-replication.XXXXXX")"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-mkdir -p "$OUT" "$work/dist"
-
-cat > "$work/dist/config.yml" <<YAML
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $work/dist/data
-http:
-  addr: 127.0.0.1:$DIST_PORT
-YAML
-docker-registry serve "$work/dist/config.yml" >"$work/dist/log" 2>&1 &
-pids+=($!)
-HARBOR_ADMIN_PASSWORD="$PASSWORD" HARBOR_AUTO_CREATE_PROJECTS=true HARBOR_REMOTE_ALLOW_LOOPBACK=true \
-  "$BIN"/harbor-server --listen "127.0.0.1:$HARBOR_PORT" --data-dir "$work/harbor" --log warn \
-  >"$work/harbor.log" 2>&1 &
-pids+=($!)
-for url in "http://127.0.0.1:$DIST_PORT/v2/" "http://127.0.0.1:$HARBOR_PORT/api/v2.0/ping"; do
-  for _ in $(seq 100); do curl -s -o /dev/null "$url" && break; sleep 0.1; done
-done
+# shellcheck source=benches/remote-pair.sh
+. benches/remote-pair.sh
+start_pair replication
 
 echo "== seeding Distribution (${seed[*]})"
 seeded="$("$BIN"/harbor-seed --url "http://127.0.0.1:$DIST_PORT" --prefix bench "${seed[@]}")"
