@@ -97,6 +97,12 @@ impl Flights {
             };
             (landing, outcome)
         };
+        // A fetch that ended between the caller's look at the cache and now stored it
+        // before it left the table: look again rather than fetch it twice.
+        if registry.stat_blob(repo, digest).await.is_ok() {
+            landing.land(true);
+            return Ok(Fetch::Follower(outcome));
+        }
         // On failure `landing` drops here: followers learn the fetch failed.
         let (size, mut upstream) = open().await?;
         let (mut to_store, store_rx) = mpsc::channel::<std::io::Result<Bytes>>(BUFFERED_CHUNKS);

@@ -303,6 +303,52 @@ async fn concurrent_first_pulls_fetch_each_blob_once() {
         cached(&s, "team/big", "v1").await["digest"],
         img.digest.as_str()
     );
+
+    // The default retention policy keeps it: its pull was recorded when it was cached.
+    let p: Value = get_json(&client(), &s, "/api/v2.0/projects/hub").await;
+    let policy = p["metadata"]["retention_id"].as_str().unwrap().to_owned();
+    let mut retained = Value::Null;
+    for _ in 0..20 {
+        retained = retention_dry_run(&s, &policy).await;
+        if retained["retained"] == 1 {
+            break;
+        }
+        // Pull times are written in batches, every second.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(retained["repository"], "hub/team/big", "{retained}");
+    assert_eq!(
+        (&retained["retained"], &retained["deleted"]),
+        (&json!(1), &json!(0)),
+        "{retained}"
+    );
+}
+
+/// A dry run of the retention policy `id`: its one task.
+async fn retention_dry_run(s: &TestServer, id: &str) -> Value {
+    let path = format!("/api/v2.0/retentions/{id}/executions");
+    let resp = admin(s, Method::POST, &path, Some(json!({"dry_run": true}))).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let eid = location_id(&resp);
+    for _ in 0..300 {
+        let list: Vec<Value> = get_json(&client(), s, &path).await;
+        let e = list
+            .iter()
+            .find(|e| e["id"] == eid)
+            .cloned()
+            .unwrap_or_default();
+        if e["status"] == "Success" {
+            let tasks: Vec<Value> = get_json(&client(), s, &format!("{path}/{eid}/tasks")).await;
+            assert_eq!(tasks.len(), 1, "{tasks:?}");
+            return tasks[0].clone();
+        }
+        assert!(
+            !["Error", "Stopped"].contains(&e["status"].as_str().unwrap_or("")),
+            "{e}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the retention run did not finish");
 }
 
 #[tokio::test]
