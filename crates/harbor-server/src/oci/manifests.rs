@@ -4,8 +4,11 @@ use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use harbor_core::identity::Project;
 use harbor_core::model::StoredManifest;
 use harbor_core::{Error, Registry, RepositoryName};
+use harbor_platform::ProxyCache;
+use harbor_platform::proxy::Source;
 
 use super::ApiResult;
 use super::headers::{
@@ -20,6 +23,24 @@ pub(super) async fn get(
     with_body: bool,
 ) -> ApiResult {
     let m = reg.get_manifest(repo, reference).await?;
+    Ok(respond(&m, parts, with_body))
+}
+
+/// A manifest `GET` (`with_body`) or `HEAD` in a proxy-cache project. A pull served
+/// from the cache is recorded here; one from the upstream once it is cached.
+pub(super) async fn get_proxied(
+    reg: &Registry,
+    (cache, project): (&ProxyCache, &Project),
+    who: &str,
+    repo: &RepositoryName,
+    reference: &str,
+    parts: &Parts,
+    with_body: bool,
+) -> ApiResult {
+    let (m, source) = cache.manifest(who, project, repo, reference).await?;
+    if with_body && source == Source::Cache {
+        reg.record_manifest_pull(who, repo, reference, m.digest.as_str());
+    }
     Ok(respond(&m, parts, with_body))
 }
 

@@ -19,7 +19,6 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use harbor_core::{Error, OciCode, RepositoryName};
-use harbor_platform::proxy::Source;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
@@ -169,16 +168,9 @@ async fn handle(
         Route::Manifest { name: n, reference } => {
             let n = name(n)?;
             match *m {
-                Method::GET | Method::HEAD if proxy.is_some() => {
-                    let Some((cache, project)) = proxy else {
-                        return Ok(method_not_allowed());
-                    };
+                Method::GET | Method::HEAD if let Some(proxy) = proxy => {
                     let with_body = *m == Method::GET;
-                    let (manifest, source) = cache.manifest(who, project, &n, reference).await?;
-                    if with_body && source == Source::Cache {
-                        reg.record_manifest_pull(who, &n, reference, manifest.digest.as_str());
-                    }
-                    Ok(manifests::respond(&manifest, parts, with_body))
+                    manifests::get_proxied(reg, proxy, who, &n, reference, parts, with_body).await
                 }
                 Method::GET => {
                     let r = manifests::get(reg, &n, reference, parts, true).await;
