@@ -168,10 +168,14 @@ async fn handle(
         Route::Manifest { name: n, reference } => {
             let n = name(n)?;
             match *m {
-                Method::GET | Method::HEAD if let Some(proxy) = proxy => {
-                    let with_body = *m == Method::GET;
-                    manifests::get_proxied(reg, proxy, who, &n, reference, parts, with_body).await
-                }
+                Method::GET | Method::HEAD if proxy.is_some() => match proxy {
+                    Some(proxy) => {
+                        let with_body = *m == Method::GET;
+                        manifests::get_proxied(reg, proxy, who, &n, reference, parts, with_body)
+                            .await
+                    }
+                    None => Ok(method_not_allowed()),
+                },
                 Method::GET => {
                     let r = manifests::get(reg, &n, reference, parts, true).await;
                     if let Ok(resp) = &r {
