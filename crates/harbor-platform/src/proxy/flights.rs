@@ -1,6 +1,7 @@
 //! Blob fetches in flight: each blob a proxy-cache repository lacks is fetched from the
 //! upstream once, streamed to the client that asked first and into storage at the same
-//! time. Whoever asks for it meanwhile waits for that fetch, then reads the stored copy.
+//! time. Whoever asks for it meanwhile, for any repository, waits for that fetch, then
+//! reads (or links) the stored copy.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,10 +19,10 @@ const BUFFERED_CHUNKS: usize = 16;
 /// How a fetch ended: `None` while it runs, then whether the blob was stored.
 type Outcome = watch::Receiver<Option<bool>>;
 
-/// The fetches running in this process, by repository and digest.
+/// The fetches running in this process, by digest.
 #[derive(Clone, Default)]
 pub(super) struct Flights {
-    running: Arc<Mutex<HashMap<(String, Digest), Outcome>>>,
+    running: Arc<Mutex<HashMap<Digest, Outcome>>>,
 }
 
 /// What [`Flights::fetch`] got.
@@ -36,8 +37,8 @@ pub(super) enum Fetch {
 
 /// Removes the entry when the fetch ends, however it ends.
 struct Landing {
-    running: Arc<Mutex<HashMap<(String, Digest), Outcome>>>,
-    key: (String, Digest),
+    running: Arc<Mutex<HashMap<Digest, Outcome>>>,
+    key: Digest,
     done: watch::Sender<Option<bool>>,
 }
 
@@ -65,7 +66,7 @@ impl Drop for Landing {
 }
 
 impl Flights {
-    /// Joins the running fetch of `digest` for `repo`, or starts one with `open` (which
+    /// Joins the running fetch of `digest`, or starts one for `repo` with `open` (which
     /// opens the upstream stream: its size and bytes). A started fetch runs to its end
     /// even when the client that started it goes away: the blob is stored for the next.
     pub(super) async fn fetch<F, Fut>(
@@ -79,7 +80,7 @@ impl Flights {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(u64, ByteStream)>>,
     {
-        let key = (repo.to_string(), digest.clone());
+        let key = digest.clone();
         let (landing, outcome) = {
             let mut map = self
                 .running
@@ -98,8 +99,9 @@ impl Flights {
             (landing, outcome)
         };
         // A fetch that ended between the caller's look at the cache and now stored it
-        // before it left the table: look again rather than fetch it twice.
-        if registry.stat_blob(repo, digest).await.is_ok() {
+        // before it left the table: look again rather than fetch it twice (the caller
+        // links it into its repository).
+        if registry.metadata().blob_size(digest).await?.is_some() {
             landing.land(true);
             return Ok(Fetch::Follower(outcome));
         }
@@ -201,4 +203,9 @@ pub(super) async fn landed(mut outcome: Outcome) -> bool {
         .map(|v| v.unwrap_or(false));
     // The sender is gone: the fetch ended (its drop records a failure first).
     done.unwrap_or_else(|_| outcome.borrow().unwrap_or(false))
+}
+
+/// The outcome of a fetch that did not need to happen: the blob is stored.
+pub(super) fn stored_already() -> Outcome {
+    watch::channel(Some(true)).1
 }

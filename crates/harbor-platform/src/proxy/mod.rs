@@ -230,7 +230,34 @@ impl ProxyCache {
         }
     }
 
+    /// The blob for `repo`: linked when this registry stores it already, else the fetch
+    /// this call starts ([`Fetch::Leader`]), else another's, waited for and linked
+    /// ([`Fetch::Follower`], landed).
     async fn fetch(&self, up: &Upstream, repo: &RepositoryName, digest: &Digest) -> Result<Fetch> {
+        for _ in 0..2 {
+            if self.link_stored(up, repo, digest).await {
+                return Ok(Fetch::Follower(flights::stored_already()));
+            }
+            match self.start_or_join(up, repo, digest).await? {
+                Fetch::Follower(outcome) => {
+                    // Stored for this or another repository: linked into this one above.
+                    if landed(outcome).await && self.registry.stat_blob(repo, digest).await.is_ok()
+                    {
+                        return Ok(Fetch::Follower(flights::stored_already()));
+                    }
+                }
+                leader => return Ok(leader),
+            }
+        }
+        Err(unreachable("the upstream fetch of this blob failed"))
+    }
+
+    async fn start_or_join(
+        &self,
+        up: &Upstream,
+        repo: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Fetch> {
         let client = up.client.clone();
         let upstream_repo = up.repo.clone();
         let registry_id = up.registry_id;
@@ -254,6 +281,24 @@ impl ProxyCache {
             .flights
             .fetch(&self.registry, repo, digest, open)
             .await
+    }
+
+    /// Links a blob this registry stores already (cached through another repository, or
+    /// pushed elsewhere) into `repo` instead of fetching it again, once the upstream
+    /// confirms (`HEAD`) that its repository has this digest with this size: the client
+    /// gets nothing it could not have fetched. `false` when it cannot.
+    async fn link_stored(&self, up: &Upstream, repo: &RepositoryName, digest: &Digest) -> bool {
+        let meta = self.registry.metadata();
+        let Ok(Some(size)) = meta.blob_size(digest).await else {
+            return false;
+        };
+        match up.client.blob_exists(&up.repo, digest).await {
+            // Garbage collection may have taken it meanwhile (`BlobChanged`): fetch it.
+            Ok(Some(upstream)) if upstream == size => {
+                meta.link_blob(repo, digest, size).await.is_ok()
+            }
+            _ => false,
+        }
     }
 
     /// Caches a manifest served from the upstream once the blobs it needs are stored:

@@ -452,3 +452,55 @@ async fn a_lying_upstream_blob_is_neither_served_whole_nor_cached() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_blob_cached_for_one_repository_is_linked_into_another() {
+    let Some((dist, s)) = set_up().await else {
+        return;
+    };
+    let base = rc::random_bytes(500_000);
+    let up = dist.client();
+    let one = rc::push_image(&up, &rc::repo("one"), "v1", std::slice::from_ref(&base)).await;
+    let two = rc::push_image(&up, &rc::repo("two"), "v1", std::slice::from_ref(&base)).await;
+    let c = harbor_client(&s);
+    for (name, img) in [("hub/one", &one), ("hub/two", &two)] {
+        let local = rc::repo(name);
+        let m = c
+            .get_manifest(&local, &Reference::parse("v1").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(m.digest, img.digest);
+        for b in &img.blobs {
+            let stream = c.get_blob(&local, &Digest::sha256(b)).await.unwrap();
+            assert_eq!(&rc::collect(stream).await.unwrap(), b);
+        }
+    }
+    // The shared layer crossed once; the second repository asked only whether it has it.
+    let d = Digest::sha256(&base);
+    assert_eq!(dist.requests(&["\"GET /v2/", d.as_str()]), 1);
+    // (Seeding asked too, answered 404.)
+    assert_eq!(
+        dist.requests(&["\"HEAD /v2/two/blobs/", d.as_str(), "\" 200 "]),
+        1
+    );
+    assert_eq!(cached(&s, "two", "v1").await["digest"], two.digest.as_str());
+
+    // Two repositories pulled at once: one fetch, the other waits and links.
+    let base = rc::random_bytes(500_000);
+    let three = rc::push_image(&up, &rc::repo("three"), "v1", std::slice::from_ref(&base)).await;
+    let four = rc::push_image(&up, &rc::repo("four"), "v1", std::slice::from_ref(&base)).await;
+    let d = Digest::sha256(&base);
+    let pulls = [("hub/three", &three), ("hub/four", &four)].map(|(name, img)| {
+        let c = harbor_client(&s);
+        let local = rc::repo(name);
+        let want = Bytes::clone(&base);
+        let d = d.clone();
+        async move {
+            let stream = c.get_blob(&local, &d).await.unwrap();
+            assert_eq!(rc::collect(stream).await.unwrap(), want);
+            img.digest.clone()
+        }
+    });
+    futures::future::join_all(pulls).await;
+    assert_eq!(dist.requests(&["\"GET /v2/", d.as_str()]), 1);
+}
