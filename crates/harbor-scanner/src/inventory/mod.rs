@@ -1,0 +1,1 @@
+//! Package inventories: which files of an image name installed packages, and their parsers.
