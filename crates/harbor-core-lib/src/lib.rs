@@ -28,6 +28,7 @@ pub mod rbac;
 pub mod registry;
 pub mod replication;
 pub mod retention;
+pub mod scan;
 
 pub use digest::{Algorithm, Digest, Hasher};
 pub use error::{Error, OciCode, Result};

@@ -143,6 +143,7 @@ pub trait MetadataStore:
     + crate::retention::RetentionStore
     + crate::gc::GcStore
     + crate::events::EventStore
+    + crate::scan::ScanStore
     + Send
     + Sync
     + 'static

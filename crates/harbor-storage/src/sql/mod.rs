@@ -25,6 +25,7 @@ mod quotas;
 mod replication;
 mod repositories;
 mod retention;
+mod scan;
 mod uploads;
 
 use std::path::Path;
@@ -158,6 +159,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "proxy_cache",
         include_str!("../../migrations/sqlite/0017_proxy_cache.sql"),
     ),
+    (
+        "scanner",
+        include_str!("../../migrations/sqlite/0018_scanner.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -224,6 +229,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "proxy_cache",
         include_str!("../../migrations/postgres/0017_proxy_cache.sql"),
+    ),
+    (
+        "scanner",
+        include_str!("../../migrations/postgres/0018_scanner.sql"),
     ),
 ];
 

@@ -1,0 +1,62 @@
+//! Vulnerability scanning's records and the [`ScanStore`] port: the imported vulnerability
+//! database (advisories keyed by ecosystem and package, in generations so an import is
+//! all or nothing) and the cache of layer inventories. The payloads are opaque bytes
+//! (`harbor-scanner` encodes them), so stores need no knowledge of OSV.
+
+use async_trait::async_trait;
+
+use crate::digest::Digest;
+use crate::error::Result;
+
+/// One stored advisory: where it applies and its encoded body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvisoryRow {
+    /// The OSV ecosystem, normalised (`Debian:12`, `crates.io`).
+    pub ecosystem: String,
+    /// The package name in it.
+    pub package: String,
+    /// The OSV id.
+    pub id: String,
+    /// The encoded advisory.
+    pub data: Vec<u8>,
+}
+
+/// The current vulnerability database: what was imported and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VulnDbInfo {
+    /// The import's generation; advisories of other generations are invisible.
+    pub generation: i64,
+    /// When the import finished (ms since the epoch).
+    pub imported_at_ms: i64,
+    /// The newest `modified` time among its records (RFC 3339): the data's version.
+    pub newest: String,
+    /// OSV records read.
+    pub records: u64,
+    /// Advisories stored (one per affected package of a record).
+    pub advisories: u64,
+    /// Where it was imported from (a file name), for the operator.
+    pub source: String,
+}
+
+/// Storage of the vulnerability database and of per-layer inventories.
+#[async_trait]
+pub trait ScanStore: Send + Sync {
+    /// Starts an import and returns its generation. Rows of imports abandoned more than an
+    /// hour ago (a crashed server) are removed.
+    async fn begin_vuln_import(&self, source: &str) -> Result<i64>;
+    /// Adds advisories to an import in progress (a repeated key is ignored).
+    async fn insert_advisories(&self, generation: i64, rows: &[AdvisoryRow]) -> Result<()>;
+    /// Makes the import current and deletes the advisories of every older generation.
+    async fn commit_vuln_import(&self, info: &VulnDbInfo) -> Result<()>;
+    /// Deletes a failed import's advisories.
+    async fn abort_vuln_import(&self, generation: i64) -> Result<()>;
+    /// The current database, if one was imported.
+    async fn vuln_db_info(&self) -> Result<Option<VulnDbInfo>>;
+    /// The current generation's advisories for these `(ecosystem, package)` keys, in
+    /// as few queries as the store can.
+    async fn advisories(&self, keys: &[(String, String)]) -> Result<Vec<AdvisoryRow>>;
+    /// A layer's cached inventory, computed by scanner `version`.
+    async fn layer_inventory(&self, digest: &Digest, version: &str) -> Result<Option<Vec<u8>>>;
+    /// Caches a layer's inventory (an existing entry is kept).
+    async fn put_layer_inventory(&self, digest: &Digest, version: &str, data: &[u8]) -> Result<()>;
+}

@@ -1,0 +1,225 @@
+//! The scanner's vulnerability database and layer inventory cache
+//! (`migrations/*/0018_scanner.sql`). Not copied by `copy`: both are derived data (import
+//! the database again on the target; inventories are recomputed).
+
+use async_trait::async_trait;
+use harbor_core::model::now_ms;
+use harbor_core::scan::{AdvisoryRow, ScanStore, VulnDbInfo};
+use harbor_core::{Digest, Result};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::SqlMetadataStore;
+use crate::error::internal;
+
+/// Advisory rows per INSERT (5 parameters each: under SQLite's and PostgreSQL's limits).
+const INSERT_ROWS: usize = 1_000;
+/// Keys per lookup query (2 parameters each).
+const LOOKUP_KEYS: usize = 500;
+/// An import that has not finished after this long was abandoned.
+const ABANDONED_MS: i64 = 3_600_000;
+
+fn info(row: &AnyRow) -> Result<VulnDbInfo> {
+    let records: i64 = row.try_get(3).map_err(internal)?;
+    let advisories: i64 = row.try_get(4).map_err(internal)?;
+    Ok(VulnDbInfo {
+        generation: row.try_get(0).map_err(internal)?,
+        source: row.try_get(1).map_err(internal)?,
+        newest: row.try_get(2).map_err(internal)?,
+        records: records.max(0) as u64,
+        advisories: advisories.max(0) as u64,
+        imported_at_ms: row.try_get(5).map_err(internal)?,
+    })
+}
+
+#[async_trait]
+impl ScanStore for SqlMetadataStore {
+    async fn begin_vuln_import(&self, source: &str) -> Result<i64> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let stale: Vec<i64> = sqlx::query_scalar(
+            "SELECT generation FROM vuln_db_imports WHERE state = 'importing' AND started_at < $1",
+        )
+        .bind(now - ABANDONED_MS)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(internal)?;
+        for generation in stale {
+            sqlx::query("DELETE FROM vuln_advisories WHERE generation = $1")
+                .bind(generation)
+                .execute(&mut *tx)
+                .await
+                .map_err(internal)?;
+            sqlx::query("DELETE FROM vuln_db_imports WHERE generation = $1")
+                .bind(generation)
+                .execute(&mut *tx)
+                .await
+                .map_err(internal)?;
+        }
+        let generation: i64 = sqlx::query_scalar(
+            "INSERT INTO vuln_db_imports (state, source, started_at) VALUES ('importing', $1, $2)
+             RETURNING generation",
+        )
+        .bind(source)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)?;
+        Ok(generation)
+    }
+
+    async fn insert_advisories(&self, generation: i64, rows: &[AdvisoryRow]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for chunk in rows.chunks(INSERT_ROWS) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let p = i * 4 + 2;
+                    format!("($1, ${p}, ${}, ${}, ${})", p + 1, p + 2, p + 3)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO vuln_advisories (generation, ecosystem, package, id, data) VALUES {}
+                 ON CONFLICT DO NOTHING",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(generation);
+            for row in chunk {
+                query = query
+                    .bind(row.ecosystem.as_str())
+                    .bind(row.package.as_str())
+                    .bind(row.id.as_str())
+                    .bind(row.data.as_slice());
+            }
+            query.execute(&mut *tx).await.map_err(internal)?;
+        }
+        tx.commit().await.map_err(internal)
+    }
+
+    async fn commit_vuln_import(&self, info: &VulnDbInfo) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let old: Vec<i64> = sqlx::query_scalar(
+            "SELECT generation FROM vuln_db_imports WHERE state <> 'importing' AND generation <> $1",
+        )
+        .bind(info.generation)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(internal)?;
+        let updated = sqlx::query(
+            "UPDATE vuln_db_imports SET state = 'current', newest = $2, records = $3,
+                 advisories = $4, imported_at = $5
+             WHERE generation = $1 AND state = 'importing'",
+        )
+        .bind(info.generation)
+        .bind(info.newest.as_str())
+        .bind(i64::try_from(info.records).unwrap_or(i64::MAX))
+        .bind(i64::try_from(info.advisories).unwrap_or(i64::MAX))
+        .bind(info.imported_at_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
+        if updated.rows_affected() == 0 {
+            return Err(harbor_core::Error::NotFound(format!(
+                "vulnerability database import {} is not in progress",
+                info.generation
+            )));
+        }
+        for generation in old {
+            sqlx::query("DELETE FROM vuln_advisories WHERE generation = $1")
+                .bind(generation)
+                .execute(&mut *tx)
+                .await
+                .map_err(internal)?;
+            sqlx::query("DELETE FROM vuln_db_imports WHERE generation = $1")
+                .bind(generation)
+                .execute(&mut *tx)
+                .await
+                .map_err(internal)?;
+        }
+        tx.commit().await.map_err(internal)
+    }
+
+    async fn abort_vuln_import(&self, generation: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM vuln_advisories WHERE generation = $1")
+            .bind(generation)
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
+        sqlx::query("DELETE FROM vuln_db_imports WHERE generation = $1 AND state = 'importing'")
+            .bind(generation)
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
+        tx.commit().await.map_err(internal)
+    }
+
+    async fn vuln_db_info(&self) -> Result<Option<VulnDbInfo>> {
+        sqlx::query(
+            "SELECT generation, source, newest, records, advisories, imported_at
+             FROM vuln_db_imports WHERE state = 'current' ORDER BY generation DESC LIMIT 1",
+        )
+        .fetch_optional(&self.read)
+        .await
+        .map_err(internal)?
+        .as_ref()
+        .map(info)
+        .transpose()
+    }
+
+    async fn advisories(&self, keys: &[(String, String)]) -> Result<Vec<AdvisoryRow>> {
+        let Some(current) = self.vuln_db_info().await? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for chunk in keys.chunks(LOOKUP_KEYS) {
+            let pairs: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${})", i * 2 + 2, i * 2 + 3))
+                .collect();
+            let sql = format!(
+                "SELECT ecosystem, package, id, data FROM vuln_advisories
+                 WHERE generation = $1 AND (ecosystem, package) IN ({})",
+                pairs.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(current.generation);
+            for (ecosystem, package) in chunk {
+                query = query.bind(ecosystem.as_str()).bind(package.as_str());
+            }
+            for row in query.fetch_all(&self.read).await.map_err(internal)? {
+                out.push(AdvisoryRow {
+                    ecosystem: row.try_get(0).map_err(internal)?,
+                    package: row.try_get(1).map_err(internal)?,
+                    id: row.try_get(2).map_err(internal)?,
+                    data: row.try_get(3).map_err(internal)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn layer_inventory(&self, digest: &Digest, version: &str) -> Result<Option<Vec<u8>>> {
+        sqlx::query_scalar(
+            "SELECT data FROM scan_layer_inventories WHERE digest = $1 AND version = $2",
+        )
+        .bind(digest.to_string())
+        .bind(version)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(internal)
+    }
+
+    async fn put_layer_inventory(&self, digest: &Digest, version: &str, data: &[u8]) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO scan_layer_inventories (digest, version, data, created_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(digest.to_string())
+        .bind(version)
+        .bind(data)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await
+        .map_err(internal)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,176 @@
+//! The contract of the scanner's vulnerability database and layer inventory cache, on
+//! SQLite and PostgreSQL (`HARBOR_TEST_DATABASE_URL`, see `harbor_storage::testing`).
+
+use harbor_core::Digest;
+use harbor_core::scan::{AdvisoryRow, ScanStore, VulnDbInfo};
+use harbor_storage::testing::TestTarget as Target;
+
+harbor_storage::contract_tests!(
+    an_import_is_invisible_until_committed_and_replaces_the_last,
+    an_aborted_import_leaves_the_current_database,
+    lookups_find_every_key_in_batches,
+    layer_inventories_are_cached_by_digest_and_version,
+);
+
+fn row(ecosystem: &str, package: &str, id: &str) -> AdvisoryRow {
+    AdvisoryRow {
+        ecosystem: ecosystem.into(),
+        package: package.into(),
+        id: id.into(),
+        data: format!("{id}\0{package}").into_bytes(),
+    }
+}
+
+fn info(generation: i64, advisories: u64) -> VulnDbInfo {
+    VulnDbInfo {
+        generation,
+        imported_at_ms: 1_700_000_000_000 + generation,
+        newest: "2026-11-30T00:00:00Z".into(),
+        records: advisories,
+        advisories,
+        source: format!("all-{generation}.zip"),
+    }
+}
+
+fn key(ecosystem: &str, package: &str) -> (String, String) {
+    (ecosystem.into(), package.into())
+}
+
+async fn ids(m: &impl ScanStore, keys: &[(String, String)]) -> Vec<String> {
+    let mut ids: Vec<String> = m
+        .advisories(keys)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn an_import_is_invisible_until_committed_and_replaces_the_last(t: &Target) {
+    let m = t.open().await;
+    assert_eq!(m.vuln_db_info().await.unwrap(), None);
+    assert!(
+        m.advisories(&[key("Debian:12", "openssl")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let first = m.begin_vuln_import("all-1.zip").await.unwrap();
+    let rows = [
+        row("Debian:12", "openssl", "CVE-1"),
+        row("Debian:12", "openssl", "CVE-2"),
+        row("npm", "lodash", "GHSA-1"),
+    ];
+    m.insert_advisories(first, &rows).await.unwrap();
+    // A repeated key is ignored, not an error.
+    m.insert_advisories(first, &rows[..1]).await.unwrap();
+    assert!(
+        m.advisories(&[key("Debian:12", "openssl")])
+            .await
+            .unwrap()
+            .is_empty(),
+        "not committed yet"
+    );
+    m.commit_vuln_import(&info(first, 3)).await.unwrap();
+    assert_eq!(m.vuln_db_info().await.unwrap(), Some(info(first, 3)));
+    let found = m.advisories(&[key("Debian:12", "openssl")]).await.unwrap();
+    assert_eq!(found.len(), 2);
+    assert!(
+        found.contains(&rows[1]),
+        "the payload round-trips byte for byte"
+    );
+    // A second import replaces the first wholly once committed.
+    let second = m.begin_vuln_import("all-2.zip").await.unwrap();
+    assert!(second > first);
+    m.insert_advisories(second, &[row("Debian:12", "openssl", "CVE-3")])
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&m, &[key("Debian:12", "openssl")]).await,
+        ["CVE-1", "CVE-2"]
+    );
+    m.commit_vuln_import(&info(second, 1)).await.unwrap();
+    assert_eq!(
+        ids(&m, &[key("Debian:12", "openssl"), key("npm", "lodash")]).await,
+        ["CVE-3"]
+    );
+    assert_eq!(m.vuln_db_info().await.unwrap().unwrap().source, "all-2.zip");
+    // Committing twice, or an unknown import, is refused.
+    assert!(m.commit_vuln_import(&info(second, 1)).await.is_err());
+}
+
+async fn an_aborted_import_leaves_the_current_database(t: &Target) {
+    let m = t.open().await;
+    let first = m.begin_vuln_import("a").await.unwrap();
+    m.insert_advisories(first, &[row("PyPI", "requests", "PYSEC-1")])
+        .await
+        .unwrap();
+    m.commit_vuln_import(&info(first, 1)).await.unwrap();
+    let failed = m.begin_vuln_import("b").await.unwrap();
+    m.insert_advisories(failed, &[row("PyPI", "requests", "PYSEC-2")])
+        .await
+        .unwrap();
+    m.abort_vuln_import(failed).await.unwrap();
+    assert!(
+        m.commit_vuln_import(&info(failed, 1)).await.is_err(),
+        "an aborted import cannot be committed"
+    );
+    assert_eq!(ids(&m, &[key("PyPI", "requests")]).await, ["PYSEC-1"]);
+    assert_eq!(m.vuln_db_info().await.unwrap().unwrap().generation, first);
+}
+
+async fn lookups_find_every_key_in_batches(t: &Target) {
+    let m = t.open().await;
+    let generation = m.begin_vuln_import("big").await.unwrap();
+    // More rows than one INSERT and more keys than one lookup query take.
+    let rows: Vec<AdvisoryRow> = (0..2_500)
+        .map(|i| row("crates.io", &format!("crate-{i}"), &format!("RUSTSEC-{i}")))
+        .collect();
+    m.insert_advisories(generation, &rows).await.unwrap();
+    m.commit_vuln_import(&info(generation, 2_500))
+        .await
+        .unwrap();
+    let keys: Vec<(String, String)> = (0..1_200)
+        .map(|i| key("crates.io", &format!("crate-{}", i * 2)))
+        .collect();
+    let found = m.advisories(&keys).await.unwrap();
+    assert_eq!(found.len(), 1_200);
+    assert!(found.iter().all(|r| {
+        r.package
+            .trim_start_matches("crate-")
+            .parse::<u32>()
+            .unwrap()
+            % 2
+            == 0
+    }));
+    // Ecosystem and package must both match.
+    assert!(
+        m.advisories(&[key("npm", "crate-2"), key("crates.io", "nope")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn layer_inventories_are_cached_by_digest_and_version(t: &Target) {
+    let m = t.open().await;
+    let digest = Digest::sha256(b"layer");
+    assert_eq!(m.layer_inventory(&digest, "1").await.unwrap(), None);
+    m.put_layer_inventory(&digest, "1", b"inventory v1")
+        .await
+        .unwrap();
+    m.put_layer_inventory(&digest, "1", b"ignored")
+        .await
+        .unwrap();
+    assert_eq!(
+        m.layer_inventory(&digest, "1").await.unwrap().as_deref(),
+        Some(&b"inventory v1"[..])
+    );
+    assert_eq!(
+        m.layer_inventory(&digest, "2").await.unwrap(),
+        None,
+        "another scanner version recomputes"
+    );
+}
