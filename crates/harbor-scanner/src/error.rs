@@ -8,7 +8,11 @@ pub enum ScanError {
     CorruptLayer { layer: String, reason: String },
     /// A limit protecting the scanner was exceeded (entries, bytes, file size).
     #[error("layer {layer}: {what} exceeds the limit of {limit}")]
-    LimitExceeded { layer: String, what: &'static str, limit: u64 },
+    LimitExceeded {
+        layer: String,
+        what: &'static str,
+        limit: u64,
+    },
     /// A package database or metadata file could not be parsed.
     #[error("{path}: {reason}")]
     BadPackageDb { path: String, reason: String },
@@ -22,6 +26,9 @@ pub enum ScanError {
 impl ScanError {
     /// A parse failure of the package database at `path`.
     pub fn bad_db(path: &str, reason: impl std::fmt::Display) -> Self {
-        Self::BadPackageDb { path: path.to_string(), reason: reason.to_string() }
+        Self::BadPackageDb {
+            path: path.to_string(),
+            reason: reason.to_string(),
+        }
     }
 }

@@ -6,9 +6,13 @@
 //! - [`osv`]: OSV advisories and matching a package against them.
 //! - [`sbom`]: the inventory as SPDX 2.3 and CycloneDX 1.5 JSON.
 
+pub mod codec;
 pub mod error;
+pub mod fixtures;
 pub mod inventory;
+pub mod osv;
 pub mod package;
+pub mod sbom;
 pub mod version;
 
 pub use error::ScanError;

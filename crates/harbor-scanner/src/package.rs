@@ -80,7 +80,12 @@ pub struct Package {
 
 impl Package {
     /// A package found at `path` with no separate source package.
-    pub fn new(kind: PackageKind, name: impl Into<String>, version: impl Into<String>, path: impl Into<String>) -> Self {
+    pub fn new(
+        kind: PackageKind,
+        name: impl Into<String>,
+        version: impl Into<String>,
+        path: impl Into<String>,
+    ) -> Self {
         Self {
             kind,
             name: name.into(),
