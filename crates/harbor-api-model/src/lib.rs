@@ -21,6 +21,7 @@ pub mod replication;
 pub mod repositories;
 pub mod retention;
 pub mod robots;
+pub mod scanner_adapter;
 pub mod search;
 pub mod system;
 pub mod users;
