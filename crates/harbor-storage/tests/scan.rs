@@ -2,7 +2,7 @@
 //! SQLite and PostgreSQL (`HARBOR_TEST_DATABASE_URL`, see `harbor_storage::testing`).
 
 use harbor_core::Digest;
-use harbor_core::scan::{AdvisoryRow, ScanStore, VulnDbInfo};
+use harbor_core::scan::{AdvisoryRow, ScanRequestRecord, ScanRequestState, ScanStore, VulnDbInfo};
 use harbor_storage::testing::TestTarget as Target;
 
 harbor_storage::contract_tests!(
@@ -10,6 +10,7 @@ harbor_storage::contract_tests!(
     an_aborted_import_leaves_the_current_database,
     lookups_find_every_key_in_batches,
     layer_inventories_are_cached_by_digest_and_version,
+    scan_requests_move_to_a_final_state_that_clears_the_credential,
 );
 
 fn row(ecosystem: &str, package: &str, id: &str) -> AdvisoryRow {
@@ -173,4 +174,61 @@ async fn layer_inventories_are_cached_by_digest_and_version(t: &Target) {
         None,
         "another scanner version recomputes"
     );
+}
+
+async fn scan_requests_move_to_a_final_state_that_clears_the_credential(t: &Target) {
+    let m = t.open().await;
+    let record = ScanRequestRecord {
+        id: "3fa85f64-5717-4562-b3fc-2c963f66afa6".into(),
+        request: r#"{"artifact":{}}"#.into(),
+        sealed_authorization: b"\x00sealed".to_vec(),
+        state: ScanRequestState::Queued,
+        error: String::new(),
+        result: Vec::new(),
+        created_ms: 1_000,
+        updated_ms: 1_000,
+    };
+    m.create_scan_request(&record).await.unwrap();
+    assert!(matches!(
+        m.create_scan_request(&record).await,
+        Err(harbor_core::Error::Conflict(_))
+    ));
+    assert_eq!(m.scan_request(&record.id).await.unwrap().unwrap(), record);
+    assert!(
+        m.update_scan_request(&record.id, ScanRequestState::Running, "", b"")
+            .await
+            .unwrap()
+    );
+    let running = m.scan_request(&record.id).await.unwrap().unwrap();
+    assert_eq!(running.state, ScanRequestState::Running);
+    assert_eq!(
+        running.sealed_authorization, record.sealed_authorization,
+        "still needed while running"
+    );
+    assert!(
+        m.update_scan_request(&record.id, ScanRequestState::Done, "", b"outcome")
+            .await
+            .unwrap()
+    );
+    let done = m.scan_request(&record.id).await.unwrap().unwrap();
+    assert_eq!(
+        (done.state, done.result.as_slice()),
+        (ScanRequestState::Done, &b"outcome"[..])
+    );
+    assert!(
+        done.sealed_authorization.is_empty(),
+        "a finished scan keeps no credential"
+    );
+    assert!(
+        !m.update_scan_request("nope", ScanRequestState::Failed, "x", b"")
+            .await
+            .unwrap()
+    );
+    let mut newer = record.clone();
+    newer.id = "newer".into();
+    newer.created_ms = 5_000;
+    m.create_scan_request(&newer).await.unwrap();
+    assert_eq!(m.delete_scan_requests_before(2_000).await.unwrap(), 1);
+    assert!(m.scan_request(&record.id).await.unwrap().is_none());
+    assert!(m.scan_request("newer").await.unwrap().is_some());
 }

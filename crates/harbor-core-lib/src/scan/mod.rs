@@ -38,6 +38,59 @@ pub struct VulnDbInfo {
     pub source: String,
 }
 
+/// A scan request accepted by the built-in scanner adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRequestRecord {
+    /// Its identifier (returned to the client).
+    pub id: String,
+    /// The request without its credential, JSON.
+    pub request: String,
+    /// The registry credential, sealed; empty when none.
+    pub sealed_authorization: Vec<u8>,
+    /// Where it is.
+    pub state: ScanRequestState,
+    /// Why it failed.
+    pub error: String,
+    /// The encoded outcome once done.
+    pub result: Vec<u8>,
+    /// When it was accepted (ms).
+    pub created_ms: i64,
+    /// When it last changed (ms).
+    pub updated_ms: i64,
+}
+
+/// The life of a scan request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanRequestState {
+    /// Accepted, waiting for a worker.
+    Queued,
+    /// A worker is scanning.
+    Running,
+    /// The report is ready.
+    Done,
+    /// The scan failed; the error says why.
+    Failed,
+}
+
+impl ScanRequestState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Queued, Self::Running, Self::Done, Self::Failed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
 /// Storage of the vulnerability database and of per-layer inventories.
 #[async_trait]
 pub trait ScanStore: Send + Sync {
@@ -59,4 +112,19 @@ pub trait ScanStore: Send + Sync {
     async fn layer_inventory(&self, digest: &Digest, version: &str) -> Result<Option<Vec<u8>>>;
     /// Caches a layer's inventory (an existing entry is kept).
     async fn put_layer_inventory(&self, digest: &Digest, version: &str, data: &[u8]) -> Result<()>;
+    /// Records a new scan request ([`crate::Error::Conflict`] if the id exists).
+    async fn create_scan_request(&self, record: &ScanRequestRecord) -> Result<()>;
+    /// One scan request.
+    async fn scan_request(&self, id: &str) -> Result<Option<ScanRequestRecord>>;
+    /// Moves a request to `state` with its error and result; a final state also clears
+    /// the sealed credential. False if the request is gone.
+    async fn update_scan_request(
+        &self,
+        id: &str,
+        state: ScanRequestState,
+        error: &str,
+        result: &[u8],
+    ) -> Result<bool>;
+    /// Deletes requests accepted before `before_ms`; returns how many.
+    async fn delete_scan_requests_before(&self, before_ms: i64) -> Result<u64>;
 }

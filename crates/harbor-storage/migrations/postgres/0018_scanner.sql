@@ -27,3 +27,18 @@ CREATE TABLE scan_layer_inventories (
     created_at  BIGINT NOT NULL,
     PRIMARY KEY (digest, version)
 );
+-- Scan requests the built-in scanner adapter accepted (`POST /api/v1/scan`), shared by
+-- every replica: the job that runs one may be on another replica than the report's reader.
+-- `credential` (the registry authorization the request carried) is sealed with the
+-- server's secret key and cleared when the scan ends; `result` is the encoded outcome.
+CREATE TABLE scan_requests (
+    id             TEXT   PRIMARY KEY,
+    request        TEXT   NOT NULL,
+    credential     BYTEA  NOT NULL,
+    state          TEXT   NOT NULL,             -- queued | running | done | failed
+    error          TEXT   NOT NULL DEFAULT '',
+    result         BYTEA  NOT NULL,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL
+);
+CREATE INDEX scan_requests_by_age ON scan_requests(created_at);

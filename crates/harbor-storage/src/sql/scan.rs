@@ -4,13 +4,13 @@
 
 use async_trait::async_trait;
 use harbor_core::model::now_ms;
-use harbor_core::scan::{AdvisoryRow, ScanStore, VulnDbInfo};
+use harbor_core::scan::{AdvisoryRow, ScanRequestRecord, ScanRequestState, ScanStore, VulnDbInfo};
 use harbor_core::{Digest, Result};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::SqlMetadataStore;
-use crate::error::internal;
+use crate::error::{StorageError, internal};
 
 /// Advisory rows per INSERT (5 parameters each: under SQLite's and PostgreSQL's limits).
 const INSERT_ROWS: usize = 1_000;
@@ -221,5 +221,94 @@ impl ScanStore for SqlMetadataStore {
         .await
         .map_err(internal)?;
         Ok(())
+    }
+
+    async fn create_scan_request(&self, r: &ScanRequestRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO scan_requests (id, request, credential, state, error, result, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(r.id.as_str())
+        .bind(r.request.as_str())
+        .bind(r.sealed_authorization.as_slice())
+        .bind(r.state.as_str())
+        .bind(r.error.as_str())
+        .bind(r.result.as_slice())
+        .bind(r.created_ms)
+        .bind(r.updated_ms)
+        .execute(&self.write)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                harbor_core::Error::Conflict(format!("scan request {} exists already", r.id))
+            }
+            _ => internal(e),
+        })?;
+        Ok(())
+    }
+
+    async fn scan_request(&self, id: &str) -> Result<Option<ScanRequestRecord>> {
+        let Some(row) = sqlx::query(
+            "SELECT id, request, credential, state, error, result, created_at, updated_at
+             FROM scan_requests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(internal)?
+        else {
+            return Ok(None);
+        };
+        let state: String = row.try_get(3).map_err(internal)?;
+        Ok(Some(ScanRequestRecord {
+            id: row.try_get(0).map_err(internal)?,
+            request: row.try_get(1).map_err(internal)?,
+            sealed_authorization: row.try_get(2).map_err(internal)?,
+            state: ScanRequestState::parse(&state).ok_or_else(|| {
+                internal(StorageError::Inconsistent(format!(
+                    "scan request state {state:?}"
+                )))
+            })?,
+            error: row.try_get(4).map_err(internal)?,
+            result: row.try_get(5).map_err(internal)?,
+            created_ms: row.try_get(6).map_err(internal)?,
+            updated_ms: row.try_get(7).map_err(internal)?,
+        }))
+    }
+
+    async fn update_scan_request(
+        &self,
+        id: &str,
+        state: ScanRequestState,
+        error: &str,
+        result: &[u8],
+    ) -> Result<bool> {
+        // A final state clears the sealed credential: it is no longer needed.
+        let sql = if matches!(state, ScanRequestState::Done | ScanRequestState::Failed) {
+            "UPDATE scan_requests SET state = $2, error = $3, result = $4, updated_at = $5,
+                 credential = $6 WHERE id = $1"
+        } else {
+            "UPDATE scan_requests SET state = $2, error = $3, result = $4, updated_at = $5 WHERE id = $1"
+        };
+        let mut query = sqlx::query(sql)
+            .bind(id)
+            .bind(state.as_str())
+            .bind(error)
+            .bind(result)
+            .bind(now_ms());
+        if matches!(state, ScanRequestState::Done | ScanRequestState::Failed) {
+            query = query.bind(Vec::<u8>::new());
+        }
+        let updated = query.execute(&self.write).await.map_err(internal)?;
+        Ok(updated.rows_affected() > 0)
+    }
+
+    async fn delete_scan_requests_before(&self, before_ms: i64) -> Result<u64> {
+        let deleted = sqlx::query("DELETE FROM scan_requests WHERE created_at < $1")
+            .bind(before_ms)
+            .execute(&self.write)
+            .await
+            .map_err(internal)?;
+        Ok(deleted.rows_affected())
     }
 }
