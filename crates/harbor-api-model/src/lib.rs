@@ -56,7 +56,7 @@ pub use robots::{
 pub use search::{Search, SearchRepository, Statistic};
 pub use system::{
     ComponentHealthStatus, ConfigItem, ConfigurationsResponse, GeneralInfo, OverallHealthStatus,
-    QuotaRecount,
+    QuotaRecount, VulnerabilityDbStatus,
 };
 pub use users::{
     PasswordReq, UserCreationReq, UserProfile, UserResp, UserSearchRespItem, UserSysAdminFlag,

@@ -122,3 +122,27 @@ pub struct QuotaRecount {
     /// Whether the stored usage was set to the recount.
     pub repaired: bool,
 }
+
+/// The built-in scanner's vulnerability database (`GET` and `PUT
+/// /system/vulnerability-db`, ours: Harbor's scanners bring their own).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct VulnerabilityDbStatus {
+    /// Whether a database was imported.
+    #[serde(default)]
+    pub imported: bool,
+    /// Where it came from (a file name, or what the uploader said).
+    #[serde(default)]
+    pub source: String,
+    /// The newest record's modification time: the data's version.
+    #[serde(default)]
+    pub version: String,
+    /// When it was imported.
+    #[serde(default)]
+    pub imported_at: String,
+    /// OSV records read.
+    #[serde(default)]
+    pub records: u64,
+    /// Advisories stored: one per affected package of a record.
+    #[serde(default)]
+    pub advisories: u64,
+}

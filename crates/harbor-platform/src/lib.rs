@@ -30,6 +30,7 @@ pub mod remote;
 pub mod replication;
 pub mod retention;
 pub mod robots;
+pub mod scanner;
 pub mod sessions;
 pub mod settings;
 pub mod system_jobs;
@@ -51,6 +52,7 @@ pub use registries::Registries;
 pub use replication::Replication;
 pub use retention::Retention;
 pub use robots::Robots;
+pub use scanner::BuiltinScanner;
 pub use sessions::Sessions;
 pub use settings::{Settings, SystemSettings};
 pub use system_jobs::SystemJobs;
@@ -83,6 +85,8 @@ pub struct Platform {
     pub replication: Replication,
     /// Pulls through proxy-cache projects.
     pub proxy: ProxyCache,
+    /// The built-in vulnerability scanner and its adapter protocol.
+    pub scanner: BuiltinScanner,
 }
 
 impl Platform {
@@ -109,7 +113,9 @@ impl Platform {
             projects.clone(),
             accounts.clone(),
         );
+        let scanner = BuiltinScanner::new(registry.metadata().clone(), jobs.clone());
         Platform {
+            scanner,
             retention,
             proxy,
             sessions: Sessions::new(accounts.clone(), events.clone(), settings.clone()),
@@ -128,14 +134,16 @@ impl Platform {
     /// Seals and opens stored secrets (registry credentials) with `keys`; without them,
     /// registries can only be used anonymously.
     pub fn with_secret_keys(mut self, keys: Arc<harbor_auth::sealing::SealingKeys>) -> Self {
-        self.registries = self.registries.with_keys(keys);
+        self.registries = self.registries.with_keys(keys.clone());
         self.replication = self.replication.with_registries(self.registries.clone());
         self.proxy = self.proxy.with_registries(self.registries.clone());
+        self.scanner.adapter = self.scanner.adapter.with_keys(keys);
         self
     }
 
     /// Talks to remote registries with `probe`'s options (address policy, time-outs).
     pub fn with_remote(mut self, probe: remote::Probe) -> Self {
+        self.scanner.adapter = self.scanner.adapter.with_probe(probe.clone());
         self.registries = self.registries.with_probe(probe);
         self.replication = self.replication.with_registries(self.registries.clone());
         self.proxy = self.proxy.with_registries(self.registries.clone());
@@ -147,6 +155,7 @@ impl Platform {
         self.jobs = self.jobs.with_waker(wake.clone());
         self.retention = self.retention.with_waker(wake.clone());
         self.projects = self.projects.with_retention(self.retention.clone());
+        self.scanner.adapter = self.scanner.adapter.with_waker(wake.clone());
         self.replication = self.replication.with_waker(wake);
         self
     }

@@ -64,6 +64,23 @@ impl Probe {
         harbor_remote::Client::new(endpoint, options)
     }
 
+    /// A client for a registry at `url` that is not a configured endpoint (the registry a
+    /// scan request names).
+    pub fn client_for(
+        &self,
+        url: &str,
+        credential: Option<RemoteCredential>,
+        insecure: bool,
+    ) -> Result<harbor_remote::Client, harbor_remote::Error> {
+        let endpoint = harbor_remote::Endpoint {
+            url: url.to_owned(),
+            credential,
+            insecure,
+            ca_certificate: None,
+        };
+        harbor_remote::Client::new(endpoint, (*self.options).clone())
+    }
+
     /// Whether the registry answers `/v2/` and accepts the credential (anonymous access
     /// is healthy when the registry allows it), within a short time.
     pub async fn ping(

@@ -67,6 +67,23 @@ pub struct Config {
     pub events: EventsConfig,
     /// Outbound connections to remote registries (replication, proxy cache).
     pub remote: RemoteConfig,
+    /// The built-in vulnerability scanner (docs/scanning.md).
+    pub scanner: ScannerConfig,
+}
+
+/// The built-in vulnerability scanner. The server never downloads vulnerability data: the
+/// operator imports it (`harbor scanner db import`) or names it here.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScannerConfig {
+    /// OSV data (an `all.zip` or a directory of records) imported at start-up when it
+    /// changed since the last import (`HARBOR_SCANNER_DB`).
+    pub db: Option<PathBuf>,
+    /// A key that authenticates clients of the scanner adapter API (`/api/v1`) other than
+    /// system administrators, such as a Harbor that registered this scanner
+    /// (`HARBOR_SCANNER_ADAPTER_API_KEY`; sent as `Authorization: Bearer <key>` or
+    /// `X-ScannerAdapter-API-Key`). Unset: administrators only.
+    pub adapter_api_key: Option<Secret>,
 }
 
 /// Outbound connections to remote registries (docs/replication.md, "Which addresses
@@ -484,6 +501,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             events: EventsConfig::default(),
             remote: RemoteConfig::default(),
+            scanner: ScannerConfig::default(),
         }
     }
 }
@@ -778,6 +796,12 @@ impl Config {
         }
         if let Some(v) = get("HARBOR_REMOTE_ALLOW_PRIVATE") {
             self.remote.allow_private = parse("HARBOR_REMOTE_ALLOW_PRIVATE", &v)?;
+        }
+        if let Some(v) = get("HARBOR_SCANNER_DB").filter(|v| !v.is_empty()) {
+            self.scanner.db = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("HARBOR_SCANNER_ADAPTER_API_KEY").filter(|v| !v.is_empty()) {
+            self.scanner.adapter_api_key = Some(Secret(v));
         }
         if let Some(v) = get("HARBOR_REMOTE_ALLOWED_HOSTS") {
             self.remote.allowed_hosts = v

@@ -102,6 +102,12 @@ impl Jobs {
             platform.replication.job_handler(),
             false,
         );
+        // Scan requests of the built-in scanner adapter, many at a time.
+        runner.register(
+            harbor_platform::scanner::adapter::JOB_KIND,
+            platform.scanner.adapter.job_handler(),
+            false,
+        );
         let handle = runner.start();
         *self.runner.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
         let (store, days) = (self.store.clone(), config.history_days);

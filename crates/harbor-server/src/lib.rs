@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+mod adapter;
 mod api;
 mod auth;
 pub mod client;
@@ -20,6 +21,7 @@ pub mod maintenance;
 pub mod metrics;
 mod oci;
 mod portal;
+mod scanner_db;
 pub mod serve;
 pub mod settings;
 pub mod telemetry;
@@ -81,6 +83,8 @@ pub struct AppState {
     /// Storage limit (bytes, -1 unlimited) of new projects, unless the stored setting
     /// `storage_per_project` says otherwise.
     pub default_storage_limit: i64,
+    /// The key of scanner adapter clients other than administrators (`/api/v1`).
+    pub scanner_adapter_key: Option<Arc<str>>,
     /// This process's name in upload leases (and the data directory's lock).
     instance: Option<Arc<instance::Instance>>,
 }
@@ -199,6 +203,7 @@ impl AppState {
             jobs,
             proxies: Arc::new(proxies),
             default_storage_limit: -1,
+            scanner_adapter_key: None,
             instance: None,
         };
         Ok((state, boot))
@@ -277,6 +282,14 @@ impl AppState {
         )
         .await?;
         state.platform = state.platform.clone().with_remote(config.remote.probe());
+        state.scanner_adapter_key = config
+            .scanner
+            .adapter_api_key
+            .as_ref()
+            .map(|k| Arc::from(k.0.as_str()));
+        if let Some(path) = config.scanner.db.clone() {
+            scanner_db::import_at_start(state.platform.scanner.db.clone(), path);
+        }
         match state.platform.registries.reseal().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(n, "re-sealed registry secrets with the current secret key"),
@@ -377,6 +390,7 @@ pub fn router(state: AppState) -> Router {
     let guarded = oci::router()
         .route("/service/token", axum::routing::get(token::get))
         .merge(api::router())
+        .merge(adapter::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             settings::read_only_guard,

@@ -12,7 +12,7 @@ mod labels;
 mod logs;
 mod members;
 mod metadatas;
-mod paging;
+pub(crate) mod paging;
 mod projects;
 mod quotas;
 mod registries;
@@ -21,6 +21,7 @@ mod repositories;
 mod retention;
 mod retention_runs;
 mod robots;
+mod scanner;
 mod search;
 mod session;
 mod system;
@@ -241,6 +242,10 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/jobservice/jobs/{id}/log", get(jobservice::job_log))
         .route("/schedules", get(jobservice::schedules))
+        .route(
+            "/system/vulnerability-db",
+            get(scanner::get_db).put(scanner::put_db),
+        )
         .route("/schedules/{kind}/paused", get(jobservice::paused))
         .fallback(not_found);
     Router::new()

@@ -26,6 +26,7 @@ mod replication;
 mod repositories;
 mod retention;
 mod robots;
+mod scanner;
 mod search;
 mod sessions;
 mod support;

@@ -1,0 +1,306 @@
+//! The built-in scanner as a Harbor scanner adapter: scan requests accepted, run as jobs
+//! on the durable queue (on any replica), and their outcomes kept for the client to poll.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use harbor_auth::sealing::SealingKeys;
+use harbor_core::jobs::{JobContext, JobError, JobHandler, JobStore, NewJob, Trigger};
+use harbor_core::model::now_ms;
+use harbor_core::ports::MetadataStore;
+use harbor_core::scan::{ScanRequestRecord, ScanRequestState};
+use harbor_core::{Digest, Error, RepositoryName, Result};
+use harbor_scanner::codec;
+use serde::{Deserialize, Serialize};
+
+use super::engine::{Engine, ScanOutcome};
+use crate::remote::{Probe, RemoteCredential};
+use crate::system_jobs::Waker;
+
+/// The job kind of an accepted scan request.
+pub const JOB_KIND: &str = "SCANNER_ADAPTER_SCAN";
+/// How long requests and their outcomes are kept for the client to read.
+pub const KEEP_MS: i64 = 24 * 3_600_000;
+/// What the sealed credential is sealed as (authenticated data).
+const SEALED_AS: &str = "scan request credential";
+
+/// What a client asks the adapter to scan, and how to pull it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ScanTarget {
+    /// The registry's base URL.
+    pub registry_url: String,
+    /// The user name and secret to pull with (kept sealed), or none.
+    #[serde(skip)]
+    pub credential: Option<(String, String)>,
+    /// Skip TLS verification of the registry.
+    pub insecure: bool,
+    /// The repository.
+    pub repository: String,
+    /// The manifest digest.
+    pub digest: String,
+    /// A tag, informative.
+    pub tag: Option<String>,
+    /// The manifest's media type, when the client says.
+    pub mime_type: Option<String>,
+}
+
+/// Where a request is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestStatus {
+    /// Queued or running.
+    Pending,
+    /// Scanned.
+    Done(Box<ScanOutcome>),
+    /// The scan failed.
+    Failed(String),
+}
+
+/// A request as stored.
+#[derive(Debug, Clone)]
+pub struct ScanRequestView {
+    /// What was asked.
+    pub target: ScanTarget,
+    /// Where it is.
+    pub status: RequestStatus,
+}
+
+#[derive(Serialize, Deserialize)]
+struct JobParams {
+    id: String,
+}
+
+/// Accepts scan requests and runs them.
+#[derive(Clone)]
+pub struct Adapter {
+    store: Arc<dyn MetadataStore>,
+    jobs: Arc<dyn JobStore>,
+    engine: Engine,
+    keys: Option<Arc<SealingKeys>>,
+    probe: Probe,
+    wake: Option<Waker>,
+}
+
+impl Adapter {
+    /// Requests kept in `store`, run on `jobs` by `engine`.
+    pub fn new(store: Arc<dyn MetadataStore>, jobs: Arc<dyn JobStore>, engine: Engine) -> Self {
+        Self {
+            store,
+            jobs,
+            engine,
+            keys: None,
+            probe: Probe::default(),
+            wake: None,
+        }
+    }
+
+    /// Seals request credentials with `keys` (without them, only anonymous pulls).
+    pub fn with_keys(mut self, keys: Arc<SealingKeys>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Pulls with `probe`'s options (address policy, time-outs).
+    pub fn with_probe(mut self, probe: Probe) -> Self {
+        self.probe = probe;
+        self
+    }
+
+    /// Wakes this process's workers when a request is queued.
+    pub fn with_waker(mut self, wake: Waker) -> Self {
+        self.wake = Some(wake);
+        self
+    }
+
+    /// Validates and queues a request; returns its id. [`Error::Invalid`] for a malformed
+    /// field, [`Error::Unsupported`] for an artifact type or credential it cannot use.
+    pub async fn accept(&self, target: ScanTarget) -> Result<String> {
+        validate(&target)?;
+        let sealed = match (&target.credential, &self.keys) {
+            (None, _) => Vec::new(),
+            (Some(credential), Some(keys)) => {
+                let plain = serde_json::to_vec(credential).map_err(Error::internal)?;
+                keys.seal(&plain, SEALED_AS).map_err(Error::internal)?
+            }
+            (Some(_), None) => {
+                return Err(Error::Unsupported(
+                    "this server has no secret key to keep registry credentials".into(),
+                ));
+            }
+        };
+        let now = now_ms();
+        if let Err(e) = self.store.delete_scan_requests_before(now - KEEP_MS).await {
+            tracing::warn!(error = %e, "could not delete old scan requests");
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        self.store
+            .create_scan_request(&ScanRequestRecord {
+                id: id.clone(),
+                request: serde_json::to_string(&target).map_err(Error::internal)?,
+                sealed_authorization: sealed,
+                state: ScanRequestState::Queued,
+                error: String::new(),
+                result: Vec::new(),
+                created_ms: now,
+                updated_ms: now,
+            })
+            .await?;
+        let params =
+            serde_json::to_string(&JobParams { id: id.clone() }).map_err(Error::internal)?;
+        self.jobs
+            .enqueue(&NewJob {
+                kind: JOB_KIND.into(),
+                params,
+                trigger: Trigger::Manual,
+                max_attempts: 2,
+                run_after_ms: 0,
+                schedule_id: None,
+            })
+            .await?;
+        if let Some(wake) = &self.wake {
+            wake();
+        }
+        Ok(id)
+    }
+
+    /// A request and where it is; `None` for an unknown (or expired) id.
+    pub async fn request(&self, id: &str) -> Result<Option<ScanRequestView>> {
+        let Some(record) = self.store.scan_request(id).await? else {
+            return Ok(None);
+        };
+        let target: ScanTarget = serde_json::from_str(&record.request).map_err(Error::internal)?;
+        let status = match record.state {
+            ScanRequestState::Queued | ScanRequestState::Running => RequestStatus::Pending,
+            ScanRequestState::Failed => RequestStatus::Failed(record.error),
+            ScanRequestState::Done => RequestStatus::Done(Box::new(
+                codec::decode(&record.result).map_err(Error::internal)?,
+            )),
+        };
+        Ok(Some(ScanRequestView { target, status }))
+    }
+
+    /// The job handler to register under [`JOB_KIND`].
+    pub fn job_handler(&self) -> Arc<ScanJob> {
+        Arc::new(ScanJob(self.clone()))
+    }
+
+    async fn run(&self, id: &str) -> std::result::Result<(), String> {
+        let Some(record) = self
+            .store
+            .scan_request(id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(()); // expired before it ran
+        };
+        if matches!(
+            record.state,
+            ScanRequestState::Done | ScanRequestState::Failed
+        ) {
+            return Ok(());
+        }
+        let target: ScanTarget =
+            serde_json::from_str(&record.request).map_err(|e| e.to_string())?;
+        let credential = match (&self.keys, record.sealed_authorization.is_empty()) {
+            (_, true) => None,
+            (Some(keys), false) => {
+                let (plain, _) = keys
+                    .open(&record.sealed_authorization, SEALED_AS)
+                    .map_err(|e| e.to_string())?;
+                let (user, secret): (String, String) =
+                    serde_json::from_slice(&plain).map_err(|e| e.to_string())?;
+                Some(RemoteCredential::basic(user, secret))
+            }
+            (None, false) => return Err("no secret key to open the request's credential".into()),
+        };
+        self.store
+            .update_scan_request(id, ScanRequestState::Running, "", b"")
+            .await
+            .map_err(|e| e.to_string())?;
+        let repo = RepositoryName::parse(&target.repository).map_err(|e| e.to_string())?;
+        let digest = Digest::parse(&target.digest).map_err(|e| e.to_string())?;
+        let client = self
+            .probe
+            .client_for(&target.registry_url, credential, target.insecure)
+            .map_err(|e| e.to_string())?;
+        let outcome = self
+            .engine
+            .scan(&client, &repo, &digest)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.store
+            .update_scan_request(id, ScanRequestState::Done, "", &codec::encode(&outcome))
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(id, repository = %repo, %digest, findings = outcome.findings.len(), layers_read = outcome.layers_read, "scan finished");
+        Ok(())
+    }
+}
+
+/// Runs accepted requests.
+pub struct ScanJob(Adapter);
+
+#[async_trait]
+impl JobHandler for ScanJob {
+    async fn run(&self, ctx: &JobContext) -> std::result::Result<(), JobError> {
+        let params: JobParams = ctx.params()?;
+        match self.0.run(&params.id).await {
+            Ok(()) => Ok(()),
+            Err(message) => {
+                ctx.log(format!("scan {} failed: {message}", params.id));
+                let recorded = self
+                    .0
+                    .store
+                    .update_scan_request(&params.id, ScanRequestState::Failed, &message, b"")
+                    .await;
+                if let Err(e) = recorded {
+                    return Err(JobError::retryable(format!(
+                        "{message}; recording the failure failed: {e}"
+                    )));
+                }
+                Err(JobError::fatal(message))
+            }
+        }
+    }
+}
+
+fn validate(target: &ScanTarget) -> Result<()> {
+    RepositoryName::parse(&target.repository)
+        .map_err(|e| Error::Invalid(format!("artifact.repository: {e}")))?;
+    Digest::parse(&target.digest).map_err(|e| Error::Invalid(format!("artifact.digest: {e}")))?;
+    let url = url_scheme(&target.registry_url)?;
+    if url != "http" && url != "https" {
+        return Err(Error::Invalid(format!(
+            "registry.url must be http or https: {:?}",
+            target.registry_url
+        )));
+    }
+    if let Some(mime) = &target.mime_type
+        && !mime.is_empty()
+        && !harbor_scanner_consumes(mime)
+    {
+        return Err(Error::Unsupported(format!(
+            "cannot scan artifacts of type {mime}: only image manifests"
+        )));
+    }
+    Ok(())
+}
+
+fn url_scheme(url: &str) -> Result<&str> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| Error::Invalid(format!("registry.url is not a URL: {url:?}")))?;
+    if rest.is_empty() {
+        return Err(Error::Invalid(format!("registry.url has no host: {url:?}")));
+    }
+    Ok(scheme)
+}
+
+/// The OCI image manifest and the Docker v2 manifest, as the spec's `consumes_mime_types`.
+pub const CONSUMES: [&str; 2] = [
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+fn harbor_scanner_consumes(mime: &str) -> bool {
+    CONSUMES.contains(&harbor_core::manifest::essence(mime))
+}

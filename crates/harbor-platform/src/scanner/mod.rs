@@ -1,0 +1,60 @@
+//! The built-in vulnerability scanner: its database ([`VulnDb`]), the engine that scans an
+//! image pulled from a registry ([`Engine`]), and Harbor's scanner adapter protocol over
+//! them ([`Adapter`]), so the server, a real Harbor or anyone else can use it the way they
+//! use Trivy's adapter.
+
+pub mod adapter;
+pub mod engine;
+pub mod vulndb;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use harbor_auth::Principal;
+use harbor_core::Result;
+use harbor_core::jobs::JobStore;
+use harbor_core::ports::MetadataStore;
+use harbor_core::scan::VulnDbInfo;
+
+pub use adapter::{Adapter, RequestStatus, ScanRequestView, ScanTarget};
+pub use engine::{Engine, ScanOutcome};
+pub use vulndb::VulnDb;
+
+/// The scanner's name in its adapter metadata and reports.
+pub const NAME: &str = "Harbor-rs";
+/// Its vendor.
+pub const VENDOR: &str = "Harbor-rs";
+/// Its version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The built-in scanner's services.
+#[derive(Clone)]
+pub struct BuiltinScanner {
+    /// The vulnerability database.
+    pub db: VulnDb,
+    /// The scanner adapter.
+    pub adapter: Adapter,
+}
+
+impl BuiltinScanner {
+    /// The scanner over `store`, running scans on `jobs`.
+    pub fn new(store: Arc<dyn MetadataStore>, jobs: Arc<dyn JobStore>) -> Self {
+        let db = VulnDb::new(store.clone());
+        let engine = Engine::new(store.clone(), db.clone());
+        Self {
+            adapter: Adapter::new(store, jobs, engine),
+            db,
+        }
+    }
+
+    /// Imports OSV data at `path` (system administrators only) as the new database.
+    pub async fn import_db(
+        &self,
+        by: &Principal,
+        path: PathBuf,
+        source: &str,
+    ) -> Result<VulnDbInfo> {
+        crate::access::require_sysadmin(by)?;
+        self.db.import(path, source).await
+    }
+}
