@@ -104,6 +104,9 @@ pub enum Command {
     /// Replication policies and their executions (administrators).
     #[command(subcommand)]
     Replication(ReplicationCmd),
+    /// The built-in vulnerability scanner.
+    #[command(subcommand)]
+    Scanner(ScannerCmd),
     /// Maintenance on the database and storage directly, without a server connection
     /// (the URLs are the server's). Safe beside running servers except where a command
     /// says otherwise (copy-metadata; fsck --repair with a grace of 0).
@@ -114,6 +117,32 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `harbor scanner ...`.
+#[derive(Debug, Subcommand)]
+pub enum ScannerCmd {
+    /// The vulnerability database the built-in scanner matches against.
+    #[command(subcommand)]
+    Db(ScannerDbCmd),
+}
+
+/// `harbor scanner db ...`.
+#[derive(Debug, Subcommand)]
+pub enum ScannerDbCmd {
+    /// Import OSV data (administrators): an `all.zip` as the OSV project publishes it, or
+    /// a directory of OSV JSON records (zipped and uploaded). It replaces the current
+    /// database once every record is stored; a malformed record fails the import and
+    /// keeps the current one. The server never downloads vulnerability data itself.
+    Import {
+        /// A zip archive or a directory.
+        path: std::path::PathBuf,
+        /// What to call the data (default: the file or directory name).
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// The database's version (its newest record), size and age.
+    Status,
 }
 
 /// `harbor registry ...`. A registry is named by its id or its name.

@@ -1351,3 +1351,63 @@ async fn registries_and_replication_from_the_command_line() {
     let err = fails(h, &["registry", "delete", "upstream"], "", 1).await;
     assert!(err.contains("proxy-cache project"), "{err}");
 }
+
+/// `harbor scanner db ...`: the status before any import, a directory of OSV records
+/// zipped and imported, a zip imported, a malformed archive refused (the database stays),
+/// a non-administrator refused.
+#[tokio::test]
+async fn the_vulnerability_database_from_the_command_line() {
+    let s = TestServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    ok(
+        h,
+        &["login", &s.base, "-u", "admin", "--password-stdin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    )
+    .await;
+    let status = ok(h, &["scanner", "db", "status"], "").await;
+    assert!(status.contains("harbor scanner db import"), "{status}");
+    let dir = tempfile::tempdir().unwrap();
+    harbor_scanner::fixtures::write_osv_dir(dir.path()).unwrap();
+    let records = harbor_scanner::fixtures::osv_records().len() as u64;
+    let dir_arg = dir.path().to_str().unwrap();
+    let imported = json(
+        h,
+        &["scanner", "db", "import", dir_arg, "--source", "osv-dir"],
+    )
+    .await;
+    assert_eq!(imported["imported"], true);
+    assert_eq!(imported["records"], records);
+    assert!(
+        imported["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("osv-dir (")
+    );
+    let zip = dir.path().join("all.zip");
+    std::fs::write(&zip, harbor_scanner::fixtures::osv_zip()).unwrap();
+    let text = ok(h, &["scanner", "db", "import", zip.to_str().unwrap()], "").await;
+    assert!(
+        text.contains("all.zip") && text.contains("2026-11-01T00:00:00Z"),
+        "{text}"
+    );
+    let junk = dir.path().join("junk.zip");
+    std::fs::write(&junk, b"not a zip").unwrap();
+    let err = fails(
+        h,
+        &["scanner", "db", "import", junk.to_str().unwrap()],
+        "",
+        1,
+    )
+    .await;
+    assert!(err.contains("not a zip archive"), "{err}");
+    let err = fails(h, &["scanner", "db", "import", "/no/such/path"], "", 2).await;
+    assert!(err.contains("/no/such/path"), "{err}");
+    let status = json(h, &["scanner", "db", "status"]).await;
+    assert!(
+        status["source"].as_str().unwrap().starts_with("all.zip ("),
+        "the failed import changed nothing: {status}"
+    );
+    assert_eq!(status["advisories"], records - 1);
+}

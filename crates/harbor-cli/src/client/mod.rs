@@ -23,6 +23,7 @@ use std::time::Duration;
 mod content;
 mod jobs;
 mod registries;
+mod scanner;
 
 pub use content::{Artifact, ArtifactRef, ArtifactTag, parse_size};
 /// The REST API's types, shared with the server (`harbor-api-model`), under the names
@@ -204,14 +205,26 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<reqwest::Response> {
+        self.request_with(method, path, |req| match body {
+            Some(b) => req.json(b),
+            None => req,
+        })
+        .await
+    }
+
+    /// A request whose body (and options) `build` sets.
+    async fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response> {
         let url = format!("{}/api/v2.0{path}", self.base);
         let mut req = self.http.request(method, &url);
         if let Some(c) = &self.credentials {
             req = req.basic_auth(&c.username, Some(&c.password));
         }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
+        req = build(req);
         let resp = req.send().await.map_err(|source| Error::Transport {
             url: url.clone(),
             source,

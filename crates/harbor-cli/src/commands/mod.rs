@@ -9,6 +9,7 @@ mod projects;
 mod registries;
 mod replication;
 mod retention;
+mod scanner;
 mod system;
 mod wait;
 
@@ -119,6 +120,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
                 Command::Label(c) => content::label(&app, c).await,
                 Command::Registry(c) => registries::registry(&app, c).await,
                 Command::Replication(c) => replication::replication(&app, c).await,
+                Command::Scanner(c) => scanner::scanner(&app, c).await,
                 Command::Immutable(c) => content::immutable(&app, c).await,
                 Command::Audit(c) => system::audit(&app, c).await,
                 Command::System(c) => system::system(&app, c).await,

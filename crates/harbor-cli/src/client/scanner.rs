@@ -1,0 +1,36 @@
+//! The built-in scanner's vulnerability database (`/system/vulnerability-db`).
+
+use std::time::Duration;
+
+use harbor_api_model::VulnerabilityDbStatus;
+use reqwest::Method;
+
+use super::{Client, Result};
+
+/// How long an import may take (the server reads and stores every record).
+const IMPORT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+impl Client {
+    /// The database's version and age.
+    pub async fn vulnerability_db(&self) -> Result<VulnerabilityDbStatus> {
+        self.get("/system/vulnerability-db").await
+    }
+
+    /// Streams an OSV zip archive to the server, which imports it.
+    pub async fn import_vulnerability_db(
+        &self,
+        archive: tokio::fs::File,
+        source: &str,
+    ) -> Result<VulnerabilityDbStatus> {
+        let path = format!("/system/vulnerability-db?source={}", super::encode(source));
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(archive));
+        let resp = self
+            .request_with(Method::PUT, &path, |req| {
+                req.header("content-type", "application/zip")
+                    .timeout(IMPORT_TIMEOUT)
+                    .body(body)
+            })
+            .await?;
+        self.json(resp).await
+    }
+}
