@@ -90,10 +90,35 @@ impl Engine {
                 config.descriptor.media_type
             )));
         }
+        let digests: Vec<Digest> = layers
+            .iter()
+            .filter(|l| l.distributable)
+            .map(|l| l.descriptor.digest.clone())
+            .collect();
+        self.scan_layers(&digests, |layer| async move {
+            let blob = client
+                .get_blob(repo, &layer)
+                .await
+                .map_err(|e| Error::Invalid(format!("cannot pull layer {layer}: {e}")))?;
+            Ok(tokio_util::io::StreamReader::new(
+                blob.stream.map_err(std::io::Error::other),
+            ))
+        })
+        .await
+    }
+
+    /// Scans an image given its layer digests, lowest first: each layer's inventory comes
+    /// from the cache, or from `fetch` (the blob's bytes, whose digest the reader must
+    /// verify by failing at the end when they do not match), then is cached.
+    pub async fn scan_layers<F, Fut, R>(&self, layers: &[Digest], fetch: F) -> Result<ScanOutcome>
+    where
+        F: Fn(Digest) -> Fut,
+        Fut: std::future::Future<Output = Result<R>>,
+        R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    {
         let mut scanned = Vec::with_capacity(layers.len());
         let mut read = 0;
-        for layer in layers.iter().filter(|l| l.distributable) {
-            let layer_digest = &layer.descriptor.digest;
+        for layer_digest in layers {
             let cached = self
                 .store
                 .layer_inventory(layer_digest, INVENTORY_VERSION)
@@ -104,7 +129,8 @@ impl Engine {
                 scanned.push(inventory);
                 continue;
             }
-            let inventory = self.read_layer(client, repo, layer_digest).await?;
+            let reader = fetch(layer_digest.clone()).await?;
+            let inventory = self.read_layer(reader, layer_digest).await?;
             read += 1;
             self.store
                 .put_layer_inventory(layer_digest, INVENTORY_VERSION, &codec::encode(&inventory))
@@ -126,18 +152,11 @@ impl Engine {
     }
 
     /// Streams one layer into the inventory reader on a blocking thread. The whole blob is
-    /// read, so its digest is verified before the inventory is trusted and cached.
-    async fn read_layer(
-        &self,
-        client: &harbor_remote::Client,
-        repo: &RepositoryName,
-        digest: &Digest,
-    ) -> Result<LayerInventory> {
-        let blob = client
-            .get_blob(repo, digest)
-            .await
-            .map_err(|e| Error::Invalid(format!("cannot pull layer {digest}: {e}")))?;
-        let reader = tokio_util::io::StreamReader::new(blob.stream.map_err(std::io::Error::other));
+    /// read, so a verifying reader fails before the inventory is trusted and cached.
+    async fn read_layer<R>(&self, reader: R, digest: &Digest) -> Result<LayerInventory>
+    where
+        R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    {
         let mut bridge = tokio_util::io::SyncIoBridge::new(reader);
         let (name, limits) = (digest.to_string(), self.limits.clone());
         tokio::task::spawn_blocking(move || {
