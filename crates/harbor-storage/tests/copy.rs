@@ -16,6 +16,7 @@ use harbor_core::model::{NewManifest, UploadId, UploadSession, now_ms};
 use harbor_core::ports::{IdentityStore, MetadataStore};
 use harbor_core::quota::{Quota, QuotaQuery, QuotaStore};
 use harbor_core::rbac::Role;
+use harbor_core::scan::ScanStore;
 use harbor_core::{Digest, Reference, RepositoryName, Tag};
 use harbor_storage::SqlMetadataStore;
 use harbor_storage::sql::PoolConfig;
@@ -119,7 +120,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 26] = [
+const COPY_ORDER: [&str; 27] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -146,6 +147,7 @@ const COPY_ORDER: [&str; 26] = [
     "replication_policies",
     "events",
     "event_cursors",
+    "scan_reports",
 ];
 
 fn all() -> Page {
@@ -498,6 +500,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     let labelled = populate_labels(&source).await;
     let quotas = populate_quotas(&source).await;
     let event = populate_events(&source).await;
+    let scan = populate_scan_report(&source).await;
 
     let sqlite_target = open(&format!("sqlite://{}", dir.path().join("b.db").display())).await;
     let report = source.copy_into(&sqlite_target).await.unwrap();
@@ -527,6 +530,11 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     assert_eq!(rows(&report, "project_quotas"), 3);
     assert_eq!(rows(&report, "project_blobs"), 1);
     assert_eq!(rows(&report, "registries"), 1);
+    assert_eq!(rows(&report, "scan_reports"), 1);
+    assert_eq!(
+        sqlite_target.scan_report(&scan.id).await.unwrap(),
+        Some(scan.clone())
+    );
     check_endpoints(&sqlite_target, &endpoint).await;
     check_quotas(&sqlite_target, &quotas).await;
     check_labels(&sqlite_target, &labelled).await;
@@ -546,6 +554,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
         assert_eq!(rows(&report, "audit_log"), 3);
         check_labels(&pg, &labelled).await;
         check_endpoints(&pg, &endpoint).await;
+        assert_eq!(pg.scan_report(&scan.id).await.unwrap(), Some(scan.clone()));
         check_quotas(&pg, &quotas).await;
         check(&pg, &digests, &upload).await;
         let issued = check_identity(&pg, &expected, issued, "pg").await;
@@ -916,4 +925,34 @@ async fn check_labels(
         &s.immutable_rules_of_project("library").await.unwrap(),
         rules
     );
+}
+
+/// A finished scan report (its bytes included).
+async fn populate_scan_report(m: &SqlMetadataStore) -> harbor_core::scan::ScanReportRecord {
+    use harbor_core::scan::ScanReportRecord;
+    let mut r = ScanReportRecord {
+        id: "5f62c830-f996-11e9-957f-0242c0a89008".into(),
+        digest: format!("sha256:{}", "ab".repeat(32)),
+        registration_uuid: "builtin".into(),
+        mime_type: "application/vnd.security.vulnerability.report; version=1.1".into(),
+        status: "Pending".into(),
+        severity: String::new(),
+        total: 0,
+        fixable: 0,
+        summary: "{}".into(),
+        report: Vec::new(),
+        log: String::new(),
+        job_id: None,
+        start_ms: 1_000,
+        end_ms: 0,
+    };
+    m.start_scan_report(&r, 0).await.unwrap();
+    r.status = "Success".into();
+    r.severity = "High".into();
+    r.total = 2;
+    r.summary = r#"{"High":2}"#.into();
+    r.report = b"\x00\xffreport".to_vec();
+    r.end_ms = 2_000;
+    m.update_scan_report(&r).await.unwrap();
+    r
 }

@@ -2,7 +2,9 @@
 //! SQLite and PostgreSQL (`HARBOR_TEST_DATABASE_URL`, see `harbor_storage::testing`).
 
 use harbor_core::Digest;
-use harbor_core::scan::{AdvisoryRow, ScanRequestRecord, ScanRequestState, ScanStore, VulnDbInfo};
+use harbor_core::scan::{
+    AdvisoryRow, ScanReportRecord, ScanRequestRecord, ScanRequestState, ScanStore, VulnDbInfo,
+};
 use harbor_storage::testing::TestTarget as Target;
 
 harbor_storage::contract_tests!(
@@ -11,6 +13,7 @@ harbor_storage::contract_tests!(
     lookups_find_every_key_in_batches,
     layer_inventories_are_cached_by_digest_and_version,
     scan_requests_move_to_a_final_state_that_clears_the_credential,
+    scan_reports_replace_the_last_unless_one_is_running,
 );
 
 fn row(ecosystem: &str, package: &str, id: &str) -> AdvisoryRow {
@@ -231,4 +234,82 @@ async fn scan_requests_move_to_a_final_state_that_clears_the_credential(t: &Targ
     assert_eq!(m.delete_scan_requests_before(2_000).await.unwrap(), 1);
     assert!(m.scan_request(&record.id).await.unwrap().is_none());
     assert!(m.scan_request("newer").await.unwrap().is_some());
+}
+
+fn report(id: &str, digest: &str, status: &str) -> ScanReportRecord {
+    ScanReportRecord {
+        id: id.into(),
+        digest: digest.into(),
+        registration_uuid: "reg-1".into(),
+        mime_type: "application/vnd.security.vulnerability.report; version=1.1".into(),
+        status: status.into(),
+        severity: String::new(),
+        total: 0,
+        fixable: 0,
+        summary: "{}".into(),
+        report: Vec::new(),
+        log: String::new(),
+        job_id: Some(7),
+        start_ms: 1_000,
+        end_ms: 0,
+    }
+}
+
+async fn scan_reports_replace_the_last_unless_one_is_running(t: &Target) {
+    let m = t.open().await;
+    let first = report("r1", "sha256:aa", "Pending");
+    m.start_scan_report(&first, 0).await.unwrap();
+    assert_eq!(m.scan_report("r1").await.unwrap().unwrap(), first);
+    // While it runs, another scan of the same digest, scanner and type is refused...
+    assert!(matches!(
+        m.start_scan_report(&report("r2", "sha256:aa", "Pending"), 0)
+            .await,
+        Err(harbor_core::Error::Conflict(_))
+    ));
+    // ... unless its worker died long ago.
+    let stale = i64::MAX;
+    m.start_scan_report(&report("r2", "sha256:aa", "Pending"), stale)
+        .await
+        .unwrap();
+    assert!(m.scan_report("r1").await.unwrap().is_none(), "replaced");
+    let mut done = report("r2", "sha256:aa", "Success");
+    done.severity = "High".into();
+    done.total = 3;
+    done.fixable = 2;
+    done.summary = r#"{"High":1,"Low":2}"#.into();
+    done.report = b"deflated".to_vec();
+    done.log = "scanned\n".into();
+    done.end_ms = 2_000;
+    assert!(m.update_scan_report(&done).await.unwrap());
+    assert_eq!(m.scan_report("r2").await.unwrap().unwrap(), done);
+    // A finished report is replaced by the next scan.
+    m.start_scan_report(&report("r3", "sha256:aa", "Pending"), 0)
+        .await
+        .unwrap();
+    m.start_scan_report(&report("r4", "sha256:bb", "Pending"), 0)
+        .await
+        .unwrap();
+    let mut other_type = report("r5", "sha256:bb", "Pending");
+    other_type.mime_type = "application/vnd.security.sbom.report+json; version=1.0".into();
+    m.start_scan_report(&other_type, 0).await.unwrap();
+    let digests: Vec<String> = vec!["sha256:aa".into(), "sha256:bb".into(), "sha256:cc".into()];
+    let mut ids: Vec<String> = m
+        .scan_reports_of(&digests, false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["r3", "r4", "r5"]);
+    let with: Vec<ScanReportRecord> = m
+        .scan_reports_of(&["sha256:aa".to_string()], true)
+        .await
+        .unwrap();
+    assert_eq!(with.len(), 1);
+    assert!(
+        !m.update_scan_report(&report("gone", "sha256:aa", "Error"))
+            .await
+            .unwrap()
+    );
 }

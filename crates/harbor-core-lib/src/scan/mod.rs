@@ -93,6 +93,47 @@ impl ScanRequestState {
     }
 }
 
+/// One scan of one artifact by one scanner, in one report type (Harbor's scan report).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanReportRecord {
+    /// Its identifier (a UUID), Harbor's `report_id`.
+    pub id: String,
+    /// The artifact's manifest digest.
+    pub digest: String,
+    /// The scanner registration that made it.
+    pub registration_uuid: String,
+    /// The report type (`application/vnd.security.vulnerability.report; version=1.1`,
+    /// or the SBOM report type).
+    pub mime_type: String,
+    /// Harbor's status: `Pending`, `Running`, `Success`, `Error`, `Stopped`.
+    pub status: String,
+    /// The highest severity found (Harbor's names), empty until done.
+    pub severity: String,
+    /// Vulnerabilities found.
+    pub total: u64,
+    /// Of which have a fix.
+    pub fixable: u64,
+    /// Counts per severity, a JSON object.
+    pub summary: String,
+    /// The report as the adapter returned it, encoded; empty until done.
+    pub report: Vec<u8>,
+    /// What the scan job did, for `…/scan/{report_id}/log`.
+    pub log: String,
+    /// The job running it.
+    pub job_id: Option<i64>,
+    /// When it started (ms).
+    pub start_ms: i64,
+    /// When it ended (ms), 0 while running.
+    pub end_ms: i64,
+}
+
+impl ScanReportRecord {
+    /// Whether the scan is still going.
+    pub fn is_running(&self) -> bool {
+        matches!(self.status.as_str(), "Pending" | "Running")
+    }
+}
+
 /// Storage of the vulnerability database and of per-layer inventories.
 #[async_trait]
 pub trait ScanStore: Send + Sync {
@@ -129,4 +170,24 @@ pub trait ScanStore: Send + Sync {
     ) -> Result<bool>;
     /// Deletes requests accepted before `before_ms`; returns how many.
     async fn delete_scan_requests_before(&self, before_ms: i64) -> Result<u64>;
+    /// Records a new scan, replacing the last report of the same digest, registration and
+    /// type; [`crate::Error::Conflict`] while that one is still running (unless it was last
+    /// updated before `stale_before_ms`: a scan whose worker died).
+    async fn start_scan_report(
+        &self,
+        record: &ScanReportRecord,
+        stale_before_ms: i64,
+    ) -> Result<()>;
+    /// Stores a report's progress or outcome (every field but the identity). False if the
+    /// report is gone.
+    async fn update_scan_report(&self, record: &ScanReportRecord) -> Result<bool>;
+    /// One report.
+    async fn scan_report(&self, id: &str) -> Result<Option<ScanReportRecord>>;
+    /// The reports of these digests (for listings: one query per few hundred digests).
+    /// `with_report` false leaves `report` empty.
+    async fn scan_reports_of(
+        &self,
+        digests: &[String],
+        with_report: bool,
+    ) -> Result<Vec<ScanReportRecord>>;
 }

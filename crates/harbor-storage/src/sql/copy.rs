@@ -421,6 +421,31 @@ const TABLES: &[Table] = &[
         key: 1,
         ids: Ids::Given,
     },
+    // 0020_scan_reports.sql: scan results move with the artifacts. The scanner's
+    // vulnerability database, its layer inventories and its adapter's requests are derived
+    // or short-lived and stay behind (0018_scanner.sql): import the database again.
+    Table {
+        name: "scan_reports",
+        columns: &[
+            ("id", Ty::Text),
+            ("digest", Ty::Text),
+            ("registration_uuid", Ty::Text),
+            ("mime_type", Ty::Text),
+            ("status", Ty::Text),
+            ("severity", Ty::Text),
+            ("total", Ty::Int),
+            ("fixable", Ty::Int),
+            ("summary", Ty::Text),
+            ("report", Ty::Bytes),
+            ("log", Ty::Text),
+            ("job_id", Ty::OptInt),
+            ("start_at", Ty::Int),
+            ("end_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::Given,
+    },
 ];
 
 /// Rows per read and per insert; manifests carry their content, so fewer of them.

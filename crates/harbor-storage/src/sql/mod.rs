@@ -163,6 +163,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "scanner",
         include_str!("../../migrations/sqlite/0018_scanner.sql"),
     ),
+    (
+        "scan_reports",
+        include_str!("../../migrations/sqlite/0020_scan_reports.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -233,6 +237,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "scanner",
         include_str!("../../migrations/postgres/0018_scanner.sql"),
+    ),
+    (
+        "scan_reports",
+        include_str!("../../migrations/postgres/0020_scan_reports.sql"),
     ),
 ];
 

@@ -4,7 +4,9 @@
 
 use async_trait::async_trait;
 use harbor_core::model::now_ms;
-use harbor_core::scan::{AdvisoryRow, ScanRequestRecord, ScanRequestState, ScanStore, VulnDbInfo};
+use harbor_core::scan::{
+    AdvisoryRow, ScanReportRecord, ScanRequestRecord, ScanRequestState, ScanStore, VulnDbInfo,
+};
 use harbor_core::{Digest, Result};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -311,4 +313,150 @@ impl ScanStore for SqlMetadataStore {
             .map_err(internal)?;
         Ok(deleted.rows_affected())
     }
+
+    async fn start_scan_report(&self, r: &ScanReportRecord, stale_before_ms: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let existing = sqlx::query(
+            "SELECT status, updated_at FROM scan_reports
+             WHERE digest = $1 AND registration_uuid = $2 AND mime_type = $3",
+        )
+        .bind(r.digest.as_str())
+        .bind(r.registration_uuid.as_str())
+        .bind(r.mime_type.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(internal)?;
+        if let Some(row) = existing {
+            let status: String = row.try_get(0).map_err(internal)?;
+            let updated: i64 = row.try_get(1).map_err(internal)?;
+            if matches!(status.as_str(), "Pending" | "Running") && updated >= stale_before_ms {
+                return Err(harbor_core::Error::Conflict(format!(
+                    "a scan of {} is already running",
+                    r.digest
+                )));
+            }
+            sqlx::query(
+                "DELETE FROM scan_reports WHERE digest = $1 AND registration_uuid = $2 AND mime_type = $3",
+            )
+            .bind(r.digest.as_str())
+            .bind(r.registration_uuid.as_str())
+            .bind(r.mime_type.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
+        }
+        sqlx::query(
+            "INSERT INTO scan_reports (id, digest, registration_uuid, mime_type, status, severity,
+                 total, fixable, summary, report, log, job_id, start_at, end_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(r.id.as_str())
+        .bind(r.digest.as_str())
+        .bind(r.registration_uuid.as_str())
+        .bind(r.mime_type.as_str())
+        .bind(r.status.as_str())
+        .bind(r.severity.as_str())
+        .bind(i64::try_from(r.total).unwrap_or(i64::MAX))
+        .bind(i64::try_from(r.fixable).unwrap_or(i64::MAX))
+        .bind(r.summary.as_str())
+        .bind(r.report.as_slice())
+        .bind(r.log.as_str())
+        .bind(r.job_id)
+        .bind(r.start_ms)
+        .bind(r.end_ms)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(internal)?;
+        tx.commit().await.map_err(internal)
+    }
+
+    async fn update_scan_report(&self, r: &ScanReportRecord) -> Result<bool> {
+        let updated = sqlx::query(
+            "UPDATE scan_reports SET status = $2, severity = $3, total = $4, fixable = $5,
+                 summary = $6, report = $7, log = $8, job_id = $9, end_at = $10, updated_at = $11
+             WHERE id = $1",
+        )
+        .bind(r.id.as_str())
+        .bind(r.status.as_str())
+        .bind(r.severity.as_str())
+        .bind(i64::try_from(r.total).unwrap_or(i64::MAX))
+        .bind(i64::try_from(r.fixable).unwrap_or(i64::MAX))
+        .bind(r.summary.as_str())
+        .bind(r.report.as_slice())
+        .bind(r.log.as_str())
+        .bind(r.job_id)
+        .bind(r.end_ms)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await
+        .map_err(internal)?;
+        Ok(updated.rows_affected() > 0)
+    }
+
+    async fn scan_report(&self, id: &str) -> Result<Option<ScanReportRecord>> {
+        let sql = format!("SELECT {REPORT_COLUMNS} FROM scan_reports WHERE id = $1");
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(internal)?
+            .as_ref()
+            .map(report_record)
+            .transpose()
+    }
+
+    async fn scan_reports_of(
+        &self,
+        digests: &[String],
+        with_report: bool,
+    ) -> Result<Vec<ScanReportRecord>> {
+        let columns = if with_report {
+            REPORT_COLUMNS.to_string()
+        } else {
+            REPORT_COLUMNS.replace("report,", "NULL AS report,")
+        };
+        let mut out = Vec::new();
+        for chunk in digests.chunks(LOOKUP_KEYS) {
+            let sql = format!(
+                "SELECT {columns} FROM scan_reports WHERE digest IN ({}) ORDER BY digest, mime_type",
+                super::placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for digest in chunk {
+                query = query.bind(digest.as_str());
+            }
+            for row in query.fetch_all(&self.read).await.map_err(internal)? {
+                out.push(report_record(&row)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+const REPORT_COLUMNS: &str = "id, digest, registration_uuid, mime_type, status, severity, total, \
+                              fixable, summary, report, log, job_id, start_at, end_at";
+
+fn report_record(row: &AnyRow) -> Result<ScanReportRecord> {
+    let total: i64 = row.try_get(6).map_err(internal)?;
+    let fixable: i64 = row.try_get(7).map_err(internal)?;
+    Ok(ScanReportRecord {
+        id: row.try_get(0).map_err(internal)?,
+        digest: row.try_get(1).map_err(internal)?,
+        registration_uuid: row.try_get(2).map_err(internal)?,
+        mime_type: row.try_get(3).map_err(internal)?,
+        status: row.try_get(4).map_err(internal)?,
+        severity: row.try_get(5).map_err(internal)?,
+        total: total.max(0) as u64,
+        fixable: fixable.max(0) as u64,
+        summary: row.try_get(8).map_err(internal)?,
+        report: row
+            .try_get::<Option<Vec<u8>>, _>(9)
+            .map_err(internal)?
+            .unwrap_or_default(),
+        log: row.try_get(10).map_err(internal)?,
+        job_id: row.try_get(11).map_err(internal)?,
+        start_ms: row.try_get(12).map_err(internal)?,
+        end_ms: row.try_get(13).map_err(internal)?,
+    })
 }
