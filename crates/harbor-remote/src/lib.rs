@@ -12,6 +12,7 @@ pub mod error;
 pub mod policy;
 pub mod ratelimit;
 pub mod retry;
+pub mod scanner_adapter;
 pub mod stream;
 
 pub use auth::Credential;
