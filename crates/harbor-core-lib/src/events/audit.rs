@@ -142,6 +142,13 @@ pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> Option<NewAuditE
         DomainEvent::RegistryEndpointChanged { name, change, .. } => {
             (change.as_str(), "registry", name.clone())
         }
+        DomainEvent::ScannerRegistrationChanged { name, change } => match change.as_str() {
+            "default" => ("update", "scanner", format!("{name} (default)")),
+            other => (other, "scanner", name.clone()),
+        },
+        DomainEvent::ProjectScannerSet {
+            project, scanner, ..
+        } => ("update", "project_scanner", format!("{project}:{scanner}")),
         DomainEvent::ReplicationPolicyChanged { name, change } => {
             (change.as_str(), "replication_policy", name.clone())
         }

@@ -235,6 +235,23 @@ pub enum DomainEvent {
         /// `create`, `update` or `delete`.
         change: String,
     },
+    /// A scanner registration (`/scanners`) was created, changed, deleted or made the
+    /// system default.
+    ScannerRegistrationChanged {
+        /// Its name.
+        name: String,
+        /// `create`, `update`, `delete` or `default`.
+        change: String,
+    },
+    /// A project's scanner was chosen (`PUT /projects/{p}/scanner`).
+    ProjectScannerSet {
+        /// The project's name.
+        project: String,
+        /// Its id.
+        project_id: i64,
+        /// The registration's name.
+        scanner: String,
+    },
     /// A replication policy was created, changed or deleted.
     ReplicationPolicyChanged {
         /// Its name.
@@ -372,6 +389,8 @@ impl DomainEvent {
             DomainEvent::RetentionRunStarted { .. } => "retention_run_started",
             DomainEvent::LabelChanged { .. } => "label_changed",
             DomainEvent::RegistryEndpointChanged { .. } => "registry_endpoint_changed",
+            DomainEvent::ScannerRegistrationChanged { .. } => "scanner_registration_changed",
+            DomainEvent::ProjectScannerSet { .. } => "project_scanner_set",
             DomainEvent::ReplicationPolicyChanged { .. } => "replication_policy_changed",
             DomainEvent::ReplicationStarted { .. } => "replication_started",
             DomainEvent::ReplicationFinished { .. } => "replication_finished",
@@ -422,7 +441,8 @@ impl DomainEvent {
             | DomainEvent::RetentionPolicyChanged { project, .. }
             | DomainEvent::RetentionRunStarted { project, .. }
             | DomainEvent::QuotaChanged { project, .. }
-            | DomainEvent::QuotaRepaired { project, .. } => Some(project),
+            | DomainEvent::QuotaRepaired { project, .. }
+            | DomainEvent::ProjectScannerSet { project, .. } => Some(project),
             _ => self
                 .repository()
                 .map(|r| r.split_once('/').map_or(r, |(p, _)| p)),
@@ -443,7 +463,8 @@ impl DomainEvent {
             | DomainEvent::RetentionRunStarted { project_id, .. }
             | DomainEvent::ImmutableRuleChanged { project_id, .. }
             | DomainEvent::QuotaChanged { project_id, .. }
-            | DomainEvent::QuotaRepaired { project_id, .. } => Some(*project_id),
+            | DomainEvent::QuotaRepaired { project_id, .. }
+            | DomainEvent::ProjectScannerSet { project_id, .. } => Some(*project_id),
             DomainEvent::LabelChanged { project_id, .. } => *project_id,
             DomainEvent::RobotCreated { project_id, .. }
             | DomainEvent::RobotUpdated { project_id, .. }
