@@ -144,6 +144,7 @@ pub trait MetadataStore:
     + crate::gc::GcStore
     + crate::events::EventStore
     + crate::scan::ScanStore
+    + crate::scan::registrations::ScannerStore
     + Send
     + Sync
     + 'static

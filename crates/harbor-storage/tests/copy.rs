@@ -120,7 +120,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 27] = [
+const COPY_ORDER: [&str; 29] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -145,6 +145,8 @@ const COPY_ORDER: [&str; 27] = [
     "job_schedules",
     "retention_policies",
     "replication_policies",
+    "scanner_registrations",
+    "project_scanners",
     "events",
     "event_cursors",
     "scan_reports",
@@ -496,6 +498,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     let (digests, upload) = populate(&source).await;
     let issued = populate_identity(&source).await;
     let endpoint = populate_endpoints(&source).await;
+    let scanners = populate_scanners(&source).await;
     let expected = identity(&source).await;
     let labelled = populate_labels(&source).await;
     let quotas = populate_quotas(&source).await;
@@ -535,7 +538,10 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
         sqlite_target.scan_report(&scan.id).await.unwrap(),
         Some(scan.clone())
     );
+    assert_eq!(rows(&report, "scanner_registrations"), 2);
+    assert_eq!(rows(&report, "project_scanners"), 1);
     check_endpoints(&sqlite_target, &endpoint).await;
+    check_scanners(&sqlite_target, &scanners).await;
     check_quotas(&sqlite_target, &quotas).await;
     check_labels(&sqlite_target, &labelled).await;
     check(&sqlite_target, &digests, &upload).await;
@@ -555,6 +561,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
         check_labels(&pg, &labelled).await;
         check_endpoints(&pg, &endpoint).await;
         assert_eq!(pg.scan_report(&scan.id).await.unwrap(), Some(scan.clone()));
+        check_scanners(&pg, &scanners).await;
         check_quotas(&pg, &quotas).await;
         check(&pg, &digests, &upload).await;
         let issued = check_identity(&pg, &expected, issued, "pg").await;
@@ -844,6 +851,63 @@ async fn check_endpoints(m: &SqlMetadataStore, expected: &harbor_core::endpoints
     assert_eq!(
         m.endpoint(expected.id).await.unwrap().as_ref(),
         Some(expected)
+    );
+}
+
+/// Scanner registrations (0019): the default and another, chosen by `library`.
+async fn populate_scanners(
+    m: &SqlMetadataStore,
+) -> (
+    Vec<harbor_core::scan::registrations::ScannerRegistration>,
+    i64,
+) {
+    use harbor_core::scan::registrations::*;
+    let settings = |name: &str, auth: AdapterAuth, credential: &[u8]| RegistrationSettings {
+        name: name.into(),
+        description: format!("{name} adapter"),
+        url: format!("http://{name}.example.com:8080"),
+        disabled: false,
+        auth,
+        sealed_credential: credential.to_vec(),
+        skip_cert_verify: true,
+        use_internal_addr: true,
+    };
+    m.create_registration("u-1", &settings("trivy", AdapterAuth::None, &[]), &[])
+        .await
+        .unwrap();
+    m.create_registration(
+        "u-2",
+        &settings("clair", AdapterAuth::ApiKey, &[0, 1, 2, 255]),
+        &[],
+    )
+    .await
+    .unwrap();
+    let library = m.project_by_name("library").await.unwrap().unwrap();
+    m.set_project_registration(library.id, "u-2", &[])
+        .await
+        .unwrap();
+    (m.registrations().await.unwrap(), library.id)
+}
+
+async fn check_scanners(
+    m: &SqlMetadataStore,
+    expected: &(
+        Vec<harbor_core::scan::registrations::ScannerRegistration>,
+        i64,
+    ),
+) {
+    use harbor_core::scan::registrations::ScannerStore;
+    let got = m.registrations().await.unwrap();
+    assert_eq!(got, expected.0);
+    let default: Vec<&str> = got
+        .iter()
+        .filter(|r| r.is_default)
+        .map(|r| r.settings.name.as_str())
+        .collect();
+    assert_eq!(default, ["trivy"]);
+    assert_eq!(
+        m.project_registration(expected.1).await.unwrap().as_deref(),
+        Some("u-2")
     );
 }
 

@@ -396,6 +396,32 @@ const TABLES: &[Table] = &[
         key: 1,
         ids: Ids::NeverReused,
     },
+    // 0019_scanner_registrations.sql (credentials stay sealed, like registry secrets)
+    Table {
+        name: "scanner_registrations",
+        columns: &[
+            ("uuid", Ty::Text),
+            ("name", Ty::Text),
+            ("description", Ty::Text),
+            ("url", Ty::Text),
+            ("disabled", Ty::Int),
+            ("is_default", Ty::Int),
+            ("auth", Ty::Text),
+            ("credential", Ty::Bytes),
+            ("skip_cert_verify", Ty::Int),
+            ("use_internal_addr", Ty::Int),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::Given,
+    },
+    Table {
+        name: "project_scanners",
+        columns: &[("project_id", Ty::Int), ("registration_uuid", Ty::Text)],
+        key: 1,
+        ids: Ids::Given,
+    },
     // 0012_events.sql: undelivered events move with the data, and cursors with them (so
     // the audit log does not record delivered events twice). Leases are not copied.
     Table {

@@ -26,6 +26,7 @@ mod replication;
 mod repositories;
 mod retention;
 mod scan;
+mod scanners;
 mod uploads;
 
 use std::path::Path;
@@ -164,6 +165,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/sqlite/0018_scanner.sql"),
     ),
     (
+        "scanner_registrations",
+        include_str!("../../migrations/sqlite/0019_scanner_registrations.sql"),
+    ),
+    (
         "scan_reports",
         include_str!("../../migrations/sqlite/0020_scan_reports.sql"),
     ),
@@ -237,6 +242,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "scanner",
         include_str!("../../migrations/postgres/0018_scanner.sql"),
+    ),
+    (
+        "scanner_registrations",
+        include_str!("../../migrations/postgres/0019_scanner_registrations.sql"),
     ),
     (
         "scan_reports",
