@@ -9,6 +9,7 @@ pub mod auth;
 pub mod client;
 pub mod copy;
 pub mod error;
+pub mod http;
 pub mod policy;
 pub mod ratelimit;
 pub mod retry;

@@ -6,7 +6,7 @@ mod blobs;
 mod harbor;
 mod listing;
 mod manifests;
-mod response;
+pub(crate) mod response;
 mod upload;
 
 use std::sync::Arc;
@@ -98,6 +98,36 @@ impl Default for ClientOptions {
             max_manifest_size: 4 * 1024 * 1024,
         }
     }
+}
+
+/// `builder` with the rules every outbound connection follows: the address policy on
+/// resolved addresses (and on every redirect, at most 10), no proxy (a proxy would resolve
+/// names itself, out of the policy's reach), the options' time-outs and user agent, and
+/// TLS verification unless `insecure`. IP-literal hosts are not resolved: callers check
+/// them with [`AddressPolicy::check_url`] before each request.
+pub(crate) fn guarded(
+    builder: reqwest::ClientBuilder,
+    options: &ClientOptions,
+    policy: &Arc<AddressPolicy>,
+    insecure: bool,
+) -> reqwest::ClientBuilder {
+    let redirect_policy = policy.clone();
+    builder
+        .user_agent(options.user_agent.clone())
+        .connect_timeout(options.connect_timeout)
+        .read_timeout(options.stream_idle_timeout)
+        .danger_accept_invalid_certs(insecure)
+        .no_proxy()
+        .dns_resolver(PolicyResolver::new(policy.clone()))
+        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 10 {
+                return attempt.error(Error::protocol("more than 10 redirects"));
+            }
+            match redirect_policy.check_url(attempt.url()) {
+                Ok(()) => attempt.follow(),
+                Err(e) => attempt.error(e),
+            }
+        }))
 }
 
 /// An OCI Distribution client for one endpoint. Cheap to clone; clones share the
@@ -193,7 +223,6 @@ impl Client {
         base.set_path(&path);
 
         let policy = Arc::new(options.address_policy.clone());
-        let redirect_policy = policy.clone();
         let mut builder = reqwest::Client::builder();
         if let Some(pem) = endpoint
             .ca_certificate
@@ -209,23 +238,7 @@ impl Client {
             }
             builder = builder.tls_certs_only(certs);
         }
-        let http = builder
-            .user_agent(options.user_agent.clone())
-            .connect_timeout(options.connect_timeout)
-            .read_timeout(options.stream_idle_timeout)
-            .danger_accept_invalid_certs(endpoint.insecure)
-            // A proxy would resolve names itself, out of the address policy's reach.
-            .no_proxy()
-            .dns_resolver(PolicyResolver::new(policy.clone()))
-            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() >= 10 {
-                    return attempt.error(Error::protocol("more than 10 redirects"));
-                }
-                match redirect_policy.check_url(attempt.url()) {
-                    Ok(()) => attempt.follow(),
-                    Err(e) => attempt.error(e),
-                }
-            }))
+        let http = guarded(builder, &options, &policy, endpoint.insecure)
             .build()
             .map_err(|e| Error::InvalidInput(format!("HTTP client: {e}")))?;
         Ok(Client {
