@@ -53,6 +53,7 @@ pub use replication::Replication;
 pub use retention::Retention;
 pub use robots::Robots;
 pub use scanner::BuiltinScanner;
+pub use scanner::registrations::Scanners;
 pub use sessions::Sessions;
 pub use settings::{Settings, SystemSettings};
 pub use system_jobs::SystemJobs;
@@ -87,6 +88,8 @@ pub struct Platform {
     pub proxy: ProxyCache,
     /// The built-in vulnerability scanner and its adapter protocol.
     pub scanner: BuiltinScanner,
+    /// Scanner registrations (the adapters this server calls) and project scanners.
+    pub scanners: Scanners,
 }
 
 impl Platform {
@@ -114,8 +117,10 @@ impl Platform {
             accounts.clone(),
         );
         let scanner = BuiltinScanner::new(registry.metadata().clone(), jobs.clone());
+        let scanners = Scanners::new(registry.metadata().clone(), accounts.clone());
         Platform {
             scanner,
+            scanners,
             retention,
             proxy,
             sessions: Sessions::new(accounts.clone(), events.clone(), settings.clone()),
@@ -131,18 +136,21 @@ impl Platform {
         }
     }
 
-    /// Seals and opens stored secrets (registry credentials) with `keys`; without them,
-    /// registries can only be used anonymously.
+    /// Seals and opens stored secrets (registry and scanner credentials) with `keys`;
+    /// without them, registries and scanners can only be used anonymously.
     pub fn with_secret_keys(mut self, keys: Arc<harbor_auth::sealing::SealingKeys>) -> Self {
         self.registries = self.registries.with_keys(keys.clone());
+        self.scanners = self.scanners.with_keys(keys.clone());
         self.replication = self.replication.with_registries(self.registries.clone());
         self.proxy = self.proxy.with_registries(self.registries.clone());
         self.scanner.adapter = self.scanner.adapter.with_keys(keys);
         self
     }
 
-    /// Talks to remote registries with `probe`'s options (address policy, time-outs).
+    /// Talks to remote registries and scanner adapters with `probe`'s options (address
+    /// policy, time-outs).
     pub fn with_remote(mut self, probe: remote::Probe) -> Self {
+        self.scanners = self.scanners.with_probe(probe.clone());
         self.scanner.adapter = self.scanner.adapter.with_probe(probe.clone());
         self.registries = self.registries.with_probe(probe);
         self.replication = self.replication.with_registries(self.registries.clone());

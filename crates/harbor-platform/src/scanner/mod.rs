@@ -1,10 +1,12 @@
 //! The built-in vulnerability scanner: its database ([`VulnDb`]), the engine that scans an
 //! image pulled from a registry ([`Engine`]), and Harbor's scanner adapter protocol over
 //! them ([`Adapter`]), so the server, a real Harbor or anyone else can use it the way they
-//! use Trivy's adapter.
+//! use Trivy's adapter. [`registrations`] is the other side: the adapters this server
+//! calls (Harbor's `/scanners`), the built-in one or any other.
 
 pub mod adapter;
 pub mod engine;
+pub mod registrations;
 pub mod vulndb;
 
 use std::path::PathBuf;
