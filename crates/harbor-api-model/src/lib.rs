@@ -22,6 +22,7 @@ pub mod repositories;
 pub mod retention;
 pub mod robots;
 pub mod scanner_adapter;
+pub mod scanners;
 pub mod search;
 pub mod system;
 pub mod users;
@@ -52,6 +53,10 @@ pub use retention::{
 };
 pub use robots::{
     Access, Permission, Permissions, Robot, RobotCreate, RobotCreated, RobotPermission, RobotSec,
+};
+pub use scanners::{
+    IsDefault, ProjectScanner, ScannerRegistration, ScannerRegistrationReq,
+    ScannerRegistrationSettings,
 };
 pub use search::{Search, SearchRepository, Statistic};
 pub use system::{
@@ -109,4 +114,6 @@ pub const EXTENSIONS: &[(&str, &[&str])] = &[
         ],
     ),
     ("Label", &["deleted"]),
+    // The pluggable scanner spec's field, passed on from the adapter (SBOM media types).
+    ("ScannerCapability", &["additional_attributes"]),
 ];

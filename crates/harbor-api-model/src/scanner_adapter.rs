@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -35,7 +36,7 @@ pub const AUTHORIZATION_TYPE_PROPERTY: &str = "harbor.scanner-adapter/registry-a
 pub const DB_UPDATED_AT_PROPERTY: &str = "harbor.scanner-adapter/vulnerability-database-updated-at";
 
 /// A scanner's name, vendor and version.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Scanner {
     /// The scanner's name, `Trivy`.
     #[serde(default)]
@@ -49,7 +50,7 @@ pub struct Scanner {
 }
 
 /// `GET /metadata`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct ScannerAdapterMetadata {
     /// The scanner.
     pub scanner: Scanner,
@@ -61,7 +62,7 @@ pub struct ScannerAdapterMetadata {
 }
 
 /// What the adapter scans and the reports it produces.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct ScannerCapability {
     /// `vulnerability` or `sbom`; absent means `vulnerability`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]

@@ -213,6 +213,14 @@ fn every_model_matches_harbors_definition() {
     check::<m::ReplicationExecution>("ReplicationExecution", &s, p);
     check::<m::ReplicationTask>("ReplicationTask", &s, p);
     check::<m::StartReplicationExecution>("StartReplicationExecution", &s, p);
+    check::<m::ScannerRegistration>("ScannerRegistration", &s, p);
+    check::<m::ScannerRegistrationReq>("ScannerRegistrationReq", &s, p);
+    check::<m::ScannerRegistrationSettings>("ScannerRegistrationSettings", &s, p);
+    check::<m::ProjectScanner>("ProjectScanner", &s, p);
+    check::<m::IsDefault>("IsDefault", &s, p);
+    check::<m::scanner_adapter::ScannerAdapterMetadata>("ScannerAdapterMetadata", &s, p);
+    check::<m::scanner_adapter::ScannerCapability>("ScannerCapability", &s, p);
+    check::<m::scanner_adapter::Scanner>("Scanner", &s, p);
     check::<m::Errors>("Errors", &s, p);
     check::<m::ErrorItem>("Error", &s, p);
     assert!(problems.is_empty(), "{}", problems.join("\n"));

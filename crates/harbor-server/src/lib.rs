@@ -295,6 +295,14 @@ impl AppState {
             Ok(n) => tracing::info!(n, "re-sealed registry secrets with the current secret key"),
             Err(e) => tracing::warn!(error = %e, "re-sealing registry secrets failed"),
         }
+        match state.platform.scanners.reseal().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                n,
+                "re-sealed scanner credentials with the current secret key"
+            ),
+            Err(e) => tracing::warn!(error = %e, "re-sealing scanner credentials failed"),
+        }
         if config.jobs.enabled {
             state
                 .jobs

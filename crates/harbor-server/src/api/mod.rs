@@ -22,6 +22,7 @@ mod retention;
 mod retention_runs;
 mod robots;
 mod scanner;
+mod scanners;
 mod search;
 mod session;
 mod system;
@@ -213,6 +214,27 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/replication/executions/{id}/tasks/{task_id}/log",
             get(replication::task_log),
+        )
+        .route(
+            "/scanners",
+            get(scanners::list_scanners).post(scanners::create),
+        )
+        .route("/scanners/ping", post(scanners::ping))
+        .route(
+            "/scanners/{id}",
+            get(scanners::get)
+                .put(scanners::update)
+                .delete(scanners::delete)
+                .patch(scanners::set_default),
+        )
+        .route("/scanners/{id}/metadata", get(scanners::metadata))
+        .route(
+            "/projects/{p}/scanner",
+            get(scanners::project_scanner).put(scanners::set_project_scanner),
+        )
+        .route(
+            "/projects/{p}/scanner/candidates",
+            get(scanners::candidates),
         )
         .route("/replication/adapters", get(registries::adapters))
         .route("/replication/adapterinfos", get(registries::adapter_infos))

@@ -27,6 +27,7 @@ mod repositories;
 mod retention;
 mod robots;
 mod scanner;
+mod scanners;
 mod search;
 mod sessions;
 mod support;
