@@ -72,6 +72,12 @@ pub struct Artifact {
     /// Signatures and other artifacts attached to it, with `with_accessory`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accessories: Option<Vec<Accessory>>,
+    /// Its vulnerability reports by report type, with `with_scan_overview`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_overview: Option<BTreeMap<String, crate::scans::NativeReportSummary>>,
+    /// Its SBOM generation, with `with_sbom_overview`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sbom_overview: Option<crate::scans::SbomOverview>,
 }
 
 impl Artifact {

@@ -23,6 +23,7 @@ pub mod retention;
 pub mod robots;
 pub mod scanner_adapter;
 pub mod scanners;
+pub mod scans;
 pub mod search;
 pub mod system;
 pub mod users;
@@ -58,6 +59,7 @@ pub use scanners::{
     IsDefault, ProjectScanner, ScannerRegistration, ScannerRegistrationReq,
     ScannerRegistrationSettings,
 };
+pub use scans::{NativeReportSummary, SbomOverview, ScanType, VulnerabilitySummary};
 pub use search::{Search, SearchRepository, Statistic};
 pub use system::{
     ComponentHealthStatus, ConfigItem, ConfigurationsResponse, GeneralInfo, OverallHealthStatus,

@@ -173,6 +173,11 @@ fn every_model_matches_harbors_definition() {
     check::<m::Search>("Search", &s, p);
     check::<m::SearchRepository>("SearchRepository", &s, p);
     check::<m::Statistic>("Statistic", &s, p);
+    check::<m::ScanType>("ScanType", &s, p);
+    check::<m::NativeReportSummary>("NativeReportSummary", &s, p);
+    check::<m::VulnerabilitySummary>("VulnerabilitySummary", &s, p);
+    check::<m::SbomOverview>("SBOMOverview", &s, p);
+    check::<m::scanner_adapter::Scanner>("Scanner", &s, p);
     check::<m::Label>("Label", &s, p);
     check::<m::ImmutableRule>("ImmutableRule", &s, p);
     check::<m::ImmutableSelector>("ImmutableSelector", &s, p);

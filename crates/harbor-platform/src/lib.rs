@@ -90,6 +90,8 @@ pub struct Platform {
     pub scanner: BuiltinScanner,
     /// Scanner registrations (the adapters this server calls) and project scanners.
     pub scanners: Scanners,
+    /// Scans of artifacts by registered scanners.
+    pub scans: scanner::scans::Scans,
 }
 
 impl Platform {
@@ -118,16 +120,25 @@ impl Platform {
         );
         let scanner = BuiltinScanner::new(registry.metadata().clone(), jobs.clone());
         let scanners = Scanners::new(registry.metadata().clone(), accounts.clone());
+        let robots = Robots::new(accounts.clone(), settings.clone());
+        let scans = scanner::scans::Scans::new(
+            registry.clone(),
+            accounts.clone(),
+            jobs.clone(),
+            robots.clone(),
+            scanners.clone(),
+        );
         Platform {
             scanner,
             scanners,
+            scans,
             retention,
             proxy,
             sessions: Sessions::new(accounts.clone(), events.clone(), settings.clone()),
             audit: AuditLog::new(accounts.clone()),
             projects,
             members: Members::new(accounts.clone()),
-            robots: Robots::new(accounts.clone(), settings.clone()),
+            robots,
             users: Users::new(accounts, settings.clone()),
             jobs: SystemJobs::new(jobs),
             settings,
@@ -144,6 +155,7 @@ impl Platform {
         self.replication = self.replication.with_registries(self.registries.clone());
         self.proxy = self.proxy.with_registries(self.registries.clone());
         self.scanner.adapter = self.scanner.adapter.with_keys(keys);
+        self.scans = self.scans.with_scanners(self.scanners.clone());
         self
     }
 
@@ -152,6 +164,10 @@ impl Platform {
     pub fn with_remote(mut self, probe: remote::Probe) -> Self {
         self.scanners = self.scanners.with_probe(probe.clone());
         self.scanner.adapter = self.scanner.adapter.with_probe(probe.clone());
+        self.scans = self
+            .scans
+            .with_probe(probe.clone())
+            .with_scanners(self.scanners.clone());
         self.registries = self.registries.with_probe(probe);
         self.replication = self.replication.with_registries(self.registries.clone());
         self.proxy = self.proxy.with_registries(self.registries.clone());
@@ -164,6 +180,7 @@ impl Platform {
         self.retention = self.retention.with_waker(wake.clone());
         self.projects = self.projects.with_retention(self.retention.clone());
         self.scanner.adapter = self.scanner.adapter.with_waker(wake.clone());
+        self.scans = self.scans.with_waker(wake.clone());
         self.replication = self.replication.with_waker(wake);
         self
     }

@@ -17,7 +17,7 @@ use harbor_auth::secret::{check_policy, generate};
 use harbor_auth::{Accounts, AuthError, Principal};
 use harbor_core::events::{DomainEvent, NewEvent};
 use harbor_core::identity::{
-    NewRobot, Page, Robot, RobotPermission, RobotQuery, RobotUpdate, check_robot_name,
+    NewRobot, Page, Robot, RobotAccess, RobotPermission, RobotQuery, RobotUpdate, check_robot_name,
 };
 use harbor_core::model::now_ms;
 use harbor_core::rbac::{Action, Resource};
@@ -375,6 +375,86 @@ impl Robots {
             )
             .await?;
         Ok(secret)
+    }
+
+    /// A project robot for one scan job (Harbor's `<prefix>scanner-<registration>-<id>`):
+    /// `pull` and `scanner-pull` on the project's repositories, a generated secret, one
+    /// day at most. Not an API operation: the scan job creates it for the adapter to pull
+    /// the artifact and deletes it when the scan ends ([`Robots::delete_for_scan`]).
+    pub async fn create_for_scan(&self, project: &str, registration: &str) -> Result<CreatedRobot> {
+        let store = self.accounts.store();
+        let found = store
+            .project_by_name(project)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("project {project} not found")))?;
+        let tag: String = registration
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .take(32)
+            .collect();
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let name = format!("{}+scanner-{tag}-{}", found.name, &suffix[..12]);
+        let secret = secret_or_generated(None)?;
+        let login = self.accounts.robot_login(&name);
+        let permissions = vec![RobotPermission {
+            kind: "project".into(),
+            namespace: found.name.clone(),
+            access: ["pull", "scanner-pull"]
+                .into_iter()
+                .map(|action| RobotAccess {
+                    resource: "repository".into(),
+                    action: action.into(),
+                    effect: String::new(),
+                })
+                .collect(),
+        }];
+        let event = DomainEvent::RobotCreated {
+            robot: login.clone(),
+            project_id: Some(found.id),
+        };
+        let robot = store
+            .create_robot_emitting(
+                &NewRobot {
+                    name,
+                    description: format!(
+                        "pulls for a scan by {registration}; deleted when the scan ends"
+                    ),
+                    project_id: found.id,
+                    secret_hash: hash_blocking(secret.clone()).await?,
+                    disabled: false,
+                    duration_days: 1,
+                    expires_ms: expiry(1)?,
+                    permissions,
+                    creator: "harbor-scanner".into(),
+                    creator_type: "system".into(),
+                    creator_ref: 0,
+                },
+                &[NewEvent::now("harbor-scanner", event)],
+            )
+            .await?;
+        Ok(CreatedRobot {
+            robot,
+            login,
+            secret,
+        })
+    }
+
+    /// Deletes a scan job's robot.
+    pub async fn delete_for_scan(&self, robot: &Robot) -> Result<()> {
+        let event = DomainEvent::RobotDeleted {
+            robot: self.login(robot),
+            project_id: project_of(robot),
+        };
+        self.accounts
+            .store()
+            .delete_robot_emitting(robot.id, &[NewEvent::now("harbor-scanner", event)])
+            .await
     }
 
     /// Deletes a robot (`robot:delete` and the subset rule).

@@ -1,51 +1,24 @@
-//! A client of Harbor's pluggable scanner adapter API (`<url>/api/v1`): metadata, scan
-//! requests and report polling, under the same address policy and time-outs as registry
+//! A client of Harbor's pluggable scanner adapter API (`<url>/api/v1`): scan requests and
+//! report polling (the metadata is a plain GET: `crate::http`), under the same address policy and time-outs as registry
 //! clients.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use harbor_api_model::scanner_adapter::{
-    self as spec, ScanRequest, ScanResponse, ScannerAdapterMetadata,
-};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
+use harbor_api_model::scanner_adapter::{self as spec, ScanRequest, ScanResponse};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 
 use crate::client::ClientOptions;
+use crate::client::response::read_limited;
 use crate::error::{Error, Result, from_reqwest};
-use crate::policy::PolicyResolver;
 
 /// Largest metadata or scan answer read (reports have their own limit).
-const MAX_SMALL: usize = 1 << 20;
+const MAX_SMALL: u64 = 1 << 20;
 /// Largest report read.
-pub const MAX_REPORT: usize = 64 << 20;
+pub const MAX_REPORT: u64 = 64 << 20;
 /// Wait used when a pending answer names none.
 const DEFAULT_REFRESH: Duration = Duration::from_secs(5);
-
-/// How to authenticate to an adapter.
-#[derive(Clone, PartialEq, Eq)]
-pub enum AdapterCredential {
-    /// Nothing.
-    None,
-    /// `Authorization: Basic <base64(user:password)>` (a value without `:` is sent as
-    /// already encoded).
-    Basic(String),
-    /// `Authorization: Bearer <token>`.
-    Bearer(String),
-    /// `X-ScannerAdapter-API-Key: <key>`.
-    ApiKey(String),
-}
-
-impl std::fmt::Debug for AdapterCredential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::None => "None",
-            Self::Basic(_) => "Basic(*****)",
-            Self::Bearer(_) => "Bearer(*****)",
-            Self::ApiKey(_) => "ApiKey(*****)",
-        })
-    }
-}
 
 /// What a report request answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,10 +47,11 @@ impl std::fmt::Debug for AdapterClient {
 }
 
 impl AdapterClient {
-    /// A client of the adapter at `url` (its API is under `<url>/api/v1`).
+    /// A client of the adapter at `url` (its API is under `<url>/api/v1`), sending
+    /// `auth` (a header name and value, such as the registration's) with every request.
     pub fn new(
         url: &str,
-        credential: AdapterCredential,
+        auth: Option<(&str, String)>,
         skip_cert_verify: bool,
         options: &ClientOptions,
     ) -> Result<Self> {
@@ -90,34 +64,26 @@ impl AdapterClient {
         }
         let policy = Arc::new(options.address_policy.clone());
         policy.check_url(&parsed)?;
-        let auth = match credential {
-            AdapterCredential::None => None,
-            AdapterCredential::Basic(v) => {
-                use base64::Engine as _;
-                let encoded = if v.contains(':') {
-                    base64::engine::general_purpose::STANDARD.encode(v)
-                } else {
-                    v
-                };
-                Some((AUTHORIZATION, header(&format!("Basic {encoded}"))?))
-            }
-            AdapterCredential::Bearer(v) => Some((AUTHORIZATION, header(&format!("Bearer {v}"))?)),
-            AdapterCredential::ApiKey(v) => Some((
-                HeaderName::from_static("x-scanneradapter-api-key"),
-                header(&v)?,
+        let auth = match auth {
+            None => None,
+            Some((name, value)) => Some((
+                HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| Error::InvalidInput(format!("header name {name:?}")))?,
+                header(&value)?,
             )),
         };
-        let http = reqwest::Client::builder()
-            .user_agent(options.user_agent.clone())
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            .danger_accept_invalid_certs(skip_cert_verify)
-            .no_proxy()
-            .dns_resolver(PolicyResolver::new(policy.clone()))
-            // Report polls answer 302 while pending: never follow redirects.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::InvalidInput(format!("HTTP client: {e}")))?;
+        let http = crate::client::guarded(
+            reqwest::Client::builder(),
+            options,
+            &policy,
+            skip_cert_verify,
+        )
+        .timeout(options.request_timeout)
+        // Report polls answer 302 while pending (Trivy's with a `Location` to the same
+        // report): never follow redirects here.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::InvalidInput(format!("HTTP client: {e}")))?;
         Ok(Self {
             http,
             base: format!("{}/api/v1", url.trim_end_matches('/')),
@@ -139,23 +105,6 @@ impl AdapterClient {
         req
     }
 
-    /// `GET /metadata`.
-    pub async fn metadata(&self) -> Result<ScannerAdapterMetadata> {
-        let what = format!("scanner adapter metadata at {}", self.base);
-        let resp = self
-            .request(Method::GET, "/metadata")
-            .header(ACCEPT, spec::METADATA_MIME)
-            .send()
-            .await
-            .map_err(|e| from_reqwest(e, &what))?;
-        let status = resp.status();
-        let body = read_limited(resp, MAX_SMALL, &what).await?;
-        if status != StatusCode::OK {
-            return Err(answer_error(status, &body, &what));
-        }
-        serde_json::from_slice(&body).map_err(|e| Error::protocol(format!("{what}: {e}")))
-    }
-
     /// `POST /scan`: the request's id.
     pub async fn scan(&self, request: &ScanRequest) -> Result<String> {
         let what = format!("scan request to {}", self.base);
@@ -169,7 +118,7 @@ impl AdapterClient {
             .await
             .map_err(|e| from_reqwest(e, &what))?;
         let status = resp.status();
-        let body = read_limited(resp, MAX_SMALL, &what).await?;
+        let body = read_limited(resp, MAX_SMALL, &what).await?.to_vec();
         if status != StatusCode::ACCEPTED && status != StatusCode::OK {
             return Err(answer_error(status, &body, &what));
         }
@@ -225,7 +174,7 @@ impl AdapterClient {
                 .unwrap_or(DEFAULT_REFRESH);
             return Ok(ReportPoll::Pending(wait));
         }
-        let body = read_limited(resp, MAX_REPORT, &what).await?;
+        let body = read_limited(resp, MAX_REPORT, &what).await?.to_vec();
         if status != StatusCode::OK {
             return Err(answer_error(status, &body, &what));
         }
@@ -258,17 +207,4 @@ fn answer_error(status: StatusCode, body: &[u8], what: &str) -> Error {
             message: format!("{what}: {message}"),
         },
     }
-}
-
-async fn read_limited(mut resp: reqwest::Response, limit: usize, what: &str) -> Result<Vec<u8>> {
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| from_reqwest(e, what))? {
-        if body.len() + chunk.len() > limit {
-            return Err(Error::protocol(format!(
-                "{what}: the answer is larger than {limit} bytes"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }

@@ -108,6 +108,12 @@ impl Jobs {
             platform.scanner.adapter.job_handler(),
             false,
         );
+        // Scans of artifacts by registered scanners, many at a time.
+        runner.register(
+            harbor_platform::scanner::scans::JOB_KIND,
+            platform.scans.job_handler(),
+            false,
+        );
         let handle = runner.start();
         *self.runner.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
         let (store, days) = (self.store.clone(), config.history_days);

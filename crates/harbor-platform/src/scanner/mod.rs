@@ -7,6 +7,7 @@
 pub mod adapter;
 pub mod engine;
 pub mod registrations;
+pub mod scans;
 pub mod vulndb;
 
 use std::path::PathBuf;

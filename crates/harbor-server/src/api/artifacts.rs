@@ -71,6 +71,7 @@ async fn decorate(
     artifacts: &[Artifact],
     models: &mut [m::Artifact],
     with_label: bool,
+    overviews: Overviews,
 ) -> ApiResult<()> {
     if models
         .iter()
@@ -81,6 +82,19 @@ async fn decorate(
             if let Some(tags) = v.tags.as_mut() {
                 mark_immutable(&policy, repo, tags);
             }
+        }
+    }
+    if overviews.scan || overviews.sbom {
+        let digests: Vec<String> = artifacts
+            .iter()
+            .map(|a| a.record.digest.to_string())
+            .collect();
+        let mut reports = state.platform.scans.summaries(&digests).await?;
+        for (a, v) in artifacts.iter().zip(models.iter_mut()) {
+            let found = reports
+                .remove(&a.record.digest.to_string())
+                .unwrap_or_default();
+            super::scans::overview(v, &found, overviews.scan, overviews.sbom);
         }
     }
     if with_label {
@@ -109,6 +123,22 @@ fn accessory_model(a: &AccessoryRecord, repo: &str) -> m::Accessory {
         kind: a.kind.clone(),
         icon: String::new(),
         creation_time: time(a.created_ms),
+    }
+}
+
+/// Which scan overviews a response carries (`with_scan_overview`, `with_sbom_overview`).
+#[derive(Clone, Copy, Default)]
+struct Overviews {
+    scan: bool,
+    sbom: bool,
+}
+
+impl Overviews {
+    fn of(q: &[(String, String)]) -> ApiResult<Self> {
+        Ok(Self {
+            scan: flag(q, "with_scan_overview", false)?,
+            sbom: flag(q, "with_sbom_overview", false)?,
+        })
     }
 }
 
@@ -190,6 +220,8 @@ fn artifact_model(a: &Artifact, project: &Project, shown: Shown) -> m::Artifact 
                 .map(|x| accessory_model(x, repo))
                 .collect()
         }),
+        scan_overview: None,
+        sbom_overview: None,
     }
 }
 
@@ -300,7 +332,15 @@ pub(crate) async fn list_artifacts(
         .iter()
         .map(|a| artifact_model(a, &project, shown))
         .collect();
-    decorate(&state, &name, &items, &mut values, with_label).await?;
+    decorate(
+        &state,
+        &name,
+        &items,
+        &mut values,
+        with_label,
+        Overviews::of(&q)?,
+    )
+    .await?;
     Ok(list(&parts.uri, pg, total, values))
 }
 
@@ -335,6 +375,7 @@ pub(crate) async fn get(
         std::slice::from_ref(&a),
         &mut values,
         with_label,
+        Overviews::of(&q)?,
     )
     .await?;
     let [v] = values;
@@ -494,6 +535,7 @@ pub(crate) async fn addition(
                 .map_err(api_error)?;
             Ok(Json(history).into_response())
         }
+        "vulnerabilities" => super::scans::vulnerabilities(&state, &ctx, &p, &r, &reference).await,
         "values.yaml" | "readme.md" | "dependencies" | "sbom" | "license" | "files" => {
             state
                 .registry

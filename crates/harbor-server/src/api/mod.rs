@@ -23,6 +23,7 @@ mod retention_runs;
 mod robots;
 mod scanner;
 mod scanners;
+mod scans;
 mod search;
 mod session;
 mod system;
@@ -151,6 +152,18 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/projects/{p}/repositories/{r}/artifacts/{reference}/accessories",
             get(artifacts::accessories),
+        )
+        .route(
+            "/projects/{p}/repositories/{r}/artifacts/{reference}/scan",
+            post(scans::scan),
+        )
+        .route(
+            "/projects/{p}/repositories/{r}/artifacts/{reference}/scan/stop",
+            post(scans::stop),
+        )
+        .route(
+            "/projects/{p}/repositories/{r}/artifacts/{reference}/scan/{report_id}/log",
+            get(scans::log),
         )
         .route(
             "/projects/{p}/repositories/{r}/artifacts/{reference}/additions/{addition}",

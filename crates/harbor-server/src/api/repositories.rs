@@ -156,7 +156,7 @@ pub(crate) async fn list_project(
 }
 
 /// Decodes `%XX` escapes (the second URL-encoding of a repository name).
-fn percent_decode(s: &str) -> Option<String> {
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

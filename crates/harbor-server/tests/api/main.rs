@@ -28,6 +28,7 @@ mod retention;
 mod robots;
 mod scanner;
 mod scanners;
+mod scans;
 mod search;
 mod sessions;
 mod support;

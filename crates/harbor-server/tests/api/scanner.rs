@@ -36,7 +36,7 @@ async fn set_up() -> TestServer {
 }
 
 /// Pushes layer blobs with their media types, a config and a manifest; its digest.
-async fn push_layers(
+pub(crate) async fn push_layers(
     s: &TestServer,
     repo: &str,
     tag: &str,
@@ -64,7 +64,7 @@ async fn push_layers(
 }
 
 /// The Debian fixture image (gzip, plain and zstd layers).
-async fn push_debian(s: &TestServer, repo: &str) -> String {
+pub(crate) async fn push_debian(s: &TestServer, repo: &str) -> String {
     let types = [
         "application/vnd.oci.image.layer.v1.tar+gzip",
         "application/vnd.oci.image.layer.v1.tar",

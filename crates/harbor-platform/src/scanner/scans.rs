@@ -1,0 +1,601 @@
+//! Scanning artifacts with a registered scanner, as Harbor does: a report row per
+//! artifact, scanner and report type, an `IMAGE_SCAN` job on the durable queue that gives
+//! the adapter a short-lived robot to pull with, sends the scan request, polls the report
+//! and stores it; overviews for listings, the stored reports and logs for the API.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use harbor_api_model::scanner_adapter::{
+    self as spec, EnabledCapability, RegistryAccess, SbomParameters, ScanArtifact, ScanRequest,
+    VulnerabilityReport,
+};
+use harbor_auth::{Accounts, Principal};
+use harbor_core::jobs::{JobContext, JobError, JobHandler, JobStore, NewJob, Trigger};
+use harbor_core::model::now_ms;
+use harbor_core::ports::MetadataStore;
+use harbor_core::rbac::{Action, Resource};
+use harbor_core::registry::ArtifactOptions;
+use harbor_core::scan::ScanReportRecord;
+use harbor_core::scan::registrations::ScannerRegistration;
+use harbor_core::{Error, Registry, RepositoryName, Result};
+use harbor_remote::scanner_adapter::{AdapterClient, ReportPoll};
+use serde::{Deserialize, Serialize};
+
+use crate::access::{self, ProjectRef};
+use crate::remote::Probe;
+use crate::robots::Robots;
+use crate::scanner::registrations::{AdapterMetadata, Scanners};
+use crate::system_jobs::Waker;
+
+/// The job kind of an artifact scan.
+pub const JOB_KIND: &str = "IMAGE_SCAN";
+/// A report untouched for this long while "running" belongs to a dead worker.
+const STALE_MS: i64 = 3_600_000;
+/// The longest a scan may take before the job gives up.
+const SCAN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// The first report poll, as Harbor waits.
+const FIRST_POLL: Duration = Duration::from_secs(2);
+
+/// What to scan for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanType {
+    /// Vulnerabilities.
+    Vulnerability,
+    /// A software bill of materials.
+    Sbom,
+}
+
+impl ScanType {
+    /// Harbor's `scan_type`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "" | "vulnerability" => Ok(Self::Vulnerability),
+            "sbom" => Ok(Self::Sbom),
+            other => Err(Error::Invalid(format!(
+                "unknown scan_type {other:?}: vulnerability or sbom"
+            ))),
+        }
+    }
+
+    fn resource(self) -> Resource {
+        match self {
+            Self::Vulnerability => Resource::Scan,
+            Self::Sbom => Resource::Sbom,
+        }
+    }
+
+    fn capability(self) -> &'static str {
+        match self {
+            Self::Vulnerability => "vulnerability",
+            Self::Sbom => "sbom",
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct JobParams {
+    report_id: String,
+    registry_url: String,
+    project: String,
+    repository: String,
+    digest: String,
+    tag: Option<String>,
+    manifest_media_type: String,
+    registration_uuid: String,
+    scan_type: ScanType,
+}
+
+/// A report's summary, as listings show it (Harbor's `NativeReportSummary`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSummary {
+    /// The stored report.
+    pub record: ScanReportRecord,
+    /// The scanner that made it.
+    pub scanner: Option<ScannerRegistration>,
+}
+
+/// Scans of artifacts.
+#[derive(Clone)]
+pub struct Scans {
+    registry: Registry,
+    accounts: Arc<Accounts>,
+    store: Arc<dyn MetadataStore>,
+    jobs: Arc<dyn JobStore>,
+    robots: Robots,
+    scanners: Scanners,
+    probe: Probe,
+    wake: Option<Waker>,
+}
+
+impl Scans {
+    /// Scans of `registry`'s artifacts, run on `jobs`.
+    pub fn new(
+        registry: Registry,
+        accounts: Arc<Accounts>,
+        jobs: Arc<dyn JobStore>,
+        robots: Robots,
+        scanners: Scanners,
+    ) -> Self {
+        Self {
+            store: registry.metadata().clone(),
+            registry,
+            accounts,
+            jobs,
+            robots,
+            scanners,
+            probe: Probe::default(),
+            wake: None,
+        }
+    }
+
+    /// Uses `scanners` (with their keys) for registrations and their credentials.
+    pub fn with_scanners(mut self, scanners: Scanners) -> Self {
+        self.scanners = scanners;
+        self
+    }
+
+    /// Calls adapters with `probe`'s options (address policy, time-outs).
+    pub fn with_probe(mut self, probe: Probe) -> Self {
+        self.probe = probe;
+        self
+    }
+
+    /// Wakes this process's workers when a scan is queued.
+    pub fn with_waker(mut self, wake: Waker) -> Self {
+        self.wake = Some(wake);
+        self
+    }
+
+    /// The job handler to register under [`JOB_KIND`].
+    pub fn job_handler(&self) -> Arc<ScanJob> {
+        Arc::new(ScanJob(self.clone()))
+    }
+
+    /// The registration a project scans with (its own choice, else the default), if it
+    /// is enabled.
+    async fn registration_of(&self, project_id: i64) -> Result<Option<ScannerRegistration>> {
+        Ok(self
+            .scanners
+            .for_project(project_id)
+            .await?
+            .filter(|r| !r.settings.disabled))
+    }
+
+    /// A client of a registration's adapter.
+    fn adapter_client(&self, r: &ScannerRegistration) -> Result<AdapterClient> {
+        let auth = self.scanners.authorization(r)?;
+        AdapterClient::new(
+            &r.settings.url,
+            auth,
+            r.settings.skip_cert_verify,
+            self.probe.options(),
+        )
+        .map_err(|e| Error::Invalid(format!("scanner {}: {e}", r.settings.name)))
+    }
+
+    /// Starts a scan of `repository@reference` in `project` (`scan:create`, or
+    /// `sbom:create` for an SBOM), which the adapter pulls from `registry_url` (this
+    /// registry's URL as clients reach it): [`Error::Precondition`] without an enabled
+    /// scanner, [`Error::Unsupported`] for what the scanner cannot scan,
+    /// [`Error::Conflict`] while the same scan runs.
+    pub async fn scan(
+        &self,
+        by: &Principal,
+        project: &ProjectRef,
+        repository: &str,
+        reference: &str,
+        kind: ScanType,
+        registry_url: &str,
+    ) -> Result<String> {
+        let (project, _) =
+            access::project_for(&self.accounts, by, project, kind.resource(), Action::Create)
+                .await?;
+        let name = RepositoryName::parse(&format!("{}/{repository}", project.name))?;
+        let artifact = self
+            .registry
+            .artifact(
+                &name,
+                reference,
+                ArtifactOptions {
+                    with_tags: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let media_type = artifact.record.manifest_media_type.clone();
+        if !spec::CONSUMES.contains(&harbor_core::manifest::essence(&media_type)) {
+            return Err(Error::Unsupported(format!(
+                "cannot scan an artifact of type {media_type}: only image manifests are scanned (scan each platform of an index)"
+            )));
+        }
+        let registration = self.registration_of(project.id).await?.ok_or_else(|| {
+            Error::Precondition("no scanner is enabled for this project: register one under /scanners and make it the default".into())
+        })?;
+        let metadata = self
+            .scanners
+            .adapter_metadata(&registration)
+            .await
+            .map_err(|e| Error::Precondition(e.to_string()))?;
+        let mime = report_mime(&metadata, kind).ok_or_else(|| {
+            Error::Unsupported(format!(
+                "the scanner {} has no {} capability",
+                registration.settings.name,
+                kind.capability()
+            ))
+        })?;
+        let now = now_ms();
+        let mut record = ScanReportRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            digest: artifact.record.digest.to_string(),
+            registration_uuid: registration.uuid.clone(),
+            mime_type: mime.to_string(),
+            status: "Pending".into(),
+            severity: String::new(),
+            total: 0,
+            fixable: 0,
+            summary: "{}".into(),
+            report: Vec::new(),
+            log: String::new(),
+            job_id: None,
+            start_ms: now,
+            end_ms: 0,
+        };
+        self.store
+            .start_scan_report(&record, now - STALE_MS)
+            .await?;
+        let params = JobParams {
+            report_id: record.id.clone(),
+            registry_url: registry_url.to_string(),
+            project: project.name.clone(),
+            repository: name.to_string(),
+            digest: record.digest.clone(),
+            tag: artifact.tags.first().map(|t| t.name.clone()),
+            manifest_media_type: media_type,
+            registration_uuid: registration.uuid.clone(),
+            scan_type: kind,
+        };
+        let job = self
+            .jobs
+            .enqueue(&NewJob {
+                kind: JOB_KIND.into(),
+                params: serde_json::to_string(&params).map_err(Error::internal)?,
+                trigger: Trigger::Manual,
+                max_attempts: 2,
+                run_after_ms: 0,
+                schedule_id: None,
+            })
+            .await?;
+        record.job_id = Some(job.id);
+        self.store.update_scan_report(&record).await?;
+        if let Some(wake) = &self.wake {
+            wake();
+        }
+        Ok(record.id)
+    }
+
+    /// The reports of these digests (for `with_scan_overview`): no report data, one query.
+    pub async fn summaries(
+        &self,
+        digests: &[String],
+    ) -> Result<HashMap<String, Vec<ReportSummary>>> {
+        let records = self.store.scan_reports_of(digests, false).await?;
+        let registrations: HashMap<String, ScannerRegistration> = if records.is_empty() {
+            HashMap::new()
+        } else {
+            self.store
+                .registrations()
+                .await?
+                .into_iter()
+                .map(|r| (r.uuid.clone(), r))
+                .collect()
+        };
+        let mut out: HashMap<String, Vec<ReportSummary>> = HashMap::new();
+        for record in records {
+            let scanner = registrations.get(&record.registration_uuid).cloned();
+            out.entry(record.digest.clone())
+                .or_default()
+                .push(ReportSummary { record, scanner });
+        }
+        Ok(out)
+    }
+
+    /// The vulnerability reports of an artifact by report type (`scan:read`), as the
+    /// adapter wrote them.
+    pub async fn vulnerabilities(
+        &self,
+        by: &Principal,
+        project: &ProjectRef,
+        repository: &str,
+        reference: &str,
+    ) -> Result<BTreeMap<String, serde_json::Value>> {
+        let (project, _) =
+            access::project_for(&self.accounts, by, project, Resource::Scan, Action::Read).await?;
+        let name = RepositoryName::parse(&format!("{}/{repository}", project.name))?;
+        let artifact = self
+            .registry
+            .artifact(&name, reference, ArtifactOptions::default())
+            .await?;
+        let mut out = BTreeMap::new();
+        for record in self
+            .store
+            .scan_reports_of(&[artifact.record.digest.to_string()], true)
+            .await?
+        {
+            if record.mime_type == spec::SBOM_REPORT || record.status != "Success" {
+                continue;
+            }
+            let report: serde_json::Value =
+                harbor_scanner::codec::decode(&record.report).map_err(Error::internal)?;
+            out.insert(record.mime_type, report);
+        }
+        Ok(out)
+    }
+
+    /// A report's log (`scan:read`), if the report belongs to the artifact.
+    pub async fn log(
+        &self,
+        by: &Principal,
+        project: &ProjectRef,
+        repository: &str,
+        reference: &str,
+        report_id: &str,
+    ) -> Result<String> {
+        let (project, _) =
+            access::project_for(&self.accounts, by, project, Resource::Scan, Action::Read).await?;
+        let name = RepositoryName::parse(&format!("{}/{repository}", project.name))?;
+        let artifact = self
+            .registry
+            .artifact(&name, reference, ArtifactOptions::default())
+            .await?;
+        let record = self
+            .store
+            .scan_report(report_id)
+            .await?
+            .filter(|r| r.digest == artifact.record.digest.to_string())
+            .ok_or_else(|| {
+                Error::NotFound(format!("no scan report {report_id} of this artifact"))
+            })?;
+        Ok(record.log)
+    }
+
+    /// Stops the running scan of an artifact (`scan:stop`, `sbom:stop`).
+    pub async fn stop(
+        &self,
+        by: &Principal,
+        project: &ProjectRef,
+        repository: &str,
+        reference: &str,
+        kind: ScanType,
+    ) -> Result<()> {
+        let (project, _) =
+            access::project_for(&self.accounts, by, project, kind.resource(), Action::Stop).await?;
+        let name = RepositoryName::parse(&format!("{}/{repository}", project.name))?;
+        let artifact = self
+            .registry
+            .artifact(&name, reference, ArtifactOptions::default())
+            .await?;
+        let running: Vec<ScanReportRecord> = self
+            .store
+            .scan_reports_of(&[artifact.record.digest.to_string()], false)
+            .await?
+            .into_iter()
+            .filter(|r| {
+                r.is_running() && (r.mime_type == spec::SBOM_REPORT) == (kind == ScanType::Sbom)
+            })
+            .collect();
+        if running.is_empty() {
+            return Err(Error::Precondition(
+                "no scan of this artifact is running".into(),
+            ));
+        }
+        for mut record in running {
+            if let Some(job) = record.job_id {
+                self.jobs.request_stop(job, now_ms()).await?;
+            }
+            record.status = "Stopped".into();
+            record.end_ms = now_ms();
+            record.log.push_str("stopped by request\n");
+            self.store.update_scan_report(&record).await?;
+        }
+        Ok(())
+    }
+
+    async fn run(&self, ctx: &JobContext, p: &JobParams) -> Result<()> {
+        let Some(mut record) = self.store.scan_report(&p.report_id).await? else {
+            return Ok(()); // replaced by a newer scan
+        };
+        if !record.is_running() {
+            return Ok(());
+        }
+        let registration = self
+            .store
+            .registration(&p.registration_uuid)
+            .await?
+            .ok_or_else(|| Error::Precondition("the scanner registration was deleted".into()))?;
+        record.status = "Running".into();
+        record.log.push_str(&format!(
+            "scanning {}@{} with {} at {}\n",
+            p.repository, p.digest, registration.settings.name, registration.settings.url
+        ));
+        self.store.update_scan_report(&record).await?;
+        let robot = self
+            .robots
+            .create_for_scan(&p.project, &registration.settings.name)
+            .await?;
+        let outcome = self
+            .scan_with(ctx, p, &registration, &robot.login, &robot.secret, &record)
+            .await;
+        if let Err(e) = self.robots.delete_for_scan(&robot.robot).await {
+            tracing::warn!(robot = robot.login, error = %e, "could not delete a scan robot");
+        }
+        let report = outcome?;
+        let Some(mut record) = self
+            .store
+            .scan_report(&p.report_id)
+            .await?
+            .filter(|r| r.is_running())
+        else {
+            return Ok(()); // stopped or replaced meanwhile
+        };
+        summarise(&mut record, &report, p.scan_type);
+        record.report = harbor_scanner::codec::encode(&report);
+        record.status = "Success".into();
+        record.end_ms = now_ms();
+        record
+            .log
+            .push_str(&format!("done: {} vulnerabilities\n", record.total));
+        self.store.update_scan_report(&record).await?;
+        Ok(())
+    }
+
+    async fn scan_with(
+        &self,
+        ctx: &JobContext,
+        p: &JobParams,
+        registration: &ScannerRegistration,
+        login: &str,
+        secret: &str,
+        record: &ScanReportRecord,
+    ) -> Result<serde_json::Value> {
+        use base64::Engine as _;
+        let client = self.adapter_client(registration)?;
+        // One address serves clients and scanners alike, so `use_internal_addr` changes nothing.
+        let url = p.registry_url.clone();
+        let request = ScanRequest {
+            registry: RegistryAccess {
+                url,
+                authorization: Some(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("{login}:{secret}"))
+                )),
+                insecure: None,
+            },
+            artifact: ScanArtifact {
+                repository: p.repository.clone(),
+                digest: p.digest.clone(),
+                tag: p.tag.clone(),
+                mime_type: Some(p.manifest_media_type.clone()),
+                size: None,
+            },
+            enabled_capabilities: Some(vec![EnabledCapability {
+                kind: p.scan_type.capability().into(),
+                produces_mime_types: Some(vec![record.mime_type.clone()]),
+                parameters: (p.scan_type == ScanType::Sbom).then(|| SbomParameters {
+                    sbom_media_types: vec![harbor_scanner::sbom::SPDX_JSON.into()],
+                }),
+            }]),
+        };
+        let id = client
+            .scan(&request)
+            .await
+            .map_err(|e| Error::Invalid(format!("the scanner refused the scan: {e}")))?;
+        let deadline = tokio::time::Instant::now() + SCAN_TIMEOUT;
+        let mut wait = FIRST_POLL;
+        let sbom = (p.scan_type == ScanType::Sbom).then_some(harbor_scanner::sbom::SPDX_JSON);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = ctx.stopped() => return Err(Error::Invalid("stopped".into())),
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::Invalid(format!(
+                    "the scanner did not finish within {} minutes",
+                    SCAN_TIMEOUT.as_secs() / 60
+                )));
+            }
+            match client.report(&id, &record.mime_type, sbom).await {
+                Ok(ReportPoll::Pending(next)) => wait = next,
+                Ok(ReportPoll::Ready(bytes)) => {
+                    return serde_json::from_slice(&bytes).map_err(|e| {
+                        Error::Invalid(format!("the scanner's report is not JSON: {e}"))
+                    });
+                }
+                Err(e) => return Err(Error::Invalid(format!("the scan failed: {e}"))),
+            }
+        }
+    }
+}
+
+/// The report type to ask for: v1.1 when the adapter has it, else Harbor's v1.0; the SBOM
+/// report for SBOMs.
+fn report_mime(metadata: &AdapterMetadata, kind: ScanType) -> Option<&'static str> {
+    let produces = |mime: &str| {
+        metadata.capabilities.iter().any(|c| {
+            c.kind.as_deref().unwrap_or("vulnerability") == kind.capability()
+                && c.produces_mime_types.iter().any(|p| p == mime)
+        })
+    };
+    match kind {
+        ScanType::Vulnerability => [spec::VULN_REPORT_V11, spec::VULN_REPORT_HARBOR]
+            .into_iter()
+            .find(|m| produces(m)),
+        ScanType::Sbom => produces(spec::SBOM_REPORT).then_some(spec::SBOM_REPORT),
+    }
+}
+
+/// Severity, counts and per-severity summary of a vulnerability report.
+fn summarise(record: &mut ScanReportRecord, report: &serde_json::Value, kind: ScanType) {
+    if kind == ScanType::Sbom {
+        return;
+    }
+    let Ok(report) = serde_json::from_value::<VulnerabilityReport>(report.clone()) else {
+        return;
+    };
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut fixable = 0;
+    for v in &report.vulnerabilities {
+        *counts.entry(v.severity.clone()).or_default() += 1;
+        if !v.fix_version.is_empty() {
+            fixable += 1;
+        }
+    }
+    record.total = report.vulnerabilities.len() as u64;
+    record.fixable = fixable;
+    record.severity = if report.vulnerabilities.is_empty() {
+        "None".into()
+    } else {
+        report.severity.clone()
+    };
+    record.summary = serde_json::to_string(&counts).unwrap_or_else(|_| "{}".into());
+}
+
+/// Runs scans.
+pub struct ScanJob(Scans);
+
+#[async_trait]
+impl JobHandler for ScanJob {
+    async fn run(&self, ctx: &JobContext) -> std::result::Result<(), JobError> {
+        let params: JobParams = ctx.params()?;
+        match self.0.run(ctx, &params).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let message = e.to_string();
+                ctx.log(format!(
+                    "scan of {}@{} failed: {message}",
+                    params.repository, params.digest
+                ));
+                if let Ok(Some(mut record)) = self.0.store.scan_report(&params.report_id).await
+                    && record.is_running()
+                {
+                    record.status = if ctx.stop_requested() {
+                        "Stopped".into()
+                    } else {
+                        "Error".into()
+                    };
+                    record.end_ms = now_ms();
+                    record.log.push_str(&format!("failed: {message}\n"));
+                    if let Err(e) = self.0.store.update_scan_report(&record).await {
+                        return Err(JobError::retryable(format!(
+                            "{message}; recording the failure failed: {e}"
+                        )));
+                    }
+                }
+                Err(JobError::fatal(message))
+            }
+        }
+    }
+}
