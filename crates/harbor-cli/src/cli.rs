@@ -107,6 +107,20 @@ pub enum Command {
     /// The built-in vulnerability scanner.
     #[command(subcommand)]
     Scanner(ScannerCmd),
+    /// Scan an artifact for vulnerabilities (or make its SBOM) with the project's scanner.
+    Scan {
+        /// `project/repository:tag` or `project/repository@digest`.
+        artifact: String,
+        /// Generate an SBOM instead.
+        #[arg(long)]
+        sbom: bool,
+        /// Wait for the scan to end and print its summary; exit 1 unless it succeeded.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Vulnerabilities of scanned artifacts.
+    #[command(subcommand)]
+    Vuln(VulnCmd),
     /// Maintenance on the database and storage directly, without a server connection
     /// (the URLs are the server's). Safe beside running servers except where a command
     /// says otherwise (copy-metadata; fsck --repair with a grace of 0).
@@ -116,6 +130,22 @@ pub enum Command {
     Completion {
         /// The shell.
         shell: clap_complete::Shell,
+    },
+}
+
+/// `harbor vuln ...`.
+#[derive(Debug, Subcommand)]
+pub enum VulnCmd {
+    /// The vulnerabilities the last scan found, most severe first.
+    List {
+        /// `project/repository:tag` or `project/repository@digest`.
+        artifact: String,
+        /// Only these and more severe: low, medium, high, critical.
+        #[arg(long)]
+        severity: Option<String>,
+        /// Only those with a fixed version.
+        #[arg(long)]
+        fixable: bool,
     },
 }
 

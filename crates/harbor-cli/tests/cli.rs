@@ -1411,3 +1411,84 @@ async fn the_vulnerability_database_from_the_command_line() {
     );
     assert_eq!(status["advisories"], records - 1);
 }
+
+/// `harbor scan --wait` and `harbor vuln list` with the built-in scanner registered as the
+/// default: the summary, the filtered list, a scan of a missing artifact.
+#[tokio::test]
+async fn scans_and_vulnerabilities_from_the_command_line() {
+    let s = TestServer::start_configured(|c| {
+        c.remote.allow_loopback = true;
+        c.scanner.adapter_api_key = Some(harbor_server::config::Secret("k".into()));
+    })
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    ok(
+        h,
+        &["login", &s.base, "-u", "admin", "--password-stdin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    )
+    .await;
+    let zip = h.join("all.zip");
+    std::fs::write(&zip, harbor_scanner::fixtures::osv_zip()).unwrap();
+    ok(h, &["scanner", "db", "import", zip.to_str().unwrap()], "").await;
+    let registration = json!({"name": "built-in", "url": s.base, "auth": "X-ScannerAdapter-API-Key", "access_credential": "k"});
+    let resp = common::client()
+        .post(s.url("/api/v2.0/scanners"))
+        .json(&registration)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    // The Debian fixture image, pushed over the registry API.
+    let types = [
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        "application/vnd.oci.image.layer.v1.tar",
+        "application/vnd.oci.image.layer.v1.tar+zstd",
+    ];
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config_digest = common::push_blob(&s, "library/app", config).await;
+    let mut layers = Vec::new();
+    for (blob, media_type) in harbor_scanner::fixtures::debian_image()
+        .into_iter()
+        .zip(types)
+    {
+        let digest = common::push_blob(&s, "library/app", &blob).await;
+        layers.push(json!({"mediaType": media_type, "digest": digest, "size": blob.len()}));
+    }
+    let manifest = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": common::OCI_MANIFEST,
+        "config": {"mediaType": common::OCI_CONFIG, "digest": config_digest, "size": config.len()}, "layers": layers})).unwrap();
+    assert_eq!(
+        common::put_manifest(&s, "library/app", "1", common::OCI_MANIFEST, &manifest)
+            .await
+            .status(),
+        201
+    );
+
+    let summary = ok(h, &["scan", "library/app:1", "--wait"], "").await;
+    assert!(
+        summary.contains("Success") && summary.contains("Critical 4, High 1, Medium 1, Unknown 9"),
+        "{summary}"
+    );
+    let high = json(h, &["vuln", "list", "library/app:1", "--severity", "high"]).await;
+    let ids: Vec<&str> = high
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 5, "{ids:?}");
+    assert_eq!(high[0]["severity"], "Critical");
+    assert!(ids.contains(&"CVE-2021-23337"), "lodash's High: {ids:?}");
+    let fixable = json(h, &["vuln", "list", "library/app:1", "--fixable"]).await;
+    assert_eq!(fixable.as_array().unwrap().len(), 14);
+    fails(
+        h,
+        &["vuln", "list", "library/app:1", "--severity", "awful"],
+        "",
+        2,
+    )
+    .await;
+    fails(h, &["scan", "library/app:nope"], "", 4).await;
+}

@@ -47,7 +47,7 @@ impl ArtifactRef {
         }
     }
 
-    fn path(&self) -> Result<String> {
+    pub(crate) fn path(&self) -> Result<String> {
         let (p, r) = repo_path(&self.repository)?;
         Ok(format!(
             "/projects/{p}/repositories/{r}/artifacts/{}",

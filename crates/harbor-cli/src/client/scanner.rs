@@ -34,3 +34,35 @@ impl Client {
         self.json(resp).await
     }
 }
+
+impl Client {
+    /// Starts a scan of an artifact (vulnerabilities, or an SBOM with `sbom`).
+    pub async fn scan_artifact(&self, a: &super::content::ArtifactRef, sbom: bool) -> Result<()> {
+        let path = format!("{}/scan", a.path()?);
+        let body = serde_json::json!({ "scan_type": if sbom { "sbom" } else { "vulnerability" } });
+        self.send(Method::POST, &path, Some(body)).await.map(drop)
+    }
+
+    /// An artifact with its scan and SBOM overviews.
+    pub async fn scan_overview(
+        &self,
+        a: &super::content::ArtifactRef,
+    ) -> Result<harbor_api_model::Artifact> {
+        self.get(&format!(
+            "{}?with_scan_overview=true&with_sbom_overview=true&with_tag=false",
+            a.path()?
+        ))
+        .await
+    }
+
+    /// An artifact's vulnerability reports by report type.
+    pub async fn vulnerabilities(
+        &self,
+        a: &super::content::ArtifactRef,
+    ) -> Result<
+        std::collections::BTreeMap<String, harbor_api_model::scanner_adapter::VulnerabilityReport>,
+    > {
+        self.get(&format!("{}/additions/vulnerabilities", a.path()?))
+            .await
+    }
+}

@@ -121,6 +121,12 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
                 Command::Registry(c) => registries::registry(&app, c).await,
                 Command::Replication(c) => replication::replication(&app, c).await,
                 Command::Scanner(c) => scanner::scanner(&app, c).await,
+                Command::Scan {
+                    artifact,
+                    sbom,
+                    wait,
+                } => scanner::scan(&app, &artifact, sbom, wait).await,
+                Command::Vuln(c) => scanner::vuln(&app, c).await,
                 Command::Immutable(c) => content::immutable(&app, c).await,
                 Command::Audit(c) => system::audit(&app, c).await,
                 Command::System(c) => system::system(&app, c).await,

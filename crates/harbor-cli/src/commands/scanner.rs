@@ -90,3 +90,134 @@ fn zip_dir(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     zip.finish().map_err(std::io::Error::other)?;
     Ok(spool)
 }
+
+const SEVERITIES: [&str; 6] = ["Unknown", "Negligible", "Low", "Medium", "High", "Critical"];
+
+fn rank(severity: &str) -> usize {
+    SEVERITIES
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case(severity))
+        .unwrap_or(0)
+}
+
+/// `harbor scan ARTIFACT [--sbom] [--wait]`.
+pub(crate) async fn scan(app: &App, artifact: &str, sbom: bool, wait: bool) -> Outcome {
+    let (c, out) = (&app.client, &app.out);
+    let a = crate::client::ArtifactRef::parse(artifact)?;
+    c.scan_artifact(&a, sbom).await?;
+    if !wait {
+        crate::output::emit(&format!("scan of {artifact} started"))?;
+        return Ok(());
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let overview = c.scan_overview(&a).await?;
+        let status = if sbom {
+            overview
+                .sbom_overview
+                .as_ref()
+                .map(|o| o.scan_status.clone())
+        } else {
+            overview
+                .scan_overview
+                .as_ref()
+                .and_then(|m| m.values().next())
+                .map(|o| o.scan_status.clone())
+        };
+        let Some(status) = status.filter(|s| s != "Pending" && s != "Running") else {
+            if std::time::Instant::now() > deadline {
+                return Err(Failure::new(
+                    super::SERVER,
+                    "the scan did not end within an hour",
+                ));
+            }
+            continue;
+        };
+        let mut fields = vec![("status", status.clone())];
+        if let Some(o) = overview
+            .scan_overview
+            .as_ref()
+            .and_then(|m| m.values().next())
+            .filter(|_| !sbom)
+        {
+            fields.push(("severity", o.severity.clone()));
+            if let Some(s) = &o.summary {
+                fields.push(("vulnerabilities", s.total.to_string()));
+                fields.push(("fixable", s.fixable.to_string()));
+                let by: Vec<String> = SEVERITIES
+                    .iter()
+                    .rev()
+                    .filter_map(|k| s.summary.get(*k).map(|n| format!("{k} {n}")))
+                    .collect();
+                fields.push(("by severity", by.join(", ")));
+            }
+            fields.push(("report", o.report_id.clone()));
+        }
+        out.one(&overview, &fields, &overview.digest)?;
+        return if status == "Success" {
+            Ok(())
+        } else {
+            Err(Failure::new(
+                super::REFUSED,
+                format!("the scan ended {status}"),
+            ))
+        };
+    }
+}
+
+/// `harbor vuln list ARTIFACT`.
+pub(crate) async fn vuln(app: &App, cmd: crate::cli::VulnCmd) -> Outcome {
+    let crate::cli::VulnCmd::List {
+        artifact,
+        severity,
+        fixable,
+    } = cmd;
+    let (c, out) = (&app.client, &app.out);
+    let a = crate::client::ArtifactRef::parse(&artifact)?;
+    let min = match severity.as_deref() {
+        None => 0,
+        Some(s) if SEVERITIES.iter().any(|k| k.eq_ignore_ascii_case(s)) => rank(s),
+        Some(s) => {
+            return Err(Failure::usage(format!(
+                "unknown severity {s:?}: low, medium, high or critical"
+            )));
+        }
+    };
+    let reports = c.vulnerabilities(&a).await?;
+    let Some(report) = reports
+        .get(harbor_api_model::scanner_adapter::VULN_REPORT_V11)
+        .or_else(|| reports.values().next())
+    else {
+        return Err(Failure::new(
+            super::NOT_FOUND,
+            format!("{artifact} has no vulnerability report: harbor scan {artifact} --wait"),
+        ));
+    };
+    let mut items: Vec<_> = report
+        .vulnerabilities
+        .iter()
+        .filter(|v| rank(&v.severity) >= min && (!fixable || !v.fix_version.is_empty()))
+        .cloned()
+        .collect();
+    items.sort_by(|x, y| {
+        rank(&y.severity)
+            .cmp(&rank(&x.severity))
+            .then_with(|| (&x.package, &x.id).cmp(&(&y.package, &y.id)))
+    });
+    type V = harbor_api_model::scanner_adapter::VulnerabilityItem;
+    let id = |v: &V| v.id.clone();
+    let severity = |v: &V| v.severity.clone();
+    let package = |v: &V| v.package.clone();
+    let version = |v: &V| v.version.clone();
+    let fix = |v: &V| v.fix_version.clone();
+    let cols: [crate::output::Column<'_, V>; 5] = [
+        ("severity", &severity),
+        ("id", &id),
+        ("package", &package),
+        ("version", &version),
+        ("fixed in", &fix),
+    ];
+    out.list(&items, &cols, &id)?;
+    Ok(())
+}
