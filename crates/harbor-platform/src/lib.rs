@@ -118,7 +118,7 @@ impl Platform {
             projects.clone(),
             accounts.clone(),
         );
-        let scanner = BuiltinScanner::new(registry.metadata().clone(), jobs.clone());
+        let scanner = BuiltinScanner::new(registry.metadata().clone());
         let scanners = Scanners::new(registry.metadata().clone(), accounts.clone());
         let robots = Robots::new(accounts.clone(), settings.clone());
         let scans = scanner::scans::Scans::new(
@@ -179,7 +179,6 @@ impl Platform {
         self.jobs = self.jobs.with_waker(wake.clone());
         self.retention = self.retention.with_waker(wake.clone());
         self.projects = self.projects.with_retention(self.retention.clone());
-        self.scanner.adapter = self.scanner.adapter.with_waker(wake.clone());
         self.scans = self.scans.with_waker(wake.clone());
         self.replication = self.replication.with_waker(wake);
         self

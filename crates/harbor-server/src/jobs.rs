@@ -102,12 +102,6 @@ impl Jobs {
             platform.replication.job_handler(),
             false,
         );
-        // Scan requests of the built-in scanner adapter, many at a time.
-        runner.register(
-            harbor_platform::scanner::adapter::JOB_KIND,
-            platform.scanner.adapter.job_handler(),
-            false,
-        );
         // Scans of artifacts by registered scanners, many at a time.
         runner.register(
             harbor_platform::scanner::scans::JOB_KIND,

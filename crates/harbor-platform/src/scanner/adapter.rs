@@ -1,11 +1,10 @@
-//! The built-in scanner as a Harbor scanner adapter: scan requests accepted, run as jobs
-//! on the durable queue (on any replica), and their outcomes kept for the client to poll.
+//! The built-in scanner as a Harbor scanner adapter: scan requests accepted and stored for
+//! every replica, run by the process that accepted them (two at a time), and their outcomes
+//! kept for the client to poll from any replica.
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use harbor_auth::sealing::SealingKeys;
-use harbor_core::jobs::{JobContext, JobError, JobHandler, JobStore, NewJob, Trigger};
 use harbor_core::model::now_ms;
 use harbor_core::ports::MetadataStore;
 use harbor_core::scan::{ScanRequestRecord, ScanRequestState};
@@ -15,10 +14,12 @@ use serde::{Deserialize, Serialize};
 
 use super::engine::{Engine, ScanOutcome};
 use crate::remote::{Probe, RemoteCredential};
-use crate::system_jobs::Waker;
 
-/// The job kind of an accepted scan request.
-pub const JOB_KIND: &str = "SCANNER_ADAPTER_SCAN";
+/// Scans one process runs at once (more wait for a permit).
+const CONCURRENT_SCANS: usize = 2;
+/// A request neither finished nor updated for this long was lost with the process that
+/// ran it.
+const LOST_MS: i64 = 45 * 60_000;
 /// How long requests and their outcomes are kept for the client to read.
 pub const KEEP_MS: i64 = 24 * 3_600_000;
 /// What the sealed credential is sealed as (authenticated data).
@@ -64,32 +65,26 @@ pub struct ScanRequestView {
     pub status: RequestStatus,
 }
 
-#[derive(Serialize, Deserialize)]
-struct JobParams {
-    id: String,
-}
-
 /// Accepts scan requests and runs them.
 #[derive(Clone)]
 pub struct Adapter {
     store: Arc<dyn MetadataStore>,
-    jobs: Arc<dyn JobStore>,
     engine: Engine,
     keys: Option<Arc<SealingKeys>>,
     probe: Probe,
-    wake: Option<Waker>,
+    /// Scans running at once in this process.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Adapter {
-    /// Requests kept in `store`, run on `jobs` by `engine`.
-    pub fn new(store: Arc<dyn MetadataStore>, jobs: Arc<dyn JobStore>, engine: Engine) -> Self {
+    /// Requests kept in `store`, run by `engine`.
+    pub fn new(store: Arc<dyn MetadataStore>, engine: Engine) -> Self {
         Self {
             store,
-            jobs,
             engine,
             keys: None,
             probe: Probe::default(),
-            wake: None,
+            permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SCANS)),
         }
     }
 
@@ -102,12 +97,6 @@ impl Adapter {
     /// Pulls with `probe`'s options (address policy, time-outs).
     pub fn with_probe(mut self, probe: Probe) -> Self {
         self.probe = probe;
-        self
-    }
-
-    /// Wakes this process's workers when a request is queued.
-    pub fn with_waker(mut self, wake: Waker) -> Self {
-        self.wake = Some(wake);
         self
     }
 
@@ -144,21 +133,25 @@ impl Adapter {
                 updated_ms: now,
             })
             .await?;
-        let params =
-            serde_json::to_string(&JobParams { id: id.clone() }).map_err(Error::internal)?;
-        self.jobs
-            .enqueue(&NewJob {
-                kind: JOB_KIND.into(),
-                params,
-                trigger: Trigger::Manual,
-                max_attempts: 2,
-                run_after_ms: 0,
-                schedule_id: None,
-            })
-            .await?;
-        if let Some(wake) = &self.wake {
-            wake();
-        }
+        // The scan runs here, not on the shared job queue: a scan job of this server
+        // waits for the report, and must not hold the worker the scan itself needs.
+        let adapter = self.clone();
+        let scan_id = id.clone();
+        tokio::spawn(async move {
+            let Ok(_permit) = adapter.permits.clone().acquire_owned().await else {
+                return;
+            };
+            if let Err(message) = adapter.run(&scan_id).await {
+                tracing::warn!(id = scan_id, error = %message, "scan failed");
+                if let Err(e) = adapter
+                    .store
+                    .update_scan_request(&scan_id, ScanRequestState::Failed, &message, b"")
+                    .await
+                {
+                    tracing::error!(id = scan_id, error = %e, "could not record a failed scan");
+                }
+            }
+        });
         Ok(id)
     }
 
@@ -169,6 +162,13 @@ impl Adapter {
         };
         let target: ScanTarget = serde_json::from_str(&record.request).map_err(Error::internal)?;
         let status = match record.state {
+            ScanRequestState::Queued | ScanRequestState::Running
+                if record.updated_ms < now_ms() - LOST_MS =>
+            {
+                RequestStatus::Failed(
+                    "the scan was lost: the server running it stopped; request it again".into(),
+                )
+            }
             ScanRequestState::Queued | ScanRequestState::Running => RequestStatus::Pending,
             ScanRequestState::Failed => RequestStatus::Failed(record.error),
             ScanRequestState::Done => RequestStatus::Done(Box::new(
@@ -176,11 +176,6 @@ impl Adapter {
             )),
         };
         Ok(Some(ScanRequestView { target, status }))
-    }
-
-    /// The job handler to register under [`JOB_KIND`].
-    pub fn job_handler(&self) -> Arc<ScanJob> {
-        Arc::new(ScanJob(self.clone()))
     }
 
     async fn run(&self, id: &str) -> std::result::Result<(), String> {
@@ -233,33 +228,6 @@ impl Adapter {
             .map_err(|e| e.to_string())?;
         tracing::info!(id, repository = %repo, %digest, findings = outcome.findings.len(), layers_read = outcome.layers_read, "scan finished");
         Ok(())
-    }
-}
-
-/// Runs accepted requests.
-pub struct ScanJob(Adapter);
-
-#[async_trait]
-impl JobHandler for ScanJob {
-    async fn run(&self, ctx: &JobContext) -> std::result::Result<(), JobError> {
-        let params: JobParams = ctx.params()?;
-        match self.0.run(&params.id).await {
-            Ok(()) => Ok(()),
-            Err(message) => {
-                ctx.log(format!("scan {} failed: {message}", params.id));
-                let recorded = self
-                    .0
-                    .store
-                    .update_scan_request(&params.id, ScanRequestState::Failed, &message, b"")
-                    .await;
-                if let Err(e) = recorded {
-                    return Err(JobError::retryable(format!(
-                        "{message}; recording the failure failed: {e}"
-                    )));
-                }
-                Err(JobError::fatal(message))
-            }
-        }
     }
 }
 

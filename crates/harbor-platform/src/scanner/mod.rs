@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 use harbor_auth::Principal;
 use harbor_core::Result;
-use harbor_core::jobs::JobStore;
 use harbor_core::ports::MetadataStore;
 use harbor_core::scan::VulnDbInfo;
 
@@ -40,12 +39,12 @@ pub struct BuiltinScanner {
 }
 
 impl BuiltinScanner {
-    /// The scanner over `store`, running scans on `jobs`.
-    pub fn new(store: Arc<dyn MetadataStore>, jobs: Arc<dyn JobStore>) -> Self {
+    /// The scanner over `store`.
+    pub fn new(store: Arc<dyn MetadataStore>) -> Self {
         let db = VulnDb::new(store.clone());
         let engine = Engine::new(store.clone(), db.clone());
         Self {
-            adapter: Adapter::new(store, jobs, engine),
+            adapter: Adapter::new(store, engine),
             db,
         }
     }

@@ -21,9 +21,16 @@ const KEY: &str = "adapter-k3y";
 /// A server that may reach itself on loopback, with the fixture database imported and the
 /// built-in scanner registered as the default; the registration's uuid.
 async fn set_up() -> (TestServer, String) {
+    set_up_with(|_| {}).await
+}
+
+async fn set_up_with(
+    tweak: impl FnOnce(&mut harbor_server::config::Config),
+) -> (TestServer, String) {
     let s = TestServer::start_configured(|c| {
         c.remote.allow_loopback = true;
         c.scanner.adapter_api_key = Some(harbor_server::config::Secret(KEY.into()));
+        tweak(c);
     })
     .await;
     let resp = client()
@@ -358,4 +365,25 @@ async fn what_cannot_be_scanned_and_who_may_not() {
     let resp = start_scan(&s, "library/app", "1", None).await;
     assert_eq!(resp.status(), StatusCode::PRECONDITION_FAILED);
     assert!(resp.text().await.unwrap().contains("/scanners"));
+}
+
+/// The built-in adapter runs its scans outside the job queue, so a server with one job
+/// worker (held by the scan job waiting for the report) still finishes its scans.
+#[tokio::test]
+async fn one_job_worker_is_enough_for_the_builtin_scanner() {
+    let (s, _) = set_up_with(|c| c.jobs.workers = 1).await;
+    push_debian(&s, "library/app").await;
+    assert_eq!(
+        start_scan(&s, "library/app", "1", None).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let (_, overview) = finished(
+        &s,
+        "library/app",
+        "1",
+        "with_scan_overview=true",
+        vuln_overview,
+    )
+    .await;
+    assert_eq!(overview["scan_status"], "Success", "{overview}");
 }
