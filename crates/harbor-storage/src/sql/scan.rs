@@ -138,7 +138,16 @@ impl ScanStore for SqlMetadataStore {
                 .await
                 .map_err(internal)?;
         }
-        tx.commit().await.map_err(internal)
+        tx.commit().await.map_err(internal)?;
+        // A fresh table has no statistics: without them PostgreSQL plans the lookups'
+        // 500-pair IN lists as scans of every row (measured: 200 ms a query, 2.5 ms after).
+        if self.dialect == super::Dialect::Postgres {
+            sqlx::query("ANALYZE vuln_advisories")
+                .execute(&self.write)
+                .await
+                .map_err(internal)?;
+        }
+        Ok(())
     }
 
     async fn abort_vuln_import(&self, generation: i64) -> Result<()> {
