@@ -21,6 +21,24 @@ const LOOKUP_KEYS: usize = 500;
 /// An import that has not finished after this long was abandoned.
 const ABANDONED_MS: i64 = 3_600_000;
 
+/// Deletes an import's advisories and its record.
+async fn drop_generation(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    generation: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM vuln_advisories WHERE generation = $1")
+        .bind(generation)
+        .execute(&mut **tx)
+        .await
+        .map_err(internal)?;
+    sqlx::query("DELETE FROM vuln_db_imports WHERE generation = $1")
+        .bind(generation)
+        .execute(&mut **tx)
+        .await
+        .map_err(internal)?;
+    Ok(())
+}
+
 fn info(row: &AnyRow) -> Result<VulnDbInfo> {
     let records: i64 = row.try_get(3).map_err(internal)?;
     let advisories: i64 = row.try_get(4).map_err(internal)?;
@@ -47,16 +65,7 @@ impl ScanStore for SqlMetadataStore {
         .await
         .map_err(internal)?;
         for generation in stale {
-            sqlx::query("DELETE FROM vuln_advisories WHERE generation = $1")
-                .bind(generation)
-                .execute(&mut *tx)
-                .await
-                .map_err(internal)?;
-            sqlx::query("DELETE FROM vuln_db_imports WHERE generation = $1")
-                .bind(generation)
-                .execute(&mut *tx)
-                .await
-                .map_err(internal)?;
+            drop_generation(&mut tx, generation).await?;
         }
         let generation: i64 = sqlx::query_scalar(
             "INSERT INTO vuln_db_imports (state, source, started_at) VALUES ('importing', $1, $2)
@@ -127,16 +136,7 @@ impl ScanStore for SqlMetadataStore {
             )));
         }
         for generation in old {
-            sqlx::query("DELETE FROM vuln_advisories WHERE generation = $1")
-                .bind(generation)
-                .execute(&mut *tx)
-                .await
-                .map_err(internal)?;
-            sqlx::query("DELETE FROM vuln_db_imports WHERE generation = $1")
-                .bind(generation)
-                .execute(&mut *tx)
-                .await
-                .map_err(internal)?;
+            drop_generation(&mut tx, generation).await?;
         }
         tx.commit().await.map_err(internal)?;
         // A fresh table has no statistics: without them PostgreSQL plans the lookups'
