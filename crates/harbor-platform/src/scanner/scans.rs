@@ -191,19 +191,18 @@ impl Scans {
         kind: ScanType,
         registry_url: &str,
     ) -> Result<String> {
-        let (project, _) =
-            access::project_for(&self.accounts, by, project, kind.resource(), Action::Create)
-                .await?;
-        let name = RepositoryName::parse(&format!("{}/{repository}", project.name))?;
-        let artifact = self
-            .registry
+        let options = ArtifactOptions {
+            with_tags: true,
+            ..Default::default()
+        };
+        let (project, artifact) = self
             .artifact(
-                &name,
+                by,
+                project,
+                repository,
                 reference,
-                ArtifactOptions {
-                    with_tags: true,
-                    ..Default::default()
-                },
+                options,
+                (kind.resource(), Action::Create),
             )
             .await?;
         let media_type = artifact.record.manifest_media_type.clone();
@@ -251,7 +250,7 @@ impl Scans {
             report_id: record.id.clone(),
             registry_url: registry_url.to_string(),
             project: project.name.clone(),
-            repository: name.to_string(),
+            repository: artifact.record.repository_name.clone(),
             digest: record.digest.clone(),
             tag: artifact.tags.first().map(|t| t.name.clone()),
             manifest_media_type: media_type,
@@ -275,6 +274,26 @@ impl Scans {
             wake();
         }
         Ok(record.id)
+    }
+
+    /// The artifact `repository@reference` of `project`, once `by` may do `needs` there.
+    async fn artifact(
+        &self,
+        by: &Principal,
+        project: &ProjectRef,
+        repository: &str,
+        reference: &str,
+        options: ArtifactOptions,
+        needs: (Resource, Action),
+    ) -> Result<(
+        harbor_core::identity::Project,
+        harbor_core::registry::Artifact,
+    )> {
+        let (project, _) =
+            access::project_for(&self.accounts, by, project, needs.0, needs.1).await?;
+        let name = RepositoryName::parse(&format!("{}/{repository}", project.name))?;
+        let artifact = self.registry.artifact(&name, reference, options).await?;
+        Ok((project, artifact))
     }
 
     /// The reports of these digests (for `with_scan_overview`): no report data, one query.
@@ -312,12 +331,15 @@ impl Scans {
         repository: &str,
         reference: &str,
     ) -> Result<BTreeMap<String, serde_json::Value>> {
-        let (project, _) =
-            access::project_for(&self.accounts, by, project, Resource::Scan, Action::Read).await?;
-        let name = RepositoryName::parse(&format!("{}/{repository}", project.name))?;
-        let artifact = self
-            .registry
-            .artifact(&name, reference, ArtifactOptions::default())
+        let (_, artifact) = self
+            .artifact(
+                by,
+                project,
+                repository,
+                reference,
+                ArtifactOptions::default(),
+                (Resource::Scan, Action::Read),
+            )
             .await?;
         let mut out = BTreeMap::new();
         for record in self
@@ -344,12 +366,15 @@ impl Scans {
         reference: &str,
         report_id: &str,
     ) -> Result<String> {
-        let (project, _) =
-            access::project_for(&self.accounts, by, project, Resource::Scan, Action::Read).await?;
-        let name = RepositoryName::parse(&format!("{}/{repository}", project.name))?;
-        let artifact = self
-            .registry
-            .artifact(&name, reference, ArtifactOptions::default())
+        let (_, artifact) = self
+            .artifact(
+                by,
+                project,
+                repository,
+                reference,
+                ArtifactOptions::default(),
+                (Resource::Scan, Action::Read),
+            )
             .await?;
         let record = self
             .store
@@ -371,12 +396,15 @@ impl Scans {
         reference: &str,
         kind: ScanType,
     ) -> Result<()> {
-        let (project, _) =
-            access::project_for(&self.accounts, by, project, kind.resource(), Action::Stop).await?;
-        let name = RepositoryName::parse(&format!("{}/{repository}", project.name))?;
-        let artifact = self
-            .registry
-            .artifact(&name, reference, ArtifactOptions::default())
+        let (_, artifact) = self
+            .artifact(
+                by,
+                project,
+                repository,
+                reference,
+                ArtifactOptions::default(),
+                (kind.resource(), Action::Stop),
+            )
             .await?;
         let running: Vec<ScanReportRecord> = self
             .store
