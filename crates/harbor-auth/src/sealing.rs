@@ -91,6 +91,17 @@ impl SealingKey {
         Ok(plain.to_vec())
     }
 
+    /// A secret derived from this key for `purpose` (HMAC-SHA256, 64 hex characters):
+    /// every replica with the same key derives the same value, nothing is stored.
+    pub fn derive(&self, purpose: &str) -> String {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &self.bytes);
+        aws_lc_rs::hmac::sign(&key, purpose.as_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// Another handle on the same key.
     pub fn duplicate(&self) -> Result<Self, AuthError> {
         Self::from_bytes(self.bytes)
@@ -115,6 +126,11 @@ impl SealingKeys {
     /// The keys: `current` seals, all open.
     pub fn new(current: SealingKey, previous: Vec<SealingKey>) -> Self {
         SealingKeys { current, previous }
+    }
+
+    /// A secret derived from the current key for `purpose` ([`SealingKey::derive`]).
+    pub fn derive(&self, purpose: &str) -> String {
+        self.current.derive(purpose)
     }
 
     /// Seals with the current key.
@@ -170,6 +186,22 @@ mod tests {
         assert!(SealingKey::parse("abc").is_err());
         assert!(SealingKey::parse(&"zz".repeat(32)).is_err());
         assert_eq!(format!("{k:?}"), "SealingKey(***)");
+    }
+
+    #[test]
+    fn derived_secrets_depend_on_key_and_purpose_only() {
+        let k = SealingKey::parse(&"01".repeat(32)).unwrap();
+        let d = k.derive("scanner adapter");
+        assert_eq!(d.len(), 64);
+        assert!(d.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(d, k.duplicate().unwrap().derive("scanner adapter"));
+        assert_ne!(d, k.derive("something else"));
+        assert_ne!(d, SealingKey::generate().unwrap().derive("scanner adapter"));
+        // HMAC-SHA256(key = 0x01 * 32, "abc"), computed with Python's hmac module.
+        assert_eq!(
+            k.derive("abc"),
+            "73860612aa6aadf68985b6e9c4233357cedd5f24a221eba740b2aa8350276cfc"
+        );
     }
 
     #[test]

@@ -90,12 +90,12 @@ pub const KEYS: &[Key] = &[
     Key {
         name: "auto_scan",
         kind: Kind::Bool,
-        support: not_yet("false", "vulnerability scanning"),
+        support: Support::Enforced,
     },
     Key {
         name: "auto_sbom_generation",
         kind: Kind::Bool,
-        support: not_yet("false", "SBOM generation"),
+        support: Support::Enforced,
     },
     Key {
         name: "reuse_sys_cve_allowlist",
@@ -290,11 +290,9 @@ mod tests {
     #[test]
     fn features_we_lack_are_refused_by_name() {
         for (name, on) in [
-            ("auto_scan", "true"),
             ("prevent_vul", "true"),
             ("enable_content_trust", "true"),
             ("enable_content_trust_cosign", "TRUE"),
-            ("auto_sbom_generation", "true"),
             ("proxy_speed_kb", "100"),
             ("proxy_cache_filter_kind", "regex"),
         ] {

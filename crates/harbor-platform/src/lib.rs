@@ -92,6 +92,9 @@ pub struct Platform {
     pub scanners: Scanners,
     /// Scans of artifacts by registered scanners.
     pub scans: scanner::scans::Scans,
+    /// This server's own address, once it serves (set with
+    /// [`serving_at`](Self::serving_at)).
+    pub local: scanner::builtin::LocalRegistry,
 }
 
 impl Platform {
@@ -118,8 +121,11 @@ impl Platform {
             projects.clone(),
             accounts.clone(),
         );
-        let scanner = BuiltinScanner::new(registry.metadata().clone());
-        let scanners = Scanners::new(registry.metadata().clone(), accounts.clone());
+        let local = scanner::builtin::LocalRegistry::default();
+        let mut scanner = BuiltinScanner::new(registry.metadata().clone());
+        scanner.adapter = scanner.adapter.with_local(local.clone());
+        let scanners =
+            Scanners::new(registry.metadata().clone(), accounts.clone()).with_local(local.clone());
         let robots = Robots::new(accounts.clone(), settings.clone());
         let scans = scanner::scans::Scans::new(
             registry.clone(),
@@ -127,8 +133,10 @@ impl Platform {
             jobs.clone(),
             robots.clone(),
             scanners.clone(),
-        );
+        )
+        .with_local(local.clone());
         Platform {
+            local,
             scanner,
             scanners,
             scans,
@@ -172,6 +180,21 @@ impl Platform {
         self.replication = self.replication.with_registries(self.registries.clone());
         self.proxy = self.proxy.with_registries(self.registries.clone());
         self
+    }
+
+    /// Records where this server serves (its external URL, else its listen address) and
+    /// registers the built-in scanner there when `register_builtin` (see
+    /// [`Scanners::ensure_builtin`]).
+    pub async fn serving_at(
+        &self,
+        address: scanner::builtin::LocalAddress,
+        register_builtin: bool,
+    ) -> harbor_core::Result<()> {
+        self.local.set(address);
+        if register_builtin {
+            self.scanners.ensure_builtin().await?;
+        }
+        Ok(())
     }
 
     /// Calls `wake` whenever a job was queued (to wake this process's workers).

@@ -31,6 +31,15 @@ impl Probe {
         }
     }
 
+    /// These options with loopback and private addresses allowed: for calls to this
+    /// server's own address only (see `scanner::builtin::LocalRegistry`).
+    pub fn trusting_local(&self) -> Probe {
+        let mut options = (*self.options).clone();
+        options.address_policy.allow_loopback = true;
+        options.address_policy.allow_private = true;
+        Probe::new(options)
+    }
+
     /// The options clients get.
     pub fn options(&self) -> &ClientOptions {
         &self.options

@@ -73,9 +73,14 @@ pub struct Config {
 
 /// The built-in vulnerability scanner. The server never downloads vulnerability data: the
 /// operator imports it (`harbor scanner db import`) or names it here.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScannerConfig {
+    /// Register the built-in scanner under `/scanners` at this server's own address when
+    /// it starts (the default scanner unless another is), so scans, scan on push and
+    /// the vulnerability policy work with no set-up (`HARBOR_SCANNER_BUILTIN`, default
+    /// true). It authenticates with a key derived from `auth.secret_key`.
+    pub builtin: bool,
     /// OSV data (an `all.zip` or a directory of records) imported at start-up when it
     /// changed since the last import (`HARBOR_SCANNER_DB`).
     pub db: Option<PathBuf>,
@@ -84,6 +89,16 @@ pub struct ScannerConfig {
     /// (`HARBOR_SCANNER_ADAPTER_API_KEY`; sent as `Authorization: Bearer <key>` or
     /// `X-ScannerAdapter-API-Key`). Unset: administrators only.
     pub adapter_api_key: Option<Secret>,
+}
+
+impl Default for ScannerConfig {
+    fn default() -> Self {
+        ScannerConfig {
+            builtin: true,
+            db: None,
+            adapter_api_key: None,
+        }
+    }
 }
 
 /// Outbound connections to remote registries (docs/replication.md, "Which addresses
@@ -796,6 +811,9 @@ impl Config {
         }
         if let Some(v) = get("HARBOR_REMOTE_ALLOW_PRIVATE") {
             self.remote.allow_private = parse("HARBOR_REMOTE_ALLOW_PRIVATE", &v)?;
+        }
+        if let Some(v) = get("HARBOR_SCANNER_BUILTIN") {
+            self.scanner.builtin = parse("HARBOR_SCANNER_BUILTIN", &v)?;
         }
         if let Some(v) = get("HARBOR_SCANNER_DB").filter(|v| !v.is_empty()) {
             self.scanner.db = Some(PathBuf::from(v));

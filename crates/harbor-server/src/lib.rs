@@ -85,6 +85,11 @@ pub struct AppState {
     pub default_storage_limit: i64,
     /// The key of scanner adapter clients other than administrators (`/api/v1`).
     pub scanner_adapter_key: Option<Arc<str>>,
+    /// The key this server's own calls to the built-in adapter carry (derived from the
+    /// secret key; see `harbor_platform::scanner::builtin`).
+    pub builtin_adapter_key: Option<Arc<str>>,
+    /// Register the built-in scanner once serving (`scanner.builtin`).
+    pub register_builtin_scanner: bool,
     /// This process's name in upload leases (and the data directory's lock).
     instance: Option<Arc<instance::Instance>>,
 }
@@ -185,7 +190,9 @@ impl AppState {
                 .collect::<Result<_, _>>()
                 .map_err(|e| OpenError::Config(e.to_string()))?,
         )));
+        let builtin_adapter_key = platform.scanners.builtin_key().map(Arc::from);
         let state = AppState {
+            builtin_adapter_key,
             registry,
             accounts,
             platform,
@@ -204,9 +211,46 @@ impl AppState {
             proxies: Arc::new(proxies),
             default_storage_limit: -1,
             scanner_adapter_key: None,
+            register_builtin_scanner: false,
             instance: None,
         };
         Ok((state, boot))
+    }
+
+    /// Records that the server serves on `addr` (over TLS when `tls`): the address it
+    /// calls itself at is the external URL, else this one (an unspecified IP becomes
+    /// loopback); registers the built-in scanner there (`scanner.builtin`). A failure is
+    /// logged: the registry serves without it.
+    pub async fn serving_at(&self, addr: std::net::SocketAddr, tls: bool) {
+        let address = match &self.auth.external_url {
+            Some(url) => harbor_platform::scanner::builtin::LocalAddress {
+                url: url.trim_end_matches('/').to_owned(),
+                insecure: false,
+            },
+            None => {
+                let ip = match addr.ip() {
+                    std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+                        std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+                    }
+                    std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+                        std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+                    }
+                    ip => ip,
+                };
+                let scheme = if tls { "https" } else { "http" };
+                harbor_platform::scanner::builtin::LocalAddress {
+                    url: format!("{scheme}://{}", std::net::SocketAddr::new(ip, addr.port())),
+                    insecure: tls,
+                }
+            }
+        };
+        if let Err(e) = self
+            .platform
+            .serving_at(address, self.register_builtin_scanner)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot register the built-in scanner");
+        }
     }
 
     /// Opens the storage the configuration names (by default SQLite metadata in
@@ -287,6 +331,7 @@ impl AppState {
             .adapter_api_key
             .as_ref()
             .map(|k| Arc::from(k.0.as_str()));
+        state.register_builtin_scanner = config.scanner.builtin;
         if let Some(path) = config.scanner.db.clone() {
             scanner_db::import_at_start(state.platform.scanner.db.clone(), path);
         }
@@ -347,6 +392,7 @@ impl AppState {
             state
                 .events
                 .start(state.platform.replication.event_trigger());
+            state.events.start(state.platform.scans.on_push());
         }
         if let Some(password) = boot.generated_password {
             // Shown once, on standard output only: never logged.

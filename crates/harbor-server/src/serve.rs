@@ -327,6 +327,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         tls = tls.is_some(),
         "harbor-server started"
     );
+    state.serving_at(addr, tls.is_some()).await;
     let stop = shutdown_signal();
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("harbor-server listening on {scheme}://{addr}");

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use serde_json::{Map, Value};
 
 use super::Registry;
-use super::blobs::Mount;
+use super::blobs::{BlobRead, Mount};
 use crate::artifact::{
     AccessoryRecord, ArtifactQuery, ArtifactRecord, IndexChild, TagRecord, build_history,
     children_of, config_of, extra_attrs, kind_of, media_type_of,
@@ -239,6 +239,35 @@ impl Registry {
                     record.digest
                 ))
             })
+    }
+
+    /// The `sbom` addition of an SBOM artifact (config media type
+    /// `application/vnd.goharbor.harbor.sbom.v1`, or artifact type
+    /// `application/spdx+json`): its first layer, the document, to stream.
+    /// [`Error::NotFound`] for other artifacts.
+    pub async fn sbom_document(&self, repo: &RepositoryName, reference: &str) -> Result<BlobRead> {
+        let record = self.record(repo, reference).await?;
+        let none = || {
+            Error::NotFound(format!(
+                "artifact {repo}@{} is not an SBOM: it has no sbom addition",
+                record.digest
+            ))
+        };
+        let parsed: Value = serde_json::from_slice(&record.content).map_err(|_| none())?;
+        let config_type = parsed
+            .pointer("/config/mediaType")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let sbom = config_type == crate::artifact::HARBOR_SBOM
+            || record.artifact_type.as_deref() == Some("application/spdx+json");
+        let layer = parsed
+            .pointer("/layers/0/digest")
+            .and_then(Value::as_str)
+            .and_then(|d| Digest::parse(d).ok());
+        match (sbom, layer) {
+            (true, Some(layer)) => self.read_blob(repo, &layer, None).await,
+            _ => Err(none()),
+        }
     }
 
     /// The accessories of an artifact.

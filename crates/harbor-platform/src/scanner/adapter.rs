@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::engine::{Engine, ScanOutcome};
 use crate::remote::{Probe, RemoteCredential};
+use crate::scanner::builtin::LocalRegistry;
 
 /// Scans one process runs at once (more wait for a permit).
 const CONCURRENT_SCANS: usize = 2;
@@ -72,6 +73,7 @@ pub struct Adapter {
     engine: Engine,
     keys: Option<Arc<SealingKeys>>,
     probe: Probe,
+    local: LocalRegistry,
     /// Scans running at once in this process.
     permits: Arc<tokio::sync::Semaphore>,
 }
@@ -84,6 +86,7 @@ impl Adapter {
             engine,
             keys: None,
             probe: Probe::default(),
+            local: LocalRegistry::default(),
             permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SCANS)),
         }
     }
@@ -91,6 +94,13 @@ impl Adapter {
     /// Seals request credentials with `keys` (without them, only anonymous pulls).
     pub fn with_keys(mut self, keys: Arc<SealingKeys>) -> Self {
         self.keys = Some(keys);
+        self
+    }
+
+    /// Knows this server's own address through `local`: pulls from it are allowed
+    /// whatever the address policy says.
+    pub fn with_local(mut self, local: LocalRegistry) -> Self {
+        self.local = local;
         self
     }
 
@@ -213,9 +223,15 @@ impl Adapter {
             .map_err(|e| e.to_string())?;
         let repo = RepositoryName::parse(&target.repository).map_err(|e| e.to_string())?;
         let digest = Digest::parse(&target.digest).map_err(|e| e.to_string())?;
+        let local = self
+            .local
+            .get()
+            .filter(|_| self.local.is_local(&target.registry_url));
+        let insecure = target.insecure || local.is_some_and(|a| a.insecure);
         let client = self
-            .probe
-            .client_for(&target.registry_url, credential, target.insecure)
+            .local
+            .probe_for(&self.probe, &target.registry_url)
+            .client_for(&target.registry_url, credential, insecure)
             .map_err(|e| e.to_string())?;
         let outcome = self
             .engine

@@ -5,8 +5,11 @@
 //! calls (Harbor's `/scanners`), the built-in one or any other.
 
 pub mod adapter;
+pub mod builtin;
 pub mod engine;
+pub mod on_push;
 pub mod registrations;
+mod sbom_accessory;
 pub mod scans;
 pub mod vulndb;
 

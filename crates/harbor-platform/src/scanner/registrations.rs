@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::{self, ProjectRef, require_system};
 use crate::remote::Probe;
+use crate::scanner::builtin::{self, LocalRegistry};
 
 /// What a sealed adapter credential is sealed as (its additional data).
 const SEALED_AS: &str = "scanner credential";
@@ -210,6 +211,7 @@ pub struct Scanners {
     accounts: Arc<Accounts>,
     keys: Option<Arc<SealingKeys>>,
     probe: Probe,
+    local: LocalRegistry,
 }
 
 impl Scanners {
@@ -221,6 +223,69 @@ impl Scanners {
             accounts,
             keys: None,
             probe: Probe::default(),
+            local: LocalRegistry::default(),
+        }
+    }
+
+    /// Knows this server's own address through `local` (the built-in registration).
+    pub fn with_local(mut self, local: LocalRegistry) -> Self {
+        self.local = local;
+        self
+    }
+
+    /// The key the built-in adapter accepts from this server (derived from the secret
+    /// key, the same on every replica); `None` without a secret key.
+    pub fn builtin_key(&self) -> Option<String> {
+        self.keys
+            .as_deref()
+            .map(|k| k.derive(builtin::ADAPTER_KEY_PURPOSE))
+    }
+
+    /// Registers the built-in scanner at this server's address (once it serves), or
+    /// brings its registration up to date (address, key); the first registration is the
+    /// default. A registration of another scanner under its name or URL is left alone,
+    /// with a warning. `None` when there is nothing to register yet.
+    pub async fn ensure_builtin(&self) -> Result<Option<ScannerRegistration>> {
+        let (Some(address), Some(key)) = (self.local.get(), self.builtin_key()) else {
+            return Ok(None);
+        };
+        let stored = self.store.registration(builtin::BUILTIN_UUID).await?;
+        if let Some(r) = &stored
+            && r.settings.url == address.url
+            && r.settings.skip_cert_verify == address.insecure
+            && self.open(&r.settings).is_ok_and(|k| k == key)
+        {
+            return Ok(stored);
+        }
+        let settings = builtin::settings(&address, self.seal(&key)?)?;
+        let event = |change: &str| {
+            NewEvent::now(
+                "system",
+                DomainEvent::ScannerRegistrationChanged {
+                    name: settings.name.clone(),
+                    change: change.to_owned(),
+                },
+            )
+        };
+        let result = match stored {
+            Some(_) => {
+                self.store
+                    .update_registration(builtin::BUILTIN_UUID, &settings, &[event("update")])
+                    .await
+            }
+            None => {
+                self.store
+                    .create_registration(builtin::BUILTIN_UUID, &settings, &[event("create")])
+                    .await
+            }
+        };
+        match result {
+            Ok(r) => Ok(Some(r)),
+            Err(Error::Conflict(why)) => {
+                tracing::warn!(%why, "the built-in scanner is not registered: another registration has its name or URL");
+                Ok(None)
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -382,6 +447,7 @@ impl Scanners {
             "only system administrators may change scanners",
         )?;
         let stored = self.registration(uuid).await?;
+        builtin::refuse_change(&stored, "changed")?;
         let settings = self.settings(input, Some(&stored.settings.sealed_credential))?;
         if stored.is_default && settings.disabled {
             return Err(Error::Invalid(format!(
@@ -406,6 +472,7 @@ impl Scanners {
             "only system administrators may delete scanners",
         )?;
         let stored = self.registration(uuid).await?;
+        builtin::refuse_change(&stored, "deleted")?;
         let event = Self::event(by, &stored.settings.name, "delete");
         self.store.delete_registration(uuid, &[event]).await?;
         Ok(stored)
@@ -519,7 +586,8 @@ impl Scanners {
         credential: &str,
         insecure: bool,
     ) -> std::result::Result<AdapterMetadata, String> {
-        let client = HttpClient::new(self.probe.options(), insecure).map_err(|e| e.to_string())?;
+        let probe = self.local.probe_for(&self.probe, url);
+        let client = HttpClient::new(probe.options(), insecure).map_err(|e| e.to_string())?;
         let mut req = Request::get(url);
         req.timeout = PING_TIMEOUT;
         req.max_body = MAX_METADATA;

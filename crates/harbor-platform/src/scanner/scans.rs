@@ -20,14 +20,16 @@ use harbor_core::rbac::{Action, Resource};
 use harbor_core::registry::ArtifactOptions;
 use harbor_core::scan::ScanReportRecord;
 use harbor_core::scan::registrations::ScannerRegistration;
-use harbor_core::{Error, Registry, RepositoryName, Result};
+use harbor_core::{Digest, Error, Registry, RepositoryName, Result};
 use harbor_remote::scanner_adapter::{AdapterClient, ReportPoll};
 use serde::{Deserialize, Serialize};
 
 use crate::access::{self, ProjectRef};
 use crate::remote::Probe;
 use crate::robots::Robots;
+use crate::scanner::builtin::LocalRegistry;
 use crate::scanner::registrations::{AdapterMetadata, Scanners};
+use crate::scanner::sbom_accessory;
 use crate::system_jobs::Waker;
 
 /// The job kind of an artifact scan.
@@ -36,6 +38,8 @@ pub const JOB_KIND: &str = "IMAGE_SCAN";
 const STALE_MS: i64 = 3_600_000;
 /// The longest a scan may take before the job gives up.
 const SCAN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Who pushes SBOM accessories (in events and the audit log).
+const SBOM_ACTOR: &str = "harbor-scanner";
 /// The first report poll, as Harbor waits.
 const FIRST_POLL: Duration = Duration::from_secs(2);
 
@@ -85,6 +89,9 @@ struct JobParams {
     digest: String,
     tag: Option<String>,
     manifest_media_type: String,
+    /// The manifest's size (the SBOM accessory's `subject` names it).
+    #[serde(default)]
+    size: u64,
     registration_uuid: String,
     scan_type: ScanType,
 }
@@ -98,6 +105,14 @@ pub struct ReportSummary {
     pub scanner: Option<ScannerRegistration>,
 }
 
+impl ReportSummary {
+    /// The digest of the SBOM accessory an SBOM scan stored.
+    pub fn sbom_digest(&self) -> Option<String> {
+        let summary: serde_json::Value = serde_json::from_str(&self.record.summary).ok()?;
+        Some(summary.get("sbom_digest")?.as_str()?.to_owned())
+    }
+}
+
 /// Scans of artifacts.
 #[derive(Clone)]
 pub struct Scans {
@@ -108,6 +123,7 @@ pub struct Scans {
     robots: Robots,
     scanners: Scanners,
     probe: Probe,
+    local: LocalRegistry,
     wake: Option<Waker>,
 }
 
@@ -128,8 +144,17 @@ impl Scans {
             robots,
             scanners,
             probe: Probe::default(),
+            local: LocalRegistry::default(),
             wake: None,
         }
+    }
+
+    /// Knows this server's own address through `local`: where adapters pull from when
+    /// a scan starts without a request (on push, scan all), and an adapter there is
+    /// called whatever the address policy says.
+    pub fn with_local(mut self, local: LocalRegistry) -> Self {
+        self.local = local;
+        self
     }
 
     /// Uses `scanners` (with their keys) for registrations and their credentials.
@@ -148,6 +173,11 @@ impl Scans {
     pub fn with_waker(mut self, wake: Waker) -> Self {
         self.wake = Some(wake);
         self
+    }
+
+    /// The subscriber that scans pushed images (`auto_scan`, `auto_sbom_generation`).
+    pub fn on_push(&self) -> std::sync::Arc<super::on_push::ScanOnPush> {
+        std::sync::Arc::new(super::on_push::ScanOnPush::new(self.clone()))
     }
 
     /// The job handler to register under [`JOB_KIND`].
@@ -172,16 +202,17 @@ impl Scans {
             &r.settings.url,
             auth,
             r.settings.skip_cert_verify,
-            self.probe.options(),
+            self.local.probe_for(&self.probe, &r.settings.url).options(),
         )
         .map_err(|e| Error::Invalid(format!("scanner {}: {e}", r.settings.name)))
     }
 
     /// Starts a scan of `repository@reference` in `project` (`scan:create`, or
     /// `sbom:create` for an SBOM), which the adapter pulls from `registry_url` (this
-    /// registry's URL as clients reach it): [`Error::Precondition`] without an enabled
-    /// scanner, [`Error::Unsupported`] for what the scanner cannot scan,
-    /// [`Error::Conflict`] while the same scan runs.
+    /// registry's URL as clients reach it); an index is scanned platform by platform.
+    /// [`Error::Precondition`] without an enabled scanner, [`Error::Unsupported`] for
+    /// what the scanner cannot scan, [`Error::Conflict`] while the same scan runs.
+    /// Returns the report ids.
     pub async fn scan(
         &self,
         by: &Principal,
@@ -190,7 +221,7 @@ impl Scans {
         reference: &str,
         kind: ScanType,
         registry_url: &str,
-    ) -> Result<String> {
+    ) -> Result<Vec<String>> {
         let options = ArtifactOptions {
             with_tags: true,
             ..Default::default()
@@ -205,12 +236,149 @@ impl Scans {
                 (kind.resource(), Action::Create),
             )
             .await?;
-        let media_type = artifact.record.manifest_media_type.clone();
-        if !spec::CONSUMES.contains(&harbor_core::manifest::essence(&media_type)) {
+        self.queue(&project, &artifact, kind, registry_url, Trigger::Manual)
+            .await
+    }
+
+    /// Scans an artifact that was pushed, as the project's `auto_scan` /
+    /// `auto_sbom_generation` say (no principal: the project's setting is the
+    /// permission). Nothing happens for artifacts that are not images, without an
+    /// enabled scanner, before the server knows its own address, or while the same scan
+    /// runs. Returns the report ids queued.
+    pub async fn scan_pushed(&self, repository: &str, digest: &str) -> Result<Vec<String>> {
+        let name = RepositoryName::parse(repository)?;
+        let Some(project) = self
+            .accounts
+            .store()
+            .project_by_name(name.first_component())
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let on = |key: &str| project.metadata.get(key).is_some_and(|v| v == "true");
+        let kinds: Vec<ScanType> = [
+            (on("auto_scan"), ScanType::Vulnerability),
+            (on("auto_sbom_generation"), ScanType::Sbom),
+        ]
+        .into_iter()
+        .filter_map(|(wanted, kind)| wanted.then_some(kind))
+        .collect();
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(local) = self.local.get() else {
+            tracing::warn!(
+                repository,
+                digest,
+                "not scanned on push: the server does not know its own address yet"
+            );
+            return Ok(Vec::new());
+        };
+        let artifact = match self
+            .registry
+            .artifact(
+                &name,
+                digest,
+                ArtifactOptions {
+                    with_tags: true,
+                    ..Default::default()
+                },
+            )
+            .await
+        {
+            Ok(a) => a,
+            Err(Error::NotFound(_) | Error::ManifestUnknown(_) | Error::NameUnknown(_)) => {
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(e),
+        };
+        if artifact.kind != "IMAGE" || !artifact.children.is_empty() {
+            // Charts, signatures, SBOMs are not scanned on push; each platform of an
+            // index was scanned when it was pushed, before the index.
+            return Ok(Vec::new());
+        }
+        let mut ids = Vec::new();
+        for kind in kinds {
+            match self
+                .queue(&project, &artifact, kind, &local.url, Trigger::Event)
+                .await
+            {
+                Ok(mut queued) => ids.append(&mut queued),
+                Err(Error::Conflict(_) | Error::Unsupported(_) | Error::Precondition(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Queues scans of an artifact (each platform of an index).
+    async fn queue(
+        &self,
+        project: &harbor_core::identity::Project,
+        artifact: &harbor_core::registry::Artifact,
+        kind: ScanType,
+        registry_url: &str,
+        trigger: Trigger,
+    ) -> Result<Vec<String>> {
+        let media_type = &artifact.record.manifest_media_type;
+        if spec::CONSUMES.contains(&harbor_core::manifest::essence(media_type)) {
+            return Ok(vec![
+                self.queue_one(project, artifact, kind, registry_url, trigger)
+                    .await?,
+            ]);
+        }
+        if artifact.children.is_empty() {
             return Err(Error::Unsupported(format!(
-                "cannot scan an artifact of type {media_type}: only image manifests are scanned (scan each platform of an index)"
+                "cannot scan an artifact of type {media_type}: only image manifests and indexes of them are scanned"
             )));
         }
+        let name = RepositoryName::parse(&artifact.record.repository_name)?;
+        let mut ids = Vec::new();
+        let mut last_error = None;
+        for child in &artifact.children {
+            let child = match self
+                .registry
+                .artifact(&name, child.digest.as_str(), ArtifactOptions::default())
+                .await
+            {
+                Ok(c) => c,
+                // A platform not pushed here (a partial copy) is not scanned.
+                Err(Error::NotFound(_) | Error::ManifestUnknown(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            if !spec::CONSUMES.contains(&harbor_core::manifest::essence(
+                &child.record.manifest_media_type,
+            )) {
+                continue;
+            }
+            match self
+                .queue_one(project, &child, kind, registry_url, trigger)
+                .await
+            {
+                Ok(id) => ids.push(id),
+                Err(e @ Error::Conflict(_)) => last_error = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        match (ids.is_empty(), last_error) {
+            (true, Some(e)) => Err(e),
+            (true, None) => Err(Error::Unsupported(
+                "the index lists no image manifest stored here to scan".into(),
+            )),
+            _ => Ok(ids),
+        }
+    }
+
+    /// Queues the scan of one image manifest.
+    async fn queue_one(
+        &self,
+        project: &harbor_core::identity::Project,
+        artifact: &harbor_core::registry::Artifact,
+        kind: ScanType,
+        registry_url: &str,
+        trigger: Trigger,
+    ) -> Result<String> {
+        let media_type = artifact.record.manifest_media_type.clone();
         let registration = self.registration_of(project.id).await?.ok_or_else(|| {
             Error::Precondition("no scanner is enabled for this project: register one under /scanners and make it the default".into())
         })?;
@@ -254,6 +422,7 @@ impl Scans {
             digest: record.digest.clone(),
             tag: artifact.tags.first().map(|t| t.name.clone()),
             manifest_media_type: media_type,
+            size: artifact.record.size,
             registration_uuid: registration.uuid.clone(),
             scan_type: kind,
         };
@@ -262,7 +431,7 @@ impl Scans {
             .enqueue(&NewJob {
                 kind: JOB_KIND.into(),
                 params: serde_json::to_string(&params).map_err(Error::internal)?,
-                trigger: Trigger::Manual,
+                trigger,
                 max_attempts: 2,
                 run_after_ms: 0,
                 schedule_id: None,
@@ -470,6 +639,13 @@ impl Scans {
             return Ok(()); // stopped or replaced meanwhile
         };
         summarise(&mut record, &report, p.scan_type);
+        if p.scan_type == ScanType::Sbom {
+            let digest = self.store_sbom(p, &report).await?;
+            record.summary = serde_json::json!({ "sbom_digest": digest.as_str() }).to_string();
+            record
+                .log
+                .push_str(&format!("SBOM stored as the accessory {digest}\n"));
+        }
         record.report = harbor_scanner::codec::encode(&report);
         record.status = "Success".into();
         record.end_ms = now_ms();
@@ -478,6 +654,35 @@ impl Scans {
             .push_str(&format!("done: {} vulnerabilities\n", record.total));
         self.store.update_scan_report(&record).await?;
         Ok(())
+    }
+
+    /// Stores an SBOM report's document as the artifact's SBOM accessory.
+    async fn store_sbom(&self, p: &JobParams, report: &serde_json::Value) -> Result<Digest> {
+        let document = report
+            .get("sbom")
+            .filter(|d| d.is_object())
+            .ok_or_else(|| {
+                Error::Invalid("the scanner's SBOM report has no sbom document".into())
+            })?;
+        let created = report
+            .get("generated_at")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let repo = RepositoryName::parse(&p.repository)?;
+        let spdx = serde_json::to_vec(document).map_err(Error::internal)?;
+        sbom_accessory::store(
+            &self.registry,
+            SBOM_ACTOR,
+            &sbom_accessory::Subject {
+                repo: &repo,
+                digest: &p.digest,
+                media_type: &p.manifest_media_type,
+                size: p.size,
+            },
+            bytes::Bytes::from(spdx),
+            created,
+        )
+        .await
     }
 
     async fn scan_with(

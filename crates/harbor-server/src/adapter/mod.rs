@@ -87,7 +87,8 @@ impl FromRequestParts<AppState> for AdapterCaller {
     type Rejection = AdapterError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AdapterError> {
-        if let Some(key) = &state.scanner_adapter_key {
+        let keys = [&state.scanner_adapter_key, &state.builtin_adapter_key];
+        if keys.iter().any(|k| k.is_some()) {
             let sent = parts
                 .headers
                 .get("x-scanneradapter-api-key")
@@ -97,7 +98,12 @@ impl FromRequestParts<AppState> for AdapterCaller {
                     auth.strip_prefix(b"Bearer ")
                 });
             if let Some(sent) = sent {
-                return if constant_time_eq(sent, key.as_bytes()) {
+                // Both compared, in constant time each, whichever matches.
+                let matched = keys
+                    .iter()
+                    .filter_map(|k| k.as_deref())
+                    .fold(false, |ok, key| constant_time_eq(sent, key.as_bytes()) | ok);
+                return if matched {
                     Ok(AdapterCaller)
                 } else {
                     Err(AdapterError(

@@ -174,6 +174,20 @@ fn artifact_model(a: &Artifact, project: &Project, shown: Shown) -> m::Artifact 
         .strip_prefix(&format!("{}/", project.name))
         .unwrap_or(repo);
     let mut addition_links = BTreeMap::new();
+    if a.kind == "SBOM" {
+        addition_links.insert(
+            "sbom".to_owned(),
+            m::AdditionLink {
+                href: format!(
+                    "/api/v2.0/projects/{}/repositories/{}/artifacts/{}/additions/sbom",
+                    project.name,
+                    short.replace('/', "%252F"),
+                    r.digest
+                ),
+                absolute: false,
+            },
+        );
+    }
     if a.kind == "IMAGE" && a.children.is_empty() {
         let base = format!(
             "/api/v2.0/projects/{}/repositories/{}/artifacts/{}/additions",
@@ -512,7 +526,8 @@ pub(crate) async fn accessories(
 }
 
 /// `GET .../artifacts/{reference}/additions/{addition}`: `build_history` (the image
-/// config's `history`); other additions are not produced (404).
+/// config's `history`), `vulnerabilities` (the scan reports) and `sbom` (the document of
+/// an SBOM accessory); other additions are not produced (404).
 pub(crate) async fn addition(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -536,7 +551,25 @@ pub(crate) async fn addition(
             Ok(Json(history).into_response())
         }
         "vulnerabilities" => super::scans::vulnerabilities(&state, &ctx, &p, &r, &reference).await,
-        "values.yaml" | "readme.md" | "dependencies" | "sbom" | "license" | "files" => {
+        "sbom" => {
+            let read = state
+                .registry
+                .sbom_document(&name, &reference)
+                .await
+                .map_err(api_error)?;
+            let mut resp = axum::body::Body::from_stream(read.body).into_response();
+            let h = resp.headers_mut();
+            h.insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            );
+            h.insert(
+                axum::http::header::CONTENT_LENGTH,
+                axum::http::HeaderValue::from(read.info.size),
+            );
+            Ok(resp)
+        }
+        "values.yaml" | "readme.md" | "dependencies" | "license" | "files" => {
             state
                 .registry
                 .artifact(&name, &reference, ArtifactOptions::default())

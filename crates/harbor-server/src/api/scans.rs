@@ -201,7 +201,7 @@ pub(crate) fn overview(v: &mut m::Artifact, reports: &[ReportSummary], scan: boo
                 String::new()
             },
             scan_status: s.record.status.clone(),
-            sbom_digest: String::new(),
+            sbom_digest: s.sbom_digest().unwrap_or_default(),
             report_id: s.record.id.clone(),
             duration: duration(s),
             scanner: scanner(s),

@@ -738,12 +738,21 @@ async fn pings_and_metadata_reach_the_built_in_adapter() {
 
 #[tokio::test]
 async fn adapters_are_reached_only_where_the_operator_allows() {
-    // The default address policy: public addresses only. This server's own adapter is on
-    // loopback; the refusal names the policy and the setting.
+    // The default address policy: public addresses only. This server's own address is
+    // always reachable (its built-in adapter); any other loopback address is refused,
+    // and the refusal names the policy and the setting.
     let s = adapter_server(false).await;
     let resp = ping(
         &s,
         json!({"name": "self", "url": s.base, "auth": API_KEY_AUTH, "access_credential": "k"}),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let port = s.addr.port();
+    let other = format!("http://127.0.0.2:{port}");
+    let resp = ping(
+        &s,
+        json!({"name": "other", "url": other, "auth": API_KEY_AUTH, "access_credential": "k"}),
     )
     .await;
     let m = message(resp, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
@@ -754,7 +763,7 @@ async fn adapters_are_reached_only_where_the_operator_allows() {
     // Registering does not call the adapter; asking for its metadata does.
     let uuid = created_uuid(
         &s,
-        json!({"name": "self", "url": s.base, "auth": API_KEY_AUTH, "access_credential": "k"}),
+        json!({"name": "other", "url": other, "auth": API_KEY_AUTH, "access_credential": "k"}),
     )
     .await;
     let resp = admin(
@@ -767,7 +776,6 @@ async fn adapters_are_reached_only_where_the_operator_allows() {
     let m = message(resp, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
     assert!(m.contains("address policy"), "{m}");
     // A name resolving to loopback is refused too.
-    let port = s.addr.port();
     let resp = ping(
         &s,
         json!({"name": "self", "url": format!("http://localhost:{port}"), "auth": API_KEY_AUTH, "access_credential": "k"}),

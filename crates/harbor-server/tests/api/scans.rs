@@ -58,7 +58,7 @@ async fn set_up_with(
     (s, uuid)
 }
 
-fn artifact_path(repo: &str, reference: &str) -> String {
+pub(crate) fn artifact_path(repo: &str, reference: &str) -> String {
     let (project, rest) = repo.split_once('/').unwrap();
     format!(
         "/api/v2.0/projects/{project}/repositories/{}/artifacts/{reference}",
@@ -66,7 +66,7 @@ fn artifact_path(repo: &str, reference: &str) -> String {
     )
 }
 
-async fn start_scan(
+pub(crate) async fn start_scan(
     s: &TestServer,
     repo: &str,
     reference: &str,
@@ -77,7 +77,7 @@ async fn start_scan(
 }
 
 /// The artifact once `pick` finds a finished entry in it (60 s at most).
-async fn finished(
+pub(crate) async fn finished(
     s: &TestServer,
     repo: &str,
     reference: &str,
@@ -97,7 +97,7 @@ async fn finished(
     panic!("the scan of {repo}:{reference} did not finish");
 }
 
-fn vuln_overview(a: &Value) -> Option<Value> {
+pub(crate) fn vuln_overview(a: &Value) -> Option<Value> {
     a["scan_overview"].get(spec::VULN_REPORT_V11).cloned()
 }
 

@@ -206,11 +206,14 @@ impl TestServer {
         config.auth.auto_create_projects = true;
         // Refusals answer at once here (tests count them, they do not spin).
         config.auth.login_throttle.refusal_delay_ms = 0;
+        // Tests register the scanners they use (tests/api/scans.rs has the built-in one).
+        config.scanner.builtin = false;
         tweak(&mut config);
         let state = AppState::open(&config).await.expect("open storage");
         let jobs = Some(state.jobs.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        state.serving_at(addr, false).await;
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(
             listener,

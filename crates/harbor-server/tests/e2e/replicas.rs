@@ -26,6 +26,10 @@ struct Replica {
 
 impl Replica {
     fn start(scaled: &Scaled) -> Self {
+        Self::start_with(scaled, &[])
+    }
+
+    fn start_with(scaled: &Scaled, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(BIN)
             .args([
@@ -39,6 +43,7 @@ impl Replica {
             .env("HARBOR_AUTO_CREATE_PROJECTS", "true")
             .env("HARBOR_DATABASE_MAX_CONNECTIONS", "4")
             .env("HARBOR_DATABASE_ACQUIRE_TIMEOUT_SECS", "3")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -343,4 +348,135 @@ async fn replicas_recover_when_database_connections_die() {
             .expect("push after recovery");
         pull_verified(r, "loop/after", &m).await;
     }
+}
+
+/// Scan on push and SBOM on push across two replicas: each replica delivers events and
+/// runs jobs, yet one push gives one scan job and one SBOM job, one report of each and
+/// one SBOM accessory. The replicas call each other's built-in adapter on loopback (each
+/// registered it at its own address), hence `HARBOR_REMOTE_ALLOW_LOOPBACK`.
+#[tokio::test]
+async fn a_push_is_scanned_once_across_replicas() {
+    use harbor_core::jobs::{JobQuery, JobStore};
+
+    let Some(scaled) = Scaled::create().await else {
+        return;
+    };
+    let env = [("HARBOR_REMOTE_ALLOW_LOOPBACK", "true")];
+    let (a, b) = (
+        Replica::start_with(&scaled, &env),
+        Replica::start_with(&scaled, &env),
+    );
+    let resp = client()
+        .put(a.url("/api/v2.0/system/vulnerability-db"))
+        .body(harbor_scanner::fixtures::osv_zip())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = client()
+        .post(a.url("/api/v2.0/projects"))
+        .json(&json!({"project_name": "scanned", "metadata": {"auto_scan": "true", "auto_sbom_generation": "true"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+
+    // The Debian fixture image, pushed through B.
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    assert_eq!(
+        push_blob(&b, "scanned/app", config).await.unwrap(),
+        StatusCode::CREATED
+    );
+    let mut layers = Vec::new();
+    for layer in harbor_scanner::fixtures::debian_image() {
+        assert_eq!(
+            push_blob(&b, "scanned/app", &layer).await.unwrap(),
+            StatusCode::CREATED
+        );
+        layers.push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha256(&layer), "size": layer.len()}));
+    }
+    // Each fixture layer is written as the media type says.
+    layers[1]["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar");
+    layers[2]["mediaType"] = json!("application/vnd.oci.image.layer.v1.tar+zstd");
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(config), "size": config.len()},
+        "layers": layers,
+    }))
+    .unwrap();
+    assert_eq!(
+        put_manifest(&b, "scanned/app", "1", &manifest)
+            .await
+            .unwrap(),
+        StatusCode::CREATED
+    );
+
+    // Both finish (read through A).
+    let path = a.url("/api/v2.0/projects/scanned/repositories/app/artifacts/1?with_scan_overview=true&with_sbom_overview=true");
+    let mut done = None;
+    for _ in 0..600 {
+        let v: serde_json::Value = client()
+            .get(&path)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let vuln = v["scan_overview"]["application/vnd.security.vulnerability.report; version=1.1"]
+            ["scan_status"]
+            .clone();
+        let sbom = v["sbom_overview"]["scan_status"].clone();
+        if vuln == "Success" && sbom == "Success" {
+            done = Some(v);
+            break;
+        }
+        assert!(vuln != "Error" && sbom != "Error", "{v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let v = done.expect("the scans on push did not finish");
+    assert_eq!(
+        v["scan_overview"]["application/vnd.security.vulnerability.report; version=1.1"]["summary"]
+            ["total"],
+        15
+    );
+
+    // Time for a duplicate to show, then count: one job of each kind, one SBOM accessory.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let store = harbor_storage::SqlMetadataStore::connect(
+        &scaled.db.url,
+        &harbor_storage::sql::PoolConfig::default(),
+    )
+    .await
+    .unwrap();
+    let (jobs, total) = store
+        .jobs(
+            &JobQuery {
+                kind: Some("IMAGE_SCAN".into()),
+                status: None,
+            },
+            harbor_core::identity::Page {
+                page: 1,
+                page_size: 100,
+            },
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    assert_eq!(total, 2, "{jobs:?}");
+    let accessories: Vec<serde_json::Value> = client()
+        .get(b.url(&format!(
+            "/api/v2.0/projects/scanned/repositories/app/artifacts/{}/accessories",
+            sha256(&manifest)
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(accessories.len(), 1, "{accessories:?}");
+    assert_eq!(accessories[0]["type"], "harbor.sbom");
 }
