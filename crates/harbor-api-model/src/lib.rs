@@ -59,7 +59,7 @@ pub use scanners::{
     IsDefault, ProjectScanner, ScannerRegistration, ScannerRegistrationReq,
     ScannerRegistrationSettings,
 };
-pub use scans::{NativeReportSummary, SbomOverview, ScanType, VulnerabilitySummary};
+pub use scans::{NativeReportSummary, SbomOverview, ScanAllStats, ScanType, VulnerabilitySummary};
 pub use search::{Search, SearchRepository, Statistic};
 pub use system::{
     ComponentHealthStatus, ConfigItem, ConfigurationsResponse, GeneralInfo, OverallHealthStatus,

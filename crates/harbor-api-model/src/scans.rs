@@ -86,3 +86,26 @@ pub struct SbomOverview {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scanner: Option<Scanner>,
 }
+
+/// Harbor's `Stats`: what the latest scan all queued and where it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ScanAllStats {
+    /// Scans the run queued.
+    #[serde(default)]
+    pub total: u64,
+    /// Scans finished, whatever their outcome.
+    #[serde(default)]
+    pub completed: u64,
+    /// Scans per status (`Pending`, `Running`, `Success`, `Error`, `Stopped`).
+    #[serde(default)]
+    pub metrics: BTreeMap<String, u64>,
+    /// Whether the run or one of its scans is still going.
+    #[serde(default)]
+    pub ongoing: bool,
+    /// `Manual` or `Schedule` (absent before any run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
+    /// The run's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<String>,
+}

@@ -121,6 +121,12 @@ pub enum Command {
     /// Vulnerabilities of scanned artifacts.
     #[command(subcommand)]
     Vuln(VulnCmd),
+    /// Software bills of materials (SBOMs) of artifacts.
+    #[command(subcommand)]
+    Sbom(SbomCmd),
+    /// Scan every image in the registry, by hand or on a schedule (administrators).
+    #[command(subcommand, name = "scan-all")]
+    ScanAll(ScanAllCmd),
     /// Maintenance on the database and storage directly, without a server connection
     /// (the URLs are the server's). Safe beside running servers except where a command
     /// says otherwise (copy-metadata; fsck --repair with a grace of 0).
@@ -147,6 +153,64 @@ pub enum VulnCmd {
         #[arg(long)]
         fixable: bool,
     },
+}
+
+/// `harbor sbom ...`.
+#[derive(Debug, Subcommand)]
+pub enum SbomCmd {
+    /// Print an artifact's SBOM (SPDX JSON), as the last SBOM scan stored it.
+    Get {
+        /// `project/repository:tag` or `project/repository@digest`.
+        artifact: String,
+        /// Write it to this file instead of standard output.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
+}
+
+/// `harbor scan-all ...`.
+#[derive(Debug, Subcommand)]
+pub enum ScanAllCmd {
+    /// Scan every image now; with --wait, follow the scans and print the outcome (exit 1
+    /// if a scan failed or the run was stopped).
+    Run {
+        /// Wait until every scan has ended.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// What the latest run queued, by status.
+    Status,
+    /// Stop the latest run and the scans it queued that have not ended.
+    Stop,
+    /// Past runs, newest first.
+    History {
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show the schedule, or change it.
+    Schedule {
+        /// Set or remove it (without: show it).
+        #[command(subcommand)]
+        action: Option<ScanAllScheduleCmd>,
+    },
+}
+
+/// `harbor scan-all schedule ...`.
+#[derive(Debug, Subcommand)]
+pub enum ScanAllScheduleCmd {
+    /// Scan everything on a schedule.
+    Set {
+        /// How often.
+        #[arg(value_enum)]
+        every: ScheduleKind,
+        /// Six-field cron (seconds first), for `custom`, e.g. "0 30 2 * * *".
+        #[arg(long)]
+        cron: Option<String>,
+    },
+    /// Remove the schedule.
+    #[command(name = "none")]
+    Remove,
 }
 
 /// `harbor scanner ...`.

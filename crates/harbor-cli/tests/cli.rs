@@ -1491,4 +1491,41 @@ async fn scans_and_vulnerabilities_from_the_command_line() {
     )
     .await;
     fails(h, &["scan", "library/app:nope"], "", 4).await;
+
+    // SBOMs: none yet, then one generated and printed or written.
+    fails(h, &["sbom", "get", "library/app:1"], "", 4).await;
+    ok(h, &["scan", "library/app:1", "--sbom", "--wait"], "").await;
+    let printed = ok(h, &["sbom", "get", "library/app:1"], "").await;
+    let doc: Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(doc["spdxVersion"], "SPDX-2.3");
+    let file = h.join("sbom.json");
+    ok(
+        h,
+        &[
+            "sbom",
+            "get",
+            "library/app:1",
+            "--file",
+            file.to_str().unwrap(),
+        ],
+        "",
+    )
+    .await;
+    let written: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(written, doc);
+
+    // Scan all: one image, scanned again; its schedule; nothing left to stop.
+    let done = ok(h, &["scan-all", "run", "--wait"], "").await;
+    assert!(done.contains("Success 1"), "{done}");
+    let status = json(h, &["scan-all", "status"]).await;
+    assert_eq!(status["total"], 1, "{status}");
+    assert_eq!(status["ongoing"], false);
+    let history = json(h, &["scan-all", "history"]).await;
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
+    let schedule = ok(h, &["scan-all", "schedule", "set", "daily"], "").await;
+    assert!(schedule.contains("Daily"), "{schedule}");
+    ok(h, &["scan-all", "schedule", "none"], "").await;
+    let shown = json(h, &["scan-all", "schedule"]).await;
+    assert_eq!(shown["schedule"]["type"], "None");
+    fails(h, &["scan-all", "stop"], "", 1).await;
 }

@@ -108,6 +108,12 @@ impl Jobs {
             platform.scans.job_handler(),
             false,
         );
+        // Scan all queues scans; one run at a time.
+        runner.register(
+            harbor_platform::scanner::scan_all::JOB_KIND,
+            platform.scans.scan_all_handler(),
+            true,
+        );
         let handle = runner.start();
         *self.runner.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
         let (store, days) = (self.store.clone(), config.history_days);

@@ -14,6 +14,7 @@ harbor_storage::contract_tests!(
     layer_inventories_are_cached_by_digest_and_version,
     scan_requests_move_to_a_final_state_that_clears_the_credential,
     scan_reports_replace_the_last_unless_one_is_running,
+    scan_reports_are_found_by_when_they_started,
 );
 
 fn row(ecosystem: &str, package: &str, id: &str) -> AdvisoryRow {
@@ -312,4 +313,28 @@ async fn scan_reports_replace_the_last_unless_one_is_running(t: &Target) {
             .await
             .unwrap()
     );
+}
+
+async fn scan_reports_are_found_by_when_they_started(t: &Target) {
+    let m = t.open().await;
+    for (id, digest, start) in [
+        ("a", "sha256:a1", 100),
+        ("b", "sha256:b1", 200),
+        ("c", "sha256:c1", 300),
+    ] {
+        let mut r = report(id, digest, "Pending");
+        r.start_ms = start;
+        r.report = b"data".to_vec();
+        m.start_scan_report(&r, 0).await.unwrap();
+    }
+    let found = m.scan_reports_between(100, 200).await.unwrap();
+    let ids: Vec<&str> = found.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b"], "inclusive, oldest first");
+    assert!(
+        found.iter().all(|r| r.report.is_empty()),
+        "without report data"
+    );
+    assert_eq!(found[0].status, "Pending");
+    assert_eq!(found[0].job_id, Some(7));
+    assert!(m.scan_reports_between(301, 400).await.unwrap().is_empty());
 }

@@ -20,6 +20,8 @@ pub enum SystemJob {
     PurgeAudit,
     /// The storage consistency check (`/system/fsck`).
     Fsck,
+    /// Scan all (`/system/scanAll`).
+    ScanAll,
 }
 
 impl SystemJob {
@@ -29,6 +31,7 @@ impl SystemJob {
             SystemJob::Gc => "gc",
             SystemJob::PurgeAudit => "purgeaudit",
             SystemJob::Fsck => "fsck",
+            SystemJob::ScanAll => "scanAll",
         }
     }
 
@@ -38,6 +41,7 @@ impl SystemJob {
             SystemJob::Gc => "garbage collection",
             SystemJob::PurgeAudit => "audit log purge",
             SystemJob::Fsck => "storage check",
+            SystemJob::ScanAll => "scan all",
         }
     }
 }

@@ -66,3 +66,43 @@ impl Client {
             .await
     }
 }
+
+impl Client {
+    /// An artifact's SBOM document: the `sbom` addition of the SBOM accessory its
+    /// `sbom_overview` names; `None` without one.
+    pub async fn sbom(&self, a: &super::content::ArtifactRef) -> Result<Option<Vec<u8>>> {
+        let artifact = self.scan_overview(a).await?;
+        let Some(digest) = artifact
+            .sbom_overview
+            .as_ref()
+            .map(|o| o.sbom_digest.clone())
+            .filter(|d| !d.is_empty())
+        else {
+            return Ok(None);
+        };
+        let sbom = super::content::ArtifactRef {
+            repository: a.repository.clone(),
+            reference: digest,
+        };
+        let path = format!("{}/additions/sbom", sbom.path()?);
+        let r = self.request(Method::GET, &path, None).await?;
+        let url = r.url().to_string();
+        let body = r.bytes().await.map_err(|e| super::Error::Protocol {
+            url,
+            detail: e.to_string(),
+        })?;
+        Ok(Some(body.to_vec()))
+    }
+
+    /// The latest scan-all run's metrics.
+    pub async fn scan_all_metrics(&self) -> Result<harbor_api_model::ScanAllStats> {
+        self.get("/scans/all/metrics").await
+    }
+
+    /// Stops the latest scan-all run.
+    pub async fn stop_scan_all(&self) -> Result<()> {
+        self.send(Method::POST, "/system/scanAll/stop", None)
+            .await
+            .map(drop)
+    }
+}

@@ -59,6 +59,11 @@ fn summary(kind: SystemJob, e: &Execution) -> String {
             line
         }
         SystemJob::PurgeAudit => format!("{} entries purged{dry}", count(p, "purged")),
+        SystemJob::ScanAll => format!(
+            "{} scans queued, {} artifacts skipped",
+            count(p, "queued"),
+            count(p, "skipped")
+        ),
         SystemJob::Fsck => format!(
             "missing {}, orphans {} ({}), size mismatches {}",
             count(p, "missing_count"),
@@ -163,7 +168,7 @@ pub(crate) fn ended_well(what: &str, id: i64, status: &str) -> Outcome {
     }
 }
 
-fn history(app: &App, kind: SystemJob, runs: &[Execution]) -> Outcome {
+pub(crate) fn history(app: &App, kind: SystemJob, runs: &[Execution]) -> Outcome {
     let id = |e: &Execution| e.id.to_string();
     let status = |e: &Execution| e.job_status.clone();
     let trigger = |e: &Execution| e.job_kind.clone();
@@ -182,7 +187,7 @@ fn history(app: &App, kind: SystemJob, runs: &[Execution]) -> Outcome {
     Ok(())
 }
 
-async fn show_schedule(app: &App, kind: SystemJob) -> Outcome {
+pub(crate) async fn show_schedule(app: &App, kind: SystemJob) -> Outcome {
     let s = app.client.system_job_schedule(kind).await?;
     let kind_of = text(&s["schedule"]["type"]);
     let fields = vec![
@@ -301,7 +306,7 @@ pub(crate) async fn purge_schedule(app: &App, action: Option<PurgeScheduleCmd>) 
 }
 
 /// A custom schedule needs a cron, and only it takes one.
-fn check_schedule(every: ScheduleKind, cron: Option<&str>) -> Outcome {
+pub(crate) fn check_schedule(every: ScheduleKind, cron: Option<&str>) -> Outcome {
     match (every, cron) {
         (ScheduleKind::Custom, None) => Err(Failure::usage("a custom schedule needs --cron")),
         (k, Some(_)) if k != ScheduleKind::Custom => {

@@ -127,6 +127,8 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
                     wait,
                 } => scanner::scan(&app, &artifact, sbom, wait).await,
                 Command::Vuln(c) => scanner::vuln(&app, c).await,
+                Command::Sbom(c) => scanner::sbom(&app, c).await,
+                Command::ScanAll(c) => scanner::scan_all(&app, c).await,
                 Command::Immutable(c) => content::immutable(&app, c).await,
                 Command::Audit(c) => system::audit(&app, c).await,
                 Command::System(c) => system::system(&app, c).await,

@@ -221,3 +221,126 @@ pub(crate) async fn vuln(app: &App, cmd: crate::cli::VulnCmd) -> Outcome {
     out.list(&items, &cols, &id)?;
     Ok(())
 }
+
+/// `harbor sbom get ARTIFACT [-o FILE]`.
+pub(crate) async fn sbom(app: &App, cmd: crate::cli::SbomCmd) -> Outcome {
+    let crate::cli::SbomCmd::Get { artifact, file } = cmd;
+    let a = crate::client::ArtifactRef::parse(&artifact)?;
+    let Some(doc) = app.client.sbom(&a).await? else {
+        return Err(Failure::new(
+            super::NOT_FOUND,
+            format!("{artifact} has no SBOM: harbor scan {artifact} --sbom --wait"),
+        ));
+    };
+    match file {
+        Some(path) => std::fs::write(&path, &doc)
+            .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(&doc)
+                .and_then(|()| stdout.write_all(b"\n"))
+                .map_err(|e| Failure::new(super::SERVER, format!("cannot write: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// `harbor scan-all ...`.
+pub(crate) async fn scan_all(app: &App, cmd: crate::cli::ScanAllCmd) -> Outcome {
+    use crate::cli::{ScanAllCmd, ScanAllScheduleCmd};
+    use crate::client::SystemJob;
+    let (c, out, kind) = (&app.client, &app.out, SystemJob::ScanAll);
+    match cmd {
+        ScanAllCmd::Run { wait } => {
+            let id = c.start_system_job(kind, &serde_json::json!({})).await?;
+            if !wait {
+                out.done(
+                    &format!("Scan all {id} started"),
+                    &serde_json::json!({ "id": id }),
+                    &id.to_string(),
+                )?;
+                return Ok(());
+            }
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(6 * 3600);
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                let m = c.scan_all_metrics().await?;
+                let ours = m.requester.as_deref() == Some(id.to_string().as_str());
+                if ours && !m.ongoing {
+                    show_metrics(app, &m)?;
+                    let failed: u64 = ["Error", "Stopped"]
+                        .iter()
+                        .filter_map(|k| m.metrics.get(*k))
+                        .sum();
+                    return if failed == 0 {
+                        Ok(())
+                    } else {
+                        Err(Failure::new(
+                            super::REFUSED,
+                            format!("{failed} of {} scans did not succeed", m.total),
+                        ))
+                    };
+                }
+                if std::time::Instant::now() > deadline {
+                    return Err(Failure::new(
+                        super::SERVER,
+                        "scan all did not end within 6 hours",
+                    ));
+                }
+            }
+        }
+        ScanAllCmd::Status => show_metrics(app, &c.scan_all_metrics().await?),
+        ScanAllCmd::Stop => {
+            c.stop_scan_all().await?;
+            let m = c.scan_all_metrics().await?;
+            show_metrics(app, &m)
+        }
+        ScanAllCmd::History { limit } => {
+            super::jobs::history(app, kind, &c.system_job_runs(kind, limit).await?)
+        }
+        ScanAllCmd::Schedule { action: None } => super::jobs::show_schedule(app, kind).await,
+        ScanAllCmd::Schedule {
+            action: Some(ScanAllScheduleCmd::Set { every, cron }),
+        } => {
+            super::jobs::check_schedule(every, cron.as_deref())?;
+            c.set_system_job_schedule(
+                kind,
+                every.as_harbor(),
+                cron.as_deref(),
+                &serde_json::json!({}),
+            )
+            .await?;
+            super::jobs::show_schedule(app, kind).await
+        }
+        ScanAllCmd::Schedule {
+            action: Some(ScanAllScheduleCmd::Remove),
+        } => {
+            c.set_system_job_schedule(kind, "None", None, &serde_json::json!({}))
+                .await?;
+            out.done(
+                "Removed the scan all schedule",
+                &serde_json::json!({ "schedule": { "type": "None" } }),
+                "None",
+            )?;
+            Ok(())
+        }
+    }
+}
+
+fn show_metrics(app: &App, m: &harbor_api_model::ScanAllStats) -> Outcome {
+    let by: Vec<String> = m.metrics.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    let fields = vec![
+        (
+            "run",
+            m.requester.clone().unwrap_or_else(|| "none yet".into()),
+        ),
+        ("trigger", m.trigger.clone().unwrap_or_default()),
+        ("ongoing", m.ongoing.to_string()),
+        ("scans", m.total.to_string()),
+        ("ended", m.completed.to_string()),
+        ("by status", by.join(", ")),
+    ];
+    app.out.one(m, &fields, &m.total.to_string())?;
+    Ok(())
+}

@@ -190,4 +190,8 @@ pub trait ScanStore: Send + Sync {
         digests: &[String],
         with_report: bool,
     ) -> Result<Vec<ScanReportRecord>>;
+    /// The reports started between `from_ms` and `to_ms` (inclusive), oldest first,
+    /// without report data: the scans one scan-all run queued.
+    async fn scan_reports_between(&self, from_ms: i64, to_ms: i64)
+    -> Result<Vec<ScanReportRecord>>;
 }

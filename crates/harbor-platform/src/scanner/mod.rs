@@ -10,6 +10,7 @@ pub mod engine;
 pub mod on_push;
 pub mod registrations;
 mod sbom_accessory;
+pub mod scan_all;
 pub mod scans;
 pub mod vulndb;
 

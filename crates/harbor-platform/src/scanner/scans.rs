@@ -589,16 +589,61 @@ impl Scans {
                 "no scan of this artifact is running".into(),
             ));
         }
-        for mut record in running {
-            if let Some(job) = record.job_id {
-                self.jobs.request_stop(job, now_ms()).await?;
-            }
-            record.status = "Stopped".into();
-            record.end_ms = now_ms();
-            record.log.push_str("stopped by request\n");
-            self.store.update_scan_report(&record).await?;
+        for record in running {
+            self.stop_report(record, "stopped by request").await?;
         }
         Ok(())
+    }
+
+    /// Stops a report's job and records it as `Stopped`, saying `why` in its log.
+    pub(super) async fn stop_report(&self, mut record: ScanReportRecord, why: &str) -> Result<()> {
+        if let Some(job) = record.job_id {
+            self.jobs.request_stop(job, now_ms()).await?;
+        }
+        record.status = "Stopped".into();
+        record.end_ms = now_ms();
+        record.log.push_str(why);
+        record.log.push('\n');
+        self.store.update_scan_report(&record).await?;
+        Ok(())
+    }
+
+    /// Queues scans of an artifact for scan all.
+    pub(super) async fn queue_scan(
+        &self,
+        project: &harbor_core::identity::Project,
+        artifact: &harbor_core::registry::Artifact,
+        registry_url: &str,
+        trigger: Trigger,
+    ) -> Result<Vec<String>> {
+        self.queue(
+            project,
+            artifact,
+            ScanType::Vulnerability,
+            registry_url,
+            trigger,
+        )
+        .await
+    }
+
+    pub(super) fn jobs_store(&self) -> &Arc<dyn JobStore> {
+        &self.jobs
+    }
+
+    pub(super) fn store_ref(&self) -> &Arc<dyn MetadataStore> {
+        &self.store
+    }
+
+    pub(super) fn registry_ref(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub(super) fn accounts_ref(&self) -> &Arc<Accounts> {
+        &self.accounts
+    }
+
+    pub(super) fn local_address(&self) -> Option<super::builtin::LocalAddress> {
+        self.local.get()
     }
 
     async fn run(&self, ctx: &JobContext, p: &JobParams) -> Result<()> {

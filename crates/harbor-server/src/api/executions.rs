@@ -101,6 +101,18 @@ impl SystemJob for UploadCleanup {
     }
 }
 
+/// Scan all (its parameters are ignored, as Harbor ignores them).
+pub(crate) struct ScanAll;
+
+impl SystemJob for ScanAll {
+    const KIND: &'static str = harbor_platform::scanner::scan_all::JOB_KIND;
+    const SCHEDULE: &'static str = harbor_platform::scanner::scan_all::SCHEDULE;
+    const RESOURCE: &'static str = "scan_all";
+    fn params(_: &Map<String, Value>) -> ApiResult<String> {
+        Ok("{}".into())
+    }
+}
+
 /// Harbor's `ScheduleObj` of a schedule (or of a manual run).
 fn schedule_obj(s: Option<&Schedule>) -> m::ScheduleObj {
     match s {
@@ -261,6 +273,14 @@ pub(crate) async fn post_schedule<K: SystemJob>(
     if kind != "Manual" {
         return set_schedule::<K>(&state, &ctx, &body, params, StatusCode::CREATED).await;
     }
+    if K::KIND == ScanAll::KIND {
+        // A scan-all run is over only when its scans are.
+        state
+            .platform
+            .scans
+            .ensure_scan_all_idle(&ctx.principal)
+            .await?;
+    }
     let job = state
         .platform
         .jobs
@@ -296,6 +316,7 @@ fn path_of<K: SystemJob>() -> &'static str {
         "gc" => "gc",
         "purge_audit" => "purgeaudit",
         crate::jobs::UPLOAD_CLEANUP_SCHEDULE => "uploadcleanup",
+        harbor_platform::scanner::scan_all::SCHEDULE => "scanAll",
         _ => "fsck",
     }
 }

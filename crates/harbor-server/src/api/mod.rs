@@ -21,6 +21,7 @@ mod repositories;
 mod retention;
 mod retention_runs;
 mod robots;
+mod scan_all;
 mod scanner;
 mod scanners;
 mod scans;
@@ -267,6 +268,10 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(retention::routes())
         .merge(system_jobs::<executions::Gc>("gc"))
         .merge(system_jobs::<executions::PurgeAudit>("purgeaudit"))
+        .merge(system_jobs::<executions::ScanAll>("scanAll"))
+        .route("/system/scanAll/stop", post(scan_all::stop))
+        .route("/scans/all/metrics", get(scan_all::metrics))
+        .route("/scans/schedule/metrics", get(scan_all::schedule_metrics))
         .merge(system_jobs::<executions::Fsck>("fsck"))
         .merge(system_jobs::<executions::UploadCleanup>("uploadcleanup"))
         .route("/jobservice/queues", get(jobservice::queues))

@@ -26,6 +26,7 @@ mod replication;
 mod repositories;
 mod retention;
 mod robots;
+mod scan_all;
 mod scan_on_push;
 mod scanner;
 mod scanners;

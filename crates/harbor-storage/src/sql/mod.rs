@@ -172,6 +172,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "scan_reports",
         include_str!("../../migrations/sqlite/0020_scan_reports.sql"),
     ),
+    (
+        "scan_reports_started",
+        include_str!("../../migrations/sqlite/0023_scan_reports_started.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -250,6 +254,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "scan_reports",
         include_str!("../../migrations/postgres/0020_scan_reports.sql"),
+    ),
+    (
+        "scan_reports_started",
+        include_str!("../../migrations/postgres/0023_scan_reports_started.sql"),
     ),
 ];
 

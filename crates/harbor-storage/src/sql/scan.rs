@@ -441,6 +441,24 @@ impl ScanStore for SqlMetadataStore {
         }
         Ok(out)
     }
+
+    async fn scan_reports_between(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<ScanReportRecord>> {
+        let columns = REPORT_COLUMNS.replace("report,", "NULL AS report,");
+        let sql = format!(
+            "SELECT {columns} FROM scan_reports WHERE start_at >= $1 AND start_at <= $2 ORDER BY start_at, id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(&self.read)
+            .await
+            .map_err(internal)?;
+        rows.iter().map(report_record).collect()
+    }
 }
 
 const REPORT_COLUMNS: &str = "id, digest, registration_uuid, mime_type, status, severity, total, \
