@@ -394,6 +394,12 @@ impl Scans {
                 kind.capability()
             ))
         })?;
+        // An adapter on this server pulls from the server's own address, whatever
+        // address the request that started the scan came in on.
+        let registry_url = match self.local.get() {
+            Some(local) if self.local.is_local(&registration.settings.url) => local.url,
+            _ => registry_url.to_owned(),
+        };
         let now = now_ms();
         let mut record = ScanReportRecord {
             id: uuid::Uuid::new_v4().to_string(),
@@ -416,7 +422,7 @@ impl Scans {
             .await?;
         let params = JobParams {
             report_id: record.id.clone(),
-            registry_url: registry_url.to_string(),
+            registry_url,
             project: project.name.clone(),
             repository: artifact.record.repository_name.clone(),
             digest: record.digest.clone(),

@@ -98,6 +98,7 @@ fn nav(viewer: Option<&Viewer>) -> Markup {
                         a href="/admin/registries" { "Registries" }
                         a href="/admin/replication" { "Replications" }
                         a href="/admin/gc" { "Garbage collection" }
+                        a href="/admin/interrogation" { "Interrogation services" }
                         a href="/admin/audit" { "Audit log" }
                         a href="/admin/settings" { "Settings" }
                     }

@@ -18,6 +18,7 @@ mod pages;
 mod replication;
 mod repository;
 mod roles;
+mod scanning;
 
 use axum::{
     Form, Router,

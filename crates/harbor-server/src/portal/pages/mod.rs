@@ -10,6 +10,7 @@ mod projects;
 mod replication;
 mod repository;
 mod robots;
+mod scanning;
 mod search;
 
 use axum::Router;
@@ -167,6 +168,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .merge(gc::routes())
         .merge(robots::routes())
         .merge(replication::routes())
+        .merge(scanning::routes())
 }
 
 #[cfg(test)]

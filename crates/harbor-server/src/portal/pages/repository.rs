@@ -255,7 +255,7 @@ async fn repository(
     let path = load!(v, repo_path(&q.name));
     let page_no = q.page.unwrap_or(1).max(1);
     let mut list_path = format!(
-        "{path}/artifacts?with_tag=true&with_label=true&with_accessory=true&page={page_no}&page_size={PAGE_SIZE}"
+        "{path}/artifacts?with_tag=true&with_label=true&with_accessory=true&with_scan_overview=true&page={page_no}&page_size={PAGE_SIZE}"
     );
     let filter = q.filter();
     if !filter.is_empty() {
@@ -337,7 +337,7 @@ async fn repository(
             div.scroll { table #artifacts {
                 thead { tr {
                     @if delete_artifacts { th { span.sr { "Select" } } }
-                    th { "Artifact" } th { "Tags" } th { "Type" } th { "Size" } th.hide-sm { "Pushed" } th.hide-sm { "Pulled" } th { "Pull" } @if delete_artifacts { th { "" } }
+                    th { "Artifact" } th { "Tags" } th { "Type" } th { "Vulnerabilities" } th { "Size" } th.hide-sm { "Pushed" } th.hide-sm { "Pulled" } th { "Pull" } @if delete_artifacts { th { "" } }
                 } }
                 tbody { @for (a, kind) in artifacts.iter().zip(&kinds) {
                     @let digest = a.digest.as_str();
@@ -356,6 +356,7 @@ async fn repository(
                         }
                         td { (tags_cell(a)) }
                         td.kind { (kind) }
+                        (super::scanning::severity_cell(a))
                         td { (bytes(i64::try_from(a.size).unwrap_or(i64::MAX))) }
                         td.hide-sm { (at(&a.push_time)) }
                         td.hide-sm { (at(&a.pull_time)) }
@@ -703,7 +704,7 @@ async fn artifact(
     let path = load!(v, repo_path(&q.repo));
     let (project, _) = load!(v, split(&q.repo));
     let art_path = format!(
-        "{path}/artifacts/{}?with_tag=true&with_label=true&with_accessory=true",
+        "{path}/artifacts/{}?with_tag=true&with_label=true&with_accessory=true&with_scan_overview=true&with_sbom_overview=true",
         enc(&q.reference)
     );
     let a: m::Artifact = load!(v, load!(v, p.api.get(&v, &art_path).await).decode());
@@ -739,6 +740,12 @@ async fn artifact(
     let tags = a.tags.as_deref().unwrap_or_default();
     let host = registry_host(&p, &headers);
     let repo = q.repo.as_str();
+    let can_scan = perms.can(Resource::Scan, Action::Create);
+    let can_sbom = perms.can(Resource::Sbom, Action::Create);
+    let (scanning, sbom_doc) = tokio::join!(
+        super::scanning::artifact_sections(&p, &v, &path, repo, &a, can_scan, can_sbom),
+        super::scanning::sbom_document(&p, &v, &path, &a),
+    );
     let body = html! {
         div.crumbs {
             a href="/projects" { "Projects" } " / "
@@ -844,6 +851,8 @@ async fn artifact(
                 } } }
             } }
         }
+        (scanning)
+        (sbom_doc)
         @if let Some(layers) = manifest["layers"].as_array() {
             h2 { "Layers" }
             div.scroll { table #layers {
