@@ -39,7 +39,7 @@ pub struct NativeReportSummary {
     /// When it ended (empty while running).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub end_time: String,
-    /// 100 once finished, else 0.
+    /// 100 once finished, else 0; for an index, the share of its platforms' scans done.
     #[serde(default)]
     pub complete_percent: i64,
     /// The scanner that made it.

@@ -103,6 +103,86 @@ pub struct ReportSummary {
     pub record: ScanReportRecord,
     /// The scanner that made it.
     pub scanner: Option<ScannerRegistration>,
+    /// For an index: the share of its platforms' scans that ended (0 to 100).
+    pub percent: Option<u64>,
+}
+
+/// Harbor's severity ranks: `None` and `Unknown` lowest, an unknown word above all.
+fn severity_rank(s: &str) -> u8 {
+    match s {
+        "" | "None" | "Unknown" => 0,
+        "Negligible" => 1,
+        "Low" => 2,
+        "Medium" => 3,
+        "High" => 4,
+        "Critical" => 5,
+        _ => 99,
+    }
+}
+
+/// An index's summaries from its platforms' (Harbor's merged overview): per report
+/// type, counts summed, the highest severity, the earliest start and latest end,
+/// `Running` while any platform's scan is going, else `Error` or `Stopped` if one ended
+/// so, else `Success`; the share of platforms done as `percent`.
+pub fn merge_summaries(children: Vec<ReportSummary>) -> Vec<ReportSummary> {
+    let mut by_type: BTreeMap<String, Vec<ReportSummary>> = BTreeMap::new();
+    for c in children {
+        by_type
+            .entry(c.record.mime_type.clone())
+            .or_default()
+            .push(c);
+    }
+    by_type
+        .into_values()
+        .filter_map(|group| {
+            let first = group.first()?.clone();
+            let mut r = first.record.clone();
+            r.id = String::new();
+            r.log.clear();
+            r.report.clear();
+            let done = group.iter().filter(|g| !g.record.is_running()).count() as u64;
+            let statuses: Vec<&str> = group.iter().map(|g| g.record.status.as_str()).collect();
+            r.status = if done < group.len() as u64 {
+                "Running"
+            } else if statuses.contains(&"Error") {
+                "Error"
+            } else if statuses.contains(&"Stopped") {
+                "Stopped"
+            } else {
+                "Success"
+            }
+            .into();
+            r.start_ms = group.iter().map(|g| g.record.start_ms).min().unwrap_or(0);
+            r.end_ms = if done < group.len() as u64 {
+                0
+            } else {
+                group.iter().map(|g| g.record.end_ms).max().unwrap_or(0)
+            };
+            r.total = group.iter().map(|g| g.record.total).sum();
+            r.fixable = group.iter().map(|g| g.record.fixable).sum();
+            r.severity = group
+                .iter()
+                .map(|g| g.record.severity.as_str())
+                .filter(|s| !s.is_empty())
+                .max_by_key(|s| severity_rank(s))
+                .unwrap_or_default()
+                .to_owned();
+            let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+            for g in &group {
+                let c: BTreeMap<String, u64> =
+                    serde_json::from_str(&g.record.summary).unwrap_or_default();
+                for (k, n) in c {
+                    *counts.entry(k).or_default() += n;
+                }
+            }
+            r.summary = serde_json::to_string(&counts).unwrap_or_else(|_| "{}".into());
+            Some(ReportSummary {
+                record: r,
+                scanner: first.scanner,
+                percent: Some(done * 100 / group.len().max(1) as u64),
+            })
+        })
+        .collect()
 }
 
 impl ReportSummary {
@@ -492,7 +572,11 @@ impl Scans {
             let scanner = registrations.get(&record.registration_uuid).cloned();
             out.entry(record.digest.clone())
                 .or_default()
-                .push(ReportSummary { record, scanner });
+                .push(ReportSummary {
+                    record,
+                    scanner,
+                    percent: None,
+                });
         }
         Ok(out)
     }
@@ -881,5 +965,77 @@ impl JobHandler for ScanJob {
                 Err(JobError::fatal(message))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn child(
+        status: &str,
+        severity: &str,
+        total: u64,
+        summary: &str,
+        start: i64,
+        end: i64,
+    ) -> ReportSummary {
+        ReportSummary {
+            record: ScanReportRecord {
+                id: format!("{status}-{start}"),
+                digest: format!("sha256:{start}"),
+                registration_uuid: "r".into(),
+                mime_type: spec::VULN_REPORT_V11.into(),
+                status: status.into(),
+                severity: severity.into(),
+                total,
+                fixable: total / 2,
+                summary: summary.into(),
+                report: Vec::new(),
+                log: String::new(),
+                job_id: None,
+                start_ms: start,
+                end_ms: end,
+            },
+            scanner: None,
+            percent: None,
+        }
+    }
+
+    #[test]
+    fn an_index_merges_its_platforms_reports() {
+        let merged = merge_summaries(vec![
+            child("Success", "High", 4, r#"{"High":1,"Low":3}"#, 10, 50),
+            child(
+                "Success",
+                "Critical",
+                2,
+                r#"{"Critical":1,"High":1}"#,
+                5,
+                40,
+            ),
+        ]);
+        assert_eq!(merged.len(), 1);
+        let m = &merged[0];
+        assert_eq!(m.record.status, "Success");
+        assert_eq!(m.record.severity, "Critical");
+        assert_eq!((m.record.total, m.record.fixable), (6, 3));
+        assert_eq!(m.record.summary, r#"{"Critical":1,"High":2,"Low":3}"#);
+        assert_eq!((m.record.start_ms, m.record.end_ms), (5, 50));
+        assert_eq!(m.percent, Some(100));
+
+        let merged = merge_summaries(vec![
+            child("Success", "None", 0, "{}", 10, 50),
+            child("Running", "", 0, "{}", 20, 0),
+        ]);
+        assert_eq!(merged[0].record.status, "Running");
+        assert_eq!(merged[0].record.end_ms, 0);
+        assert_eq!(merged[0].percent, Some(50));
+        let merged = merge_summaries(vec![
+            child("Success", "Low", 1, "{}", 10, 50),
+            child("Error", "", 0, "{}", 20, 30),
+        ]);
+        assert_eq!(merged[0].record.status, "Error");
+        assert!(merge_summaries(Vec::new()).is_empty());
     }
 }

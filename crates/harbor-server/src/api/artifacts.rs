@@ -26,6 +26,9 @@ use harbor_core::{Digest, Error, RepositoryName, Tag};
 use serde::Deserialize;
 use serde_json::Value;
 
+use harbor_api_model::scanner_adapter::SBOM_REPORT;
+use harbor_platform::scanner::scans::merge_summaries;
+
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
 use super::labels::label_model;
@@ -85,15 +88,32 @@ async fn decorate(
         }
     }
     if overviews.scan || overviews.sbom {
+        // An index shows its platforms' reports merged, as Harbor does.
         let digests: Vec<String> = artifacts
             .iter()
-            .map(|a| a.record.digest.to_string())
+            .flat_map(|a| {
+                std::iter::once(a.record.digest.to_string())
+                    .chain(a.children.iter().map(|c| c.digest.to_string()))
+            })
             .collect();
-        let mut reports = state.platform.scans.summaries(&digests).await?;
+        let reports = state.platform.scans.summaries(&digests).await?;
         for (a, v) in artifacts.iter().zip(models.iter_mut()) {
-            let found = reports
-                .remove(&a.record.digest.to_string())
-                .unwrap_or_default();
+            let found = if a.children.is_empty() {
+                reports
+                    .get(&a.record.digest.to_string())
+                    .cloned()
+                    .unwrap_or_default()
+            } else {
+                merge_summaries(
+                    a.children
+                        .iter()
+                        .filter_map(|c| reports.get(&c.digest.to_string()))
+                        .flatten()
+                        .filter(|r| r.record.mime_type != SBOM_REPORT)
+                        .cloned()
+                        .collect(),
+                )
+            };
             super::scans::overview(v, &found, overviews.scan, overviews.sbom);
         }
     }

@@ -184,7 +184,11 @@ pub(crate) fn overview(v: &mut m::Artifact, reports: &[ReportSummary], scan: boo
                         } else {
                             String::new()
                         },
-                        complete_percent: if s.record.is_running() { 0 } else { 100 },
+                        complete_percent: s
+                            .percent
+                            .map_or(if s.record.is_running() { 0 } else { 100 }, |p| {
+                                i64::try_from(p).unwrap_or(100)
+                            }),
                         scanner: scanner(s),
                     },
                 )

@@ -329,6 +329,41 @@ async fn an_index_is_scanned_platform_by_platform() {
     assert_eq!(d["summary"]["total"], 15);
     assert_eq!(a["scan_status"], "Success");
     assert_ne!(d["report_id"], a["report_id"]);
+
+    // The index shows its platforms' reports merged: counts summed, the worst severity.
+    let index: Value = get_json(
+        &client(),
+        &s,
+        &format!(
+            "{}?with_scan_overview=true",
+            artifact_path("library/multi", "both")
+        ),
+    )
+    .await;
+    let merged = vuln_overview(&index).expect("a merged overview");
+    assert_eq!(merged["scan_status"], "Success", "{merged}");
+    assert_eq!(merged["severity"], "Critical");
+    assert_eq!(merged["complete_percent"], 100);
+    let total = |o: &Value| o["summary"]["total"].as_u64().unwrap();
+    assert_eq!(total(&merged), total(&d) + total(&a));
+    assert_eq!(
+        merged["summary"]["fixable"].as_u64().unwrap(),
+        d["summary"]["fixable"].as_u64().unwrap() + a["summary"]["fixable"].as_u64().unwrap()
+    );
+    let critical = |o: &Value| o["summary"]["summary"]["Critical"].as_u64().unwrap_or(0);
+    assert_eq!(critical(&merged), critical(&d) + critical(&a));
+    // The listing merges the same way.
+    let list: Vec<Value> = get_json(
+        &client(),
+        &s,
+        "/api/v2.0/projects/library/repositories/multi/artifacts?with_scan_overview=true",
+    )
+    .await;
+    let listed = list
+        .iter()
+        .find(|x| x["references"].is_array())
+        .expect("the index is listed");
+    assert_eq!(vuln_overview(listed).unwrap()["summary"], merged["summary"]);
 }
 
 async fn manifest_size(s: &TestServer, digest: &str) -> u64 {
