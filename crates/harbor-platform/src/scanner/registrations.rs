@@ -555,6 +555,23 @@ impl Scanners {
         .await
     }
 
+    /// How each registration's adapter answers now (Harbor's `health` and the
+    /// `adapter`/`vendor`/`version`/`capabilities` of registration answers): its metadata,
+    /// or why it cannot be used. Disabled ones are not called (`None`). The adapters are
+    /// called at once, 5 s at most each.
+    pub async fn health(
+        &self,
+        registrations: &[ScannerRegistration],
+    ) -> Vec<Option<std::result::Result<AdapterMetadata, String>>> {
+        futures::future::join_all(registrations.iter().map(|r| async move {
+            if r.settings.disabled {
+                return None;
+            }
+            Some(self.adapter_metadata(r).await.map_err(|e| e.to_string()))
+        }))
+        .await
+    }
+
     /// The header that authenticates to `registration`'s adapter, credential in clear:
     /// for the code that calls it. Never log or return it.
     pub fn authorization(&self, r: &ScannerRegistration) -> Result<Option<(&'static str, String)>> {

@@ -23,6 +23,40 @@ use super::paging::{list, page, param, parse_q, query, time};
 use super::users::created;
 use crate::AppState;
 
+/// Harbor's `ScannerRegistration` with what its adapter said (`health`, `adapter`,
+/// `vendor`, `version`, `capabilities`).
+fn with_health(
+    r: &ScannerRegistration,
+    health: Option<Result<AdapterMetadata, String>>,
+) -> harbor_api_model::ScannerRegistration {
+    let mut m = registration_model(r);
+    match health {
+        Some(Ok(meta)) => {
+            let supports = |kind: &str| {
+                meta.capabilities
+                    .iter()
+                    .any(|c| c.kind.as_deref().unwrap_or("vulnerability") == kind)
+            };
+            m.health = Some("healthy".into());
+            m.capabilities = Some(
+                [
+                    ("support_vulnerability", supports("vulnerability")),
+                    ("support_sbom", supports("sbom")),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), serde_json::Value::Bool(v)))
+                .collect(),
+            );
+            m.adapter = Some(meta.scanner.name);
+            m.vendor = Some(meta.scanner.vendor);
+            m.version = Some(meta.scanner.version);
+        }
+        Some(Err(_)) => m.health = Some("unhealthy".into()),
+        None => {}
+    }
+    m
+}
+
 /// Harbor's `ScannerRegistration` for a stored one, without its credential.
 pub(crate) fn registration_model(r: &ScannerRegistration) -> harbor_api_model::ScannerRegistration {
     let s = &r.settings;
@@ -130,11 +164,16 @@ pub(crate) async fn list_scanners(
         .scanners
         .list(&ctx.principal, &filter, pg)
         .await?;
+    let health = state.platform.scanners.health(&items).await;
     Ok(list(
         &parts.uri,
         pg,
         total,
-        items.iter().map(registration_model).collect(),
+        items
+            .iter()
+            .zip(health)
+            .map(|(r, h)| with_health(r, h))
+            .collect(),
     ))
 }
 
@@ -180,7 +219,14 @@ pub(crate) async fn get(
     Path(uuid): Path<String>,
 ) -> ApiResult {
     let r = state.platform.scanners.get(&ctx.principal, &uuid).await?;
-    Ok(Json(registration_model(&r)).into_response())
+    let health = state
+        .platform
+        .scanners
+        .health(std::slice::from_ref(&r))
+        .await
+        .pop()
+        .flatten();
+    Ok(Json(with_health(&r, health)).into_response())
 }
 
 /// `PUT /scanners/{registration_id}` with a whole `ScannerRegistrationReq`.

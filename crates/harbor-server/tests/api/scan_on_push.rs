@@ -57,6 +57,14 @@ async fn the_builtin_scanner_is_registered_and_fixed() {
     assert_eq!(builtin["is_default"], true);
     assert_eq!(builtin["auth"], "X-ScannerAdapter-API-Key");
     assert_eq!(builtin["access_credential"], "");
+    // What the adapter says about itself, as Harbor fills it.
+    assert_eq!(builtin["health"], "healthy");
+    assert_eq!(builtin["adapter"], "Harbor-rs");
+    assert_eq!(builtin["vendor"], "Harbor-rs");
+    assert_eq!(
+        builtin["capabilities"],
+        json!({"support_vulnerability": true, "support_sbom": true})
+    );
     let uuid = builtin["uuid"].as_str().unwrap().to_owned();
 
     // It answers its metadata with the derived key, and the server scans with it.
@@ -120,6 +128,28 @@ async fn the_builtin_scanner_is_registered_and_fixed() {
         text.contains("not allowed") || text.contains("loopback"),
         "{text}"
     );
+
+    // An adapter that cannot be reached is unhealthy, without scanner details.
+    let resp = admin(
+        &s,
+        Method::POST,
+        "/api/v2.0/scanners",
+        Some(json!({"name": "gone", "url": "http://127.0.0.1:1"})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let gone = header(resp.headers(), "location").unwrap().to_owned();
+    let gone: Value = get_json(&client(), &s, gone.trim_start_matches(&s.base)).await;
+    assert_eq!(gone["health"], "unhealthy", "{gone}");
+    assert!(gone.get("adapter").is_none(), "{gone}");
+    let resp = admin(
+        &s,
+        Method::DELETE,
+        &format!("/api/v2.0/scanners/{}", gone["uuid"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
 
     // A restart keeps one registration, still the default.
     let s = s.restart().await;
