@@ -68,8 +68,10 @@ pub struct ScannerCapability {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// The artifact types it reads.
+    #[serde(default)]
     pub consumes_mime_types: Vec<String>,
     /// The report types it writes.
+    #[serde(default)]
     pub produces_mime_types: Vec<String>,
     /// For `sbom`: `{"sbom_media_types": [...]}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -251,10 +251,15 @@ fn validate(target: &ScanTarget) -> Result<()> {
     RepositoryName::parse(&target.repository)
         .map_err(|e| Error::Invalid(format!("artifact.repository: {e}")))?;
     Digest::parse(&target.digest).map_err(|e| Error::Invalid(format!("artifact.digest: {e}")))?;
-    let url = url_scheme(&target.registry_url)?;
-    if url != "http" && url != "https" {
+    let url = url::Url::parse(&target.registry_url).map_err(|e| {
+        Error::Invalid(format!(
+            "registry.url is not a URL: {:?}: {e}",
+            target.registry_url
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return Err(Error::Invalid(format!(
-            "registry.url must be http or https: {:?}",
+            "registry.url must be an http or https URL with a host: {:?}",
             target.registry_url
         )));
     }
@@ -267,16 +272,6 @@ fn validate(target: &ScanTarget) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn url_scheme(url: &str) -> Result<&str> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| Error::Invalid(format!("registry.url is not a URL: {url:?}")))?;
-    if rest.is_empty() {
-        return Err(Error::Invalid(format!("registry.url has no host: {url:?}")));
-    }
-    Ok(scheme)
 }
 
 /// The OCI image manifest and the Docker v2 manifest, as the spec's `consumes_mime_types`.

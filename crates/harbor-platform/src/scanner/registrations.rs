@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use harbor_api_model::scanner_adapter::{Scanner, ScannerAdapterMetadata, ScannerCapability};
 use harbor_auth::sealing::SealingKeys;
 use harbor_auth::{Accounts, Principal};
 use harbor_core::events::{DomainEvent, NewEvent};
@@ -27,7 +28,7 @@ use harbor_core::scan::registrations::{
 };
 use harbor_core::{Error, Result};
 use harbor_remote::http::{HttpClient, Request};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::access::{self, ProjectRef, require_system};
 use crate::remote::Probe;
@@ -105,55 +106,16 @@ impl std::fmt::Debug for PingSettings {
     }
 }
 
-/// What an adapter says about itself (`GET /api/v1/metadata`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct AdapterMetadata {
-    /// The scanner's name, vendor and version.
-    pub scanner: AdapterScanner,
-    /// What it scans and produces.
-    pub capabilities: Vec<AdapterCapability>,
-    /// Custom properties (`harbor.scanner-adapter/...`).
-    pub properties: BTreeMap<String, String>,
-}
-
-/// A scanner's identity.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AdapterScanner {
-    /// Its name (`Trivy`).
-    #[serde(default)]
-    pub name: String,
-    /// Who provides it.
-    #[serde(default)]
-    pub vendor: String,
-    /// Its version.
-    #[serde(default)]
-    pub version: String,
-}
-
-/// What an adapter scans and the reports it produces.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct AdapterCapability {
-    /// `vulnerability` or `sbom`; absent means `vulnerability`.
-    #[serde(rename = "type", default)]
-    pub kind: Option<String>,
-    /// The artifact types it reads.
-    #[serde(default)]
-    pub consumes_mime_types: Vec<String>,
-    /// The report types it writes.
-    #[serde(default)]
-    pub produces_mime_types: Vec<String>,
-    /// More, per type (`sbom_media_types` for `sbom`).
-    #[serde(default)]
-    pub additional_attributes: Option<serde_json::Value>,
-}
+/// What an adapter says about itself (`GET /api/v1/metadata`): the protocol's type.
+pub type AdapterMetadata = ScannerAdapterMetadata;
 
 /// The metadata as it arrives: properties of any JSON type are kept as text.
 #[derive(Deserialize)]
 struct RawMetadata {
     #[serde(default)]
-    scanner: AdapterScanner,
+    scanner: Scanner,
     #[serde(default)]
-    capabilities: Vec<AdapterCapability>,
+    capabilities: Vec<ScannerCapability>,
     #[serde(default)]
     properties: BTreeMap<String, serde_json::Value>,
 }

@@ -9,7 +9,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
-use harbor_api_model::scanner_adapter::{Scanner, ScannerAdapterMetadata, ScannerCapability};
 use harbor_api_model::{
     IsDefault, ProjectScanner, ScannerRegistrationReq, ScannerRegistrationSettings,
 };
@@ -74,27 +73,6 @@ pub(crate) fn registration_model(r: &ScannerRegistration) -> harbor_api_model::S
         create_time: time(r.created_ms),
         update_time: time(r.updated_ms),
         ..Default::default()
-    }
-}
-
-fn metadata_model(m: AdapterMetadata) -> ScannerAdapterMetadata {
-    ScannerAdapterMetadata {
-        scanner: Scanner {
-            name: m.scanner.name,
-            vendor: m.scanner.vendor,
-            version: m.scanner.version,
-        },
-        capabilities: m
-            .capabilities
-            .into_iter()
-            .map(|c| ScannerCapability {
-                kind: c.kind,
-                consumes_mime_types: c.consumes_mime_types,
-                produces_mime_types: c.produces_mime_types,
-                additional_attributes: c.additional_attributes,
-            })
-            .collect(),
-        properties: m.properties,
     }
 }
 
@@ -285,7 +263,7 @@ pub(crate) async fn metadata(
         .scanners
         .metadata(&ctx.principal, &uuid)
         .await?;
-    Ok(Json(metadata_model(m)).into_response())
+    Ok(Json(m).into_response())
 }
 
 /// `GET /projects/{p}/scanner`: the project's registration, else the default; `{}` when
