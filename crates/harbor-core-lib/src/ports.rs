@@ -145,6 +145,7 @@ pub trait MetadataStore:
     + crate::events::EventStore
     + crate::scan::ScanStore
     + crate::scan::registrations::ScannerStore
+    + crate::scan::security::SecurityStore
     + Send
     + Sync
     + 'static

@@ -120,7 +120,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 29] = [
+const COPY_ORDER: [&str; 31] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -150,6 +150,8 @@ const COPY_ORDER: [&str; 29] = [
     "events",
     "event_cursors",
     "scan_reports",
+    "scan_findings",
+    "scan_finding_counts",
 ];
 
 fn all() -> Page {
@@ -534,6 +536,8 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     assert_eq!(rows(&report, "project_blobs"), 1);
     assert_eq!(rows(&report, "registries"), 1);
     assert_eq!(rows(&report, "scan_reports"), 1);
+    assert_eq!(rows(&report, "scan_findings"), 2);
+    assert_eq!(rows(&report, "scan_finding_counts"), 1);
     assert_eq!(
         sqlite_target.scan_report(&scan.id).await.unwrap(),
         Some(scan.clone())
@@ -1017,6 +1021,17 @@ async fn populate_scan_report(m: &SqlMetadataStore) -> harbor_core::scan::ScanRe
     r.summary = r#"{"High":2}"#.into();
     r.report = b"\x00\xffreport".to_vec();
     r.end_ms = 2_000;
-    m.update_scan_report(&r).await.unwrap();
+    let finding = |cve: &str, score: Option<f64>| harbor_core::scan::security::Finding {
+        cve_id: cve.into(),
+        package: "openssl".into(),
+        version: "1.0".into(),
+        severity: "High".into(),
+        cvss_v3: score,
+        links: vec!["https://a".into(), "https://b".into()],
+        ..Default::default()
+    };
+    m.finish_scan_report(&r, &[finding("CVE-1", Some(7.5)), finding("CVE-2", None)])
+        .await
+        .unwrap();
     r
 }

@@ -4,6 +4,7 @@
 //! (`harbor-scanner` encodes them), so stores need no knowledge of OSV.
 
 pub mod registrations;
+pub mod security;
 
 use async_trait::async_trait;
 
@@ -181,6 +182,13 @@ pub trait ScanStore: Send + Sync {
     /// Stores a report's progress or outcome (every field but the identity). False if the
     /// report is gone.
     async fn update_scan_report(&self, record: &ScanReportRecord) -> Result<bool>;
+    /// Stores a finished report (as [`ScanStore::update_scan_report`]) and replaces its
+    /// findings with `findings`, in one transaction. False if the report is gone.
+    async fn finish_scan_report(
+        &self,
+        record: &ScanReportRecord,
+        findings: &[security::Finding],
+    ) -> Result<bool>;
     /// One report.
     async fn scan_report(&self, id: &str) -> Result<Option<ScanReportRecord>>;
     /// The reports of these digests (for listings: one query per few hundred digests).

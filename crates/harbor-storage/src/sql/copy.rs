@@ -472,6 +472,43 @@ const TABLES: &[Table] = &[
         key: 1,
         ids: Ids::Given,
     },
+    // 0022_scan_findings.sql: the reports' findings and counts move with them. CVE
+    // exports (their executions and CSV files) expire within a day and stay behind.
+    Table {
+        name: "scan_findings",
+        columns: &[
+            ("report_id", Ty::Text),
+            ("seq", Ty::Int),
+            ("cve_id", Ty::Text),
+            ("package", Ty::Text),
+            ("version", Ty::Text),
+            ("fix_version", Ty::Text),
+            ("severity", Ty::Text),
+            ("severity_rank", Ty::Int),
+            ("cvss_v3", Ty::OptInt),
+            ("cwe_ids", Ty::Text),
+            ("description", Ty::Text),
+            ("links", Ty::Text),
+            ("vendor_attributes", Ty::Text),
+        ],
+        key: 2,
+        ids: Ids::Given,
+    },
+    Table {
+        name: "scan_finding_counts",
+        columns: &[
+            ("report_id", Ty::Text),
+            ("critical", Ty::Int),
+            ("high", Ty::Int),
+            ("medium", Ty::Int),
+            ("low", Ty::Int),
+            ("none_cnt", Ty::Int),
+            ("unknown", Ty::Int),
+            ("fixable", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::Given,
+    },
 ];
 
 /// Rows per read and per insert; manifests carry their content, so fewer of them.

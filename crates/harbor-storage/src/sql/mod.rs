@@ -27,6 +27,7 @@ mod repositories;
 mod retention;
 mod scan;
 mod scanners;
+mod security;
 mod uploads;
 
 use std::path::Path;
@@ -173,6 +174,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/sqlite/0020_scan_reports.sql"),
     ),
     (
+        "scan_findings",
+        include_str!("../../migrations/sqlite/0022_scan_findings.sql"),
+    ),
+    (
         "scan_reports_started",
         include_str!("../../migrations/sqlite/0023_scan_reports_started.sql"),
     ),
@@ -254,6 +259,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "scan_reports",
         include_str!("../../migrations/postgres/0020_scan_reports.sql"),
+    ),
+    (
+        "scan_findings",
+        include_str!("../../migrations/postgres/0022_scan_findings.sql"),
     ),
     (
         "scan_reports_started",

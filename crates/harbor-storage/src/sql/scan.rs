@@ -381,28 +381,22 @@ impl ScanStore for SqlMetadataStore {
     }
 
     async fn update_scan_report(&self, r: &ScanReportRecord) -> Result<bool> {
-        let updated = sqlx::query(
-            "UPDATE scan_reports SET status = $2, severity = $3, total = $4, fixable = $5,
-                 summary = $6, report = $7, log = $8, job_id = $9, end_at = $10, updated_at = $11
-             WHERE id = $1",
-        )
-        .bind(r.id.as_str())
-        .bind(r.status.as_str())
-        .bind(r.severity.as_str())
-        .bind(i64::try_from(r.total).unwrap_or(i64::MAX))
-        .bind(i64::try_from(r.fixable).unwrap_or(i64::MAX))
-        .bind(r.summary.as_str())
-        .bind(r.report.as_slice())
-        .bind(r.log.as_str())
-        .bind(r.job_id)
-        .bind(r.end_ms)
-        .bind(now_ms())
-        .execute(&self.write)
-        .await
-        .map_err(internal)?;
-        Ok(updated.rows_affected() > 0)
+        update_report(&self.write, r).await
     }
 
+    async fn finish_scan_report(
+        &self,
+        r: &ScanReportRecord,
+        findings: &[harbor_core::scan::security::Finding],
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        if !update_report(&mut *tx, r).await? {
+            return Ok(false);
+        }
+        super::security::replace_findings(&mut tx, &r.id, findings).await?;
+        tx.commit().await.map_err(internal)?;
+        Ok(true)
+    }
     async fn scan_report(&self, id: &str) -> Result<Option<ScanReportRecord>> {
         let sql = format!("SELECT {REPORT_COLUMNS} FROM scan_reports WHERE id = $1");
         sqlx::query(AssertSqlSafe(sql))
@@ -486,4 +480,31 @@ fn report_record(row: &AnyRow) -> Result<ScanReportRecord> {
         start_ms: row.try_get(12).map_err(internal)?,
         end_ms: row.try_get(13).map_err(internal)?,
     })
+}
+
+/// Writes a report's progress or outcome; false if the report is gone.
+async fn update_report<'e>(
+    ex: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    r: &ScanReportRecord,
+) -> Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE scan_reports SET status = $2, severity = $3, total = $4, fixable = $5,
+             summary = $6, report = $7, log = $8, job_id = $9, end_at = $10, updated_at = $11
+         WHERE id = $1",
+    )
+    .bind(r.id.as_str())
+    .bind(r.status.as_str())
+    .bind(r.severity.as_str())
+    .bind(i64::try_from(r.total).unwrap_or(i64::MAX))
+    .bind(i64::try_from(r.fixable).unwrap_or(i64::MAX))
+    .bind(r.summary.as_str())
+    .bind(r.report.as_slice())
+    .bind(r.log.as_str())
+    .bind(r.job_id)
+    .bind(r.end_ms)
+    .bind(now_ms())
+    .execute(ex)
+    .await
+    .map_err(internal)?;
+    Ok(updated.rows_affected() > 0)
 }
