@@ -25,6 +25,7 @@ pub mod scanner_adapter;
 pub mod scanners;
 pub mod scans;
 pub mod search;
+pub mod security;
 pub mod system;
 pub mod users;
 
@@ -61,6 +62,10 @@ pub use scanners::{
 };
 pub use scans::{NativeReportSummary, SbomOverview, ScanAllStats, ScanType, VulnerabilitySummary};
 pub use search::{Search, SearchRepository, Statistic};
+pub use security::{
+    DangerousArtifact, DangerousCve, ScanDataExportExecution, ScanDataExportExecutionList,
+    ScanDataExportJob, ScanDataExportRequest, SecuritySummary,
+};
 pub use system::{
     ComponentHealthStatus, ConfigItem, ConfigurationsResponse, GeneralInfo, OverallHealthStatus,
     QuotaRecount, VulnerabilityDbStatus,

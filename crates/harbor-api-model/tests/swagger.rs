@@ -138,6 +138,14 @@ fn every_model_matches_harbors_definition() {
     let mut problems = Vec::new();
     let p = &mut problems;
     check::<m::Project>("Project", &s, p);
+    check::<m::SecuritySummary>("SecuritySummary", &s, p);
+    check::<m::DangerousCve>("DangerousCVE", &s, p);
+    check::<m::DangerousArtifact>("DangerousArtifact", &s, p);
+    check::<m::security::VulnerabilityItem>("VulnerabilityItem", &s, p);
+    check::<m::ScanDataExportRequest>("ScanDataExportRequest", &s, p);
+    check::<m::ScanDataExportJob>("ScanDataExportJob", &s, p);
+    check::<m::ScanDataExportExecution>("ScanDataExportExecution", &s, p);
+    check::<m::ScanDataExportExecutionList>("ScanDataExportExecutionList", &s, p);
     check::<m::ProjectMetadata>("ProjectMetadata", &s, p);
     check::<m::ProjectReq>("ProjectReq", &s, p);
     check::<m::CveAllowlist>("CVEAllowlist", &s, p);

@@ -95,6 +95,10 @@ pub struct Platform {
     /// This server's own address, once it serves (set with
     /// [`serving_at`](Self::serving_at)).
     pub local: scanner::builtin::LocalRegistry,
+    /// The security hub (vulnerabilities across artifacts).
+    pub security_hub: scanner::security_hub::SecurityHub,
+    /// CVE exports to CSV.
+    pub cve_exports: scanner::cve_export::CveExports,
 }
 
 impl Platform {
@@ -135,11 +139,19 @@ impl Platform {
             scanners.clone(),
         )
         .with_local(local.clone());
+        let security_hub = scanner::security_hub::SecurityHub::new(registry.metadata().clone());
+        let cve_exports = scanner::cve_export::CveExports::new(
+            accounts.clone(),
+            registry.metadata().clone(),
+            jobs.clone(),
+        );
         Platform {
             local,
             scanner,
             scanners,
             scans,
+            security_hub,
+            cve_exports,
             retention,
             proxy,
             sessions: Sessions::new(accounts.clone(), events.clone(), settings.clone()),
@@ -203,6 +215,7 @@ impl Platform {
         self.retention = self.retention.with_waker(wake.clone());
         self.projects = self.projects.with_retention(self.retention.clone());
         self.scans = self.scans.with_waker(wake.clone());
+        self.cve_exports = self.cve_exports.with_waker(wake.clone());
         self.replication = self.replication.with_waker(wake);
         self
     }

@@ -5,7 +5,8 @@
 
 use async_trait::async_trait;
 
-use crate::error::Result;
+use crate::doublestar::Pattern;
+use crate::error::{Error, Result};
 use crate::identity::Page;
 
 /// One vulnerability of one package in one report, as the hub and the export read it.
@@ -341,4 +342,161 @@ pub trait SecurityStore: Send + Sync {
         files_before_ms: i64,
         exports_before_ms: i64,
     ) -> Result<(u64, u64)>;
+}
+
+impl ExportCriteria {
+    /// Checks Harbor's rules for a request: exactly one project, and patterns without
+    /// spaces that compile.
+    pub fn validate(&self) -> Result<()> {
+        if self.projects.len() != 1 {
+            return Err(Error::Invalid(format!(
+                "only support export single project, invalid value: {:?}",
+                self.projects
+            )));
+        }
+        for (what, pattern) in [
+            ("repositories", &self.repositories),
+            ("tags", &self.tags),
+            ("cveIds", &self.cve_ids),
+        ] {
+            if pattern.contains(' ') {
+                return Err(Error::Invalid(format!(
+                    "invalid criteria value, please remove additional spaces for input: {pattern}"
+                )));
+            }
+            if !pattern.is_empty() {
+                Pattern::new(pattern).map_err(|e| {
+                    Error::Invalid(format!("invalid {what} pattern {pattern:?}: {e}"))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a CVE id is selected.
+    pub fn cve_matcher(&self) -> Result<impl Fn(&str) -> bool + use<>> {
+        let pattern = compile(&self.cve_ids)?;
+        Ok(move |cve: &str| pattern.as_ref().is_none_or(|p| p.matches(cve)))
+    }
+}
+
+fn compile(pattern: &str) -> Result<Option<Pattern>> {
+    if pattern.is_empty() {
+        return Ok(None);
+    }
+    Pattern::new(pattern)
+        .map(Some)
+        .map_err(|e| Error::Invalid(format!("invalid pattern {pattern:?}: {e}")))
+}
+
+/// The artifacts an export covers, as Harbor selects them (`pkg/scan/export`): those of
+/// repositories whose name (without the project) matches `repositories`; an index's
+/// platforms count as artifacts carrying the index's tags and labels; then those with a
+/// tag matching `tags` (untagged artifacts only without a tag filter), then those with
+/// any of `labels`. Manifest row ids, ascending, once each.
+pub fn select_artifacts(c: &ExportCriteria, artifacts: &[ExportArtifact]) -> Result<Vec<i64>> {
+    let repositories = compile(&c.repositories)?;
+    let tags = compile(&c.tags)?;
+    let mut out = Vec::new();
+    for a in artifacts {
+        let name = a.repository.split_once('/').map_or("", |(_, rest)| rest);
+        if repositories.as_ref().is_some_and(|p| !p.matches(name)) {
+            continue;
+        }
+        let tagged = tags
+            .as_ref()
+            .is_none_or(|p| a.tags.iter().any(|t| p.matches(t)));
+        let labelled = c.labels.is_empty() || a.labels.iter().any(|l| c.labels.contains(l));
+        if tagged && labelled {
+            out.push(a.id);
+            out.extend(&a.children);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(id: i64, repository: &str, tags: &[&str], labels: &[i64]) -> ExportArtifact {
+        ExportArtifact {
+            id,
+            repository: repository.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            labels: labels.to_vec(),
+            children: Vec::new(),
+        }
+    }
+
+    fn criteria(repositories: &str, tags: &str, labels: &[i64]) -> ExportCriteria {
+        ExportCriteria {
+            projects: vec![1],
+            labels: labels.to_vec(),
+            repositories: repositories.into(),
+            tags: tags.into(),
+            cve_ids: String::new(),
+        }
+    }
+
+    #[test]
+    fn selects_by_repository_tag_and_label_with_an_indexs_platforms() {
+        let mut index = artifact(3, "team/multi", &["v2"], &[9]);
+        index.children = vec![4];
+        let all = vec![
+            artifact(1, "team/app", &["1.0", "latest"], &[]),
+            artifact(2, "team/tools/cli", &[], &[8]),
+            index,
+            artifact(4, "team/multi", &[], &[]),
+        ];
+        let pick =
+            |r: &str, t: &str, l: &[i64]| select_artifacts(&criteria(r, t, l), &all).unwrap();
+        assert_eq!(pick("", "", &[]), [1, 2, 3, 4]);
+        assert_eq!(pick("app", "", &[]), [1]);
+        assert_eq!(pick("{app,tools/**}", "", &[]), [1, 2]);
+        assert_eq!(
+            pick("tools/*", "", &[]),
+            [2],
+            "the project is not part of the name"
+        );
+        // A tag filter leaves untagged artifacts out, but a platform carries its index's tags.
+        assert_eq!(pick("", "v*", &[]), [3, 4]);
+        assert_eq!(pick("", "{1.0,v2}", &[]), [1, 3, 4]);
+        assert_eq!(pick("", "", &[9]), [3, 4]);
+        assert_eq!(pick("", "", &[8, 9]), [2, 3, 4]);
+        assert!(pick("nope", "", &[]).is_empty());
+        assert_eq!(pick("app", "latest", &[7]), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn requests_follow_harbors_rules() {
+        assert!(criteria("", "", &[]).validate().is_ok());
+        let mut two = criteria("", "", &[]);
+        two.projects = vec![1, 2];
+        assert!(two.validate().is_err());
+        two.projects = vec![];
+        assert!(two.validate().is_err());
+        assert!(criteria("a b", "", &[]).validate().is_err());
+        assert!(criteria("", "{v1, v2}", &[]).validate().is_err());
+        assert!(criteria("{unbalanced", "", &[]).validate().is_err());
+        let mut cves = criteria("", "", &[]);
+        cves.cve_ids = "{CVE-2024-1,CVE-2023-*}".into();
+        let m = cves.cve_matcher().unwrap();
+        assert!(m("CVE-2024-1") && m("CVE-2023-99") && !m("CVE-2024-10"));
+        cves.cve_ids = String::new();
+        assert!(cves.cve_matcher().unwrap()("anything"));
+    }
+
+    #[test]
+    fn severity_ranks_follow_harbor() {
+        let order: Vec<i64> = [
+            "Critical", "High", "Medium", "Low", "None", "Unknown", "Bogus",
+        ]
+        .iter()
+        .map(|s| severity_rank(s))
+        .collect();
+        assert_eq!(order, [5, 4, 3, 2, 1, 0, 0]);
+    }
 }

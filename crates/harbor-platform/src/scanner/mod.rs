@@ -6,12 +6,15 @@
 
 pub mod adapter;
 pub mod builtin;
+pub mod cve_export;
 pub mod engine;
+pub mod findings;
 pub mod on_push;
 pub mod registrations;
 mod sbom_accessory;
 pub mod scan_all;
 pub mod scans;
+pub mod security_hub;
 pub mod vulndb;
 
 use std::path::PathBuf;

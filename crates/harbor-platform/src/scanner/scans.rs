@@ -787,7 +787,8 @@ impl Scans {
         record
             .log
             .push_str(&format!("done: {} vulnerabilities\n", record.total));
-        self.store.update_scan_report(&record).await?;
+        let findings = crate::scanner::findings::of_report(&report);
+        self.store.finish_scan_report(&record, &findings).await?;
         Ok(())
     }
 
