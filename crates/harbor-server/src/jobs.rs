@@ -114,13 +114,23 @@ impl Jobs {
             platform.scans.scan_all_handler(),
             true,
         );
+        // CVE exports, one at a time (Harbor's MaxCurrency 1).
+        runner.register(
+            harbor_platform::scanner::cve_export::JOB_KIND,
+            platform.cve_exports.job_handler(),
+            true,
+        );
         let handle = runner.start();
         *self.runner.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
         let (store, days) = (self.store.clone(), config.history_days);
+        let exports = platform.cve_exports.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(HISTORY_SWEEP);
             loop {
                 tick.tick().await;
+                if let Err(e) = exports.purge_expired().await {
+                    tracing::warn!(error = %e, "could not delete expired CVE exports");
+                }
                 let before = now_ms().saturating_sub(
                     i64::try_from(days.saturating_mul(86_400_000)).unwrap_or(i64::MAX),
                 );

@@ -26,6 +26,7 @@ mod scanner;
 mod scanners;
 mod scans;
 mod search;
+mod security;
 mod session;
 mod system;
 mod users;
@@ -67,6 +68,12 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/systeminfo", get(system::systeminfo))
         .route("/search", get(search::search))
         .route("/statistics", get(search::statistics))
+        .route("/security/summary", get(security::summary))
+        .route("/security/vul", get(security::vulnerabilities))
+        .route("/export/cve", post(security::export))
+        .route("/export/cve/executions", get(security::executions))
+        .route("/export/cve/execution/{id}", get(security::get_execution))
+        .route("/export/cve/download/{id}", get(security::download))
         .route(
             "/configurations",
             get(configurations::get).put(configurations::put),

@@ -32,6 +32,7 @@ mod scanner;
 mod scanners;
 mod scans;
 mod search;
+mod security;
 mod sessions;
 mod support;
 mod throttle;

@@ -20,7 +20,7 @@ const KEY: &str = "adapter-k3y";
 
 /// A server that may reach itself on loopback, with the fixture database imported and the
 /// built-in scanner registered as the default; the registration's uuid.
-async fn set_up() -> (TestServer, String) {
+pub(crate) async fn set_up() -> (TestServer, String) {
     set_up_with(|_| {}).await
 }
 
