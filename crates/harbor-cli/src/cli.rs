@@ -127,6 +127,13 @@ pub enum Command {
     /// Scan every image in the registry, by hand or on a schedule (administrators).
     #[command(subcommand, name = "scan-all")]
     ScanAll(ScanAllCmd),
+    /// The security hub: vulnerabilities across every artifact the default scanner
+    /// scanned (administrators).
+    #[command(subcommand)]
+    Security(SecurityCmd),
+    /// CVE exports: a project's vulnerabilities as CSV, made by a job.
+    #[command(subcommand, name = "cve-export")]
+    CveExport(CveExportCmd),
     /// Maintenance on the database and storage directly, without a server connection
     /// (the URLs are the server's). Safe beside running servers except where a command
     /// says otherwise (copy-metadata; fsck --repair with a grace of 0).
@@ -211,6 +218,88 @@ pub enum ScanAllScheduleCmd {
     /// Remove the schedule.
     #[command(name = "none")]
     Remove,
+}
+
+/// `harbor security ...`.
+#[derive(Debug, Subcommand)]
+pub enum SecurityCmd {
+    /// Vulnerability counts, and the five most dangerous CVEs and artifacts.
+    Summary,
+    /// Vulnerabilities found in artifacts, highest CVSS v3 score first.
+    Vulns {
+        /// Only this CVE.
+        #[arg(long)]
+        cve: Option<String>,
+        /// Only this severity: critical, high, medium, low, negligible, unknown.
+        #[arg(long)]
+        severity: Option<String>,
+        /// Only artifacts of this project (name or id).
+        #[arg(long)]
+        project: Option<String>,
+        /// Only this repository (`project/name`).
+        #[arg(long)]
+        repository: Option<String>,
+        /// Only this package.
+        #[arg(long)]
+        package: Option<String>,
+        /// Only artifacts with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Only the artifact with this digest.
+        #[arg(long)]
+        digest: Option<String>,
+        /// Only CVSS v3 scores in `MIN~MAX` (either may be left out: `7~`).
+        #[arg(long, value_name = "MIN~MAX")]
+        score: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+}
+
+/// `harbor cve-export ...`. Only the user who made an export sees it.
+#[derive(Debug, Subcommand)]
+pub enum CveExportCmd {
+    /// Export a project's vulnerabilities to CSV (project administrators, maintainers and
+    /// developers); prints the export's id. Patterns are doublestar (`{a,b}`, `*`, `**`).
+    Create {
+        /// The project (name or id).
+        project: String,
+        /// A name for the job.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Only repositories (without the project) matching this pattern.
+        #[arg(long, value_name = "PATTERN", default_value = "")]
+        repositories: String,
+        /// Only artifacts with a tag matching this pattern.
+        #[arg(long, value_name = "PATTERN", default_value = "")]
+        tags: String,
+        /// Only CVE ids matching this pattern (`{CVE-2024-1,CVE-2024-2}`).
+        #[arg(long, value_name = "PATTERN", default_value = "")]
+        cve_ids: String,
+        /// Only artifacts with one of these labels (ids; repeat or separate by commas).
+        #[arg(long = "label", value_name = "ID", value_delimiter = ',')]
+        labels: Vec<i64>,
+        /// Wait for the export to end and print it; exit 1 unless it succeeded.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Your exports, newest first.
+    List,
+    /// One of your exports.
+    Get {
+        /// The export's id.
+        id: i64,
+    },
+    /// Save an export's CSV (kept for a day after it was made).
+    Download {
+        /// The export's id.
+        id: i64,
+        /// Where to write it (`-` for standard output; default
+        /// `scandata_export_<id>.csv`).
+        #[arg(long, short = 'f', value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
 }
 
 /// `harbor scanner ...`.

@@ -1529,3 +1529,188 @@ async fn scans_and_vulnerabilities_from_the_command_line() {
     assert_eq!(shown["schedule"]["type"], "None");
     fails(h, &["scan-all", "stop"], "", 1).await;
 }
+
+/// `harbor security summary|vulns` and `harbor cve-export create|list|get|download` on
+/// the Debian fixture image scanned by the built-in scanner (the default).
+#[tokio::test]
+async fn the_security_hub_and_cve_exports_from_the_command_line() {
+    let s = TestServer::start_configured(|c| {
+        c.remote.allow_loopback = true;
+        c.scanner.adapter_api_key = Some(harbor_server::config::Secret("k".into()));
+    })
+    .await;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    ok(
+        h,
+        &["login", &s.base, "-u", "admin", "--password-stdin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    )
+    .await;
+    let zip = h.join("all.zip");
+    std::fs::write(&zip, harbor_scanner::fixtures::osv_zip()).unwrap();
+    ok(h, &["scanner", "db", "import", zip.to_str().unwrap()], "").await;
+    let registration = json!({"name": "built-in", "url": s.base, "auth": "X-ScannerAdapter-API-Key", "access_credential": "k"});
+    let resp = common::client()
+        .post(s.url("/api/v2.0/scanners"))
+        .json(&registration)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config_digest = common::push_blob(&s, "library/app", config).await;
+    let types = [
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        "application/vnd.oci.image.layer.v1.tar",
+        "application/vnd.oci.image.layer.v1.tar+zstd",
+    ];
+    let mut layers = Vec::new();
+    for (blob, media_type) in harbor_scanner::fixtures::debian_image()
+        .into_iter()
+        .zip(types)
+    {
+        let digest = common::push_blob(&s, "library/app", &blob).await;
+        layers.push(json!({"mediaType": media_type, "digest": digest, "size": blob.len()}));
+    }
+    let manifest = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": common::OCI_MANIFEST,
+        "config": {"mediaType": common::OCI_CONFIG, "digest": config_digest, "size": config.len()}, "layers": layers})).unwrap();
+    assert_eq!(
+        common::put_manifest(&s, "library/app", "1", common::OCI_MANIFEST, &manifest)
+            .await
+            .status(),
+        201
+    );
+    ok(h, &["scan", "library/app:1", "--wait"], "").await;
+
+    let summary = json(h, &["security", "summary"]).await;
+    assert_eq!(summary["critical_cnt"], 4);
+    assert_eq!(summary["total_vuls"], 15);
+    assert_eq!(summary["dangerous_cves"][0]["cve_id"], "CVE-2021-44228");
+    let text = ok(h, &["security", "summary"], "").await;
+    assert!(
+        text.contains("scanned artifacts:")
+            && text.contains("1 of 1")
+            && text.contains("CVE-2021-44228 10 (Critical)"),
+        "{text}"
+    );
+    let critical = json(h, &["security", "vulns", "--severity", "critical"]).await;
+    let ids: Vec<&str> = critical
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["cve_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "CVE-2021-44228",
+            "CVE-2024-0001",
+            "CVE-2024-0001",
+            "CVE-2021-25900"
+        ]
+    );
+    assert_eq!(critical[0]["tags"], json!(["1"]));
+    for (args, n) in [
+        (vec!["--cve", "CVE-2024-0001"], 2),
+        (vec!["--project", "library"], 15),
+        (vec!["--project", "1", "--package", "openssl"], 2),
+        (vec!["--score", "9~10"], 4),
+        (vec!["--repository", "library/app", "--tag", "1"], 15),
+        (vec!["--limit", "3"], 3),
+    ] {
+        let mut a = vec!["security", "vulns"];
+        a.extend(&args);
+        assert_eq!(json(h, &a).await.as_array().unwrap().len(), n, "{args:?}");
+    }
+    let table = ok(h, &["security", "vulns", "--cve", "CVE-2021-44228"], "").await;
+    assert!(
+        table.starts_with("SCORE") && table.contains("10.0") && table.contains("library/app:1"),
+        "{table}"
+    );
+    fails(h, &["security", "vulns", "--severity", "awful"], "", 2).await;
+    fails(h, &["security", "vulns", "--score", "7"], "", 2).await;
+
+    // A CVE export, waited for, listed and downloaded.
+    let e = json(
+        h,
+        &[
+            "cve-export",
+            "create",
+            "library",
+            "--name",
+            "log4j and friends",
+            "--cve-ids",
+            "CVE-2021-*",
+            "--wait",
+        ],
+    )
+    .await;
+    assert_eq!(e["status"], "Success", "{e}");
+    let id = e["id"].as_i64().unwrap().to_string();
+    let list = json(h, &["cve-export", "list"]).await;
+    assert_eq!(list[0]["id"].to_string(), id);
+    assert_eq!(list[0]["file_present"], true);
+    let one = ok(h, &["cve-export", "get", &id], "").await;
+    assert!(one.contains("Success") && one.contains("file:"), "{one}");
+    let file = h.join("out.csv");
+    ok(
+        h,
+        &["cve-export", "download", &id, "-f", file.to_str().unwrap()],
+        "",
+    )
+    .await;
+    let csv = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Repository,Artifact Digest,CVE,Package,Current Version,Fixed in version,Severity,CWE Ids,Additional Data,Scanner"
+    );
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.starts_with("library/app,sha256:")
+                && l.contains(",CVE-2021-")
+                && l.ends_with(",built-in")),
+        "{csv}"
+    );
+    assert_eq!(
+        ok(h, &["cve-export", "download", &id, "-f", "-"], "").await,
+        csv
+    );
+    // Without --wait: the id; nothing matched: no file to download.
+    let started = json(
+        h,
+        &["cve-export", "create", "library", "--cve-ids", "CVE-1999-*"],
+    )
+    .await;
+    let none = started["id"].as_i64().unwrap().to_string();
+    let mut e = json(h, &["cve-export", "get", &none]).await;
+    for _ in 0..100 {
+        if e["status"] != "Running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        e = json(h, &["cve-export", "get", &none]).await;
+    }
+    assert_eq!(e["status_text"], "No vulnerabilities found or matched");
+    fails(h, &["cve-export", "download", &none], "", 4).await;
+    fails(h, &["cve-export", "create", "nope"], "", 4).await;
+
+    // Others: the hub is for administrators, exports for their owner.
+    common::create_user(&s, "dev").await;
+    let other = tempfile::tempdir().unwrap();
+    let o = other.path();
+    ok(
+        o,
+        &["login", &s.base, "-u", "dev", "--password-stdin"],
+        &format!("{}\n", common::PASSWORD),
+    )
+    .await;
+    fails(o, &["security", "summary"], "", 3).await;
+    fails(o, &["cve-export", "get", &id], "", 3).await;
+    fails(o, &["cve-export", "create", "library"], "", 3).await;
+    assert_eq!(json(o, &["cve-export", "list"]).await, json!([]));
+}

@@ -24,6 +24,7 @@ mod content;
 mod jobs;
 mod registries;
 mod scanner;
+mod security;
 
 pub use content::{Artifact, ArtifactRef, ArtifactTag, parse_size};
 /// The REST API's types, shared with the server (`harbor-api-model`), under the names

@@ -10,6 +10,7 @@ mod registries;
 mod replication;
 mod retention;
 mod scanner;
+mod security;
 mod system;
 mod wait;
 
@@ -129,6 +130,8 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
                 Command::Vuln(c) => scanner::vuln(&app, c).await,
                 Command::Sbom(c) => scanner::sbom(&app, c).await,
                 Command::ScanAll(c) => scanner::scan_all(&app, c).await,
+                Command::Security(c) => security::security(&app, c).await,
+                Command::CveExport(c) => security::cve_export(&app, c).await,
                 Command::Immutable(c) => content::immutable(&app, c).await,
                 Command::Audit(c) => system::audit(&app, c).await,
                 Command::System(c) => system::system(&app, c).await,
