@@ -99,6 +99,7 @@ fn nav(viewer: Option<&Viewer>) -> Markup {
                         a href="/admin/replication" { "Replications" }
                         a href="/admin/gc" { "Garbage collection" }
                         a href="/admin/interrogation" { "Interrogation services" }
+                        a href="/admin/security" { "Security hub" }
                         a href="/admin/audit" { "Audit log" }
                         a href="/admin/settings" { "Settings" }
                     }

@@ -19,6 +19,7 @@ mod replication;
 mod repository;
 mod roles;
 mod scanning;
+mod security;
 
 use axum::{
     Form, Router,

@@ -12,6 +12,7 @@ mod repository;
 mod robots;
 mod scanning;
 mod search;
+mod security;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -169,6 +170,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .merge(robots::routes())
         .merge(replication::routes())
         .merge(scanning::routes())
+        .merge(security::routes())
 }
 
 #[cfg(test)]
