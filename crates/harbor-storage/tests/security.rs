@@ -444,8 +444,10 @@ async fn vulnerabilities_filter_page_and_count_with_a_cap(t: &Target) {
         .await,
         ["ops/web:CVE-1", "ops/web:CVE-4"]
     );
-    let mut by_project = VulnFilter::default();
-    by_project.project_id = Some(team);
+    let by_project = VulnFilter {
+        project_id: Some(team),
+        ..Default::default()
+    };
     assert_eq!(cves(&m, "default", &by_project).await.len(), 3);
     assert_eq!(
         cves(&m, "default", &f(|f| f.package = Some("tar".into()))).await,
@@ -462,9 +464,11 @@ async fn vulnerabilities_filter_page_and_count_with_a_cap(t: &Target) {
             .await
             .is_empty()
     );
-    let mut by_digest = VulnFilter::default();
-    by_digest.digest = Some(b.to_string());
-    by_digest.severity = Some("Medium".into());
+    let by_digest = VulnFilter {
+        digest: Some(b.to_string()),
+        severity: Some("Medium".into()),
+        ..Default::default()
+    };
     assert_eq!(cves(&m, "default", &by_digest).await, ["ops/web:CVE-4"]);
     assert!(cves(&m, "other", &VulnFilter::default()).await.is_empty());
 
