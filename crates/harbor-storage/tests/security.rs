@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use harbor_core::identity::{NewUser, Page};
+use harbor_core::jobs::{JobStore, NewJob, Trigger};
 use harbor_core::labels::{LabelScope, LabelStore, NewLabel};
 use harbor_core::model::NewManifest;
 use harbor_core::ports::{IdentityStore, MetadataStore};
@@ -726,6 +727,30 @@ async fn export_files_are_stored_in_pieces_until_they_expire(t: &Target) {
         "the file expired, the execution stays"
     );
     assert_eq!(m.cve_export_chunk(newer.id, 0).await.unwrap(), None);
+    // An export whose job ended without saying how reads as the job's end.
+    let orphan = m.create_cve_export(&new("alice", 4_000)).await.unwrap();
+    let job = m
+        .enqueue(&NewJob {
+            kind: "SCAN_DATA_EXPORT".into(),
+            params: "{}".into(),
+            trigger: Trigger::Manual,
+            max_attempts: 1,
+            run_after_ms: 0,
+            schedule_id: None,
+        })
+        .await
+        .unwrap();
+    m.set_cve_export_job(orphan.id, job.id).await.unwrap();
+    assert_eq!(
+        m.cve_export(orphan.id).await.unwrap().unwrap().status,
+        "Running"
+    );
+    m.request_stop(job.id, 5_000).await.unwrap();
+    let stopped = m.cve_export(orphan.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stopped.status.as_str(), stopped.status_text.as_str()),
+        ("Stopped", "stopped by request")
+    );
     // Deleting an export deletes its file.
     m.put_cve_export_chunk(other.id, 0, b"y").await.unwrap();
     assert!(m.delete_cve_export(other.id).await.unwrap());

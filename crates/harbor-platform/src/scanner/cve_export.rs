@@ -5,6 +5,7 @@
 //! project's size). Only the user who asked sees or downloads an export; its file is
 //! deleted after [`FILE_RETENTION_MS`], the execution after [`EXECUTION_RETENTION_MS`].
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -216,13 +217,27 @@ impl CveExports {
     pub async fn executions(&self, by: &Principal) -> Result<Vec<CveExport>> {
         access::require_authenticated(by)?;
         let mut out = Vec::new();
+        // Each project is checked once, however many exports name it.
+        let mut readable: HashMap<i64, bool> = HashMap::new();
         for export in self.store.cve_exports_of(by.name()).await? {
             if !owns(by, &export) {
                 continue;
             }
             let mut allowed = true;
             for &pid in &export.criteria.projects {
-                allowed &= self.require(by, pid, Action::Read).await.is_ok();
+                let ok = match readable.get(&pid) {
+                    Some(ok) => *ok,
+                    None => {
+                        let ok = match self.require(by, pid, Action::Read).await {
+                            Ok(()) => true,
+                            Err(Error::Forbidden(_) | Error::NotFound(_)) => false,
+                            Err(e) => return Err(e),
+                        };
+                        readable.insert(pid, ok);
+                        ok
+                    }
+                };
+                allowed &= ok;
             }
             if allowed {
                 out.push(export);

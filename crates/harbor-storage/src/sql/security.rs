@@ -226,13 +226,16 @@ fn export(row: &AnyRow) -> Result<CveExport> {
         && let Some(job) =
             job_status.filter(|s| matches!(s.as_str(), "Error" | "Stopped" | "Success"))
     {
-        status = if job == "Stopped" {
-            job
-        } else {
-            "Error".into()
-        };
+        let stopped = job == "Stopped";
+        status = if stopped { job } else { "Error".into() };
         if status_text.is_empty() {
-            status_text = job_error.unwrap_or_else(|| "the export job ended unexpectedly".into());
+            status_text = job_error.unwrap_or_else(|| {
+                if stopped {
+                    "stopped by request".into()
+                } else {
+                    "the export job ended without finishing".into()
+                }
+            });
         }
     }
     let file_size = count(row, 11)?;
