@@ -1,7 +1,8 @@
 //! The security hub page: the fixture Debian image in two repositories (one digest, two
 //! artifacts), scanned by the built-in scanner registered as the default; the page's
 //! counts, most dangerous CVEs and artifacts, its filters and pages over plain HTTP, the
-//! filter form in headless Chromium, and the refusal for non-administrators.
+//! filter form in headless Chromium (and on a phone-sized screen), and the refusal for
+//! non-administrators.
 
 use std::time::Duration;
 
@@ -234,5 +235,20 @@ async fn the_security_hub_page() {
         ["CVE-2021-44228", "CVE-2021-44228"]
     );
     b.screenshot("security-hub").await;
+
+    // On a phone the page scrolls down, never sideways (tables scroll in their box).
+    b.set_window(390, 844).await;
+    b.goto(&format!("{base}/admin/security")).await;
+    b.wait_for("#vulnerabilities").await;
+    let m = b
+        .client()
+        .execute(crate::narrow::MEASURE, vec![])
+        .await
+        .expect("measure the page");
+    let px = |i: usize| m[i].as_f64().unwrap_or(f64::MAX);
+    assert!(
+        px(0) <= px(2) && px(2) <= px(1),
+        "the page scrolls sideways: {m:?}"
+    );
     b.close().await;
 }

@@ -195,7 +195,7 @@ async fn hub(v: Viewer, State(p): State<Portal>, Query(q): Query<HubQuery>) -> R
         }
         section.card {
             h2 { "Vulnerabilities" }
-            form.search method="get" action="/admin/security" #vul-filter {
+            form.filters method="get" action="/admin/security" role="search" #vul-filter {
                 label { "CVE" input #f-cve name="cve" value=(q.cve) placeholder="CVE-2024-1234" autocomplete="off"; }
                 label { "Severity" select #f-severity name="severity" {
                     option value="" { "Any" }
@@ -204,9 +204,10 @@ async fn hub(v: Viewer, State(p): State<Portal>, Query(q): Query<HubQuery>) -> R
                 label { "Repository" input #f-repository name="repository" value=(q.repository) placeholder="project/name" autocomplete="off"; }
                 label { "Package" input #f-package name="package" value=(q.package) autocomplete="off"; }
                 label { "Tag" input #f-tag name="tag" value=(q.tag) autocomplete="off"; }
-                label { "CVSS from" input #f-min name="min" value=(q.min) inputmode="decimal" size="4"; }
-                label { "to" input #f-max name="max" value=(q.max) inputmode="decimal" size="4"; }
+                label { "CVSS from" input #f-min name="min" value=(q.min) inputmode="decimal" placeholder="0"; }
+                label { "CVSS to" input #f-max name="max" value=(q.max) inputmode="decimal" placeholder="10"; }
                 button type="submit" #apply-filter { "Filter" }
+                @if !filter.is_empty() { a href="/admin/security" #clear-filters { "Clear filters" } }
             }
             @if items.is_empty() {
                 @if filter.is_empty() { (empty("No vulnerabilities found.")) } @else { (empty("No vulnerability matches this filter.")) }
