@@ -46,6 +46,9 @@ pub enum OciCode {
     Denied,
     /// `PRECONDITION` (Harbor): refused by a rule, such as tag immutability.
     Precondition,
+    /// `PROJECTPOLICYVIOLATION` (Harbor): a pull refused by a project policy, such as
+    /// "prevent vulnerable images from running" (HTTP 412).
+    ProjectPolicyViolation,
     /// `TOOMANYREQUESTS`: the client must slow down (HTTP 429).
     TooManyRequests,
     /// `UNAVAILABLE`: the server is at one of its bounds for a moment (HTTP 503).
@@ -77,6 +80,7 @@ impl OciCode {
             OciCode::Unauthorized => "UNAUTHORIZED",
             OciCode::Denied => "DENIED",
             OciCode::Precondition => "PRECONDITION",
+            OciCode::ProjectPolicyViolation => "PROJECTPOLICYVIOLATION",
             OciCode::TooManyRequests => "TOOMANYREQUESTS",
             OciCode::Unavailable => "UNAVAILABLE",
             OciCode::StorageFull => "STORAGE_FULL",
@@ -181,6 +185,10 @@ pub enum Error {
     /// rule (HTTP 412, `PRECONDITION`).
     #[error("{0}")]
     Precondition(String),
+    /// A pull is refused by a project policy, such as "prevent vulnerable images from
+    /// running" (HTTP 412, `PROJECTPOLICYVIOLATION`); the message is Harbor's.
+    #[error("{0}")]
+    PolicyViolation(String),
     /// A storage quota would be exceeded (HTTP 403, `DENIED`); the message is Harbor's
     /// ("adding 1.0 MiB of storage resource, which when updated to ...").
     #[error("{0}")]
@@ -231,6 +239,7 @@ impl Error {
             Error::PaginationInvalid(_) => OciCode::PaginationInvalid,
             Error::Unsupported(_) | Error::Invalid(_) | Error::Conflict(_) => OciCode::Unsupported,
             Error::Precondition(_) => OciCode::Precondition,
+            Error::PolicyViolation(_) => OciCode::ProjectPolicyViolation,
             Error::QuotaExceeded(_) | Error::Forbidden(_) => OciCode::Denied,
             Error::Unauthorized(_) => OciCode::Unauthorized,
             Error::NotFound(_) => OciCode::NameUnknown,

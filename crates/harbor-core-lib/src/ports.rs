@@ -146,6 +146,7 @@ pub trait MetadataStore:
     + crate::scan::ScanStore
     + crate::scan::registrations::ScannerStore
     + crate::scan::security::SecurityStore
+    + crate::scan::allowlist::AllowlistStore
     + Send
     + Sync
     + 'static

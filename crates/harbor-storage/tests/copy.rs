@@ -120,7 +120,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 31] = [
+const COPY_ORDER: [&str; 32] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -152,6 +152,7 @@ const COPY_ORDER: [&str; 31] = [
     "scan_reports",
     "scan_findings",
     "scan_finding_counts",
+    "cve_allowlists",
 ];
 
 fn all() -> Page {
@@ -506,6 +507,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     let quotas = populate_quotas(&source).await;
     let event = populate_events(&source).await;
     let scan = populate_scan_report(&source).await;
+    let allowlists = populate_allowlists(&source).await;
 
     let sqlite_target = open(&format!("sqlite://{}", dir.path().join("b.db").display())).await;
     let report = source.copy_into(&sqlite_target).await.unwrap();
@@ -544,6 +546,8 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     );
     assert_eq!(rows(&report, "scanner_registrations"), 2);
     assert_eq!(rows(&report, "project_scanners"), 1);
+    assert_eq!(rows(&report, "cve_allowlists"), 2);
+    check_allowlists(&sqlite_target, &allowlists).await;
     check_endpoints(&sqlite_target, &endpoint).await;
     check_scanners(&sqlite_target, &scanners).await;
     check_quotas(&sqlite_target, &quotas).await;
@@ -565,6 +569,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
         check_labels(&pg, &labelled).await;
         check_endpoints(&pg, &endpoint).await;
         assert_eq!(pg.scan_report(&scan.id).await.unwrap(), Some(scan.clone()));
+        check_allowlists(&pg, &allowlists).await;
         check_scanners(&pg, &scanners).await;
         check_quotas(&pg, &quotas).await;
         check(&pg, &digests, &upload).await;
@@ -1034,4 +1039,32 @@ async fn populate_scan_report(m: &SqlMetadataStore) -> harbor_core::scan::ScanRe
         .await
         .unwrap();
     r
+}
+
+/// CVE allowlists (0021_cve_allowlists.sql): the system list and `library`'s.
+async fn populate_allowlists(
+    m: &SqlMetadataStore,
+) -> Vec<harbor_core::scan::allowlist::CveAllowlist> {
+    use harbor_core::scan::allowlist::{AllowlistInput, AllowlistStore};
+    let library = m.project_by_name("library").await.unwrap().unwrap();
+    let list = |expires_at, item: &str| AllowlistInput {
+        expires_at,
+        items: vec![item.to_owned()],
+    };
+    m.put_allowlist(0, &list(None, "CVE-2021-44228"), &[])
+        .await
+        .unwrap();
+    m.put_allowlist(library.id, &list(Some(1_900_000_000), "GHSA-x"), &[])
+        .await
+        .unwrap();
+    m.allowlists(&[0, library.id]).await.unwrap()
+}
+
+async fn check_allowlists(
+    m: &SqlMetadataStore,
+    expected: &[harbor_core::scan::allowlist::CveAllowlist],
+) {
+    use harbor_core::scan::allowlist::AllowlistStore;
+    let ids: Vec<i64> = expected.iter().map(|l| l.project_id).collect();
+    assert_eq!(m.allowlists(&ids).await.unwrap(), expected);
 }

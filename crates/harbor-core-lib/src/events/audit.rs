@@ -149,6 +149,11 @@ pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> Option<NewAuditE
         DomainEvent::ProjectScannerSet {
             project, scanner, ..
         } => ("update", "project_scanner", format!("{project}:{scanner}")),
+        DomainEvent::CveAllowlistSet { project, .. } => (
+            "update",
+            "cve_allowlist",
+            project.clone().unwrap_or_else(|| "system".to_owned()),
+        ),
         DomainEvent::ReplicationPolicyChanged { name, change } => {
             (change.as_str(), "replication_policy", name.clone())
         }

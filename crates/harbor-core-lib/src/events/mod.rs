@@ -252,6 +252,17 @@ pub enum DomainEvent {
         /// The registration's name.
         scanner: String,
     },
+    /// A CVE allowlist was written: the system list (`project` `None`) or a project's.
+    CveAllowlistSet {
+        /// The project's name; `None` for the system list.
+        project: Option<String>,
+        /// Its id; `None` for the system list.
+        project_id: Option<i64>,
+        /// How many ids the list holds.
+        items: u64,
+        /// Its expiry (seconds since the Unix epoch), `None` for never.
+        expires_at: Option<i64>,
+    },
     /// A replication policy was created, changed or deleted.
     ReplicationPolicyChanged {
         /// Its name.
@@ -391,6 +402,7 @@ impl DomainEvent {
             DomainEvent::RegistryEndpointChanged { .. } => "registry_endpoint_changed",
             DomainEvent::ScannerRegistrationChanged { .. } => "scanner_registration_changed",
             DomainEvent::ProjectScannerSet { .. } => "project_scanner_set",
+            DomainEvent::CveAllowlistSet { .. } => "cve_allowlist_set",
             DomainEvent::ReplicationPolicyChanged { .. } => "replication_policy_changed",
             DomainEvent::ReplicationStarted { .. } => "replication_started",
             DomainEvent::ReplicationFinished { .. } => "replication_finished",
@@ -443,6 +455,7 @@ impl DomainEvent {
             | DomainEvent::QuotaChanged { project, .. }
             | DomainEvent::QuotaRepaired { project, .. }
             | DomainEvent::ProjectScannerSet { project, .. } => Some(project),
+            DomainEvent::CveAllowlistSet { project, .. } => project.as_deref(),
             _ => self
                 .repository()
                 .map(|r| r.split_once('/').map_or(r, |(p, _)| p)),
@@ -465,7 +478,8 @@ impl DomainEvent {
             | DomainEvent::QuotaChanged { project_id, .. }
             | DomainEvent::QuotaRepaired { project_id, .. }
             | DomainEvent::ProjectScannerSet { project_id, .. } => Some(*project_id),
-            DomainEvent::LabelChanged { project_id, .. } => *project_id,
+            DomainEvent::LabelChanged { project_id, .. }
+            | DomainEvent::CveAllowlistSet { project_id, .. } => *project_id,
             DomainEvent::RobotCreated { project_id, .. }
             | DomainEvent::RobotUpdated { project_id, .. }
             | DomainEvent::RobotDeleted { project_id, .. } => *project_id,

@@ -3,6 +3,8 @@
 //! all or nothing) and the cache of layer inventories. The payloads are opaque bytes
 //! (`harbor-scanner` encodes them), so stores need no knowledge of OSV.
 
+pub mod allowlist;
+pub mod policy;
 pub mod registrations;
 pub mod security;
 

@@ -73,7 +73,11 @@ impl From<Error> for ApiError {
             tracing::error!(error = %inner, "API request failed");
         }
         let status = crate::oci::error::status(&e);
-        let mut err = ApiError::new(status, harbor_code(status), e.public_message());
+        let code = match e {
+            Error::PolicyViolation(_) => "PROJECTPOLICYVIOLATION",
+            _ => harbor_code(status),
+        };
+        let mut err = ApiError::new(status, code, e.public_message());
         err.retry_after = crate::oci::error::retry_after(&e);
         err
     }
@@ -124,6 +128,11 @@ mod tests {
             (Error::Conflict("x".into()), 409, "CONFLICT"),
             (Error::UploadBusy, 409, "CONFLICT"),
             (Error::Precondition("x".into()), 412, "PRECONDITION"),
+            (
+                Error::PolicyViolation("x".into()),
+                412,
+                "PROJECTPOLICYVIOLATION",
+            ),
             (Error::QuotaExceeded("x".into()), 403, "FORBIDDEN"),
             (
                 Error::ManifestTooLarge { limit: 4 },

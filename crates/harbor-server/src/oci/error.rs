@@ -39,7 +39,7 @@ pub(crate) fn status(e: &Error) -> StatusCode {
         | Error::NameUnknown(_)
         | Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::Conflict(_) => StatusCode::CONFLICT,
-        Error::Precondition(_) => StatusCode::PRECONDITION_FAILED,
+        Error::Precondition(_) | Error::PolicyViolation(_) => StatusCode::PRECONDITION_FAILED,
         Error::QuotaExceeded(_) | Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         Error::UploadBusy => StatusCode::CONFLICT,

@@ -509,6 +509,21 @@ const TABLES: &[Table] = &[
         key: 1,
         ids: Ids::Given,
     },
+    // 0021_cve_allowlists.sql
+    Table {
+        name: "cve_allowlists",
+        columns: &[
+            ("id", Ty::Int),
+            ("project_id", Ty::Int),
+            ("project", Ty::OptInt),
+            ("expires_at", Ty::OptInt),
+            ("items", Ty::Text),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
 ];
 
 /// Rows per read and per insert; manifests carry their content, so fewer of them.

@@ -8,6 +8,7 @@
 //!   writes; connections are checked before use, so a database restart costs only the
 //!   requests in flight.
 
+mod allowlists;
 mod artifacts;
 mod blobs;
 mod copy;
@@ -174,6 +175,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/sqlite/0020_scan_reports.sql"),
     ),
     (
+        "cve_allowlists",
+        include_str!("../../migrations/sqlite/0021_cve_allowlists.sql"),
+    ),
+    (
         "scan_findings",
         include_str!("../../migrations/sqlite/0022_scan_findings.sql"),
     ),
@@ -259,6 +264,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "scan_reports",
         include_str!("../../migrations/postgres/0020_scan_reports.sql"),
+    ),
+    (
+        "cve_allowlists",
+        include_str!("../../migrations/postgres/0021_cve_allowlists.sql"),
     ),
     (
         "scan_findings",
