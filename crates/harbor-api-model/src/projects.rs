@@ -45,7 +45,7 @@ pub struct Project {
     /// Metadata; every value a string.
     #[serde(default)]
     pub metadata: ProjectMetadata,
-    /// The CVE allowlist (empty until scanning exists).
+    /// The project's own CVE allowlist (filled in a project's read; empty in listings).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cve_allowlist: Option<CveAllowlist>,
     /// A proxy-cache project's upstream registry endpoint.
@@ -85,16 +85,18 @@ pub struct ProjectMetadata {
     pub other: BTreeMap<String, String>,
 }
 
-/// Harbor's `CVEAllowlist`.
+/// Harbor's `CVEAllowlist`: the system list (`/system/CVEAllowlist`, project id 0) or a
+/// project's own (`cve_allowlist`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CveAllowlist {
-    /// Id (absent for a project's own).
+    /// Id (absent until the list is first written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    /// The project's id.
+    /// The project's id; 0 for the system list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<i64>,
-    /// Expiry in seconds since the epoch; absent for never.
+    /// Expiry in seconds since the epoch; absent for never. Once passed, the whole list
+    /// is ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
     /// The allowed CVEs.
@@ -127,7 +129,7 @@ pub struct ProjectReq {
     /// Metadata keys to set; values are strings (`"true"`), booleans or integers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<BTreeMap<String, serde_json::Value>>,
-    /// The CVE allowlist (refused when not empty until scanning exists).
+    /// The project's own CVE allowlist: replaces it whole when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cve_allowlist: Option<CveAllowlist>,
     /// Storage limit in bytes, -1 unlimited (system administrators).

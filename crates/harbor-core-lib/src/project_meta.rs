@@ -1,9 +1,9 @@
 //! Harbor's project metadata keys (`metadata` of a project, `/projects/{p}/metadatas`):
 //! which exist, what values each takes, and what this server does with them.
 //!
-//! No key is silently dropped. A key is either **enforced** (`public`), **stored** (kept
-//! and returned; it changes nothing by itself, e.g. `severity` without `prevent_vul`), or
-//! **not supported yet**: its off value is accepted and stored (clients and Terraform
+//! No key is silently dropped. A key is either **enforced** (`public`, `prevent_vul`,
+//! `reuse_sys_cve_allowlist`), **stored** (kept and returned; it changes nothing by itself,
+//! e.g. `severity` without `prevent_vul`), or **not supported yet**: its off value is accepted and stored (clients and Terraform
 //! providers send the whole set), any other value is refused naming the key, so nobody
 //! believes a protection is on that is not.
 
@@ -80,7 +80,7 @@ pub const KEYS: &[Key] = &[
     Key {
         name: "prevent_vul",
         kind: Kind::Bool,
-        support: not_yet("false", "vulnerability scanning"),
+        support: Support::Enforced,
     },
     Key {
         name: "severity",
@@ -100,7 +100,7 @@ pub const KEYS: &[Key] = &[
     Key {
         name: "reuse_sys_cve_allowlist",
         kind: Kind::Bool,
-        support: Support::Stored,
+        support: Support::Enforced,
     },
     Key {
         name: "retention_id",
@@ -290,7 +290,6 @@ mod tests {
     #[test]
     fn features_we_lack_are_refused_by_name() {
         for (name, on) in [
-            ("prevent_vul", "true"),
             ("enable_content_trust", "true"),
             ("enable_content_trust_cosign", "TRUE"),
             ("proxy_speed_kb", "100"),

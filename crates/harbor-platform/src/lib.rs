@@ -99,6 +99,10 @@ pub struct Platform {
     pub security_hub: scanner::security_hub::SecurityHub,
     /// CVE exports to CSV.
     pub cve_exports: scanner::cve_export::CveExports,
+    /// The system and project CVE allowlists.
+    pub allowlists: scanner::allowlists::CveAllowlists,
+    /// "Prevent vulnerable images from running" on manifest pulls.
+    pub pull_policy: scanner::pull_policy::PullPolicy,
 }
 
 impl Platform {
@@ -116,8 +120,10 @@ impl Platform {
         let registries = Registries::new(registry.metadata().clone());
         let proxy = ProxyCache::new(registry.clone(), registries.clone());
         let retention = Retention::new(registry.clone(), accounts.clone(), jobs.clone());
+        let allowlists = scanner::allowlists::CveAllowlists::new(registry.metadata().clone());
         let projects = Projects::new(accounts.clone(), settings.clone())
-            .with_proxy_cache(registries.clone(), retention.clone());
+            .with_proxy_cache(registries.clone(), retention.clone())
+            .with_allowlists(allowlists.clone());
         let replication = Replication::new(
             registry.clone(),
             jobs.clone(),
@@ -130,6 +136,11 @@ impl Platform {
         scanner.adapter = scanner.adapter.with_local(local.clone());
         let scanners =
             Scanners::new(registry.metadata().clone(), accounts.clone()).with_local(local.clone());
+        let pull_policy = scanner::pull_policy::PullPolicy::new(
+            registry.metadata().clone(),
+            scanners.clone(),
+            allowlists.clone(),
+        );
         let robots = Robots::new(accounts.clone(), settings.clone());
         let scans = scanner::scans::Scans::new(
             registry.clone(),
@@ -152,6 +163,8 @@ impl Platform {
             scans,
             security_hub,
             cve_exports,
+            allowlists,
+            pull_policy,
             retention,
             proxy,
             sessions: Sessions::new(accounts.clone(), events.clone(), settings.clone()),

@@ -12,11 +12,13 @@ use harbor_core::identity::{
 };
 use harbor_core::project_meta::{self, RawValue};
 use harbor_core::rbac::{Action, Resource, Role};
+use harbor_core::scan::allowlist::{AllowlistInput, CveAllowlist};
 use harbor_core::{Error, Result};
 
 use crate::access::{self, ProjectRef};
 use crate::registries::Registries;
 use crate::retention::Retention;
+use crate::scanner::allowlists::CveAllowlists;
 use crate::settings::SystemSettings;
 
 /// A project to create.
@@ -31,6 +33,8 @@ pub struct CreateProject {
     pub storage_limit: Option<i64>,
     /// The registry endpoint a proxy-cache project caches (system administrators only).
     pub registry_id: Option<i64>,
+    /// The project's own CVE allowlist.
+    pub cve_allowlist: Option<AllowlistInput>,
 }
 
 /// A project as its reader sees it.
@@ -42,6 +46,8 @@ pub struct ProjectDetails {
     pub roles: Vec<Role>,
     /// Repositories holding an artifact.
     pub repo_count: u64,
+    /// Its own CVE allowlist ([`Projects::get`] only; `None` in listings).
+    pub cve_allowlist: Option<CveAllowlist>,
 }
 
 /// Whether a project may be deleted, and why not.
@@ -61,6 +67,8 @@ pub struct Projects {
     /// Registry endpoints (for proxy-cache projects) and the retention service that
     /// gives them their default policy; without them, `registry_id` is refused.
     proxy: Option<(Registries, Retention)>,
+    /// Projects' CVE allowlists; without them, a non-empty `cve_allowlist` is refused.
+    allowlists: Option<CveAllowlists>,
 }
 
 impl Projects {
@@ -70,7 +78,14 @@ impl Projects {
             accounts,
             settings,
             proxy: None,
+            allowlists: None,
         }
+    }
+
+    /// Reads and writes projects' CVE allowlists through `allowlists`.
+    pub fn with_allowlists(mut self, allowlists: CveAllowlists) -> Self {
+        self.allowlists = Some(allowlists);
+        self
     }
 
     /// Creates proxy-cache projects of the endpoints in `registries`, each with its
@@ -151,6 +166,7 @@ impl Projects {
             self.check_upstream(by, id).await?;
         }
         let (public, metadata) = project_meta::validate_all(&req.metadata)?;
+        let allowlist = self.checked_allowlist(req.cve_allowlist)?;
         if let Some(limit) = req.storage_limit {
             harbor_core::quota::validate_limit(limit)?;
         }
@@ -193,7 +209,28 @@ impl Projects {
                 .await?;
             return Err(e);
         }
+        if let (Some(list), Some(allowlists)) = (&allowlist, &self.allowlists) {
+            allowlists.write_project(by, &project, list).await?;
+        }
         Ok(project)
+    }
+
+    /// A requested allowlist, validated; refused when not empty if this service keeps no
+    /// allowlists.
+    fn checked_allowlist(&self, list: Option<AllowlistInput>) -> Result<Option<AllowlistInput>> {
+        let Some(list) = list else {
+            return Ok(None);
+        };
+        let list = list.validate()?;
+        if self.allowlists.is_none() {
+            if list.items.is_empty() {
+                return Ok(None);
+            }
+            return Err(Error::Unsupported(
+                "this server keeps no CVE allowlists".into(),
+            ));
+        }
+        Ok(Some(list))
     }
 
     /// A proxy-cache project may be created by system administrators only (Harbor's
@@ -302,16 +339,22 @@ impl Projects {
                 roles: roles.remove(&p.id).unwrap_or_default(),
                 repo_count: repos.get(&p.id).copied().unwrap_or(0),
                 project: p,
+                cve_allowlist: None,
             })
             .collect())
     }
 
-    /// The project `r` names, as `by` sees it.
+    /// The project `r` names, as `by` sees it, with its own CVE allowlist.
     pub async fn get(&self, by: &Principal, r: &ProjectRef) -> Result<ProjectDetails> {
         let (project, _) = self.open(by, r).await?;
         let mut all = self.details(by, vec![project]).await?;
-        all.pop()
-            .ok_or_else(|| Error::internal("project details of one project came back empty"))
+        let mut d = all
+            .pop()
+            .ok_or_else(|| Error::internal("project details of one project came back empty"))?;
+        if let Some(allowlists) = &self.allowlists {
+            d.cve_allowlist = Some(allowlists.of_project(&d.project).await?);
+        }
+        Ok(d)
     }
 
     /// Repository and member counts (`project:read`).
@@ -327,25 +370,30 @@ impl Projects {
 
     /// Harbor's `PUT /projects/{p}`: a project cannot be renamed (`name`, if given, must
     /// be its own); `metadata` keys are set (`project:update`, and `metadata:update` when
-    /// any are given).
+    /// any are given); `cve_allowlist`, if given, replaces the project's own list.
     pub async fn update(
         &self,
         by: &Principal,
         r: &ProjectRef,
         name: Option<&str>,
         metadata: &BTreeMap<String, RawValue>,
+        cve_allowlist: Option<AllowlistInput>,
     ) -> Result<Project> {
-        let (project, grants) = self
+        let (mut project, grants) = self
             .open_for(by, r, Resource::Project, Action::Update)
             .await?;
         if name.is_some_and(|n| n != project.name) {
             return Err(Error::Invalid("a project cannot be renamed".into()));
         }
-        if metadata.is_empty() {
-            return Ok(project);
+        let allowlist = self.checked_allowlist(cve_allowlist)?;
+        if !metadata.is_empty() {
+            access::check(by, &grants, Resource::Metadata, Action::Update)?;
+            project = self.write_metadata(by, &project, metadata).await?;
         }
-        access::check(by, &grants, Resource::Metadata, Action::Update)?;
-        self.write_metadata(by, &project, metadata).await
+        if let (Some(list), Some(allowlists)) = (&allowlist, &self.allowlists) {
+            allowlists.write_project(by, &project, list).await?;
+        }
+        Ok(project)
     }
 
     /// Adds metadata keys (`metadata:create`); a key set already is [`Error::Conflict`].

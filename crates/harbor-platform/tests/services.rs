@@ -147,6 +147,7 @@ async fn project_changes_are_written_with_their_events(t: &Target) {
                 // Only system administrators choose a limit: ignored for alice.
                 storage_limit: Some(1),
                 registry_id: None,
+                cve_allowlist: None,
             },
         )
         .await
@@ -160,10 +161,10 @@ async fn project_changes_are_written_with_their_events(t: &Target) {
     assert!(matches!(dup, Err(Error::Conflict(_))), "{dup:?}");
     // A key this server cannot enforce yet is refused by name, before anything is written.
     let r = ProjectRef::Name("team".into());
-    let bad = [("prevent_vul".to_owned(), RawValue::Bool(true))].into();
+    let bad = [("enable_content_trust".to_owned(), RawValue::Bool(true))].into();
     let err = s.platform.projects.set_metadata(&alice, &r, &bad).await;
     assert!(
-        matches!(&err, Err(Error::Invalid(m)) if m.contains("prevent_vul")),
+        matches!(&err, Err(Error::Invalid(m)) if m.contains("enable_content_trust")),
         "{err:?}"
     );
     let ok = [("auto_scan".to_owned(), RawValue::Bool(false))].into();

@@ -5,11 +5,13 @@
 //! calls (Harbor's `/scanners`), the built-in one or any other.
 
 pub mod adapter;
+pub mod allowlists;
 pub mod builtin;
 pub mod cve_export;
 pub mod engine;
 pub mod findings;
 pub mod on_push;
+pub mod pull_policy;
 pub mod registrations;
 mod sbom_accessory;
 pub mod scan_all;

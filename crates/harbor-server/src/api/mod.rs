@@ -1,6 +1,7 @@
 //! The REST API under `/api/v2.0/` (Harbor-compatible paths, fields and errors) and the
 //! portal's session endpoints under `/c/`.
 
+mod allowlists;
 mod artifacts;
 mod configurations;
 pub(crate) mod context;
@@ -292,6 +293,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/system/vulnerability-db",
             get(scanner::get_db).put(scanner::put_db),
+        )
+        .route(
+            "/system/CVEAllowlist",
+            get(allowlists::get_system).put(allowlists::put_system),
         )
         .route("/schedules/{kind}/paused", get(jobservice::paused))
         .fallback(not_found);

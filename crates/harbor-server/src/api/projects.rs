@@ -14,13 +14,15 @@ use harbor_core::rbac::{Action, Resource, Role};
 use harbor_platform::projects::{CreateProject, ProjectDetails};
 use serde_json::Value;
 
+use super::allowlists;
 use super::context::{Ctx, project_ref};
 use super::error::{ApiError, ApiResult};
 use super::paging::{flag, list, page, param, parse_q, query, time};
 use super::users::created;
 use crate::AppState;
 
-/// Harbor's `Project`, with the caller's roles.
+/// Harbor's `Project`, with the caller's roles. Listings carry an empty `cve_allowlist`
+/// (as Harbor's do); [`get`] puts the project's own list there.
 pub(crate) fn project_model(p: &Project, roles: &[Role], repo_count: Option<u64>) -> m::Project {
     let mut metadata = m::ProjectMetadata::default();
     for (k, val) in project_meta::view(p, None) {
@@ -44,7 +46,6 @@ pub(crate) fn project_model(p: &Project, roles: &[Role], repo_count: Option<u64>
         current_user_role_ids: roles.iter().map(|r| r.id()).collect(),
         repo_count,
         metadata,
-        // No CVE allowlist entries until scanning exists (creating one is refused).
         cve_allowlist: Some(m::CveAllowlist {
             project_id: Some(p.id),
             creation_time: Some(time(p.created_ms)),
@@ -94,16 +95,6 @@ fn public_flag(v: &Value) -> ApiResult<Option<bool>> {
 /// The metadata a `ProjectReq` asks to write (the deprecated top-level `public` folded
 /// in); what this server cannot do is refused by name.
 fn requested_metadata(req: &m::ProjectReq) -> ApiResult<BTreeMap<String, RawValue>> {
-    if req
-        .cve_allowlist
-        .as_ref()
-        .is_some_and(|l| !l.items.is_empty())
-    {
-        return Err(ApiError::bad_request(
-            "cve_allowlist items are not supported yet: this server has no \
-             vulnerability scanning",
-        ));
-    }
     let mut raw = match &req.metadata {
         Some(values) => raw_metadata(values)?,
         None => BTreeMap::new(),
@@ -125,6 +116,7 @@ pub(crate) async fn create(
         storage_limit: req.storage_limit,
         // Harbor's clients send 0 for "not a proxy cache".
         registry_id: req.registry_id.filter(|id| *id != 0),
+        cve_allowlist: req.cve_allowlist.map(allowlists::input),
     };
     let p = state.platform.projects.create(&ctx.principal, new).await?;
     Ok(created(&format!("/api/v2.0/projects/{}", p.id)))
@@ -199,6 +191,9 @@ pub(crate) async fn get(
     let r = project_ref(&headers, &reference)?;
     let d = state.platform.projects.get(&ctx.principal, &r).await?;
     let mut v = details_model(&d);
+    if let Some(list) = &d.cve_allowlist {
+        v.cve_allowlist = Some(allowlists::model(list));
+    }
     // Harbor's `metadata.retention_id`: the project's tag retention policy, if any.
     if let Some(policy) = state
         .registry
@@ -222,7 +217,13 @@ pub(crate) async fn update(
     state
         .platform
         .projects
-        .update(&ctx.principal, &r, req.project_name.as_deref(), &metadata)
+        .update(
+            &ctx.principal,
+            &r,
+            req.project_name.as_deref(),
+            &metadata,
+            req.cve_allowlist.map(allowlists::input),
+        )
         .await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -7,39 +7,65 @@ use axum::response::{IntoResponse, Response};
 use harbor_core::identity::Project;
 use harbor_core::model::StoredManifest;
 use harbor_core::{Error, Registry, RepositoryName};
-use harbor_platform::ProxyCache;
 use harbor_platform::proxy::Source;
+use harbor_platform::scanner::pull_policy::PullPolicy;
+use harbor_platform::{Principal, ProxyCache};
 
 use super::ApiResult;
 use super::headers::{
     DOCKER_CONTENT_DIGEST, OCI_SUBJECT, OCI_TAG, content_length, query, text, value,
 };
 
+/// Who pulls from which project: the project's pull policy ("prevent vulnerable images
+/// from running") decides on each manifest `GET` and `HEAD`, as Harbor's does.
+pub(super) struct Puller<'a> {
+    pub policy: &'a PullPolicy,
+    pub by: &'a Principal,
+    pub project: Option<&'a Project>,
+}
+
+impl Puller<'_> {
+    /// [`PullPolicy::check_pull`]; no I/O unless the project has the policy on.
+    async fn check(&self, reference: &str, m: &StoredManifest) -> Result<(), Error> {
+        match self.project {
+            Some(p) => self.policy.check_pull(self.by, p, reference, m).await,
+            None => Ok(()),
+        }
+    }
+}
+
 pub(super) async fn get(
     reg: &Registry,
+    puller: &Puller<'_>,
     repo: &RepositoryName,
     reference: &str,
     parts: &Parts,
     with_body: bool,
 ) -> ApiResult {
     let m = reg.get_manifest(repo, reference).await?;
+    puller.check(reference, &m).await?;
     Ok(respond(&m, parts, with_body))
 }
 
 /// A manifest `GET` (`with_body`) or `HEAD` in a proxy-cache project. A pull served
-/// from the cache is recorded here; one from the upstream once it is cached.
+/// from the cache is recorded here (and judged by the pull policy, as Harbor judges
+/// cached content); one from the upstream once it is cached.
 pub(super) async fn get_proxied(
     reg: &Registry,
     (cache, project): (&ProxyCache, &Project),
-    who: &str,
+    puller: &Puller<'_>,
     repo: &RepositoryName,
     reference: &str,
     parts: &Parts,
     with_body: bool,
 ) -> ApiResult {
+    let who = puller.by.name();
     let (m, source) = cache.manifest(who, project, repo, reference).await?;
-    if with_body && source == Source::Cache {
-        reg.record_manifest_pull(who, repo, reference, m.digest.as_str());
+    if source == Source::Cache {
+        puller.check(reference, &m).await?;
+        if with_body {
+            reg.record_manifest_pull(who, repo, reference, m.digest.as_str());
+        }
     }
     Ok(respond(&m, parts, with_body))
 }

@@ -167,17 +167,22 @@ async fn handle(
         }
         Route::Manifest { name: n, reference } => {
             let n = name(n)?;
+            let puller = manifests::Puller {
+                policy: &state.platform.pull_policy,
+                by: &allowed.caller.principal,
+                project: allowed.project.as_ref(),
+            };
             match *m {
                 Method::GET | Method::HEAD if proxy.is_some() => match proxy {
                     Some(proxy) => {
                         let with_body = *m == Method::GET;
-                        manifests::get_proxied(reg, proxy, who, &n, reference, parts, with_body)
+                        manifests::get_proxied(reg, proxy, &puller, &n, reference, parts, with_body)
                             .await
                     }
                     None => Ok(method_not_allowed()),
                 },
                 Method::GET => {
-                    let r = manifests::get(reg, &n, reference, parts, true).await;
+                    let r = manifests::get(reg, &puller, &n, reference, parts, true).await;
                     if let Ok(resp) = &r {
                         let digest = resp
                             .headers()
@@ -188,7 +193,9 @@ async fn handle(
                     }
                     r
                 }
-                Method::HEAD => manifests::get(reg, &n, reference, parts, false).await,
+                Method::HEAD => {
+                    manifests::get(reg, &puller, &n, reference, parts, false).await
+                }
                 Method::PUT => manifests::put(reg, who, &n, reference, parts, body).await,
                 Method::DELETE => manifests::delete(reg, who, &n, reference).await,
                 _ => Ok(method_not_allowed()),

@@ -8,6 +8,7 @@ mod common;
 #[path = "../../../harbor-remote/tests/common/mod.rs"]
 mod remote_common;
 
+mod allowlists;
 mod artifacts;
 mod audit;
 mod caps;
