@@ -20,6 +20,7 @@ mod files;
 mod immutable;
 mod layout;
 mod oras;
+mod prevent_vul;
 mod quota;
 mod replicas;
 mod skopeo;
