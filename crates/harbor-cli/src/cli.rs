@@ -134,6 +134,10 @@ pub enum Command {
     /// CVE exports: a project's vulnerabilities as CSV, made by a job.
     #[command(subcommand, name = "cve-export")]
     CveExport(CveExportCmd),
+    /// CVE allowlists: the system list and projects' own (what "prevent vulnerable
+    /// images from running" lets through).
+    #[command(subcommand)]
+    Allowlist(AllowlistCmd),
     /// Maintenance on the database and storage directly, without a server connection
     /// (the URLs are the server's). Safe beside running servers except where a command
     /// says otherwise (copy-metadata; fsck --repair with a grace of 0).
@@ -299,6 +303,29 @@ pub enum CveExportCmd {
         /// `scandata_export_<id>.csv`).
         #[arg(long, short = 'f', value_name = "FILE")]
         file: Option<PathBuf>,
+/// `harbor allowlist ...`.
+#[derive(Debug, Subcommand)]
+pub enum AllowlistCmd {
+    /// Show the system allowlist, or a project's own and which list applies to it.
+    Get {
+        /// The project (default: the system list).
+        #[arg(long, short = 'p')]
+        project: Option<String>,
+    },
+    /// Replace the system allowlist (administrators) or a project's own (its
+    /// administrators) with the given ids; none empties it. A project uses its own list
+    /// once `reuse_sys_cve_allowlist` is false (`harbor project meta-set`).
+    Set {
+        /// The project (default: the system list).
+        #[arg(long, short = 'p')]
+        project: Option<String>,
+        /// A CVE id (CVE-2021-44228) or another advisory id (GHSA-...); repeat the flag or
+        /// separate ids with commas.
+        #[arg(long = "cve", value_delimiter = ',')]
+        cves: Vec<String>,
+        /// When the list stops applying: an RFC 3339 time, Unix seconds, or `never`.
+        #[arg(long, default_value = "never")]
+        expires: String,
     },
 }
 

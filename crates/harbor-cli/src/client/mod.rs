@@ -20,6 +20,7 @@
 
 use std::time::Duration;
 
+mod allowlists;
 mod content;
 mod jobs;
 mod registries;

@@ -1,6 +1,7 @@
 //! Each command: resolve the connection, call the client, print the result.
 
 mod access;
+mod allowlists;
 mod admin;
 mod content;
 mod jobs;
@@ -132,6 +133,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
                 Command::ScanAll(c) => scanner::scan_all(&app, c).await,
                 Command::Security(c) => security::security(&app, c).await,
                 Command::CveExport(c) => security::cve_export(&app, c).await,
+                Command::Allowlist(c) => allowlists::allowlist(&app, c).await,
                 Command::Immutable(c) => content::immutable(&app, c).await,
                 Command::Audit(c) => system::audit(&app, c).await,
                 Command::System(c) => system::system(&app, c).await,
