@@ -2,6 +2,7 @@
 //! `browser`). Without `HARBOR_TEST_CHROMEDRIVER` they are skipped with a printed reason,
 //! except under `CI=true`, where they fail.
 
+mod allowlists;
 mod browser;
 #[path = "../common/mod.rs"]
 mod common;

@@ -603,9 +603,15 @@ async fn purge_audit(v: Viewer, State(p): State<Portal>, body: String) -> Respon
 // ---------------------------------------------------------------------------------------
 // Settings
 
-/// `GET /admin/settings`: read-only mode (changeable) and the other settings (shown).
+/// `GET /admin/settings`: read-only mode and the system CVE allowlist (changeable) and
+/// the other settings (shown).
 async fn settings(v: Viewer, State(p): State<Portal>) -> Response {
-    let conf = load!(v, p.api.get(&v, "/configurations").await);
+    let (conf, allowlist) = tokio::join!(
+        p.api.get(&v, "/configurations"),
+        p.api.get(&v, "/system/CVEAllowlist")
+    );
+    let conf = load!(v, conf);
+    let allowlist: m::CveAllowlist = load!(v, load!(v, allowlist).decode());
     let conf: m::ConfigurationsResponse = load!(v, conf.decode());
     let read_only = conf
         .get("read_only")
@@ -627,6 +633,7 @@ async fn settings(v: Viewer, State(p): State<Portal>) -> Response {
                 }
             }
         }
+        (super::allowlists::system_card(&v, &allowlist))
         section.card {
             h2 { "Other settings" }
             p.small { "These come from the server's configuration file and environment." }

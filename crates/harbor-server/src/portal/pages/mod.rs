@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod allowlists;
 mod gc;
 mod login;
 mod project;
@@ -166,6 +167,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .merge(project::routes())
         .merge(repository::routes())
         .merge(admin::routes())
+        .merge(allowlists::routes())
         .merge(gc::routes())
         .merge(robots::routes())
         .merge(replication::routes())

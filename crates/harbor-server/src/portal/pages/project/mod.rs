@@ -29,12 +29,14 @@ mod members;
 mod policies;
 mod robots;
 mod settings;
+mod vulnerability;
 
 use labels::*;
 use members::*;
 use policies::*;
 use robots::*;
 use settings::*;
+use vulnerability::*;
 
 pub(crate) fn routes() -> Router<Portal> {
     Router::new()
@@ -60,6 +62,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .route("/projects/{p}/labels/{id}/delete", post(delete_label))
         .route("/projects/{p}/logs", get(logs))
         .route("/projects/{p}/settings", get(settings).post(save_settings))
+        .route("/projects/{p}/vulnerability", post(save_vulnerability))
         .route("/projects/{p}/delete", post(delete_project))
 }
 

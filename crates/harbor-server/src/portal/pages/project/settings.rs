@@ -67,6 +67,7 @@ pub(super) async fn settings(
                 p.small #read-only-settings { "Read only: changing the configuration needs the project admin role." }
             }
         }
+        (vulnerability_section(&v, &h, &base, edit))
         section.card #project-metadata {
             h2 { "Metadata" }
             @if other.is_empty() {
@@ -77,7 +78,7 @@ pub(super) async fn settings(
                     tbody { @for (k, val) in &other { tr { td { code { (k) } } td { (val) } } } }
                 }
             }
-            p.small { "Set with " code { "harbor project meta-set" } " or the API. Vulnerability scanning, signature policies and proxy-cache keys can only be off until those features exist: turning one on is refused, never ignored." }
+            p.small { "Set with " code { "harbor project meta-set" } " or the API. Keys of features this server does not have yet can only be off: turning one on is refused, never ignored." }
         }
         @if h.can(Resource::Project, Action::Delete) {
             section.card #delete-project {
