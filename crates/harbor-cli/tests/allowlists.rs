@@ -110,7 +110,14 @@ async fn allowlists_from_the_command_line() {
     // An expired list says so.
     ok(
         h,
-        &["allowlist", "set", "--cve", "CVE-2021-44228", "--expires", "1000"],
+        &[
+            "allowlist",
+            "set",
+            "--cve",
+            "CVE-2021-44228",
+            "--expires",
+            "1000",
+        ],
     )
     .await;
     let shown = ok(h, &["allowlist", "get"]).await;
@@ -136,7 +143,12 @@ async fn allowlists_from_the_command_line() {
     );
     ok(
         h,
-        &["project", "meta-set", "team", "reuse_sys_cve_allowlist=false"],
+        &[
+            "project",
+            "meta-set",
+            "team",
+            "reuse_sys_cve_allowlist=false",
+        ],
     )
     .await;
     let shown = ok(h, &["allowlist", "get", "--project", "team"]).await;
@@ -159,7 +171,12 @@ async fn allowlists_from_the_command_line() {
         3,
     )
     .await;
-    fails(dev.path(), &["allowlist", "set", "--cve", "CVE-2014-0160"], 3).await;
+    fails(
+        dev.path(),
+        &["allowlist", "set", "--cve", "CVE-2014-0160"],
+        3,
+    )
+    .await;
     // Emptied.
     ok(h, &["allowlist", "set", "-p", "team"]).await;
     let list = json(h, &["allowlist", "get", "-p", "team"]).await;

@@ -75,7 +75,10 @@ async fn lists_round_trip_and_are_replaced_whole(t: &Target) {
 
     // A write replaces the whole list and keeps its id and creation time.
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let replaced = m.put_allowlist(SYSTEM, &input(None, &[]), &[]).await.unwrap();
+    let replaced = m
+        .put_allowlist(SYSTEM, &input(None, &[]), &[])
+        .await
+        .unwrap();
     assert_eq!(replaced.id, sys.id);
     assert_eq!(replaced.created_ms, sys.created_ms);
     assert!(replaced.updated_ms > sys.updated_ms);

@@ -91,10 +91,7 @@ fn describe(list: &CveAllowlist) -> Vec<(&'static str, String)> {
                 ids(list)
             },
         ),
-        (
-            "updated",
-            crate::output::time(list.update_time.as_deref()),
-        ),
+        ("updated", crate::output::time(list.update_time.as_deref())),
     ]
 }
 

@@ -1,8 +1,8 @@
 //! Each command: resolve the connection, call the client, print the result.
 
 mod access;
-mod allowlists;
 mod admin;
+mod allowlists;
 mod content;
 mod jobs;
 mod login;

@@ -229,7 +229,10 @@ mod tests {
             .validate()
             .unwrap_err()
             .to_string();
-        assert!(e.contains("duplicate CVE ID in allowlist: CVE-2021-44228"), "{e}");
+        assert!(
+            e.contains("duplicate CVE ID in allowlist: CVE-2021-44228"),
+            "{e}"
+        );
         let many: Vec<String> = (0..=MAX_ITEMS)
             .map(|i| format!("CVE-2020-{:05}", i))
             .collect();

@@ -51,7 +51,11 @@ pub struct PullPolicy {
 impl PullPolicy {
     /// The policy over `store`, with the project scanners of `scanners` and the lists of
     /// `allowlists`.
-    pub fn new(store: Arc<dyn MetadataStore>, scanners: Scanners, allowlists: CveAllowlists) -> Self {
+    pub fn new(
+        store: Arc<dyn MetadataStore>,
+        scanners: Scanners,
+        allowlists: CveAllowlists,
+    ) -> Self {
         Self {
             store,
             scanners,
@@ -74,7 +78,8 @@ impl PullPolicy {
         let Some(policy) = PreventVul::of(project) else {
             return Ok(());
         };
-        if exempt(by, project) || !policy::judged(&manifest.media_type, &manifest.content, reference)
+        if exempt(by, project)
+            || !policy::judged(&manifest.media_type, &manifest.content, reference)
         {
             return Ok(());
         }

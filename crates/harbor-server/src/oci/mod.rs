@@ -193,9 +193,7 @@ async fn handle(
                     }
                     r
                 }
-                Method::HEAD => {
-                    manifests::get(reg, &puller, &n, reference, parts, false).await
-                }
+                Method::HEAD => manifests::get(reg, &puller, &n, reference, parts, false).await,
                 Method::PUT => manifests::put(reg, who, &n, reference, parts, body).await,
                 Method::DELETE => manifests::delete(reg, who, &n, reference).await,
                 _ => Ok(method_not_allowed()),

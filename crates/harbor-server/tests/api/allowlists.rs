@@ -88,7 +88,10 @@ async fn the_system_list_is_read_by_anyone_signed_in_and_written_by_administrato
     let many: Vec<String> = (0..10_001).map(|i| format!("CVE-2020-{i:05}")).collect();
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
     for (bad, why) in [
-        (json!({"items": items(&["CVE-2021"])}), "CVE-<year>-<number>"),
+        (
+            json!({"items": items(&["CVE-2021"])}),
+            "CVE-<year>-<number>",
+        ),
         (json!({"items": items(&["<script>"])}), "invalid CVE ID"),
         (json!({"items": items(&["  "])}), "empty"),
         (
@@ -122,7 +125,10 @@ async fn the_system_list_is_read_by_anyone_signed_in_and_written_by_administrato
     assert!(list.get("expires_at").is_none());
 
     // The change is audited.
-    wait_audit(&s, "resource_type=cve_allowlist", |e| e["resource"] == "system").await;
+    wait_audit(&s, "resource_type=cve_allowlist", |e| {
+        e["resource"] == "system"
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -137,7 +143,12 @@ async fn a_projects_list_is_written_by_project_administrators_through_the_projec
         "cve_allowlist": {"items": items(&["CVE-2021-44228"]), "expires_at": 4_102_444_800i64},
     });
     let r = admin(&s, Method::POST, "/api/v2.0/projects", Some(body)).await;
-    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
     add_member(&s, "team", "pa", 1).await;
     add_member(&s, "team", "dev", 2).await;
     let p: Value = get_json(&client(), &s, "/api/v2.0/projects/team").await;
@@ -154,13 +165,30 @@ async fn a_projects_list_is_written_by_project_administrators_through_the_projec
     // A developer may not change it; the project administrator may.
     let change = json!({"cve_allowlist": {"items": items(&["CVE-2022-22965", "CVE-2014-0160"])}});
     let dev = as_user("dev", PASSWORD);
-    let r = send(&dev, &s, Method::PUT, "/api/v2.0/projects/team", Some(change.clone())).await;
+    let r = send(
+        &dev,
+        &s,
+        Method::PUT,
+        "/api/v2.0/projects/team",
+        Some(change.clone()),
+    )
+    .await;
     harbor_error(r, StatusCode::FORBIDDEN, "FORBIDDEN").await;
     let pa = as_user("pa", PASSWORD);
-    let r = send(&pa, &s, Method::PUT, "/api/v2.0/projects/team", Some(change)).await;
+    let r = send(
+        &pa,
+        &s,
+        Method::PUT,
+        "/api/v2.0/projects/team",
+        Some(change),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     let p: Value = get_json(&dev, &s, "/api/v2.0/projects/team").await;
-    assert_eq!(ids(&p["cve_allowlist"]), ["CVE-2022-22965", "CVE-2014-0160"]);
+    assert_eq!(
+        ids(&p["cve_allowlist"]),
+        ["CVE-2022-22965", "CVE-2014-0160"]
+    );
     assert!(p["cve_allowlist"].get("expires_at").is_none());
 
     // Invalid ids are refused before anything is written (metadata included).
@@ -197,9 +225,15 @@ async fn a_projects_list_is_written_by_project_administrators_through_the_projec
     .await;
     assert_eq!(r.status(), StatusCode::OK);
     let p: Value = get_json(&dev, &s, "/api/v2.0/projects/team").await;
-    assert_eq!(ids(&p["cve_allowlist"]), ["CVE-2022-22965", "CVE-2014-0160"]);
+    assert_eq!(
+        ids(&p["cve_allowlist"]),
+        ["CVE-2022-22965", "CVE-2014-0160"]
+    );
 
-    wait_audit(&s, "resource_type=cve_allowlist", |e| e["resource"] == "team").await;
+    wait_audit(&s, "resource_type=cve_allowlist", |e| {
+        e["resource"] == "team"
+    })
+    .await;
 }
 
 fn manifest_url(s: &TestServer, repo: &str, reference: &str) -> String {
@@ -228,7 +262,10 @@ async fn pull(c: &Client, s: &TestServer, repo: &str, reference: &str) -> (Statu
 async fn refused(c: &Client, s: &TestServer, repo: &str, reference: &str) -> String {
     let (status, body) = pull(c, s, repo, reference).await;
     assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
-    assert_eq!(body["errors"][0]["code"], "PROJECTPOLICYVIOLATION", "{body}");
+    assert_eq!(
+        body["errors"][0]["code"], "PROJECTPOLICYVIOLATION",
+        "{body}"
+    );
     body["errors"][0]["message"].as_str().unwrap().to_owned()
 }
 
@@ -258,7 +295,12 @@ async fn scan(s: &TestServer, repo: &str) -> Value {
     let (project, rest) = repo.split_once('/').unwrap();
     let path = format!("/api/v2.0/projects/{project}/repositories/{rest}/artifacts/1");
     let r = admin(s, Method::POST, &format!("{path}/scan"), None).await;
-    assert_eq!(r.status(), StatusCode::ACCEPTED, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::ACCEPTED,
+        "{}",
+        r.text().await.unwrap()
+    );
     for _ in 0..600 {
         let a: Value = get_json(&client(), s, &format!("{path}?with_scan_overview=true")).await;
         let o = &a["scan_overview"][spec::VULN_REPORT_V11];
@@ -401,7 +443,10 @@ async fn prevent_vul_refuses_pulls_until_the_allowlist_covers_the_findings() {
     )
     .await;
     let m = refused(&dev, &s, "vul/app", "1").await;
-    assert!(m.starts_with("current image with 15 vulnerabilities"), "{m}");
+    assert!(
+        m.starts_with("current image with 15 vulnerabilities"),
+        "{m}"
+    );
     put_project(&s, "vul", json!({"cve_allowlist": list_of(&high, None)})).await;
     passes(&dev, &s, "vul/app", "1").await;
     put_project(
@@ -432,8 +477,9 @@ async fn prevent_vul_refuses_pulls_until_the_allowlist_covers_the_findings() {
     .await;
     let m = refused(&dev, &s, "vul/app", "1").await;
     assert!(
-        m.starts_with(&format!("current image with {left_by_high} vulnerabilities"))
-            && m.contains("\"None\""),
+        m.starts_with(&format!(
+            "current image with {left_by_high} vulnerabilities"
+        )) && m.contains("\"None\""),
         "{m}"
     );
 
@@ -520,7 +566,9 @@ async fn indexes_failed_scans_and_other_artifacts_under_the_policy() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(
-        last.starts_with("current image with \"Error\" status of vulnerability scanning cannot be pulled"),
+        last.starts_with(
+            "current image with \"Error\" status of vulnerability scanning cannot be pulled"
+        ),
         "{last}"
     );
     assert!(last.ends_with("please contact your project administrator for help."));

@@ -45,7 +45,10 @@ async fn the_system_list_on_the_settings_page() {
 
     let form = [
         ("_csrf", t.as_str()),
-        ("cves", "CVE-2021-44228\r\nGHSA-jfh8-c2jp-5v3q, cve-2014-0160"),
+        (
+            "cves",
+            "CVE-2021-44228\r\nGHSA-jfh8-c2jp-5v3q, cve-2014-0160",
+        ),
         ("expires", "2030-01-01"),
     ];
     expect(&s, &admin, "/admin/allowlist", &form, "ok:").await;
@@ -79,7 +82,11 @@ async fn the_system_list_on_the_settings_page() {
     let eve = sign_in(&s, "eve", PASSWORD).await;
     let (_, page) = get(&s, &eve, "/projects").await;
     let te = token(&page);
-    let form = [("_csrf", te.as_str()), ("cves", "CVE-2021-44228"), ("expires", "")];
+    let form = [
+        ("_csrf", te.as_str()),
+        ("cves", "CVE-2021-44228"),
+        ("expires", ""),
+    ];
     expect(&s, &eve, "/admin/allowlist", &form, "err:").await;
     assert!(ids(&api(&s, "/api/v2.0/system/CVEAllowlist").await).is_empty());
 }
@@ -109,7 +116,10 @@ async fn a_projects_vulnerability_settings_on_its_configuration_tab() {
     assert_eq!(p["metadata"]["prevent_vul"], "true");
     assert_eq!(p["metadata"]["severity"], "high");
     assert_eq!(p["metadata"]["reuse_sys_cve_allowlist"], "false");
-    assert_eq!(ids(&p["cve_allowlist"]), ["CVE-2014-0160", "CVE-2021-44228"]);
+    assert_eq!(
+        ids(&p["cve_allowlist"]),
+        ["CVE-2014-0160", "CVE-2021-44228"]
+    );
     let (_, page) = get(&s, &admin, "/projects/pv/settings").await;
     assert!(page.contains("<option value=\"high\" selected>"), "{page}");
     assert!(page.contains("CVE-2021-44228"));
@@ -123,7 +133,10 @@ async fn a_projects_vulnerability_settings_on_its_configuration_tab() {
         ("expires", ""),
     ];
     expect(&s, &admin, "/projects/pv/vulnerability", &bad, "err:").await;
-    assert_eq!(api(&s, "/api/v2.0/projects/pv").await["metadata"], p["metadata"]);
+    assert_eq!(
+        api(&s, "/api/v2.0/projects/pv").await["metadata"],
+        p["metadata"]
+    );
     let off = [
         ("_csrf", t.as_str()),
         ("severity", "low"),
