@@ -303,6 +303,9 @@ pub enum CveExportCmd {
         /// `scandata_export_<id>.csv`).
         #[arg(long, short = 'f', value_name = "FILE")]
         file: Option<PathBuf>,
+    },
+}
+
 /// `harbor allowlist ...`.
 #[derive(Debug, Subcommand)]
 pub enum AllowlistCmd {
