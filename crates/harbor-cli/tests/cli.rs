@@ -1412,15 +1412,11 @@ async fn the_vulnerability_database_from_the_command_line() {
     assert_eq!(status["advisories"], records - 1);
 }
 
-/// `harbor scan --wait` and `harbor vuln list` with the built-in scanner registered as the
-/// default: the summary, the filtered list, a scan of a missing artifact.
-#[tokio::test]
-async fn scans_and_vulnerabilities_from_the_command_line() {
-    let s = TestServer::start_configured(|c| {
-        c.remote.allow_loopback = true;
-        c.scanner.adapter_api_key = Some(harbor_server::config::Secret("k".into()));
-    })
-    .await;
+/// A server that registered its built-in scanner, the fixture database imported with
+/// `harbor scanner db import`, the Debian fixture image (15 findings) as
+/// `library/app:1`, and a CLI home signed in as the administrator.
+async fn scanning_server() -> (TestServer, tempfile::TempDir) {
+    let s = TestServer::start_configured(|c| c.scanner.builtin = true).await;
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     ok(
@@ -1432,15 +1428,6 @@ async fn scans_and_vulnerabilities_from_the_command_line() {
     let zip = h.join("all.zip");
     std::fs::write(&zip, harbor_scanner::fixtures::osv_zip()).unwrap();
     ok(h, &["scanner", "db", "import", zip.to_str().unwrap()], "").await;
-    let registration = json!({"name": "built-in", "url": s.base, "auth": "X-ScannerAdapter-API-Key", "access_credential": "k"});
-    let resp = common::client()
-        .post(s.url("/api/v2.0/scanners"))
-        .json(&registration)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    // The Debian fixture image, pushed over the registry API.
     let types = [
         "application/vnd.oci.image.layer.v1.tar+gzip",
         "application/vnd.oci.image.layer.v1.tar",
@@ -1465,6 +1452,15 @@ async fn scans_and_vulnerabilities_from_the_command_line() {
             .status(),
         201
     );
+    (s, home)
+}
+
+/// `harbor scan --wait` and `harbor vuln list` with the built-in scanner registered as the
+/// default: the summary, the filtered list, a scan of a missing artifact.
+#[tokio::test]
+async fn scans_and_vulnerabilities_from_the_command_line() {
+    let (_server, home) = scanning_server().await;
+    let h = home.path();
 
     let summary = ok(h, &["scan", "library/app:1", "--wait"], "").await;
     assert!(
@@ -1534,54 +1530,8 @@ async fn scans_and_vulnerabilities_from_the_command_line() {
 /// the Debian fixture image scanned by the built-in scanner (the default).
 #[tokio::test]
 async fn the_security_hub_and_cve_exports_from_the_command_line() {
-    let s = TestServer::start_configured(|c| {
-        c.remote.allow_loopback = true;
-        c.scanner.adapter_api_key = Some(harbor_server::config::Secret("k".into()));
-    })
-    .await;
-    let home = tempfile::tempdir().unwrap();
+    let (s, home) = scanning_server().await;
     let h = home.path();
-    ok(
-        h,
-        &["login", &s.base, "-u", "admin", "--password-stdin"],
-        &format!("{ADMIN_PASSWORD}\n"),
-    )
-    .await;
-    let zip = h.join("all.zip");
-    std::fs::write(&zip, harbor_scanner::fixtures::osv_zip()).unwrap();
-    ok(h, &["scanner", "db", "import", zip.to_str().unwrap()], "").await;
-    let registration = json!({"name": "built-in", "url": s.base, "auth": "X-ScannerAdapter-API-Key", "access_credential": "k"});
-    let resp = common::client()
-        .post(s.url("/api/v2.0/scanners"))
-        .json(&registration)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let config =
-        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-    let config_digest = common::push_blob(&s, "library/app", config).await;
-    let types = [
-        "application/vnd.oci.image.layer.v1.tar+gzip",
-        "application/vnd.oci.image.layer.v1.tar",
-        "application/vnd.oci.image.layer.v1.tar+zstd",
-    ];
-    let mut layers = Vec::new();
-    for (blob, media_type) in harbor_scanner::fixtures::debian_image()
-        .into_iter()
-        .zip(types)
-    {
-        let digest = common::push_blob(&s, "library/app", &blob).await;
-        layers.push(json!({"mediaType": media_type, "digest": digest, "size": blob.len()}));
-    }
-    let manifest = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": common::OCI_MANIFEST,
-        "config": {"mediaType": common::OCI_CONFIG, "digest": config_digest, "size": config.len()}, "layers": layers})).unwrap();
-    assert_eq!(
-        common::put_manifest(&s, "library/app", "1", common::OCI_MANIFEST, &manifest)
-            .await
-            .status(),
-        201
-    );
     ok(h, &["scan", "library/app:1", "--wait"], "").await;
 
     let summary = json(h, &["security", "summary"]).await;
@@ -1673,7 +1623,7 @@ async fn the_security_hub_and_cve_exports_from_the_command_line() {
             .iter()
             .all(|l| l.starts_with("library/app,sha256:")
                 && l.contains(",CVE-2021-")
-                && l.ends_with(",built-in")),
+                && l.ends_with(",Harbor-rs")),
         "{csv}"
     );
     assert_eq!(

@@ -77,6 +77,10 @@ async fn scanners_scans_and_sboms_in_the_portal() {
     );
     assert!(page.contains("fixture"), "the database's source: {page}");
     assert!(page.contains("Scan all has not run yet."), "{page}");
+    assert!(
+        page.contains(r#"id="security-hub-link" href="/admin/security""#),
+        "{page}"
+    );
 
     // The artifact page: not scanned; scan it from there.
     let (_, art) = get(&s, &admin, "/artifact?repo=library/app&ref=1").await;

@@ -280,7 +280,7 @@ async fn overview(v: Viewer, State(p): State<Portal>) -> Response {
     let cron = sched.cron.as_deref().unwrap_or_default();
     let body = html! {
         h1 { "Interrogation services" }
-        p.small { "Scanners that check images for vulnerabilities and make their SBOMs, the built-in scanner's database, and scanning everything at once." }
+        p.small { "Scanners that check images for vulnerabilities and make their SBOMs, the built-in scanner's database, and scanning everything at once. What they found across all artifacts is in the " a #security-hub-link href="/admin/security" { "security hub" } "." }
         h2 { "Scanners" }
         @if scanners.is_empty() { (empty("No scanner is registered.")) } @else {
             div.scroll { table #scanners {
