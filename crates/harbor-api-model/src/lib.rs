@@ -28,6 +28,7 @@ pub mod search;
 pub mod security;
 pub mod system;
 pub mod users;
+pub mod webhooks;
 
 pub use artifacts::{Accessory, AdditionLink, Artifact, Platform, Reference, Tag};
 pub use audit::AuditLog;
@@ -72,6 +73,10 @@ pub use system::{
 };
 pub use users::{
     PasswordReq, UserCreationReq, UserProfile, UserResp, UserSearchRespItem, UserSysAdminFlag,
+};
+pub use webhooks::{
+    Execution, Metrics, PayloadFormat, SupportedWebhookEventTypes, Task, WebhookLastTrigger,
+    WebhookPolicy, WebhookTargetObject, WebhookTestResult,
 };
 
 /// Fields of our models that Harbor's definitions lack, per definition: what this server

@@ -235,6 +235,14 @@ fn every_model_matches_harbors_definition() {
     check::<m::scanner_adapter::ScannerCapability>("ScannerCapability", &s, p);
     check::<m::scanner_adapter::Scanner>("Scanner", &s, p);
     check::<m::Errors>("Errors", &s, p);
+    check::<m::WebhookPolicy>("WebhookPolicy", &s, p);
+    check::<m::WebhookTargetObject>("WebhookTargetObject", &s, p);
+    check::<m::WebhookLastTrigger>("WebhookLastTrigger", &s, p);
+    check::<m::SupportedWebhookEventTypes>("SupportedWebhookEventTypes", &s, p);
+    check::<m::PayloadFormat>("PayloadFormat", &s, p);
+    check::<m::Metrics>("Metrics", &s, p);
+    check::<m::Execution>("Execution", &s, p);
+    check::<m::Task>("Task", &s, p);
     check::<m::ErrorItem>("Error", &s, p);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -29,6 +29,7 @@ pub mod registry;
 pub mod replication;
 pub mod retention;
 pub mod scan;
+pub mod webhook;
 
 pub use digest::{Algorithm, Digest, Hasher};
 pub use error::{Error, OciCode, Result};

@@ -147,6 +147,7 @@ pub trait MetadataStore:
     + crate::scan::registrations::ScannerStore
     + crate::scan::security::SecurityStore
     + crate::scan::allowlist::AllowlistStore
+    + crate::webhook::WebhookStore
     + Send
     + Sync
     + 'static

@@ -63,8 +63,8 @@ fn fixed(env: &Environment) -> Vec<(&'static str, Value, &'static str)> {
         ),
         (
             "notification_enable",
-            json!(false),
-            "webhooks are not supported yet",
+            json!(true),
+            "webhooks are always on: a project's policies are enabled or disabled one by one",
         ),
         (
             "audit_log_forward_endpoint",

@@ -35,6 +35,7 @@ pub mod sessions;
 pub mod settings;
 pub mod system_jobs;
 pub mod users;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -58,6 +59,7 @@ pub use sessions::Sessions;
 pub use settings::{Settings, SystemSettings};
 pub use system_jobs::SystemJobs;
 pub use users::Users;
+pub use webhook::Webhooks;
 
 /// The platform services over one set of stores. Cheap to clone.
 #[derive(Clone)]
@@ -103,6 +105,8 @@ pub struct Platform {
     pub allowlists: scanner::allowlists::CveAllowlists,
     /// "Prevent vulnerable images from running" on manifest pulls.
     pub pull_policy: scanner::pull_policy::PullPolicy,
+    /// Webhook policies and their deliveries.
+    pub webhooks: Webhooks,
 }
 
 impl Platform {
@@ -156,7 +160,9 @@ impl Platform {
             registry.metadata().clone(),
             jobs.clone(),
         );
+        let webhooks = Webhooks::new(registry.metadata().clone(), accounts.clone());
         Platform {
+            webhooks,
             local,
             scanner,
             scanners,
@@ -187,8 +193,9 @@ impl Platform {
         self.scanners = self.scanners.with_keys(keys.clone());
         self.replication = self.replication.with_registries(self.registries.clone());
         self.proxy = self.proxy.with_registries(self.registries.clone());
-        self.scanner.adapter = self.scanner.adapter.with_keys(keys);
+        self.scanner.adapter = self.scanner.adapter.with_keys(keys.clone());
         self.scans = self.scans.with_scanners(self.scanners.clone());
+        self.webhooks = self.webhooks.with_keys(keys);
         self
     }
 
@@ -201,6 +208,7 @@ impl Platform {
             .scans
             .with_probe(probe.clone())
             .with_scanners(self.scanners.clone());
+        self.webhooks = self.webhooks.with_probe(probe.clone());
         self.registries = self.registries.with_probe(probe);
         self.replication = self.replication.with_registries(self.registries.clone());
         self.proxy = self.proxy.with_registries(self.registries.clone());

@@ -69,6 +69,71 @@ pub struct Config {
     pub remote: RemoteConfig,
     /// The built-in vulnerability scanner (docs/scanning.md).
     pub scanner: ScannerConfig,
+    /// Sending webhook deliveries (docs/webhooks.md).
+    pub webhook: WebhookConfig,
+}
+
+/// Sending webhook deliveries (docs/webhooks.md). Receivers' addresses obey the outbound
+/// address policy of `[remote]` (`allow_loopback`, `allow_private`, `allowed_hosts`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Send deliveries from this process (`HARBOR_WEBHOOK_SEND`, default true). Every
+    /// replica that sends claims deliveries under a lease, so each is sent by one.
+    pub send: bool,
+    /// Each attempt's time limit in ms (`HARBOR_WEBHOOK_TIMEOUT_MS`, default 3000, Harbor's).
+    pub timeout_ms: u64,
+    /// Attempts before a delivery fails for good (`HARBOR_WEBHOOK_MAX_ATTEMPTS`, default 8).
+    pub max_attempts: u32,
+    /// Wait after the first failed attempt in ms, doubling after each further one up to
+    /// ten minutes (`HARBOR_WEBHOOK_BACKOFF_MS`, default 1000).
+    pub backoff_ms: u64,
+    /// Failed attempts in a row that pause a policy's deliveries (its circuit breaker;
+    /// default 10; 0 never pauses).
+    pub breaker_failures: u32,
+    /// How long a paused policy waits before one delivery is tried again, in ms (default
+    /// 30000; doubling while it keeps failing).
+    pub breaker_pause_ms: u64,
+    /// Receivers sent to at once (default 32).
+    pub concurrency: usize,
+    /// Finished deliveries are kept this many hours (default 720, 30 days).
+    pub retention_hours: u64,
+}
+
+impl WebhookConfig {
+    /// The sender's rules.
+    pub fn rules(&self) -> harbor_platform::webhook::sender::SendRules {
+        use harbor_platform::webhook::sender::SendRules;
+        let d = SendRules::default();
+        SendRules {
+            retry: harbor_core::webhook::RetryRules {
+                max_attempts: self.max_attempts.max(1),
+                backoff_ms: i64::try_from(self.backoff_ms).unwrap_or(i64::MAX),
+                breaker_failures: self.breaker_failures,
+                breaker_open_ms: i64::try_from(self.breaker_pause_ms).unwrap_or(i64::MAX),
+                ..d.retry
+            },
+            timeout: Duration::from_millis(self.timeout_ms),
+            concurrency: self.concurrency.max(1),
+            retention: Duration::from_secs(self.retention_hours.saturating_mul(3600)),
+            ..d
+        }
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            send: true,
+            timeout_ms: 3000,
+            max_attempts: 8,
+            backoff_ms: 1000,
+            breaker_failures: 10,
+            breaker_pause_ms: 30_000,
+            concurrency: 32,
+            retention_hours: 720,
+        }
+    }
 }
 
 /// The built-in vulnerability scanner. The server never downloads vulnerability data: the
@@ -517,6 +582,7 @@ impl Default for Config {
             events: EventsConfig::default(),
             remote: RemoteConfig::default(),
             scanner: ScannerConfig::default(),
+            webhook: WebhookConfig::default(),
         }
     }
 }
@@ -794,6 +860,18 @@ impl Config {
         if let Some(v) = get("HARBOR_EVENTS_DELIVER") {
             self.events.deliver = parse("HARBOR_EVENTS_DELIVER", &v)?;
         }
+        if let Some(v) = get("HARBOR_WEBHOOK_SEND") {
+            self.webhook.send = parse("HARBOR_WEBHOOK_SEND", &v)?;
+        }
+        if let Some(v) = get("HARBOR_WEBHOOK_TIMEOUT_MS") {
+            self.webhook.timeout_ms = parse("HARBOR_WEBHOOK_TIMEOUT_MS", &v)?;
+        }
+        if let Some(v) = get("HARBOR_WEBHOOK_MAX_ATTEMPTS") {
+            self.webhook.max_attempts = parse("HARBOR_WEBHOOK_MAX_ATTEMPTS", &v)?;
+        }
+        if let Some(v) = get("HARBOR_WEBHOOK_BACKOFF_MS") {
+            self.webhook.backoff_ms = parse("HARBOR_WEBHOOK_BACKOFF_MS", &v)?;
+        }
         if let Some(v) = get("HARBOR_EVENTS_RETENTION_HOURS") {
             self.events.retention_hours = parse("HARBOR_EVENTS_RETENTION_HOURS", &v)?;
         }
@@ -975,6 +1053,19 @@ impl Config {
             return invalid(
                 "storage.part_size",
                 "must be at least 5242880 (5 MiB), S3's smallest part",
+            );
+        }
+        let w = &self.webhook;
+        if !(100..=60_000).contains(&w.timeout_ms) {
+            return invalid("webhook.timeout_ms", "must be between 100 and 60000");
+        }
+        if !(1..=100).contains(&w.max_attempts) {
+            return invalid("webhook.max_attempts", "must be between 1 and 100");
+        }
+        if w.backoff_ms == 0 || w.breaker_pause_ms == 0 || !(1..=1024).contains(&w.concurrency) {
+            return invalid(
+                "webhook",
+                "backoff_ms and breaker_pause_ms must be at least 1, concurrency 1 to 1024",
             );
         }
         Ok(())

@@ -40,6 +40,8 @@ use harbor_auth::{Accounts, CachedIdentity};
 use harbor_core::events::{AuditSubscriber, Dispatcher, DispatcherConfig};
 use harbor_core::ports::{IdentityStore, LoginFailureStore};
 use harbor_core::{Registry, RegistryConfig};
+use harbor_platform::webhook::sender::Sender;
+use harbor_platform::webhook::subscriber::WebhookQueue;
 use harbor_storage::blob::StorageOptions;
 use harbor_storage::sql::PoolConfig;
 use harbor_storage::{ObjectBlobStore, SqlMetadataStore, StorageError};
@@ -90,6 +92,8 @@ pub struct AppState {
     pub builtin_adapter_key: Option<Arc<str>>,
     /// Register the built-in scanner once serving (`scanner.builtin`).
     pub register_builtin_scanner: bool,
+    /// Set to stop this process's webhook sender (at shutdown).
+    pub webhook_stop: Arc<tokio::sync::watch::Sender<bool>>,
     /// This process's name in upload leases (and the data directory's lock).
     instance: Option<Arc<instance::Instance>>,
 }
@@ -212,6 +216,7 @@ impl AppState {
             default_storage_limit: -1,
             scanner_adapter_key: None,
             register_builtin_scanner: false,
+            webhook_stop: Arc::new(tokio::sync::watch::channel(false).0),
             instance: None,
         };
         Ok((state, boot))
@@ -385,6 +390,8 @@ impl AppState {
                 );
             }
         }
+        // Told when the subscriber queued webhook deliveries: the sender wakes at once.
+        let webhooks_queued = Arc::new(tokio::sync::Notify::new());
         if config.events.deliver {
             state
                 .events
@@ -393,6 +400,32 @@ impl AppState {
                 .events
                 .start(state.platform.replication.event_trigger());
             state.events.start(state.platform.scans.on_push());
+            state.events.start(Arc::new(WebhookQueue::new(
+                registry.clone(),
+                meta.clone(),
+                state.platform.local.clone(),
+                config.auth.external_url.clone(),
+                webhooks_queued.clone(),
+            )));
+        }
+        if config.webhook.send {
+            let sender = Sender::new(
+                state.platform.webhooks.clone(),
+                config.webhook.rules(),
+                instance.owner.clone(),
+                webhooks_queued,
+            )
+            .map_err(|e| OpenError::Config(format!("webhook sender: {e}")))?;
+            if instance.exclusive {
+                match sender.release_previous().await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(n, "released the webhook deliveries of the previous run")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot release webhook deliveries"),
+                }
+            }
+            tokio::spawn(sender.run(state.webhook_stop.subscribe()));
         }
         if let Some(password) = boot.generated_password {
             // Shown once, on standard output only: never logged.

@@ -310,6 +310,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let events = state.events.clone();
     let registry = state.registry.clone();
     let jobs = state.jobs.clone();
+    let webhook_stop = state.webhook_stop.clone();
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| RunError::Bind {
@@ -347,6 +348,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     // last requests, and give subscribers a moment to take the last events; what they do
     // not take now stays in the outbox for the next start or another replica.
     jobs.shutdown().await;
+    // Sends in flight end within their time-out; what is unsent stays queued.
+    webhook_stop.send_replace(true);
     registry.flush_pulls().await;
     if !events.shutdown(Duration::from_secs(5)).await {
         tracing::info!("events left for delivery after the restart");

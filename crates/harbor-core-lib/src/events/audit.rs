@@ -46,6 +46,7 @@ fn job_resource(kind: &str) -> &'static str {
 pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> Option<NewAuditEntry> {
     let (operation, resource_type, resource) = match &e.event {
         DomainEvent::JobFinished { .. }
+        | DomainEvent::ScanFinished { .. }
         | DomainEvent::ReplicationFinished { .. }
         | DomainEvent::QuotaExceeded { .. }
         | DomainEvent::QuotaWarning { .. } => return None,
@@ -153,6 +154,16 @@ pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> Option<NewAuditE
             "update",
             "cve_allowlist",
             project.clone().unwrap_or_else(|| "system".to_owned()),
+        ),
+        DomainEvent::WebhookPolicyChanged {
+            project,
+            name,
+            change,
+            ..
+        } => (
+            change.as_str(),
+            "webhook_policy",
+            format!("{project}:{name}"),
         ),
         DomainEvent::ReplicationPolicyChanged { name, change } => {
             (change.as_str(), "replication_policy", name.clone())

@@ -363,6 +363,35 @@ pub enum DomainEvent {
         /// The run's id.
         job_id: i64,
     },
+    /// A webhook policy was created, changed or deleted.
+    WebhookPolicyChanged {
+        /// The project's name.
+        project: String,
+        /// Its id.
+        project_id: i64,
+        /// The policy's name.
+        name: String,
+        /// `create`, `update` or `delete`.
+        change: String,
+    },
+    /// A scan of an artifact ended (webhooks' `SCANNING_COMPLETED`, `SCANNING_FAILED`,
+    /// `SCANNING_STOPPED`).
+    ScanFinished {
+        /// `<project>/<repository path>`.
+        repository: String,
+        /// The artifact's digest.
+        digest: String,
+        /// `vulnerability` or `sbom`.
+        scan_type: String,
+        /// `Success`, `Error` or `Stopped`.
+        status: String,
+        /// The highest severity found (Harbor's names), empty if none or not done.
+        severity: String,
+        /// Vulnerabilities found.
+        total: u64,
+        /// Of which have a fix.
+        fixable: u64,
+    },
     /// A job kind's schedule was set (`cron`) or removed (`None`).
     ScheduleChanged {
         /// The job's kind.
@@ -418,6 +447,8 @@ impl DomainEvent {
             DomainEvent::JobStopRequested { .. } => "job_stop_requested",
             DomainEvent::JobFinished { .. } => "job_finished",
             DomainEvent::ScheduleChanged { .. } => "schedule_changed",
+            DomainEvent::WebhookPolicyChanged { .. } => "webhook_policy_changed",
+            DomainEvent::ScanFinished { .. } => "scan_finished",
         }
     }
 
@@ -434,6 +465,7 @@ impl DomainEvent {
             | DomainEvent::ArtifactLabelChanged { repository, .. }
             | DomainEvent::QuotaExceeded { repository, .. }
             | DomainEvent::QuotaWarning { repository, .. }
+            | DomainEvent::ScanFinished { repository, .. }
             | DomainEvent::RepositoryUpdated { repository } => Some(repository),
             _ => None,
         }
@@ -454,7 +486,8 @@ impl DomainEvent {
             | DomainEvent::RetentionRunStarted { project, .. }
             | DomainEvent::QuotaChanged { project, .. }
             | DomainEvent::QuotaRepaired { project, .. }
-            | DomainEvent::ProjectScannerSet { project, .. } => Some(project),
+            | DomainEvent::ProjectScannerSet { project, .. }
+            | DomainEvent::WebhookPolicyChanged { project, .. } => Some(project),
             DomainEvent::CveAllowlistSet { project, .. } => project.as_deref(),
             _ => self
                 .repository()
@@ -477,7 +510,8 @@ impl DomainEvent {
             | DomainEvent::ImmutableRuleChanged { project_id, .. }
             | DomainEvent::QuotaChanged { project_id, .. }
             | DomainEvent::QuotaRepaired { project_id, .. }
-            | DomainEvent::ProjectScannerSet { project_id, .. } => Some(*project_id),
+            | DomainEvent::ProjectScannerSet { project_id, .. }
+            | DomainEvent::WebhookPolicyChanged { project_id, .. } => Some(*project_id),
             DomainEvent::LabelChanged { project_id, .. }
             | DomainEvent::CveAllowlistSet { project_id, .. } => *project_id,
             DomainEvent::RobotCreated { project_id, .. }

@@ -13,6 +13,7 @@ use harbor_api_model::scanner_adapter::{
     VulnerabilityReport,
 };
 use harbor_auth::{Accounts, Principal};
+use harbor_core::events::{DomainEvent, NewEvent, SYSTEM};
 use harbor_core::jobs::{JobContext, JobError, JobHandler, JobStore, NewJob, Trigger};
 use harbor_core::model::now_ms;
 use harbor_core::ports::MetadataStore;
@@ -788,8 +789,35 @@ impl Scans {
             .log
             .push_str(&format!("done: {} vulnerabilities\n", record.total));
         let findings = crate::scanner::findings::of_report(&report);
-        self.store.finish_scan_report(&record, &findings).await?;
+        if self.store.finish_scan_report(&record, &findings).await? {
+            self.announce(p, &record).await;
+        }
         Ok(())
+    }
+
+    /// Records that a scan ended (for webhooks); a failure to record is logged, not
+    /// returned: the report is stored either way.
+    async fn announce(&self, p: &JobParams, record: &ScanReportRecord) {
+        let event = DomainEvent::ScanFinished {
+            repository: p.repository.clone(),
+            digest: p.digest.clone(),
+            scan_type: match p.scan_type {
+                ScanType::Vulnerability => "vulnerability",
+                ScanType::Sbom => "sbom",
+            }
+            .to_owned(),
+            status: record.status.clone(),
+            severity: record.severity.clone(),
+            total: record.total,
+            fixable: record.fixable,
+        };
+        if let Err(e) = self
+            .store
+            .append_events(&[NewEvent::now(SYSTEM, event)])
+            .await
+        {
+            tracing::warn!(report = record.id, error = %e, "recording the end of a scan failed");
+        }
     }
 
     /// Stores an SBOM report's document as the artifact's SBOM accessory.
@@ -962,6 +990,7 @@ impl JobHandler for ScanJob {
                             "{message}; recording the failure failed: {e}"
                         )));
                     }
+                    self.0.announce(&params, &record).await;
                 }
                 Err(JobError::fatal(message))
             }

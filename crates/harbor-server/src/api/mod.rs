@@ -31,6 +31,7 @@ mod security;
 mod session;
 mod system;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::body::Body;
@@ -274,6 +275,7 @@ pub(crate) fn router() -> Router<AppState> {
                 .delete(robots::delete),
         )
         .merge(retention::routes())
+        .merge(webhooks::routes())
         .merge(system_jobs::<executions::Gc>("gc"))
         .merge(system_jobs::<executions::PurgeAudit>("purgeaudit"))
         .merge(system_jobs::<executions::ScanAll>("scanAll"))

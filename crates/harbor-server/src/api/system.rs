@@ -78,7 +78,7 @@ pub(crate) async fn systeminfo(
         info.registry_storage_provider_name =
             Some(state.registry.blob_store().provider().to_owned());
         info.with_chartmuseum = Some(false);
-        info.notification_enable = Some(false);
+        info.notification_enable = Some(true);
         info.robot_name_prefix = Some(state.accounts.robot_prefix().to_owned());
         info.robot_token_duration = Some(settings.robot_days());
     }

@@ -189,7 +189,7 @@ async fn every_configuration_field_is_applied_or_refused_by_name() {
         ("primary_auth_mode", json!(false), false),
         ("robot_name_prefix", json!("robot$"), false),
         ("quota_per_project_enable", json!(true), false),
-        ("notification_enable", json!(false), false),
+        ("notification_enable", json!(true), false),
         ("audit_log_forward_endpoint", json!(""), false),
         ("skip_audit_log_database", json!(false), false),
         ("disabled_audit_log_event_types", json!(""), false),
@@ -218,7 +218,7 @@ async fn every_configuration_field_is_applied_or_refused_by_name() {
             json!({"quota_per_project_enable": false}),
             "quota_per_project_enable",
         ),
-        (json!({"notification_enable": true}), "notification_enable"),
+        (json!({"notification_enable": false}), "notification_enable"),
         (
             json!({"audit_log_forward_endpoint": "syslog:514"}),
             "audit_log_forward_endpoint",
@@ -252,7 +252,7 @@ async fn every_configuration_field_is_applied_or_refused_by_name() {
         CONFIG,
         Some(
             json!({"auth_mode": "db_auth", "ldap_url": "", "oidc_verify_cert": false,
-                    "notification_enable": false, "quota_per_project_enable": true}),
+                    "notification_enable": true, "quota_per_project_enable": true}),
         ),
     )
     .await;

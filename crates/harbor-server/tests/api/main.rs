@@ -39,3 +39,4 @@ mod support;
 mod throttle;
 mod tokens;
 mod users;
+mod webhooks;

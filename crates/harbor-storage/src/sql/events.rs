@@ -203,7 +203,7 @@ impl EventStore for SqlMetadataStore {
 }
 
 /// Moves a cursor held with `token` from `from` to `to`; false if it is not held so.
-async fn advance(
+pub(super) async fn advance(
     tx: &mut Transaction<'_, Any>,
     subscriber: &str,
     token: &str,

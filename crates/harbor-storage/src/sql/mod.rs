@@ -30,6 +30,7 @@ mod scan;
 mod scanners;
 mod security;
 mod uploads;
+mod webhooks;
 
 use std::path::Path;
 use std::time::Duration;
@@ -186,6 +187,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "scan_reports_started",
         include_str!("../../migrations/sqlite/0023_scan_reports_started.sql"),
     ),
+    (
+        "webhooks",
+        include_str!("../../migrations/sqlite/0024_webhooks.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -276,6 +281,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "scan_reports_started",
         include_str!("../../migrations/postgres/0023_scan_reports_started.sql"),
+    ),
+    (
+        "webhooks",
+        include_str!("../../migrations/postgres/0024_webhooks.sql"),
     ),
 ];
 
