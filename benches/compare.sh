@@ -23,6 +23,11 @@
 # authentication and never asks for credentials.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The build profile (HARBOR_BENCH_PROFILE, default release; CI passes dev to reuse the
+# test build: its figures then show that the benchmark runs, not how fast a release is).
+PROFILE="${HARBOR_BENCH_PROFILE:-release}"
+PROFILE_DIR="$PROFILE"
+[ "$PROFILE" = dev ] && PROFILE_DIR=debug
 mode="${1:-full}"
 OUT="${OUT:-target/bench-results}"
 OURS_PORT="${OURS_PORT:-5310}"
@@ -34,9 +39,9 @@ command -v docker-registry >/dev/null 2>&1 || {
   exit 1
 }
 command -v curl >/dev/null 2>&1 || { echo "curl is missing: apt-get install curl" >&2; exit 1; }
-cargo build --release -q -p harbor-server -p harbor-benches --bin harbor-server --bin harbor-bench
+cargo build --profile "$PROFILE" -q -p harbor-server -p harbor-benches --bin harbor-server --bin harbor-bench
 # Where cargo put them (CARGO_TARGET_DIR, if set, else ./target).
-BIN="${CARGO_TARGET_DIR:-target}/release"
+BIN="${CARGO_TARGET_DIR:-target}/$PROFILE_DIR"
 
 # Credentials: the servers' first start creates "admin" with this password, harbor-bench
 # reads them from its environment (not from its command line, which others can see).

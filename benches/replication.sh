@@ -17,6 +17,11 @@
 # JSON results go to $OUT (default target/bench-results/replication.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The build profile (HARBOR_BENCH_PROFILE, default release; CI passes dev to reuse the
+# test build: its figures then show that the benchmark runs, not how fast a release is).
+PROFILE="${HARBOR_BENCH_PROFILE:-release}"
+PROFILE_DIR="$PROFILE"
+[ "$PROFILE" = dev ] && PROFILE_DIR=debug
 mode="${1:-full}"
 OUT="${OUT:-target/bench-results}"
 HARBOR_PORT="${HARBOR_PORT:-5320}"
@@ -25,9 +30,9 @@ DIST_PORT="${DIST_PORT:-5321}"
 for tool in docker-registry skopeo curl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "$tool is missing (apt-get install $tool)" >&2; exit 1; }
 done
-cargo build --release -q -p harbor-server -p harbor-cli -p harbor-benches \
+cargo build --profile "$PROFILE" -q -p harbor-server -p harbor-cli -p harbor-benches \
   --bin harbor-server --bin harbor --bin harbor-seed
-BIN="${CARGO_TARGET_DIR:-target}/release"
+BIN="${CARGO_TARGET_DIR:-target}/$PROFILE_DIR"
 
 if [ "$mode" = quick ]; then
   seed=(--repos 4 --tags 5 --bases 2 --base-size $((2 * 1024 * 1024)) --layer-size $((256 * 1024)))
