@@ -1,6 +1,8 @@
 //! Shared test harness: the real server on an ephemeral loopback port, and helpers.
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 

@@ -339,18 +339,18 @@ async fn get_project(s: &TestServer, name: &str) -> StatusCode {
 }
 
 /// A `harbor-server` process on `dir` with `env`, killed when dropped.
-struct Proc {
+pub(crate) struct Proc {
     child: std::process::Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Proc {
-    fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
         let (child, base) = crate::start_server(dir, env, std::process::Stdio::null());
         Proc { child, base }
     }
 
-    fn signal(&self, sig: &str) {
+    pub(crate) fn signal(&self, sig: &str) {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
@@ -362,7 +362,7 @@ impl Proc {
     }
 
     /// Waits for the process to exit (at most `limit`).
-    async fn exit_within(mut self, limit: std::time::Duration) -> std::process::ExitStatus {
+    pub(crate) async fn exit_within(mut self, limit: std::time::Duration) -> std::process::ExitStatus {
         let t = std::time::Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -542,7 +542,7 @@ async fn a_slow_live_upload_keeps_its_lease() {
 }
 
 /// Pushes a one-blob image to `repo:tag` through the server at `base`.
-async fn push_at(base: &str, repo: &str, tag: &str, seed: u32) {
+pub(crate) async fn push_at(base: &str, repo: &str, tag: &str, seed: u32) {
     let config = format!("{{\"seed\":{seed}}}").into_bytes();
     let digest = sha256(&config);
     let r = client()

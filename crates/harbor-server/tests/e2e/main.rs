@@ -25,6 +25,7 @@ mod quota;
 mod replicas;
 mod skopeo;
 mod tls;
+mod webhooks;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
