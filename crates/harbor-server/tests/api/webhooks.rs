@@ -674,3 +674,122 @@ async fn the_test_call_reports_each_target() {
     // A test is not a delivery.
     assert!(executions(&s, "hooks", id).await.is_empty());
 }
+
+#[tokio::test]
+async fn quota_warnings_and_refusals_are_sent() {
+    let s = server(|_| {}).await;
+    let rx = Receiver::start().await;
+    let pid = create_project(&s, "hooks", false).await;
+    create_policy(
+        &s,
+        "hooks",
+        policy(
+            "q",
+            json!([{"address": rx.url("/")}]),
+            &["QUOTA_WARNING", "QUOTA_EXCEED"],
+        ),
+    )
+    .await;
+    // The size of the image, measured in another project.
+    let probe = create_project(&s, "probe", false).await;
+    push_image(&s, "probe/app", "v1", 1).await;
+    let quota_of = |pid: i64| {
+        let s = &s;
+        async move {
+            let q: Vec<Value> = get_json(
+                &client(),
+                s,
+                &format!("/api/v2.0/quotas?reference=project&reference_id={pid}"),
+            )
+            .await;
+            (
+                q[0]["id"].as_i64().unwrap(),
+                q[0]["used"]["storage"].as_i64().unwrap(),
+            )
+        }
+    };
+    let (_, used) = quota_of(probe).await;
+    let (quota, _) = quota_of(pid).await;
+    // The push fills 90 %: it warns; another image is refused.
+    let resp = admin(
+        &s,
+        Method::PUT,
+        &format!("/api/v2.0/quotas/{quota}"),
+        Some(json!({"hard": {"storage": used * 10 / 9}})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (_, manifest) = push_image(&s, "hooks/app", "v1", 1).await;
+    let got = rx.wait_for(1).await;
+    assert_eq!(got[0].body["type"], "QUOTA_WARNING");
+    let data = &got[0].body["event_data"];
+    assert_eq!(data["repository"]["repo_full_name"], "hooks/app");
+    assert!(
+        data["custom_attributes"]["Details"]
+            .as_str()
+            .unwrap()
+            .contains("warning threshold"),
+        "{data}"
+    );
+    // Full: even a new manifest of the same blobs is refused.
+    let resp = admin(
+        &s,
+        Method::PUT,
+        &format!("/api/v2.0/quotas/{quota}"),
+        Some(json!({"hard": {"storage": quota_of(pid).await.1}})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut m: Value = serde_json::from_slice(&manifest).unwrap();
+    m["annotations"] = json!({"org.example.note": "another manifest"});
+    let m = serde_json::to_vec(&m).unwrap();
+    let resp = put_manifest(&s, "hooks/app", "v3", OCI_MANIFEST, &m).await;
+    assert!(!resp.status().is_success(), "{}", resp.status());
+    let got = rx.wait_for(2).await;
+    assert_eq!(got[1].body["type"], "QUOTA_EXCEED");
+    let details = got[1].body["event_data"]["custom_attributes"]["Details"]
+        .as_str()
+        .unwrap();
+    assert!(details.contains("exceed"), "{details}");
+}
+
+#[tokio::test]
+async fn scans_send_their_end() {
+    use harbor_scanner::fixtures;
+    let s = server(|c| c.scanner.builtin = true).await;
+    let resp = client()
+        .put(s.url("/api/v2.0/system/vulnerability-db"))
+        .body(fixtures::osv_zip())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let rx = Receiver::start().await;
+    let id = create_policy(
+        &s,
+        "library",
+        policy(
+            "scans",
+            json!([{"address": rx.url("/"), "payload_format": "CloudEvents"}]),
+            &["SCANNING_COMPLETED", "SCANNING_FAILED"],
+        ),
+    )
+    .await;
+    let digest = super::scanner::push_debian(&s, "library/app").await;
+    let resp = super::scans::start_scan(&s, "library/app", &digest, None).await;
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let got = rx.wait_for(1).await;
+    let e = &got[0].body;
+    assert_eq!(e["type"], "harbor.scan.completed");
+    assert_eq!(e["operator"], "system");
+    let r = &e["data"]["resources"][0];
+    assert_eq!(r["digest"], digest);
+    assert_eq!(r["scan_overview"]["scan_status"], "Success");
+    assert!(
+        r["scan_overview"]["summary"]["total"].as_u64().unwrap() > 0,
+        "{r}"
+    );
+    assert_eq!(e["data"]["scan"]["scan_type"], "vulnerability");
+    assert_eq!(e["data"]["repository"]["repo_type"], "public");
+    assert_eq!(settled(&s, "library", id, 1).await[0]["status"], "Success");
+}

@@ -114,4 +114,3 @@ async fn receive(
     inner.lock().unwrap().in_flight -= 1;
     StatusCode::from_u16(status).unwrap()
 }
-

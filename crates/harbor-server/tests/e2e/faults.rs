@@ -362,7 +362,10 @@ impl Proc {
     }
 
     /// Waits for the process to exit (at most `limit`).
-    pub(crate) async fn exit_within(mut self, limit: std::time::Duration) -> std::process::ExitStatus {
+    pub(crate) async fn exit_within(
+        mut self,
+        limit: std::time::Duration,
+    ) -> std::process::ExitStatus {
         let t = std::time::Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::receiver::{Receiver, Received, Reply};
+use crate::common::receiver::{Received, Receiver, Reply};
 use crate::common::*;
 use crate::faults::{Proc, push_at};
 
@@ -71,7 +71,10 @@ async fn queued_deliveries_survive_kill_9_and_are_all_sent_after_a_restart() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let r = client()
-        .post(format!("{}/api/v2.0/projects/hooks/webhook/policies", p.base))
+        .post(format!(
+            "{}/api/v2.0/projects/hooks/webhook/policies",
+            p.base
+        ))
         .json(&json!({"name": "k", "event_types": ["PUSH_ARTIFACT"],
                       "targets": [{"address": rx.url("/"), "payload_format": "CloudEvents"}]}))
         .send()
@@ -101,7 +104,10 @@ async fn queued_deliveries_survive_kill_9_and_are_all_sent_after_a_restart() {
     p.signal("-KILL");
     let _ = p.exit_within(Duration::from_secs(10)).await;
     let before = rx.got().len();
-    assert!(before < EVENTS, "the kill came before the end ({before} sent)");
+    assert!(
+        before < EVENTS,
+        "the kill came before the end ({before} sent)"
+    );
 
     // 3. After the restart, every event arrives; what was in flight may come twice, with
     // the same key.
