@@ -47,6 +47,7 @@ pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> Option<NewAuditE
     let (operation, resource_type, resource) = match &e.event {
         DomainEvent::JobFinished { .. }
         | DomainEvent::ScanFinished { .. }
+        | DomainEvent::RetentionRunFinished { .. }
         | DomainEvent::ReplicationFinished { .. }
         | DomainEvent::QuotaExceeded { .. }
         | DomainEvent::QuotaWarning { .. } => return None,

@@ -392,6 +392,25 @@ pub enum DomainEvent {
         /// Of which have a fix.
         fixable: u64,
     },
+    /// A tag retention run ended (webhooks' `TAG_RETENTION`).
+    RetentionRunFinished {
+        /// The policy's project.
+        project_id: i64,
+        /// The policy.
+        policy_id: i64,
+        /// The run's (job's) id.
+        job_id: i64,
+        /// Only reported what it would delete.
+        dry_run: bool,
+        /// `Success`, `Error` or `Stopped`.
+        status: String,
+        /// Artifacts looked at.
+        total: u64,
+        /// Artifacts kept.
+        retained: u64,
+        /// What was deleted (or would be): `<repository>:<tag>`, or `@<digest>` untagged.
+        deleted: Vec<String>,
+    },
     /// A job kind's schedule was set (`cron`) or removed (`None`).
     ScheduleChanged {
         /// The job's kind.
@@ -449,6 +468,7 @@ impl DomainEvent {
             DomainEvent::ScheduleChanged { .. } => "schedule_changed",
             DomainEvent::WebhookPolicyChanged { .. } => "webhook_policy_changed",
             DomainEvent::ScanFinished { .. } => "scan_finished",
+            DomainEvent::RetentionRunFinished { .. } => "retention_run_finished",
         }
     }
 
@@ -511,7 +531,8 @@ impl DomainEvent {
             | DomainEvent::QuotaChanged { project_id, .. }
             | DomainEvent::QuotaRepaired { project_id, .. }
             | DomainEvent::ProjectScannerSet { project_id, .. }
-            | DomainEvent::WebhookPolicyChanged { project_id, .. } => Some(*project_id),
+            | DomainEvent::WebhookPolicyChanged { project_id, .. }
+            | DomainEvent::RetentionRunFinished { project_id, .. } => Some(*project_id),
             DomainEvent::LabelChanged { project_id, .. }
             | DomainEvent::CveAllowlistSet { project_id, .. } => *project_id,
             DomainEvent::RobotCreated { project_id, .. }

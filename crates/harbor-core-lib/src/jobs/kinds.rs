@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{JobContext, JobError, JobHandler, JobRunner};
+use crate::events::{DomainEvent, SYSTEM};
 use crate::gc::{
     FSCK_JOB_KIND, GcParams, GcProgress, JOB_KIND as GC_JOB_KIND, UPLOAD_CLEANUP_JOB_KIND,
 };
@@ -251,12 +252,28 @@ impl JobHandler for RetentionJob {
         };
         ctx.progress(json!(progress));
         let now = now_ms();
+        let mut deleted = Vec::new();
+        let finished = |status: &str, progress: &RetentionProgress, deleted: Vec<String>| {
+            let retained = progress.tasks.iter().map(|t| t.retained).sum();
+            DomainEvent::RetentionRunFinished {
+                project_id,
+                policy_id: params.policy_id,
+                job_id: ctx.job().id,
+                dry_run: params.dry_run,
+                status: status.to_owned(),
+                total: progress.tasks.iter().map(|t| t.total).sum(),
+                retained,
+                deleted,
+            }
+        };
         for (i, repo) in repos.iter().enumerate() {
             if ctx.is_stopped() {
                 for t in &mut progress.tasks[i..] {
                     t.status = "Stopped".into();
                 }
                 ctx.progress(json!(progress));
+                let event = finished("Stopped", &progress, deleted);
+                self.0.record_event(SYSTEM, event).await;
                 return Ok(());
             }
             progress.tasks[i].status = "Running".into();
@@ -276,16 +293,26 @@ impl JobHandler for RetentionJob {
                     task.retained = o.retained.len() as u64;
                     task.deleted = o.deleted.len() as u64;
                     task.total = task.retained + task.deleted;
+                    for (digest, tags) in &o.deleted {
+                        if tags.is_empty() {
+                            deleted.push(format!("{repo}@{digest}"));
+                        }
+                        deleted.extend(tags.iter().map(|t| format!("{repo}:{t}")));
+                    }
                 }
                 Err(e) => {
                     task.status = "Error".into();
                     ctx.log(format!("{prefix}failed: {e}"));
                     ctx.progress(json!(progress));
+                    let event = finished("Error", &progress, deleted);
+                    self.0.record_event(SYSTEM, event).await;
                     return Err(e.into());
                 }
             }
             ctx.progress(json!(progress));
         }
+        let event = finished("Success", &progress, deleted);
+        self.0.record_event(SYSTEM, event).await;
         Ok(())
     }
 }

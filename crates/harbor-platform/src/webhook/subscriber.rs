@@ -78,6 +78,8 @@ pub fn event_type(e: &DomainEvent) -> Option<EventType> {
             "Stopped" => EventType::ScanningStopped,
             _ => EventType::ScanningFailed,
         },
+        DomainEvent::ReplicationFinished { .. } => EventType::Replication,
+        DomainEvent::RetentionRunFinished { .. } => EventType::TagRetention,
         _ => return None,
     })
 }
@@ -101,22 +103,41 @@ impl Subscriber for WebhookQueue {
         if wanted.is_empty() {
             return Ok(Delivered::Handled);
         }
-        // The projects concerned, then their enabled policies: one query each.
-        let names: BTreeSet<&str> = wanted
-            .iter()
-            .filter_map(|(e, _)| e.event.project())
-            .collect();
-        let mut projects: HashMap<String, Project> = HashMap::new();
-        for name in names {
-            if let Some(p) = self.identity.project_by_name(name).await? {
-                projects.insert(name.to_owned(), p);
+        // The projects each event concerns (looked up once per batch), then their
+        // enabled policies in one query.
+        let mut found = Projects::default();
+        let mut concerned = Vec::with_capacity(wanted.len());
+        for (stored, t) in wanted {
+            let (names, ids, replication) = match &stored.event {
+                DomainEvent::ReplicationFinished {
+                    policy_id,
+                    execution_id,
+                    status,
+                } => match self.replication(*policy_id, *execution_id, status).await? {
+                    Some((names, data)) => (names, Vec::new(), Some(data)),
+                    None => continue,
+                },
+                e => (
+                    e.project().map(str::to_owned).into_iter().collect(),
+                    e.project_id().into_iter().collect::<Vec<_>>(),
+                    None,
+                ),
+            };
+            let mut projects = Vec::new();
+            for name in &names {
+                projects.extend(found.by_name(self.identity.as_ref(), name).await?);
             }
+            if names.is_empty() {
+                for id in ids {
+                    projects.extend(found.by_id(self.identity.as_ref(), id).await?);
+                }
+            }
+            concerned.push((stored, t, projects, replication));
         }
-        let ids: Vec<i64> = projects.values().map(|p| p.id).collect();
         let policies = self
             .registry
             .metadata()
-            .enabled_webhook_policies(&ids)
+            .enabled_webhook_policies(&found.ids())
             .await?;
         if policies.is_empty() {
             return Ok(Delivered::Handled);
@@ -124,46 +145,49 @@ impl Subscriber for WebhookQueue {
         let host = self.registry_host();
         let mut created: HashMap<String, i64> = HashMap::new();
         let mut deliveries = Vec::new();
-        for (stored, event_type) in wanted {
-            let Some(project) = stored.event.project().and_then(|n| projects.get(n)) else {
-                continue;
-            };
-            let mine: Vec<_> = policies
-                .iter()
-                .filter(|p| p.project_id == project.id && p.wants(event_type))
-                .collect();
-            if mine.is_empty() {
-                continue;
-            }
-            let data = self
-                .event_data(stored, project, &host, &mut created)
-                .await?;
-            let event = EventData {
-                event_type,
-                occurred_ms: stored.occurred_ms,
-                operator: stored.actor.clone(),
-                data,
-            };
-            let order_key = stored
-                .event
-                .repository()
-                .unwrap_or(&project.name)
-                .to_owned();
-            for policy in mine {
-                let source = format!("/projects/{}/webhook/policies/{}", project.id, policy.id);
-                for (i, target) in policy.settings.targets.iter().enumerate() {
-                    let uuid = uuid::Uuid::new_v4().to_string();
-                    let (_, body) = payload::render(&event, target, &uuid, &source);
-                    deliveries.push(NewDelivery {
-                        policy_id: policy.id,
-                        target: i as u32,
-                        event_id: stored.id,
-                        event_type,
-                        order_key: order_key.clone(),
-                        uuid,
-                        payload: body,
-                        occurred_ms: stored.occurred_ms,
-                    });
+        for (stored, event_type, projects, replication) in concerned {
+            for project in &projects {
+                let mine: Vec<_> = policies
+                    .iter()
+                    .filter(|p| p.project_id == project.id && p.wants(event_type))
+                    .collect();
+                if mine.is_empty() {
+                    continue;
+                }
+                let data = match &replication {
+                    Some(r) => json!({ "replication": r }),
+                    None => {
+                        self.event_data(stored, project, &host, &mut created)
+                            .await?
+                    }
+                };
+                let event = EventData {
+                    event_type,
+                    occurred_ms: stored.occurred_ms,
+                    operator: stored.actor.clone(),
+                    data,
+                };
+                let order_key = stored
+                    .event
+                    .repository()
+                    .unwrap_or(&project.name)
+                    .to_owned();
+                for policy in mine {
+                    let source = format!("/projects/{}/webhook/policies/{}", project.id, policy.id);
+                    for (i, target) in policy.settings.targets.iter().enumerate() {
+                        let uuid = uuid::Uuid::new_v4().to_string();
+                        let (_, body) = payload::render(&event, target, &uuid, &source);
+                        deliveries.push(NewDelivery {
+                            policy_id: policy.id,
+                            target: i as u32,
+                            event_id: stored.id,
+                            event_type,
+                            order_key: order_key.clone(),
+                            uuid,
+                            payload: body,
+                            occurred_ms: stored.occurred_ms,
+                        });
+                    }
                 }
             }
         }
@@ -188,7 +212,107 @@ impl Subscriber for WebhookQueue {
     }
 }
 
+/// Projects looked up once per batch, by name or id.
+#[derive(Default)]
+struct Projects {
+    by_name: HashMap<String, Option<Project>>,
+    by_id: HashMap<i64, Option<Project>>,
+}
+
+impl Projects {
+    async fn by_name(&mut self, store: &dyn IdentityStore, name: &str) -> Result<Option<Project>> {
+        if !self.by_name.contains_key(name) {
+            let p = store.project_by_name(name).await?;
+            if let Some(p) = &p {
+                self.by_id.insert(p.id, Some(p.clone()));
+            }
+            self.by_name.insert(name.to_owned(), p);
+        }
+        Ok(self.by_name.get(name).cloned().flatten())
+    }
+
+    async fn by_id(&mut self, store: &dyn IdentityStore, id: i64) -> Result<Option<Project>> {
+        if let Some(p) = self.by_id.get(&id) {
+            return Ok(p.clone());
+        }
+        let p = store.project(id).await?;
+        self.by_id.insert(id, p.clone());
+        Ok(p)
+    }
+
+    fn ids(&self) -> Vec<i64> {
+        let ids: BTreeSet<i64> = self.by_id.values().flatten().map(|p| p.id).collect();
+        ids.into_iter().collect()
+    }
+}
+
 impl WebhookQueue {
+    /// The projects of this registry a replication execution touched (the sources of a
+    /// push, the destinations of a pull) and Harbor's `replication` object; `None` when
+    /// the execution or its policy is gone.
+    async fn replication(
+        &self,
+        policy_id: i64,
+        execution_id: i64,
+        status: &str,
+    ) -> Result<Option<(Vec<String>, Value)>> {
+        let store = self.registry.metadata();
+        let (Some(policy), Some(execution)) = (
+            store.replication_policy(policy_id).await?,
+            store.replication_execution(execution_id).await?,
+        ) else {
+            return Ok(None);
+        };
+        let tasks = store.replication_tasks(execution_id).await?;
+        let s = &policy.settings;
+        let push = s.src_registry.is_none();
+        let mut names = BTreeSet::new();
+        let mut ok = Vec::new();
+        let mut failed = Vec::new();
+        for t in &tasks {
+            let local = if push {
+                &t.plan.src_repository
+            } else {
+                &t.plan.dst_repository
+            };
+            if let Some((project, _)) = local.split_once('/') {
+                names.insert(project.to_owned());
+            }
+            let item = json!({
+                "type": t.plan.resource_type,
+                "status": t.status.as_str(),
+                "name_tag": t.src_resource(),
+            });
+            if t.status == harbor_core::replication::TaskStatus::Succeed {
+                ok.push(item);
+            } else {
+                failed.push(item);
+            }
+        }
+        let side = |registry: Option<i64>, namespace: &str| {
+            json!({
+                "registry_id": registry.unwrap_or(0),
+                "registry_type": if registry.is_none() { "harbor" } else { "remote" },
+                "namespace": namespace,
+            })
+        };
+        let data = json!({
+            "harbor_hostname": self.registry_host(),
+            "job_status": status,
+            "override_mode": s.override_,
+            "trigger_type": execution.trigger.to_uppercase(),
+            "policy_creator": policy.creator,
+            "execution_timestamp": execution.started_ms.div_euclid(1000),
+            "execution_id": execution_id,
+            "policy_id": policy_id,
+            "src_resource": side(s.src_registry, ""),
+            "dest_resource": side(s.dest_registry, &s.dest_namespace),
+            "successful_artifact": ok,
+            "failed_artifact": failed,
+        });
+        Ok(Some((names.into_iter().collect(), data)))
+    }
+
     /// Harbor's `event_data` of one event.
     async fn event_data(
         &self,
@@ -254,6 +378,31 @@ impl WebhookQueue {
                     ) }),
                 )),
             ),
+            DomainEvent::RetentionRunFinished {
+                policy_id,
+                job_id,
+                dry_run,
+                status,
+                total,
+                retained,
+                deleted,
+                ..
+            } => {
+                return Ok(json!({
+                    "retention": {
+                        "total": total,
+                        "retained": retained,
+                        "project_name": project.name,
+                        "retention_policy_id": policy_id,
+                        "execution_id": job_id,
+                        "dry_run": dry_run,
+                        "result": status.to_uppercase(),
+                        "deleted_artifact": deleted.iter().map(|d| json!({
+                            "type": "image", "status": "SUCCESS", "name_tag": d,
+                        })).collect::<Vec<_>>(),
+                    }
+                }));
+            }
             DomainEvent::ScanFinished {
                 repository,
                 digest,

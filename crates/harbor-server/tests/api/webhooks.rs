@@ -793,3 +793,126 @@ async fn scans_send_their_end() {
     assert_eq!(e["data"]["repository"]["repo_type"], "public");
     assert_eq!(settled(&s, "library", id, 1).await[0]["status"], "Success");
 }
+
+#[tokio::test]
+async fn retention_runs_send_what_they_deleted() {
+    let s = server(|_| {}).await;
+    let rx = Receiver::start().await;
+    let pid = create_project(&s, "keep", false).await;
+    for (i, tag) in ["v1", "v2"].iter().enumerate() {
+        push_image(&s, "keep/app", tag, 10 + i as u8).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    create_policy(
+        &s,
+        "keep",
+        policy("r", json!([{"address": rx.url("/")}]), &["TAG_RETENTION"]),
+    )
+    .await;
+    let retention = json!({
+        "algorithm": "or",
+        "rules": [{
+            "disabled": false, "action": "retain", "template": "latestPushedK",
+            "params": {"latestPushedK": 1},
+            "tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": "**"}],
+            "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches", "pattern": "**"}]}
+        }],
+        "trigger": {"kind": "Schedule", "settings": {"cron": "0 0 3 * * *"}},
+        "scope": {"level": "project", "ref": pid}
+    });
+    let resp = admin(&s, Method::POST, "/api/v2.0/retentions", Some(retention)).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let id = location_id(&resp);
+    let resp = admin(
+        &s,
+        Method::POST,
+        &format!("/api/v2.0/retentions/{id}/executions"),
+        Some(json!({"dry_run": false})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let got = rx.wait_for(1).await;
+    let b = &got[0].body;
+    assert_eq!(b["type"], "TAG_RETENTION");
+    assert_eq!(b["operator"], "system");
+    let r = &b["event_data"]["retention"];
+    assert_eq!(r["project_name"], "keep");
+    assert_eq!(r["retention_policy_id"], id);
+    assert_eq!(r["result"], "SUCCESS");
+    assert_eq!(r["total"], 2);
+    assert_eq!(r["retained"], 1);
+    assert_eq!(
+        r["deleted_artifact"],
+        json!([{"type": "image", "status": "SUCCESS", "name_tag": "keep/app:v1"}])
+    );
+}
+
+#[tokio::test]
+async fn replication_executions_send_their_end_to_the_source_project() {
+    let src = server(|_| {}).await;
+    let dst = TestServer::start().await;
+    let rx = Receiver::start().await;
+    push_image(&src, "library/app", "v1", 3).await;
+    let hook = create_policy(
+        &src,
+        "library",
+        policy("repl", json!([{"address": rx.url("/")}]), &["REPLICATION"]),
+    )
+    .await;
+    let resp = admin(
+        &src,
+        Method::POST,
+        "/api/v2.0/registries",
+        Some(json!({"name": "dr", "type": "harbor", "url": dst.base,
+                    "credential": {"type": "basic", "access_key": "admin", "access_secret": ADMIN_PASSWORD}})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let reg = location_id(&resp);
+    let resp = admin(
+        &src,
+        Method::POST,
+        "/api/v2.0/replication/policies",
+        Some(
+            json!({"name": "to-dr", "dest_registry": {"id": reg}, "enabled": true,
+                    "override": true, "filters": [{"type": "name", "value": "library/app"}],
+                    "trigger": {"type": "manual"}}),
+        ),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let policy_id = location_id(&resp);
+    let resp = admin(
+        &src,
+        Method::POST,
+        "/api/v2.0/replication/executions",
+        Some(json!({"policy_id": policy_id})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let execution = location_id(&resp);
+    let got = rx.wait_for(1).await;
+    let b = &got[0].body;
+    assert_eq!(b["type"], "REPLICATION");
+    let r = &b["event_data"]["replication"];
+    assert_eq!(r["job_status"], "Succeed", "{r}");
+    assert_eq!(r["execution_id"], execution);
+    assert_eq!(r["policy_id"], policy_id);
+    assert_eq!(r["trigger_type"], "MANUAL");
+    assert_eq!(r["policy_creator"], "admin");
+    assert_eq!(r["override_mode"], true);
+    assert_eq!(r["src_resource"]["registry_type"], "harbor");
+    assert_eq!(r["dest_resource"]["registry_id"], reg);
+    assert_eq!(r["successful_artifact"].as_array().unwrap().len(), 1, "{r}");
+    assert!(
+        r["successful_artifact"][0]["name_tag"]
+            .as_str()
+            .unwrap()
+            .starts_with("library/app")
+    );
+    assert_eq!(r["failed_artifact"], json!([]));
+    assert_eq!(
+        settled(&src, "library", hook, 1).await[0]["status"],
+        "Success"
+    );
+}
