@@ -15,6 +15,29 @@ pub struct Spawned {
     _dir: tempfile::TempDir,
 }
 
+const PASSWORD: &str = "Bench-passw0rd-9Z";
+
+fn spawn(bin: &Path, dir: &Path, port: u16, env: &[(String, String)]) -> Result<Child, String> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .map_err(|e| e.to_string())?;
+    Command::new(bin)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--log")
+        .arg("warn")
+        .env("HARBOR_ADMIN_PASSWORD", PASSWORD)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))
+}
+
 impl Spawned {
     /// Starts `bin` with `env` on a fresh data directory and waits until `/v2/` answers.
     pub async fn start(bin: &Path, env: &[(String, String)]) -> Result<Self, String> {
@@ -23,33 +46,38 @@ impl Spawned {
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
-        let password = "Bench-passw0rd-9Z".to_owned();
-        let log =
-            std::fs::File::create(dir.path().join("server.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(bin)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .arg("--log")
-            .arg("warn")
-            .env("HARBOR_ADMIN_PASSWORD", &password)
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let child = spawn(bin, dir.path(), port, env)?;
         let s = Spawned {
             child,
             url: format!("http://127.0.0.1:{port}"),
-            password,
+            password: PASSWORD.to_owned(),
             _dir: dir,
         };
+        s.wait_up().await?;
+        Ok(s)
+    }
+
+    /// Stops the server (SIGKILL) and starts `bin` again on the same data directory and
+    /// port with `env`; waits until `/v2/` answers.
+    pub async fn restart(&mut self, bin: &Path, env: &[(String, String)]) -> Result<(), String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let port = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or("no port")?;
+        self.child = spawn(bin, self._dir.path(), port, env)?;
+        self.wait_up().await
+    }
+
+    async fn wait_up(&self) -> Result<(), String> {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if http.get(format!("{}/v2/", s.url)).send().await.is_ok() {
-                return Ok(s);
+            if http.get(format!("{}/v2/", self.url)).send().await.is_ok() {
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -331,6 +331,11 @@ impl AppState {
         )
         .await?;
         state.platform = state.platform.clone().with_remote(config.remote.probe());
+        state.platform.webhooks = state
+            .platform
+            .webhooks
+            .clone()
+            .with_rules(config.webhook.rules());
         state.scanner_adapter_key = config
             .scanner
             .adapter_api_key
@@ -411,7 +416,6 @@ impl AppState {
         if config.webhook.send {
             let sender = Sender::new(
                 state.platform.webhooks.clone(),
-                config.webhook.rules(),
                 instance.owner.clone(),
                 webhooks_queued,
             )

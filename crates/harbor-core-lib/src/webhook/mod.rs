@@ -129,6 +129,8 @@ pub struct Claimed {
 /// What one attempt of a claimed delivery came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttemptResult {
+    /// The lease token it was claimed with.
+    pub token: String,
     /// The delivery.
     pub id: i64,
     /// Its policy (for the circuit breaker).
@@ -257,11 +259,13 @@ pub trait WebhookStore: Send + Sync {
     async fn webhook_policies(&self, project_id: i64, page: Page) -> Result<(Vec<Policy>, u64)>;
     /// The enabled policies of these projects (one query).
     async fn enabled_webhook_policies(&self, project_ids: &[i64]) -> Result<Vec<Policy>>;
-    /// Replaces a policy's settings.
+    /// Replaces a policy's settings; its unfinished deliveries stop when it is disabled or
+    /// `stop_queued` (its targets changed: what was rendered for them no longer fits).
     async fn update_webhook_policy_emitting(
         &self,
         id: i64,
         settings: &PolicySettings,
+        stop_queued: bool,
         events: &[NewEvent],
     ) -> Result<Policy>;
     /// Deletes a policy with its deliveries.
@@ -289,13 +293,14 @@ pub trait WebhookStore: Send + Sync {
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<Claimed>>;
-    /// Records attempts (status, log line, attempt count) and updates the policies'
-    /// breakers by `rules`, in one transaction. Deliveries
-    /// whose lease `token` no longer holds are left alone.
+    /// Records attempts (status, log line, attempt count), updates the policies' breakers
+    /// by `rules` and releases the claims on `released` ((token, id): claimed, not
+    /// attempted), in one transaction. Deliveries whose lease token no longer holds are
+    /// left alone.
     async fn record_webhook_attempts(
         &self,
-        token: &str,
         results: &[AttemptResult],
+        released: &[(String, i64)],
         rules: &RetryRules,
     ) -> Result<()>;
     /// Releases the claims of `token` on `ids` (not attempted), as they were.

@@ -72,6 +72,7 @@ pub struct Webhooks {
     accounts: Arc<Accounts>,
     keys: Option<Arc<SealingKeys>>,
     probe: Probe,
+    rules: sender::SendRules,
 }
 
 impl Webhooks {
@@ -82,7 +83,19 @@ impl Webhooks {
             accounts,
             keys: None,
             probe: Probe::default(),
+            rules: sender::SendRules::default(),
         }
+    }
+
+    /// Sends under `rules` (time-out, retries, breaker).
+    pub fn with_rules(mut self, rules: sender::SendRules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// The rules deliveries are sent under.
+    pub fn rules(&self) -> sender::SendRules {
+        self.rules
     }
 
     /// Seals auth headers with `keys`; without them, targets cannot have one.
@@ -183,9 +196,17 @@ impl Webhooks {
     ) -> Result<Policy> {
         let (project, current) = self.policy_in(by, r, id, Action::Update).await?;
         let settings = self.settings(input, Some(&current))?;
+        // Queued bodies were rendered for the old targets (address, type, format).
+        let shape = |t: &Target| (t.kind, t.address.clone(), t.payload_format);
+        let stop_queued = !current
+            .settings
+            .targets
+            .iter()
+            .map(shape)
+            .eq(settings.targets.iter().map(shape));
         let event = changed(by, &project, &settings.name, "update");
         self.store
-            .update_webhook_policy_emitting(id, &settings, &[event])
+            .update_webhook_policy_emitting(id, &settings, stop_queued, &[event])
             .await
     }
 
@@ -289,12 +310,7 @@ impl Webhooks {
             }),
         };
         let source = format!("/projects/{}/webhook/policies/{}", project.id, policy.id);
-        let sender = sender::Sender::new(
-            self.clone(),
-            sender::SendRules::default(),
-            String::new(),
-            Default::default(),
-        )?;
+        let sender = sender::Sender::new(self.clone(), String::new(), Default::default())?;
         let mut out = Vec::new();
         for target in &policy.settings.targets {
             let id = uuid::Uuid::new_v4().to_string();
@@ -325,13 +341,22 @@ impl Webhooks {
             }
             let auth_header = match t.auth_header.as_deref().map(str::trim) {
                 None | Some("") if current.is_none() => None,
-                None | Some(MASK) => current.and_then(|c| {
-                    c.settings
-                        .targets
-                        .iter()
-                        .find(|old| old.address == address)
-                        .and_then(|old| old.auth_header.clone())
-                }),
+                None | Some(MASK) => {
+                    let kept = current.and_then(|c| {
+                        c.settings
+                            .targets
+                            .iter()
+                            .find(|old| old.address == address)
+                            .and_then(|old| old.auth_header.clone())
+                    });
+                    if kept.is_none() && t.auth_header.as_deref().map(str::trim) == Some(MASK) {
+                        return Err(Error::Invalid(format!(
+                            "auth_header {MASK} keeps a stored header, but no target at \
+                             {address} has one: give the header again"
+                        )));
+                    }
+                    kept
+                }
                 Some("") => None,
                 Some(value) => {
                     check_auth_header(value)?;

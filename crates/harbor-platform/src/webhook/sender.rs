@@ -33,6 +33,10 @@ pub struct SendRules {
     pub per_group: usize,
     /// How often the queue is read when nothing local wakes the sender.
     pub poll: Duration,
+    /// After a local wake-up, how long deliveries gather before they are claimed (one
+    /// claim and one record for many, instead of one each: pushes share the database's
+    /// writer with them).
+    pub gather: Duration,
     /// How long finished deliveries are kept.
     pub retention: Duration,
 }
@@ -43,8 +47,9 @@ impl Default for SendRules {
             retry: RetryRules::default(),
             timeout: Duration::from_secs(3),
             concurrency: 32,
-            per_group: 32,
+            per_group: 64,
             poll: Duration::from_secs(1),
+            gather: Duration::from_millis(200),
             retention: Duration::from_secs(30 * 24 * 3600),
         }
     }
@@ -60,15 +65,14 @@ pub struct Sender {
     insecure: HttpClient,
 }
 
+/// What a group of deliveries came to: attempts, and claims it gives back untouched.
+type Outcome = (Vec<AttemptResult>, Vec<(String, i64)>);
+
 impl Sender {
-    /// Sends the deliveries `hooks` keeps, claiming with lease tokens `<owner>.<random>`;
-    /// `wake` is told when deliveries were queued here.
-    pub fn new(
-        hooks: Webhooks,
-        rules: SendRules,
-        owner: String,
-        wake: Arc<Notify>,
-    ) -> Result<Self> {
+    /// Sends the deliveries `hooks` keeps under its rules, claiming with lease tokens
+    /// `<owner>.<random>`; `wake` is told when deliveries were queued here.
+    pub fn new(hooks: Webhooks, owner: String, wake: Arc<Notify>) -> Result<Self> {
+        let rules = hooks.rules();
         let options = hooks.probe().options().clone();
         let client = |insecure| {
             HttpClient::new(&options, insecure).map_err(|e| Error::Invalid(e.to_string()))
@@ -96,6 +100,16 @@ impl Sender {
     /// by the time-out).
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let this = Arc::new(self);
+        // One task records what the groups did, merging whatever is ready into one
+        // transaction.
+        let (done_tx, done_rx) = tokio::sync::mpsc::unbounded_channel::<Outcome>();
+        let recorded = Arc::new(Notify::new());
+        let recorder = tokio::spawn(record(
+            this.hooks.clone(),
+            this.rules.retry,
+            done_rx,
+            recorded.clone(),
+        ));
         let mut groups: JoinSet<()> = JoinSet::new();
         let mut last_prune = 0_i64;
         loop {
@@ -109,8 +123,10 @@ impl Sender {
                     Ok(batches) => {
                         claimed_any = !batches.is_empty();
                         for (token, group) in batches {
-                            let me = this.clone();
-                            groups.spawn(async move { me.send_group(token, group).await });
+                            let (me, done) = (this.clone(), done_tx.clone());
+                            groups.spawn(async move {
+                                let _ = done.send(me.send_group(token, group).await);
+                            });
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "claiming webhook deliveries failed"),
@@ -129,13 +145,17 @@ impl Sender {
                 continue;
             }
             tokio::select! {
-                _ = this.wake.notified() => {}
+                _ = this.wake.notified() => tokio::time::sleep(this.rules.gather).await,
+                // Recorded: the next deliveries of those groups may go.
+                _ = recorded.notified() => {}
                 Some(_) = groups.join_next(), if !groups.is_empty() => {}
                 _ = tokio::time::sleep(this.rules.poll) => {}
                 _ = stop.changed() => {}
             }
         }
         while groups.join_next().await.is_some() {}
+        drop(done_tx);
+        let _ = recorder.await;
     }
 
     /// Claims deliveries for up to `groups` groups, each group under its own token.
@@ -189,30 +209,21 @@ impl Sender {
     }
 
     /// Sends one group in order; stops at the first delivery that must wait for a retry
-    /// (later ones keep their order) and records what happened.
-    async fn send_group(&self, token: String, group: Vec<Claimed>) {
+    /// (later ones keep their order and are given back).
+    async fn send_group(&self, token: String, group: Vec<Claimed>) -> Outcome {
         let mut results = Vec::with_capacity(group.len());
         let mut untouched = Vec::new();
         let mut blocked = false;
         for c in group {
             if blocked {
-                untouched.push(c.delivery.id);
+                untouched.push((token.clone(), c.delivery.id));
                 continue;
             }
-            let r = self.attempt(&c).await;
+            let r = self.attempt(&token, &c).await;
             blocked = r.status == DeliveryStatus::Pending;
             results.push(r);
         }
-        let store = self.hooks.store();
-        if let Err(e) = store
-            .record_webhook_attempts(&token, &results, &self.rules.retry)
-            .await
-        {
-            tracing::warn!(error = %e, "recording webhook attempts failed; their leases will run out");
-        }
-        if let Err(e) = store.release_webhook_deliveries(&token, &untouched).await {
-            tracing::warn!(error = %e, "releasing webhook deliveries failed");
-        }
+        (results, untouched)
     }
 
     /// Sends `body` to `target` once (a test): whether it answered 2xx, and what happened.
@@ -266,7 +277,7 @@ impl Sender {
     }
 
     /// One attempt of a claimed delivery.
-    async fn attempt(&self, c: &Claimed) -> AttemptResult {
+    async fn attempt(&self, token: &str, c: &Claimed) -> AttemptResult {
         let d = &c.delivery;
         let at = now_ms();
         let attempt = d.attempts + 1;
@@ -287,6 +298,7 @@ impl Sender {
             at
         };
         AttemptResult {
+            token: token.to_owned(),
             id: d.id,
             policy_id: d.spec.policy_id,
             status,
@@ -294,6 +306,32 @@ impl Sender {
             text: format!("attempt {attempt}: {text}"),
             at_ms: at,
             receiver_failed,
+        }
+    }
+}
+
+/// Records the groups' outcomes as they come, each round merging every outcome ready;
+/// then wakes the sender (the next deliveries of those groups may go).
+async fn record(
+    hooks: Webhooks,
+    rules: RetryRules,
+    mut done: tokio::sync::mpsc::UnboundedReceiver<Outcome>,
+    recorded: Arc<Notify>,
+) {
+    while let Some(first) = done.recv().await {
+        let (mut results, mut released) = first;
+        while let Ok((r, u)) = done.try_recv() {
+            results.extend(r);
+            released.extend(u);
+        }
+        if let Err(e) = hooks
+            .store()
+            .record_webhook_attempts(&results, &released, &rules)
+            .await
+        {
+            tracing::warn!(error = %e, "recording webhook attempts failed; their leases will run out");
+        } else {
+            recorded.notify_one();
         }
     }
 }

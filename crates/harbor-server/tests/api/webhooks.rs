@@ -126,6 +126,12 @@ async fn policies_follow_harbors_api_and_checks() {
     assert_eq!(p["enabled"], false);
     assert_eq!(p["event_types"], json!(["DELETE_ARTIFACT"]));
     assert_eq!(p["targets"][0]["auth_header"], "*****");
+    // The mask cannot carry a header over to another address.
+    let mut moved = p.clone();
+    moved["targets"][0]["address"] = json!("https://ci.example.com/other");
+    let resp = admin(&s, Method::PUT, &format!("{base}/{id}"), Some(moved)).await;
+    let body = harbor_error(resp, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+    assert!(body.to_string().contains("give the header again"), "{body}");
     let dup = admin(
         &s,
         Method::POST,

@@ -269,6 +269,7 @@ impl WebhookStore for SqlMetadataStore {
         &self,
         id: i64,
         s: &PolicySettings,
+        stop_queued: bool,
         events: &[NewEvent],
     ) -> Result<Policy> {
         let mut tx = self.begin_write().await?;
@@ -294,6 +295,8 @@ impl WebhookStore for SqlMetadataStore {
         if !s.enabled {
             // A disabled policy sends nothing more: what it had queued stops.
             stop_pending(&mut tx, id, "the policy was disabled").await?;
+        } else if stop_queued {
+            stop_pending(&mut tx, id, "the policy's targets changed").await?;
         }
         append(&mut tx, self.dialect, events).await?;
         tx.commit().await.map_err(internal)?;
@@ -456,11 +459,11 @@ impl WebhookStore for SqlMetadataStore {
 
     async fn record_webhook_attempts(
         &self,
-        token: &str,
         results: &[AttemptResult],
+        released: &[(String, i64)],
         rules: &RetryRules,
     ) -> Result<()> {
-        if results.is_empty() {
+        if results.is_empty() && released.is_empty() {
             return Ok(());
         }
         let now = now_ms();
@@ -477,7 +480,7 @@ impl WebhookStore for SqlMetadataStore {
                  WHERE id = $1 AND lease_token = $2",
             )
             .bind(r.id)
-            .bind(token)
+            .bind(r.token.as_str())
             .bind(r.status.as_str())
             .bind(r.next_ms)
             .bind(r.text.as_str())
@@ -522,6 +525,18 @@ impl WebhookStore for SqlMetadataStore {
             .bind(policy_id)
             .bind(i64::from(b.failures))
             .bind(b.open_until_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
+        }
+        for (token, id) in released {
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = 'Pending', lease_token = NULL,
+                     lease_until = 0
+                 WHERE id = $1 AND lease_token = $2",
+            )
+            .bind(*id)
+            .bind(token.as_str())
             .execute(&mut *tx)
             .await
             .map_err(internal)?;

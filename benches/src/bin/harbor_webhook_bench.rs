@@ -1,0 +1,340 @@
+//! `harbor-webhook-bench`: what webhooks cost a `harbor-server` it starts itself (a build
+//! next to this one, or `--server`), with a receiver of its own on loopback.
+//!
+//! - **delivery**: `--events` pushes (tags of one small image) are queued while the
+//!   server does not send (`HARBOR_WEBHOOK_SEND=false`); the server is then restarted
+//!   with sending on, and the time until the receiver has every event is measured (goal:
+//!   1,000 in under 2 s).
+//! - **push overhead**: `--images` image pushes (`-c` at a time) into a project without
+//!   webhook policies and into one with three (each to the receiver), in alternating
+//!   rounds; the push rates are compared (goal: within 5 %).
+//!
+//! ```text
+//! cargo build --release -p harbor-server -p harbor-benches
+//! target/release/harbor-webhook-bench                  # 1,000 events, 600 images
+//! target/release/harbor-webhook-bench --quick          # CI size
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use harbor_benches::auth::Scope;
+use harbor_benches::client::Registry;
+use harbor_benches::content::Image;
+use harbor_benches::server::{Spawned, sibling_binary};
+use serde_json::json;
+
+/// Measures webhook delivery and its cost to pushes.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// The harbor-server binary (default: next to this one).
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Events to deliver.
+    #[arg(long, default_value_t = 1000)]
+    events: usize,
+    /// Images pushed per project for the push overhead.
+    #[arg(long, default_value_t = 600)]
+    images: usize,
+    /// Concurrent pushes.
+    #[arg(short = 'c', long, default_value_t = 8)]
+    concurrency: usize,
+    /// Small sizes for CI (200 events, 120 images).
+    #[arg(long)]
+    quick: bool,
+    /// Run the server with `storage.fsync = false`: pushes then measure CPU and the
+    /// database's writer, not the disk's flush latency (which varies by ±10 % per round
+    /// on a shared disk).
+    #[arg(long)]
+    no_fsync: bool,
+}
+
+/// A receiver that counts what it gets.
+async fn receiver() -> Result<(String, Arc<AtomicUsize>), String> {
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    let app = axum::Router::new().fallback(move || {
+        let c = c.clone();
+        async move {
+            c.fetch_add(1, Ordering::Relaxed);
+            "ok"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((format!("http://{addr}/hook"), count))
+}
+
+/// An administrator's JSON call to the server's API.
+async fn api(
+    s: &Spawned,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> Result<reqwest::Response, String> {
+    let r = reqwest::Client::new()
+        .request(method, format!("{}/api/v2.0{path}", s.url))
+        .basic_auth("admin", Some(&s.password))
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if r.status().is_success() {
+        Ok(r)
+    } else {
+        Err(format!("{path}: HTTP {}", r.status()))
+    }
+}
+
+async fn project_with_hooks(
+    s: &Spawned,
+    name: &str,
+    hook: &str,
+    policies: usize,
+) -> Result<(), String> {
+    api(
+        s,
+        reqwest::Method::POST,
+        "/projects",
+        json!({"project_name": name}),
+    )
+    .await?;
+    for i in 0..policies {
+        api(
+            s,
+            reqwest::Method::POST,
+            &format!("/projects/{name}/webhook/policies"),
+            json!({"name": format!("p{i}"), "event_types": ["PUSH_ARTIFACT", "PULL_ARTIFACT"],
+                   "targets": [{"address": hook, "payload_format": if i % 2 == 0 { "Default" } else { "CloudEvents" }}]}),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn queued(s: &Spawned) -> Result<usize, String> {
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v2.0/projects/hooks/webhook/policies",
+            s.url
+        ))
+        .basic_auth("admin", Some(&s.password))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let list: Vec<serde_json::Value> = r.json().await.map_err(|e| e.to_string())?;
+    let id = list
+        .first()
+        .and_then(|p| p["id"].as_i64())
+        .ok_or("no policy")?;
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v2.0/projects/hooks/webhook/policies/{id}/executions?page_size=1",
+            s.url
+        ))
+        .basic_auth("admin", Some(&s.password))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(r.headers()
+        .get("x-total-count")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+async fn delivery(cli: &Cli, bin: &std::path::Path, events: usize) -> Result<(), String> {
+    let (hook, count) = receiver().await?;
+    let env = |send: bool| {
+        vec![
+            ("HARBOR_REMOTE_ALLOW_LOOPBACK".to_owned(), "true".to_owned()),
+            ("HARBOR_WEBHOOK_SEND".to_owned(), send.to_string()),
+        ]
+    };
+    let mut s = Spawned::start(bin, &env(false)).await?;
+    project_with_hooks(&s, "hooks", &hook, 1).await?;
+    let reg = Arc::new(Registry::new(
+        &s.url,
+        Some(("admin".into(), s.password.clone())),
+        cli.concurrency,
+    ));
+    reg.prepare(Scope::Repository("hooks/app"))
+        .await
+        .map_err(|e| e.0)?;
+    let img = Image::generate(1024, 1);
+    reg.push_image("hooks/app", "t0", &img, None)
+        .await
+        .map_err(|e| e.0)?;
+    let next = Arc::new(AtomicUsize::new(1));
+    let mut tasks = Vec::new();
+    for _ in 0..cli.concurrency {
+        let (reg, next, img) = (reg.clone(), next.clone(), img.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= events {
+                    return Ok::<(), String>(());
+                }
+                reg.push_manifest("hooks/app", &format!("t{i}"), &img.manifest)
+                    .await
+                    .map_err(|e| e.0)?;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while queued(&s).await? < events {
+        if Instant::now() > deadline {
+            return Err("the events were not queued within 60 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let t = Instant::now();
+    s.restart(bin, &env(true)).await?;
+    let up = t.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count.load(Ordering::Relaxed) < events {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{} of {events} delivered within 120 s",
+                count.load(Ordering::Relaxed)
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let all = t.elapsed();
+    println!(
+        "delivery   {events} queued events to one receiver (one repository, in order): all delivered {:.2} s after the restart ({:.2} s of it the server's start), {:.0} events/s (goal: 1,000 in < 2 s)",
+        all.as_secs_f64(),
+        up.as_secs_f64(),
+        events as f64 / (all - up).as_secs_f64().max(1e-6)
+    );
+    Ok(())
+}
+
+/// Pushes `n` images into `project`, `c` at a time; returns pushes per second.
+async fn push_rate(
+    reg: &Arc<Registry>,
+    project: &str,
+    round: usize,
+    n: usize,
+    c: usize,
+) -> Result<f64, String> {
+    let repo = format!("{project}/app");
+    let images: Arc<Vec<Image>> = Arc::new(
+        (0..n)
+            .map(|i| {
+                Image::generate(
+                    2048,
+                    (round * 100_000 + i) as u64 + if project == "hooked" { 50_000 } else { 0 },
+                )
+            })
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..c {
+        let (reg, next, images, repo) = (reg.clone(), next.clone(), images.clone(), repo.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(img) = images.get(i) else {
+                    return Ok::<(), String>(());
+                };
+                reg.push_image(&repo, &format!("r{round}-{i}"), img, None)
+                    .await
+                    .map_err(|e| e.0)?;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    Ok(n as f64 / t.elapsed().as_secs_f64())
+}
+
+async fn overhead(cli: &Cli, bin: &std::path::Path, images: usize) -> Result<(), String> {
+    let (hook, count) = receiver().await?;
+    let mut env = vec![("HARBOR_REMOTE_ALLOW_LOOPBACK".to_owned(), "true".to_owned())];
+    if cli.no_fsync {
+        env.push(("HARBOR_STORAGE_FSYNC".to_owned(), "false".to_owned()));
+    }
+    let s = Spawned::start(bin, &env).await?;
+    project_with_hooks(&s, "plain", &hook, 0).await?;
+    project_with_hooks(&s, "hooked", &hook, 3).await?;
+    let reg = Arc::new(Registry::new(
+        &s.url,
+        Some(("admin".into(), s.password.clone())),
+        cli.concurrency,
+    ));
+    for p in ["plain/app", "hooked/app"] {
+        reg.prepare(Scope::Repository(p)).await.map_err(|e| e.0)?;
+    }
+    // Warm-up, then alternating rounds so that drift hits both alike; the figure is the
+    // median of the rounds' paired ratios (the disk's noise moves whole rounds).
+    push_rate(&reg, "plain", 99, 20, cli.concurrency).await?;
+    let rounds = 7;
+    let per = images.div_ceil(rounds);
+    let (mut plain, mut hooked, mut ratios) = (0.0, 0.0, Vec::new());
+    for round in 0..rounds {
+        let p = push_rate(&reg, "plain", round, per, cli.concurrency).await?;
+        let h = push_rate(&reg, "hooked", round, per, cli.concurrency).await?;
+        plain += p;
+        hooked += h;
+        ratios.push(h / p);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    let (plain, hooked) = (plain / rounds as f64, hooked / rounds as f64);
+    let want = per * rounds * 3;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count.load(Ordering::Relaxed) < want && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    println!(
+        "push cost  {} image pushes per project in {rounds} alternating rounds, {} at a time{}: {plain:.0}/s without webhooks, {hooked:.0}/s with 3 policies; median round {:+.1} % (rounds from {:+.1} to {:+.1} %; goal within 5 %); the receiver got {} of {want} deliveries",
+        per * rounds,
+        cli.concurrency,
+        if cli.no_fsync { ", fsync off" } else { "" },
+        (median - 1.0) * 100.0,
+        (ratios[0] - 1.0) * 100.0,
+        (ratios[ratios.len() - 1] - 1.0) * 100.0,
+        count.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let bin = cli.server.clone().unwrap_or_else(sibling_binary);
+    let (events, images) = if cli.quick {
+        (200, 120)
+    } else {
+        (cli.events, cli.images)
+    };
+    let result = match delivery(&cli, &bin, events).await {
+        Ok(()) => overhead(&cli, &bin, images).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("harbor-webhook-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
