@@ -97,6 +97,9 @@ pub enum Command {
     /// Tag retention policies of projects and their runs.
     #[command(subcommand)]
     Retention(RetentionCmd),
+    /// Webhook policies of projects, their executions and logs.
+    #[command(subcommand)]
+    Webhook(WebhookCmd),
     /// Remote registries replication and proxy-cache projects talk to
     /// (administrators).
     #[command(subcommand)]
@@ -1172,6 +1175,162 @@ pub enum RetentionCmd {
     },
     /// Delete a project's policy (and its schedule).
     Delete {
+        /// Project.
+        project: String,
+    },
+}
+
+/// `harbor webhook ...`: a project's webhook policies. The commands manage policies with
+/// one target (as Harbor's UI does); an update of a policy with several changes its
+/// first target and keeps the others.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCmd {
+    /// A project's policies with their targets and event types.
+    List {
+        /// Project.
+        project: String,
+    },
+    /// One policy (its auth header shows as `*****`).
+    Get {
+        /// Project.
+        project: String,
+        /// The policy's id.
+        id: i64,
+    },
+    /// Create a policy sending the given event types to one address (project admins).
+    Create {
+        /// Project.
+        project: String,
+        /// Name, unique in the project.
+        #[arg(long)]
+        name: String,
+        /// Where events are posted (`http(s)://host[:port]/path`).
+        #[arg(long)]
+        address: String,
+        /// The receiver's kind.
+        #[arg(long = "type", default_value = "http", value_parser = ["http", "slack"])]
+        kind: String,
+        /// The payload format (`http` targets only).
+        #[arg(long, value_parser = ["Default", "CloudEvents"])]
+        format: Option<String>,
+        /// Sent as the `Authorization` header (stored; never shown again).
+        #[arg(long, conflicts_with = "auth_header_stdin")]
+        auth_header: Option<String>,
+        /// Read the `Authorization` header from the first line of standard input.
+        #[arg(long)]
+        auth_header_stdin: bool,
+        /// Do not verify the receiver's TLS certificate.
+        #[arg(long)]
+        skip_cert_verify: bool,
+        /// An event type (`PUSH_ARTIFACT`, ...: `harbor webhook events`); repeat the flag
+        /// or separate types with commas.
+        #[arg(long = "event", value_delimiter = ',', required = true)]
+        events: Vec<String>,
+        /// Create it disabled.
+        #[arg(long)]
+        disabled: bool,
+        /// Free text.
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Change a policy: only the options given change (project admins).
+    Update {
+        /// Project.
+        project: String,
+        /// The policy's id.
+        id: i64,
+        /// New name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New address (the stored auth header is kept only for the same address: give
+        /// --auth-header again with a new one).
+        #[arg(long)]
+        address: Option<String>,
+        /// New receiver kind.
+        #[arg(long = "type", value_parser = ["http", "slack"])]
+        kind: Option<String>,
+        /// New payload format (`http` targets only).
+        #[arg(long, value_parser = ["Default", "CloudEvents"])]
+        format: Option<String>,
+        /// New `Authorization` header; an empty one removes it. Without the option the
+        /// stored header stays.
+        #[arg(long, conflicts_with = "auth_header_stdin")]
+        auth_header: Option<String>,
+        /// Read the new `Authorization` header from standard input.
+        #[arg(long)]
+        auth_header_stdin: bool,
+        /// Whether to skip verifying the receiver's certificate (`--skip-cert-verify`
+        /// alone is true; `--skip-cert-verify=false` verifies again).
+        #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+        skip_cert_verify: Option<bool>,
+        /// The event types (they replace the policy's); repeat or separate with commas.
+        #[arg(long = "event", value_delimiter = ',')]
+        events: Vec<String>,
+        /// Whether the policy is disabled (`--disabled` alone is true).
+        #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+        disabled: Option<bool>,
+        /// New description.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Enable a policy.
+    Enable {
+        /// Project.
+        project: String,
+        /// The policy's id.
+        id: i64,
+    },
+    /// Disable a policy: it sends nothing until enabled again.
+    Disable {
+        /// Project.
+        project: String,
+        /// The policy's id.
+        id: i64,
+    },
+    /// Delete a policy and its executions.
+    Delete {
+        /// Project.
+        project: String,
+        /// The policy's id.
+        id: i64,
+    },
+    /// Send a test event to each of the policy's targets and print what each answered;
+    /// exit 1 if any target failed.
+    Test {
+        /// Project.
+        project: String,
+        /// The policy's id.
+        id: i64,
+    },
+    /// A policy's executions (one per event and target), newest first.
+    Executions {
+        /// Project.
+        project: String,
+        /// The policy's id.
+        id: i64,
+        /// Only those with this status.
+        #[arg(long, value_parser = ["Pending", "Running", "Success", "Error", "Stopped"])]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// An execution's log: one line per attempt to deliver it.
+    Log {
+        /// Project.
+        project: String,
+        /// The policy's id.
+        id: i64,
+        /// The execution's id (`harbor webhook executions`).
+        execution_id: i64,
+    },
+    /// When each policy last sent each of its event types.
+    Triggers {
+        /// Project.
+        project: String,
+    },
+    /// The event types, receiver kinds and payload formats policies may use.
+    Events {
         /// Project.
         project: String,
     },

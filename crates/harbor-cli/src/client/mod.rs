@@ -26,6 +26,7 @@ mod jobs;
 mod registries;
 mod scanner;
 mod security;
+mod webhooks;
 
 pub use content::{Artifact, ArtifactRef, ArtifactTag, parse_size};
 /// The REST API's types, shared with the server (`harbor-api-model`), under the names
@@ -39,6 +40,10 @@ pub use harbor_api_model::{
 pub use jobs::{
     Execution, FsckParameters, GcParameters, GcProgress, JobQueue, PurgeAuditParameters,
     RetentionExecution, RetentionPolicy, RetentionTask, ScheduleTask, SystemJob, status_is_final,
+};
+pub use webhooks::{
+    SupportedWebhookEventTypes, WebhookExecution, WebhookLastTrigger, WebhookPolicy,
+    WebhookTargetObject, WebhookTask, WebhookTestResult,
 };
 
 use reqwest::header::{HeaderMap, LOCATION};

@@ -14,6 +14,7 @@ mod scanner;
 mod security;
 mod system;
 mod wait;
+mod webhooks;
 
 use std::io::BufRead as _;
 
@@ -139,6 +140,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
                 Command::System(c) => system::system(&app, c).await,
                 Command::Gc(c) => jobs::gc(&app, c).await,
                 Command::Retention(c) => retention::retention(&app, c).await,
+                Command::Webhook(c) => webhooks::webhook(&app, c).await,
                 Command::Login(_)
                 | Command::Logout
                 | Command::Admin(_)
