@@ -21,6 +21,7 @@ mod repository;
 mod roles;
 mod scanning;
 mod security;
+mod webhooks;
 
 use axum::{
     Form, Router,

@@ -9,11 +9,12 @@ use crate::common::{self, ADMIN_PASSWORD, PASSWORD, TestServer};
 use crate::http::{flash_of, get, post, sign_in, token};
 
 /// The project's tabs a role sees, as their last path segment.
-const TABS: [&str; 6] = [
+const TABS: [&str; 7] = [
     "repositories",
     "members",
     "robots",
     "policies",
+    "webhooks",
     "logs",
     "settings",
 ];
@@ -79,7 +80,7 @@ async fn project_tabs_follow_the_role() {
         ("padmin", all.clone()),
         (
             "maint",
-            vec!["repositories", "members", "robots", "policies"],
+            vec!["repositories", "members", "robots", "policies", "webhooks"],
         ),
         ("dev", vec!["repositories", "members", "robots", "policies"]),
         ("guest", vec!["repositories", "members", "robots"]),

@@ -1,5 +1,5 @@
 //! A project's page and its tabs: summary, repositories, members, robot accounts,
-//! policies (tag immutability and retention), labels, logs and settings.
+//! policies (tag immutability and retention), labels, webhooks, logs and settings.
 
 use axum::Form;
 use axum::Router;
@@ -30,6 +30,7 @@ mod policies;
 mod robots;
 mod settings;
 mod vulnerability;
+mod webhooks;
 
 use labels::*;
 use members::*;
@@ -64,6 +65,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .route("/projects/{p}/settings", get(settings).post(save_settings))
         .route("/projects/{p}/vulnerability", post(save_vulnerability))
         .route("/projects/{p}/delete", post(delete_project))
+        .merge(webhooks::routes())
 }
 
 /// The project record, its summary (quota, counts) and what the viewer may do in it.
@@ -160,6 +162,9 @@ fn frame(v: &Viewer, h: &Head, tab: &str, content: Markup) -> Response {
     }
     if h.can(Resource::Label, Action::List) {
         items.push(("Labels", format!("{base}/labels"), tab == "labels"));
+    }
+    if h.can(Resource::NotificationPolicy, Action::List) {
+        items.push(("Webhooks", format!("{base}/webhooks"), tab == "webhooks"));
     }
     if h.can(Resource::Log, Action::List) {
         items.push(("Logs", format!("{base}/logs"), tab == "logs"));

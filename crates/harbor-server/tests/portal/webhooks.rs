@@ -1,0 +1,312 @@
+//! The Webhooks tab over plain HTTP, with a real receiver on loopback: a policy created
+//! through the form (its auth header never shown), a refused form shown again, the test
+//! button's results, an execution after a push with its attempts and log, the last
+//! triggers, an edit keeping the header, disable and delete (through the confirmation
+//! step); a maintainer sees the tab without buttons, a developer not at all.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::common::{self, ADMIN_PASSWORD, PASSWORD, TestServer};
+use crate::http::{flash_of, get, post, sign_in, token};
+
+/// The `Authorization` headers of the requests a receiver got.
+type Got = Arc<Mutex<Vec<Option<String>>>>;
+
+/// A webhook receiver on loopback answering 200; returns its base URL.
+async fn receiver() -> (String, Got) {
+    let got: Got = Arc::default();
+    let app = axum::Router::new()
+        .fallback(
+            |State(got): State<Got>, headers: HeaderMap, _body: Bytes| async move {
+                got.lock().unwrap().push(
+                    headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned),
+                );
+                "ok"
+            },
+        )
+        .with_state(got.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), got)
+}
+
+async fn api(s: &TestServer, path: &str) -> Value {
+    common::client()
+        .get(s.url(&format!("/api/v2.0/projects/hooks/webhook{path}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The HTML of the `<tr>` whose attributes contain `marker`.
+fn row<'a>(page: &'a str, marker: &str) -> &'a str {
+    let at = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in {page}"));
+    let end = page[at..].find("</tr>").unwrap() + at;
+    &page[at..end]
+}
+
+#[tokio::test]
+async fn webhooks_in_the_portal() {
+    let s = TestServer::start_configured(|c| {
+        c.remote.allow_loopback = true;
+        c.webhook.backoff_ms = 20;
+    })
+    .await;
+    let (rx, got) = receiver().await;
+    common::create_project(&s, "hooks", false).await;
+    common::create_user(&s, "maint").await;
+    common::create_user(&s, "dev").await;
+    common::add_member(&s, "hooks", "maint", 4).await;
+    common::add_member(&s, "hooks", "dev", 2).await;
+    let admin = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+
+    let (status, page) = get(&s, &admin, "/projects/hooks/webhooks").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("aria-current=\"page\">Webhooks"), "{page}");
+    assert!(page.contains("No webhooks yet."), "{page}");
+    assert!(page.contains("id=\"new-webhook\""), "{page}");
+    let (status, form) = get(&s, &admin, "/projects/hooks/webhooks/new").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        form.contains("name=\"event_types\" value=\"TAG_RETENTION\""),
+        "every supported type: {form}"
+    );
+    let t = token(&form);
+
+    // A refused form comes back with the API's message and what was typed.
+    let bad = [
+        ("_csrf", t.as_str()),
+        ("name", "ci"),
+        ("address", "ftp://example.com/"),
+        ("type", "http"),
+        ("payload_format", "Default"),
+        ("event_types", "PUSH_ARTIFACT"),
+        ("enabled", "true"),
+    ];
+    let r = post(&s, &admin, "/projects/hooks/webhooks", &bad).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("id=\"form-error\""), "{page}");
+    assert!(page.contains("value=\"ftp://example.com/\""), "{page}");
+
+    // Created through the form.
+    let address = format!("{rx}/hook");
+    let create = [
+        ("_csrf", t.as_str()),
+        ("name", "ci"),
+        ("description", "to CI"),
+        ("address", address.as_str()),
+        ("type", "http"),
+        ("payload_format", "Default"),
+        ("auth_header", "Bearer s3cret"),
+        ("event_types", "PUSH_ARTIFACT"),
+        ("event_types", "DELETE_ARTIFACT"),
+        ("enabled", "true"),
+    ];
+    let r = post(&s, &admin, "/projects/hooks/webhooks", &create).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(flash_of(&r), "ok:Webhook ci created.");
+    let policies = api(&s, "/policies").await;
+    let id = policies[0]["id"].as_i64().unwrap();
+    assert_eq!(policies[0]["targets"][0]["auth_header"], "*****");
+    assert_eq!(
+        policies[0]["event_types"],
+        serde_json::json!(["PUSH_ARTIFACT", "DELETE_ARTIFACT"])
+    );
+    let (_, page) = get(&s, &admin, "/projects/hooks/webhooks").await;
+    let ci = row(&page, "data-policy=\"ci\"");
+    assert!(
+        ci.contains(&address) && ci.contains("(auth header stored)"),
+        "{ci}"
+    );
+    assert!(
+        ci.contains("DELETE_ARTIFACT") && ci.contains("Disable"),
+        "{ci}"
+    );
+    assert!(ci.contains(&format!("data-test=\"{id}\"")), "{ci}");
+    assert!(
+        !page.contains("s3cret") && !page.contains("*****"),
+        "{page}"
+    );
+    let never = row(&page, "data-event=\"PUSH_ARTIFACT\"");
+    assert!(never.contains("never"), "{never}");
+
+    // The test button: the results as the flash message.
+    let r = post(
+        &s,
+        &admin,
+        &format!("/projects/hooks/webhooks/{id}/test"),
+        &[("_csrf", t.as_str())],
+    )
+    .await;
+    assert_eq!(
+        flash_of(&r),
+        format!("ok:Test event sent. {address}: OK (HTTP 200)")
+    );
+    assert_eq!(got.lock().unwrap()[0].as_deref(), Some("Bearer s3cret"));
+
+    // A push: an execution with its attempts and log, and the last trigger.
+    common::push_image(&s, "hooks/app", "v1", 1).await;
+    let mut page = String::new();
+    for _ in 0..200 {
+        page = get(&s, &admin, &format!("/projects/hooks/webhooks/{id}"))
+            .await
+            .1;
+        if page.contains("class=\"status-Success\"") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(got.lock().unwrap().len(), 2);
+    let execution = row(&page, "data-execution=\"");
+    assert!(
+        execution.contains("status-Success") && execution.contains("PUSH_ARTIFACT"),
+        "{execution}"
+    );
+    assert!(
+        execution.contains("<td class=\"attempts\">1</td>"),
+        "{execution}"
+    );
+    let eid = api(&s, &format!("/policies/{id}/executions")).await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let (status, log) = get(
+        &s,
+        &admin,
+        &format!("/projects/hooks/webhooks/{id}/executions/{eid}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(log.contains("attempt 1: HTTP 200"), "{log}");
+    assert!(log.contains(&address), "{log}");
+    let (_, errors) = get(
+        &s,
+        &admin,
+        &format!("/projects/hooks/webhooks/{id}?status=Error"),
+    )
+    .await;
+    assert!(errors.contains("No execution has this status."), "{errors}");
+    let (_, page) = get(&s, &admin, "/projects/hooks/webhooks").await;
+    let last = row(&page, "data-event=\"PUSH_ARTIFACT\"");
+    assert!(!last.contains("never"), "{last}");
+
+    // An edit with the header field empty keeps the stored header.
+    let (status, edit) = get(&s, &admin, &format!("/projects/hooks/webhooks/{id}/edit")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(edit.contains("one is stored"), "{edit}");
+    assert!(!edit.contains("s3cret"), "{edit}");
+    let update = [
+        ("_csrf", t.as_str()),
+        ("name", "ci"),
+        ("description", "changed"),
+        ("address", address.as_str()),
+        ("type", "http"),
+        ("payload_format", "CloudEvents"),
+        ("auth_header", ""),
+        ("event_types", "PUSH_ARTIFACT"),
+        ("enabled", "true"),
+    ];
+    let r = post(
+        &s,
+        &admin,
+        &format!("/projects/hooks/webhooks/{id}"),
+        &update,
+    )
+    .await;
+    assert_eq!(flash_of(&r), "ok:Webhook ci saved.");
+    let p = api(&s, &format!("/policies/{id}")).await;
+    assert_eq!(p["description"], "changed");
+    assert_eq!(p["event_types"], serde_json::json!(["PUSH_ARTIFACT"]));
+    assert_eq!(p["targets"][0]["payload_format"], "CloudEvents");
+    assert_eq!(p["targets"][0]["auth_header"], "*****");
+
+    // Disabled, header still kept.
+    let r = post(
+        &s,
+        &admin,
+        &format!("/projects/hooks/webhooks/{id}/enabled"),
+        &[("_csrf", t.as_str()), ("on", "false")],
+    )
+    .await;
+    assert_eq!(flash_of(&r), "ok:Webhook ci disabled.");
+    let p = api(&s, &format!("/policies/{id}")).await;
+    assert_eq!(p["enabled"], false);
+    assert_eq!(p["targets"][0]["auth_header"], "*****");
+    let (_, page) = get(&s, &admin, "/projects/hooks/webhooks").await;
+    assert!(row(&page, "data-policy=\"ci\"").contains("Enable"));
+
+    // A maintainer sees the tab, the policy and its executions, and no button.
+    let maint = sign_in(&s, "maint", PASSWORD).await;
+    let (status, page) = get(&s, &maint, "/projects/hooks/webhooks").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("data-policy=\"ci\""), "{page}");
+    for button in [
+        "new-webhook",
+        "data-test=",
+        "data-toggle=",
+        "/delete\"",
+        "/edit\"",
+    ] {
+        assert!(!page.contains(button), "{button}: {page}");
+    }
+    let (status, page) = get(&s, &maint, &format!("/projects/hooks/webhooks/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("status-Success") && !page.contains("id=\"edit-webhook\""));
+    let (status, _) = get(&s, &maint, &format!("/projects/hooks/webhooks/{id}/edit")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let mt = token(&page);
+    let r = post(
+        &s,
+        &maint,
+        &format!("/projects/hooks/webhooks/{id}/delete"),
+        &[("_csrf", mt.as_str())],
+    )
+    .await;
+    assert!(flash_of(&r).starts_with("err:"), "{}", flash_of(&r));
+    assert_eq!(api(&s, "/policies").await.as_array().unwrap().len(), 1);
+
+    // A developer: no tab, and the page by its address is refused inside the project.
+    let dev = sign_in(&s, "dev", PASSWORD).await;
+    let (_, page) = get(&s, &dev, "/projects/hooks/repositories").await;
+    assert!(!page.contains("/projects/hooks/webhooks\""), "{page}");
+    let (status, page) = get(&s, &dev, "/projects/hooks/webhooks").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("id=\"not-allowed\""), "{page}");
+
+    // Delete asks first without JavaScript, then deletes.
+    let (_, page) = get(&s, &admin, "/projects/hooks/webhooks").await;
+    let question = "Delete the webhook ci? Its executions are deleted with it.";
+    assert!(page.contains(question), "{page}");
+    let delete = format!("/projects/hooks/webhooks/{id}/delete");
+    let r = post(
+        &s,
+        &admin,
+        &delete,
+        &[("_csrf", t.as_str()), ("_confirm", question)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("confirm-question"));
+    assert_eq!(api(&s, "/policies").await.as_array().unwrap().len(), 1);
+    let r = post(&s, &admin, &delete, &[("_csrf", t.as_str())]).await;
+    assert_eq!(flash_of(&r), "ok:Webhook deleted.");
+    assert_eq!(api(&s, "/policies").await, serde_json::json!([]));
+    let (_, page) = get(&s, &admin, "/projects/hooks/webhooks").await;
+    assert!(page.contains("No webhooks yet."), "{page}");
+}
