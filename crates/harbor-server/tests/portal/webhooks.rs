@@ -2,7 +2,8 @@
 //! through the form (its auth header never shown), a refused form shown again, the test
 //! button's results, an execution after a push with its attempts and log, the last
 //! triggers, an edit keeping the header, disable and delete (through the confirmation
-//! step); a maintainer sees the tab without buttons, a developer not at all.
+//! step); a maintainer sees the tab without buttons, a developer not at all. In
+//! Chromium: the form filled by clicking, the test button, and the pages at 390 px.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,6 +14,7 @@ use axum::http::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::browser::Browser;
 use crate::common::{self, ADMIN_PASSWORD, PASSWORD, TestServer};
 use crate::http::{flash_of, get, post, sign_in, token};
 
@@ -309,4 +311,92 @@ async fn webhooks_in_the_portal() {
     assert_eq!(api(&s, "/policies").await, serde_json::json!([]));
     let (_, page) = get(&s, &admin, "/projects/hooks/webhooks").await;
     assert!(page.contains("No webhooks yet."), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_form_works_by_clicking_and_the_pages_fit_a_phone() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let s = TestServer::start_configured(|c| c.remote.allow_loopback = true).await;
+    let (rx, got) = receiver().await;
+    common::create_project(&s, "hooks", false).await;
+    let base = s.base.clone();
+    b.goto(&format!("{base}/login")).await;
+    b.fill("#username", "admin").await;
+    b.fill("#password", ADMIN_PASSWORD).await;
+    b.click("#login").await;
+    b.wait_for_text("#whoami", "admin").await;
+
+    b.goto(&format!("{base}/projects/hooks/repositories")).await;
+    b.click("nav.tabs a[href='/projects/hooks/webhooks']").await;
+    b.click("#new-webhook").await;
+    b.wait_for("#webhook-form").await;
+    b.fill(
+        "#webhook-name",
+        "a-webhook-with-a-rather-long-name-for-a-phone",
+    )
+    .await;
+    let address = format!("{rx}/a/rather/long/path/for/the/receiver/of/this/project");
+    b.fill("#webhook-address", &address).await;
+    b.fill("#webhook-auth", "Bearer s3cret").await;
+    b.click("#webhook-format option[value='CloudEvents']").await;
+    b.click("#webhook-events input[value='DELETE_ARTIFACT']")
+        .await;
+    b.click("#save-webhook").await;
+    b.wait_for_text("#flash", "created").await;
+    assert!(b.text("#webhooks").await.contains("CloudEvents"));
+    assert!(!b.source().await.contains("s3cret"));
+    b.screenshot("webhooks").await;
+    b.click("#webhooks button[data-test]").await;
+    b.wait_for_text("#flash", "Test event sent.").await;
+    assert_eq!(got.lock().unwrap().len(), 1);
+
+    common::push_image(&s, "hooks/app", "v1", 1).await;
+    let id = api(&s, "/policies").await[0]["id"].as_i64().unwrap();
+    let mut eid = None;
+    for _ in 0..200 {
+        let list = api(&s, &format!("/policies/{id}/executions")).await;
+        if list[0]["status"] == "Success" {
+            eid = list[0]["id"].as_i64();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let eid = eid.expect("a successful execution");
+    b.goto(&format!("{base}/projects/hooks/webhooks")).await;
+    b.click(&format!(
+        "#webhooks a[href='/projects/hooks/webhooks/{id}']"
+    ))
+    .await;
+    b.wait_for_text("#executions", "Success").await;
+    b.screenshot("webhook-executions").await;
+
+    let pages = [
+        "/projects/hooks/webhooks".to_owned(),
+        "/projects/hooks/webhooks/new".to_owned(),
+        format!("/projects/hooks/webhooks/{id}"),
+        format!("/projects/hooks/webhooks/{id}/edit"),
+        format!("/projects/hooks/webhooks/{id}/executions/{eid}"),
+    ];
+    b.set_window(390, 844).await;
+    for page in &pages {
+        b.goto(&format!("{base}{page}")).await;
+        b.wait_for("main").await;
+        let m = b
+            .client()
+            .execute(crate::narrow::MEASURE, vec![])
+            .await
+            .expect("measure the page");
+        let px = |i: usize| m[i].as_f64().unwrap_or(f64::MAX);
+        let (scroll, inner, client) = (px(0), px(1), px(2));
+        assert!(inner <= 400.0, "the window is phone-sized: {inner}");
+        assert!(
+            scroll <= client && client <= inner,
+            "{page} scrolls sideways at {inner} px (visible {client}): scrollWidth {scroll}; \
+             sticking out: {}",
+            m[3]
+        );
+    }
+    b.close().await;
 }

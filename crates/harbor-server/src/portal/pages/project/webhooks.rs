@@ -155,7 +155,7 @@ fn row(
                     @if t.skip_cert_verify { " " span.small { "(certificate not verified)" } }
                 }
             } }
-            td { @for e in &pol.event_types { code { (e) } " " } }
+            td { @for e in &pol.event_types { div { code { (e) } } } }
             td.enabled { (yes_no(pol.enabled)) }
             td.hide-sm { (dash(&pol.creator)) }
             @if update || delete || test { td { div.actions {
