@@ -1,5 +1,5 @@
 //! `harbor webhook ...` with the real binary against the real server and a real receiver
-//! on loopback (an axum server of the test's own): a policy created, listed, changed
+//! on loopback (`common::receiver`): a policy created, listed, changed
 //! (its auth header kept unseen), tested, enabled and disabled; a push delivered to the
 //! receiver and shown by `executions`, `log` and `triggers`; roles and bad input refused
 //! with their exit codes.
@@ -9,48 +9,15 @@ mod common;
 
 use std::path::Path;
 use std::process::Output;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use serde_json::Value;
 
+use common::receiver::Receiver;
 use common::{ADMIN_PASSWORD, PASSWORD, TestServer, add_member, create_user, push_image};
 
-/// One request the receiver got: its path, `Authorization` header and JSON body.
-#[derive(Clone, Debug)]
-struct Received {
-    path: String,
-    authorization: Option<String>,
-    body: Value,
-}
-
-type Got = Arc<Mutex<Vec<Received>>>;
-
-/// A webhook receiver on loopback answering 200; returns its base URL and what it got.
-async fn receiver() -> (String, Got) {
-    let got: Got = Arc::default();
-    let app = axum::Router::new()
-        .fallback(
-            |State(got): State<Got>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes| async move {
-                got.lock().unwrap().push(Received {
-                    path: uri.path().to_owned(),
-                    authorization: headers
-                        .get("authorization")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned),
-                    body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-                });
-                "ok"
-            },
-        )
-        .with_state(got.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), got)
+fn authorization(r: &common::receiver::Received) -> Option<&str> {
+    common::header(&r.headers, "authorization")
 }
 
 /// Runs `harbor args...` with its config in `home`, `stdin` on standard input, on the
@@ -106,21 +73,6 @@ async fn login(home: &Path, url: &str, user: &str, password: &str) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
-/// Waits (at most 20 s) until the receiver got `n` requests.
-async fn wait_for(got: &Got, n: usize) -> Vec<Received> {
-    for _ in 0..400 {
-        let g = got.lock().unwrap().clone();
-        if g.len() >= n {
-            return g;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "the receiver got {:?}, not {n} requests",
-        got.lock().unwrap()
-    );
-}
-
 #[tokio::test]
 async fn webhooks_from_the_command_line() {
     let s = TestServer::start_configured(|c| {
@@ -128,7 +80,7 @@ async fn webhooks_from_the_command_line() {
         c.webhook.backoff_ms = 20;
     })
     .await;
-    let (rx, got) = receiver().await;
+    let rx = Receiver::start().await;
     let admin = tempfile::tempdir().unwrap();
     let h = admin.path();
     login(h, &s.base, "admin", ADMIN_PASSWORD).await;
@@ -142,7 +94,7 @@ async fn webhooks_from_the_command_line() {
     );
 
     // Created with an auth header read from standard input; never shown again.
-    let address = format!("{rx}/hook");
+    let address = rx.url("/hook");
     let id = ok_in(
         h,
         &[
@@ -213,8 +165,8 @@ async fn webhooks_from_the_command_line() {
     // A test event reaches the receiver with the header; a closed port fails the test.
     let out = ok(h, &["webhook", "test", "hooks", &id]).await;
     assert!(out.contains(&address) && out.contains("ok"), "{out}");
-    let g = wait_for(&got, 1).await;
-    assert_eq!(g[0].authorization.as_deref(), Some("Bearer s3cret"));
+    let g = rx.wait_for(1).await;
+    assert_eq!(authorization(&g[0]), Some("Bearer s3cret"));
     assert_eq!(g[0].body["type"], "harbor.artifact.pushed", "CloudEvents");
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -248,10 +200,10 @@ async fn webhooks_from_the_command_line() {
 
     // A push is delivered; its execution succeeds and its log says so.
     let (digest, _) = push_image(&s, "hooks/app", "v1", 1).await;
-    let g = wait_for(&got, 2).await;
+    let g = rx.wait_for(2).await;
     let pushed = &g[1];
     assert_eq!(pushed.path, "/hook");
-    assert_eq!(pushed.authorization.as_deref(), Some("Bearer s3cret"));
+    assert_eq!(authorization(pushed), Some("Bearer s3cret"));
     assert_eq!(pushed.body["data"]["resources"][0]["digest"], digest);
     let mut list = Value::Null;
     for _ in 0..200 {
@@ -297,11 +249,7 @@ async fn webhooks_from_the_command_line() {
     );
     push_image(&s, "hooks/app", "v2", 2).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        got.lock().unwrap().len(),
-        2,
-        "a disabled policy sends nothing"
-    );
+    assert_eq!(rx.got().len(), 2, "a disabled policy sends nothing");
     ok(h, &["webhook", "enable", "hooks", &id]).await;
     let p = json(h, &["webhook", "get", "hooks", &id]).await;
     assert_eq!(p["enabled"], true);

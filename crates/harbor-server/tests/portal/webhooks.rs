@@ -5,43 +5,15 @@
 //! step); a maintainer sees the tab without buttons, a developer not at all. In
 //! Chromium: the form filled by clicking, the test button, and the pages at 390 px.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::browser::Browser;
+use crate::common::receiver::Receiver;
 use crate::common::{self, ADMIN_PASSWORD, PASSWORD, TestServer};
 use crate::http::{flash_of, get, post, sign_in, token};
-
-/// The `Authorization` headers of the requests a receiver got.
-type Got = Arc<Mutex<Vec<Option<String>>>>;
-
-/// A webhook receiver on loopback answering 200; returns its base URL.
-async fn receiver() -> (String, Got) {
-    let got: Got = Arc::default();
-    let app = axum::Router::new()
-        .fallback(
-            |State(got): State<Got>, headers: HeaderMap, _body: Bytes| async move {
-                got.lock().unwrap().push(
-                    headers
-                        .get("authorization")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned),
-                );
-                "ok"
-            },
-        )
-        .with_state(got.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), got)
-}
 
 async fn api(s: &TestServer, path: &str) -> Value {
     common::client()
@@ -70,7 +42,7 @@ async fn webhooks_in_the_portal() {
         c.webhook.backoff_ms = 20;
     })
     .await;
-    let (rx, got) = receiver().await;
+    let rx = Receiver::start().await;
     common::create_project(&s, "hooks", false).await;
     common::create_user(&s, "maint").await;
     common::create_user(&s, "dev").await;
@@ -108,7 +80,7 @@ async fn webhooks_in_the_portal() {
     assert!(page.contains("value=\"ftp://example.com/\""), "{page}");
 
     // Created through the form.
-    let address = format!("{rx}/hook");
+    let address = rx.url("/hook");
     let create = [
         ("_csrf", t.as_str()),
         ("name", "ci"),
@@ -161,7 +133,10 @@ async fn webhooks_in_the_portal() {
         flash_of(&r),
         format!("ok:Test event sent. {address}: OK (HTTP 200)")
     );
-    assert_eq!(got.lock().unwrap()[0].as_deref(), Some("Bearer s3cret"));
+    assert_eq!(
+        common::header(&rx.got()[0].headers, "authorization"),
+        Some("Bearer s3cret")
+    );
 
     // A push: an execution with its attempts and log, and the last trigger.
     common::push_image(&s, "hooks/app", "v1", 1).await;
@@ -175,7 +150,7 @@ async fn webhooks_in_the_portal() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(got.lock().unwrap().len(), 2);
+    assert_eq!(rx.got().len(), 2);
     let execution = row(&page, "data-execution=\"");
     assert!(
         execution.contains("status-Success") && execution.contains("PUSH_ARTIFACT"),
@@ -319,7 +294,7 @@ async fn the_webhook_form_works_by_clicking_and_the_pages_fit_a_phone() {
         return;
     };
     let s = TestServer::start_configured(|c| c.remote.allow_loopback = true).await;
-    let (rx, got) = receiver().await;
+    let rx = Receiver::start().await;
     common::create_project(&s, "hooks", false).await;
     let base = s.base.clone();
     b.goto(&format!("{base}/login")).await;
@@ -337,7 +312,7 @@ async fn the_webhook_form_works_by_clicking_and_the_pages_fit_a_phone() {
         "a-webhook-with-a-rather-long-name-for-a-phone",
     )
     .await;
-    let address = format!("{rx}/a/rather/long/path/for/the/receiver/of/this/project");
+    let address = rx.url("/a/rather/long/path/for/the/receiver/of/this/project");
     b.fill("#webhook-address", &address).await;
     b.fill("#webhook-auth", "Bearer s3cret").await;
     b.click("#webhook-format option[value='CloudEvents']").await;
@@ -350,7 +325,7 @@ async fn the_webhook_form_works_by_clicking_and_the_pages_fit_a_phone() {
     b.screenshot("webhooks").await;
     b.click("#webhooks button[data-test]").await;
     b.wait_for_text("#flash", "Test event sent.").await;
-    assert_eq!(got.lock().unwrap().len(), 1);
+    assert_eq!(rx.got().len(), 1);
 
     common::push_image(&s, "hooks/app", "v1", 1).await;
     let id = api(&s, "/policies").await[0]["id"].as_i64().unwrap();
