@@ -78,6 +78,9 @@ pub struct Artifact {
     /// Its SBOM generation, with `with_sbom_overview`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sbom_overview: Option<crate::scans::SbomOverview>,
+    /// Its signatures and whether one verified, with `with_signature` (our extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_status: Option<crate::signatures::SignatureStatus>,
 }
 
 impl Artifact {

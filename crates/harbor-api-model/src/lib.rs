@@ -26,6 +26,7 @@ pub mod scanners;
 pub mod scans;
 pub mod search;
 pub mod security;
+pub mod signatures;
 pub mod system;
 pub mod users;
 pub mod webhooks;
@@ -67,6 +68,7 @@ pub use security::{
     DangerousArtifact, DangerousCve, ScanDataExportExecution, ScanDataExportExecutionList,
     ScanDataExportJob, ScanDataExportRequest, SecuritySummary,
 };
+pub use signatures::{SignatureKey, SignatureKeyReq, SignatureStatus};
 pub use system::{
     ComponentHealthStatus, ConfigItem, ConfigurationsResponse, GeneralInfo, OverallHealthStatus,
     QuotaRecount, VulnerabilityDbStatus,
@@ -126,6 +128,8 @@ pub const EXTENSIONS: &[(&str, &[&str])] = &[
         ],
     ),
     ("Label", &["deleted"]),
+    // Signature status with `with_signature` (docs/signatures.md).
+    ("Artifact", &["signature_status"]),
     // The pluggable scanner spec's field, passed on from the adapter (SBOM media types).
     ("ScannerCapability", &["additional_attributes"]),
 ];

@@ -158,13 +158,13 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
     );
     let err = fails(
         h,
-        &["project", "meta-set", "team", "enable_content_trust=true"],
+        &["project", "meta-set", "team", "proxy_referrer_api=true"],
         "",
         1,
     )
     .await;
     assert!(
-        err.contains("enable_content_trust") && err.contains("not supported yet"),
+        err.contains("proxy_referrer_api") && err.contains("not supported yet"),
         "{err}"
     );
     ok(h, &["project", "meta-unset", "team", "severity"], "").await;

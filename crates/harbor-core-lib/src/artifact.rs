@@ -296,7 +296,7 @@ pub fn cosign_tag(tag: &str) -> Option<(Digest, &'static str)> {
 /// The accessory type of a manifest with a `subject`, from its artifact type.
 pub fn subject_accessory_kind(artifact_type: Option<&str>) -> &'static str {
     match artifact_type {
-        Some(COSIGN_SIGNATURE) => "signature.cosign",
+        Some(COSIGN_SIGNATURE | crate::signature::SIGSTORE_BUNDLE) => "signature.cosign",
         Some(NOTATION_SIGNATURE) => "signature.notation",
         Some(HARBOR_SBOM) => "harbor.sbom",
         _ => "subject.accessory",

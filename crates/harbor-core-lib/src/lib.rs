@@ -30,6 +30,7 @@ pub mod replication;
 pub mod retention;
 pub mod scan;
 pub mod webhook;
+pub mod signature;
 
 pub use digest::{Algorithm, Digest, Hasher};
 pub use error::{Error, OciCode, Result};

@@ -148,6 +148,7 @@ pub trait MetadataStore:
     + crate::scan::security::SecurityStore
     + crate::scan::allowlist::AllowlistStore
     + crate::webhook::WebhookStore
+    + crate::signature::SignatureKeyStore
     + Send
     + Sync
     + 'static

@@ -2,7 +2,7 @@
 //! which exist, what values each takes, and what this server does with them.
 //!
 //! No key is silently dropped. A key is either **enforced** (`public`, `prevent_vul`,
-//! `reuse_sys_cve_allowlist`), **stored** (kept and returned; it changes nothing by itself,
+//! `reuse_sys_cve_allowlist`, `enable_content_trust`, `enable_content_trust_cosign`), **stored** (kept and returned; it changes nothing by itself,
 //! e.g. `severity` without `prevent_vul`), or **not supported yet**: its off value is accepted and stored (clients and Terraform
 //! providers send the whole set), any other value is refused naming the key, so nobody
 //! believes a protection is on that is not.
@@ -70,12 +70,12 @@ pub const KEYS: &[Key] = &[
     Key {
         name: "enable_content_trust",
         kind: Kind::Bool,
-        support: not_yet("false", "Notation signature policies"),
+        support: Support::Enforced,
     },
     Key {
         name: "enable_content_trust_cosign",
         kind: Kind::Bool,
-        support: not_yet("false", "cosign signature policies"),
+        support: Support::Enforced,
     },
     Key {
         name: "prevent_vul",
@@ -290,8 +290,8 @@ mod tests {
     #[test]
     fn features_we_lack_are_refused_by_name() {
         for (name, on) in [
-            ("enable_content_trust", "true"),
-            ("enable_content_trust_cosign", "TRUE"),
+            ("proxy_cache_local_on_not_found", "true"),
+            ("proxy_referrer_api", "TRUE"),
             ("proxy_speed_kb", "100"),
             ("proxy_cache_filter_kind", "regex"),
         ] {
@@ -300,6 +300,15 @@ mod tests {
         }
         let e = validate("shiny", &text("true")).unwrap_err().to_string();
         assert!(e.contains("unknown project metadata key \"shiny\""), "{e}");
+    }
+
+    #[test]
+    fn signature_policies_are_enforced() {
+        for name in ["enable_content_trust", "enable_content_trust_cosign"] {
+            assert_eq!(key(name).unwrap().support, Support::Enforced);
+            assert_eq!(validate(name, &text("TRUE")).unwrap(), "true");
+            assert_eq!(validate(name, &RawValue::Bool(false)).unwrap(), "false");
+        }
     }
 
     #[test]

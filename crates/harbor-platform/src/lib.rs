@@ -33,6 +33,7 @@ pub mod robots;
 pub mod scanner;
 pub mod sessions;
 pub mod settings;
+pub mod signatures;
 pub mod system_jobs;
 pub mod users;
 pub mod webhook;
@@ -107,6 +108,8 @@ pub struct Platform {
     pub pull_policy: scanner::pull_policy::PullPolicy,
     /// Webhook policies and their deliveries.
     pub webhooks: Webhooks,
+    /// Signature policies on pulls and the keys projects trust.
+    pub signatures: signatures::Signatures,
 }
 
 impl Platform {
@@ -161,8 +164,10 @@ impl Platform {
             jobs.clone(),
         );
         let webhooks = Webhooks::new(registry.metadata().clone(), accounts.clone());
+        let signatures = signatures::Signatures::new(registry.clone(), projects.clone());
         Platform {
             webhooks,
+            signatures,
             local,
             scanner,
             scanners,

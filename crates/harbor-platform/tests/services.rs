@@ -161,10 +161,10 @@ async fn project_changes_are_written_with_their_events(t: &Target) {
     assert!(matches!(dup, Err(Error::Conflict(_))), "{dup:?}");
     // A key this server cannot enforce yet is refused by name, before anything is written.
     let r = ProjectRef::Name("team".into());
-    let bad = [("enable_content_trust".to_owned(), RawValue::Bool(true))].into();
+    let bad = [("proxy_referrer_api".to_owned(), RawValue::Bool(true))].into();
     let err = s.platform.projects.set_metadata(&alice, &r, &bad).await;
     assert!(
-        matches!(&err, Err(Error::Invalid(m)) if m.contains("enable_content_trust")),
+        matches!(&err, Err(Error::Invalid(m)) if m.contains("proxy_referrer_api")),
         "{err:?}"
     );
     let ok = [("auto_scan".to_owned(), RawValue::Bool(false))].into();

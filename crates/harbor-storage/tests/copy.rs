@@ -120,7 +120,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 32] = [
+const COPY_ORDER: [&str; 33] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -153,6 +153,7 @@ const COPY_ORDER: [&str; 32] = [
     "scan_findings",
     "scan_finding_counts",
     "cve_allowlists",
+    "signature_keys",
 ];
 
 fn all() -> Page {
@@ -508,6 +509,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     let event = populate_events(&source).await;
     let scan = populate_scan_report(&source).await;
     let allowlists = populate_allowlists(&source).await;
+    let keys = populate_signature_keys(&source).await;
 
     let sqlite_target = open(&format!("sqlite://{}", dir.path().join("b.db").display())).await;
     let report = source.copy_into(&sqlite_target).await.unwrap();
@@ -548,6 +550,8 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     assert_eq!(rows(&report, "project_scanners"), 1);
     assert_eq!(rows(&report, "cve_allowlists"), 2);
     check_allowlists(&sqlite_target, &allowlists).await;
+    assert_eq!(rows(&report, "signature_keys"), 2);
+    check_signature_keys(&sqlite_target, &keys).await;
     check_endpoints(&sqlite_target, &endpoint).await;
     check_scanners(&sqlite_target, &scanners).await;
     check_quotas(&sqlite_target, &quotas).await;
@@ -570,6 +574,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
         check_endpoints(&pg, &endpoint).await;
         assert_eq!(pg.scan_report(&scan.id).await.unwrap(), Some(scan.clone()));
         check_allowlists(&pg, &allowlists).await;
+        check_signature_keys(&pg, &keys).await;
         check_scanners(&pg, &scanners).await;
         check_quotas(&pg, &quotas).await;
         check(&pg, &digests, &upload).await;
@@ -1067,4 +1072,64 @@ async fn check_allowlists(
     use harbor_core::scan::allowlist::AllowlistStore;
     let ids: Vec<i64> = expected.iter().map(|l| l.project_id).collect();
     assert_eq!(m.allowlists(&ids).await.unwrap(), expected);
+}
+
+/// Trusted signature keys (0025_signature_keys.sql): two of `library`'s; a name or a
+/// fingerprint twice is a conflict.
+async fn populate_signature_keys(m: &SqlMetadataStore) -> Vec<harbor_core::signature::TrustedKey> {
+    use harbor_core::signature::{NewTrustedKey, SignatureKeyStore, SignatureKind};
+    let library = m.project_by_name("library").await.unwrap().unwrap();
+    let key = |kind, name: &str, fingerprint: &str| NewTrustedKey {
+        kind,
+        name: name.to_owned(),
+        pem: format!("-----BEGIN PUBLIC KEY-----\n{name}\n-----END PUBLIC KEY-----\n"),
+        fingerprint: fingerprint.to_owned(),
+    };
+    m.add_signature_key(
+        library.id,
+        &key(SignatureKind::Cosign, "ci", "sha256:1"),
+        "admin",
+    )
+    .await
+    .unwrap();
+    m.add_signature_key(
+        library.id,
+        &key(SignatureKind::Notation, "ca", "sha256:2"),
+        "admin",
+    )
+    .await
+    .unwrap();
+    for dup in [
+        key(SignatureKind::Cosign, "ci", "sha256:3"),
+        key(SignatureKind::Cosign, "other", "sha256:1"),
+    ] {
+        let e = m.add_signature_key(library.id, &dup, "admin").await;
+        assert!(matches!(e, Err(harbor_core::Error::Conflict(_))), "{e:?}");
+    }
+    let gone = m
+        .add_signature_key(
+            999_999,
+            &key(SignatureKind::Cosign, "x", "sha256:4"),
+            "admin",
+        )
+        .await;
+    assert!(
+        matches!(gone, Err(harbor_core::Error::NotFound(_))),
+        "{gone:?}"
+    );
+    let keys = m.signature_keys(library.id).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[1].kind, SignatureKind::Notation);
+    keys
+}
+
+async fn check_signature_keys(
+    m: &SqlMetadataStore,
+    expected: &[harbor_core::signature::TrustedKey],
+) {
+    use harbor_core::signature::SignatureKeyStore;
+    assert_eq!(
+        m.signature_keys(expected[0].project_id).await.unwrap(),
+        expected
+    );
 }

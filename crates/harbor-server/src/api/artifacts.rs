@@ -256,6 +256,7 @@ fn artifact_model(a: &Artifact, project: &Project, shown: Shown) -> m::Artifact 
         }),
         scan_overview: None,
         sbom_overview: None,
+        signature_status: None,
     }
 }
 
@@ -403,6 +404,14 @@ pub(crate) async fn get(
         .await
         .map_err(api_error)?;
     let mut values = [artifact_model(&a, &project, shown)];
+    if flag(&q, "with_signature", false)? {
+        let status = state
+            .platform
+            .signatures
+            .status(&project, &name, &a.record.digest)
+            .await?;
+        values[0].signature_status = Some(super::signatures::status_model(&status));
+    }
     decorate(
         &state,
         &name,

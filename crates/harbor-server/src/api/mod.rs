@@ -29,6 +29,7 @@ mod scans;
 mod search;
 mod security;
 mod session;
+mod signatures;
 mod system;
 mod users;
 mod webhooks;
@@ -121,6 +122,14 @@ pub(crate) fn router() -> Router<AppState> {
                 .delete(metadatas::delete),
         )
         .route("/projects/{p}/summary", get(projects::summary))
+        .route(
+            "/projects/{p}/signature/keys",
+            get(signatures::list).post(signatures::add),
+        )
+        .route(
+            "/projects/{p}/signature/keys/{id}",
+            axum::routing::delete(signatures::delete),
+        )
         .route(
             "/projects/{p}/members",
             get(members::list_members).post(members::create),

@@ -359,3 +359,21 @@ async fn mount_allowed(
         .map_err(internal)?;
     Ok(grants.allows(Resource::Repository, Action::Pull))
 }
+
+/// Whether `caller` may push to `name` (through its token's scope, else its grants): a
+/// signing client (`cosign`, `notation`) that may push reads unsigned artifacts despite a
+/// project's signature policy. Asked only of such clients.
+pub(crate) async fn may_push(state: &AppState, caller: &Caller, name: &RepositoryName) -> bool {
+    if let Some(claims) = &caller.token {
+        return token_allows(claims, name.as_str(), "push");
+    }
+    let project = name.as_str().split('/').next().unwrap_or_default();
+    match state
+        .accounts
+        .project_grants(&caller.principal, project)
+        .await
+    {
+        Ok((_, grants)) => grants.allows(Resource::Repository, Action::Push),
+        Err(_) => false,
+    }
+}

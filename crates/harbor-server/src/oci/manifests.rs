@@ -9,6 +9,7 @@ use harbor_core::model::StoredManifest;
 use harbor_core::{Error, Registry, RepositoryName};
 use harbor_platform::proxy::Source;
 use harbor_platform::scanner::pull_policy::PullPolicy;
+use harbor_platform::signatures::Signatures;
 use harbor_platform::{Principal, ProxyCache};
 
 use super::ApiResult;
@@ -16,21 +17,34 @@ use super::headers::{
     DOCKER_CONTENT_DIGEST, OCI_SUBJECT, OCI_TAG, content_length, query, text, value,
 };
 
-/// Who pulls from which project: the project's pull policy ("prevent vulnerable images
-/// from running") decides on each manifest `GET` and `HEAD`, as Harbor's does.
+/// Who pulls from which project: the project's pull policies ("prevent vulnerable images
+/// from running", then the signature policies) decide on each manifest `GET` and `HEAD`,
+/// as Harbor's do.
 pub(super) struct Puller<'a> {
     pub policy: &'a PullPolicy,
+    pub signatures: &'a Signatures,
     pub by: &'a Principal,
     pub project: Option<&'a Project>,
+    /// A signing client (`cosign`, `notation` in its `User-Agent`) that may push.
+    pub signer: bool,
 }
 
 impl Puller<'_> {
-    /// [`PullPolicy::check_pull`]; no I/O unless the project has the policy on.
-    async fn check(&self, reference: &str, m: &StoredManifest) -> Result<(), Error> {
-        match self.project {
-            Some(p) => self.policy.check_pull(self.by, p, reference, m).await,
-            None => Ok(()),
-        }
+    /// [`PullPolicy::check_pull`] and [`Signatures::check_pull`]; no I/O unless the
+    /// project has a policy on.
+    async fn check(
+        &self,
+        repo: &RepositoryName,
+        reference: &str,
+        m: &StoredManifest,
+    ) -> Result<(), Error> {
+        let Some(p) = self.project else {
+            return Ok(());
+        };
+        self.policy.check_pull(self.by, p, reference, m).await?;
+        self.signatures
+            .check_pull(self.by, self.signer, p, repo, reference, m)
+            .await
     }
 }
 
@@ -43,7 +57,7 @@ pub(super) async fn get(
     with_body: bool,
 ) -> ApiResult {
     let m = reg.get_manifest(repo, reference).await?;
-    puller.check(reference, &m).await?;
+    puller.check(repo, reference, &m).await?;
     Ok(respond(&m, parts, with_body))
 }
 
@@ -62,7 +76,7 @@ pub(super) async fn get_proxied(
     let who = puller.by.name();
     let (m, source) = cache.manifest(who, project, repo, reference).await?;
     if source == Source::Cache {
-        puller.check(reference, &m).await?;
+        puller.check(repo, reference, &m).await?;
         if with_body {
             reg.record_manifest_pull(who, repo, reference, m.digest.as_str());
         }

@@ -167,10 +167,17 @@ async fn handle(
         }
         Route::Manifest { name: n, reference } => {
             let n = name(n)?;
+            let signer = matches!(*m, Method::GET | Method::HEAD)
+                && allowed.project.is_some()
+                && headers::text(&parts.headers, axum::http::header::USER_AGENT)
+                    .is_some_and(harbor_core::signature::signing_client)
+                && guard::may_push(state, &allowed.caller, &n).await;
             let puller = manifests::Puller {
                 policy: &state.platform.pull_policy,
+                signatures: &state.platform.signatures,
                 by: &allowed.caller.principal,
                 project: allowed.project.as_ref(),
+                signer,
             };
             match *m {
                 Method::GET | Method::HEAD if proxy.is_some() => match proxy {

@@ -35,6 +35,7 @@ mod scans;
 mod search;
 mod security;
 mod sessions;
+mod signatures;
 mod support;
 mod throttle;
 mod tokens;

@@ -317,8 +317,6 @@ async fn every_metadata_key_is_stored_or_refused_by_name() {
     // Turning on what this server cannot do yet is refused, naming the key, on create,
     // update and the metadata API; nothing is changed.
     for (key, on) in [
-        ("enable_content_trust", "true"),
-        ("enable_content_trust_cosign", "true"),
         ("proxy_speed_kb", "1000"),
         ("max_upstream_conn", "10"),
         ("proxy_cache_local_on_not_found", "true"),

@@ -523,6 +523,21 @@ const TABLES: &[Table] = &[
         ],
         key: 1,
         ids: Ids::NeverReused,
+    }, // 0025_signature_keys.sql
+    Table {
+        name: "signature_keys",
+        columns: &[
+            ("id", Ty::Int),
+            ("project_id", Ty::Int),
+            ("kind", Ty::Text),
+            ("name", Ty::Text),
+            ("pem", Ty::Text),
+            ("fingerprint", Ty::Text),
+            ("created_by", Ty::Text),
+            ("created_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
     },
 ];
 

@@ -29,6 +29,7 @@ mod retention;
 mod scan;
 mod scanners;
 mod security;
+mod signatures;
 mod uploads;
 mod webhooks;
 
@@ -191,6 +192,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "webhooks",
         include_str!("../../migrations/sqlite/0024_webhooks.sql"),
     ),
+    (
+        "signature_keys",
+        include_str!("../../migrations/sqlite/0025_signature_keys.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -285,6 +290,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "webhooks",
         include_str!("../../migrations/postgres/0024_webhooks.sql"),
+    ),
+    (
+        "signature_keys",
+        include_str!("../../migrations/postgres/0025_signature_keys.sql"),
     ),
 ];
 
