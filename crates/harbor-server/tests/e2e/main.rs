@@ -23,6 +23,7 @@ mod oras;
 mod prevent_vul;
 mod quota;
 mod replicas;
+mod signatures;
 mod skopeo;
 mod tls;
 mod webhooks;

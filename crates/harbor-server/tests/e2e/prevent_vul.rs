@@ -50,7 +50,7 @@ fn diff_id(layer: &[u8], media_type: &str) -> String {
 }
 
 /// Pushes the fixture Debian image as `repo:1` with a config podman accepts.
-async fn push_debian(srv: &TestServer, repo: &str) -> String {
+pub(crate) async fn push_debian(srv: &TestServer, repo: &str) -> String {
     let layers = fixtures::debian_image();
     let diff_ids: Vec<String> = layers
         .iter()
