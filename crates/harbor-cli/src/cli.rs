@@ -141,6 +141,10 @@ pub enum Command {
     /// images from running" lets through).
     #[command(subcommand)]
     Allowlist(AllowlistCmd),
+    /// Signatures: the keys a project trusts and an artifact's signature status
+    /// (`enable_content_trust_cosign` and `enable_content_trust` refuse unsigned pulls).
+    #[command(subcommand)]
+    Signature(SignatureCmd),
     /// Maintenance on the database and storage directly, without a server connection
     /// (the URLs are the server's). Safe beside running servers except where a command
     /// says otherwise (copy-metadata; fsck --repair with a grace of 0).
@@ -150,6 +154,52 @@ pub enum Command {
     Completion {
         /// The shell.
         shell: clap_complete::Shell,
+    },
+}
+
+/// `harbor signature ...`.
+#[derive(Debug, Subcommand)]
+pub enum SignatureCmd {
+    /// The keys a project trusts: with keys of a kind, signatures of that kind must
+    /// verify with one of them.
+    #[command(subcommand)]
+    Keys(SignatureKeysCmd),
+    /// Whether an artifact is signed, and verified by which trusted key.
+    Status {
+        /// `project/repository:tag` or `project/repository@digest`.
+        artifact: String,
+    },
+}
+
+/// `harbor signature keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum SignatureKeysCmd {
+    /// List a project's trusted keys.
+    List {
+        /// The project.
+        project: String,
+    },
+    /// Trust a key (project administrators): a cosign public key (`cosign.pub`, ECDSA
+    /// P-256) or a Notation root certificate, as PEM.
+    Add {
+        /// The project.
+        project: String,
+        /// Its name in the project.
+        #[arg(long)]
+        name: String,
+        /// `cosign` or `notation`.
+        #[arg(long, default_value = "cosign")]
+        kind: String,
+        /// The PEM file.
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// Stop trusting a key.
+    Delete {
+        /// The project.
+        project: String,
+        /// The key's id (`harbor signature keys list`).
+        id: i64,
     },
 }
 

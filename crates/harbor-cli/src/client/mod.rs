@@ -27,6 +27,7 @@ mod registries;
 mod scanner;
 mod security;
 mod webhooks;
+mod signatures;
 
 pub use content::{Artifact, ArtifactRef, ArtifactTag, parse_size};
 /// The REST API's types, shared with the server (`harbor-api-model`), under the names

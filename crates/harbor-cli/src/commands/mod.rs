@@ -12,6 +12,7 @@ mod replication;
 mod retention;
 mod scanner;
 mod security;
+mod signatures;
 mod system;
 mod wait;
 mod webhooks;
@@ -135,6 +136,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
                 Command::Security(c) => security::security(&app, c).await,
                 Command::CveExport(c) => security::cve_export(&app, c).await,
                 Command::Allowlist(c) => allowlists::allowlist(&app, c).await,
+                Command::Signature(c) => signatures::signature(&app, c).await,
                 Command::Immutable(c) => content::immutable(&app, c).await,
                 Command::Audit(c) => system::audit(&app, c).await,
                 Command::System(c) => system::system(&app, c).await,

@@ -7,6 +7,8 @@ mod common;
 /// remote client.
 #[path = "../../../harbor-remote/tests/common/mod.rs"]
 mod remote_common;
+#[path = "../common/signing.rs"]
+mod signing;
 
 mod allowlists;
 mod artifacts;

@@ -8,8 +8,8 @@
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::signing::*;
 use crate::common::*;
+use crate::signing::*;
 use crate::support::*;
 
 const NOT_COSIGN: &str = "The image is not signed by cosign.";

@@ -2,7 +2,10 @@
 //! signatures (an ECDSA P-256 key, the simple-signing payload, a `sha256-<hex>.sig`
 //! manifest with one layer per signature and the base64 DER signature annotation) and
 //! Notation's JWS envelopes (an X.509 chain with the code-signing usage, an OCI 1.1
-//! referrer of artifact type `application/vnd.cncf.notary.signature`).
+//! referrer of artifact type `application/vnd.cncf.notary.signature`). Included by the
+//! API and end-to-end suites (`#[path]`), beside `common`.
+
+#![allow(dead_code)]
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
@@ -15,7 +18,7 @@ use rcgen::{
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::*;
+use crate::common::*;
 
 /// A cosign key pair (`cosign generate-key-pair` makes ECDSA P-256 keys).
 pub struct CosignKey(KeyPair);

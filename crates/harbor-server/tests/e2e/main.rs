@@ -12,6 +12,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/signing.rs"]
+mod signing;
 
 mod auth;
 mod binary;

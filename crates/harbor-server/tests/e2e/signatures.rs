@@ -11,9 +11,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::signing::*;
 use crate::common::*;
 use crate::prevent_vul::push_debian;
+use crate::signing::*;
 use crate::{admin_creds, find_tool, run};
 
 const NOT_SIGNED: &str = "The image is not signed by cosign.";
