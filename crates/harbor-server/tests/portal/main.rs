@@ -22,6 +22,9 @@ mod roles;
 mod scanning;
 mod security;
 mod webhooks;
+mod signatures;
+#[path = "../common/signing.rs"]
+mod signing;
 
 use axum::{
     Form, Router,

@@ -694,6 +694,19 @@ struct ArtifactQuery {
     reference: String,
 }
 
+/// An artifact's signature status in words: unsigned, signed (by which kinds), and
+/// verified by which trusted key.
+fn signature_text(s: &m::SignatureStatus) -> String {
+    if !s.signed {
+        return "not signed".to_owned();
+    }
+    let kinds = s.kinds.join(" and ");
+    match &s.key {
+        Some(key) if s.verified => format!("signed ({kinds}), verified with trusted key {key}"),
+        _ => format!("signed ({kinds}), not verified by a trusted key"),
+    }
+}
+
 /// `GET /artifact?repo=project/repo&ref=digest-or-tag`.
 async fn artifact(
     v: Viewer,
@@ -704,7 +717,7 @@ async fn artifact(
     let path = load!(v, repo_path(&q.repo));
     let (project, _) = load!(v, split(&q.repo));
     let art_path = format!(
-        "{path}/artifacts/{}?with_tag=true&with_label=true&with_accessory=true&with_scan_overview=true&with_sbom_overview=true",
+        "{path}/artifacts/{}?with_tag=true&with_label=true&with_accessory=true&with_scan_overview=true&with_sbom_overview=true&with_signature=true",
         enc(&q.reference)
     );
     let a: m::Artifact = load!(v, load!(v, p.api.get(&v, &art_path).await).decode());
@@ -766,6 +779,9 @@ async fn artifact(
             dt { "Pushed" } dd { (at(&a.push_time)) }
             dt { "Pulled" } dd { (at(&a.pull_time)) }
             @if let Some(os) = a.attr("os") { dt { "Platform" } dd { (os) "/" (dash(a.attr("architecture").unwrap_or_default())) } }
+            @if let Some(sig) = &a.signature_status {
+                dt { "Signature" } dd #signature-status { (signature_text(sig)) }
+            }
         } }
         h2 { "Tags" }
         @if tags.is_empty() { (empty("No tags.")) } @else {

@@ -29,6 +29,7 @@ mod members;
 mod policies;
 mod robots;
 mod settings;
+mod signatures;
 mod vulnerability;
 mod webhooks;
 
@@ -37,6 +38,7 @@ use members::*;
 use policies::*;
 use robots::*;
 use settings::*;
+use signatures::*;
 use vulnerability::*;
 
 pub(crate) fn routes() -> Router<Portal> {
@@ -64,6 +66,12 @@ pub(crate) fn routes() -> Router<Portal> {
         .route("/projects/{p}/logs", get(logs))
         .route("/projects/{p}/settings", get(settings).post(save_settings))
         .route("/projects/{p}/vulnerability", post(save_vulnerability))
+        .route("/projects/{p}/signatures", post(save_signatures))
+        .route("/projects/{p}/signature-keys", post(add_signature_key))
+        .route(
+            "/projects/{p}/signature-keys/{id}/delete",
+            post(delete_signature_key),
+        )
         .route("/projects/{p}/delete", post(delete_project))
         .merge(webhooks::routes())
 }

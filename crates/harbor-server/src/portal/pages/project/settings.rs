@@ -1,5 +1,5 @@
-//! The Configuration tab: visibility, quota (confirmed when below usage) and deleting the
-//! project.
+//! The Configuration tab: visibility, quota (confirmed when below usage), the vulnerability
+//! and signature policies, and deleting the project.
 
 use super::*;
 
@@ -44,6 +44,15 @@ pub(super) async fn settings(
         .collect();
     let edit =
         h.can(Resource::Project, Action::Update) && h.can(Resource::Metadata, Action::Update);
+    let keys: Vec<m::SignatureKey> = match p
+        .api
+        .get(&v, &format!("{base}/signature/keys"))
+        .await
+        .and_then(|a| a.decode())
+    {
+        Ok(k) => k,
+        Err(f) => return crate::portal::layout::failed(&v, f),
+    };
     let content = html! {
         section.card {
             h2 { "Access" }
@@ -68,6 +77,7 @@ pub(super) async fn settings(
             }
         }
         (vulnerability_section(&v, &h, &base, edit))
+        (signatures_section(&v, &h, &base, edit, &keys))
         section.card #project-metadata {
             h2 { "Metadata" }
             @if other.is_empty() {
