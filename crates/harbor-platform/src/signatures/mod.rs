@@ -350,10 +350,10 @@ impl Signatures {
         sig: &AccessoryRecord,
         keys: &[&TrustedKey],
     ) -> Result<Option<String>> {
-        let roots: Vec<(&TrustedKey, notation::RootCert)> = keys
+        let (names, certs): (Vec<&str>, Vec<notation::RootCert>) = keys
             .iter()
-            .filter_map(|k| Some((*k, notation::RootCert::from_pem(&k.pem).ok()?)))
-            .collect();
+            .filter_map(|k| Some((k.name.as_str(), notation::RootCert::from_pem(&k.pem).ok()?)))
+            .unzip();
         let m = self
             .registry
             .get_manifest(repo, sig.digest.as_str())
@@ -362,10 +362,6 @@ impl Signatures {
         let Some(layers) = v["layers"].as_array() else {
             return Ok(None);
         };
-        let certs: Vec<notation::RootCert> = roots
-            .iter()
-            .filter_map(|(k, _)| notation::RootCert::from_pem(&k.pem).ok())
-            .collect();
         for l in layers.iter().take(MAX_SIGNATURES) {
             if l["mediaType"].as_str() != Some(NOTATION_JWS)
                 || l["size"].as_u64().is_none_or(|s| s > MAX_SIGNATURE_BYTES)
@@ -377,7 +373,7 @@ impl Signatures {
             };
             let envelope = self.small_blob(repo, &digest).await?;
             match notation::verify_jws(&envelope, subject, &certs) {
-                Ok(i) => return Ok(roots.get(i).map(|(k, _)| k.name.clone())),
+                Ok(i) => return Ok(names.get(i).map(|n| (*n).to_owned())),
                 Err(why) => {
                     tracing::info!(signature = %sig.digest, %subject, "notation signature refused: {why}")
                 }

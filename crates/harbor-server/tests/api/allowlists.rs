@@ -21,7 +21,7 @@ const SYSTEM: &str = "/api/v2.0/system/CVEAllowlist";
 
 /// A server that may reach itself on loopback, with the fixture database imported and the
 /// built-in scanner registered as the default.
-async fn with_scanner() -> TestServer {
+pub(crate) async fn with_scanner() -> TestServer {
     let s = TestServer::start_configured(|c| {
         c.remote.allow_loopback = true;
         c.scanner.adapter_api_key = Some(harbor_server::config::Secret(KEY.into()));
@@ -291,7 +291,7 @@ async fn put_system(s: &TestServer, body: Value) {
 }
 
 /// Scans `repo:1` and waits for its report.
-async fn scan(s: &TestServer, repo: &str) -> Value {
+pub(crate) async fn scan(s: &TestServer, repo: &str) -> Value {
     let (project, rest) = repo.split_once('/').unwrap();
     let path = format!("/api/v2.0/projects/{project}/repositories/{rest}/artifacts/1");
     let r = admin(s, Method::POST, &format!("{path}/scan"), None).await;

@@ -377,3 +377,17 @@ impl KeyPairPem {
             .public_key_pem()
     }
 }
+
+/// The scan robot (`scanner-pull`) reads unsigned images: a scan of the fixture Debian
+/// image by the built-in scanner succeeds under the cosign policy that refuses everyone
+/// else.
+#[tokio::test]
+async fn the_scan_robot_pulls_despite_the_policy() {
+    let s = super::allowlists::with_scanner().await;
+    create_project(&s, "scanned", false).await;
+    super::scanner::push_debian(&s, "scanned/app").await;
+    set_meta(&s, "scanned", "enable_content_trust_cosign", "true").await;
+    refused(&client(), &s, "scanned/app", "1", NOT_COSIGN).await;
+    let findings = super::allowlists::scan(&s, "scanned/app").await;
+    assert_eq!(findings.as_array().unwrap().len(), 15);
+}
