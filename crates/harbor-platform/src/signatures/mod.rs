@@ -206,34 +206,52 @@ impl Signatures {
             .registry
             .artifact_accessories(repo, digest.as_str())
             .await?;
-        let mut status = SignatureStatus::default();
-        for kind in SignatureKind::ALL {
-            if of_kind(&accessories, kind).is_empty() {
-                continue;
+        let mut all = self
+            .statuses(project, repo, &[(digest.clone(), accessories)])
+            .await?;
+        Ok(all.pop().unwrap_or_default())
+    }
+
+    /// The signature status of each artifact of a page, given with its accessories (as
+    /// a listing loads them, in one query): the project's keys are read once, and only
+    /// if an artifact is signed; verdicts come from the cache when decided before.
+    pub async fn statuses(
+        &self,
+        project: &Project,
+        repo: &RepositoryName,
+        artifacts: &[(Digest, Vec<AccessoryRecord>)],
+    ) -> Result<Vec<SignatureStatus>> {
+        let mut keys: Option<Vec<TrustedKey>> = None;
+        let mut out = Vec::with_capacity(artifacts.len());
+        for (digest, accessories) in artifacts {
+            let mut status = SignatureStatus::default();
+            for kind in SignatureKind::ALL {
+                if !of_kind(accessories, kind).is_empty() {
+                    status.signed = true;
+                    status.kinds.push(kind);
+                }
             }
-            status.signed = true;
-            status.kinds.push(kind);
-        }
-        if !status.signed {
-            return Ok(status);
-        }
-        let keys = self.registry.metadata().signature_keys(project.id).await?;
-        for kind in status.kinds.clone() {
-            let trusted = of_key_kind(&keys, kind);
-            if trusted.is_empty() {
-                continue;
+            if status.signed && keys.is_none() {
+                keys = Some(self.registry.metadata().signature_keys(project.id).await?);
             }
-            let signatures = of_kind(&accessories, kind);
-            if let Some(name) = self
-                .verified_by(kind, repo, digest, &signatures, &trusted)
-                .await?
-            {
-                status.verified = true;
-                status.key = Some(name);
-                break;
+            for kind in status.kinds.clone() {
+                let trusted = of_key_kind(keys.as_deref().unwrap_or_default(), kind);
+                if trusted.is_empty() {
+                    continue;
+                }
+                let signatures = of_kind(accessories, kind);
+                if let Some(name) = self
+                    .verified_by(kind, repo, digest, &signatures, &trusted)
+                    .await?
+                {
+                    status.verified = true;
+                    status.key = Some(name);
+                    break;
+                }
             }
+            out.push(status);
         }
-        Ok(status)
+        Ok(out)
     }
 
     /// Whether the manifest is an accessory by a cosign tag (`sha256-<hex>.sig`) while

@@ -353,9 +353,11 @@ pub(crate) async fn list_artifacts(
         tags: flag(&q, "with_tag", true)?,
         accessories: flag(&q, "with_accessory", false)?,
     };
+    let with_signature = flag(&q, "with_signature", false)?;
     let opts = ArtifactOptions {
         with_tags: shown.tags,
-        with_accessories: shown.accessories,
+        // The signature status is read from the page's accessories (one query).
+        with_accessories: shown.accessories || with_signature,
         with_extra_attrs: false,
     };
     let (items, total) = state
@@ -367,6 +369,20 @@ pub(crate) async fn list_artifacts(
         .iter()
         .map(|a| artifact_model(a, &project, shown))
         .collect();
+    if with_signature {
+        let page: Vec<_> = items
+            .iter()
+            .map(|a| (a.record.digest.clone(), a.accessories.clone()))
+            .collect();
+        let statuses = state
+            .platform
+            .signatures
+            .statuses(&project, &name, &page)
+            .await?;
+        for (v, s) in values.iter_mut().zip(&statuses) {
+            v.signature_status = Some(super::signatures::status_model(s));
+        }
+    }
     decorate(
         &state,
         &name,

@@ -174,6 +174,30 @@ async fn cosign_signatures_are_required_and_verified() {
     push_cosign_signature(&s, repo, &c, &cosign_payload(&reference, &c), &key2).await;
     allowed(&admin_c, &s, repo, "c").await;
     assert_eq!(status(&s, "signed", "app", "c").await["key"], "other");
+    // A listing shows each artifact's status (a and c verified, b tampered).
+    let list: Vec<Value> = get_json(
+        &client(),
+        &s,
+        "/api/v2.0/projects/signed/repositories/app/artifacts?with_signature=true&page_size=50",
+    )
+    .await;
+    let by_tag: std::collections::BTreeMap<String, Value> = list
+        .iter()
+        .filter_map(|a| {
+            let tag = a["tags"][0]["name"].as_str()?;
+            (tag.len() == 1).then(|| (tag.to_owned(), a["signature_status"].clone()))
+        })
+        .collect();
+    assert_eq!(by_tag["a"]["key"], "release");
+    assert_eq!(
+        by_tag["b"],
+        json!({"signed": true, "verified": false, "kinds": ["cosign"]})
+    );
+    assert_eq!(by_tag["c"]["key"], "other");
+    assert!(
+        list.iter().all(|a| a.get("accessories").is_none()),
+        "accessories only when asked"
+    );
     // Removing a key takes effect at once.
     let r = admin(
         &s,

@@ -104,6 +104,14 @@ async fn signature_policies_keys_and_status_in_the_portal() {
         page.contains("signed (cosign), verified with trusted key ci"),
         "{page}"
     );
+    // The repository's listing marks it verified.
+    let (_, page) = get(&s, &admin, "/repo?name=ps/app").await;
+    assert!(
+        page.contains(
+            "class=\"badge verified\" title=\"signed (cosign), verified with trusted key ci\""
+        ),
+        "{page}"
+    );
 
     // A developer sees the settings, not the forms; the API refuses their posts.
     let dev = sign_in(&s, "dev", PASSWORD).await;
@@ -142,4 +150,6 @@ async fn signature_policies_keys_and_status_in_the_portal() {
         page.contains("signed (cosign), not verified by a trusted key"),
         "{page}"
     );
+    let (_, page) = get(&s, &admin, "/repo?name=ps/app").await;
+    assert!(!page.contains("badge verified"), "{page}");
 }

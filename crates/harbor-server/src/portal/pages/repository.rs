@@ -255,7 +255,7 @@ async fn repository(
     let path = load!(v, repo_path(&q.name));
     let page_no = q.page.unwrap_or(1).max(1);
     let mut list_path = format!(
-        "{path}/artifacts?with_tag=true&with_label=true&with_accessory=true&with_scan_overview=true&page={page_no}&page_size={PAGE_SIZE}"
+        "{path}/artifacts?with_tag=true&with_label=true&with_accessory=true&with_scan_overview=true&with_signature=true&page={page_no}&page_size={PAGE_SIZE}"
     );
     let filter = q.filter();
     if !filter.is_empty() {
@@ -351,6 +351,9 @@ async fn repository(
                             @if let Some(children) = &a.references { br; span.small { (children.len()) " platforms" } }
                             @if let Some(acc) = a.accessories.as_ref().filter(|x| !x.is_empty()) {
                                 br; @for x in acc { span.badge title=(x.digest) { (dash(&x.kind)) } }
+                            }
+                            @if let Some(sig) = a.signature_status.as_ref().filter(|s| s.verified) {
+                                span.badge.verified title=(signature_text(sig)) { "verified" }
                             }
                             @for l in &a.labels { span.badge.label data-color=[label_color(&l.color)] { (l.name) } }
                         }
