@@ -120,7 +120,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 33] = [
+const COPY_ORDER: [&str; 35] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -153,6 +153,8 @@ const COPY_ORDER: [&str; 33] = [
     "scan_findings",
     "scan_finding_counts",
     "cve_allowlists",
+    "webhook_policies",
+    "webhook_deliveries",
     "signature_keys",
 ];
 

@@ -26,8 +26,8 @@ mod jobs;
 mod registries;
 mod scanner;
 mod security;
-mod webhooks;
 mod signatures;
+mod webhooks;
 
 pub use content::{Artifact, ArtifactRef, ArtifactTag, parse_size};
 /// The REST API's types, shared with the server (`harbor-api-model`), under the names

@@ -21,10 +21,10 @@ mod repository;
 mod roles;
 mod scanning;
 mod security;
-mod webhooks;
 mod signatures;
 #[path = "../common/signing.rs"]
 mod signing;
+mod webhooks;
 
 use axum::{
     Form, Router,

@@ -523,7 +523,56 @@ const TABLES: &[Table] = &[
         ],
         key: 1,
         ids: Ids::NeverReused,
-    }, // 0025_signature_keys.sql
+    },
+    // 0024_webhooks.sql: policies and their deliveries (those still queued are sent once
+    // the server runs on the target).
+    Table {
+        name: "webhook_policies",
+        columns: &[
+            ("id", Ty::Int),
+            ("project_id", Ty::Int),
+            ("name", Ty::Text),
+            ("description", Ty::Text),
+            ("targets", Ty::Text),
+            ("event_types", Ty::Text),
+            ("enabled", Ty::Int),
+            ("creator", Ty::Text),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+            ("breaker_failures", Ty::Int),
+            ("breaker_open_until", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
+    Table {
+        name: "webhook_deliveries",
+        columns: &[
+            ("id", Ty::Int),
+            ("policy_id", Ty::Int),
+            ("target", Ty::Int),
+            ("event_id", Ty::Int),
+            ("event_type", Ty::Text),
+            ("order_key", Ty::Text),
+            ("uuid", Ty::Text),
+            ("payload", Ty::Text),
+            ("occurred_at", Ty::Int),
+            ("status", Ty::Text),
+            ("attempts", Ty::Int),
+            ("next_attempt_at", Ty::Int),
+            ("status_text", Ty::Text),
+            ("lease_token", Ty::OptText),
+            ("lease_until", Ty::Int),
+            ("log", Ty::Text),
+            ("created_at", Ty::Int),
+            ("started_at", Ty::OptInt),
+            ("ended_at", Ty::OptInt),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
+    // 0025_signature_keys.sql
     Table {
         name: "signature_keys",
         columns: &[
