@@ -39,7 +39,7 @@ command -v docker-registry >/dev/null 2>&1 || {
   exit 1
 }
 command -v curl >/dev/null 2>&1 || { echo "curl is missing: apt-get install curl" >&2; exit 1; }
-cargo build --profile "$PROFILE" -q -p harbor-server -p harbor-benches --bin harbor-server --bin harbor-bench
+cargo build --profile "$PROFILE" -q --workspace --bins
 # Where cargo put them (CARGO_TARGET_DIR, if set, else ./target).
 BIN="${CARGO_TARGET_DIR:-target}/$PROFILE_DIR"
 

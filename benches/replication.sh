@@ -30,8 +30,7 @@ DIST_PORT="${DIST_PORT:-5321}"
 for tool in docker-registry skopeo curl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "$tool is missing (apt-get install $tool)" >&2; exit 1; }
 done
-cargo build --profile "$PROFILE" -q -p harbor-server -p harbor-cli -p harbor-benches \
-  --bin harbor-server --bin harbor --bin harbor-seed
+cargo build --profile "$PROFILE" -q --workspace --bins
 BIN="${CARGO_TARGET_DIR:-target}/$PROFILE_DIR"
 
 if [ "$mode" = quick ]; then

@@ -15,7 +15,9 @@ if [ ! -x "$venv/bin/st" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet "schemathesis==4.32.5"
 fi
-cargo build -q -p harbor-server --bin harbor-server
+# Every binary of the workspace at once: one feature set, shared with the benchmarks (a
+# build of one package alone resolves features anew and rebuilds crates under them).
+cargo build -q --workspace --bins
 
 data="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
