@@ -308,8 +308,6 @@ pub trait WebhookStore: Send + Sync {
     /// Releases every claim whose token is `<owner>.<random>` (those of a process that is
     /// gone); returns how many.
     async fn release_webhook_claims_of(&self, owner: &str) -> Result<u64>;
-    /// A policy's breaker.
-    async fn webhook_breaker(&self, policy_id: i64) -> Result<Breaker>;
     /// One delivery.
     async fn webhook_delivery(&self, id: i64) -> Result<Option<Delivery>>;
     /// A page of a policy's deliveries, newest first, and the total; `status` filters.

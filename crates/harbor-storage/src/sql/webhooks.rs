@@ -573,22 +573,6 @@ impl WebhookStore for SqlMetadataStore {
         Ok(done.rows_affected())
     }
 
-    async fn webhook_breaker(&self, policy_id: i64) -> Result<Breaker> {
-        let row = sqlx::query(
-            "SELECT breaker_failures, breaker_open_until FROM webhook_policies WHERE id = $1",
-        )
-        .bind(policy_id)
-        .fetch_optional(&self.read)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| Error::NotFound(format!("webhook policy {policy_id} not found")))?;
-        Ok(Breaker {
-            failures: u32::try_from(row.try_get::<i64, _>(0).map_err(internal)?)
-                .unwrap_or(u32::MAX),
-            open_until_ms: row.try_get(1).map_err(internal)?,
-        })
-    }
-
     async fn webhook_delivery(&self, id: i64) -> Result<Option<Delivery>> {
         let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d WHERE d.id = $1");
         sqlx::query(AssertSqlSafe(sql))
