@@ -1,10 +1,11 @@
 //! Harbor's `/configurations`: every field of Harbor's `Configurations` answered for. The
 //! ones this server applies are validated and stored in the database ([`SystemSettings`]),
-//! so every replica follows them; the ones fixed by this server (its own database for
-//! sign-in, quotas always on, no audit forwarding yet) are read-only and accept only their
-//! current value; the fields of features it does not have yet (LDAP, OIDC, UAA, HTTP auth
-//! proxy) take only empty values. Anything else is refused by name, and a request with one
-//! bad field changes nothing.
+//! so every replica follows them; this includes the sign-in settings (`auth_mode` and
+//! every `ldap_*`, `oidc_*` and `http_authproxy_*` field, [`crate::sign_in::config`]),
+//! whose secrets are stored sealed and never shown. The ones fixed by this server (quotas
+//! always on, no audit forwarding yet) are read-only and accept only their current value;
+//! the fields of UAA, which this server does not have, take only empty values. Anything
+//! else is refused by name, and a request with one bad field changes nothing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use serde_json::{Map, Value, json};
 
 use crate::access;
 use crate::settings::{Settings, SystemSettings};
+use crate::sign_in::config as sign_in;
 
 /// What the server was started with, for the fields that show or default to it.
 #[derive(Clone, Debug)]
@@ -27,6 +29,8 @@ pub struct Environment {
     pub session_ttl: Duration,
     /// The configured storage limit of new projects (-1 unlimited).
     pub default_storage_limit: i64,
+    /// `auth_mode` may change although users other than admin exist.
+    pub allow_auth_mode_change: bool,
 }
 
 /// One field: its value and whether it may be changed here.
@@ -41,16 +45,6 @@ pub struct Item {
 /// Fields fixed by how this server works: name, value, and why it cannot change.
 fn fixed(env: &Environment) -> Vec<(&'static str, Value, &'static str)> {
     vec![
-        (
-            "auth_mode",
-            json!("db_auth"),
-            "users sign in against this server's database; LDAP and OIDC are not supported yet",
-        ),
-        (
-            "primary_auth_mode",
-            json!(false),
-            "there is one sign-in mode",
-        ),
         (
             "robot_name_prefix",
             json!(env.robot_prefix),
@@ -88,14 +82,6 @@ fn fixed(env: &Environment) -> Vec<(&'static str, Value, &'static str)> {
         ),
     ]
 }
-
-/// Prefixes of the fields of sign-in modes this server does not have yet.
-const NOT_YET: &[(&str, &str)] = &[
-    ("ldap_", "LDAP sign-in"),
-    ("oidc_", "OIDC sign-in"),
-    ("uaa_", "UAA sign-in"),
-    ("http_authproxy_", "HTTP auth proxy sign-in"),
-];
 
 /// The current value of every field this server changes at run time.
 fn editable_values(env: &Environment, s: &Settings) -> Vec<(&'static str, Value)> {
@@ -175,7 +161,17 @@ impl SystemSettings {
     ) -> Result<BTreeMap<String, Item>> {
         access::require_sysadmin(by)?;
         let s = self.get().await;
+        let rows = self.rows().await?;
         let mut out = BTreeMap::new();
+        for (name, value) in sign_in::shown(&rows) {
+            out.insert(
+                name.to_owned(),
+                Item {
+                    value,
+                    editable: true,
+                },
+            );
+        }
         for (name, value) in editable_values(env, &s) {
             out.insert(
                 name.to_owned(),
@@ -208,26 +204,57 @@ impl SystemSettings {
         access::require_sysadmin(by)?;
         let fixed = fixed(env);
         let mut writes = Vec::new();
+        let mut signing_in = false;
         for (name, value) in body {
             if let Some(v) = check(name, value)? {
                 writes.push((name.clone(), v));
+            } else if sign_in::is_field(name) {
+                let v = sign_in::check(name, value)?;
+                let v = match v.as_str() {
+                    Some(plain) if sign_in::is_secret(name) => {
+                        json!(self.seal_secret(name, plain)?)
+                    }
+                    _ => v,
+                };
+                writes.push((name.clone(), v));
+                signing_in = true;
             } else if let Some((_, current, why)) = fixed.iter().find(|(n, _, _)| n == name) {
                 if value != current {
                     return Err(Error::Invalid(format!("{name} cannot be changed: {why}")));
                 }
-            } else if let Some((_, feature)) = NOT_YET.iter().find(|(p, _)| name.starts_with(p)) {
+            } else if sign_in::is_uaa(name) {
                 if !is_off(value) {
                     return Err(Error::Invalid(format!(
-                        "{name} is not supported yet: this server has no {feature}"
+                        "{name} is not supported: this server has no UAA sign-in"
                     )));
                 }
             } else {
                 return Err(Error::Invalid(format!("unknown configuration {name}")));
             }
         }
+        if signing_in {
+            self.check_sign_in(env, &writes).await?;
+        }
         if !writes.is_empty() {
             self.update(by, &writes).await?;
         }
         Ok(())
+    }
+
+    /// Checks sign-in changes against what is stored: the mode changes only while admin
+    /// is the only user (unless allowed), and the resulting mode has what it needs.
+    async fn check_sign_in(&self, env: &Environment, writes: &[(String, Value)]) -> Result<()> {
+        let mut rows = self.rows().await?;
+        let current = sign_in::from_rows(&rows);
+        for (name, value) in writes {
+            rows.retain(|(n, _)| n != name);
+            rows.push((name.clone(), value.to_string()));
+        }
+        let next = sign_in::from_rows(&rows);
+        if next.mode != current.mode {
+            let users = self.user_count().await?;
+            sign_in::check_mode_change(current.mode, next.mode, users, env.allow_auth_mode_change)?;
+        }
+        sign_in::check_complete(&next)
     }
 }

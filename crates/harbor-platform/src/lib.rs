@@ -33,6 +33,7 @@ pub mod robots;
 pub mod scanner;
 pub mod sessions;
 pub mod settings;
+pub mod sign_in;
 pub mod signatures;
 pub mod system_jobs;
 pub mod users;

@@ -8,9 +8,15 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use harbor_auth::Principal;
+use harbor_auth::sealing::SealingKeys;
 use harbor_core::events::{DomainEvent, EventStore, NewEvent};
 use harbor_core::ports::IdentityStore;
 use serde_json::Value;
+
+/// What a sealed setting is, bound into its seal.
+fn secret_purpose(name: &str) -> String {
+    format!("setting:{name}")
+}
 
 /// The settings this server changes at run time (Harbor's `/configurations` names). A
 /// `None` means "as the server's configuration says".
@@ -34,6 +40,8 @@ pub struct Settings {
     pub storage_per_project: Option<i64>,
     /// A message the portal shows on every page (`banner_message`), empty for none.
     pub banner_message: String,
+    /// How users sign in, and the settings of each way (secrets still sealed).
+    pub auth: crate::sign_in::AuthConfig,
 }
 
 /// Days a robot created with `duration: 0` lives unless `robot_token_duration` says.
@@ -69,7 +77,10 @@ impl Settings {
     /// The settings stored as `rows` (Harbor names, JSON values); unknown names are
     /// ignored.
     pub fn from_rows(rows: &[(String, String)]) -> Settings {
-        let mut s = Settings::default();
+        let mut s = Settings {
+            auth: crate::sign_in::config::from_rows(rows),
+            ..Settings::default()
+        };
         for (name, value) in rows {
             let v: Value = serde_json::from_str(value).unwrap_or(Value::Null);
             match name.as_str() {
@@ -95,6 +106,7 @@ impl Settings {
 pub struct SystemSettings {
     store: Arc<dyn IdentityStore>,
     events: Option<Arc<dyn EventStore>>,
+    keys: Option<Arc<SealingKeys>>,
     ttl: Duration,
     current: Arc<RwLock<(Option<Instant>, Settings)>>,
 }
@@ -113,6 +125,7 @@ impl SystemSettings {
         SystemSettings {
             store,
             events: None,
+            keys: None,
             ttl,
             current: Arc::new(RwLock::new((None, Settings::default()))),
         }
@@ -156,7 +169,7 @@ impl SystemSettings {
             let changed = values
                 .iter()
                 .map(|(k, v)| {
-                    if k == "banner_message" {
+                    if k == "banner_message" || crate::sign_in::config::is_secret(k) {
                         k.clone()
                     } else {
                         format!("{k}={v}")
@@ -172,6 +185,64 @@ impl SystemSettings {
             }
         }
         Ok(settings)
+    }
+
+    /// Seals and opens the secret settings (`ldap_search_password`, `oidc_client_secret`)
+    /// with `keys`; without them, secrets cannot be stored.
+    pub fn with_keys(mut self, keys: Arc<SealingKeys>) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The stored rows, as they are (secrets sealed), read from the database now.
+    pub async fn rows(&self) -> harbor_core::Result<Vec<(String, String)>> {
+        self.store.settings().await
+    }
+
+    /// How many user accounts exist (admin included).
+    pub async fn user_count(&self) -> harbor_core::Result<u64> {
+        self.store.user_count().await
+    }
+
+    /// `plain` sealed for the setting `name`, as stored (hex); empty stays empty.
+    pub fn seal_secret(&self, name: &str, plain: &str) -> harbor_core::Result<String> {
+        if plain.is_empty() {
+            return Ok(String::new());
+        }
+        let keys = self.keys.as_ref().ok_or_else(|| {
+            harbor_core::Error::Invalid(format!(
+                "{name} cannot be stored: this server has no secret key to seal it with"
+            ))
+        })?;
+        let sealed = keys
+            .seal(plain.as_bytes(), &secret_purpose(name))
+            .map_err(harbor_core::Error::internal)?;
+        Ok(hex::encode(sealed))
+    }
+
+    /// The secret setting `name` in clear, read from the database now; `None` when it is
+    /// not set.
+    pub async fn secret(&self, name: &str) -> harbor_core::Result<Option<String>> {
+        let rows = self.store.settings().await?;
+        let Some(stored) = rows
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| serde_json::from_str::<Value>(v).ok())
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .filter(|v| !v.is_empty())
+        else {
+            return Ok(None);
+        };
+        let keys = self.keys.as_ref().ok_or_else(|| {
+            harbor_core::Error::internal(format!("{name} is sealed and no secret key is set"))
+        })?;
+        let sealed = hex::decode(&stored).map_err(harbor_core::Error::internal)?;
+        let (plain, _) = keys
+            .open(&sealed, &secret_purpose(name))
+            .map_err(harbor_core::Error::internal)?;
+        String::from_utf8(plain)
+            .map(Some)
+            .map_err(harbor_core::Error::internal)
     }
 
     /// Stores `read_only` for every replica, and applies it here at once.

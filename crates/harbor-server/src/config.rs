@@ -345,6 +345,10 @@ pub struct AuthConfig {
     pub auto_create_projects: bool,
     /// Prefix of robot login names (`HARBOR_ROBOT_PREFIX`, default `robot$`).
     pub robot_prefix: String,
+    /// Let `auth_mode` change through `/configurations` although users other than admin
+    /// exist (`HARBOR_ALLOW_AUTH_MODE_CHANGE`, default false, as Harbor). Existing users
+    /// keep their accounts; whether they can still sign in depends on the new mode.
+    pub allow_auth_mode_change: bool,
     /// How long users, robots, projects and memberships looked up to authorise a request
     /// are cached, in milliseconds (`HARBOR_IDENTITY_CACHE_MS`, default 2000; 0 turns the
     /// cache off). Changes made through this replica apply at once; other replicas see
@@ -436,6 +440,7 @@ impl Default for AuthConfig {
             admin_password: None,
             auto_create_projects: false,
             robot_prefix: "robot$".into(),
+            allow_auth_mode_change: false,
             identity_cache_ms: 2000,
             trusted_proxies: Vec::new(),
             login_throttle: LoginThrottleConfig::default(),
@@ -827,6 +832,9 @@ impl Config {
         }
         if let Some(v) = get("HARBOR_AUTO_CREATE_PROJECTS") {
             auth.auto_create_projects = parse("HARBOR_AUTO_CREATE_PROJECTS", &v)?;
+        }
+        if let Some(v) = get("HARBOR_ALLOW_AUTH_MODE_CHANGE") {
+            auth.allow_auth_mode_change = parse("HARBOR_ALLOW_AUTH_MODE_CHANGE", &v)?;
         }
         if let Some(v) = get("HARBOR_IDENTITY_CACHE_MS") {
             auth.identity_cache_ms = parse("HARBOR_IDENTITY_CACHE_MS", &v)?;

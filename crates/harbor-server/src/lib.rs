@@ -107,6 +107,8 @@ pub struct AuthSettings {
     pub auto_create_projects: bool,
     /// Lifetime of web sessions.
     pub session_ttl: Duration,
+    /// `auth_mode` may change although users other than admin exist.
+    pub allow_auth_mode_change: bool,
 }
 
 impl AuthSettings {
@@ -154,10 +156,23 @@ impl AppState {
             registry.event_signal().clone(),
             DispatcherConfig::default(),
         );
+        let keys = Arc::new(harbor_auth::sealing::SealingKeys::new(
+            sealing
+                .0
+                .duplicate()
+                .map_err(|e| OpenError::Config(e.to_string()))?,
+            sealing
+                .1
+                .iter()
+                .map(SealingKey::duplicate)
+                .collect::<Result<_, _>>()
+                .map_err(|e| OpenError::Config(e.to_string()))?,
+        ));
         let settings = SystemSettings::new(
             identity.clone(),
             Duration::from_millis(auth.identity_cache_ms),
-        );
+        )
+        .with_keys(keys.clone());
         let identity =
             CachedIdentity::wrap(identity, Duration::from_millis(auth.identity_cache_ms));
         let mut accounts = Accounts::new(identity, auth.robot_prefix.clone());
@@ -182,18 +197,7 @@ impl AppState {
             settings.clone(),
         )
         .with_waker(Arc::new(move || waker.wake()))
-        .with_secret_keys(Arc::new(harbor_auth::sealing::SealingKeys::new(
-            sealing
-                .0
-                .duplicate()
-                .map_err(|e| OpenError::Config(e.to_string()))?,
-            sealing
-                .1
-                .iter()
-                .map(SealingKey::duplicate)
-                .collect::<Result<_, _>>()
-                .map_err(|e| OpenError::Config(e.to_string()))?,
-        )));
+        .with_secret_keys(keys);
         let builtin_adapter_key = platform.scanners.builtin_key().map(Arc::from);
         let state = AppState {
             builtin_adapter_key,
@@ -206,6 +210,7 @@ impl AppState {
                 external_url: auth.external_url.clone(),
                 auto_create_projects: auth.auto_create_projects,
                 session_ttl: Duration::from_secs(auth.session_ttl_secs),
+                allow_auth_mode_change: auth.allow_auth_mode_change,
             }),
             request_timeout: Duration::from_secs(60),
             body_idle_timeout: Duration::from_secs(10),

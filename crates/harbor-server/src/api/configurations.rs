@@ -20,6 +20,7 @@ fn environment(state: &AppState) -> Environment {
         token_ttl: state.tokens.ttl(),
         session_ttl: state.auth.session_ttl,
         default_storage_limit: state.default_storage_limit,
+        allow_auth_mode_change: state.auth.allow_auth_mode_change,
     }
 }
 

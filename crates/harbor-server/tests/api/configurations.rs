@@ -185,8 +185,17 @@ async fn every_configuration_field_is_applied_or_refused_by_name() {
         ("robot_token_duration", json!(30), true),
         ("storage_per_project", json!(-1), true),
         ("banner_message", json!(""), true),
-        ("auth_mode", json!("db_auth"), false),
-        ("primary_auth_mode", json!(false), false),
+        ("auth_mode", json!("db_auth"), true),
+        ("primary_auth_mode", json!(false), true),
+        ("ldap_url", json!(""), true),
+        ("ldap_uid", json!("cn"), true),
+        ("ldap_scope", json!(2), true),
+        ("ldap_timeout", json!(5), true),
+        ("ldap_verify_cert", json!(true), true),
+        ("ldap_group_membership_attribute", json!("memberof"), true),
+        ("oidc_verify_cert", json!(true), true),
+        ("oidc_auto_onboard", json!(false), true),
+        ("http_authproxy_verify_cert", json!(true), true),
         ("robot_name_prefix", json!("robot$"), false),
         ("quota_per_project_enable", json!(true), false),
         ("notification_enable", json!(true), false),
@@ -212,7 +221,8 @@ async fn every_configuration_field_is_applied_or_refused_by_name() {
             json!({"project_creation_restriction": "nobody"}),
             "project_creation_restriction",
         ),
-        (json!({"auth_mode": "ldap_auth"}), "auth_mode"),
+        (json!({"auth_mode": "ldap_auth"}), "ldap_url, ldap_base_dn"),
+        (json!({"auth_mode": "uaa_auth"}), "auth_mode"),
         (json!({"robot_name_prefix": "bot_"}), "robot_name_prefix"),
         (
             json!({"quota_per_project_enable": false}),
@@ -223,19 +233,23 @@ async fn every_configuration_field_is_applied_or_refused_by_name() {
             json!({"audit_log_forward_endpoint": "syslog:514"}),
             "audit_log_forward_endpoint",
         ),
-        (json!({"ldap_url": "ldaps://ldap.example.com"}), "ldap_url"),
+        (json!({"ldap_url": "https://ldap.example.com"}), "ldap_url"),
+        (json!({"ldap_base_dn": "people"}), "ldap_base_dn"),
+        (json!({"ldap_filter": "uid=*"}), "ldap_filter"),
+        (json!({"ldap_scope": 7}), "ldap_scope"),
         (
-            json!({"oidc_endpoint": "https://id.example.com"}),
+            json!({"oidc_endpoint": "http://id.example.com"}),
             "oidc_endpoint",
         ),
+        (json!({"oidc_group_filter": "(["}), "oidc_group_filter"),
         (
-            json!({"http_authproxy_endpoint": "https://a"}),
+            json!({"http_authproxy_endpoint": "ftp://a"}),
             "http_authproxy_endpoint",
         ),
         (json!({"uaa_endpoint": "https://uaa"}), "uaa_endpoint"),
         (json!({"colour": "blue"}), "colour"),
         (
-            json!({"token_expiration": 5, "ldap_url": "ldap://x"}),
+            json!({"token_expiration": 5, "ldap_url": "ldap://x/dc=y"}),
             "ldap_url",
         ),
     ] {
@@ -371,4 +385,146 @@ async fn every_configuration_field_is_applied_or_refused_by_name() {
     )
     .await;
     harbor_error(r, StatusCode::UNAUTHORIZED, "UNAUTHORIZED").await;
+}
+
+/// The stored value of one system setting, read from the database directly.
+async fn stored_setting(s: &TestServer, name: &str) -> Option<String> {
+    use harbor_core::ports::IdentityStore as _;
+    let store = harbor_storage::SqlMetadataStore::connect(
+        &s.database_url(),
+        &harbor_storage::sql::PoolConfig::default(),
+    )
+    .await
+    .unwrap();
+    let rows = store.settings().await.unwrap();
+    store.close().await;
+    rows.into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+}
+
+/// The sign-in settings: stored and shown (secrets sealed at rest and never shown, nor
+/// audited), the mode switched only with what it needs and only while admin is the only
+/// user, as Harbor; the operator's override allows it anyway.
+#[tokio::test]
+async fn sign_in_settings_are_stored_sealed_and_guarded() {
+    let s = TestServer::start_strict().await;
+    let secret = "s3cret-bind-password";
+    let r = admin(
+        &s,
+        Method::PUT,
+        CONFIG,
+        Some(json!({
+            "ldap_url": "ldaps://dir.example.com:636",
+            "ldap_search_dn": "cn=reader,dc=example,dc=com",
+            "ldap_search_password": secret,
+            "ldap_base_dn": "ou=people,dc=example,dc=com",
+            "ldap_filter": "(objectClass=person)",
+            "ldap_uid": "uid",
+            "ldap_scope": 1,
+            "ldap_group_admin_dn": "cn=admins,ou=groups,dc=example,dc=com",
+            "oidc_client_secret": "oidc-secret",
+        })),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let cfg: Value = get_json(&client(), &s, CONFIG).await;
+    assert_eq!(cfg["ldap_url"]["value"], "ldaps://dir.example.com:636");
+    assert_eq!(cfg["ldap_uid"]["value"], "uid");
+    assert_eq!(cfg["ldap_scope"]["value"], 1);
+    assert_eq!(
+        cfg["ldap_verify_cert"]["value"], true,
+        "verification is on by default"
+    );
+    let text = cfg.to_string();
+    assert!(cfg.get("ldap_search_password").is_none() && !text.contains(secret));
+    assert!(cfg.get("oidc_client_secret").is_none() && !text.contains("oidc-secret"));
+    let stored = stored_setting(&s, "ldap_search_password").await.unwrap();
+    assert!(!stored.contains(secret), "stored in clear: {stored}");
+    assert!(stored.len() > 2 * secret.len(), "not sealed: {stored}");
+    let audit = wait_audit(&s, "q=resource_type%3Dconfiguration", |e| {
+        e["resource"]
+            .as_str()
+            .is_some_and(|r| r.contains("ldap_url"))
+    })
+    .await;
+    let audit = serde_json::to_string(&audit).unwrap();
+    assert!(audit.contains("ldap_search_password") && !audit.contains(secret));
+
+    // The mode needs its settings: OIDC without an endpoint is refused, LDAP is complete.
+    let r = admin(
+        &s,
+        Method::PUT,
+        CONFIG,
+        Some(json!({"auth_mode": "oidc_auth"})),
+    )
+    .await;
+    let e = harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+    assert!(e.to_string().contains("oidc_endpoint"), "{e}");
+    let r = admin(
+        &s,
+        Method::PUT,
+        CONFIG,
+        Some(json!({"auth_mode": "ldap_auth"})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // An empty secret clears it.
+    let r = admin(
+        &s,
+        Method::PUT,
+        CONFIG,
+        Some(json!({"ldap_search_password": ""})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        stored_setting(&s, "ldap_search_password").await.as_deref(),
+        Some("\"\"")
+    );
+    let r = admin(
+        &s,
+        Method::PUT,
+        CONFIG,
+        Some(json!({"auth_mode": "db_auth"})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Once another user exists, the mode stays (Harbor's message), and nothing changes.
+    create_user(&s, "alice").await;
+    let r = admin(
+        &s,
+        Method::PUT,
+        CONFIG,
+        Some(json!({"auth_mode": "ldap_auth", "ldap_uid": "cn"})),
+    )
+    .await;
+    let e = harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
+    assert!(
+        e.to_string()
+            .contains("the auth mode cannot be modified as new users have been inserted"),
+        "{e}"
+    );
+    let cfg: Value = get_json(&client(), &s, CONFIG).await;
+    assert_eq!(cfg["auth_mode"]["value"], "db_auth");
+    assert_eq!(cfg["ldap_uid"]["value"], "uid");
+    // The same value is no change.
+    let r = admin(
+        &s,
+        Method::PUT,
+        CONFIG,
+        Some(json!({"auth_mode": "db_auth"})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // The operator's override.
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start_with(dir.path(), |c| c.auth.allow_auth_mode_change = true).await;
+    create_user(&s, "alice").await;
+    let body = json!({"auth_mode": "ldap_auth", "ldap_url": "ldap://127.0.0.1:1",
+                      "ldap_base_dn": "dc=example,dc=com"});
+    let r = admin(&s, Method::PUT, CONFIG, Some(body)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let cfg: Value = get_json(&client(), &s, CONFIG).await;
+    assert_eq!(cfg["auth_mode"]["value"], "ldap_auth");
 }
