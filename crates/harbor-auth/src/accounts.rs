@@ -38,6 +38,26 @@ const VERIFIED_MAX: usize = 10_000;
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| secret::hash("not-a-real-password-0A").unwrap_or_default());
 
+/// What an [`ExternalSignIn`] decided about a user's credentials.
+#[derive(Debug)]
+pub enum External {
+    /// Not its business: check the password stored in the database (`db_auth`, or the
+    /// `admin` account in every mode).
+    Database,
+    /// It checked them: the user (created or updated in the database by it), or `None`
+    /// when they do not match.
+    Checked(Option<harbor_core::identity::User>),
+}
+
+/// Another source of users' passwords (an LDAP directory, OIDC CLI secrets), asked by
+/// [`Accounts::login`] before the database for every user (never for robots). The login
+/// throttle counts its refusals like any other.
+#[async_trait::async_trait]
+pub trait ExternalSignIn: Send + Sync {
+    /// Checks `username` and `password`.
+    async fn check(&self, username: &str, password: &str) -> Result<External>;
+}
+
 /// Credentials checks and access resolution over an [`IdentityStore`].
 pub struct Accounts {
     store: Arc<dyn IdentityStore>,
@@ -47,6 +67,8 @@ pub struct Accounts {
     verified: TtlMap<[u8; 32], ()>,
     /// Failed sign-in counting and lockouts; `None` checks every attempt.
     throttle: Option<LoginThrottle>,
+    /// Where users' passwords are checked when not in the database.
+    external: Option<Arc<dyn ExternalSignIn>>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -77,7 +99,14 @@ impl Accounts {
             robot_prefix: robot_prefix.into(),
             verified: TtlMap::new(VERIFIED_TTL, VERIFIED_MAX),
             throttle: None,
+            external: None,
         }
+    }
+
+    /// Asks `external` about users' credentials before the database.
+    pub fn with_external(mut self, external: Arc<dyn ExternalSignIn>) -> Self {
+        self.external = Some(external);
+        self
     }
 
     /// Counts failed sign-ins in `throttle` and refuses them while it says so.
@@ -273,6 +302,11 @@ impl Accounts {
                     robot,
                     login: username.to_owned(),
                 }));
+        }
+        if let Some(external) = &self.external
+            && let External::Checked(user) = external.check(username, password).await?
+        {
+            return Ok(user.map(Principal::User));
         }
         let user = self.store.user_by_name(username).await?;
         let stored = user.as_ref().map(|u| u.password_hash.as_str());

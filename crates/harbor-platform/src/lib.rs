@@ -66,6 +66,8 @@ pub use webhook::Webhooks;
 /// The platform services over one set of stores. Cheap to clone.
 #[derive(Clone)]
 pub struct Platform {
+    /// Signing in through LDAP or OIDC (set with [`Platform::with_sign_in`]).
+    pub sign_in: Option<sign_in::SignIn>,
     /// Projects and their metadata.
     pub projects: Projects,
     /// Project members.
@@ -167,6 +169,7 @@ impl Platform {
         let webhooks = Webhooks::new(registry.metadata().clone(), accounts.clone());
         let signatures = signatures::Signatures::new(registry.clone(), projects.clone());
         Platform {
+            sign_in: None,
             webhooks,
             signatures,
             local,
@@ -202,6 +205,13 @@ impl Platform {
         self.scanner.adapter = self.scanner.adapter.with_keys(keys.clone());
         self.scans = self.scans.with_scanners(self.scanners.clone());
         self.webhooks = self.webhooks.with_keys(keys);
+        self
+    }
+
+    /// Signs users in with `sign_in` (the one the accounts ask, see
+    /// [`harbor_auth::Accounts::with_external`]).
+    pub fn with_sign_in(mut self, sign_in: sign_in::SignIn) -> Self {
+        self.sign_in = Some(sign_in);
         self
     }
 

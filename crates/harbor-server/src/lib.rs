@@ -175,7 +175,9 @@ impl AppState {
         .with_keys(keys.clone());
         let identity =
             CachedIdentity::wrap(identity, Duration::from_millis(auth.identity_cache_ms));
-        let mut accounts = Accounts::new(identity, auth.robot_prefix.clone());
+        let sign_in = harbor_platform::sign_in::SignIn::new(settings.clone(), identity.clone());
+        let mut accounts = Accounts::new(identity, auth.robot_prefix.clone())
+            .with_external(Arc::new(sign_in.clone()));
         if auth.login_throttle.enabled {
             accounts = accounts.with_throttle(LoginThrottle::new(
                 login_failures,
@@ -197,7 +199,8 @@ impl AppState {
             settings.clone(),
         )
         .with_waker(Arc::new(move || waker.wake()))
-        .with_secret_keys(keys);
+        .with_secret_keys(keys)
+        .with_sign_in(sign_in);
         let builtin_adapter_key = platform.scanners.builtin_key().map(Arc::from);
         let state = AppState {
             builtin_adapter_key,
