@@ -15,6 +15,7 @@ pub mod audit;
 pub mod errors;
 pub mod jobs;
 pub mod labels;
+pub mod ldap;
 pub mod members;
 pub mod projects;
 pub mod replication;
@@ -39,6 +40,7 @@ pub use jobs::{
     PurgeAuditProgress, ScheduleBody, ScheduleObj, ScheduleTask, SchedulerStatus, WorkerPool,
 };
 pub use labels::{ImmutableRule, ImmutableSelector, Label};
+pub use ldap::{LdapConf, LdapFailedImportUser, LdapImportUsers, LdapPingResult, LdapUser};
 pub use members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserEntity};
 pub use projects::{
     CveAllowlist, CveAllowlistItem, Project, ProjectDeletable, ProjectMetadata, ProjectReq,

@@ -239,6 +239,11 @@ fn every_model_matches_harbors_definition() {
     check::<m::WebhookTargetObject>("WebhookTargetObject", &s, p);
     check::<m::WebhookLastTrigger>("WebhookLastTrigger", &s, p);
     check::<m::SupportedWebhookEventTypes>("SupportedWebhookEventTypes", &s, p);
+    check::<m::LdapConf>("LdapConf", &s, p);
+    check::<m::LdapPingResult>("LdapPingResult", &s, p);
+    check::<m::LdapImportUsers>("LdapImportUsers", &s, p);
+    check::<m::LdapFailedImportUser>("LdapFailedImportUser", &s, p);
+    check::<m::LdapUser>("LdapUser", &s, p);
     check::<m::PayloadFormat>("PayloadFormat", &s, p);
     check::<m::Metrics>("Metrics", &s, p);
     check::<m::Execution>("Execution", &s, p);

@@ -27,7 +27,7 @@ pub mod sealing;
 pub mod secret;
 pub mod throttle;
 pub mod token;
-mod ttl;
+pub mod ttl;
 
 pub use accounts::Accounts;
 pub use cache::CachedIdentity;

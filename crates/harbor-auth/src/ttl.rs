@@ -7,14 +7,15 @@ use std::time::{Duration, Instant};
 
 /// Entries live `ttl`; at `max` entries the expired ones are dropped, and everything if
 /// that is not enough (a refill costs one look-up per key).
-pub(crate) struct TtlMap<K, V> {
+pub struct TtlMap<K, V> {
     ttl: Duration,
     max: usize,
     map: Mutex<HashMap<K, (Instant, V)>>,
 }
 
 impl<K: Hash + Eq, V: Clone> TtlMap<K, V> {
-    pub(crate) fn new(ttl: Duration, max: usize) -> Self {
+    /// A map whose entries live `ttl`, holding at most `max`.
+    pub fn new(ttl: Duration, max: usize) -> Self {
         TtlMap {
             ttl,
             max,
@@ -23,13 +24,14 @@ impl<K: Hash + Eq, V: Clone> TtlMap<K, V> {
     }
 
     /// The value put under `key` less than `ttl` ago.
-    pub(crate) fn get(&self, key: &K) -> Option<V> {
+    pub fn get(&self, key: &K) -> Option<V> {
         let map = self.map.lock().ok()?;
         let (at, v) = map.get(key)?;
         (at.elapsed() < self.ttl).then(|| v.clone())
     }
 
-    pub(crate) fn put(&self, key: K, value: V) {
+    /// Puts `value` under `key` for `ttl`.
+    pub fn put(&self, key: K, value: V) {
         if let Ok(mut map) = self.map.lock() {
             if map.len() >= self.max {
                 map.retain(|_, (at, _)| at.elapsed() < self.ttl);
@@ -41,7 +43,8 @@ impl<K: Hash + Eq, V: Clone> TtlMap<K, V> {
         }
     }
 
-    pub(crate) fn clear(&self) {
+    /// Forgets everything.
+    pub fn clear(&self) {
         if let Ok(mut map) = self.map.lock() {
             map.clear();
         }

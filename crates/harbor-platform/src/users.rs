@@ -104,8 +104,17 @@ impl Users {
     /// Creates an account (never an administrator). System administrators may; with
     /// `self_registration` on, so may an anonymous visitor, for themselves (the event's
     /// actor is then the new user).
+    /// Outside `db_auth`, users come from the directory or the provider: none is created
+    /// here (Harbor's rule).
     pub async fn create(&self, by: &Principal, req: CreateUser) -> Result<User> {
-        let signing_up = !by.is_authenticated() && self.settings.get().await.self_registration;
+        let settings = self.settings.get().await;
+        if settings.auth.mode != crate::sign_in::AuthMode::Db {
+            return Err(Error::Forbidden(format!(
+                "users cannot be created here when auth_mode is {}: they sign in through it",
+                settings.auth.mode
+            )));
+        }
+        let signing_up = !by.is_authenticated() && settings.self_registration;
         if !signing_up {
             access::require_sysadmin(by)?;
         }
@@ -233,6 +242,12 @@ impl Users {
     ) -> Result<()> {
         self_or_admin(by, id)?;
         let user = self.load(id).await?;
+        let mode = self.settings.get().await.auth.mode;
+        if mode != crate::sign_in::AuthMode::Db && user.username != harbor_auth::accounts::ADMIN {
+            return Err(Error::Forbidden(format!(
+                "passwords are kept by the {mode} sign-in, not here"
+            )));
+        }
         if by.user_id() == Some(id) && !verify_blocking(user.password_hash.clone(), old).await? {
             return Err(Error::Forbidden("the old password is wrong".into()));
         }

@@ -102,6 +102,9 @@ pub struct LdapConfig {
     pub timeout_secs: u64,
     /// Whether the server's certificate is verified (on by default).
     pub verify_cert: bool,
+    /// Whether an `ldap://` connection is upgraded with StartTLS before binding (ours,
+    /// not Harbor's: off by default).
+    pub starttls: bool,
     /// Where groups are searched.
     pub group_base_dn: String,
     /// The filter groups must match, such as `(objectClass=groupOfNames)`.
@@ -227,6 +230,7 @@ const FIELDS: &[(&str, Kind, DefaultValue)] = &[
     ("ldap_scope", Kind::Scope, DefaultValue::Int(2)),
     ("ldap_timeout", Kind::Seconds, DefaultValue::Int(5)),
     ("ldap_verify_cert", Kind::Bool, DefaultValue::Bool(true)),
+    ("ldap_starttls", Kind::Bool, DefaultValue::Bool(false)),
     ("ldap_group_base_dn", Kind::Dn, DefaultValue::Str("")),
     (
         "ldap_group_search_filter",
@@ -705,6 +709,7 @@ pub fn from_rows(rows: &[(String, String)]) -> AuthConfig {
             scope: LdapScope::from_number(n("ldap_scope")),
             timeout_secs: u64::try_from(n("ldap_timeout")).unwrap_or(5).clamp(1, 300),
             verify_cert: b("ldap_verify_cert"),
+            starttls: b("ldap_starttls"),
             group_base_dn: s("ldap_group_base_dn"),
             group_search_filter: s("ldap_group_search_filter"),
             group_attribute_name: s("ldap_group_attribute_name"),

@@ -10,6 +10,7 @@ mod executions;
 mod immutable;
 mod jobservice;
 mod labels;
+mod ldap;
 mod logs;
 mod members;
 mod metadatas;
@@ -285,6 +286,7 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .merge(retention::routes())
         .merge(webhooks::routes())
+        .merge(ldap::routes())
         .merge(system_jobs::<executions::Gc>("gc"))
         .merge(system_jobs::<executions::PurgeAudit>("purgeaudit"))
         .merge(system_jobs::<executions::ScanAll>("scanAll"))

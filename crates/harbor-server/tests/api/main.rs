@@ -3,6 +3,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/ldap.rs"]
+mod ldap_server;
 /// harbor-remote's test helpers: CNCF Distribution on loopback, images pushed with the
 /// remote client.
 #[path = "../../../harbor-remote/tests/common/mod.rs"]
@@ -20,6 +22,7 @@ mod immutable;
 mod jobs;
 mod keys;
 mod labels;
+mod ldap;
 mod matrix;
 mod projects;
 mod proxy;
