@@ -681,6 +681,66 @@ async fn the_test_call_reports_each_target() {
     assert!(executions(&s, "hooks", id).await.is_empty());
 }
 
+/// `skip_cert_verify`: a receiver with a certificate no authority vouches for is refused
+/// (the log says why), unless its target skips verification; then both the test call and
+/// real deliveries reach it.
+#[tokio::test]
+async fn certificates_are_verified_unless_the_target_skips_it() {
+    let s = server(|c| c.webhook.max_attempts = 1).await;
+    let rx = Receiver::start_tls().await;
+    create_project(&s, "hooks", false).await;
+    let targets = json!([
+        {"address": rx.url("/verified")},
+        {"address": rx.url("/skipped"), "skip_cert_verify": true},
+    ]);
+    let id = create_policy(&s, "hooks", policy("tls", targets, &["PUSH_ARTIFACT"])).await;
+    let resp = admin(
+        &s,
+        Method::POST,
+        &format!("/api/v2.0/projects/hooks/webhook/policies/{id}/test"),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let results: Vec<Value> = resp.json().await.unwrap();
+    assert_eq!(results[0]["success"], false, "{results:?}");
+    assert_eq!(results[1]["success"], true, "{results:?}");
+    let got = rx.got();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].path, "/skipped");
+
+    push_image(&s, "hooks/app", "v1", 1).await;
+    let got = rx.wait_for(2).await;
+    let list = settled(&s, "hooks", id, 2).await;
+    let base = format!("/api/v2.0/projects/hooks/webhook/policies/{id}/executions");
+    let mut by_target = std::collections::HashMap::new();
+    for e in &list {
+        let eid = e["id"].as_i64().unwrap();
+        let tasks: Vec<Value> = get_json(&client(), &s, &format!("{base}/{eid}/tasks")).await;
+        let address = tasks[0]["extra_attrs"]["address"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        by_target.insert(address, (eid, e["status"].clone()));
+    }
+    let (_, skipped) = &by_target[&rx.url("/skipped")];
+    assert_eq!(skipped, "Success", "{list:?}");
+    let (eid, refused) = &by_target[&rx.url("/verified")];
+    assert_eq!(refused, "Error", "{list:?}");
+    assert_eq!(got.len(), 2, "nothing reached the verified target");
+    assert_eq!(got[1].path, "/skipped");
+    assert_eq!(got[1].body["type"], "PUSH_ARTIFACT");
+    let log = client()
+        .get(s.url(&format!("{base}/{eid}/tasks/{eid}/log")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(log.to_lowercase().contains("certificate"), "{log}");
+}
+
 #[tokio::test]
 async fn quota_warnings_and_refusals_are_sent() {
     let s = server(|_| {}).await;
