@@ -19,6 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use harbor_core::Result;
 use harbor_core::events::NewEvent;
+use harbor_core::groups::{GroupQuery, GroupType, NewUserGroup, UserGroup};
 use harbor_core::identity::{
     AuditEntry, AuditQuery, Match, Member, NewAuditEntry, NewProject, NewRobot, NewUser, Page,
     Project, ProjectQuery, ProjectSummary, Robot, RobotQuery, RobotUpdate, Session, User,
@@ -291,6 +292,72 @@ impl IdentityStore for CachedIdentity {
         project_ids: &[i64],
     ) -> Result<Vec<(i64, Role)>> {
         self.inner.roles_in_projects(user_id, project_ids).await
+    }
+
+    async fn add_group_member_emitting(
+        &self,
+        project_id: i64,
+        group_id: i64,
+        role: Role,
+        events: &[NewEvent],
+    ) -> Result<Member> {
+        self.write(
+            self.inner
+                .add_group_member_emitting(project_id, group_id, role, events),
+        )
+        .await
+    }
+
+    async fn create_group_emitting(
+        &self,
+        group: &NewUserGroup,
+        events: &[NewEvent],
+    ) -> Result<UserGroup> {
+        self.inner.create_group_emitting(group, events).await
+    }
+    async fn group(&self, id: i64) -> Result<Option<UserGroup>> {
+        self.inner.group(id).await
+    }
+    async fn groups(&self, query: &GroupQuery, page: Page) -> Result<(Vec<UserGroup>, u64)> {
+        self.inner.groups(query, page).await
+    }
+    async fn rename_group_emitting(
+        &self,
+        id: i64,
+        name: &str,
+        events: &[NewEvent],
+    ) -> Result<UserGroup> {
+        self.inner.rename_group_emitting(id, name, events).await
+    }
+    /// Removes roles: forgets everything cached.
+    async fn delete_group_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()> {
+        self.write(self.inner.delete_group_emitting(id, events))
+            .await
+    }
+    /// Creating groups grants nothing (a new group is nobody's and in no project): the
+    /// cache is kept, so that a sign-in does not empty it.
+    async fn ensure_groups(
+        &self,
+        group_type: GroupType,
+        groups: &[(String, String)],
+    ) -> Result<Vec<i64>> {
+        self.inner.ensure_groups(group_type, groups).await
+    }
+    async fn user_groups(&self, user_id: i64) -> Result<Vec<UserGroup>> {
+        self.inner.user_groups(user_id).await
+    }
+    /// Changes roles: forgets everything cached.
+    async fn set_user_groups_emitting(
+        &self,
+        user_id: i64,
+        group_ids: &[i64],
+        events: &[NewEvent],
+    ) -> Result<()> {
+        self.write(
+            self.inner
+                .set_user_groups_emitting(user_id, group_ids, events),
+        )
+        .await
     }
 
     async fn create_robot_emitting(&self, robot: &NewRobot, events: &[NewEvent]) -> Result<Robot> {

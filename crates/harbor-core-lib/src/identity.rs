@@ -136,19 +136,39 @@ pub struct ProjectQuery {
     pub visible_to: Option<i64>,
 }
 
-/// A user's membership in a project.
+/// A membership in a project: a user's, or a user group's (Harbor's entity types `u`
+/// and `g`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
     /// Database id of the membership.
     pub id: i64,
     /// The project.
     pub project_id: i64,
-    /// The user.
+    /// The user; 0 for a group's membership.
     pub user_id: i64,
-    /// The user's name.
+    /// The user's name, or the group's.
     pub username: String,
+    /// The group, for a group's membership.
+    pub group_id: Option<i64>,
     /// The role granted.
     pub role: Role,
+}
+
+impl Member {
+    /// Whether this is a group's membership.
+    pub fn is_group(&self) -> bool {
+        self.group_id.is_some()
+    }
+
+    /// Harbor's `entity_id`: the user's or the group's id.
+    pub fn entity_id(&self) -> i64 {
+        self.group_id.unwrap_or(self.user_id)
+    }
+
+    /// Harbor's `entity_type`: `u` or `g`.
+    pub fn entity_type(&self) -> &'static str {
+        if self.is_group() { "g" } else { "u" }
+    }
 }
 
 /// Counts that summarise a project.

@@ -14,6 +14,7 @@ pub mod endpoints;
 pub mod error;
 pub mod events;
 pub mod gc;
+pub mod groups;
 pub mod identity;
 pub mod immutable;
 pub mod jobs;

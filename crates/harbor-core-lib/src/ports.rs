@@ -11,6 +11,7 @@ use futures::stream::BoxStream;
 use crate::digest::Digest;
 use crate::error::Result;
 use crate::events::NewEvent;
+use crate::groups::{GroupQuery, GroupType, NewUserGroup, UserGroup};
 use crate::identity::{
     AuditEntry, AuditQuery, Match, Member, NewAuditEntry, NewProject, NewRobot, NewUser, Page,
     Project, ProjectQuery, ProjectSummary, Robot, RobotQuery, RobotUpdate, Session, User,
@@ -620,10 +621,21 @@ pub trait IdentityStore: Send + Sync + 'static {
         member_id: i64,
         events: &[NewEvent],
     ) -> Result<()>;
-    /// The roles a user holds in a project (empty for non-members).
+    /// Makes a user group a member; a group holds at most one membership per project.
+    async fn add_group_member_emitting(
+        &self,
+        project_id: i64,
+        group_id: i64,
+        role: Role,
+        events: &[NewEvent],
+    ) -> Result<Member>;
+    /// The roles a user holds in a project, their own and those of their groups, without
+    /// repeats and the highest first ([`Role::strongest_first`]); empty for non-members.
+    /// One query.
     async fn roles(&self, project_id: i64, user_id: i64) -> Result<Vec<Role>>;
-    /// The roles a user holds in each of `project_ids` (in one query, for listings):
-    /// `(project_id, role)` pairs; projects without a membership are absent.
+    /// The roles a user holds, directly or through groups, in each of `project_ids` (in
+    /// one query, for listings): `(project_id, role)` pairs; projects without a
+    /// membership are absent.
     async fn roles_in_projects(
         &self,
         user_id: i64,
@@ -670,6 +682,45 @@ pub trait IdentityStore: Send + Sync + 'static {
     }
     /// [`IdentityStore::delete_robot`], appending `events` in its transaction.
     async fn delete_robot_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()>;
+
+    /// Creates a user group; a name taken within its type (or a DN taken among LDAP
+    /// groups) is a conflict.
+    async fn create_group_emitting(
+        &self,
+        group: &NewUserGroup,
+        events: &[NewEvent],
+    ) -> Result<UserGroup>;
+    /// The group with this id.
+    async fn group(&self, id: i64) -> Result<Option<UserGroup>>;
+    /// One page of groups ordered by id, and the number of matches.
+    async fn groups(&self, query: &GroupQuery, page: Page) -> Result<(Vec<UserGroup>, u64)>;
+    /// Renames a group.
+    async fn rename_group_emitting(
+        &self,
+        id: i64,
+        name: &str,
+        events: &[NewEvent],
+    ) -> Result<UserGroup>;
+    /// Deletes a group with its project memberships and its users' memberships, in one
+    /// transaction.
+    async fn delete_group_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()>;
+    /// The groups of `group_type` named in `groups` (`(name, dn)` pairs; the DN is the
+    /// key of LDAP groups, the name of the others), created when missing; their ids in
+    /// the order given. For the sign-in modes.
+    async fn ensure_groups(
+        &self,
+        group_type: GroupType,
+        groups: &[(String, String)],
+    ) -> Result<Vec<i64>>;
+    /// The groups a user belongs to, ordered by id.
+    async fn user_groups(&self, user_id: i64) -> Result<Vec<UserGroup>>;
+    /// Replaces a user's group memberships with `group_ids`, in one transaction.
+    async fn set_user_groups_emitting(
+        &self,
+        user_id: i64,
+        group_ids: &[i64],
+        events: &[NewEvent],
+    ) -> Result<()>;
 
     /// Stores a web session.
     async fn create_session(&self, session: &Session) -> Result<()>;

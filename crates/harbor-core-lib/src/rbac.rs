@@ -50,6 +50,27 @@ impl Role {
         Role::ALL.into_iter().find(|r| r.id() == id)
     }
 
+    /// How much the role may do: projectAdmin 5, maintainer 4, developer 3, guest 2,
+    /// limitedGuest 1 (each allows at least what the lower ones do, except that a
+    /// limited guest's few rights are also a guest's).
+    pub fn rank(self) -> u8 {
+        match self {
+            Role::ProjectAdmin => 5,
+            Role::Maintainer => 4,
+            Role::Developer => 3,
+            Role::Guest => 2,
+            Role::LimitedGuest => 1,
+        }
+    }
+
+    /// `roles` without repeats, the highest first (a user's own role and those of their
+    /// groups: the first is the effective role Harbor shows as `current_user_role_id`).
+    pub fn strongest_first(mut roles: Vec<Role>) -> Vec<Role> {
+        roles.sort_by_key(|r| std::cmp::Reverse(r.rank()));
+        roles.dedup();
+        roles
+    }
+
     /// Harbor's role name.
     pub fn name(self) -> &'static str {
         match self {
@@ -468,6 +489,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn strongest_role_first() {
+        assert_eq!(
+            Role::strongest_first(vec![
+                Role::Guest,
+                Role::Maintainer,
+                Role::Guest,
+                Role::LimitedGuest,
+                Role::Developer,
+            ]),
+            [
+                Role::Maintainer,
+                Role::Developer,
+                Role::Guest,
+                Role::LimitedGuest
+            ]
+        );
+        assert!(Role::strongest_first(vec![]).is_empty());
+        assert_eq!(
+            Role::strongest_first(vec![Role::Developer, Role::ProjectAdmin]),
+            [Role::ProjectAdmin, Role::Developer]
+        );
     }
 
     #[test]

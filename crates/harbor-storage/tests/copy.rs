@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use harbor_core::events::{DomainEvent, EventStore, NewEvent, StartAt, StoredEvent};
+use harbor_core::groups::{GroupQuery, GroupType, NewUserGroup, UserGroup};
 use harbor_core::identity::{
     AuditEntry, AuditQuery, Member, NewAuditEntry, NewRobot, NewUser, Page, Project, ProjectQuery,
     Robot, RobotAccess, RobotPermission, RobotQuery, Session, User, UserQuery,
@@ -120,7 +121,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 35] = [
+const COPY_ORDER: [&str; 37] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -131,6 +132,8 @@ const COPY_ORDER: [&str; 35] = [
     "users",
     "registries",
     "projects",
+    "user_groups",
+    "user_group_members",
     "project_members",
     "robots",
     "sessions",
@@ -237,6 +240,8 @@ struct Identity {
     audit: Vec<AuditEntry>,
     key: Vec<u8>,
     settings: Vec<(String, String)>,
+    groups: Vec<UserGroup>,
+    user_groups: Vec<Vec<UserGroup>>,
 }
 
 async fn identity(s: &SqlMetadataStore) -> Identity {
@@ -257,6 +262,10 @@ async fn identity(s: &SqlMetadataStore) -> Identity {
     let (audit, n) = s.audit_log(&AuditQuery::default(), all()).await.unwrap();
     assert_eq!(n as usize, audit.len());
     // Offering another key returns the stored one, if there is one.
+    let mut user_groups = Vec::new();
+    for u in &users {
+        user_groups.push(s.user_groups(u.id).await.unwrap());
+    }
     let key = s
         .signing_key(b"a key the store must not take")
         .await
@@ -270,6 +279,8 @@ async fn identity(s: &SqlMetadataStore) -> Identity {
         audit,
         key,
         settings: s.settings().await.unwrap(),
+        groups: s.groups(&GroupQuery::default(), all()).await.unwrap().0,
+        user_groups,
     }
 }
 
@@ -308,6 +319,20 @@ async fn populate_identity(s: &SqlMetadataStore) -> Issued {
         .await
         .unwrap();
     s.add_member(library.id, admin.id, Role::Guest)
+        .await
+        .unwrap();
+    // 0026_user_groups.sql: a group, bob in it, and its membership of library.
+    let devs = s
+        .create_group_emitting(
+            &NewUserGroup::new("devs", GroupType::Ldap, "cn=devs,dc=example,dc=com").unwrap(),
+            &[],
+        )
+        .await
+        .unwrap();
+    s.set_user_groups_emitting(bob.id, &[devs.id], &[])
+        .await
+        .unwrap();
+    s.add_group_member_emitting(library.id, devs.id, Role::Maintainer, &[])
         .await
         .unwrap();
     let orphan = s.create_project("orphan", gone.id, false).await.unwrap();
@@ -529,7 +554,9 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     assert_eq!(rows(&report, "manifests"), 10);
     assert_eq!(rows(&report, "users"), 3);
     assert_eq!(rows(&report, "projects"), 3); // library, team, hub (a proxy cache)
-    assert_eq!(rows(&report, "project_members"), 4);
+    assert_eq!(rows(&report, "project_members"), 5); // 4 users' and a group's
+    assert_eq!(rows(&report, "user_groups"), 1);
+    assert_eq!(rows(&report, "user_group_members"), 1);
     assert_eq!(rows(&report, "robots"), 2);
     assert_eq!(rows(&report, "sessions"), 2);
     assert_eq!(rows(&report, "audit_log"), 3);

@@ -105,6 +105,14 @@ pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> Option<NewAuditE
         DomainEvent::UserUpdated { user, .. } => ("update", "user", user.clone()),
         DomainEvent::UserDeleted { user } => ("delete", "user", user.clone()),
         DomainEvent::UserSignedIn { user } => ("login", "user", user.clone()),
+        DomainEvent::UserGroupChanged { group, change, .. } => {
+            (change.as_str(), "user_group", group.clone())
+        }
+        DomainEvent::UserGroupsSet { user, groups } => (
+            "update",
+            "user_group_membership",
+            format!("{user}:{}", groups.join(",")),
+        ),
         DomainEvent::RobotCreated { robot, .. } => ("create", "robot", robot.clone()),
         DomainEvent::RobotUpdated { robot, .. } => ("update", "robot", robot.clone()),
         DomainEvent::RobotDeleted { robot, .. } => ("delete", "robot", robot.clone()),

@@ -161,6 +161,23 @@ pub enum DomainEvent {
         /// The username.
         user: String,
     },
+    /// A user group (`/usergroups`) was created, renamed or deleted (its memberships
+    /// with it).
+    UserGroupChanged {
+        /// Its name (the new one for a rename).
+        group: String,
+        /// Its id.
+        group_id: i64,
+        /// `create`, `update` or `delete`.
+        change: String,
+    },
+    /// A user's group memberships were replaced (by a sign-in mode or an administrator).
+    UserGroupsSet {
+        /// The username.
+        user: String,
+        /// The names of the groups the user now belongs to.
+        groups: Vec<String>,
+    },
     /// A robot account was created.
     RobotCreated {
         /// Its login name (`robot$...`).
@@ -441,6 +458,8 @@ impl DomainEvent {
             DomainEvent::UserUpdated { .. } => "user_updated",
             DomainEvent::UserDeleted { .. } => "user_deleted",
             DomainEvent::UserSignedIn { .. } => "user_signed_in",
+            DomainEvent::UserGroupChanged { .. } => "user_group_changed",
+            DomainEvent::UserGroupsSet { .. } => "user_groups_set",
             DomainEvent::RobotCreated { .. } => "robot_created",
             DomainEvent::RobotUpdated { .. } => "robot_updated",
             DomainEvent::RobotDeleted { .. } => "robot_deleted",

@@ -196,13 +196,35 @@ const TABLES: &[Table] = &[
         key: 1,
         ids: Ids::NeverReused,
     },
+    // 0026_user_groups.sql: groups before the memberships that name them.
+    Table {
+        name: "user_groups",
+        columns: &[
+            ("id", Ty::Int),
+            ("name", Ty::Text),
+            ("group_type", Ty::Int),
+            ("ldap_group_dn", Ty::Text),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
+    Table {
+        name: "user_group_members",
+        columns: &[("user_id", Ty::Int), ("group_id", Ty::Int)],
+        key: 2,
+        ids: Ids::Given,
+    },
     Table {
         name: "project_members",
         columns: &[
             ("id", Ty::Int),
             ("project_id", Ty::Int),
-            ("user_id", Ty::Int),
+            // 0026_user_groups.sql: a user's or a group's membership.
+            ("user_id", Ty::OptInt),
             ("role", Ty::Int),
+            ("group_id", Ty::OptInt),
         ],
         key: 1,
         ids: Ids::NeverReused,

@@ -196,6 +196,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "signature_keys",
         include_str!("../../migrations/sqlite/0025_signature_keys.sql"),
     ),
+    (
+        "user_groups",
+        include_str!("../../migrations/sqlite/0026_user_groups.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -294,6 +298,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "signature_keys",
         include_str!("../../migrations/postgres/0025_signature_keys.sql"),
+    ),
+    (
+        "user_groups",
+        include_str!("../../migrations/postgres/0026_user_groups.sql"),
     ),
 ];
 

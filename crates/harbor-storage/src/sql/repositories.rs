@@ -15,7 +15,7 @@ use harbor_core::{Error, RepositoryName, Result};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::identity::{Filter, count, paged};
+use super::identity::{Filter, count, member_is, paged};
 use super::{SqlMetadataStore, quotas, to_i64};
 use crate::error::internal;
 
@@ -100,7 +100,8 @@ pub(super) async fn list(
         RepositoryVisibility::PublicOrMember(user_id) => filter.with_int(user_id, |p| {
             format!(
                 "(p.public = 1 OR EXISTS (SELECT 1 FROM project_members vm \
-                 WHERE vm.project_id = p.id AND vm.user_id = {p}))"
+                 WHERE vm.project_id = p.id AND {}))",
+                member_is("vm", p)
             )
         }),
     }

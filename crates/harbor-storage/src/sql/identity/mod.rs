@@ -6,6 +6,7 @@
 //! Listings build their `WHERE` clause with a [`Filter`] and return a page and the total.
 
 pub(super) mod audit;
+mod groups;
 mod projects;
 mod robots;
 mod settings;
@@ -13,6 +14,7 @@ mod users;
 
 use async_trait::async_trait;
 use harbor_core::events::NewEvent;
+use harbor_core::groups::{GroupQuery, GroupType, NewUserGroup, UserGroup};
 use harbor_core::identity::{
     AuditEntry, AuditQuery, Match, Member, NewAuditEntry, NewProject, NewRobot, NewUser, Page,
     Project, ProjectQuery, ProjectSummary, Robot, RobotQuery, RobotUpdate, Session, User,
@@ -24,6 +26,8 @@ use harbor_core::{Error, Result};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe, Row};
+
+pub(in crate::sql) use projects::member_is;
 
 use super::SqlMetadataStore;
 use crate::error::{StorageError, internal};
@@ -394,6 +398,66 @@ impl IdentityStore for SqlMetadataStore {
 
     async fn roles(&self, project_id: i64, user_id: i64) -> Result<Vec<Role>> {
         projects::roles(self, project_id, user_id).await
+    }
+
+    async fn add_group_member_emitting(
+        &self,
+        project_id: i64,
+        group_id: i64,
+        role: Role,
+        events: &[NewEvent],
+    ) -> Result<Member> {
+        groups::add_member(self, project_id, group_id, role, events).await
+    }
+
+    async fn create_group_emitting(
+        &self,
+        group: &NewUserGroup,
+        events: &[NewEvent],
+    ) -> Result<UserGroup> {
+        groups::create(self, group, events).await
+    }
+
+    async fn group(&self, id: i64) -> Result<Option<UserGroup>> {
+        groups::by_id(self, id).await
+    }
+
+    async fn groups(&self, query: &GroupQuery, page: Page) -> Result<(Vec<UserGroup>, u64)> {
+        groups::list(self, query, page).await
+    }
+
+    async fn rename_group_emitting(
+        &self,
+        id: i64,
+        name: &str,
+        events: &[NewEvent],
+    ) -> Result<UserGroup> {
+        groups::rename(self, id, name, events).await
+    }
+
+    async fn delete_group_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()> {
+        groups::delete(self, id, events).await
+    }
+
+    async fn ensure_groups(
+        &self,
+        group_type: GroupType,
+        groups: &[(String, String)],
+    ) -> Result<Vec<i64>> {
+        groups::ensure(self, group_type, groups).await
+    }
+
+    async fn user_groups(&self, user_id: i64) -> Result<Vec<UserGroup>> {
+        groups::of_user(self, user_id).await
+    }
+
+    async fn set_user_groups_emitting(
+        &self,
+        user_id: i64,
+        group_ids: &[i64],
+        events: &[NewEvent],
+    ) -> Result<()> {
+        groups::set_user_groups(self, user_id, group_ids, events).await
     }
 
     async fn create_robot_emitting(&self, robot: &NewRobot, events: &[NewEvent]) -> Result<Robot> {

@@ -21,8 +21,21 @@ const COLUMNS: &str = "p.id, p.name, p.owner_id, COALESCE(u.username, ''), p.pub
      p.created_at, p.updated_at, p.metadata, p.registry_id";
 const FROM: &str = "FROM projects p LEFT JOIN users u ON u.id = p.owner_id";
 
-const MEMBER_COLUMNS: &str = "m.id, m.project_id, m.user_id, u.username, m.role";
-const MEMBER_FROM: &str = "FROM project_members m JOIN users u ON u.id = m.user_id";
+/// A membership: a user's (`user_id`, the username) or a group's (`group_id`, its name).
+const MEMBER_COLUMNS: &str = "m.id, m.project_id, COALESCE(m.user_id, 0), COALESCE(u.username, g.name, ''), m.role, m.group_id";
+const MEMBER_FROM: &str = "FROM project_members m LEFT JOIN users u ON u.id = m.user_id \
+     LEFT JOIN user_groups g ON g.id = m.group_id";
+/// The member's name, for filters.
+const MEMBER_NAME: &str = "COALESCE(u.username, g.name, '')";
+
+/// `m.user_id = {user}` or one of the user's groups: the memberships that give a user
+/// their roles (`{user}` is the placeholder of the user's id, used twice).
+pub(in crate::sql) fn member_is(m: &str, user: &str) -> String {
+    format!(
+        "({m}.user_id = {user} OR {m}.group_id IN \
+         (SELECT gm.group_id FROM user_group_members gm WHERE gm.user_id = {user}))"
+    )
+}
 
 fn project(row: &AnyRow) -> Result<Project> {
     Ok(Project {
@@ -49,7 +62,19 @@ fn member_row(row: &AnyRow) -> Result<Member> {
         user_id: row.try_get(2).map_err(internal)?,
         username: row.try_get(3).map_err(internal)?,
         role: role(row.try_get(4).map_err(internal)?)?,
+        group_id: row.try_get(5).map_err(internal)?,
     })
+}
+
+/// The membership `id`, read inside a write transaction.
+pub(super) async fn member_in(conn: &mut AnyConnection, id: i64) -> Result<Member> {
+    let sql = format!("SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE m.id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_one(conn)
+        .await
+        .map_err(internal)?;
+    member_row(&row)
 }
 
 fn not_found(id: i64) -> String {
@@ -172,7 +197,8 @@ pub(super) async fn list(
         filter.with_int(user_id, |p| {
             format!(
                 "(p.public = 1 OR EXISTS (SELECT 1 FROM project_members vm \
-                 WHERE vm.project_id = p.id AND vm.user_id = {p}))"
+                 WHERE vm.project_id = p.id AND {}))",
+                member_is("vm", p)
             )
         });
     }
@@ -353,13 +379,7 @@ pub(super) async fn add_member(
     })?
     .try_get(0)
     .map_err(internal)?;
-    let sql = format!("SELECT {MEMBER_COLUMNS} {MEMBER_FROM} WHERE m.id = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(internal)?;
-    let added = member_row(&row)?;
+    let added = member_in(&mut tx, id).await?;
     commit(s, tx, events).await?;
     Ok(added)
 }
@@ -389,7 +409,7 @@ pub(super) async fn members(
     let mut filter = Filter::default();
     filter.int("m.project_id", "=", project_id);
     if let Some(m) = username {
-        filter.matches("u.username", m);
+        filter.matches(MEMBER_NAME, m);
     }
     paged(
         s,
@@ -454,8 +474,9 @@ pub(super) async fn roles_in_projects(
     for chunk in project_ids.chunks(500) {
         let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT project_id, role FROM project_members \
-             WHERE user_id = $1 AND project_id IN ({}) ORDER BY project_id, role",
+            "SELECT DISTINCT m.project_id, m.role FROM project_members m \
+             WHERE {} AND m.project_id IN ({}) ORDER BY m.project_id, m.role",
+            member_is("m", "$1"),
             marks.join(", ")
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id);
@@ -469,6 +490,8 @@ pub(super) async fn roles_in_projects(
             ));
         }
     }
+    // The highest role of each project first (Role::strongest_first per project).
+    out.sort_by_key(|(p, r)| (*p, std::cmp::Reverse(r.rank())));
     Ok(out)
 }
 
@@ -477,15 +500,20 @@ pub(super) async fn roles(
     project_id: i64,
     user_id: i64,
 ) -> Result<Vec<Role>> {
-    let rows = sqlx::query(
-        "SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2 ORDER BY role",
-    )
-    .bind(project_id)
-    .bind(user_id)
-    .fetch_all(&s.read)
-    .await
-    .map_err(internal)?;
-    rows.iter()
+    // One query: the user's own membership and those of their groups.
+    let sql = format!(
+        "SELECT DISTINCT m.role FROM project_members m WHERE m.project_id = $1 AND {}",
+        member_is("m", "$2")
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(project_id)
+        .bind(user_id)
+        .fetch_all(&s.read)
+        .await
+        .map_err(internal)?;
+    let roles = rows
+        .iter()
         .map(|row| role(row.try_get(0).map_err(internal)?))
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Role::strongest_first(roles))
 }

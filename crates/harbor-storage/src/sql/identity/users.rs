@@ -215,6 +215,7 @@ pub(super) async fn delete(s: &SqlMetadataStore, id: i64, events: &[NewEvent]) -
     let mut tx = s.begin_write().await?;
     for sql in [
         "DELETE FROM project_members WHERE user_id = $1",
+        "DELETE FROM user_group_members WHERE user_id = $1",
         "DELETE FROM sessions WHERE user_id = $1",
     ] {
         sqlx::query(sql)
