@@ -29,6 +29,7 @@ pub mod search;
 pub mod security;
 pub mod signatures;
 pub mod system;
+pub mod usergroups;
 pub mod users;
 pub mod webhooks;
 
@@ -75,6 +76,7 @@ pub use system::{
     ComponentHealthStatus, ConfigItem, ConfigurationsResponse, GeneralInfo, OverallHealthStatus,
     QuotaRecount, VulnerabilityDbStatus,
 };
+pub use usergroups::{UserGroup, UserGroupSearchItem};
 pub use users::{
     PasswordReq, UserCreationReq, UserProfile, UserResp, UserSearchRespItem, UserSysAdminFlag,
 };

@@ -11,17 +11,17 @@ pub struct ProjectMemberEntity {
     /// The project's id.
     #[serde(default)]
     pub project_id: i64,
-    /// The member's username.
+    /// The member's username, or the group's name.
     pub entity_name: String,
     /// Role name (`projectAdmin`, `maintainer`, `developer`, `guest`, `limitedGuest`).
     #[serde(default)]
     pub role_name: String,
     /// Role id: 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest.
     pub role_id: i64,
-    /// The user's id.
+    /// The user's or the group's id.
     #[serde(default)]
     pub entity_id: i64,
-    /// `u` for a user (`g` for a group).
+    /// `u` for a user, `g` for a group.
     #[serde(default)]
     pub entity_type: String,
 }
@@ -34,9 +34,10 @@ pub struct ProjectMember {
     /// The user, by id or name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_user: Option<UserEntity>,
-    /// A user group (not supported: refused when given).
+    /// A user group, by `id`, by `ldap_group_dn` (an LDAP group), or by `group_name`
+    /// and `group_type`; the group must exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub member_group: Option<serde_json::Value>,
+    pub member_group: Option<crate::usergroups::UserGroup>,
 }
 
 /// Harbor's `UserEntity`.

@@ -162,6 +162,8 @@ fn every_model_matches_harbors_definition() {
     check::<m::ProjectMemberEntity>("ProjectMemberEntity", &s, p);
     check::<m::ProjectMember>("ProjectMember", &s, p);
     check::<m::UserEntity>("UserEntity", &s, p);
+    check::<m::UserGroup>("UserGroup", &s, p);
+    check::<m::UserGroupSearchItem>("UserGroupSearchItem", &s, p);
     check::<m::RoleRequest>("RoleRequest", &s, p);
     check::<m::Robot>("Robot", &s, p);
     check::<m::RobotCreate>("RobotCreate", &s, p);

@@ -22,6 +22,7 @@
 pub mod access;
 pub mod audit;
 pub mod configuration;
+pub mod groups;
 pub mod members;
 pub mod projects;
 pub mod proxy;
@@ -43,6 +44,7 @@ use std::sync::Arc;
 
 pub use access::ProjectRef;
 pub use audit::AuditLog;
+pub use groups::{GroupRef, UserGroups};
 use harbor_auth::Accounts;
 pub use harbor_auth::Principal;
 use harbor_core::Registry;
@@ -78,6 +80,8 @@ pub struct Platform {
     pub jobs: SystemJobs,
     /// User accounts.
     pub users: Users,
+    /// User groups, and the memberships the sign-in modes record.
+    pub groups: UserGroups,
     /// Tag retention policies and their runs.
     pub retention: Retention,
     /// Portal sessions.
@@ -186,6 +190,7 @@ impl Platform {
             audit: AuditLog::new(accounts.clone()),
             projects,
             members: Members::new(accounts.clone()),
+            groups: UserGroups::new(accounts.clone()),
             robots,
             users: Users::new(accounts, settings.clone()),
             jobs: SystemJobs::new(jobs),

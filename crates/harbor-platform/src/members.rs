@@ -1,4 +1,4 @@
-//! Project members: users with a role in a project.
+//! Project members: users and user groups with a role in a project.
 
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use harbor_core::rbac::{Action, Resource, Role};
 use harbor_core::{Error, Result};
 
 use crate::access::{self, ProjectRef};
+use crate::groups::{GroupRef, UserGroups};
 
 /// How a caller names a user.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +86,31 @@ impl Members {
         };
         store
             .add_member_emitting(p.id, user.id, role, &[NewEvent::now(by.name(), event)])
+            .await
+    }
+
+    /// Makes the group `group` a member with `role` (`member:create`); the group must
+    /// exist (by id, by an LDAP group's DN, or by name and type).
+    pub async fn add_group(
+        &self,
+        by: &Principal,
+        r: &ProjectRef,
+        group: &GroupRef,
+        role: Role,
+    ) -> Result<Member> {
+        let p = self.project(by, r, Action::Create).await?;
+        let g = UserGroups::new(self.accounts.clone())
+            .resolve(group)
+            .await?;
+        let event = DomainEvent::MemberAdded {
+            project: p.name.clone(),
+            project_id: p.id,
+            member: g.name.clone(),
+            role: role.name().to_owned(),
+        };
+        self.accounts
+            .store()
+            .add_group_member_emitting(p.id, g.id, role, &[NewEvent::now(by.name(), event)])
             .await
     }
 

@@ -166,8 +166,8 @@ pub enum DomainEvent {
     UserGroupChanged {
         /// Its name (the new one for a rename).
         group: String,
-        /// Its id.
-        group_id: i64,
+        /// Harbor's group type (1 LDAP, 2 HTTP, 3 OIDC).
+        group_type: i64,
         /// `create`, `update` or `delete`.
         change: String,
     },

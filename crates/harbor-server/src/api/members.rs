@@ -14,7 +14,8 @@ use super::error::{ApiError, ApiResult};
 use super::paging::{list, page, param, query};
 use super::users::created;
 use crate::AppState;
-use harbor_platform::UserRef;
+use harbor_core::groups::GroupType;
+use harbor_platform::{GroupRef, UserRef};
 
 /// Harbor's `ProjectMemberEntity`.
 fn member_model(m: &Member) -> model::ProjectMemberEntity {
@@ -24,8 +25,8 @@ fn member_model(m: &Member) -> model::ProjectMemberEntity {
         entity_name: m.username.clone(),
         role_name: m.role.name().to_owned(),
         role_id: m.role.id(),
-        entity_id: m.user_id,
-        entity_type: "u".into(),
+        entity_id: m.entity_id(),
+        entity_type: m.entity_type().into(),
     }
 }
 
@@ -35,6 +36,33 @@ fn role(id: i64) -> ApiResult<Role> {
             "invalid role_id {id}: use 1 (projectAdmin), 2 (developer), 3 (guest), 4 (maintainer) or 5 (limitedGuest)"
         ))
     })
+}
+
+/// How `member_group` names a group: `id`, else `ldap_group_dn`, else `group_name` with
+/// `group_type`.
+fn group_ref(g: model::UserGroup) -> ApiResult<GroupRef> {
+    if let Some(id) = g.id.filter(|id| *id != 0) {
+        return if id > 0 {
+            Ok(GroupRef::Id(id))
+        } else {
+            Err(ApiError::bad_request("member_group.id must be positive"))
+        };
+    }
+    if let Some(dn) = g.ldap_group_dn.filter(|d| !d.trim().is_empty()) {
+        return Ok(GroupRef::LdapDn(dn));
+    }
+    match (g.group_name.filter(|n| !n.trim().is_empty()), g.group_type) {
+        (Some(name), Some(t)) => GroupType::from_id(t)
+            .map(|t| GroupRef::Name(name, t))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "invalid group_type {t}: use 1 (LDAP), 2 (HTTP) or 3 (OIDC)"
+                ))
+            }),
+        _ => Err(ApiError::bad_request(
+            "member_group needs id, ldap_group_dn, or group_name and group_type",
+        )),
+    }
 }
 
 pub(crate) async fn list_members(
@@ -70,12 +98,27 @@ pub(crate) async fn create(
     Json(req): Json<model::ProjectMember>,
 ) -> ApiResult {
     let role = role(req.role_id)?;
-    if req.member_group.as_ref().is_some_and(|g| !g.is_null()) {
-        return Err(ApiError::bad_request("user groups are not supported"));
+    let r = project_ref(&headers, &reference)?;
+    if let Some(g) = req.member_group {
+        if req.member_user.is_some() {
+            return Err(ApiError::bad_request(
+                "give member_user or member_group, not both",
+            ));
+        }
+        let group = group_ref(g)?;
+        let m = state
+            .platform
+            .members
+            .add_group(&ctx.principal, &r, &group, role)
+            .await?;
+        return Ok(created(&format!(
+            "/api/v2.0/projects/{}/members/{}",
+            m.project_id, m.id
+        )));
     }
     let who = req
         .member_user
-        .ok_or_else(|| ApiError::bad_request("member_user is required"))?;
+        .ok_or_else(|| ApiError::bad_request("member_user or member_group is required"))?;
     let user = match (who.user_id, who.username) {
         (Some(id), _) if id > 0 => UserRef::Id(id),
         (_, Some(name)) if !name.is_empty() => UserRef::Name(name),
@@ -85,7 +128,6 @@ pub(crate) async fn create(
             ));
         }
     };
-    let r = project_ref(&headers, &reference)?;
     let m = state
         .platform
         .members

@@ -32,6 +32,7 @@ mod security;
 mod session;
 mod signatures;
 mod system;
+mod usergroups;
 mod users;
 mod webhooks;
 
@@ -81,6 +82,17 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/configurations",
             get(configurations::get).put(configurations::put),
+        )
+        .route(
+            "/usergroups",
+            get(usergroups::list_groups).post(usergroups::create),
+        )
+        .route("/usergroups/search", get(usergroups::search))
+        .route(
+            "/usergroups/{id}",
+            get(usergroups::get)
+                .put(usergroups::update)
+                .delete(usergroups::delete),
         )
         .route("/users", get(users::list_users).post(users::create))
         .route("/users/search", get(users::search))

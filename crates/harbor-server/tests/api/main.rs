@@ -44,5 +44,6 @@ mod signatures;
 mod support;
 mod throttle;
 mod tokens;
+mod usergroups;
 mod users;
 mod webhooks;

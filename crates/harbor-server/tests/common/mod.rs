@@ -103,6 +103,9 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub base: String,
     pub data_dir: PathBuf,
+    /// The running server's platform services, for what no HTTP route does (the group
+    /// memberships the sign-in modes record).
+    pub platform: harbor_platform::Platform,
     config: Config,
     _tmp: Option<tempfile::TempDir>,
     _scaled: Option<Scaled>,
@@ -213,6 +216,7 @@ impl TestServer {
         tweak(&mut config);
         let state = AppState::open(&config).await.expect("open storage");
         let jobs = Some(state.jobs.clone());
+        let platform = state.platform.clone();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         state.serving_at(addr, false).await;
@@ -229,6 +233,7 @@ impl TestServer {
             addr,
             base: format!("http://{addr}"),
             data_dir: dir.to_path_buf(),
+            platform,
             config,
             _tmp: None,
             _scaled: None,
