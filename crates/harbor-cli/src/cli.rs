@@ -69,6 +69,9 @@ pub enum Command {
     /// Project members and their roles.
     #[command(subcommand)]
     Member(MemberCmd),
+    /// User groups (administrators; `search` for anyone signed in).
+    #[command(subcommand)]
+    Group(GroupCmd),
     /// Robot accounts.
     #[command(subcommand)]
     Robot(RobotCmd),
@@ -817,13 +820,20 @@ pub enum MemberCmd {
         /// Project.
         project: String,
     },
-    /// Add a user to a project.
+    /// Add a user, or with --group a user group, to a project.
     Add {
         /// Project.
         project: String,
         /// Username.
-        #[arg(value_name = "USERNAME")]
-        user: String,
+        #[arg(
+            value_name = "USERNAME",
+            required_unless_present = "group",
+            conflicts_with = "group"
+        )]
+        user: Option<String>,
+        /// A user group instead of a user: its id, or its name (unique across types).
+        #[arg(long, value_name = "NAME_OR_ID")]
+        group: Option<String>,
         /// Role.
         #[arg(long, value_enum, default_value_t = Role::Developer)]
         role: Role,
@@ -832,7 +842,7 @@ pub enum MemberCmd {
     SetRole {
         /// Project.
         project: String,
-        /// Username.
+        /// Username, or a member group's name.
         #[arg(value_name = "USERNAME")]
         user: String,
         /// Role.
@@ -843,9 +853,78 @@ pub enum MemberCmd {
     Remove {
         /// Project.
         project: String,
-        /// Username.
+        /// Username, or a member group's name.
         #[arg(value_name = "USERNAME")]
         user: String,
+    },
+}
+
+/// A user group's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GroupType {
+    /// An LDAP group (1), identified by its DN.
+    Ldap,
+    /// A group named by an HTTP authentication proxy (2).
+    Http,
+    /// A group of an OIDC claim (3).
+    Oidc,
+}
+
+impl GroupType {
+    /// Harbor's `group_type`.
+    pub fn id(self) -> i64 {
+        match self {
+            GroupType::Ldap => 1,
+            GroupType::Http => 2,
+            GroupType::Oidc => 3,
+        }
+    }
+}
+
+/// `harbor group ...`.
+#[derive(Debug, Subcommand)]
+pub enum GroupCmd {
+    /// List user groups (administrators).
+    List {
+        /// Only names containing this.
+        #[arg(long)]
+        name: Option<String>,
+        /// Only the LDAP group with exactly this DN.
+        #[arg(long, value_name = "DN")]
+        ldap_dn: Option<String>,
+    },
+    /// Show a group.
+    Get {
+        /// Group id.
+        id: i64,
+    },
+    /// Create a group.
+    Create {
+        /// Name.
+        name: String,
+        /// Type.
+        #[arg(long = "type", value_enum)]
+        group_type: GroupType,
+        /// The DN of an LDAP group (required with --type ldap).
+        #[arg(long, value_name = "DN", default_value = "")]
+        ldap_dn: String,
+    },
+    /// Rename a group (its type and DN cannot change).
+    Rename {
+        /// Group id.
+        id: i64,
+        /// The new name.
+        name: String,
+    },
+    /// Delete a group, with its project memberships.
+    Delete {
+        /// Group id.
+        id: i64,
+    },
+    /// Find groups by name (anyone signed in).
+    Search {
+        /// Part of the name.
+        name: String,
     },
 }
 

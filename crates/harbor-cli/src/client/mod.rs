@@ -36,7 +36,7 @@ pub use harbor_api_model::{
     Access as RobotAccess, AuditLog as AuditEntry, ImmutableRule, Label, Project,
     ProjectMemberEntity as Member, ProjectMetadata, ProjectReq as NewProject, ProjectSummary,
     Quota, Repository, Robot, RobotCreate as NewRobot, RobotCreated as CreatedRobot,
-    RobotPermission, UserCreationReq as NewUser, UserResp as User,
+    RobotPermission, UserCreationReq as NewUser, UserGroup, UserGroupSearchItem, UserResp as User,
 };
 pub use jobs::{
     Execution, FsckParameters, GcParameters, GcProgress, JobQueue, PurgeAuditParameters,
@@ -562,6 +562,111 @@ impl Client {
     pub async fn remove_member(&self, project: &str, member_id: i64) -> Result<()> {
         let path = format!("/projects/{}/members/{member_id}", encode(project));
         self.send(Method::DELETE, &path, None).await.map(drop)
+    }
+
+    /// Adds a user group (by id) to a project with a role; returns the membership id.
+    pub async fn add_group_member(
+        &self,
+        project: &str,
+        group_id: i64,
+        role_id: i64,
+    ) -> Result<i64> {
+        let body = json!({ "role_id": role_id, "member_group": { "id": group_id } });
+        let r = self
+            .send(
+                Method::POST,
+                &format!("/projects/{}/members", encode(project)),
+                Some(body),
+            )
+            .await?;
+        self.created_id(&r)
+    }
+
+    // --- user groups
+
+    /// User groups, filtered by a part of the name and an exact LDAP DN (administrators).
+    pub async fn groups(
+        &self,
+        name: Option<&str>,
+        ldap_dn: Option<&str>,
+    ) -> Result<Vec<UserGroup>> {
+        let mut q = Vec::new();
+        if let Some(n) = name {
+            q.push(format!("group_name={}", encode(n)));
+        }
+        if let Some(d) = ldap_dn {
+            q.push(format!("ldap_group_dn={}", encode(d)));
+        }
+        let path = if q.is_empty() {
+            "/usergroups".to_owned()
+        } else {
+            format!("/usergroups?{}", q.join("&"))
+        };
+        self.list(&path, usize::MAX).await
+    }
+
+    /// One user group.
+    pub async fn group(&self, id: i64) -> Result<UserGroup> {
+        self.get(&format!("/usergroups/{id}")).await
+    }
+
+    /// Creates a user group; returns its id.
+    pub async fn create_group(&self, g: &UserGroup) -> Result<i64> {
+        let body = serde_json::to_value(g).map_err(|e| Error::Setup(e.to_string()))?;
+        let r = self.send(Method::POST, "/usergroups", Some(body)).await?;
+        self.created_id(&r)
+    }
+
+    /// Renames a user group.
+    pub async fn rename_group(&self, id: i64, name: &str) -> Result<()> {
+        let body = json!({ "group_name": name });
+        self.send(Method::PUT, &format!("/usergroups/{id}"), Some(body))
+            .await
+            .map(drop)
+    }
+
+    /// Deletes a user group.
+    pub async fn delete_group(&self, id: i64) -> Result<()> {
+        self.send(Method::DELETE, &format!("/usergroups/{id}"), None)
+            .await
+            .map(drop)
+    }
+
+    /// Groups whose name contains `name` (anyone signed in).
+    pub async fn search_groups(&self, name: &str) -> Result<Vec<UserGroupSearchItem>> {
+        self.list(
+            &format!("/usergroups/search?groupname={}", encode(name)),
+            usize::MAX,
+        )
+        .await
+    }
+
+    /// The id of the group `name_or_id` names: an id as is, else the one group with
+    /// exactly that name.
+    pub async fn group_id(&self, name_or_id: &str) -> Result<i64> {
+        if let Ok(id) = name_or_id.parse::<i64>() {
+            return Ok(id);
+        }
+        let found: Vec<i64> = self
+            .search_groups(name_or_id)
+            .await?
+            .into_iter()
+            .filter(|g| g.group_name == name_or_id)
+            .map(|g| g.id)
+            .collect();
+        match found.as_slice() {
+            [id] => Ok(*id),
+            [] => Err(Error::Api {
+                status: StatusCode::NOT_FOUND,
+                code: "NOT_FOUND".into(),
+                message: format!("user group {name_or_id} not found"),
+            }),
+            _ => Err(Error::Api {
+                status: StatusCode::CONFLICT,
+                code: "CONFLICT".into(),
+                message: format!("several groups are named {name_or_id}: give the id"),
+            }),
+        }
     }
 
     // --- robots

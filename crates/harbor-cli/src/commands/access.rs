@@ -3,8 +3,11 @@
 use serde_json::json;
 
 use super::{App, Failure, Outcome, stdin_lines};
-use crate::cli::{MemberCmd, RobotCmd, UserCmd};
-use crate::client::{Member, NewRobot, NewUser, Robot, RobotAccess, RobotPermission, User};
+use crate::cli::{GroupCmd, MemberCmd, RobotCmd, UserCmd};
+use crate::client::{
+    Member, NewRobot, NewUser, Robot, RobotAccess, RobotPermission, User, UserGroup,
+    UserGroupSearchItem,
+};
 use crate::output::Column;
 
 pub(crate) async fn user(app: &App, cmd: UserCmd) -> Outcome {
@@ -105,15 +108,38 @@ pub(crate) async fn member(app: &App, cmd: MemberCmd) -> Outcome {
             let id = |m: &Member| m.id.to_string();
             let name = |m: &Member| m.entity_name.clone();
             let role = |m: &Member| m.role_name.clone();
-            let cols: [Column<'_, Member>; 3] = [("id", &id), ("username", &name), ("role", &role)];
+            let kind = |m: &Member| {
+                if m.entity_type == "g" {
+                    "group"
+                } else {
+                    "user"
+                }
+                .to_owned()
+            };
+            let cols: [Column<'_, Member>; 4] = [
+                ("id", &id),
+                ("name", &name),
+                ("type", &kind),
+                ("role", &role),
+            ];
             out.list(&members, &cols, &name)?;
         }
         MemberCmd::Add {
             project,
             user,
+            group,
             role,
         } => {
-            let id = c.add_member(&project, &user, role.id()).await?;
+            let (id, user) = match (user, group) {
+                (_, Some(g)) => {
+                    let gid = c.group_id(&g).await?;
+                    (c.add_group_member(&project, gid, role.id()).await?, g)
+                }
+                (Some(u), None) => (c.add_member(&project, &u, role.id()).await?, u),
+                (None, None) => {
+                    return Err(Failure::usage("give a USERNAME or --group"));
+                }
+            };
             out.done(
                 &format!("Added {user} to {project} as {role:?}"),
                 &json!({ "id": id, "entity_name": user, "role_id": role.id() }),
@@ -141,6 +167,92 @@ pub(crate) async fn member(app: &App, cmd: MemberCmd) -> Outcome {
                 &json!({ "removed": user }),
                 &m.id.to_string(),
             )?;
+        }
+    }
+    Ok(())
+}
+
+fn group_fields(g: &UserGroup) -> Vec<(&'static str, String)> {
+    vec![
+        ("id", g.id.unwrap_or_default().to_string()),
+        ("name", g.group_name.clone().unwrap_or_default()),
+        ("type", group_type_name(g.group_type.unwrap_or_default())),
+        ("ldap_dn", g.ldap_group_dn.clone().unwrap_or_default()),
+    ]
+}
+
+fn group_type_name(t: i64) -> String {
+    match t {
+        1 => "ldap".into(),
+        2 => "http".into(),
+        3 => "oidc".into(),
+        other => other.to_string(),
+    }
+}
+
+pub(crate) async fn group(app: &App, cmd: GroupCmd) -> Outcome {
+    let (c, out) = (&app.client, &app.out);
+    match cmd {
+        GroupCmd::List { name, ldap_dn } => {
+            let groups = c.groups(name.as_deref(), ldap_dn.as_deref()).await?;
+            let id = |g: &UserGroup| g.id.unwrap_or_default().to_string();
+            let name = |g: &UserGroup| g.group_name.clone().unwrap_or_default();
+            let kind = |g: &UserGroup| group_type_name(g.group_type.unwrap_or_default());
+            let dn = |g: &UserGroup| g.ldap_group_dn.clone().unwrap_or_default();
+            let cols: [Column<'_, UserGroup>; 4] = [
+                ("id", &id),
+                ("name", &name),
+                ("type", &kind),
+                ("ldap_dn", &dn),
+            ];
+            out.list(&groups, &cols, &id)?;
+        }
+        GroupCmd::Get { id } => {
+            let g = c.group(id).await?;
+            out.one(&g, &group_fields(&g), &id.to_string())?;
+        }
+        GroupCmd::Create {
+            name,
+            group_type,
+            ldap_dn,
+        } => {
+            let new = UserGroup {
+                id: None,
+                group_name: Some(name.clone()),
+                group_type: Some(group_type.id()),
+                ldap_group_dn: Some(ldap_dn).filter(|d| !d.is_empty()),
+            };
+            let id = c.create_group(&new).await?;
+            out.done(
+                &format!("Created group {name} (id {id})"),
+                &json!({ "id": id, "group_name": name, "group_type": group_type.id() }),
+                &id.to_string(),
+            )?;
+        }
+        GroupCmd::Rename { id, name } => {
+            c.rename_group(id, &name).await?;
+            out.done(
+                &format!("Renamed group {id} to {name}"),
+                &json!({ "id": id, "group_name": name }),
+                &id.to_string(),
+            )?;
+        }
+        GroupCmd::Delete { id } => {
+            c.delete_group(id).await?;
+            out.done(
+                &format!("Deleted group {id}"),
+                &json!({ "deleted": id }),
+                &id.to_string(),
+            )?;
+        }
+        GroupCmd::Search { name } => {
+            let found = c.search_groups(&name).await?;
+            let id = |g: &UserGroupSearchItem| g.id.to_string();
+            let name = |g: &UserGroupSearchItem| g.group_name.clone();
+            let kind = |g: &UserGroupSearchItem| group_type_name(g.group_type);
+            let cols: [Column<'_, UserGroupSearchItem>; 3] =
+                [("id", &id), ("name", &name), ("type", &kind)];
+            out.list(&found, &cols, &id)?;
         }
     }
     Ok(())

@@ -118,6 +118,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
                 Command::Repo(c) => projects::repo(&app, c).await,
                 Command::User(c) => access::user(&app, c).await,
                 Command::Member(c) => access::member(&app, c).await,
+                Command::Group(c) => access::group(&app, c).await,
                 Command::Robot(c) => access::robot(&app, c).await,
                 Command::Artifact(c) => content::artifact(&app, c).await,
                 Command::Quota(c) => content::quota(&app, c).await,
