@@ -92,6 +92,7 @@ fn nav(viewer: Option<&Viewer>) -> Markup {
                     a href="/projects" { "Projects" }
                     @if v.user.sysadmin {
                         a href="/admin/users" { "Users" }
+                        a href="/admin/groups" { "Groups" }
                         a href="/admin/robots" { "Robot accounts" }
                         a href="/admin/labels" { "Labels" }
                         a href="/admin/quotas" { "Quotas" }

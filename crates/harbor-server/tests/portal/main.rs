@@ -10,6 +10,7 @@ mod display;
 mod features;
 mod forms;
 mod gc;
+mod groups;
 mod http;
 #[path = "../e2e/layout.rs"]
 #[allow(dead_code)]

@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod allowlists;
 mod gc;
+pub(crate) mod groups;
 mod login;
 mod project;
 mod projects;
@@ -167,6 +168,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .merge(project::routes())
         .merge(repository::routes())
         .merge(admin::routes())
+        .merge(groups::routes())
         .merge(allowlists::routes())
         .merge(gc::routes())
         .merge(robots::routes())

@@ -52,6 +52,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .route("/projects/{p}/summary", get(summary))
         .route("/projects/{p}/repositories", get(repositories))
         .route("/projects/{p}/members", get(members).post(add_member))
+        .route("/projects/{p}/members/group", post(add_group_member))
         .route("/projects/{p}/members/{mid}/role", post(set_role))
         .route("/projects/{p}/members/{mid}/remove", post(remove_member))
         .route("/projects/{p}/robots", get(robots).post(create_robot))
