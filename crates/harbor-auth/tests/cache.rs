@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use harbor_auth::CachedIdentity;
+use harbor_core::groups::{GroupType, NewUserGroup};
 use harbor_core::identity::NewUser;
 use harbor_core::ports::IdentityStore;
 use harbor_core::rbac::Role;
@@ -15,6 +16,7 @@ harbor_storage::contract_tests!(
     writes_through_the_cache_apply_at_once,
     writes_elsewhere_apply_within_the_ttl,
     missing_records_are_not_cached,
+    group_membership_changes_apply_at_once,
 );
 
 fn new_user(name: &str) -> NewUser {
@@ -118,4 +120,49 @@ async fn missing_records_are_not_cached(t: &Target) {
     elsewhere.create_project("late", u.id, false).await.unwrap();
     assert!(cached.user_by_name("late").await.unwrap().is_some());
     assert!(cached.project_by_name("late").await.unwrap().is_some());
+}
+
+/// Roles through groups are cached like a user's own; replacing a user's groups, changing
+/// or removing a group member and deleting a group forget them at once; creating groups
+/// (what every sign-in does) keeps the cache.
+async fn group_membership_changes_apply_at_once(t: &Target) {
+    let (elsewhere, cached) = open(t, Duration::from_secs(600)).await;
+    let owner = cached.create_user(&new_user("owner")).await.unwrap();
+    let dev = cached.create_user(&new_user("dev")).await.unwrap();
+    let p = cached
+        .create_project("team", owner.id, false)
+        .await
+        .unwrap();
+    let devs = NewUserGroup::new("devs", GroupType::Http, "").unwrap();
+    let g = cached.create_group_emitting(&devs, &[]).await.unwrap();
+    let m = cached
+        .add_group_member_emitting(p.id, g.id, Role::Developer, &[])
+        .await
+        .unwrap();
+    assert!(cached.roles(p.id, dev.id).await.unwrap().is_empty());
+    // Joining the group: at once.
+    cached
+        .set_user_groups_emitting(dev.id, &[g.id], &[])
+        .await
+        .unwrap();
+    assert_eq!(cached.roles(p.id, dev.id).await.unwrap(), [Role::Developer]);
+    // A sign-in's upsert keeps the cache: a change behind its back stays unseen.
+    elsewhere
+        .set_member_role_emitting(p.id, m.id, Role::Maintainer, &[])
+        .await
+        .unwrap();
+    cached
+        .ensure_groups(GroupType::Oidc, &[("new".into(), String::new())])
+        .await
+        .unwrap();
+    assert_eq!(cached.roles(p.id, dev.id).await.unwrap(), [Role::Developer]);
+    // The group's role changed through the cache: at once.
+    cached
+        .set_member_role_emitting(p.id, m.id, Role::Guest, &[])
+        .await
+        .unwrap();
+    assert_eq!(cached.roles(p.id, dev.id).await.unwrap(), [Role::Guest]);
+    // The group deleted through the cache: at once.
+    cached.delete_group_emitting(g.id, &[]).await.unwrap();
+    assert!(cached.roles(p.id, dev.id).await.unwrap().is_empty());
 }

@@ -25,6 +25,7 @@ harbor_storage::contract_tests!(
     project_changes_are_written_with_their_events,
     roles_decide_what_members_may_do,
     robots_change_only_robots_they_cover,
+    sign_in_modes_record_group_memberships,
 );
 
 struct Setup {
@@ -404,4 +405,127 @@ async fn robots_change_only_robots_they_cover(t: &Target) {
         &e.event,
         DomainEvent::RobotUpdated { robot, secret_refreshed: true, .. } if robot == "robot$team+weak"
     )));
+}
+
+/// What a sign-in mode does with the groups an identity provider names: `ensure` them
+/// (checked, created once, found again by name or DN), then `set_user_groups`, which
+/// writes (with its event) only when the memberships change; the user's roles follow.
+async fn sign_in_modes_record_group_memberships(t: &Target) {
+    use harbor_core::groups::GroupType;
+    use harbor_platform::GroupRef;
+    let s = setup(t).await;
+    let bob = user(&s, "bob").await;
+    let p = s
+        .platform
+        .projects
+        .create(
+            &s.admin,
+            CreateProject {
+                name: "team".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let ldap = [
+        ("devs".to_owned(), "cn=devs,ou=groups,dc=x".to_owned()),
+        ("ops".to_owned(), "cn=ops,ou=groups,dc=x".to_owned()),
+    ];
+    let ids = s
+        .platform
+        .groups
+        .ensure(GroupType::Ldap, &ldap)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.platform
+            .groups
+            .ensure(GroupType::Ldap, &ldap)
+            .await
+            .unwrap(),
+        ids,
+        "found again, not created twice"
+    );
+    // Bad names or DNs from the provider are refused, not stored.
+    for bad in [
+        ("".to_owned(), "cn=x,dc=x".to_owned()),
+        ("x".to_owned(), String::new()),
+    ] {
+        assert!(matches!(
+            s.platform.groups.ensure(GroupType::Ldap, &[bad]).await,
+            Err(Error::Invalid(_))
+        ));
+    }
+    s.platform
+        .members
+        .add_group(
+            &s.admin,
+            &ProjectRef::Name("team".into()),
+            &GroupRef::LdapDn("cn=devs,ou=groups,dc=x".into()),
+            Role::Developer,
+        )
+        .await
+        .unwrap();
+
+    let before = kinds(&s).await.len();
+    s.platform
+        .groups
+        .set_user_groups(bob.id, &ids)
+        .await
+        .unwrap();
+    s.platform
+        .groups
+        .set_user_groups(bob.id, &[ids[1], ids[0], ids[0]])
+        .await
+        .unwrap();
+    let after = kinds(&s).await;
+    assert_eq!(
+        after[before..],
+        ["bob user_groups_set".to_owned()],
+        "one change, one event"
+    );
+    assert_eq!(
+        s.store.roles(p.id, bob.id).await.unwrap(),
+        [Role::Developer]
+    );
+    let names: Vec<String> = s
+        .platform
+        .groups
+        .of_user(bob.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(names, ["devs", "ops"]);
+    assert!(matches!(
+        s.platform
+            .groups
+            .set_user_groups(bob.id, &[ids[1] + 100])
+            .await,
+        Err(Error::NotFound(_))
+    ));
+    s.platform
+        .groups
+        .set_user_groups(bob.id, &[])
+        .await
+        .unwrap();
+    assert!(s.store.roles(p.id, bob.id).await.unwrap().is_empty());
+    // Only administrators manage groups; a user may search them.
+    let by_bob = Principal::User(bob.clone());
+    let page = harbor_core::identity::Page::default();
+    assert!(matches!(
+        s.platform
+            .groups
+            .list(&by_bob, &Default::default(), page)
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    let (found, total) = s
+        .platform
+        .groups
+        .search(&by_bob, "dev", page)
+        .await
+        .unwrap();
+    assert_eq!((found.len(), total), (1, 1));
 }
