@@ -168,6 +168,15 @@ impl IdentityStore for CachedIdentity {
         self.write(self.inner.set_sysadmin_emitting(id, sysadmin, events))
             .await
     }
+    async fn set_group_admin_emitting(
+        &self,
+        id: i64,
+        admin: bool,
+        events: &[NewEvent],
+    ) -> Result<bool> {
+        self.write(self.inner.set_group_admin_emitting(id, admin, events))
+            .await
+    }
     async fn delete_user_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()> {
         self.write(self.inner.delete_user_emitting(id, events))
             .await

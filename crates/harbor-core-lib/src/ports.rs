@@ -501,6 +501,16 @@ pub trait IdentityStore: Send + Sync + 'static {
         sysadmin: bool,
         events: &[NewEvent],
     ) -> Result<()>;
+    /// Records whether the user is a system administrator through the sign-in mode's
+    /// administrators' group (kept apart from the grant of [`IdentityStore::set_sysadmin`]:
+    /// a user is an administrator with either). Whether it changed; nothing is written
+    /// when it did not.
+    async fn set_group_admin_emitting(
+        &self,
+        id: i64,
+        admin: bool,
+        events: &[NewEvent],
+    ) -> Result<bool>;
     /// Deletes a user with their memberships and sessions.
     async fn delete_user(&self, id: i64) -> Result<()> {
         self.delete_user_emitting(id, &[]).await

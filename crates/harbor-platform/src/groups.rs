@@ -13,6 +13,7 @@ use harbor_core::groups::{
     GroupQuery, GroupType, NewUserGroup, UserGroup, check_group_name, check_group_update,
 };
 use harbor_core::identity::{Match, Page};
+use harbor_core::ports::IdentityStore;
 use harbor_core::{Error, Result};
 
 use crate::access;
@@ -54,7 +55,7 @@ pub enum GroupRef {
 /// The user group service.
 #[derive(Clone)]
 pub struct UserGroups {
-    accounts: Arc<Accounts>,
+    store: Arc<dyn IdentityStore>,
 }
 
 fn group_type(id: i64) -> Result<GroupType> {
@@ -68,7 +69,12 @@ fn group_type(id: i64) -> Result<GroupType> {
 impl UserGroups {
     /// Groups kept by `accounts`' store.
     pub fn new(accounts: Arc<Accounts>) -> Self {
-        UserGroups { accounts }
+        UserGroups::over(accounts.store().clone())
+    }
+
+    /// Groups kept in `store` (the sign-in modes, built before the accounts).
+    pub fn over(store: Arc<dyn IdentityStore>) -> Self {
+        UserGroups { store }
     }
 
     /// One page of groups (system administrators).
@@ -79,7 +85,7 @@ impl UserGroups {
         page: Page,
     ) -> Result<(Vec<UserGroup>, u64)> {
         access::require_sysadmin(by)?;
-        self.accounts.store().groups(query, page).await
+        self.store.groups(query, page).await
     }
 
     /// Groups whose name contains `name` (any signed-in user).
@@ -94,7 +100,7 @@ impl UserGroups {
             name: Some(Match::Fuzzy(name.to_owned())),
             ..GroupQuery::default()
         };
-        self.accounts.store().groups(&query, page).await
+        self.store.groups(&query, page).await
     }
 
     /// One group (system administrators).
@@ -104,8 +110,7 @@ impl UserGroups {
     }
 
     async fn load(&self, id: i64) -> Result<UserGroup> {
-        self.accounts
-            .store()
+        self.store
             .group(id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("user group {id} not found")))
@@ -121,8 +126,7 @@ impl UserGroups {
             group_type: new.group_type.id(),
             change: "create".into(),
         };
-        self.accounts
-            .store()
+        self.store
             .create_group_emitting(&new, &[NewEvent::now(by.name(), event)])
             .await
     }
@@ -144,8 +148,7 @@ impl UserGroups {
             group_type: stored.group_type.id(),
             change: "update".into(),
         };
-        self.accounts
-            .store()
+        self.store
             .rename_group_emitting(id, &name, &[NewEvent::now(by.name(), event)])
             .await
     }
@@ -159,15 +162,14 @@ impl UserGroups {
             group_type: stored.group_type.id(),
             change: "delete".into(),
         };
-        self.accounts
-            .store()
+        self.store
             .delete_group_emitting(id, &[NewEvent::now(by.name(), event)])
             .await
     }
 
     /// The group a project member names.
     pub async fn resolve(&self, r: &GroupRef) -> Result<UserGroup> {
-        let store = self.accounts.store();
+        let store = &self.store;
         let query = match r {
             GroupRef::Id(id) => return self.load(*id).await,
             GroupRef::LdapDn(dn) => GroupQuery {
@@ -205,15 +207,12 @@ impl UserGroups {
                 NewUserGroup::new(name, group_type, dn).map(|g| (g.name, g.ldap_group_dn))
             })
             .collect::<Result<Vec<_>>>()?;
-        self.accounts
-            .store()
-            .ensure_groups(group_type, &checked)
-            .await
+        self.store.ensure_groups(group_type, &checked).await
     }
 
     /// The groups a user belongs to.
     pub async fn of_user(&self, user_id: i64) -> Result<Vec<UserGroup>> {
-        self.accounts.store().user_groups(user_id).await
+        self.store.user_groups(user_id).await
     }
 
     /// For the sign-in modes (and administrators' tools): replaces the groups user
@@ -222,7 +221,7 @@ impl UserGroups {
     /// a [`DomainEvent::UserGroupsSet`] are stored together and this replica's identity
     /// cache is emptied.
     pub async fn set_user_groups(&self, user_id: i64, group_ids: &[i64]) -> Result<()> {
-        let store = self.accounts.store();
+        let store = &self.store;
         let user = store
             .user(user_id)
             .await?

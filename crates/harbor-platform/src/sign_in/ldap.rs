@@ -15,6 +15,7 @@ use std::time::Duration;
 use harbor_auth::Principal;
 use harbor_auth::ttl::TtlMap;
 use harbor_core::events::{DomainEvent, NewEvent};
+use harbor_core::groups::{GroupType, NewUserGroup};
 use harbor_core::identity::{NewUser, User, UserUpdate, check_username};
 use harbor_core::ports::IdentityStore;
 use harbor_core::{Error, Result};
@@ -22,6 +23,7 @@ use ldap3::{Ldap as Conn, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, l
 use sha2::{Digest as _, Sha256};
 
 use crate::access;
+use crate::groups::UserGroups;
 use crate::settings::SystemSettings;
 use crate::sign_in::config::{self, LdapConfig, LdapScope};
 
@@ -260,18 +262,33 @@ fn and_filter(extra: &str, attribute: &str, value: &str) -> String {
 /// Whether two DNs name the same entry (compared without case and spaces around
 /// separators).
 pub fn same_dn(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        s.split(',')
-            .map(|p| {
-                p.split_once('=').map_or_else(
-                    || p.trim().to_ascii_lowercase(),
-                    |(k, v)| format!("{}={}", k.trim(), v.trim()).to_ascii_lowercase(),
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    norm(a) == norm(b)
+    normal_dn(a) == normal_dn(b)
+}
+
+/// `dn` normalised for comparisons: no case, no spaces around separators.
+fn normal_dn(s: &str) -> String {
+    s.split(',')
+        .map(|p| {
+            p.split_once('=').map_or_else(
+                || p.trim().to_ascii_lowercase(),
+                |(k, v)| format!("{}={}", k.trim(), v.trim()).to_ascii_lowercase(),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Whether `dn` is below `base`.
+fn dn_under(dn: &str, base: &str) -> bool {
+    normal_dn(dn).ends_with(&format!(",{}", normal_dn(base)))
+}
+
+/// The value of a DN's first part (`developers` of `cn=developers,ou=groups,...`).
+fn first_rdn_value(dn: &str) -> Option<String> {
+    let first = dn.split(',').next()?;
+    let (_, v) = first.split_once('=')?;
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_owned())
 }
 
 /// The directory of the settings, and the users it signs in.
@@ -279,6 +296,7 @@ pub fn same_dn(a: &str, b: &str) -> bool {
 pub struct Ldap {
     settings: SystemSettings,
     store: Arc<dyn IdentityStore>,
+    groups: UserGroups,
     remembered: Arc<TtlMap<[u8; 32], User>>,
 }
 
@@ -287,6 +305,7 @@ impl Ldap {
     pub fn new(settings: SystemSettings, store: Arc<dyn IdentityStore>) -> Self {
         Ldap {
             settings,
+            groups: UserGroups::over(store.clone()),
             store,
             remembered: Arc::new(TtlMap::new(REMEMBER, REMEMBER_MAX)),
         }
@@ -435,14 +454,58 @@ impl Ldap {
             return Ok(None);
         };
         let user = self.onboard(&found).await?;
-        self.remembered.put(key, user.clone());
         let admin = !cfg.group_admin_dn.is_empty()
             && groups.iter().any(|g| same_dn(g, &cfg.group_admin_dn));
+        let user = self.sync_groups(cfg, user, &groups, admin).await?;
+        self.remembered.put(key, user.clone());
         Ok(Some(LdapIdentity {
             user,
             groups,
             admin,
         }))
+    }
+
+    /// Records the user's LDAP groups (those under `ldap_group_base_dn` when it is set) as
+    /// their memberships, created when missing, and whether they are an administrator
+    /// through `ldap_group_admin_dn`; the user as stored afterwards.
+    async fn sync_groups(
+        &self,
+        cfg: &LdapConfig,
+        user: User,
+        groups: &[String],
+        admin: bool,
+    ) -> Result<User> {
+        let pairs: Vec<(String, String)> = groups
+            .iter()
+            .filter(|dn| cfg.group_base_dn.is_empty() || dn_under(dn, &cfg.group_base_dn))
+            .filter_map(|dn| {
+                let name = first_rdn_value(dn)?;
+                match NewUserGroup::new(&name, GroupType::Ldap, dn) {
+                    Ok(_) => Some((name, dn.clone())),
+                    Err(e) => {
+                        tracing::warn!(group = %dn, error = %e, "an LDAP group is skipped");
+                        None
+                    }
+                }
+            })
+            .collect();
+        let ids = self.groups.ensure(GroupType::Ldap, &pairs).await?;
+        self.groups.set_user_groups(user.id, &ids).await?;
+        let event = NewEvent::now(
+            &user.username,
+            DomainEvent::UserUpdated {
+                user: user.username.clone(),
+                change: "sysadmin".into(),
+            },
+        );
+        if self
+            .store
+            .set_group_admin_emitting(user.id, admin, &[event])
+            .await?
+        {
+            return Ok(self.store.user(user.id).await?.unwrap_or(user));
+        }
+        Ok(user)
     }
 
     /// Finds the entry and binds as it: the user and their groups, `None` when refused.
@@ -723,18 +786,13 @@ impl Ldap {
     }
 }
 
-/// The key a successful sign-in is remembered under: the directory, the username and the
+/// The key a successful sign-in is remembered under: the settings, the username and the
 /// password, hashed.
 fn remember_key(cfg: &LdapConfig, username: &str, password: &str) -> [u8; 32] {
     let mut h = Sha256::new();
-    for part in [
-        cfg.url.as_str(),
-        &cfg.base_dn,
-        &cfg.filter,
-        &cfg.uid,
-        username,
-        password,
-    ] {
+    // Every setting (none of them secret): a changed one checks again.
+    let settings = format!("{cfg:?}");
+    for part in [settings.as_str(), username, password] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
@@ -789,6 +847,17 @@ mod tests {
             "CN=admins,ou=groups,DC=example, dc=com"
         ));
         assert!(!same_dn("cn=admins,dc=example", "cn=users,dc=example"));
+    }
+
+    #[test]
+    fn groups_are_named_by_their_first_part_and_kept_under_the_base() {
+        assert_eq!(
+            first_rdn_value("cn=developers, ou=groups,dc=x").as_deref(),
+            Some("developers")
+        );
+        assert!(dn_under("cn=a,ou=Groups,dc=x", "ou=groups, dc=x"));
+        assert!(!dn_under("cn=a,ou=other,dc=x", "ou=groups,dc=x"));
+        assert!(!dn_under("ou=groups,dc=x", "ou=groups,dc=x"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `/api/v2.0/ldap/...`: Harbor's directory operations (system administrators): ping,
-//! user search and import. The rules are `harbor_platform::sign_in::ldap`'s.
+//! user search and import, group search. The rules are `harbor_platform::sign_in::ldap`'s.
 
 use std::collections::HashMap;
 
@@ -24,6 +24,7 @@ pub(crate) fn routes() -> axum::Router<AppState> {
         .route("/ldap/ping", post(ping))
         .route("/ldap/users/search", get(search_users))
         .route("/ldap/users/import", post(import_users))
+        .route("/ldap/groups/search", get(search_groups))
 }
 
 fn directory(state: &AppState) -> Result<&Ldap, ApiError> {
@@ -120,4 +121,34 @@ async fn import_users(
         })
         .collect();
     Ok((StatusCode::NOT_FOUND, Json(json!(body))).into_response())
+}
+
+#[derive(Deserialize)]
+struct GroupQuery {
+    #[serde(default)]
+    groupname: String,
+    #[serde(default)]
+    groupdn: String,
+}
+
+/// `GET /ldap/groups/search?groupname=&groupdn=`: directory groups as Harbor's
+/// `UserGroup` (type 1, no id: they are not user groups here until added).
+async fn search_groups(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<GroupQuery>,
+) -> ApiResult {
+    let found = directory(&state)?
+        .search_groups(&ctx.principal, &q.groupname, &q.groupdn)
+        .await?;
+    let body: Vec<m::UserGroup> = found
+        .into_iter()
+        .map(|g| m::UserGroup {
+            id: None,
+            group_name: Some(g.name),
+            group_type: Some(1),
+            ldap_group_dn: Some(g.dn),
+        })
+        .collect();
+    Ok(Json(body).into_response())
 }

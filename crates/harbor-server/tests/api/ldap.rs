@@ -283,12 +283,30 @@ async fn ping_search_and_import() {
     .await;
     harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
 
+    // Groups: by a substring of the name, or by DN; an unknown DN finds none.
+    let found: Vec<Value> =
+        get_json(&client(), &s, "/api/v2.0/ldap/groups/search?groupname=dev").await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["group_name"], "developers");
+    assert_eq!(found[0]["group_type"], 1);
+    assert_eq!(found[0]["ldap_group_dn"], format!("cn=developers,{GROUPS}"));
+    let all: Vec<Value> = get_json(&client(), &s, "/api/v2.0/ldap/groups/search").await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    let path = format!("/api/v2.0/ldap/groups/search?groupdn=cn%3Dadmins%2C{GROUPS}");
+    let by_dn: Vec<Value> = get_json(&client(), &s, &path).await;
+    assert_eq!(by_dn.len(), 1);
+    assert_eq!(by_dn[0]["group_name"], "admins");
+    let path = format!("/api/v2.0/ldap/groups/search?groupdn=cn%3Dnone%2C{GROUPS}");
+    let none: Vec<Value> = get_json(&client(), &s, &path).await;
+    assert!(none.is_empty(), "{none:?}");
+
     // System administrators only.
     create_user(&s, "plain").await;
     let c = as_user("plain", PASSWORD);
     for (method, path, body) in [
         (Method::POST, "/api/v2.0/ldap/ping", None),
         (Method::GET, "/api/v2.0/ldap/users/search", None),
+        (Method::GET, "/api/v2.0/ldap/groups/search", None),
         (
             Method::POST,
             "/api/v2.0/ldap/users/import",
@@ -390,4 +408,142 @@ async fn an_unreachable_directory_is_a_clear_error_and_admin_still_signs_in() {
         login(&s, "admin", ADMIN_PASSWORD).await.status(),
         StatusCode::OK
     );
+}
+
+/// Groups: a sign-in records the user's directory groups (from `memberOf`, or from a
+/// group search when the entry has none) as LDAP user groups; a group's project role
+/// reaches the registry through the real token flow (skopeo); `ldap_group_admin_dn`
+/// makes a system administrator, until a sign-in without it.
+#[tokio::test]
+async fn directory_groups_grant_project_access_and_administration() {
+    let Some(slapd) = Slapd::start().await else {
+        return;
+    };
+    let skopeo = harbor_storage::testing::service("HARBOR_TEST_SKOPEO", "skopeo");
+    let s = ldap_server(&slapd).await;
+    let (bob, carol) = (ldap_server::password("bob"), ldap_server::password("carol"));
+
+    // bob's groups come from memberOf; the group is created at his sign-in.
+    assert_eq!(token(&s, "bob", &bob).await.status(), StatusCode::OK);
+    let groups: Vec<Value> = get_json(&client(), &s, "/api/v2.0/usergroups").await;
+    let devs = groups
+        .iter()
+        .find(|g| g["group_name"] == "developers")
+        .unwrap_or_else(|| panic!("{groups:?}"));
+    assert_eq!(devs["group_type"], 1);
+    assert_eq!(devs["ldap_group_dn"], format!("cn=developers,{GROUPS}"));
+    assert!(
+        groups.iter().all(|g| g["group_name"] != "admins"),
+        "only the groups bob is in: {groups:?}"
+    );
+
+    // The group's role in a private project is bob's, on the registry.
+    create_project(&s, "team", false).await;
+    let body =
+        json!({"role_id": 2, "member_group": {"ldap_group_dn": format!("cn=developers,{GROUPS}")}});
+    let r = admin(
+        &s,
+        Method::POST,
+        "/api/v2.0/projects/team/members",
+        Some(body),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = as_user("bob", &bob)
+        .get(s.url("/service/token?service=harbor-registry&scope=repository:team/app:push,pull"))
+        .send()
+        .await
+        .unwrap();
+    let t: Value = r.json().await.unwrap();
+    let claims = decode_claims(t["token"].as_str().unwrap());
+    assert_eq!(claims["access"][0]["actions"], json!(["pull", "push"]));
+    if let Some(skopeo) = skopeo {
+        seed_image(&s, "team/base", "v1").await;
+        let dir = tempfile::tempdir().unwrap();
+        let local = format!("dir:{}", dir.path().join("img").display());
+        let host = format!("127.0.0.1:{}", s.addr.port());
+        let creds = format!("bob:{bob}");
+        for (from, to) in [
+            (format!("docker://{host}/team/base:v1"), local.clone()),
+            (local.clone(), format!("docker://{host}/team/app:v1")),
+        ] {
+            let out = tokio::process::Command::new(&skopeo)
+                .args([
+                    "copy",
+                    "--src-tls-verify=false",
+                    "--dest-tls-verify=false",
+                    "--src-creds",
+                    &creds,
+                    "--dest-creds",
+                    &creds,
+                    &from,
+                    &to,
+                ])
+                .output()
+                .await
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{from} -> {to} through the group: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let tags: Vec<Value> = get_json(
+            &client(),
+            &s,
+            "/api/v2.0/projects/team/repositories/app/artifacts?with_tag=true",
+        )
+        .await;
+        assert_eq!(tags.len(), 1, "bob pushed: {tags:?}");
+    }
+
+    // carol is in the administrators' group: a system administrator.
+    assert_eq!(login(&s, "carol", &carol).await.status(), StatusCode::OK);
+    let me: Value = get_json(&as_user("carol", &carol), &s, "/api/v2.0/users/current").await;
+    assert_eq!(me["sysadmin_flag"], true, "{me}");
+    let r = send(&as_user("carol", &carol), &s, Method::GET, CONFIG, None).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "an administrator reads the settings"
+    );
+
+    // Without the memberOf overlay's attribute, the group search finds the groups.
+    let r = admin(
+        &s,
+        Method::PUT,
+        CONFIG,
+        Some(json!({"ldap_group_membership_attribute": "businessCategory"})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let alice = ldap_server::password("alice");
+    assert_eq!(token(&s, "alice", &alice).await.status(), StatusCode::OK);
+    let r = as_user("alice", &alice)
+        .get(s.url("/service/token?service=harbor-registry&scope=repository:team/app:pull"))
+        .send()
+        .await
+        .unwrap();
+    let t: Value = r.json().await.unwrap();
+    let claims = decode_claims(t["token"].as_str().unwrap());
+    // The developers' role (granted whatever was asked, as Harbor).
+    assert_eq!(
+        claims["access"][0]["actions"],
+        json!(["pull", "push"]),
+        "{claims}"
+    );
+
+    // Out of the administrators' group (the admin DN changed): no longer one at the next
+    // sign-in (a remembered check is keyed by the settings too).
+    let r = admin(
+        &s,
+        Method::PUT,
+        CONFIG,
+        Some(json!({"ldap_group_admin_dn": format!("cn=developers,{GROUPS}")})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(login(&s, "carol", &carol).await.status(), StatusCode::OK);
+    let me: Value = get_json(&client(), &s, &format!("/api/v2.0/users/{}", me["user_id"])).await;
+    assert_eq!(me["sysadmin_flag"], false, "{me}");
 }

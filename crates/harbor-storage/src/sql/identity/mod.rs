@@ -287,6 +287,14 @@ impl IdentityStore for SqlMetadataStore {
     ) -> Result<()> {
         users::set_sysadmin(self, id, sysadmin, events).await
     }
+    async fn set_group_admin_emitting(
+        &self,
+        id: i64,
+        admin: bool,
+        events: &[NewEvent],
+    ) -> Result<bool> {
+        users::set_group_admin(self, id, admin, events).await
+    }
 
     async fn delete_user_emitting(&self, id: i64, events: &[NewEvent]) -> Result<()> {
         users::delete(self, id, events).await

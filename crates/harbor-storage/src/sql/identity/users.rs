@@ -198,15 +198,46 @@ pub(super) async fn set_sysadmin(
     events: &[NewEvent],
 ) -> Result<()> {
     let mut tx = s.begin_write().await?;
-    let done = sqlx::query("UPDATE users SET sysadmin = $1, updated_at = $2 WHERE id = $3")
-        .bind(int_flag(sysadmin))
-        .bind(now_ms())
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
+    // Bit 1 is an administrator's grant, bit 2 the administrators' group's (see
+    // `set_group_admin`); this changes the grant only.
+    let done = sqlx::query(
+        "UPDATE users SET sysadmin = (sysadmin & 2) | $1, updated_at = $2 WHERE id = $3",
+    )
+    .bind(int_flag(sysadmin))
+    .bind(now_ms())
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal)?;
     found(done.rows_affected(), || not_found(id))?;
     commit(s, tx, events).await
+}
+
+/// Sets or clears bit 2 of `sysadmin`: an administrator through the sign-in mode's
+/// administrators' group. Whether the row changed.
+pub(super) async fn set_group_admin(
+    s: &SqlMetadataStore,
+    id: i64,
+    admin: bool,
+    events: &[NewEvent],
+) -> Result<bool> {
+    let bit: i64 = if admin { 2 } else { 0 };
+    let mut tx = s.begin_write().await?;
+    let done = sqlx::query(
+        "UPDATE users SET sysadmin = (sysadmin & 1) | $1, updated_at = $2 \
+         WHERE id = $3 AND (sysadmin & 2) <> $1",
+    )
+    .bind(bit)
+    .bind(now_ms())
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(internal)?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    commit(s, tx, events).await?;
+    Ok(true)
 }
 
 /// Deletes the user, their memberships and their sessions. The foreign keys cascade
