@@ -93,6 +93,7 @@ fn nav(viewer: Option<&Viewer>) -> Markup {
                     @if v.user.sysadmin {
                         a href="/admin/users" { "Users" }
                         a href="/admin/groups" { "Groups" }
+                        a href="/admin/authentication" { "Authentication" }
                         a href="/admin/robots" { "Robot accounts" }
                         a href="/admin/labels" { "Labels" }
                         a href="/admin/quotas" { "Quotas" }

@@ -3,6 +3,7 @@
 //! except under `CI=true`, where they fail.
 
 mod allowlists;
+mod authentication;
 mod browser;
 #[path = "../common/mod.rs"]
 mod common;
@@ -15,6 +16,9 @@ mod http;
 #[path = "../e2e/layout.rs"]
 #[allow(dead_code)]
 mod layout;
+#[path = "../common/ldap.rs"]
+#[allow(dead_code)]
+mod ldap_server;
 mod narrow;
 mod pages;
 mod replication;

@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod allowlists;
+mod authentication;
 mod gc;
 pub(crate) mod groups;
 mod login;
@@ -169,6 +170,7 @@ pub(crate) fn routes() -> Router<Portal> {
         .merge(repository::routes())
         .merge(admin::routes())
         .merge(groups::routes())
+        .merge(authentication::routes())
         .merge(allowlists::routes())
         .merge(gc::routes())
         .merge(robots::routes())
