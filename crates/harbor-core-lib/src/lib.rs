@@ -22,6 +22,7 @@ pub mod labels;
 pub mod manifest;
 pub mod model;
 pub mod names;
+pub mod oidc;
 pub mod ports;
 pub mod project_meta;
 pub mod quota;

@@ -149,6 +149,7 @@ pub trait MetadataStore:
     + crate::scan::security::SecurityStore
     + crate::scan::allowlist::AllowlistStore
     + crate::webhook::WebhookStore
+    + crate::oidc::OidcUserStore
     + crate::signature::SignatureKeyStore
     + Send
     + Sync

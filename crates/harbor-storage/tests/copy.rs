@@ -121,7 +121,7 @@ async fn check(m: &SqlMetadataStore, digests: &[Digest], upload: &UploadId) {
 }
 
 /// Every table of the copy, in copy order.
-const COPY_ORDER: [&str; 37] = [
+const COPY_ORDER: [&str; 38] = [
     "repositories",
     "blobs",
     "repository_blobs",
@@ -159,6 +159,7 @@ const COPY_ORDER: [&str; 37] = [
     "webhook_policies",
     "webhook_deliveries",
     "signature_keys",
+    "oidc_users",
 ];
 
 fn all() -> Page {
@@ -530,6 +531,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     let issued = populate_identity(&source).await;
     let endpoint = populate_endpoints(&source).await;
     let scanners = populate_scanners(&source).await;
+    let oidc = populate_oidc_users(&source).await;
     let expected = identity(&source).await;
     let labelled = populate_labels(&source).await;
     let quotas = populate_quotas(&source).await;
@@ -552,7 +554,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     );
     assert_eq!(report.tables[0], ("repositories", 6)); // 5 + library/quota (quotas)
     assert_eq!(rows(&report, "manifests"), 10);
-    assert_eq!(rows(&report, "users"), 3);
+    assert_eq!(rows(&report, "users"), 4); // 3 + oidc-user
     assert_eq!(rows(&report, "projects"), 3); // library, team, hub (a proxy cache)
     assert_eq!(rows(&report, "project_members"), 5); // 4 users' and a group's
     assert_eq!(rows(&report, "user_groups"), 1);
@@ -581,6 +583,8 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
     check_allowlists(&sqlite_target, &allowlists).await;
     assert_eq!(rows(&report, "signature_keys"), 2);
     check_signature_keys(&sqlite_target, &keys).await;
+    assert_eq!(rows(&report, "oidc_users"), 1);
+    check_oidc_users(&sqlite_target, &oidc).await;
     check_endpoints(&sqlite_target, &endpoint).await;
     check_scanners(&sqlite_target, &scanners).await;
     check_quotas(&sqlite_target, &quotas).await;
@@ -597,13 +601,14 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
             report.tables.iter().map(|t| t.0).collect::<Vec<_>>(),
             COPY_ORDER
         );
-        assert_eq!(rows(&report, "users"), 3);
+        assert_eq!(rows(&report, "users"), 4); // 3 + oidc-user
         assert_eq!(rows(&report, "audit_log"), 3);
         check_labels(&pg, &labelled).await;
         check_endpoints(&pg, &endpoint).await;
         assert_eq!(pg.scan_report(&scan.id).await.unwrap(), Some(scan.clone()));
         check_allowlists(&pg, &allowlists).await;
         check_signature_keys(&pg, &keys).await;
+        check_oidc_users(&pg, &oidc).await;
         check_scanners(&pg, &scanners).await;
         check_quotas(&pg, &quotas).await;
         check(&pg, &digests, &upload).await;
@@ -619,7 +624,7 @@ async fn copies_sqlite_into_sqlite_and_postgres() {
         assert!(expected.users.iter().all(|u| u.id < issued.user));
         let back = open(&format!("sqlite://{}", dir.path().join("c.db").display())).await;
         let report = pg.copy_into(&back).await.unwrap();
-        assert_eq!(rows(&report, "users"), 3);
+        assert_eq!(rows(&report, "users"), 4); // 3 + oidc-user
         assert_eq!(back.repositories(None, 100).await.unwrap().len(), 6);
         check_identity(&back, &expected, issued, "back").await;
     }
@@ -1160,5 +1165,31 @@ async fn check_signature_keys(
     assert_eq!(
         m.signature_keys(expected[0].project_id).await.unwrap(),
         expected
+    );
+}
+
+/// OIDC links (0027_oidc_users.sql): one user signing in through OIDC, with sealed bytes.
+async fn populate_oidc_users(m: &SqlMetadataStore) -> harbor_core::oidc::OidcLink {
+    use harbor_core::oidc::OidcUserStore;
+    let user = harbor_core::identity::NewUser {
+        username: "oidc-user".into(),
+        email: None,
+        realname: "OIDC user".into(),
+        comment: String::new(),
+        password_hash: String::new(),
+        sysadmin: false,
+    };
+    let (_, link) = m
+        .onboard_oidc_user_emitting(&user, "subhttps://id.example", &[0, 1, 255], &[7; 40], &[])
+        .await
+        .unwrap();
+    link
+}
+
+async fn check_oidc_users(m: &SqlMetadataStore, expected: &harbor_core::oidc::OidcLink) {
+    use harbor_core::oidc::OidcUserStore;
+    assert_eq!(
+        m.oidc_link(expected.user_id).await.unwrap().as_ref(),
+        Some(expected)
     );
 }

@@ -29,6 +29,7 @@ harbor_storage::contract_tests!(
     settings_are_shared_and_replaced,
     login_failures_count_reset_and_purge,
     concurrent_login_failures_all_count,
+    oidc_links,
 );
 
 fn new_user(name: &str, email: Option<&str>) -> NewUser {
@@ -1397,4 +1398,70 @@ async fn concurrent_login_failures_all_count(t: &Target) {
     let c = stores[0].login_failures(&key).await.unwrap();
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].failures, 40, "no failure lost to a race");
+}
+
+/// OIDC links (0027_oidc_users.sql): created with their user in one transaction, unique by
+/// user and by `subiss`, their sealed bytes replaced, gone with the user.
+async fn oidc_links(t: &Target) {
+    use harbor_core::oidc::OidcUserStore;
+    let s = t.open().await;
+    let (alice, link) = s
+        .onboard_oidc_user_emitting(
+            &new_user("alice", None),
+            "a-subhttps://id",
+            b"s1",
+            b"t1",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(link.user_id, alice.id);
+    assert_eq!(link.subiss, "a-subhttps://id");
+    assert_eq!(
+        (link.secret.as_slice(), link.token.as_slice()),
+        (&b"s1"[..], &b"t1"[..])
+    );
+    assert_eq!(s.oidc_link(alice.id).await.unwrap(), Some(link.clone()));
+    assert_eq!(
+        s.oidc_link_by_subiss("a-subhttps://id").await.unwrap(),
+        Some(link.clone())
+    );
+    assert_eq!(s.oidc_link_by_subiss("nobody").await.unwrap(), None);
+    // The same identity again: a conflict, and no user was left behind.
+    let e = s
+        .onboard_oidc_user_emitting(
+            &new_user("alice2", None),
+            "a-subhttps://id",
+            b"s",
+            b"t",
+            &[],
+        )
+        .await;
+    assert!(matches!(e, Err(Error::Conflict(_))), "{e:?}");
+    assert!(s.user_by_name("alice2").await.unwrap().is_none());
+    // A taken username: a conflict too.
+    let e = s
+        .onboard_oidc_user_emitting(&new_user("alice", None), "other", b"s", b"t", &[])
+        .await;
+    assert!(matches!(e, Err(Error::Conflict(_))), "{e:?}");
+
+    s.set_oidc_secret(alice.id, b"s2").await.unwrap();
+    s.set_oidc_token(alice.id, b"t2").await.unwrap();
+    let now = s.oidc_link(alice.id).await.unwrap().unwrap();
+    assert_eq!(
+        (now.secret.as_slice(), now.token.as_slice()),
+        (&b"s2"[..], &b"t2"[..])
+    );
+    assert_eq!(now.created_ms, link.created_ms);
+    let bob = s.create_user(&new_user("bob", None)).await.unwrap();
+    let e = s.set_oidc_secret(bob.id, b"x").await;
+    assert!(matches!(e, Err(Error::NotFound(_))), "{e:?}");
+    assert_eq!(s.oidc_link(bob.id).await.unwrap(), None);
+
+    s.delete_user(alice.id).await.unwrap();
+    assert_eq!(s.oidc_link(alice.id).await.unwrap(), None);
+    assert_eq!(
+        s.oidc_link_by_subiss("a-subhttps://id").await.unwrap(),
+        None
+    );
 }

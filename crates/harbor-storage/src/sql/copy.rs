@@ -610,6 +610,21 @@ const TABLES: &[Table] = &[
         key: 1,
         ids: Ids::NeverReused,
     },
+    // 0027_oidc_users.sql
+    Table {
+        name: "oidc_users",
+        columns: &[
+            ("id", Ty::Int),
+            ("user_id", Ty::Int),
+            ("subiss", Ty::Text),
+            ("secret", Ty::Bytes),
+            ("token", Ty::Bytes),
+            ("created_at", Ty::Int),
+            ("updated_at", Ty::Int),
+        ],
+        key: 1,
+        ids: Ids::NeverReused,
+    },
 ];
 
 /// Rows per read and per insert; manifests carry their content, so fewer of them.

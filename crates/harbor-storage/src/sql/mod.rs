@@ -200,6 +200,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "user_groups",
         include_str!("../../migrations/sqlite/0026_user_groups.sql"),
     ),
+    (
+        "oidc_users",
+        include_str!("../../migrations/sqlite/0027_oidc_users.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -302,6 +306,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "user_groups",
         include_str!("../../migrations/postgres/0026_user_groups.sql"),
+    ),
+    (
+        "oidc_users",
+        include_str!("../../migrations/postgres/0027_oidc_users.sql"),
     ),
 ];
 

@@ -7,6 +7,7 @@
 
 pub(super) mod audit;
 mod groups;
+mod oidc;
 mod projects;
 mod robots;
 mod settings;

@@ -43,8 +43,18 @@ fn duplicate(which: &str, username: &str, email: Option<&str>) -> String {
 }
 
 pub(super) async fn create(s: &SqlMetadataStore, u: &NewUser, events: &[NewEvent]) -> Result<User> {
-    let now = now_ms();
     let mut tx = s.begin_write().await?;
+    let created = insert(&mut tx, u).await?;
+    commit(s, tx, events).await?;
+    Ok(created)
+}
+
+/// Inserts `u` in `tx`.
+pub(super) async fn insert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    u: &NewUser,
+) -> Result<User> {
+    let now = now_ms();
     let row = sqlx::query(
         "INSERT INTO users
          (username, email, realname, comment, password_hash, sysadmin, created_at, updated_at)
@@ -59,7 +69,7 @@ pub(super) async fn create(s: &SqlMetadataStore, u: &NewUser, events: &[NewEvent
     .bind(u.password_hash.as_str())
     .bind(int_flag(u.sysadmin))
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .map_err(|e| {
         write_error(
@@ -68,9 +78,7 @@ pub(super) async fn create(s: &SqlMetadataStore, u: &NewUser, events: &[NewEvent
             String::new,
         )
     })?;
-    let created = user(&row)?;
-    commit(s, tx, events).await?;
-    Ok(created)
+    user(&row)
 }
 
 pub(super) async fn by_id(s: &SqlMetadataStore, id: i64) -> Result<Option<User>> {
