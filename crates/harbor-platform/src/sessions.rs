@@ -68,6 +68,12 @@ impl Sessions {
             }
             None => return Err(Error::Unauthorized("invalid username or password".into())),
         };
+        self.start(user, configured_ttl).await
+    }
+
+    /// Starts a session for `user`, who signed in some other way (through the OIDC
+    /// provider), living the `session_timeout` setting, else `configured_ttl`.
+    pub async fn start(&self, user: User, configured_ttl: Duration) -> Result<SignedIn> {
         let sid = random_token().map_err(Error::internal)?;
         let csrf = random_token().map_err(Error::internal)?;
         let ttl = self.settings.get().await.session_ttl(configured_ttl);

@@ -199,6 +199,11 @@ impl SystemSettings {
         self.store.settings().await
     }
 
+    /// The keys secrets are sealed with, if the server has them.
+    pub fn sealing_keys(&self) -> Option<&Arc<SealingKeys>> {
+        self.keys.as_ref()
+    }
+
     /// How many user accounts exist (admin included).
     pub async fn user_count(&self) -> harbor_core::Result<u64> {
         self.store.user_count().await

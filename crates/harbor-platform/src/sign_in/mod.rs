@@ -23,7 +23,7 @@ pub struct SignIn {
     settings: SystemSettings,
     store: Arc<dyn IdentityStore>,
     ldap: ldap::Ldap,
-    oidc: oidc::CliSecrets,
+    oidc: oidc::Oidc,
 }
 
 impl std::fmt::Debug for SignIn {
@@ -37,7 +37,7 @@ impl SignIn {
     pub fn new(settings: SystemSettings, store: Arc<dyn IdentityStore>) -> Self {
         SignIn {
             ldap: ldap::Ldap::new(settings.clone(), store.clone()),
-            oidc: oidc::CliSecrets::new(settings.clone(), store.clone()),
+            oidc: oidc::Oidc::new(settings.clone(), store.clone()),
             settings,
             store,
         }
@@ -46,6 +46,17 @@ impl SignIn {
     /// The LDAP directory (ping, searches, imports).
     pub fn ldap(&self) -> &ldap::Ldap {
         &self.ldap
+    }
+
+    /// OpenID Connect sign-in and CLI secrets.
+    pub fn oidc(&self) -> &oidc::Oidc {
+        &self.oidc
+    }
+
+    /// Keeps OIDC users' links (sub and issuer, CLI secret, tokens) in `links`.
+    pub fn with_oidc_store(mut self, links: Arc<dyn harbor_core::oidc::OidcUserStore>) -> Self {
+        self.oidc = self.oidc.with_store(links);
+        self
     }
 
     /// The store users are kept in.
