@@ -78,7 +78,8 @@ pub use system::{
 };
 pub use usergroups::{UserGroup, UserGroupSearchItem};
 pub use users::{
-    PasswordReq, UserCreationReq, UserProfile, UserResp, UserSearchRespItem, UserSysAdminFlag,
+    OIDCCliSecretReq, OIDCUserInfo, OidcPingReq, PasswordReq, UserCreationReq, UserProfile,
+    UserResp, UserSearchRespItem, UserSysAdminFlag,
 };
 pub use webhooks::{
     Execution, Metrics, PayloadFormat, SupportedWebhookEventTypes, Task, WebhookLastTrigger,

@@ -27,13 +27,60 @@ pub struct UserResp {
     pub admin_role_in_auth: bool,
     /// OIDC identity, for users signed in through OIDC (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oidc_user_meta: Option<serde_json::Value>,
+    pub oidc_user_meta: Option<OIDCUserInfo>,
     /// Creation time.
     #[serde(default)]
     pub creation_time: String,
     /// Last change.
     #[serde(default)]
     pub update_time: String,
+}
+
+/// Harbor's `OIDCUserInfo`: how a user signs in through OIDC. The secret is shown to the
+/// user and to system administrators only.
+#[allow(clippy::upper_case_acronyms)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OIDCUserInfo {
+    /// The record's id.
+    pub id: i64,
+    /// The user's id.
+    pub user_id: i64,
+    /// The ID token's `sub` followed by its `iss`.
+    pub subiss: String,
+    /// The CLI secret (`docker login -u <username> -p <secret>`).
+    #[serde(default)]
+    pub secret: String,
+    /// Creation time.
+    #[serde(default)]
+    pub creation_time: String,
+    /// Last change.
+    #[serde(default)]
+    pub update_time: String,
+}
+
+/// Harbor's `OIDCCliSecretReq`.
+#[allow(clippy::upper_case_acronyms)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OIDCCliSecretReq {
+    /// The new secret: 8 to 128 characters with an upper-case letter, a lower-case letter
+    /// and a digit.
+    #[serde(default)]
+    pub secret: String,
+}
+
+/// The body of `POST /system/oidc/ping`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OidcPingReq {
+    /// The OIDC endpoint (issuer) to test.
+    #[serde(default)]
+    pub url: String,
+    /// Verify the endpoint's TLS certificate.
+    #[serde(default = "yes")]
+    pub verify_cert: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Harbor's `UserCreationReq`.

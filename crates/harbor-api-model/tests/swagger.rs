@@ -154,6 +154,8 @@ fn every_model_matches_harbors_definition() {
     check::<m::ProjectSummary>("ProjectSummary", &s, p);
     check::<m::ProjectSummaryQuota>("ProjectSummaryQuota", &s, p);
     check::<m::UserResp>("UserResp", &s, p);
+    check::<m::OIDCUserInfo>("OIDCUserInfo", &s, p);
+    check::<m::OIDCCliSecretReq>("OIDCCliSecretReq", &s, p);
     check::<m::UserCreationReq>("UserCreationReq", &s, p);
     check::<m::UserProfile>("UserProfile", &s, p);
     check::<m::PasswordReq>("PasswordReq", &s, p);

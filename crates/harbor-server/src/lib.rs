@@ -175,7 +175,9 @@ impl AppState {
         .with_keys(keys.clone());
         let identity =
             CachedIdentity::wrap(identity, Duration::from_millis(auth.identity_cache_ms));
-        let sign_in = harbor_platform::sign_in::SignIn::new(settings.clone(), identity.clone());
+        let oidc_links: Arc<dyn harbor_core::oidc::OidcUserStore> = registry.metadata().clone();
+        let sign_in = harbor_platform::sign_in::SignIn::new(settings.clone(), identity.clone())
+            .with_oidc_store(oidc_links);
         let mut accounts = Accounts::new(identity, auth.robot_prefix.clone())
             .with_external(Arc::new(sign_in.clone()));
         if auth.login_throttle.enabled {

@@ -14,6 +14,7 @@ mod ldap;
 mod logs;
 mod members;
 mod metadatas;
+mod oidc;
 pub(crate) mod paging;
 mod projects;
 mod quotas;
@@ -107,6 +108,11 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/users/{id}/password", axum::routing::put(users::password))
         .route("/users/{id}/sysadmin", axum::routing::put(users::sysadmin))
+        .route(
+            "/users/{id}/cli_secret",
+            axum::routing::put(oidc::put_cli_secret),
+        )
+        .route("/system/oidc/ping", post(oidc::ping))
         .route(
             "/projects",
             get(projects::list_projects)
@@ -330,6 +336,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/c/login", post(session::login))
         .route("/c/log_out", get(session::log_out))
         .route("/c/csrf", get(session::csrf))
+        .route("/c/oidc/login", get(oidc::login))
+        .route("/c/oidc/callback", get(oidc::callback))
+        .route("/c/oidc/onboard", post(oidc::onboard))
+        .route("/c/oidc/logout", get(oidc::logout))
         .layer(axum::middleware::map_response(harbor_errors))
 }
 

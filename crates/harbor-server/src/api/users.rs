@@ -102,9 +102,11 @@ pub(crate) async fn search(State(state): State<AppState>, ctx: Ctx, parts: Parts
     Ok(list(&parts.uri, p, total, items))
 }
 
-pub(crate) async fn current(ctx: Ctx) -> ApiResult {
+pub(crate) async fn current(State(state): State<AppState>, ctx: Ctx) -> ApiResult {
     let u = ctx.require_user()?;
-    Ok(Json(user_model(u)).into_response())
+    let mut model = user_model(u);
+    model.oidc_user_meta = super::oidc::user_meta(&state, u.id).await?;
+    Ok(Json(model).into_response())
 }
 
 /// `GET /users/current/permissions?scope=/project/<id>&relative=true`: what the caller
@@ -171,7 +173,11 @@ pub(crate) async fn current_permissions(
 
 pub(crate) async fn get(State(state): State<AppState>, ctx: Ctx, Path(id): Path<i64>) -> ApiResult {
     let user = state.platform.users.get(&ctx.principal, id).await?;
-    Ok(Json(user_model(&user)).into_response())
+    let mut model = user_model(&user);
+    // Only the user and administrators read a user (`Users::get`): both may see the
+    // CLI secret, as in Harbor.
+    model.oidc_user_meta = super::oidc::user_meta(&state, user.id).await?;
+    Ok(Json(model).into_response())
 }
 
 pub(crate) async fn update(

@@ -7,7 +7,7 @@
 mod backend;
 mod confirm;
 mod layout;
-mod pages;
+pub(crate) mod pages;
 mod perms;
 mod viewer;
 

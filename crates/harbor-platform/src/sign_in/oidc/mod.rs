@@ -35,7 +35,7 @@ use harbor_core::ports::IdentityStore;
 use serde_json::{Map, Value};
 
 pub use claims::OidcIdentity;
-pub use flow::{Finished, Started};
+pub use flow::{Callback, Finished, Started};
 
 use crate::settings::SystemSettings;
 use crate::sign_in::{AuthMode, OidcConfig};

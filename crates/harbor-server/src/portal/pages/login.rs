@@ -55,7 +55,7 @@ impl Notice {
 /// path that does not start with `//`, without backslashes, whitespace or control
 /// characters (browsers drop tabs and newlines from a `Location`, which would turn
 /// `/\t/evil.example` into `//evil.example`), and not too long.
-fn local(next: &str) -> &str {
+pub(crate) fn local(next: &str) -> &str {
     let ok = next.starts_with('/')
         && !next.starts_with("//")
         && next.len() <= 2048
@@ -71,12 +71,20 @@ fn login_page(
     error: Option<(StatusCode, &str)>,
     username: &str,
     notice: Option<Notice>,
+    oidc: Option<&str>,
 ) -> Response {
     let body = html! {
         div.card.login {
             h1 { "Sign in to Harbor-rs" }
             @if let Some(n) = notice { p.flash.ok #notice role="status" { (n.text()) } }
             @if let Some((_, e)) = error { p.error #error role="alert" { (e) } }
+            @if let Some(name) = oidc {
+                p {
+                    a.button #oidc-login href={ "/c/oidc/login?redirect_url=" (enc(next)) } { "Login via OIDC provider" }
+                    @if !name.is_empty() { " " span.muted #oidc-name { "(" (name) ")" } }
+                }
+                p.muted { "Administrators sign in with their password below." }
+            }
             form.stack method="post" action="/login" {
                 input type="hidden" name="next" value=(next);
                 label { "Username" input #username name="username" autocomplete="username" required value=(username); }
@@ -92,9 +100,22 @@ fn login_page(
     resp
 }
 
+/// The provider's name when users sign in through OIDC (`auth_mode` `oidc_auth`).
+async fn oidc_name(p: &Portal) -> Option<String> {
+    let auth = p.state.settings.get().await.auth;
+    (auth.mode == harbor_platform::sign_in::AuthMode::Oidc).then_some(auth.oidc.name)
+}
+
 /// `GET /login`.
-pub(crate) async fn form(Query(q): Query<Next>) -> Response {
-    login_page(local(&q.next), None, "", Notice::parse(&q.notice))
+pub(crate) async fn form(State(p): State<Portal>, Query(q): Query<Next>) -> Response {
+    let oidc = oidc_name(&p).await;
+    login_page(
+        local(&q.next),
+        None,
+        "",
+        Notice::parse(&q.notice),
+        oidc.as_deref(),
+    )
 }
 
 #[derive(Deserialize)]
@@ -117,7 +138,13 @@ pub(crate) async fn submit(
     let next = local(&f.next).to_owned();
     if crate::auth::cross_site(&p.state, &headers) {
         let message = "Sign-in refused: the form was sent from another site.";
-        return login_page(&next, Some((StatusCode::FORBIDDEN, message)), "", None);
+        return login_page(
+            &next,
+            Some((StatusCode::FORBIDDEN, message)),
+            "",
+            None,
+            None,
+        );
     }
     let body = format!(
         "principal={}&password={}",
@@ -138,7 +165,14 @@ pub(crate) async fn submit(
             } else {
                 StatusCode::UNAUTHORIZED
             };
-            login_page(&next, Some((status, &e.message)), &f.username, None)
+            let oidc = oidc_name(&p).await;
+            login_page(
+                &next,
+                Some((status, &e.message)),
+                &f.username,
+                None,
+                oidc.as_deref(),
+            )
         }
     }
 }

@@ -7,7 +7,8 @@ mod allowlists;
 mod authentication;
 mod gc;
 pub(crate) mod groups;
-mod login;
+pub(crate) mod login;
+pub(crate) mod oidc;
 mod project;
 mod projects;
 mod replication;
@@ -163,6 +164,7 @@ pub(crate) fn routes() -> Router<Portal> {
     Router::new()
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
+        .route("/oidc-onboard", get(oidc::onboard))
         .route("/projects", get(projects::list).post(projects::create))
         .route("/search", get(search::search))
         .merge(account::routes())
