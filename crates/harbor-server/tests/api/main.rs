@@ -24,6 +24,7 @@ mod keys;
 mod labels;
 mod ldap;
 mod matrix;
+mod oidc;
 mod projects;
 mod proxy;
 mod quotas;

@@ -1,6 +1,7 @@
 //! Shared test harness: the real server on an ephemeral loopback port, and helpers.
 #![allow(dead_code)]
 
+pub mod oidc;
 pub mod receiver;
 
 use std::net::SocketAddr;

@@ -1,0 +1,553 @@
+//! OpenID Connect against a real provider (node-oidc-provider on loopback, see
+//! `common/oidc.rs`): sign-in with auto-onboarding and with the onboarding form, CLI
+//! secrets (refreshed with the refresh token, refused once the provider refuses the
+//! refresh), key rotation, bad callbacks, RBAC on `cli_secret`, `/system/oidc/ping`.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::common::oidc::{
+    Jar, OidcProvider, ProviderOptions, configure, get_with_jar, raw_client, sign_in, walk,
+};
+use crate::common::{TestServer, anon_client, basic, client};
+use crate::support::admin;
+
+async fn current(jar: &Jar, s: &TestServer) -> Value {
+    let resp = get_with_jar(jar, s, "/api/v2.0/users/current").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json().await.unwrap()
+}
+
+/// `GET /api/v2.0/users/current` with Basic `user:secret`.
+async fn basic_status(s: &TestServer, user: &str, secret: &str) -> StatusCode {
+    anon_client()
+        .get(s.url("/api/v2.0/users/current"))
+        .header("authorization", basic(user, secret))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn token_status(s: &TestServer, user: &str, secret: &str) -> StatusCode {
+    anon_client()
+        .get(s.url("/service/token?service=harbor-registry&scope=repository:library/x:pull"))
+        .header("authorization", basic(user, secret))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn put_secret(s: &TestServer, auth: &str, id: i64, secret: &str) -> reqwest::Response {
+    anon_client()
+        .put(s.url(&format!("/api/v2.0/users/{id}/cli_secret")))
+        .header("authorization", auth)
+        .json(&json!({ "secret": secret }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn set_up(options: ProviderOptions, extra: Value) -> Option<(TestServer, OidcProvider)> {
+    let s = TestServer::start().await;
+    let p = OidcProvider::start(&s, options).await?;
+    configure(&s, &p, extra).await;
+    Some((s, p))
+}
+
+#[tokio::test]
+async fn auto_onboarding_and_cli_secrets_refreshed_until_the_provider_refuses() {
+    let options = ProviderOptions {
+        access_ttl: 2,
+        ..ProviderOptions::default()
+    };
+    let Some((s, mut p)) = set_up(
+        options,
+        json!({"oidc_auto_onboard": true, "oidc_user_claim": "preferred_username"}),
+    )
+    .await
+    else {
+        return;
+    };
+    // The login page offers the provider.
+    let page = anon_client().get(s.url("/login")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Login via OIDC provider") && page.contains("Test provider"));
+
+    let mut jar = Jar::default();
+    let landed = sign_in(&mut jar, &s, "alice").await;
+    assert_eq!(landed.url, s.url("/projects"), "{landed:?}");
+    let me = current(&jar, &s).await;
+    assert_eq!(me["username"], "alice");
+    assert_eq!(me["email"], "alice@example.com");
+    assert_eq!(me["realname"], "Alice Smith");
+    let meta = &me["oidc_user_meta"];
+    assert_eq!(meta["subiss"], format!("alice{}", p.issuer));
+    assert_eq!(meta["user_id"], me["user_id"]);
+    let secret = meta["secret"].as_str().unwrap().to_owned();
+    assert!(secret.len() >= 32, "{secret}");
+    let alice = me["user_id"].as_i64().unwrap();
+
+    // The CLI secret works on the API and the token service; anything else does not.
+    assert_eq!(basic_status(&s, "alice", &secret).await, StatusCode::OK);
+    assert_eq!(token_status(&s, "alice", &secret).await, StatusCode::OK);
+    assert_eq!(
+        basic_status(&s, "alice", "Wrong-secret-1").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        basic_status(&s, "nobody", &secret).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // The session's cookie is a real portal session.
+    let page = get_with_jar(&jar, &s, "/projects").await;
+    assert_eq!(page.status(), StatusCode::OK);
+
+    // The access token expires after 2 s: the refresh token renews it.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(basic_status(&s, "alice", &secret).await, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(token_status(&s, "alice", &secret).await, StatusCode::OK);
+
+    // A second sign-in finds the same user (by sub and issuer).
+    let mut jar2 = Jar::default();
+    sign_in(&mut jar2, &s, "alice").await;
+    assert_eq!(current(&jar2, &s).await["user_id"], alice);
+
+    // The provider forgets its grants (a restart of an in-memory provider): once the
+    // access token expires the refresh is refused, and so is the CLI secret.
+    p.restart(false).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        basic_status(&s, "alice", &secret).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        token_status(&s, "alice", &secret).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Until the user signs in to the portal again.
+    let mut jar3 = Jar::default();
+    sign_in(&mut jar3, &s, "alice").await;
+    assert_eq!(basic_status(&s, "alice", &secret).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cli_secret_rules_and_who_may_change_it() {
+    let Some((s, _p)) = set_up(
+        ProviderOptions::default(),
+        json!({"oidc_auto_onboard": true, "oidc_user_claim": "preferred_username"}),
+    )
+    .await
+    else {
+        return;
+    };
+    let mut alice_jar = Jar::default();
+    sign_in(&mut alice_jar, &s, "alice").await;
+    let alice = current(&alice_jar, &s).await;
+    let alice_id = alice["user_id"].as_i64().unwrap();
+    let secret = alice["oidc_user_meta"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut carol_jar = Jar::default();
+    sign_in(&mut carol_jar, &s, "carol").await;
+    let carol = current(&carol_jar, &s).await;
+    let carol_secret = carol["oidc_user_meta"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let as_alice = basic("alice", &secret);
+    let as_carol = basic("carol", &carol_secret);
+
+    // Harbor's rules for a secret.
+    for bad in ["short1A", "nouppercase1", "NOLOWERCASE1", "NoDigitsHere"] {
+        let resp = put_secret(&s, &as_alice, alice_id, bad).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    // The user changes their own; the old one stops working.
+    let resp = put_secret(&s, &as_alice, alice_id, "New-Secret-1").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        basic_status(&s, "alice", &secret).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        basic_status(&s, "alice", "New-Secret-1").await,
+        StatusCode::OK
+    );
+    let as_alice = basic("alice", "New-Secret-1");
+    // Another user may neither change it nor read it.
+    let resp = put_secret(&s, &as_carol, alice_id, "Carols-Choice-1").await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = anon_client()
+        .get(s.url(&format!("/api/v2.0/users/{alice_id}")))
+        .header("authorization", &as_carol)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let resp = put_secret(&s, "", alice_id, "Anonymous-1").await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    // The administrator may, and sees the secret.
+    let resp = admin(
+        &s,
+        Method::PUT,
+        &format!("/api/v2.0/users/{alice_id}/cli_secret"),
+        Some(json!({"secret": "Admin-Set-1"})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let shown: Value = admin(
+        &s,
+        Method::GET,
+        &format!("/api/v2.0/users/{alice_id}"),
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(shown["oidc_user_meta"]["secret"], "Admin-Set-1");
+    assert_eq!(
+        basic_status(&s, "alice", "Admin-Set-1").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        put_secret(&s, &as_alice, alice_id, "X-1aaaaaaa")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // The administrator is not an OIDC user: no secret to set; an unknown user: 404.
+    let resp = admin(
+        &s,
+        Method::PUT,
+        "/api/v2.0/users/1/cli_secret",
+        Some(json!({"secret": "Admin-Set-1"})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let resp = admin(
+        &s,
+        Method::PUT,
+        "/api/v2.0/users/9999/cli_secret",
+        Some(json!({"secret": "Admin-Set-1"})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    // The admin's own record has no OIDC meta.
+    let me: Value = client()
+        .get(s.url("/api/v2.0/users/current"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(me.get("oidc_user_meta").is_none(), "{me}");
+}
+
+#[tokio::test]
+async fn onboarding_asks_for_a_username() {
+    let Some((s, _p)) = set_up(
+        ProviderOptions::default(),
+        json!({"oidc_auto_onboard": false}),
+    )
+    .await
+    else {
+        return;
+    };
+    let mut jar = Jar::default();
+    let landed = sign_in(&mut jar, &s, "alice").await;
+    // The `name` claim, with its space made an underscore, is suggested.
+    assert_eq!(
+        landed.url,
+        s.url("/oidc-onboard?username=Alice_Smith"),
+        "{landed:?}"
+    );
+    assert!(jar.get(&s.base, "sid").is_none());
+    let page = get_with_jar(&jar, &s, "/oidc-onboard?username=Alice_Smith").await;
+    let page = page.text().await.unwrap();
+    assert!(page.contains("value=\"Alice_Smith\""), "{page}");
+
+    let onboard = |jar: &Jar, body: &'static str, json: bool| {
+        let url = reqwest::Url::parse(&s.url("/c/oidc/onboard")).unwrap();
+        let mut req = raw_client().post(url.clone()).body(body);
+        req = req.header(
+            "content-type",
+            if json {
+                "application/json"
+            } else {
+                "application/x-www-form-urlencoded"
+            },
+        );
+        if let Some(h) = jar.header(&url) {
+            req = req.header("cookie", h);
+        }
+        req.send()
+    };
+    // A taken or invalid username is refused on the page, which stays.
+    let resp = onboard(&jar, "username=admin", false).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    assert!(resp.text().await.unwrap().contains("already exists"));
+    let resp = onboard(&jar, "username=a%20b", false).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // Without the cookie of a verified sign-in: refused.
+    let resp = onboard(&Jar::default(), r#"{"username":"mallory"}"#, true)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let e: Value = resp.json().await.unwrap();
+    assert!(
+        e["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("waiting"),
+        "{e}"
+    );
+    // A good one: signed in, sent on.
+    let resp = onboard(&jar, "username=alice.smith", false).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()["location"], "/projects");
+    let mut signed = jar.clone();
+    for v in resp.headers().get_all("set-cookie") {
+        let v = v.to_str().unwrap();
+        if let Some(sid) = v.strip_prefix("sid=") {
+            signed.set(&s.base, "sid", sid.split(';').next().unwrap());
+        }
+    }
+    let me = current(&signed, &s).await;
+    assert_eq!(me["username"], "alice.smith");
+    assert_eq!(me["comment"], "Onboarded via OIDC provider");
+    // The next sign-in goes straight in.
+    let mut again = Jar::default();
+    let landed = sign_in(&mut again, &s, "alice").await;
+    assert_eq!(landed.url, s.url("/projects"));
+    assert_eq!(current(&again, &s).await["username"], "alice.smith");
+}
+
+#[tokio::test]
+async fn bad_callbacks_are_refused_with_a_page() {
+    let Some((s, _p)) = set_up(
+        ProviderOptions::default(),
+        json!({"oidc_auto_onboard": true}),
+    )
+    .await
+    else {
+        return;
+    };
+    let get = |jar: &Jar, path: &str| {
+        let jar = jar.clone();
+        let url = s.url(path);
+        async move {
+            let url = reqwest::Url::parse(&url).unwrap();
+            let mut req = raw_client().get(url.clone());
+            if let Some(h) = jar.header(&url) {
+                req = req.header("cookie", h);
+            }
+            req.send().await.unwrap()
+        }
+    };
+    // No sign-in started from this browser.
+    let resp = get(&Jar::default(), "/c/oidc/callback?code=x&state=y").await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("no sign-in was started")
+    );
+    // Started, but the state is not this sign-in's.
+    let mut jar = Jar::default();
+    let resp = get(&jar, "/c/oidc/login?redirect_url=https://evil.example/").await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| v.to_str().unwrap().strip_prefix("oidc_login="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        resp.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("HttpOnly")
+    );
+    jar.set(&s.base, "oidc_login", &cookie);
+    let resp = get(&jar, "/c/oidc/callback?code=x&state=not-the-state").await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.text().await.unwrap().contains("state does not match"));
+    // A tampered cookie opens to nothing.
+    let mut tampered = cookie.clone().into_bytes();
+    tampered[10] = if tampered[10] == b'A' { b'B' } else { b'A' };
+    jar.set(
+        &s.base,
+        "oidc_login",
+        std::str::from_utf8(&tampered).unwrap(),
+    );
+    let resp = get(&jar, "/c/oidc/callback?code=x&state=y").await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // The provider's refusal (the user denied) is shown, with the right state.
+    let state = {
+        let mut walk_jar = Jar::default();
+        let resp = get(&walk_jar, "/c/oidc/login").await;
+        let location = resp.headers()["location"].to_str().unwrap().to_owned();
+        for v in resp.headers().get_all("set-cookie") {
+            if let Some(c) = v.to_str().unwrap().strip_prefix("oidc_login=") {
+                walk_jar.set(&s.base, "oidc_login", c.split(';').next().unwrap());
+            }
+        }
+        jar = walk_jar;
+        reqwest::Url::parse(&location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned()
+    };
+    let resp = get(
+        &jar,
+        &format!("/c/oidc/callback?error=access_denied&state={state}"),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(resp.text().await.unwrap().contains("access_denied"));
+    // A made-up code with the right state: the provider refuses the exchange.
+    let resp = get(
+        &jar,
+        &format!("/c/oidc/callback?code=made-up&state={state}"),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(resp.text().await.unwrap().contains("invalid_grant"));
+    // An open redirect is not followed: the sign-in lands on a local page.
+    let mut jar = Jar::default();
+    let landed = walk(
+        &mut jar,
+        &s,
+        &s.url("/c/oidc/login?redirect_url=//evil.example/x"),
+        Some("carol"),
+    )
+    .await;
+    assert_eq!(landed.url, s.url("/projects"));
+    // Auto-onboarding with a name claim that is no username ("Alice Smith"): a clear
+    // refusal, no account.
+    let mut jar = Jar::default();
+    let landed = sign_in(&mut jar, &s, "alice").await;
+    assert_eq!(landed.status, StatusCode::BAD_REQUEST, "{landed:?}");
+    assert!(landed.body.contains("username"), "{}", landed.body);
+    let users: Value = admin(&s, Method::GET, "/api/v2.0/users?q=username%3DAlice", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(users, json!([]));
+}
+
+#[tokio::test]
+async fn key_rotation_a_new_key_is_fetched() {
+    let options = ProviderOptions {
+        alg: "ES256",
+        ..ProviderOptions::default()
+    };
+    let Some((s, mut p)) = set_up(
+        options,
+        json!({"oidc_auto_onboard": true, "oidc_user_claim": "preferred_username"}),
+    )
+    .await
+    else {
+        return;
+    };
+    let mut jar = Jar::default();
+    assert_eq!(sign_in(&mut jar, &s, "alice").await.url, s.url("/projects"));
+    let before = p.key_ids().await;
+    p.restart(true).await;
+    let after = p.key_ids().await;
+    assert!(
+        before.iter().all(|k| !after.contains(k)),
+        "{before:?} {after:?}"
+    );
+    // Keys are fetched again at most every 2 s for an unknown key id.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let mut jar = Jar::default();
+    let landed = sign_in(&mut jar, &s, "alice").await;
+    assert_eq!(landed.url, s.url("/projects"), "{landed:?}");
+    assert_eq!(current(&jar, &s).await["username"], "alice");
+}
+
+#[tokio::test]
+async fn ping_checks_the_discovery_document() {
+    let s = TestServer::start().await;
+    let Some(p) = OidcProvider::start(&s, ProviderOptions::default()).await else {
+        return;
+    };
+    let ping = |auth: Option<String>, body: Value| {
+        let mut req = anon_client()
+            .post(s.url("/api/v2.0/system/oidc/ping"))
+            .json(&body);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.send()
+    };
+    let admin_auth = Some(basic("admin", crate::common::ADMIN_PASSWORD));
+    let ok = ping(
+        admin_auth.clone(),
+        json!({"url": p.issuer, "verify_cert": true}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let ok = ping(admin_auth.clone(), json!({"url": format!("{}/", p.issuer)}))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    // Nothing there, or not the issuer it claims.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let bad = ping(
+        admin_auth.clone(),
+        json!({"url": format!("http://{closed}")}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let bad = ping(
+        admin_auth.clone(),
+        json!({"url": format!("{}/jwks", p.issuer)}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let bad = ping(admin_auth.clone(), json!({"url": ""})).await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    // Administrators only.
+    crate::common::create_user(&s, "dev").await;
+    let denied = ping(
+        Some(basic("dev", crate::common::PASSWORD)),
+        json!({"url": p.issuer}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let denied = ping(None, json!({"url": p.issuer})).await.unwrap();
+    assert_eq!(denied.status(), StatusCode::UNAUTHORIZED);
+    // Not in oidc_auth mode: no CLI secrets, no OIDC sign-in.
+    let resp = anon_client()
+        .get(s.url("/c/oidc/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PRECONDITION_FAILED);
+}
