@@ -23,6 +23,9 @@ mod jobs;
 mod keys;
 mod labels;
 mod ldap;
+#[path = "../e2e/layout.rs"]
+#[allow(dead_code)]
+mod layout;
 mod matrix;
 mod oidc;
 mod projects;

@@ -293,7 +293,12 @@ async fn onboarding_asks_for_a_username() {
     // A taken or invalid username is refused on the page, which stays.
     let resp = onboard(&jar, "username=admin", false).await.unwrap();
     assert_eq!(resp.status(), StatusCode::CONFLICT);
-    assert!(resp.text().await.unwrap().contains("already exists"));
+    let page = resp.text().await.unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(
+        page.contains("already exists") && page.contains("id=\"onboard\""),
+        "{page}"
+    );
     let resp = onboard(&jar, "username=a%20b", false).await.unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     // Without the cookie of a verified sign-in: refused.
@@ -355,12 +360,9 @@ async fn bad_callbacks_are_refused_with_a_page() {
     // No sign-in started from this browser.
     let resp = get(&Jar::default(), "/c/oidc/callback?code=x&state=y").await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert!(
-        resp.text()
-            .await
-            .unwrap()
-            .contains("no sign-in was started")
-    );
+    let page = resp.text().await.unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.contains("no sign-in was started"), "{page}");
     // Started, but the state is not this sign-in's.
     let mut jar = Jar::default();
     let resp = get(&jar, "/c/oidc/login?redirect_url=https://evil.example/").await;
@@ -550,4 +552,110 @@ async fn ping_checks_the_discovery_document() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::PRECONDITION_FAILED);
+}
+
+async fn skopeo(skopeo: &str, args: &[&str]) -> std::process::Output {
+    // Not a blocking wait: the server runs on this test's runtime.
+    tokio::process::Command::new(skopeo)
+        .args(args)
+        .output()
+        .await
+        .expect("run skopeo")
+}
+
+/// `docker login -u <user> -p <CLI secret>`: skopeo pushes and pulls with the CLI secret
+/// of an OIDC user who is a member of the project; a user who is not is refused.
+#[tokio::test]
+async fn skopeo_pushes_and_pulls_with_a_cli_secret() {
+    let Some(skopeo_bin) = harbor_storage::testing::service("HARBOR_TEST_SKOPEO", "skopeo") else {
+        return;
+    };
+    let Some((s, _p)) = set_up(
+        ProviderOptions::default(),
+        json!({"oidc_auto_onboard": true, "oidc_user_claim": "preferred_username"}),
+    )
+    .await
+    else {
+        return;
+    };
+    let mut jar = Jar::default();
+    sign_in(&mut jar, &s, "alice").await;
+    let secret = current(&jar, &s).await["oidc_user_meta"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut carol_jar = Jar::default();
+    sign_in(&mut carol_jar, &s, "carol").await;
+    let carol_secret = current(&carol_jar, &s).await["oidc_user_meta"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    crate::common::create_project(&s, "team", false).await;
+    crate::common::add_member(&s, "team", "alice", 2).await;
+
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    let made = crate::layout::write(&src, 50_000);
+    let creds = format!("alice:{secret}");
+    let dest = format!("docker://{}/team/app:v1", s.addr);
+    let out = skopeo(
+        &skopeo_bin,
+        &[
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &creds,
+            &format!("oci:{}:v1", src.display()),
+            &dest,
+        ],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "push: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let back = work.path().join("back");
+    let out = skopeo(
+        &skopeo_bin,
+        &[
+            "copy",
+            "--src-tls-verify=false",
+            "--src-creds",
+            &creds,
+            &dest,
+            &format!("dir:{}", back.display()),
+        ],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "pull: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest = std::fs::read(back.join("manifest.json")).unwrap();
+    assert_eq!(crate::common::sha256(&manifest), made.image);
+
+    // Carol is not a member of the private project; a wrong secret is no login at all.
+    for creds in [
+        format!("carol:{carol_secret}"),
+        "alice:Wrong-Secret-1".to_owned(),
+    ] {
+        let out = skopeo(
+            &skopeo_bin,
+            &[
+                "copy",
+                "--src-tls-verify=false",
+                "--src-creds",
+                &creds,
+                &dest,
+                &format!("dir:{}", work.path().join("denied").display()),
+            ],
+        )
+        .await;
+        assert!(
+            !out.status.success(),
+            "{creds} pulled from a private project"
+        );
+    }
 }

@@ -107,10 +107,19 @@ impl OidcProvider {
             .env("OIDC_ID_TOKEN_ALG", self.options.alg)
             .env("OIDC_ACCESS_TTL", self.options.access_ttl.to_string())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("start node with tests/oidc/provider.mjs");
+        // Its log, without the warnings every start prints (in-memory adapter, runtime).
+        let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = errors.next_line().await {
+                if !line.starts_with("oidc-provider WARNING") {
+                    eprintln!("oidc-provider: {line}");
+                }
+            }
+        });
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let ready = tokio::time::timeout(Duration::from_secs(30), async {
             while let Ok(Some(line)) = lines.next_line().await {

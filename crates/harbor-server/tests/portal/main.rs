@@ -20,6 +20,7 @@ mod layout;
 #[allow(dead_code)]
 mod ldap_server;
 mod narrow;
+mod oidc;
 mod pages;
 mod replication;
 mod repository;

@@ -24,7 +24,9 @@ pub(crate) fn routes() -> Router<Portal> {
 }
 
 /// `GET /account`.
-async fn account(v: Viewer) -> Response {
+async fn account(v: Viewer, State(p): State<Portal>) -> Response {
+    let me = super::load!(v, p.api.get(&v, "/users/current").await);
+    let me: harbor_api_model::UserResp = super::load!(v, me.decode());
     let u = &v.user;
     let body = html! {
         h1 { "Your account" }
@@ -34,6 +36,13 @@ async fn account(v: Viewer) -> Response {
             dt { "Full name" } dd { (u.realname) }
             dt { "Administrator" } dd { @if u.sysadmin { "yes" } @else { "no" } }
         } }
+        @if let Some(oidc) = &me.oidc_user_meta {
+            section.card #cli-secret-card {
+                h2 { "CLI secret" }
+                p { "You sign in through the OIDC provider. Command-line tools (docker, podman, skopeo, helm) sign in with your username and this secret; it works while your provider session can be refreshed, else sign in here again." }
+                input #cli-secret type="text" readonly value=(oidc.secret);
+            }
+        }
         section.card {
             h2 { "Change your password" }
             form.stack method="post" action="/account" #change-password {
