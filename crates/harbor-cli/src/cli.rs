@@ -66,6 +66,9 @@ pub enum Command {
     /// User accounts (administrators).
     #[command(subcommand)]
     User(UserCmd),
+    /// Settings by topic (administrators).
+    #[command(subcommand)]
+    Config(ConfigCmd),
     /// Project members and their roles.
     #[command(subcommand)]
     Member(MemberCmd),
@@ -780,6 +783,18 @@ pub enum UserCmd {
         #[arg(value_name = "USERNAME")]
         user: String,
     },
+    /// Show the CLI secret of a user who signs in through OIDC (yours by default;
+    /// administrators may name another user), or with --set change it to the secret read
+    /// from standard input (8 to 128 characters with an upper-case letter, a lower-case
+    /// letter and a digit).
+    CliSecret {
+        /// Username (default: yourself).
+        #[arg(value_name = "USERNAME")]
+        user: Option<String>,
+        /// Set the secret read from standard input.
+        #[arg(long)]
+        set: bool,
+    },
 }
 
 /// A project role.
@@ -1073,6 +1088,15 @@ pub enum PurgeScheduleCmd {
     /// Remove the schedule.
     #[command(name = "none")]
     Remove,
+}
+
+/// `harbor config ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// The sign-in settings: auth_mode and the ldap_*, oidc_* and http_authproxy_*
+    /// settings that apply to it (secrets are never shown). Change them with
+    /// `harbor system config-set`.
+    Auth,
 }
 
 /// `harbor system ...`.

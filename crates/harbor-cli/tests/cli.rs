@@ -1664,3 +1664,85 @@ async fn the_security_hub_and_cve_exports_from_the_command_line() {
     fails(o, &["cve-export", "create", "library"], "", 3).await;
     assert_eq!(json(o, &["cve-export", "list"]).await, json!([]));
 }
+
+/// `harbor user cli-secret` and `harbor config auth` for a user who signs in through a
+/// real OIDC provider (see `harbor-server/tests/common/oidc.rs`): the CLI logs in with
+/// the CLI secret, shows it, changes it.
+#[tokio::test]
+async fn cli_secrets_and_sign_in_settings() {
+    let s = TestServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let url = s.base.as_str();
+    ok(
+        h,
+        &["login", url, "-u", "admin", "--password-stdin"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    )
+    .await;
+    // db_auth: only the mode is shown; the administrator has no CLI secret.
+    let auth = json(h, &["config", "auth"]).await;
+    assert_eq!(auth["auth_mode"]["value"], "db_auth");
+    assert!(auth.get("oidc_endpoint").is_none(), "{auth}");
+    let err = fails(h, &["user", "cli-secret"], "", 2).await;
+    assert!(err.contains("does not sign in through OIDC"), "{err}");
+
+    let Some(p) =
+        common::oidc::OidcProvider::start(&s, common::oidc::ProviderOptions::default()).await
+    else {
+        return;
+    };
+    common::oidc::configure(
+        &s,
+        &p,
+        json!({"oidc_auto_onboard": true, "oidc_user_claim": "preferred_username"}),
+    )
+    .await;
+    let auth = json(h, &["config", "auth"]).await;
+    assert_eq!(auth["auth_mode"]["value"], "oidc_auth");
+    assert_eq!(auth["oidc_endpoint"]["value"], p.issuer.as_str());
+    assert!(auth.get("oidc_client_secret").is_none(), "{auth}");
+    assert!(auth.get("ldap_url").is_none(), "{auth}");
+    let text = ok(h, &["config", "auth"], "").await;
+    assert!(
+        text.contains("oidc_client_id") && !text.contains(common::oidc::CLIENT_SECRET),
+        "{text}"
+    );
+
+    let mut jar = common::oidc::Jar::default();
+    common::oidc::sign_in(&mut jar, &s, "alice").await;
+    let me: Value = common::oidc::get_with_jar(&jar, &s, "/api/v2.0/users/current")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = me["oidc_user_meta"]["secret"].as_str().unwrap().to_owned();
+    // The administrator sees alice's secret.
+    let shown = json(h, &["user", "cli-secret", "alice"]).await;
+    assert_eq!(shown["secret"], secret.as_str());
+
+    // Alice logs in with it, sees it, changes it (a weak one is refused).
+    let alice = tempfile::tempdir().unwrap();
+    let a = alice.path();
+    ok(
+        a,
+        &["login", url, "-u", "alice", "--password-stdin"],
+        &format!("{secret}\n"),
+    )
+    .await;
+    let shown = json(a, &["user", "cli-secret"]).await;
+    assert_eq!(shown["secret"], secret.as_str());
+    let err = fails(a, &["user", "cli-secret", "--set"], "weak\n", 1).await;
+    assert!(err.contains("length"), "{err}");
+    ok(a, &["user", "cli-secret", "--set"], "Brand-New-Secret-1\n").await;
+    ok(h, &["user", "show", "alice"], "").await;
+    let err = fails(a, &["project", "list"], "", 3).await;
+    assert!(err.contains("harbor login"), "{err}");
+    ok(
+        a,
+        &["login", url, "-u", "alice", "--password-stdin"],
+        "Brand-New-Secret-1\n",
+    )
+    .await;
+    ok(a, &["project", "list"], "").await;
+}

@@ -503,6 +503,19 @@ impl Client {
             .map(drop)
     }
 
+    /// `GET /users/{id}` (yourself, or anyone for administrators), with the OIDC meta.
+    pub async fn user(&self, id: i64) -> Result<User> {
+        self.get(&format!("/users/{id}")).await
+    }
+
+    /// `PUT /users/{id}/cli_secret`.
+    pub async fn set_cli_secret(&self, id: i64, secret: &str) -> Result<()> {
+        let body = json!({ "secret": secret });
+        self.send(Method::PUT, &format!("/users/{id}/cli_secret"), Some(body))
+            .await
+            .map(drop)
+    }
+
     /// Changes a password (administrators may omit the old one for other users).
     pub async fn set_password(&self, id: i64, old: Option<&str>, new: &str) -> Result<()> {
         let mut body = json!({ "new_password": new });

@@ -96,6 +96,39 @@ pub(crate) async fn user(app: &App, cmd: UserCmd) -> Outcome {
                 &user,
             )?;
         }
+        UserCmd::CliSecret { user, set } => {
+            let me = c.current_user().await?;
+            let u = match user {
+                Some(name) if name != me.username => {
+                    let found = c.user_by_name(&name).await?;
+                    c.user(found.user_id).await?
+                }
+                _ => me,
+            };
+            if set {
+                let secret = stdin_lines(1)?.remove(0);
+                c.set_cli_secret(u.user_id, &secret).await?;
+                out.done(
+                    &format!("Changed the CLI secret of {}", u.username),
+                    &json!({ "username": u.username }),
+                    &u.username,
+                )?;
+            } else {
+                let Some(meta) = &u.oidc_user_meta else {
+                    return Err(Failure::usage(format!(
+                        "{} does not sign in through OIDC: there is no CLI secret",
+                        u.username
+                    )));
+                };
+                let fields = [
+                    ("username", u.username.clone()),
+                    ("secret", meta.secret.clone()),
+                    ("subiss", meta.subiss.clone()),
+                    ("updated", meta.update_time.clone()),
+                ];
+                out.one(meta, &fields, &meta.secret)?;
+            }
+        }
     }
     Ok(())
 }

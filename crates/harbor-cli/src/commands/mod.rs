@@ -117,6 +117,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Outcome {
                 Command::Project(c) => projects::project(&app, c).await,
                 Command::Repo(c) => projects::repo(&app, c).await,
                 Command::User(c) => access::user(&app, c).await,
+                Command::Config(c) => system::config(&app, c).await,
                 Command::Member(c) => access::member(&app, c).await,
                 Command::Group(c) => access::group(&app, c).await,
                 Command::Robot(c) => access::robot(&app, c).await,

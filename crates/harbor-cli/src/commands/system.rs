@@ -173,3 +173,50 @@ pub(crate) async fn audit(app: &App, cmd: AuditCmd) -> Outcome {
     out.list(&entries, &cols, &id)?;
     Ok(())
 }
+
+/// The settings `harbor config auth` shows for each `auth_mode`.
+fn auth_applies(key: &str, mode: &str) -> bool {
+    key == "auth_mode"
+        || key == "primary_auth_mode"
+        || match mode {
+            "ldap_auth" => key.starts_with("ldap_"),
+            "oidc_auth" => key.starts_with("oidc_"),
+            "http_auth" => key.starts_with("http_authproxy_"),
+            _ => false,
+        }
+}
+
+pub(crate) async fn config(app: &App, cmd: crate::cli::ConfigCmd) -> Outcome {
+    let (c, out) = (&app.client, &app.out);
+    match cmd {
+        crate::cli::ConfigCmd::Auth => {
+            let cfg = c.configurations().await?;
+            let mode = cfg["auth_mode"]["value"]
+                .as_str()
+                .unwrap_or("db_auth")
+                .to_owned();
+            let shown: serde_json::Map<String, serde_json::Value> = cfg
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(k, _)| auth_applies(k, &mode))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let fields: Vec<(&str, String)> = shown
+                .iter()
+                .map(|(k, v)| {
+                    let value = match &v["value"] {
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.as_str(), value)
+                })
+                .collect();
+            let shown = serde_json::Value::Object(shown.clone());
+            out.one(&shown, &fields, &mode)?;
+        }
+    }
+    Ok(())
+}

@@ -68,7 +68,8 @@ pub fn provider_prefix() -> Option<String> {
 }
 
 fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oidc/provider.mjs")
+    // Also from the CLI's tests, which include this file.
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../harbor-server/tests/oidc/provider.mjs")
 }
 
 impl OidcProvider {
