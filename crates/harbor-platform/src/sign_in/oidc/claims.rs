@@ -64,7 +64,7 @@ pub fn identity(claims: &Map<String, Value>, config: &OidcConfig) -> OidcIdentit
         found
     };
     let (all, has_groups_claim) = group_claim(claims, &config.groups_claim);
-    let admin = !config.admin_group.is_empty() && all.iter().any(|g| *g == config.admin_group);
+    let admin = !config.admin_group.is_empty() && all.contains(&config.admin_group);
     OidcIdentity {
         subject: text(claims, "sub").unwrap_or_default(),
         issuer: text(claims, "iss").unwrap_or_default(),

@@ -36,7 +36,7 @@ pub enum Finished {
         /// The user.
         user: User,
         /// What the provider says about them.
-        identity: OidcIdentity,
+        identity: Box<OidcIdentity>,
         /// The local path to show.
         then: String,
     },

@@ -319,7 +319,7 @@ impl Oidc {
             self.sync(&user, &identity).await?;
             return Ok(Finished::SignedIn {
                 user,
-                identity,
+                identity: Box::new(identity),
                 then: pending.then,
             });
         }
@@ -337,7 +337,7 @@ impl Oidc {
             let user = self.onboard_user(&identity, &token, &username).await?;
             return Ok(Finished::SignedIn {
                 user,
-                identity,
+                identity: Box::new(identity),
                 then: pending.then,
             });
         }

@@ -75,6 +75,9 @@ pub(crate) struct TokenAnswer {
     pub id_token: Option<String>,
 }
 
+/// A provider's endpoint and whether its certificate is verified.
+type DiscoveryKey = (String, bool);
+
 struct KeySet {
     keys: Vec<Jwk>,
     fetched: Instant,
@@ -84,7 +87,7 @@ struct KeySet {
 pub(crate) struct Client {
     verifying: Result<HttpClient, String>,
     trusting: Result<HttpClient, String>,
-    discovery: Mutex<HashMap<(String, bool), (Instant, Arc<Provider>)>>,
+    discovery: Mutex<HashMap<DiscoveryKey, (Instant, Arc<Provider>)>>,
     jwks: Mutex<HashMap<String, KeySet>>,
 }
 

@@ -206,7 +206,7 @@ mod tests {
     fn a_good_token_verifies() {
         let k = key("k1");
         let t = sign(&k, "k1", good(now()));
-        let claims = verify(&t, &[k.jwk.clone()], &expected(Some("n1"))).unwrap();
+        let claims = verify(&t, std::slice::from_ref(&k.jwk), &expected(Some("n1"))).unwrap();
         assert_eq!(claims["sub"], "alice");
         // A refresh's token: no nonce expected.
         verify(&t, &[k.jwk], &expected(None)).unwrap();
