@@ -659,3 +659,42 @@ async fn skopeo_pushes_and_pulls_with_a_cli_secret() {
         );
     }
 }
+
+/// `GET /c/oidc/logout` ends the session, and with `oidc_logout` sends the browser to the
+/// provider's end-session endpoint with the ID token as a hint.
+#[tokio::test]
+async fn logout_ends_the_session_and_optionally_the_providers() {
+    let Some((s, p)) = set_up(
+        ProviderOptions::default(),
+        json!({"oidc_auto_onboard": true, "oidc_user_claim": "preferred_username", "oidc_logout": true}),
+    )
+    .await
+    else {
+        return;
+    };
+    let mut jar = Jar::default();
+    sign_in(&mut jar, &s, "alice").await;
+    current(&jar, &s).await;
+    let resp = get_with_jar(&jar, &s, "/c/oidc/logout").await;
+    assert!(resp.status().is_redirection(), "{}", resp.status());
+    let to = reqwest::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(to.as_str().starts_with(&format!("{}/session/end", p.issuer)), "{to}");
+    let q: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
+    assert_eq!(q["post_logout_redirect_uri"], s.url("/login"));
+    assert_eq!(q["client_id"], crate::common::oidc::CLIENT_ID);
+    assert_eq!(q["id_token_hint"].split('.').count(), 3);
+    let cleared = resp.headers()["set-cookie"].to_str().unwrap();
+    assert!(cleared.starts_with("sid=;") && cleared.contains("Max-Age=0"), "{cleared}");
+    // The session is gone on the server, whatever the browser keeps.
+    let resp = get_with_jar(&jar, &s, "/api/v2.0/users/current").await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+
+    // Without oidc_logout: back to the sign-in page only.
+    configure(&s, &p, json!({"oidc_logout": false})).await;
+    let mut jar = Jar::default();
+    sign_in(&mut jar, &s, "alice").await;
+    let resp = get_with_jar(&jar, &s, "/c/oidc/logout").await;
+    assert_eq!(resp.headers()["location"], "/login");
+    let resp = get_with_jar(&jar, &s, "/api/v2.0/users/current").await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}

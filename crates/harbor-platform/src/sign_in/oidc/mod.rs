@@ -131,6 +131,8 @@ impl std::fmt::Debug for Oidc {
 pub type CliSecrets = Oidc;
 
 const SEAL_SECRET: &str = "oidc-cli-secret";
+/// As long as a sealed CLI secret; opens to nothing.
+const DUMMY_SEALED: [u8; 60] = [0; 60];
 const SEAL_TOKEN: &str = "oidc-token";
 
 impl Oidc {
@@ -552,10 +554,12 @@ impl Oidc {
         let Some(links) = &self.links else {
             return Ok(None);
         };
-        let Some(user) = self.users.user_by_name(username).await? else {
-            return Ok(None);
-        };
-        let Some(link) = links.oidc_link(user.id).await? else {
+        // The same work whether or not the user exists and signs in through OIDC, so
+        // that the answer's timing does not tell (a look-up and an opening that fails).
+        let user = self.users.user_by_name(username).await?;
+        let link = links.oidc_link(user.as_ref().map_or(-1, |u| u.id)).await?;
+        let (Some(user), Some(link)) = (user, link) else {
+            let _ = self.open(&DUMMY_SEALED, SEAL_SECRET);
             return Ok(None);
         };
         let stored = self.open(&link.secret, SEAL_SECRET)?;
