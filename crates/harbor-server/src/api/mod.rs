@@ -337,11 +337,16 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/c/log_out", get(session::log_out))
         .route("/c/csrf", get(session::csrf))
         .layer(axum::middleware::map_response(harbor_errors))
-        // Pages for the browser (their errors are pages too, not Harbor's error JSON).
-        .route("/c/oidc/login", get(oidc::login))
-        .route("/c/oidc/callback", get(oidc::callback))
-        .route("/c/oidc/onboard", post(oidc::onboard))
-        .route("/c/oidc/logout", get(oidc::logout))
+        // Pages for the browser: their errors are pages too, not Harbor's error JSON,
+        // with the portal's security headers.
+        .merge(
+            Router::new()
+                .route("/c/oidc/login", get(oidc::login))
+                .route("/c/oidc/callback", get(oidc::callback))
+                .route("/c/oidc/onboard", post(oidc::onboard))
+                .route("/c/oidc/logout", get(oidc::logout))
+                .layer(axum::middleware::map_response(oidc::page_headers)),
+        )
 }
 
 async fn not_found() -> ApiError {

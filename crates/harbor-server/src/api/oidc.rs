@@ -21,7 +21,7 @@ use super::context::{CSRF_HEADER, Ctx, SESSION_COOKIE, cookie};
 use super::error::{ApiError, ApiResult};
 use crate::AppState;
 use crate::client::ClientInfo;
-use crate::portal::pages::oidc::{failed_page, onboard_page};
+use crate::portal::pages::oidc::{failed_page, leaving_page, onboard_page};
 
 const LOGIN_COOKIE: &str = harbor_platform::sign_in::oidc::flow::LOGIN_COOKIE;
 const ONBOARD_COOKIE: &str = harbor_platform::sign_in::oidc::flow::ONBOARD_COOKIE;
@@ -43,6 +43,23 @@ fn secure(state: &AppState, client: &ClientInfo) -> &'static str {
     } else {
         ""
     }
+}
+
+/// The portal's security headers on the pages served here (onboarding, failures).
+pub(crate) async fn page_headers(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(crate::portal::CSP));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    resp
 }
 
 fn set_cookie(resp: &mut Response, value: &str) {
@@ -298,18 +315,19 @@ pub(crate) async fn logout(
     ctx: Ctx,
 ) -> Response {
     let back = format!("{}/login", crate::auth::external_base(&state, &headers));
-    let mut to = "/login".to_owned();
+    let mut provider = None;
     if let Some(s) = &ctx.session {
-        if let Ok(o) = oidc(&state)
-            && let Some(url) = o.logout_url(s.user_id, &back).await
-        {
-            to = url;
+        if let Ok(o) = oidc(&state) {
+            provider = o.logout_url(s.user_id, &back).await;
         }
         if let Err(e) = state.platform.sessions.sign_out(s).await {
             return ApiError::from(e).into_response();
         }
     }
-    let mut resp = Redirect::to(&to).into_response();
+    let mut resp = match provider {
+        Some(url) => leaving_page(&url),
+        None => Redirect::to("/login").into_response(),
+    };
     set_cookie(
         &mut resp,
         &format!(

@@ -54,13 +54,19 @@ pub(crate) async fn systeminfo(
     headers: HeaderMap,
 ) -> Response {
     let settings = state.settings.get().await;
+    let auth = &settings.auth;
+    let oidc = auth.mode == harbor_platform::sign_in::AuthMode::Oidc;
     let mut info = m::GeneralInfo {
-        auth_mode: "db_auth".into(),
-        primary_auth_mode: false,
+        auth_mode: auth.mode.as_str().into(),
+        primary_auth_mode: auth.primary,
         self_registration: settings.self_registration,
         harbor_version: concat!("harbor-rs v", env!("CARGO_PKG_VERSION")).into(),
         banner_message: settings.banner_message.clone(),
-        oidc_provider_name: String::new(),
+        oidc_provider_name: if oidc {
+            auth.oidc.name.clone()
+        } else {
+            String::new()
+        },
         current_time: super::paging::time(harbor_core::model::now_ms()),
         ..m::GeneralInfo::default()
     };

@@ -33,7 +33,7 @@ const JS: &str = include_str!("assets/portal.js");
 const EXTRA_CSS: &str = include_str!("assets/portal-extra.css");
 
 /// Content Security Policy: only our own scripts, styles and forms; never framed.
-const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
+pub(crate) const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
                    script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The portal's routes; `api` is the guarded REST API router the pages call.

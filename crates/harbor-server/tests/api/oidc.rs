@@ -72,7 +72,17 @@ async fn auto_onboarding_and_cli_secrets_refreshed_until_the_provider_refuses() 
     else {
         return;
     };
-    // The login page offers the provider.
+    // Clients learn the mode and the provider's name; the login page offers it.
+    let info: Value = anon_client()
+        .get(s.url("/api/v2.0/systeminfo"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["auth_mode"], "oidc_auth");
+    assert_eq!(info["oidc_provider_name"], "Test provider");
     let page = anon_client().get(s.url("/login")).send().await.unwrap();
     let page = page.text().await.unwrap();
     assert!(page.contains("Login via OIDC provider") && page.contains("Test provider"));
@@ -676,15 +686,31 @@ async fn logout_ends_the_session_and_optionally_the_providers() {
     sign_in(&mut jar, &s, "alice").await;
     current(&jar, &s).await;
     let resp = get_with_jar(&jar, &s, "/c/oidc/logout").await;
-    assert!(resp.status().is_redirection(), "{}", resp.status());
-    let to = reqwest::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
-    assert!(to.as_str().starts_with(&format!("{}/session/end", p.issuer)), "{to}");
+    // A page that goes on to the provider (a redirect would be blocked after the
+    // portal's logout form by its `form-action 'self'`).
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let refresh = resp.headers()["refresh"].to_str().unwrap().to_owned();
+    let to = reqwest::Url::parse(refresh.strip_prefix("0; url=").unwrap()).unwrap();
+    assert!(
+        to.as_str()
+            .starts_with(&format!("{}/session/end", p.issuer)),
+        "{to}"
+    );
     let q: std::collections::HashMap<_, _> = to.query_pairs().into_owned().collect();
     assert_eq!(q["post_logout_redirect_uri"], s.url("/login"));
     assert_eq!(q["client_id"], crate::common::oidc::CLIENT_ID);
     assert_eq!(q["id_token_hint"].split('.').count(), 3);
     let cleared = resp.headers()["set-cookie"].to_str().unwrap();
-    assert!(cleared.starts_with("sid=;") && cleared.contains("Max-Age=0"), "{cleared}");
+    assert!(
+        cleared.starts_with("sid=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
     // The session is gone on the server, whatever the browser keeps.
     let resp = get_with_jar(&jar, &s, "/api/v2.0/users/current").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);

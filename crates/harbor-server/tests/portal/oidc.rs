@@ -59,6 +59,10 @@ async fn signing_in_through_the_provider() {
         .unwrap()
         .to_owned();
     assert!(secret.len() >= 32, "{secret}");
+    assert!(
+        !b.exists("#change-password").await,
+        "no password for OIDC users"
+    );
     let ok = reqwest::Client::new()
         .get(format!("{base}/api/v2.0/users/current"))
         .basic_auth("alice", Some(&secret))
@@ -84,5 +88,29 @@ async fn signing_in_through_the_provider() {
     b.click("#signin").await;
     b.wait_for_text("#whoami", "carol").await;
     b.screenshot("oidc-signed-in").await;
+
+    // With oidc_logout, logging out also goes to the provider's end-session page.
+    configure(&s, &p, json!({"oidc_logout": true})).await;
+    b.click("#logout").await;
+    for _ in 0..100 {
+        if b.current_url().await.starts_with(&p.issuer) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        b.current_url()
+            .await
+            .starts_with(&format!("{}/session/end", p.issuer)),
+        "{} {}",
+        b.current_url().await,
+        b.source().await
+    );
+    let me = reqwest::Client::new()
+        .get(format!("{base}/api/v2.0/users/current"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), reqwest::StatusCode::UNAUTHORIZED);
     b.close().await;
 }

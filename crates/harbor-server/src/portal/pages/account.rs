@@ -43,7 +43,8 @@ async fn account(v: Viewer, State(p): State<Portal>) -> Response {
                 input #cli-secret type="text" readonly value=(oidc.secret);
             }
         }
-        section.card {
+        // OIDC users have no password here (their provider has it).
+        @if me.oidc_user_meta.is_none() { section.card {
             h2 { "Change your password" }
             form.stack method="post" action="/account" #change-password {
                 (csrf(&v))
@@ -53,7 +54,7 @@ async fn account(v: Viewer, State(p): State<Portal>) -> Response {
                 label { "New password again" input type="password" name="again" autocomplete="new-password" required; }
                 button type="submit" { "Change password" }
             }
-        }
+        } }
     };
     page(Some(&v), "Your account", body)
 }

@@ -180,6 +180,11 @@ pub(crate) async fn submit(
 /// `POST /logout`: ends the session and clears the cookie.
 pub(crate) async fn logout(v: Viewer, State(p): State<Portal>, Form(f): Form<Confirm>) -> Response {
     csrf_checked!(v, &f.csrf);
+    // With `oidc_logout`, the OIDC logout ends the session and the provider's too.
+    let auth = p.state.settings.get().await.auth;
+    if auth.mode == harbor_platform::sign_in::AuthMode::Oidc && auth.oidc.logout {
+        return Redirect::to("/c/oidc/logout").into_response();
+    }
     let ended = p.api.call(Some(&v), Method::GET, "/c/log_out", None).await;
     let mut resp = Redirect::to("/login").into_response();
     if let Ok(a) = ended

@@ -54,3 +54,22 @@ pub(crate) fn failed_page(status: StatusCode, message: &str) -> Response {
     *resp.status_mut() = status;
     resp
 }
+
+/// The session ended here; the browser goes on to the provider's end-session endpoint
+/// (`url`): a page that refreshes to it (a redirect would be the logout form's, which
+/// the portal's `form-action 'self'` does not let leave the site) with a link.
+pub(crate) fn leaving_page(url: &str) -> Response {
+    let body = html! {
+        div.card.login {
+            h1 { "Signed out" }
+            p { "Signing you out at the OIDC provider too…" }
+            p { a #provider-logout href=(url) { "Continue to the provider" } }
+        }
+    };
+    let mut resp = page(None, "Signed out", body);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("0; url={url}")) {
+        resp.headers_mut()
+            .insert(axum::http::HeaderName::from_static("refresh"), v);
+    }
+    resp
+}
