@@ -724,3 +724,53 @@ async fn logout_ends_the_session_and_optionally_the_providers() {
     let resp = get_with_jar(&jar, &s, "/api/v2.0/users/current").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// `oidc_verify_cert`: a provider with a self-signed certificate is refused while it is
+/// on (ping and sign-in), and used once it is off.
+#[tokio::test]
+async fn the_providers_certificate_is_verified_unless_told_not_to() {
+    let s = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let options = ProviderOptions {
+        tls: Some((cert_file, key_file)),
+        ..ProviderOptions::default()
+    };
+    let Some(p) = OidcProvider::start(&s, options).await else {
+        return;
+    };
+    assert!(p.issuer.starts_with("https://"));
+    let ping = |verify: bool| {
+        admin(
+            &s,
+            Method::POST,
+            "/api/v2.0/system/oidc/ping",
+            Some(json!({"url": p.issuer, "verify_cert": verify})),
+        )
+    };
+    let refused = ping(true).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(ping(false).await.status(), StatusCode::OK);
+
+    let signed_in = json!({"oidc_auto_onboard": true, "oidc_user_claim": "preferred_username"});
+    let mut extra = signed_in.clone();
+    extra["oidc_verify_cert"] = json!(true);
+    configure(&s, &p, extra).await;
+    let mut jar = Jar::default();
+    let landed = sign_in(&mut jar, &s, "alice").await;
+    assert_eq!(landed.status, StatusCode::BAD_GATEWAY, "{landed:?}");
+    let mut extra = signed_in;
+    extra["oidc_verify_cert"] = json!(false);
+    configure(&s, &p, extra).await;
+    let mut jar = Jar::default();
+    let landed = sign_in(&mut jar, &s, "alice").await;
+    assert_eq!(landed.url, s.url("/projects"), "{landed:?}");
+    assert_eq!(current(&jar, &s).await["username"], "alice");
+}

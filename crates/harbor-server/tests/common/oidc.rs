@@ -33,6 +33,8 @@ pub struct ProviderOptions {
     pub alg: &'static str,
     /// Access-token lifetime in seconds.
     pub access_ttl: u64,
+    /// Serve HTTPS with this certificate and key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Default for ProviderOptions {
@@ -44,6 +46,7 @@ impl Default for ProviderOptions {
             }),
             alg: "RS256",
             access_ttl: 3600,
+            tls: None,
         }
     }
 }
@@ -81,8 +84,13 @@ impl OidcProvider {
             .local_addr()
             .unwrap()
             .port();
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let mut p = OidcProvider {
-            issuer: format!("http://127.0.0.1:{port}"),
+            issuer: format!("{scheme}://127.0.0.1:{port}"),
             port,
             prefix,
             redirect_uri: format!("{}/c/oidc/callback", harbor.base),
@@ -96,7 +104,11 @@ impl OidcProvider {
 
     async fn spawn(&mut self) {
         let node = std::env::var("HARBOR_TEST_NODE").unwrap_or_else(|_| "node".into());
-        let mut child = tokio::process::Command::new(node)
+        let mut cmd = tokio::process::Command::new(node);
+        if let Some((cert, key)) = &self.options.tls {
+            cmd.env("OIDC_TLS_CERT", cert).env("OIDC_TLS_KEY", key);
+        }
+        let mut child = cmd
             .arg(script())
             .env("OIDC_PROVIDER_PREFIX", &self.prefix)
             .env("OIDC_PORT", self.port.to_string())
@@ -257,6 +269,8 @@ impl Jar {
 pub fn raw_client() -> Client {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // The HTTPS provider of the certificate test has a self-signed certificate.
+        .danger_accept_invalid_certs(true)
         .pool_max_idle_per_host(0)
         .build()
         .unwrap()

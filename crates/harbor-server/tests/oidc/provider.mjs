@@ -11,6 +11,7 @@
 //                        random key ids) when missing: delete it and restart to rotate keys.
 //   OIDC_ID_TOKEN_ALG    the client's ID-token algorithm: RS256 (default) or ES256
 //   OIDC_ACCESS_TTL      access-token lifetime in seconds (default 3600)
+//   OIDC_TLS_CERT, OIDC_TLS_KEY  PEM files: serve HTTPS (issuer https://127.0.0.1:<port>)
 //
 // Signing in: the provider asks for a login at /interaction/<uid>. With a `login_hint`
 // naming an account in the authorization request, it signs that account in at once
@@ -23,6 +24,7 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -35,7 +37,10 @@ const { default: Provider } = await import(
 );
 
 const port = Number(process.env.OIDC_PORT || 0);
-const issuer = `http://127.0.0.1:${port}`;
+const tls = process.env.OIDC_TLS_CERT && process.env.OIDC_TLS_KEY
+  ? { cert: fs.readFileSync(process.env.OIDC_TLS_CERT), key: fs.readFileSync(process.env.OIDC_TLS_KEY) }
+  : null;
+const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 const accounts = JSON.parse(process.env.OIDC_ACCOUNTS || '{}');
 const keysFile = process.env.OIDC_KEYS_FILE;
 const alg = process.env.OIDC_ID_TOKEN_ALG || 'RS256';
@@ -155,7 +160,7 @@ async function interaction(req, res) {
 }
 
 const callback = provider.callback();
-const server = http.createServer((req, res) => {
+const handler = (req, res) => {
   if (req.url.startsWith('/interaction/')) {
     interaction(req, res).catch((err) => {
       console.error('interaction', err);
@@ -164,7 +169,8 @@ const server = http.createServer((req, res) => {
     return;
   }
   callback(req, res);
-});
+};
+const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
 server.listen(port, '127.0.0.1', () => {
   console.log(`listening ${issuer}`);
 });
