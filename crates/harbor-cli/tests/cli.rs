@@ -485,9 +485,9 @@ async fn an_administrator_sets_up_a_project_and_a_robot_pushes() {
         json!({"value": 45, "editable": true})
     );
     assert_eq!(cfg["banner_message"]["value"], "Hello all");
-    assert_eq!(cfg["auth_mode"]["editable"], false);
-    let err = fails(h, &["system", "config-set", "ldap_url=ldap://x"], "", 1).await;
-    assert!(err.contains("ldap_url is not supported yet"), "{err}");
+    assert_eq!(cfg["robot_name_prefix"]["editable"], false);
+    let err = fails(h, &["system", "config-set", "ldap_url=http://x"], "", 1).await;
+    assert!(err.contains("ldap_url must be an LDAP address"), "{err}");
 
     // Disabling the robot locks it out.
     ok(h, &["robot", "disable", &robot_id], "").await;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use harbor_auth::Principal;
 use harbor_auth::ttl::TtlMap;
 use harbor_core::events::{DomainEvent, NewEvent};
-use harbor_core::groups::{GroupType, NewUserGroup};
+use harbor_core::groups::GroupType;
 use harbor_core::identity::{NewUser, User, UserUpdate, check_username};
 use harbor_core::ports::IdentityStore;
 use harbor_core::{Error, Result};
@@ -23,9 +23,9 @@ use ldap3::{Ldap as Conn, LdapConnAsync, LdapConnSettings, Scope, SearchEntry, l
 use sha2::{Digest as _, Sha256};
 
 use crate::access;
-use crate::groups::UserGroups;
 use crate::settings::SystemSettings;
 use crate::sign_in::config::{self, LdapConfig, LdapScope};
+use crate::sign_in::memberships::Memberships;
 
 /// How long a successful sign-in is remembered.
 const REMEMBER: Duration = Duration::from_secs(60);
@@ -296,7 +296,7 @@ fn first_rdn_value(dn: &str) -> Option<String> {
 pub struct Ldap {
     settings: SystemSettings,
     store: Arc<dyn IdentityStore>,
-    groups: UserGroups,
+    memberships: Memberships,
     remembered: Arc<TtlMap<[u8; 32], User>>,
 }
 
@@ -305,7 +305,7 @@ impl Ldap {
     pub fn new(settings: SystemSettings, store: Arc<dyn IdentityStore>) -> Self {
         Ldap {
             settings,
-            groups: UserGroups::over(store.clone()),
+            memberships: Memberships::new(store.clone()),
             store,
             remembered: Arc::new(TtlMap::new(REMEMBER, REMEMBER_MAX)),
         }
@@ -465,9 +465,9 @@ impl Ldap {
         }))
     }
 
-    /// Records the user's LDAP groups (those under `ldap_group_base_dn` when it is set) as
-    /// their memberships, created when missing, and whether they are an administrator
-    /// through `ldap_group_admin_dn`; the user as stored afterwards.
+    /// Records the user's LDAP groups (those under `ldap_group_base_dn` when it is set,
+    /// named by their DN's first value) and whether they are an administrator through
+    /// `ldap_group_admin_dn`; the user as stored afterwards.
     async fn sync_groups(
         &self,
         cfg: &LdapConfig,
@@ -478,34 +478,11 @@ impl Ldap {
         let pairs: Vec<(String, String)> = groups
             .iter()
             .filter(|dn| cfg.group_base_dn.is_empty() || dn_under(dn, &cfg.group_base_dn))
-            .filter_map(|dn| {
-                let name = first_rdn_value(dn)?;
-                match NewUserGroup::new(&name, GroupType::Ldap, dn) {
-                    Ok(_) => Some((name, dn.clone())),
-                    Err(e) => {
-                        tracing::warn!(group = %dn, error = %e, "an LDAP group is skipped");
-                        None
-                    }
-                }
-            })
+            .filter_map(|dn| Some((first_rdn_value(dn)?, dn.clone())))
             .collect();
-        let ids = self.groups.ensure(GroupType::Ldap, &pairs).await?;
-        self.groups.set_user_groups(user.id, &ids).await?;
-        let event = NewEvent::now(
-            &user.username,
-            DomainEvent::UserUpdated {
-                user: user.username.clone(),
-                change: "sysadmin".into(),
-            },
-        );
-        if self
-            .store
-            .set_group_admin_emitting(user.id, admin, &[event])
-            .await?
-        {
-            return Ok(self.store.user(user.id).await?.unwrap_or(user));
-        }
-        Ok(user)
+        self.memberships
+            .apply(user, GroupType::Ldap, &pairs, admin)
+            .await
     }
 
     /// Finds the entry and binds as it: the user and their groups, `None` when refused.

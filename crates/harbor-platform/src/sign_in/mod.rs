@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod ldap;
+pub mod memberships;
 pub mod oidc;
 
 use std::sync::Arc;
@@ -37,7 +38,8 @@ impl SignIn {
     pub fn new(settings: SystemSettings, store: Arc<dyn IdentityStore>) -> Self {
         SignIn {
             ldap: ldap::Ldap::new(settings.clone(), store.clone()),
-            oidc: oidc::Oidc::new(settings.clone(), store.clone()),
+            oidc: oidc::Oidc::new(settings.clone(), store.clone())
+                .with_identity_sync(Arc::new(memberships::Memberships::new(store.clone()))),
             settings,
             store,
         }

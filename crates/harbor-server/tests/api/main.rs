@@ -22,10 +22,10 @@ mod immutable;
 mod jobs;
 mod keys;
 mod labels;
-mod ldap;
 #[path = "../e2e/layout.rs"]
 #[allow(dead_code)]
 mod layout;
+mod ldap;
 mod matrix;
 mod oidc;
 mod projects;

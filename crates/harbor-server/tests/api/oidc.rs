@@ -774,3 +774,157 @@ async fn the_providers_certificate_is_verified_unless_told_not_to() {
     assert_eq!(landed.url, s.url("/projects"), "{landed:?}");
     assert_eq!(current(&jar, &s).await["username"], "alice");
 }
+
+/// Groups: the groups claim (filtered by `oidc_group_filter`) becomes the user's OIDC user
+/// groups at each sign-in, so a group's project role reaches the registry through the CLI
+/// secret; `oidc_admin_group` makes a system administrator.
+#[tokio::test]
+async fn the_groups_claim_grants_project_roles_and_administration() {
+    let Some((s, _p)) = set_up(
+        ProviderOptions::default(),
+        json!({"oidc_auto_onboard": true, "oidc_user_claim": "preferred_username",
+               "oidc_groups_claim": "groups", "oidc_group_filter": "^(dev|ops)",
+               "oidc_admin_group": "harbor-admins"}),
+    )
+    .await
+    else {
+        return;
+    };
+    // A private project, and the OIDC group ops as its developer, made before anyone
+    // signed in.
+    let r = admin(
+        &s,
+        Method::POST,
+        "/api/v2.0/projects",
+        Some(json!({"project_name": "team", "metadata": {"public": "false"}})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = admin(
+        &s,
+        Method::POST,
+        "/api/v2.0/usergroups",
+        Some(json!({"group_name": "ops", "group_type": 3})),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = admin(
+        &s,
+        Method::POST,
+        "/api/v2.0/projects/team/members",
+        Some(json!({"role_id": 2, "member_group": {"group_name": "ops", "group_type": 3}})),
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::CREATED,
+        "{}",
+        r.text().await.unwrap()
+    );
+
+    // alice (dev-team, harbor-admins, ops) and carol (ops) sign in.
+    let mut jar = Jar::default();
+    sign_in(&mut jar, &s, "alice").await;
+    let alice = current(&jar, &s).await;
+    assert_eq!(alice["sysadmin_flag"], true, "the admin group: {alice}");
+    let secret = alice["oidc_user_meta"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut jar = Jar::default();
+    sign_in(&mut jar, &s, "carol").await;
+    let carol = current(&jar, &s).await;
+    assert_eq!(carol["sysadmin_flag"], false);
+    let carol_secret = carol["oidc_user_meta"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The groups the filter keeps exist as OIDC groups; harbor-admins is filtered out.
+    let groups: Vec<Value> = client()
+        .get(s.url("/api/v2.0/usergroups?page_size=100"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = groups
+        .iter()
+        .filter(|g| g["group_type"] == 3)
+        .filter_map(|g| g["group_name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["dev-team", "ops"], "{groups:?}");
+
+    // ops's role reaches the registry with carol's CLI secret (she is nothing else there);
+    // alice is an administrator.
+    let scope = "/service/token?service=harbor-registry&scope=repository:team/app:pull,push";
+    let token = |user: &str, secret: &str| {
+        let (s, auth) = (&s, basic(user, secret));
+        async move {
+            let v: Value = anon_client()
+                .get(s.url(scope))
+                .header("authorization", auth)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v
+        }
+    };
+    let t = token("alice", &secret).await;
+    assert!(t["token"].is_string(), "{t}");
+    let claims = decode_claims(t["token"].as_str().unwrap());
+    let mut actions: Vec<String> =
+        serde_json::from_value(claims["access"][0]["actions"].clone()).unwrap();
+    actions.sort();
+    assert_eq!(
+        actions,
+        ["delete", "pull", "push"],
+        "alice is an administrator: {claims}"
+    );
+    let t = token("carol", &carol_secret).await;
+    let claims = decode_claims(t["token"].as_str().unwrap());
+    let mut actions: Vec<String> =
+        serde_json::from_value(claims["access"][0]["actions"].clone()).unwrap();
+    actions.sort();
+    assert_eq!(actions, ["pull", "push"], "through ops: {claims}");
+    // Out of the group (the project membership removed): nothing.
+    let members: Vec<Value> = client()
+        .get(s.url("/api/v2.0/projects/team/members"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mid = members
+        .iter()
+        .find(|m| m["entity_name"] == "ops")
+        .and_then(|m| m["id"].as_i64())
+        .unwrap();
+    let r = admin(
+        &s,
+        Method::DELETE,
+        &format!("/api/v2.0/projects/team/members/{mid}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let t = token("carol", &carol_secret).await;
+    let claims = decode_claims(t["token"].as_str().unwrap());
+    assert_eq!(claims["access"][0]["actions"], json!([]), "{claims}");
+}
+
+/// The claims of a JWT, unverified.
+fn decode_claims(jwt: &str) -> Value {
+    use base64::Engine as _;
+    let part = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}

@@ -681,13 +681,48 @@ async fn the_test_call_reports_each_target() {
     assert!(executions(&s, "hooks", id).await.is_empty());
 }
 
+/// Serves `app` over HTTPS with a self-signed certificate (no client trusts it).
+fn serve_tls(listener: tokio::net::TcpListener, app: axum::Router) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::service::TowerToHyperService;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                // A client refusing the certificate ends the handshake: nothing to serve.
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), TowerToHyperService::new(app))
+                    .await;
+            });
+        }
+    });
+}
+
 /// `skip_cert_verify`: a receiver with a certificate no authority vouches for is refused
 /// (the log says why), unless its target skips verification; then both the test call and
 /// real deliveries reach it.
 #[tokio::test]
 async fn certificates_are_verified_unless_the_target_skips_it() {
     let s = server(|c| c.webhook.max_attempts = 1).await;
-    let rx = Receiver::start_tls().await;
+    let rx = Receiver::start_with("https", serve_tls).await;
     create_project(&s, "hooks", false).await;
     let targets = json!([
         {"address": rx.url("/verified")},
