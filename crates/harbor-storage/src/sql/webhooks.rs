@@ -500,6 +500,19 @@ impl WebhookStore for SqlMetadataStore {
             }
         }
         for (policy_id, attempts) in outcomes {
+            // A success closes the breaker whatever came before it: when the last attempt
+            // succeeded, one statement that writes only an open or counting breaker.
+            if attempts.last().is_some_and(|(failed, _)| !failed) {
+                sqlx::query(
+                    "UPDATE webhook_policies SET breaker_failures = 0, breaker_open_until = 0
+                     WHERE id = $1 AND (breaker_failures <> 0 OR breaker_open_until <> 0)",
+                )
+                .bind(policy_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(internal)?;
+                continue;
+            }
             let Some(row) = sqlx::query(
                 "SELECT breaker_failures, breaker_open_until FROM webhook_policies WHERE id = $1",
             )
