@@ -7,50 +7,11 @@
 mod common;
 #[path = "../../harbor-server/tests/common/signing.rs"]
 mod signing;
-
-use std::path::Path;
-use std::process::Output;
-
-use serde_json::Value;
+mod support;
 
 use common::{ADMIN_PASSWORD, TestServer, create_project, push_image};
 use signing::{CosignKey, cosign_payload, push_cosign_signature};
-
-async fn harbor(home: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut cmd = assert_cmd::Command::cargo_bin("harbor").expect("the harbor binary");
-    cmd.env_clear()
-        .env("HARBOR_CLI_CONFIG", home.join("config.json"))
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .args(args)
-        .write_stdin(stdin.to_owned());
-    tokio::task::spawn_blocking(move || cmd.output().expect("run harbor"))
-        .await
-        .expect("join")
-}
-
-async fn ok(home: &Path, args: &[&str]) -> String {
-    let o = harbor(home, args, "").await;
-    assert!(
-        o.status.success(),
-        "harbor {args:?} failed ({:?}): {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).expect("UTF-8 output")
-}
-
-async fn fails(home: &Path, args: &[&str], code: i32) -> String {
-    let o = harbor(home, args, "").await;
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(o.status.code(), Some(code), "harbor {args:?}: {err}");
-    err
-}
-
-async fn json(home: &Path, args: &[&str]) -> Value {
-    let mut a = args.to_vec();
-    a.extend(["-o", "json"]);
-    serde_json::from_str(&ok(home, &a).await).expect("JSON output")
-}
+use support::{fails, harbor, json, ok};
 
 #[tokio::test]
 async fn signature_keys_and_status_from_the_command_line() {
