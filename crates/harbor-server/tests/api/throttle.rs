@@ -282,3 +282,35 @@ async fn replicas_share_the_throttle() {
         assert_throttled(Endpoint::Registry, r).await;
     }
 }
+
+/// The case, as documented in security.md: 50 wrong passwords in a row from one
+/// address. The first 5 are checked (`401`), the 45 after them refused unchecked (`429`
+/// with `Retry-After`, after the refusal delay), the right password too from that
+/// address; from another address the owner signs in at once.
+#[tokio::test]
+async fn fifty_wrong_passwords_in_a_row_are_refused_and_the_owner_still_gets_in() {
+    let s = TestServer::start_configured(|c| {
+        c.auth.login_throttle.refusal_delay_ms = 20;
+    })
+    .await;
+    create_user(&s, "victim").await;
+    let attacker = from("127.0.2.1");
+    let e = Endpoint::Token;
+    let (mut checked, mut refused) = (0, 0);
+    for _ in 0..50 {
+        let r = sign_in(&s, &attacker, e, "victim", "Wrong-passw0rd").await;
+        match r.status() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(r.headers().contains_key("retry-after"));
+                refused += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((checked, refused), (5, 45));
+    let r = sign_in(&s, &attacker, e, "victim", PASSWORD).await;
+    assert_throttled(e, r).await;
+    let r = sign_in(&s, &from("127.0.2.2"), e, "victim", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
