@@ -79,30 +79,39 @@ impl OidcProvider {
     /// A provider for `harbor`'s callback, or `None` when not configured.
     pub async fn start(harbor: &TestServer, options: ProviderOptions) -> Option<Self> {
         let prefix = provider_prefix()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let scheme = if options.tls.is_some() {
             "https"
         } else {
             "http"
         };
         let mut p = OidcProvider {
-            issuer: format!("{scheme}://127.0.0.1:{port}"),
-            port,
+            issuer: String::new(),
+            port: 0,
             prefix,
             redirect_uri: format!("{}/c/oidc/callback", harbor.base),
             options,
             keys: tempfile::tempdir().unwrap(),
             child: None,
         };
-        p.spawn().await;
-        Some(p)
+        // A port picked free may be taken by another test before node binds it: then the
+        // provider never says it listens, and another port is tried.
+        for _ in 0..3 {
+            p.port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            p.issuer = format!("{scheme}://127.0.0.1:{}", p.port);
+            if p.spawn().await {
+                return Some(p);
+            }
+        }
+        panic!("the OIDC provider did not start (see its output above)");
     }
 
-    async fn spawn(&mut self) {
+    /// Starts node on `self.port`; whether it said it listens within 20 s (if not, it is
+    /// stopped).
+    async fn spawn(&mut self) -> bool {
         let node = std::env::var("HARBOR_TEST_NODE").unwrap_or_else(|_| "node".into());
         let mut cmd = tokio::process::Command::new(node);
         if let Some((cert, key)) = &self.options.tls {
@@ -134,7 +143,7 @@ impl OidcProvider {
             }
         });
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let ready = tokio::time::timeout(Duration::from_secs(30), async {
+        let ready = tokio::time::timeout(Duration::from_secs(20), async {
             while let Ok(Some(line)) = lines.next_line().await {
                 if line.starts_with("listening") {
                     return true;
@@ -143,13 +152,15 @@ impl OidcProvider {
             false
         })
         .await;
-        assert!(
-            matches!(ready, Ok(true)),
-            "the OIDC provider did not start (see its output above)"
-        );
+        if !matches!(ready, Ok(true)) {
+            eprintln!("oidc-provider: not listening on {} yet, stopped", self.port);
+            let _ = child.kill().await;
+            return false;
+        }
         // Keep reading its output so that it never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         self.child = Some(child);
+        true
     }
 
     /// Stops the provider.
@@ -167,7 +178,14 @@ impl OidcProvider {
         if rotate {
             let _ = std::fs::remove_file(self.keys.path().join("keys.json"));
         }
-        self.spawn().await;
+        // The same port (the issuer stays); it may take a moment to be free again.
+        for _ in 0..3 {
+            if self.spawn().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!("the OIDC provider did not restart (see its output above)");
     }
 
     /// The key ids the provider publishes.
