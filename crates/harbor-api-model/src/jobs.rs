@@ -93,15 +93,37 @@ pub struct ScheduleObj {
     pub next_scheduled_time: Option<String>,
 }
 
-/// Harbor's `Schedule` as a request: a run now (`Manual`), a schedule, or none.
+/// Harbor's `Schedule`: as a request, a run now (`Manual`), a schedule, or none; as the
+/// answer for a job kind without a schedule, `{"schedule": {"type": "None"}}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScheduleBody {
     /// What to set; `Manual` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleObj>,
-    /// The job's parameters.
-    #[serde(default)]
+    /// The job's parameters (left out when there are none).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub parameters: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ScheduleBody {
+    /// The answer for a job kind without a schedule: type `None`.
+    pub fn none() -> Self {
+        ScheduleBody {
+            schedule: Some(ScheduleObj {
+                kind: "None".into(),
+                ..ScheduleObj::default()
+            }),
+            parameters: serde_json::Map::new(),
+        }
+    }
+}
+
+/// The answer to `POST /system/<kind>/schedule` that starts a run now (ours: Harbor
+/// answers without a body): the run's id, as in its `Location`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ExecStarted {
+    /// The run's id.
+    pub id: i64,
 }
 
 /// Harbor's `JobQueue`, with our count of running jobs.

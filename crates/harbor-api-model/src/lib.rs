@@ -37,8 +37,9 @@ pub use artifacts::{Accessory, AdditionLink, Artifact, Platform, Reference, Tag}
 pub use audit::AuditLog;
 pub use errors::{ErrorItem, Errors};
 pub use jobs::{
-    ExecHistory, FsckParameters, GcParameters, GcProgress, JobQueue, PurgeAuditParameters,
-    PurgeAuditProgress, ScheduleBody, ScheduleObj, ScheduleTask, SchedulerStatus, WorkerPool,
+    ExecHistory, ExecStarted, FsckParameters, GcParameters, GcProgress, JobQueue,
+    PurgeAuditParameters, PurgeAuditProgress, ScheduleBody, ScheduleObj, ScheduleTask,
+    SchedulerStatus, WorkerPool,
 };
 pub use labels::{ImmutableRule, ImmutableSelector, Label};
 pub use ldap::{LdapConf, LdapFailedImportUser, LdapImportUsers, LdapPingResult, LdapUser};
@@ -62,7 +63,7 @@ pub use robots::{
     Access, Permission, Permissions, Robot, RobotCreate, RobotCreated, RobotPermission, RobotSec,
 };
 pub use scanners::{
-    IsDefault, ProjectScanner, ScannerRegistration, ScannerRegistrationReq,
+    IsDefault, NoScanner, ProjectScanner, ScannerRegistration, ScannerRegistrationReq,
     ScannerRegistrationSettings,
 };
 pub use scans::{NativeReportSummary, SbomOverview, ScanAllStats, ScanType, VulnerabilitySummary};

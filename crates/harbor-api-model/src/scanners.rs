@@ -153,6 +153,11 @@ pub struct ProjectScanner {
     pub uuid: String,
 }
 
+/// The answer for a project without a scanner (neither its own nor a default): an
+/// empty object, `{}`, as Harbor answers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NoScanner {}
+
 /// Harbor's `IsDefault` (`PATCH /scanners/{registration_id}`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct IsDefault {

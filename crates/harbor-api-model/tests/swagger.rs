@@ -182,6 +182,7 @@ fn every_model_matches_harbors_definition() {
     check::<m::ExecHistory>("GCHistory", &s, p);
     check::<m::ScheduleObj>("ScheduleObj", &s, p);
     check::<m::ScheduleBody>("Schedule", &s, p);
+    check::<m::ExecStarted>("ExecHistory", &s, p);
     check::<m::Search>("Search", &s, p);
     check::<m::SearchRepository>("SearchRepository", &s, p);
     check::<m::Statistic>("Statistic", &s, p);
@@ -254,6 +255,24 @@ fn every_model_matches_harbors_definition() {
     check::<m::Task>("Task", &s, p);
     check::<m::ErrorItem>("Error", &s, p);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The answers that are not whole Harbor models keep their exact JSON.
+#[test]
+fn partial_answers_serialize_as_harbor_reads_them() {
+    assert_eq!(
+        serde_json::to_value(m::ScheduleBody::none()).unwrap(),
+        serde_json::json!({"schedule": {"type": "None"}})
+    );
+    assert_eq!(
+        serde_json::to_value(m::ExecStarted { id: 7 }).unwrap(),
+        serde_json::json!({"id": 7})
+    );
+    assert_eq!(
+        serde_json::to_string(&m::NoScanner {}).unwrap(),
+        "{}",
+        "an empty object, not null"
+    );
 }
 
 /// The checker itself catches a wrong name and a wrong type.

@@ -17,7 +17,7 @@ use harbor_core::jobs::kinds::{FsckParams, UploadCleanupParams};
 use harbor_core::jobs::{Job, Schedule, Trigger};
 use harbor_platform::system_jobs::ScheduleSpec;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
@@ -239,7 +239,7 @@ pub(crate) async fn get_schedule<K: SystemJob>(
         .schedule(&ctx.principal, K::SCHEDULE)
         .await?;
     let Some(s) = found else {
-        return Ok(Json(json!({ "schedule": { "type": "None" } })).into_response());
+        return Ok(Json(m::ScheduleBody::none()).into_response());
     };
     Ok(Json(m::ExecHistory {
         id: s.id,
@@ -290,7 +290,7 @@ pub(crate) async fn post_schedule<K: SystemJob>(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(json!({ "id": job.id })),
+        Json(m::ExecStarted { id: job.id }),
     )
         .into_response())
 }

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use harbor_api_model as m;
 use harbor_platform::sign_in::ldap::{self, Ldap};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::context::Ctx;
 use super::error::{ApiError, ApiResult};
@@ -120,7 +120,7 @@ async fn import_users(
             error: f.error,
         })
         .collect();
-    Ok((StatusCode::NOT_FOUND, Json(json!(body))).into_response())
+    Ok((StatusCode::NOT_FOUND, Json(body)).into_response())
 }
 
 #[derive(Deserialize)]

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use harbor_api_model::{
-    IsDefault, ProjectScanner, ScannerRegistrationReq, ScannerRegistrationSettings,
+    IsDefault, NoScanner, ProjectScanner, ScannerRegistrationReq, ScannerRegistrationSettings,
 };
 use harbor_core::identity::Match;
 use harbor_core::scan::registrations::{RegistrationQuery, ScannerRegistration};
@@ -282,7 +282,7 @@ pub(crate) async fn project_scanner(
         .await?;
     Ok(match found {
         Some(reg) => Json(registration_model(&reg)).into_response(),
-        None => Json(serde_json::json!({})).into_response(),
+        None => Json(NoScanner {}).into_response(),
     })
 }
 

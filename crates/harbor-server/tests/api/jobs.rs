@@ -40,6 +40,10 @@ async fn run_now(s: &TestServer, kind: &str, parameters: Value) -> String {
     assert_eq!(resp.status(), StatusCode::CREATED);
     let location = header(resp.headers(), "location").unwrap().to_owned();
     assert!(location.starts_with(&format!("/api/v2.0/system/{kind}/")));
+    // The body names the run the `Location` points at, and nothing else.
+    let id: i64 = location.rsplit('/').next().unwrap().parse().unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body, json!({ "id": id }));
     location
 }
 
@@ -195,7 +199,7 @@ async fn gc_schedules_and_access() {
     .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let sched: Value = get_json(&client(), &s, "/api/v2.0/system/gc/schedule").await;
-    assert_eq!(sched["schedule"]["type"], "None");
+    assert_eq!(sched, json!({"schedule": {"type": "None"}}));
 
     // System administrators only.
     create_user(&s, "dev").await;
