@@ -2,9 +2,12 @@
 //! every replica follows them.
 //!
 //! Each replica keeps the last values it read and re-reads them when they are older than
-//! the cache's TTL, and only when a caller asks: reads never wait for this.
+//! the cache's TTL, and only when a caller asks: reads never wait for this. Secret
+//! settings are opened once per sealed value and kept in clear in memory (never in
+//! `Debug` output); a change made here applies at once, one made elsewhere within the TTL.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use harbor_auth::Principal;
@@ -12,6 +15,7 @@ use harbor_auth::sealing::SealingKeys;
 use harbor_core::events::{DomainEvent, EventStore, NewEvent};
 use harbor_core::ports::IdentityStore;
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 
 /// What a sealed setting is, bound into its seal.
 fn secret_purpose(name: &str) -> String {
@@ -101,6 +105,45 @@ impl Settings {
     }
 }
 
+/// The settings last read: when (`None`: never), what they say, and the secret ones as
+/// stored (sealed, hex) by name.
+#[derive(Default)]
+struct Current {
+    at: Option<Instant>,
+    settings: Settings,
+    sealed: HashMap<String, String>,
+}
+
+impl Current {
+    fn of_rows(rows: &[(String, String)]) -> Self {
+        let sealed = rows
+            .iter()
+            .filter(|(n, _)| crate::sign_in::config::is_secret(n))
+            .filter_map(|(n, v)| {
+                let v = serde_json::from_str::<Value>(v).ok()?;
+                let v = v.as_str().filter(|v| !v.is_empty())?;
+                Some((n.clone(), v.to_owned()))
+            })
+            .collect();
+        Current {
+            at: Some(Instant::now()),
+            settings: Settings::from_rows(rows),
+            sealed,
+        }
+    }
+
+    fn fresh(&self, ttl: Duration) -> bool {
+        self.at.is_some_and(|at| at.elapsed() < ttl)
+    }
+}
+
+/// A secret setting opened: the SHA-256 of the sealed value it was opened from, and the
+/// value in clear.
+struct Opened {
+    sealed_sha256: [u8; 32],
+    plain: String,
+}
+
 /// The shared settings, cached for `ttl`.
 #[derive(Clone)]
 pub struct SystemSettings {
@@ -108,7 +151,8 @@ pub struct SystemSettings {
     events: Option<Arc<dyn EventStore>>,
     keys: Option<Arc<SealingKeys>>,
     ttl: Duration,
-    current: Arc<RwLock<(Option<Instant>, Settings)>>,
+    current: Arc<RwLock<Current>>,
+    opened: Arc<Mutex<HashMap<String, Opened>>>,
 }
 
 impl std::fmt::Debug for SystemSettings {
@@ -127,7 +171,8 @@ impl SystemSettings {
             events: None,
             keys: None,
             ttl,
-            current: Arc::new(RwLock::new((None, Settings::default()))),
+            current: Arc::new(RwLock::new(Current::default())),
+            opened: Arc::default(),
         }
     }
 
@@ -135,16 +180,18 @@ impl SystemSettings {
     /// the database cannot be read, the last values read are used (and logged).
     pub async fn get(&self) -> Settings {
         if let Ok(cur) = self.current.read()
-            && let Some(at) = cur.0
-            && at.elapsed() < self.ttl
+            && cur.fresh(self.ttl)
         {
-            return cur.1.clone();
+            return cur.settings.clone();
         }
         match self.store.settings().await {
-            Ok(rows) => self.remember(Settings::from_rows(&rows)),
+            Ok(rows) => self.remember(&rows),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read system settings; using the last known");
-                self.current.read().map(|c| c.1.clone()).unwrap_or_default()
+                self.current
+                    .read()
+                    .map(|c| c.settings.clone())
+                    .unwrap_or_default()
             }
         }
     }
@@ -225,19 +272,41 @@ impl SystemSettings {
         Ok(hex::encode(sealed))
     }
 
-    /// The secret setting `name` in clear, read from the database now; `None` when it is
-    /// not set.
+    /// The secret setting `name` in clear; `None` when it is not set. The sealed value is
+    /// the one of the cached settings (re-read when older than the TTL, at once after a
+    /// change made through [`SystemSettings::put`]); it is opened only when it differs
+    /// from the one opened last.
     pub async fn secret(&self, name: &str) -> harbor_core::Result<Option<String>> {
-        let rows = self.store.settings().await?;
-        let Some(stored) = rows
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| serde_json::from_str::<Value>(v).ok())
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .filter(|v| !v.is_empty())
-        else {
+        let cached = self
+            .current
+            .read()
+            .ok()
+            .filter(|c| c.fresh(self.ttl))
+            .map(|c| c.sealed.get(name).cloned());
+        let stored = match cached {
+            Some(stored) => stored,
+            None => {
+                let rows = self.store.settings().await?;
+                self.remember(&rows);
+                self.current
+                    .read()
+                    .ok()
+                    .and_then(|c| c.sealed.get(name).cloned())
+            }
+        };
+        let Some(stored) = stored else {
+            if let Ok(mut opened) = self.opened.lock() {
+                opened.remove(name);
+            }
             return Ok(None);
         };
+        let sealed_sha256: [u8; 32] = Sha256::digest(stored.as_bytes()).into();
+        if let Ok(opened) = self.opened.lock()
+            && let Some(o) = opened.get(name)
+            && o.sealed_sha256 == sealed_sha256
+        {
+            return Ok(Some(o.plain.clone()));
+        }
         let keys = self.keys.as_ref().ok_or_else(|| {
             harbor_core::Error::internal(format!("{name} is sealed and no secret key is set"))
         })?;
@@ -245,9 +314,17 @@ impl SystemSettings {
         let (plain, _) = keys
             .open(&sealed, &secret_purpose(name))
             .map_err(harbor_core::Error::internal)?;
-        String::from_utf8(plain)
-            .map(Some)
-            .map_err(harbor_core::Error::internal)
+        let plain = String::from_utf8(plain).map_err(harbor_core::Error::internal)?;
+        if let Ok(mut opened) = self.opened.lock() {
+            opened.insert(
+                name.to_owned(),
+                Opened {
+                    sealed_sha256,
+                    plain: plain.clone(),
+                },
+            );
+        }
+        Ok(Some(plain))
     }
 
     /// Stores `read_only` for every replica, and applies it here at once.
@@ -265,13 +342,16 @@ impl SystemSettings {
             .collect();
         self.store.put_settings(&rows).await?;
         let rows = self.store.settings().await?;
-        Ok(self.remember(Settings::from_rows(&rows)))
+        Ok(self.remember(&rows))
     }
 
-    fn remember(&self, s: Settings) -> Settings {
+    /// Caches the settings stored as `rows`, and returns them.
+    fn remember(&self, rows: &[(String, String)]) -> Settings {
+        let current = Current::of_rows(rows);
+        let settings = current.settings.clone();
         if let Ok(mut cur) = self.current.write() {
-            *cur = (Some(Instant::now()), s.clone());
+            *cur = current;
         }
-        s
+        settings
     }
 }

@@ -26,6 +26,7 @@ harbor_storage::contract_tests!(
     roles_decide_what_members_may_do,
     robots_change_only_robots_they_cover,
     sign_in_modes_record_group_memberships,
+    secret_settings_are_cached_until_they_change,
 );
 
 struct Setup {
@@ -528,4 +529,48 @@ async fn sign_in_modes_record_group_memberships(t: &Target) {
         .await
         .unwrap();
     assert_eq!((found.len(), total), (1, 1));
+}
+
+/// A secret setting is opened from the cached settings, not read each time: a value
+/// stored by another replica shows once the cache is older than its TTL, one stored
+/// through these settings at once, a cleared one at once; the clear text is never in
+/// `Debug` output.
+async fn secret_settings_are_cached_until_they_change(t: &Target) {
+    use harbor_auth::sealing::{SealingKey, SealingKeys};
+    let store = Arc::new(t.open().await);
+    let keys = SealingKeys::new(SealingKey::generate().unwrap(), Vec::new());
+    let ttl = Duration::from_secs(2);
+    let settings = SystemSettings::new(store.clone(), ttl).with_keys(Arc::new(keys));
+    let name = "ldap_search_password";
+    let sealed = |plain: &str| serde_json::Value::from(settings.seal_secret(name, plain).unwrap());
+    assert_eq!(settings.secret(name).await.unwrap(), None);
+
+    settings
+        .put(&[(name.into(), sealed("First-Passw0rd"))])
+        .await
+        .unwrap();
+    let secret = || async { settings.secret(name).await.unwrap() };
+    assert_eq!(secret().await.as_deref(), Some("First-Passw0rd"));
+    // Another replica stores a new one: the cached value holds for the TTL...
+    store
+        .put_settings(&[(name.into(), sealed("Second-Passw0rd").to_string())])
+        .await
+        .unwrap();
+    assert_eq!(secret().await.as_deref(), Some("First-Passw0rd"));
+    // ...then the stored one is read and opened.
+    tokio::time::sleep(ttl).await;
+    assert_eq!(secret().await.as_deref(), Some("Second-Passw0rd"));
+
+    // Changed or cleared here: at once.
+    settings
+        .put(&[(name.into(), sealed("Third-Passw0rd"))])
+        .await
+        .unwrap();
+    assert_eq!(secret().await.as_deref(), Some("Third-Passw0rd"));
+    assert!(!format!("{settings:?}").contains("Passw0rd"));
+    settings
+        .put(&[(name.into(), serde_json::Value::from(""))])
+        .await
+        .unwrap();
+    assert_eq!(secret().await, None);
 }
