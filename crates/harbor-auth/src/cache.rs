@@ -327,6 +327,9 @@ impl IdentityStore for CachedIdentity {
     async fn group(&self, id: i64) -> Result<Option<UserGroup>> {
         self.inner.group(id).await
     }
+    async fn groups_by_ids(&self, ids: &[i64]) -> Result<Vec<UserGroup>> {
+        self.inner.groups_by_ids(ids).await
+    }
     async fn groups(&self, query: &GroupQuery, page: Page) -> Result<(Vec<UserGroup>, u64)> {
         self.inner.groups(query, page).await
     }

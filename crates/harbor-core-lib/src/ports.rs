@@ -703,6 +703,9 @@ pub trait IdentityStore: Send + Sync + 'static {
     ) -> Result<UserGroup>;
     /// The group with this id.
     async fn group(&self, id: i64) -> Result<Option<UserGroup>>;
+    /// The groups with these ids that exist, ordered by id, each once (one query per
+    /// few hundred ids).
+    async fn groups_by_ids(&self, ids: &[i64]) -> Result<Vec<UserGroup>>;
     /// One page of groups ordered by id, and the number of matches.
     async fn groups(&self, query: &GroupQuery, page: Page) -> Result<(Vec<UserGroup>, u64)>;
     /// Renames a group.

@@ -217,15 +217,12 @@ impl UserGroups {
 
     /// For the sign-in modes (and administrators' tools): replaces the groups user
     /// `user_id` belongs to with `group_ids`. Nothing is written when they are already
-    /// those (a sign-in with unchanged groups keeps the caches); otherwise the change and
-    /// a [`DomainEvent::UserGroupsSet`] are stored together and this replica's identity
-    /// cache is emptied.
+    /// those (a sign-in with unchanged groups reads only the user's groups and keeps the
+    /// caches); otherwise the wanted groups are read in one query, the user only then,
+    /// and the change and a [`DomainEvent::UserGroupsSet`] are stored together and this
+    /// replica's identity cache is emptied.
     pub async fn set_user_groups(&self, user_id: i64, group_ids: &[i64]) -> Result<()> {
         let store = &self.store;
-        let user = store
-            .user(user_id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("user {user_id} not found")))?;
         let mut wanted = group_ids.to_vec();
         wanted.sort_unstable();
         wanted.dedup();
@@ -233,14 +230,19 @@ impl UserGroups {
         if current.iter().map(|g| g.id).eq(wanted.iter().copied()) {
             return Ok(());
         }
-        let mut names = Vec::with_capacity(wanted.len());
-        for id in &wanted {
-            let g = store
-                .group(*id)
-                .await?
-                .ok_or_else(|| Error::NotFound(format!("user group {id} not found")))?;
-            names.push(g.name);
+        // Both ordered by id.
+        let groups = store.groups_by_ids(&wanted).await?;
+        if let Some(missing) = wanted
+            .iter()
+            .find(|id| groups.binary_search_by_key(*id, |g| g.id).is_err())
+        {
+            return Err(Error::NotFound(format!("user group {missing} not found")));
         }
+        let names = groups.into_iter().map(|g| g.name).collect();
+        let user = store
+            .user(user_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("user {user_id} not found")))?;
         let event = DomainEvent::UserGroupsSet {
             user: user.username.clone(),
             groups: names,

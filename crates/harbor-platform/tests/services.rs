@@ -485,6 +485,15 @@ async fn sign_in_modes_record_group_memberships(t: &Target) {
         ["bob user_groups_set".to_owned()],
         "one change, one event"
     );
+    let last = s.store.events_after(0, 1000).await.unwrap().pop().unwrap();
+    assert_eq!(
+        last.event,
+        DomainEvent::UserGroupsSet {
+            user: "bob".into(),
+            groups: vec!["devs".into(), "ops".into()],
+        },
+        "the groups by name, in id order"
+    );
     assert_eq!(
         s.store.roles(p.id, bob.id).await.unwrap(),
         [Role::Developer]
@@ -499,13 +508,34 @@ async fn sign_in_modes_record_group_memberships(t: &Target) {
         .map(|g| g.name)
         .collect();
     assert_eq!(names, ["devs", "ops"]);
+    let missing = ids[1] + 100;
     assert!(matches!(
         s.platform
             .groups
-            .set_user_groups(bob.id, &[ids[1] + 100])
+            .set_user_groups(bob.id, &[ids[0], missing])
             .await,
-        Err(Error::NotFound(_))
+        Err(Error::NotFound(m)) if m == format!("user group {missing} not found")
     ));
+    // The user is read only for a change (its name goes in the event): with nothing to
+    // change, not even a missing one is noticed.
+    let nobody = bob.id + 1000;
+    assert!(matches!(
+        s.platform
+            .groups
+            .set_user_groups(nobody, &ids)
+            .await,
+        Err(Error::NotFound(m)) if m == format!("user {nobody} not found")
+    ));
+    s.platform
+        .groups
+        .set_user_groups(nobody, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&s).await.len(),
+        after.len(),
+        "nothing written on failure"
+    );
     s.platform
         .groups
         .set_user_groups(bob.id, &[])

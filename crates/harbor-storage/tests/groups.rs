@@ -12,6 +12,7 @@ use harbor_storage::testing::TestTarget as Target;
 harbor_storage::contract_tests!(
     group_crud_and_uniqueness,
     ensure_and_set_user_groups,
+    groups_are_read_by_ids_at_once,
     group_members_give_effective_roles,
     migration_keeps_memberships,
 );
@@ -224,6 +225,43 @@ async fn ensure_and_set_user_groups(t: &Target) {
         .await
         .unwrap();
     assert!(s.user_groups(alice.id).await.unwrap().is_empty());
+}
+
+/// `groups_by_ids`: the groups that exist, each once, ordered by id, whatever the order,
+/// the repeats and the number of ids asked for (more than one `IN` list's worth too).
+async fn groups_are_read_by_ids_at_once(t: &Target) {
+    let s = t.open().await;
+    assert!(s.groups_by_ids(&[]).await.unwrap().is_empty());
+    let mut made = Vec::new();
+    for (name, t, dn) in [
+        ("a", GroupType::Http, ""),
+        ("b", GroupType::Oidc, ""),
+        ("c", GroupType::Ldap, "cn=c,dc=x"),
+    ] {
+        made.push(
+            s.create_group_emitting(&group(name, t, dn), &[])
+                .await
+                .unwrap(),
+        );
+    }
+    let (a, b, c) = (&made[0], &made[1], &made[2]);
+    let found = s.groups_by_ids(&[c.id, a.id, c.id, 0]).await.unwrap();
+    assert_eq!(found, vec![a.clone(), c.clone()], "whole rows, by id, once");
+    assert!(s.groups_by_ids(&[c.id + 1, -1]).await.unwrap().is_empty());
+
+    // 1,000 ids, most of them of no group, the real ones at both ends.
+    let mut many: Vec<i64> = (1..=1000).map(|i| c.id + i).collect();
+    many.push(b.id);
+    many.insert(0, c.id);
+    many.insert(500, a.id);
+    let ids: Vec<i64> = s
+        .groups_by_ids(&many)
+        .await
+        .unwrap()
+        .iter()
+        .map(|g| g.id)
+        .collect();
+    assert_eq!(ids, [a.id, b.id, c.id]);
 }
 
 async fn group_members_give_effective_roles(t: &Target) {

@@ -89,6 +89,31 @@ pub(super) async fn by_id(s: &SqlMetadataStore, id: i64) -> Result<Option<UserGr
     row.as_ref().map(group_row).transpose()
 }
 
+/// Ids bound in one `IN (...)` list.
+const BATCH: usize = 300;
+
+pub(super) async fn by_ids(s: &SqlMetadataStore, ids: &[i64]) -> Result<Vec<UserGroup>> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = Vec::with_capacity(ids.len());
+    // Sorted ids in sorted batches: the rows come out ordered by id.
+    for batch in ids.chunks(BATCH) {
+        let sql = format!(
+            "SELECT {COLUMNS} {FROM} WHERE g.id IN ({}) ORDER BY g.id",
+            crate::sql::placeholders(1, batch.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in batch {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&s.read).await.map_err(internal)? {
+            out.push(group_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
 pub(super) async fn list(
     s: &SqlMetadataStore,
     q: &GroupQuery,

@@ -431,6 +431,10 @@ impl IdentityStore for SqlMetadataStore {
         groups::by_id(self, id).await
     }
 
+    async fn groups_by_ids(&self, ids: &[i64]) -> Result<Vec<UserGroup>> {
+        groups::by_ids(self, ids).await
+    }
+
     async fn groups(&self, query: &GroupQuery, page: Page) -> Result<(Vec<UserGroup>, u64)> {
         groups::list(self, query, page).await
     }
