@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::artifact::{COSIGN_SIGNATURE, NOTATION_SIGNATURE, cosign_tag};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::events::NewEvent;
 use crate::identity::Project;
 use crate::manifest::essence;
 
@@ -283,16 +284,24 @@ pub fn validate_key_name(name: &str) -> Result<()> {
 pub trait SignatureKeyStore: Send + Sync {
     /// The keys of a project, by id (one indexed query).
     async fn signature_keys(&self, project_id: i64) -> Result<Vec<TrustedKey>>;
-    /// Adds a key; [`Error::Conflict`] when the project has one of that name or
-    /// fingerprint, [`Error::NotFound`] when the project is gone.
-    async fn add_signature_key(
+    /// Adds a key, appending `events` in its transaction; [`Error::Conflict`] when the
+    /// project has one of that name or fingerprint, [`Error::NotFound`] when the project
+    /// is gone (then nothing is written).
+    async fn add_signature_key_emitting(
         &self,
         project_id: i64,
         key: &NewTrustedKey,
         by: &str,
+        events: &[NewEvent],
     ) -> Result<TrustedKey>;
-    /// Deletes a key of the project; whether it existed.
-    async fn delete_signature_key(&self, project_id: i64, id: i64) -> Result<bool>;
+    /// Deletes a key of the project, appending `events` in its transaction; whether it
+    /// existed (when not, nothing is written).
+    async fn delete_signature_key_emitting(
+        &self,
+        project_id: i64,
+        id: i64,
+        events: &[NewEvent],
+    ) -> Result<bool>;
 }
 
 #[cfg(test)]

@@ -1119,17 +1119,19 @@ async fn populate_signature_keys(m: &SqlMetadataStore) -> Vec<harbor_core::signa
         pem: format!("-----BEGIN PUBLIC KEY-----\n{name}\n-----END PUBLIC KEY-----\n"),
         fingerprint: fingerprint.to_owned(),
     };
-    m.add_signature_key(
+    m.add_signature_key_emitting(
         library.id,
         &key(SignatureKind::Cosign, "ci", "sha256:1"),
         "admin",
+        &[],
     )
     .await
     .unwrap();
-    m.add_signature_key(
+    m.add_signature_key_emitting(
         library.id,
         &key(SignatureKind::Notation, "ca", "sha256:2"),
         "admin",
+        &[],
     )
     .await
     .unwrap();
@@ -1137,14 +1139,17 @@ async fn populate_signature_keys(m: &SqlMetadataStore) -> Vec<harbor_core::signa
         key(SignatureKind::Cosign, "ci", "sha256:3"),
         key(SignatureKind::Cosign, "other", "sha256:1"),
     ] {
-        let e = m.add_signature_key(library.id, &dup, "admin").await;
+        let e = m
+            .add_signature_key_emitting(library.id, &dup, "admin", &[])
+            .await;
         assert!(matches!(e, Err(harbor_core::Error::Conflict(_))), "{e:?}");
     }
     let gone = m
-        .add_signature_key(
+        .add_signature_key_emitting(
             999_999,
             &key(SignatureKind::Cosign, "x", "sha256:4"),
             "admin",
+            &[],
         )
         .await;
     assert!(

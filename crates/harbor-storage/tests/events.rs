@@ -27,6 +27,7 @@ harbor_storage::contract_tests!(
     a_push_over_the_quota_is_an_event,
     a_push_near_the_quota_warns,
     edits_of_labels_rules_quotas_and_schedules_write_their_events,
+    signature_key_changes_write_their_events_and_failures_none,
 );
 
 struct Setup {
@@ -827,4 +828,77 @@ async fn edits_of_labels_rules_quotas_and_schedules_write_their_events(t: &Targe
         ),
         "{update_event:?}"
     );
+}
+
+/// A trusted key's addition and removal append their events in their transaction; a
+/// refused addition (a name taken) and the removal of a missing key append none.
+async fn signature_key_changes_write_their_events_and_failures_none(t: &Target) {
+    use harbor_core::signature::{NewTrustedKey, SignatureKeyStore, SignatureKind};
+    let s = setup(t).await;
+    push(&s.reg, "dev", &repo("team/app"), "v1", 1).await;
+    let project = s.meta.project_by_name("team").await.unwrap().unwrap();
+    let event = |name: &str, change: &str| {
+        [NewEvent::now(
+            "admin",
+            DomainEvent::SignatureKeyChanged {
+                project: "team".into(),
+                project_id: project.id,
+                name: name.into(),
+                kind: "cosign".into(),
+                fingerprint: format!("sha256:{name}"),
+                change: change.into(),
+            },
+        )]
+    };
+    let key = |name: &str, fingerprint: &str| NewTrustedKey {
+        kind: SignatureKind::Cosign,
+        name: name.into(),
+        pem: "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----\n".into(),
+        fingerprint: fingerprint.into(),
+    };
+    let mark = all_events(&s.meta).await.last().map_or(0, |e| e.id);
+    let since = |evs: Vec<StoredEvent>| -> Vec<DomainEvent> {
+        evs.into_iter()
+            .filter(|e| e.id > mark)
+            .map(|e| e.event)
+            .collect()
+    };
+
+    let added = s
+        .meta
+        .add_signature_key_emitting(
+            project.id,
+            &key("ci", "sha256:1"),
+            "admin",
+            &event("ci", "create"),
+        )
+        .await
+        .unwrap();
+    let taken = s
+        .meta
+        .add_signature_key_emitting(
+            project.id,
+            &key("ci", "sha256:2"),
+            "admin",
+            &event("ci2", "create"),
+        )
+        .await;
+    assert!(matches!(taken, Err(Error::Conflict(_))), "{taken:?}");
+    assert!(
+        s.meta
+            .delete_signature_key_emitting(project.id, added.id, &event("ci", "delete"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.meta
+            .delete_signature_key_emitting(project.id, added.id, &event("ci", "again"))
+            .await
+            .unwrap()
+    );
+    let want: Vec<DomainEvent> = [event("ci", "create"), event("ci", "delete")]
+        .into_iter()
+        .map(|[e]| e.event)
+        .collect();
+    assert_eq!(since(all_events(&s.meta).await), want);
 }

@@ -204,6 +204,18 @@ pub fn audit_entry(e: &StoredEvent, project_id: Option<i64>) -> Option<NewAuditE
             Some(s) => ("update", job_resource(kind), format!("schedule {s}")),
             None => ("delete", job_resource(kind), "schedule".to_owned()),
         },
+        DomainEvent::SignatureKeyChanged {
+            project,
+            name,
+            kind,
+            fingerprint,
+            change,
+            ..
+        } => (
+            change.as_str(),
+            "signature_key",
+            format!("{project}:{name} ({kind} {fingerprint})"),
+        ),
     };
     Some(NewAuditEntry {
         project_id,

@@ -435,6 +435,21 @@ pub enum DomainEvent {
         /// The schedule's type and cron (`Daily 0 0 0 * * *`), `None` once removed.
         schedule: Option<String>,
     },
+    /// A project began or stopped trusting a signature verification key.
+    SignatureKeyChanged {
+        /// The project's name.
+        project: String,
+        /// Its id.
+        project_id: i64,
+        /// The key's name in the project.
+        name: String,
+        /// `cosign` or `notation`.
+        kind: String,
+        /// `sha256:<hex>` of the key's DER.
+        fingerprint: String,
+        /// `create` or `delete`.
+        change: String,
+    },
 }
 
 impl DomainEvent {
@@ -485,6 +500,7 @@ impl DomainEvent {
             DomainEvent::JobStopRequested { .. } => "job_stop_requested",
             DomainEvent::JobFinished { .. } => "job_finished",
             DomainEvent::ScheduleChanged { .. } => "schedule_changed",
+            DomainEvent::SignatureKeyChanged { .. } => "signature_key_changed",
             DomainEvent::WebhookPolicyChanged { .. } => "webhook_policy_changed",
             DomainEvent::ScanFinished { .. } => "scan_finished",
             DomainEvent::RetentionRunFinished { .. } => "retention_run_finished",
@@ -526,7 +542,8 @@ impl DomainEvent {
             | DomainEvent::QuotaChanged { project, .. }
             | DomainEvent::QuotaRepaired { project, .. }
             | DomainEvent::ProjectScannerSet { project, .. }
-            | DomainEvent::WebhookPolicyChanged { project, .. } => Some(project),
+            | DomainEvent::WebhookPolicyChanged { project, .. }
+            | DomainEvent::SignatureKeyChanged { project, .. } => Some(project),
             DomainEvent::CveAllowlistSet { project, .. } => project.as_deref(),
             _ => self
                 .repository()
@@ -551,6 +568,7 @@ impl DomainEvent {
             | DomainEvent::QuotaRepaired { project_id, .. }
             | DomainEvent::ProjectScannerSet { project_id, .. }
             | DomainEvent::WebhookPolicyChanged { project_id, .. }
+            | DomainEvent::SignatureKeyChanged { project_id, .. }
             | DomainEvent::RetentionRunFinished { project_id, .. } => Some(*project_id),
             DomainEvent::LabelChanged { project_id, .. }
             | DomainEvent::CveAllowlistSet { project_id, .. } => *project_id,

@@ -8,7 +8,8 @@
 //! themselves. Beyond Harbor: when the project trusts keys of a kind
 //! ([`Signatures::add_key`]), a signature of that kind counts only if it verifies with
 //! one of them ([`verify`], [`notation`]); verdicts are cached per (signature, subject,
-//! key set), so a pull verifies once. Nothing is read unless a key is on.
+//! key set), so a pull verifies once. Nothing is read unless a key is on. Adding and
+//! removing a key writes a [`DomainEvent::SignatureKeyChanged`] with it (the audit log).
 
 pub mod notation;
 pub mod verify;
@@ -20,6 +21,7 @@ use futures::TryStreamExt as _;
 use harbor_auth::Principal;
 use harbor_auth::principal::robot_grants;
 use harbor_core::artifact::{AccessoryRecord, cosign_tag};
+use harbor_core::events::{DomainEvent, NewEvent};
 use harbor_core::identity::Project;
 use harbor_core::model::StoredManifest;
 use harbor_core::rbac::{Action, Resource};
@@ -115,7 +117,12 @@ impl Signatures {
             pem: pem.trim().to_owned() + "\n",
             fingerprint,
         };
-        store.add_signature_key(project.id, &new, by.name()).await
+        let event = key_event(by, &project, &new.name, kind, &new.fingerprint, "create");
+        let added = store
+            .add_signature_key_emitting(project.id, &new, by.name(), &event)
+            .await?;
+        self.registry.event_signal().written();
+        Ok(added)
     }
 
     /// Stops trusting key `id` (project administrators).
@@ -124,19 +131,35 @@ impl Signatures {
             .projects
             .open_for(by, r, Resource::Metadata, Action::Update)
             .await?;
-        if self
-            .registry
-            .metadata()
-            .delete_signature_key(project.id, id)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(Error::NotFound(format!(
+        let not_found = || {
+            Error::NotFound(format!(
                 "signature key {id} not found in project {}",
                 project.name
-            )))
+            ))
+        };
+        let store = self.registry.metadata();
+        let key = store
+            .signature_keys(project.id)
+            .await?
+            .into_iter()
+            .find(|k| k.id == id)
+            .ok_or_else(not_found)?;
+        let event = key_event(
+            by,
+            &project,
+            &key.name,
+            key.kind,
+            &key.fingerprint,
+            "delete",
+        );
+        if !store
+            .delete_signature_key_emitting(project.id, id, &event)
+            .await?
+        {
+            return Err(not_found()); // Deleted meanwhile.
         }
+        self.registry.event_signal().written();
+        Ok(())
     }
 
     /// Whether `by` may pull `manifest` (asked for as `reference`) of `repo` in
@@ -411,6 +434,28 @@ impl Signatures {
         let chunks: Vec<bytes::Bytes> = read.body.try_collect().await.map_err(Error::internal)?;
         Ok(chunks.concat())
     }
+}
+
+/// The event of a key change, written with it.
+fn key_event(
+    by: &Principal,
+    project: &Project,
+    name: &str,
+    kind: SignatureKind,
+    fingerprint: &str,
+    change: &str,
+) -> [NewEvent; 1] {
+    [NewEvent::now(
+        by.name(),
+        DomainEvent::SignatureKeyChanged {
+            project: project.name.clone(),
+            project_id: project.id,
+            name: name.to_owned(),
+            kind: kind.as_str().to_owned(),
+            fingerprint: fingerprint.to_owned(),
+            change: change.to_owned(),
+        },
+    )]
 }
 
 /// The signature accessories of `kind`.

@@ -365,6 +365,7 @@ async fn keys_are_checked_and_only_project_admins_change_them() {
     let list: Vec<Value> = get_json(&m, &s, path).await;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["name"], "ci");
+    let fingerprint = list[0]["fingerprint"].as_str().unwrap().to_owned();
     assert_eq!(list[0]["pem"], key.public_pem().trim().to_owned() + "\n");
     let r = send(
         &m,
@@ -389,6 +390,37 @@ async fn keys_are_checked_and_only_project_admins_change_them() {
     harbor_error(r, StatusCode::BAD_REQUEST, "BAD_REQUEST").await;
     let list: Vec<Value> = get_json(&client(), &s, path).await;
     assert!(list.is_empty());
+
+    // The addition and the removal are audited, in the project's log too, by who did
+    // them; refused changes are not.
+    let query = "q=resource_type%3Dsignature_key";
+    wait_audit(&s, query, |e| e["operation"] == "delete").await;
+    for logs in [
+        format!("/api/v2.0/audit-logs?{query}"),
+        format!("/api/v2.0/projects/keys/logs?{query}"),
+    ] {
+        let entries: Vec<Value> = get_json(&client(), &s, &logs).await;
+        let mut seen: Vec<(&str, &str, &str)> = entries
+            .iter()
+            .map(|e| {
+                (
+                    e["operation"].as_str().unwrap(),
+                    e["resource"].as_str().unwrap(),
+                    e["username"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        seen.sort();
+        let resource = format!("keys:ci (cosign {fingerprint})");
+        assert_eq!(
+            seen,
+            [
+                ("create", resource.as_str(), "admin"),
+                ("delete", resource.as_str(), "admin")
+            ],
+            "{logs}"
+        );
+    }
 }
 
 /// Keys of other curves, as PEM.

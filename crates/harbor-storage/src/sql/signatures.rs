@@ -3,6 +3,7 @@
 //! with the project (a cascading foreign key).
 
 use async_trait::async_trait;
+use harbor_core::events::NewEvent;
 use harbor_core::model::now_ms;
 use harbor_core::signature::{NewTrustedKey, SignatureKeyStore, SignatureKind, TrustedKey};
 use harbor_core::{Error, Result};
@@ -10,6 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::SqlMetadataStore;
+use super::events::append;
 use crate::error::{StorageError, internal};
 
 const COLUMNS: &str = "id, project_id, kind, name, pem, fingerprint, created_by, created_at";
@@ -45,11 +47,12 @@ impl SignatureKeyStore for SqlMetadataStore {
         rows.iter().map(key).collect()
     }
 
-    async fn add_signature_key(
+    async fn add_signature_key_emitting(
         &self,
         project_id: i64,
         new: &NewTrustedKey,
         by: &str,
+        events: &[NewEvent],
     ) -> Result<TrustedKey> {
         let sql = format!(
             "INSERT INTO signature_keys (project_id, kind, name, pem, fingerprint, created_by,
@@ -79,11 +82,17 @@ impl SignatureKeyStore for SqlMetadataStore {
                 _ => internal(e),
             })?;
         let stored = key(&row)?;
+        append(&mut tx, self.dialect, events).await?;
         tx.commit().await.map_err(internal)?;
         Ok(stored)
     }
 
-    async fn delete_signature_key(&self, project_id: i64, id: i64) -> Result<bool> {
+    async fn delete_signature_key_emitting(
+        &self,
+        project_id: i64,
+        id: i64,
+        events: &[NewEvent],
+    ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM signature_keys WHERE project_id = $1 AND id = $2")
             .bind(project_id)
@@ -91,7 +100,11 @@ impl SignatureKeyStore for SqlMetadataStore {
             .execute(&mut *tx)
             .await
             .map_err(internal)?;
+        if done.rows_affected() == 0 {
+            return Ok(false); // Rolled back: no event for a key that was not there.
+        }
+        append(&mut tx, self.dialect, events).await?;
         tx.commit().await.map_err(internal)?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 }
