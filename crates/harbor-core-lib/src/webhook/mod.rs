@@ -282,16 +282,18 @@ pub trait WebhookStore: Send + Sync {
         to: i64,
         deliveries: &[NewDelivery],
     ) -> Result<bool>;
-    /// Claims up to `limit` deliveries due at `now_ms` for `lease_ms` under `token`: in
-    /// id order, skipping policies whose breaker is open, and only deliveries with no
-    /// earlier unfinished delivery of the same policy, target and order key that is not
-    /// also claimed here (so each key's deliveries are sent in order).
+    /// Claims up to `limit` deliveries due at `now_ms` for `lease_ms` under `token`, at
+    /// most `per_group` of each policy, target and order key: in id order, skipping
+    /// policies whose breaker is open, and only deliveries with no earlier unfinished
+    /// delivery of the same policy, target and order key that is not also claimed here
+    /// (so each key's deliveries are sent in order).
     async fn claim_webhook_deliveries(
         &self,
         token: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
+        per_group: usize,
     ) -> Result<Vec<Claimed>>;
     /// Records attempts (status, log line, attempt count), updates the policies' breakers
     /// by `rules` and releases the claims on `released` ((token, id): claimed, not

@@ -116,12 +116,15 @@ impl Sender {
             if *stop.borrow() {
                 break;
             }
+            // Finished groups free their places (their outcomes are with the recorder,
+            // which wakes this loop once they are written).
+            while groups.try_join_next().is_some() {}
             let free = this.rules.concurrency.saturating_sub(groups.len());
-            let mut claimed_any = false;
+            let mut more = false;
             if free > 0 {
                 match this.claim(free).await {
-                    Ok(batches) => {
-                        claimed_any = !batches.is_empty();
+                    Ok((batches, full)) => {
+                        more = full;
                         for (token, group) in batches {
                             let (me, done) = (this.clone(), done_tx.clone());
                             groups.spawn(async move {
@@ -140,15 +143,14 @@ impl Sender {
                     tracing::warn!(error = %e, "pruning webhook deliveries failed");
                 }
             }
-            if claimed_any && groups.len() < this.rules.concurrency {
-                // More may be waiting: claim again at once.
+            if more && groups.len() < this.rules.concurrency {
+                // The claim was cut short: claim again at once.
                 continue;
             }
             tokio::select! {
                 _ = this.wake.notified() => tokio::time::sleep(this.rules.gather).await,
                 // Recorded: the next deliveries of those groups may go.
                 _ = recorded.notified() => {}
-                Some(_) = groups.join_next(), if !groups.is_empty() => {}
                 _ = tokio::time::sleep(this.rules.poll) => {}
                 _ = stop.changed() => {}
             }
@@ -158,16 +160,18 @@ impl Sender {
         let _ = recorder.await;
     }
 
-    /// Claims deliveries for up to `groups` groups, each group under its own token.
-    async fn claim(&self, groups: usize) -> Result<Vec<(String, Vec<Claimed>)>> {
+    /// Claims deliveries for up to `groups` groups, each group under its own token; and
+    /// whether more may be due (the claim hit its limit).
+    async fn claim(&self, groups: usize) -> Result<(Vec<(String, Vec<Claimed>)>, bool)> {
         let token = format!("{}.{}", self.owner, uuid::Uuid::new_v4().simple());
         let lease = self.lease_ms();
         let limit = groups.saturating_mul(self.rules.per_group).clamp(1, 1024);
         let claimed = self
             .hooks
             .store()
-            .claim_webhook_deliveries(&token, now_ms(), lease, limit)
+            .claim_webhook_deliveries(&token, now_ms(), lease, limit, self.rules.per_group)
             .await?;
+        let full = claimed.len() >= limit;
         // Group by (policy, target, order key), in id order within each group.
         let mut by_key: BTreeMap<(i64, u32, String), Vec<Claimed>> = BTreeMap::new();
         for c in claimed {
@@ -200,7 +204,7 @@ impl Sender {
                 .release_webhook_deliveries(&token, &extra)
                 .await?;
         }
-        Ok(out)
+        Ok((out, full))
     }
 
     fn lease_ms(&self) -> i64 {

@@ -204,6 +204,10 @@ const SQLITE_MIGRATIONS: &[(&str, &str)] = &[
         "oidc_users",
         include_str!("../../migrations/sqlite/0027_oidc_users.sql"),
     ),
+    (
+        "webhook_claim_index",
+        include_str!("../../migrations/sqlite/0028_webhook_claim_index.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
@@ -310,6 +314,10 @@ const POSTGRES_MIGRATIONS: &[(&str, &str)] = &[
     (
         "oidc_users",
         include_str!("../../migrations/postgres/0027_oidc_users.sql"),
+    ),
+    (
+        "webhook_claim_index",
+        include_str!("../../migrations/postgres/0028_webhook_claim_index.sql"),
     ),
 ];
 

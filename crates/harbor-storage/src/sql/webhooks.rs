@@ -5,7 +5,7 @@
 //! one writer, a transaction-scoped advisory lock on PostgreSQL), so two replicas never
 //! claim deliveries of one order key out of order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use async_trait::async_trait;
 use harbor_core::events::NewEvent;
@@ -31,12 +31,38 @@ const CLAIM_LOCK: i64 = 0x77_6562_686f_6f6b;
 const FIELDS: usize = 12;
 /// Deliveries per multi-row insert.
 const BATCH: usize = 40;
+/// Values per recorded attempt.
+const RECORD_FIELDS: usize = 7;
+/// Attempts recorded per statement.
+const RECORD_BATCH: usize = 200;
 
 const POLICY_COLUMNS: &str = "id, project_id, name, description, targets, event_types, enabled, \
      creator, created_at, updated_at";
 const DELIVERY_COLUMNS: &str = "d.id, d.policy_id, d.target, d.event_id, d.event_type, \
      d.order_key, d.uuid, d.payload, d.occurred_at, d.status, d.attempts, d.next_attempt_at, \
      d.status_text, d.created_at, d.started_at, d.ended_at, d.updated_at";
+
+/// The deliveries a claim may take, without an order or limit (`$1` now, `$3` how many of
+/// each policy, target and order key): due, not leased (or its lease ran out), its policy
+/// enabled with a closed breaker, and before the first delivery of its policy, target and
+/// order key that blocks later ones (unfinished, waiting for a retry or leased), so each
+/// key's deliveries go in order. It reads only the `webhook_deliveries_order` index (and
+/// the policies), not the rows with their payloads.
+const CLAIMABLE: &str = "WITH blocking AS (
+       SELECT policy_id, target, order_key, MIN(id) AS first FROM webhook_deliveries
+       WHERE status IN ('Pending', 'Running') AND (next_attempt_at > $1 OR lease_until >= $1)
+       GROUP BY policy_id, target, order_key)
+     SELECT id FROM (
+       SELECT d.id, ROW_NUMBER() OVER (
+           PARTITION BY d.policy_id, d.target, d.order_key ORDER BY d.id) AS n
+       FROM webhook_deliveries d
+       JOIN webhook_policies p ON p.id = d.policy_id
+       LEFT JOIN blocking b ON b.policy_id = d.policy_id AND b.target = d.target
+         AND b.order_key = d.order_key
+       WHERE d.status IN ('Pending', 'Running') AND d.next_attempt_at <= $1
+         AND d.lease_until < $1 AND p.enabled <> 0 AND p.breaker_open_until <= $1
+         AND (b.first IS NULL OR d.id < b.first)) claimable
+     WHERE n <= $3";
 
 fn inconsistent(what: &str) -> Error {
     internal(StorageError::Inconsistent(what.to_owned()))
@@ -376,7 +402,21 @@ impl WebhookStore for SqlMetadataStore {
         now_ms: i64,
         lease_ms: i64,
         max: usize,
+        per_group: usize,
     ) -> Result<Vec<Claimed>> {
+        // Most looks find nothing: they ask a reader, and only take the writer (and on
+        // PostgreSQL the claim lock) when something is due.
+        let sql = format!("{CLAIMABLE} LIMIT $2");
+        let due = sqlx::query(AssertSqlSafe(sql))
+            .bind(now_ms)
+            .bind(1_i64)
+            .bind(1_i64)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(internal)?;
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
         let mut tx = self.begin_write().await?;
         if self.dialect == Dialect::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -385,31 +425,19 @@ impl WebhookStore for SqlMetadataStore {
                 .await
                 .map_err(internal)?;
         }
-        // Claimable: due, not leased (or its lease ran out), its policy enabled with a
-        // closed breaker, and no earlier unfinished delivery of its policy, target and
-        // order key that is not claimable too (those come first in this same claim).
-        let ids: Vec<i64> = sqlx::query(
-            "SELECT d.id FROM webhook_deliveries d
-             JOIN webhook_policies p ON p.id = d.policy_id
-             WHERE d.status IN ('Pending', 'Running') AND d.next_attempt_at <= $1
-               AND d.lease_until < $1 AND p.enabled <> 0 AND p.breaker_open_until <= $1
-               AND NOT EXISTS (
-                 SELECT 1 FROM webhook_deliveries e
-                 WHERE e.policy_id = d.policy_id AND e.target = d.target
-                   AND e.order_key = d.order_key AND e.id < d.id
-                   AND e.status IN ('Pending', 'Running')
-                   AND (e.next_attempt_at > $1 OR e.lease_until >= $1))
-             ORDER BY d.id LIMIT $2",
-        )
-        .bind(now_ms)
-        .bind(limit(max))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(internal)?
-        .iter()
-        .map(|r| r.try_get::<i64, _>(0))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(internal)?;
+        // At most `per_group` of each key: the rest would only be given back.
+        let sql = format!("{CLAIMABLE} ORDER BY id LIMIT $2");
+        let ids: Vec<i64> = sqlx::query(AssertSqlSafe(sql))
+            .bind(now_ms)
+            .bind(limit(max))
+            .bind(limit(per_group))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(internal)?
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(internal)?;
         if ids.is_empty() {
             tx.commit().await.map_err(internal)?;
             return Ok(Vec::new());
@@ -468,29 +496,43 @@ impl WebhookStore for SqlMetadataStore {
         }
         let now = now_ms();
         let mut tx = self.begin_write().await?;
+        // Every attempt in one statement per chunk (not one each: the writer is the
+        // pushes' too); only those still held under their token are written.
+        let mut recorded = HashSet::with_capacity(results.len());
+        for chunk in results.chunks(RECORD_BATCH) {
+            let rows = (0..chunk.len())
+                .map(|i| format!("({})", placeholders(2 + i * RECORD_FIELDS, RECORD_FIELDS)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "WITH v (v_id, v_token, v_status, v_next, v_text, v_line, v_ended) AS
+                     (VALUES {rows})
+                 UPDATE webhook_deliveries SET status = v_status, attempts = attempts + 1,
+                     next_attempt_at = v_next, status_text = v_text, log = log || v_line,
+                     lease_token = NULL, lease_until = 0, ended_at = v_ended, updated_at = $1
+                 FROM v WHERE id = v_id AND lease_token = v_token
+                 RETURNING id"
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now);
+            for r in chunk {
+                // One line per attempt: its time (ms) and what happened.
+                let line = format!("{} {}\n", r.at_ms, r.text.replace('\n', " "));
+                q = q
+                    .bind(r.id)
+                    .bind(r.token.as_str())
+                    .bind(r.status.as_str())
+                    .bind(r.next_ms)
+                    .bind(r.text.as_str())
+                    .bind(line)
+                    .bind(r.status.is_final().then_some(now));
+            }
+            for row in q.fetch_all(&mut *tx).await.map_err(internal)? {
+                recorded.insert(row.try_get::<i64, _>(0).map_err(internal)?);
+            }
+        }
         let mut outcomes: BTreeMap<i64, Vec<(bool, i64)>> = BTreeMap::new();
         for r in results {
-            let ended = r.status.is_final().then_some(now);
-            // One line per attempt: its time (ms) and what happened.
-            let line = format!("{} {}\n", r.at_ms, r.text.replace('\n', " "));
-            let done = sqlx::query(
-                "UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1,
-                     next_attempt_at = $4, status_text = $5, log = log || $6,
-                     lease_token = NULL, lease_until = 0, ended_at = $7, updated_at = $8
-                 WHERE id = $1 AND lease_token = $2",
-            )
-            .bind(r.id)
-            .bind(r.token.as_str())
-            .bind(r.status.as_str())
-            .bind(r.next_ms)
-            .bind(r.text.as_str())
-            .bind(line)
-            .bind(ended)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(internal)?;
-            if done.rows_affected() == 1
+            if recorded.contains(&r.id)
                 && (r.receiver_failed || r.status == DeliveryStatus::Success)
             {
                 outcomes
@@ -499,20 +541,24 @@ impl WebhookStore for SqlMetadataStore {
                     .push((r.receiver_failed, r.at_ms));
             }
         }
-        for (policy_id, attempts) in outcomes {
-            // A success closes the breaker whatever came before it: when the last attempt
-            // succeeded, one statement that writes only an open or counting breaker.
-            if attempts.last().is_some_and(|(failed, _)| !failed) {
-                sqlx::query(
-                    "UPDATE webhook_policies SET breaker_failures = 0, breaker_open_until = 0
-                     WHERE id = $1 AND (breaker_failures <> 0 OR breaker_open_until <> 0)",
-                )
-                .bind(policy_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(internal)?;
-                continue;
+        // A success closes the breaker whatever came before it: the policies whose last
+        // attempt succeeded in one statement that writes only an open or counting breaker.
+        let (closed, counted): (Vec<_>, Vec<_>) = outcomes
+            .into_iter()
+            .partition(|(_, attempts)| attempts.last().is_some_and(|(failed, _)| !failed));
+        if !closed.is_empty() {
+            let sql = format!(
+                "UPDATE webhook_policies SET breaker_failures = 0, breaker_open_until = 0
+                 WHERE id IN ({}) AND (breaker_failures <> 0 OR breaker_open_until <> 0)",
+                placeholders(1, closed.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (policy_id, _) in &closed {
+                q = q.bind(*policy_id);
             }
+            q.execute(&mut *tx).await.map_err(internal)?;
+        }
+        for (policy_id, attempts) in counted {
             let Some(row) = sqlx::query(
                 "SELECT breaker_failures, breaker_open_until FROM webhook_policies WHERE id = $1",
             )
@@ -542,36 +588,20 @@ impl WebhookStore for SqlMetadataStore {
             .await
             .map_err(internal)?;
         }
+        let mut by_token: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
         for (token, id) in released {
-            sqlx::query(
-                "UPDATE webhook_deliveries SET status = 'Pending', lease_token = NULL,
-                     lease_until = 0
-                 WHERE id = $1 AND lease_token = $2",
-            )
-            .bind(*id)
-            .bind(token.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(internal)?;
+            by_token.entry(token.as_str()).or_default().push(*id);
+        }
+        for (token, ids) in by_token {
+            release(&mut tx, token, &ids).await?;
         }
         tx.commit().await.map_err(internal)
     }
 
     async fn release_webhook_deliveries(&self, token: &str, ids: &[i64]) -> Result<()> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "UPDATE webhook_deliveries SET status = 'Pending', lease_token = NULL, lease_until = 0
-             WHERE lease_token = $1 AND id IN ({})",
-            placeholders(2, ids.len())
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(token);
-        for id in ids {
-            q = q.bind(*id);
-        }
-        q.execute(&self.write).await.map_err(internal)?;
-        Ok(())
+        let mut tx = self.begin_write().await?;
+        release(&mut tx, token, ids).await?;
+        tx.commit().await.map_err(internal)
     }
 
     async fn release_webhook_claims_of(&self, owner: &str) -> Result<u64> {
@@ -716,6 +746,27 @@ impl WebhookStore for SqlMetadataStore {
 }
 
 /// Stops the unfinished deliveries of a policy.
+/// Gives claimed deliveries back (pending, unleased) if `token` still holds them.
+async fn release(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    token: &str,
+    ids: &[i64],
+) -> Result<()> {
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "UPDATE webhook_deliveries SET status = 'Pending', lease_token = NULL, lease_until = 0
+             WHERE lease_token = $1 AND id IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(token);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await.map_err(internal)?;
+    }
+    Ok(())
+}
+
 async fn stop_pending(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     policy_id: i64,
