@@ -326,6 +326,10 @@ pub trait MetadataStore:
     /// exists.
     async fn repository_record(&self, repo: &RepositoryName) -> Result<Option<RepositoryRecord>>;
 
+    /// When a repository was created (ms), if it exists: one row, none of the counting
+    /// [`repository_record`](Self::repository_record) does.
+    async fn repository_created_ms(&self, repo: &RepositoryName) -> Result<Option<i64>>;
+
     /// Sets a repository's description; fails with [`Error::NotFound`](crate::Error::NotFound)
     /// if there is no such repository.
     async fn set_repository_description(

@@ -26,6 +26,11 @@ impl Registry {
             .ok_or_else(|| Error::NotFound(format!("repository {repo} not found")))
     }
 
+    /// When a repository was created (ms), if it exists (it may hold no manifest).
+    pub async fn repository_created_ms(&self, repo: &RepositoryName) -> Result<Option<i64>> {
+        self.meta.repository_created_ms(repo).await
+    }
+
     /// Sets a repository's description.
     pub async fn describe_repository(
         &self,

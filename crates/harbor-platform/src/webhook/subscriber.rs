@@ -432,12 +432,13 @@ impl WebhookQueue {
         let date_created = match created.get(repository) {
             Some(t) => *t,
             None => {
+                // Gone since (or never valid): the event's own time.
                 let t = match RepositoryName::parse(repository) {
-                    Ok(r) => match self.registry.repository(&r).await {
-                        Ok(rec) => rec.created_ms,
-                        // Gone with its last artifact: the event's own time.
-                        Err(_) => stored.occurred_ms,
-                    },
+                    Ok(r) => self
+                        .registry
+                        .repository_created_ms(&r)
+                        .await?
+                        .unwrap_or(stored.occurred_ms),
                     Err(_) => stored.occurred_ms,
                 };
                 created.insert(repository.clone(), t);

@@ -769,6 +769,10 @@ impl MetadataStore for SqlMetadataStore {
         repositories::get(self, repo).await
     }
 
+    async fn repository_created_ms(&self, repo: &RepositoryName) -> Result<Option<i64>> {
+        repositories::created(self, repo).await
+    }
+
     async fn set_repository_description_emitting(
         &self,
         repo: &RepositoryName,

@@ -150,6 +150,17 @@ pub(super) async fn get(
     row.as_ref().map(record).transpose()
 }
 
+pub(super) async fn created(s: &SqlMetadataStore, repo: &RepositoryName) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT created_at FROM repositories WHERE name = $1")
+        .bind(repo.as_str())
+        .fetch_optional(&s.read)
+        .await
+        .map_err(internal)?;
+    row.map(|r| r.try_get::<i64, _>(0))
+        .transpose()
+        .map_err(internal)
+}
+
 pub(super) async fn set_description(
     s: &SqlMetadataStore,
     repo: &RepositoryName,
