@@ -418,6 +418,27 @@ impl TestTarget {
     }
 }
 
+/// The id of the user `owner` (created the first time): the owner tests give the
+/// projects they create.
+pub async fn owner_id(meta: &SqlMetadataStore) -> i64 {
+    use harbor_core::identity::NewUser;
+    use harbor_core::ports::IdentityStore;
+    if let Some(u) = meta.user_by_name("owner").await.expect("read the owner") {
+        return u.id;
+    }
+    meta.create_user(&NewUser {
+        username: "owner".into(),
+        email: None,
+        realname: "owner".into(),
+        comment: String::new(),
+        password_hash: "x".into(),
+        sysadmin: false,
+    })
+    .await
+    .expect("create the owner")
+    .id
+}
+
 impl TestTarget {
     /// Creates the schema as it was after migration `version` only, without opening the
     /// store (which would run the later migrations), to test a later migration on data

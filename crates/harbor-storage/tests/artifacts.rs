@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use harbor_core::artifact::{ArtifactQuery, ArtifactSortKey, RepositoryPulls, TagFilter};
-use harbor_core::identity::{Match, NewUser, Page};
+use harbor_core::identity::{Match, Page};
 use harbor_core::model::{NewManifest, now_ms};
 use harbor_core::ports::{IdentityStore, MetadataStore};
 use harbor_core::{Digest, Error, Reference, RepositoryName, Tag};
@@ -423,18 +423,7 @@ async fn tags_are_created_once_and_parents_found(t: &Target) {
 
 async fn pull_times_are_recorded_in_batches(t: &Target) {
     let m = t.open().await;
-    let owner = m
-        .create_user(&NewUser {
-            username: "owner".into(),
-            email: None,
-            realname: "owner".into(),
-            comment: String::new(),
-            password_hash: "x".into(),
-            sysadmin: false,
-        })
-        .await
-        .unwrap()
-        .id;
+    let owner = harbor_storage::testing::owner_id(&m).await;
     m.create_project("p", owner, false).await.unwrap();
     let r = repo("p/app");
     let a = image(&m, &r, "a", 1, &["v1"], None, None).await;

@@ -10,7 +10,7 @@ use harbor_core::events::{
     AuditSubscriber, Dispatcher, DispatcherConfig, DomainEvent, EventStore, NewEvent, StartAt,
     StoredEvent,
 };
-use harbor_core::identity::{AuditQuery, NewAuditEntry, NewUser, Page};
+use harbor_core::identity::{AuditQuery, NewAuditEntry, Page};
 use harbor_core::model::{Lease, now_ms};
 use harbor_core::ports::{ByteStream, IdentityStore};
 use harbor_core::{Digest, Error, Registry, RegistryConfig, RepositoryName};
@@ -45,18 +45,8 @@ async fn setup(t: &Target) -> Setup {
         ..RegistryConfig::default()
     };
     let reg = Registry::new(Arc::new(blobs), meta.clone(), config);
-    let owner = meta
-        .create_user(&NewUser {
-            username: "owner".into(),
-            email: None,
-            realname: "owner".into(),
-            comment: String::new(),
-            password_hash: "x".into(),
-            sysadmin: false,
-        })
-        .await
-        .unwrap();
-    meta.create_project("team", owner.id, false).await.unwrap();
+    let owner = harbor_storage::testing::owner_id(&meta).await;
+    meta.create_project("team", owner, false).await.unwrap();
     Setup {
         reg,
         meta,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use harbor_core::identity::{NewUser, Page};
+use harbor_core::identity::Page;
 use harbor_core::immutable::{ImmutableRuleStore, RuleSpec, Selector};
 use harbor_core::model::NewManifest;
 use harbor_core::ports::{IdentityStore, MetadataStore};
@@ -41,22 +41,7 @@ fn all() -> Page {
 }
 
 async fn project(m: &SqlMetadataStore, name: &str) -> i64 {
-    let owner = match m.user_by_name("owner").await.unwrap() {
-        Some(u) => u.id,
-        None => {
-            m.create_user(&NewUser {
-                username: "owner".into(),
-                email: None,
-                realname: "owner".into(),
-                comment: String::new(),
-                password_hash: "x".into(),
-                sysadmin: false,
-            })
-            .await
-            .unwrap()
-            .id
-        }
-    };
+    let owner = harbor_storage::testing::owner_id(m).await;
     m.create_project(name, owner, false).await.unwrap().id
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use harbor_core::identity::{Match, NewUser, Page};
+use harbor_core::identity::{Match, Page};
 use harbor_core::labels::{Label, LabelQuery, LabelScope, LabelStore, LabelUpdate, NewLabel};
 use harbor_core::model::NewManifest;
 use harbor_core::ports::{IdentityStore, MetadataStore};
@@ -46,22 +46,7 @@ fn new(name: &str, project_id: Option<i64>) -> NewLabel {
 }
 
 async fn project(m: &SqlMetadataStore, name: &str) -> i64 {
-    let owner = match m.user_by_name("owner").await.unwrap() {
-        Some(u) => u.id,
-        None => {
-            m.create_user(&NewUser {
-                username: "owner".into(),
-                email: None,
-                realname: "owner".into(),
-                comment: String::new(),
-                password_hash: "x".into(),
-                sysadmin: false,
-            })
-            .await
-            .unwrap()
-            .id
-        }
-    };
+    let owner = harbor_storage::testing::owner_id(m).await;
     m.create_project(name, owner, false).await.unwrap().id
 }
 

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use harbor_core::identity::{NewUser, Page};
+use harbor_core::identity::Page;
 use harbor_core::jobs::{JobStore, NewJob, Trigger};
 use harbor_core::labels::{LabelScope, LabelStore, NewLabel};
 use harbor_core::model::NewManifest;
@@ -35,22 +35,7 @@ fn repo(s: &str) -> RepositoryName {
 }
 
 async fn project(m: &SqlMetadataStore, name: &str) -> i64 {
-    let owner = match m.user_by_name("owner").await.unwrap() {
-        Some(u) => u.id,
-        None => {
-            m.create_user(&NewUser {
-                username: "owner".into(),
-                email: None,
-                realname: "owner".into(),
-                comment: String::new(),
-                password_hash: "x".into(),
-                sysadmin: false,
-            })
-            .await
-            .unwrap()
-            .id
-        }
-    };
+    let owner = harbor_storage::testing::owner_id(m).await;
     m.create_project(name, owner, false).await.unwrap().id
 }
 

@@ -4,7 +4,6 @@
 //! with the policy's breaker).
 
 use harbor_core::events::{EventStore, StartAt};
-use harbor_core::identity::NewUser;
 use harbor_core::model::{Lease, now_ms};
 use harbor_core::ports::IdentityStore;
 use harbor_core::webhook::{
@@ -24,18 +23,8 @@ const LEASE_MS: i64 = 60_000;
 /// A store with one project and a policy with two targets; the policy's id.
 async fn setup(t: &TestTarget) -> (SqlMetadataStore, i64) {
     let meta = t.open().await;
-    let owner = meta
-        .create_user(&NewUser {
-            username: "owner".into(),
-            email: None,
-            realname: "owner".into(),
-            comment: String::new(),
-            password_hash: "x".into(),
-            sysadmin: false,
-        })
-        .await
-        .unwrap();
-    let project = meta.create_project("team", owner.id, false).await.unwrap();
+    let owner = harbor_storage::testing::owner_id(&meta).await;
+    let project = meta.create_project("team", owner, false).await.unwrap();
     let target = |n: u32| Target {
         kind: NotifyType::Http,
         address: format!("http://127.0.0.1:9/hook{n}"),
